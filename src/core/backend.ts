@@ -1,0 +1,113 @@
+import * as tf from "@tensorflow/tfjs-core";
+import "@tensorflow/tfjs-backend-cpu";
+import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
+import { ConfigError, RefineryError, describeValue } from "./errors.js";
+
+/**
+ * Tensor backend set-up: the one place that decides which tfjs backend runs and makes
+ * sure gradients exist before anything trains.
+ *
+ * - Gradients: tfjs-core's Node build registers no gradient functions (`variableGrads`
+ *   throws "gradient function not found"); its `register_all_gradients` module is ESM with
+ *   extension-less imports that plain Node cannot load. The `@tensorflow/tfjs` umbrella's
+ *   Node build bundles the gradient configs and registers them on the shared tfjs-core
+ *   engine, so we import it once, lazily, here (≈ 0.2 s, paid only by code that calls
+ *   `initBackend`).
+ * - wasm in Node: the `.wasm` binaries ship inside `@tensorflow/tfjs-backend-wasm`; we
+ *   point the backend at that folder on disk so nothing is fetched over the network.
+ */
+
+export type BackendName = "cpu" | "wasm";
+export const BACKEND_NAMES: readonly BackendName[] = ["cpu", "wasm"];
+
+export interface InitBackendOptions {
+  /**
+   * Folder (or URL prefix, ending in "/") holding the tfjs-backend-wasm `.wasm` files.
+   * Defaults to the installed package's `dist/` folder in Node; browsers must pass it
+   * unless their bundler serves the files next to the script.
+   */
+  wasmPaths?: string;
+}
+
+let gradientsReady: Promise<void> | null = null;
+let wasmPathsConfigured = false;
+// Serialises initBackend calls so concurrent callers never interleave setBackend.
+let queue: Promise<unknown> = Promise.resolve();
+
+/**
+ * Selects and initialises the tfjs backend; idempotent and safe to call from many places.
+ * Returns the active backend's name.
+ */
+export function initBackend(name: BackendName = "wasm", options: InitBackendOptions = {}): Promise<BackendName> {
+  if (!BACKEND_NAMES.includes(name)) {
+    return Promise.reject(
+      new ConfigError(
+        `unknown tensor backend ${describeValue(name)}`,
+        `use one of: ${BACKEND_NAMES.join(", ")}`,
+        "unknown_backend",
+      ),
+    );
+  }
+  const run = queue.then(() => activate(name, options));
+  queue = run.catch(() => undefined);
+  return run;
+}
+
+/** Name of the active backend; throws if `initBackend` has not completed. */
+export function backendName(): BackendName {
+  // `tf.getBackend()` would silently initialise the highest-priority backend; read the
+  // engine's field instead so an uninitialised state is reported, not papered over.
+  const current = tf.engine().backendName as string | null;
+  if (gradientsReady === null || current === null || !BACKEND_NAMES.includes(current as BackendName)) {
+    throw new RefineryError(
+      "backend_not_initialised",
+      `no refinery tensor backend is active (tfjs reports ${describeValue(current)})`,
+      'call `await initBackend("wasm")` (or "cpu") before creating networks',
+    );
+  }
+  return current as BackendName;
+}
+
+async function activate(name: BackendName, options: InitBackendOptions): Promise<BackendName> {
+  await registerGradients();
+  if (tf.engine().backendName === name) return name;
+  if (name === "wasm") await configureWasmPaths(options.wasmPaths);
+  const ok = await tf.setBackend(name);
+  if (!ok || tf.getBackend() !== name) {
+    throw new RefineryError(
+      "backend_init_failed",
+      `the tfjs "${name}" backend failed to initialise`,
+      name === "wasm"
+        ? "check that @tensorflow/tfjs-backend-wasm is installed with its dist/*.wasm files, or use --backend cpu"
+        : "reinstall @tensorflow/tfjs-backend-cpu",
+    );
+  }
+  await tf.ready();
+  return name;
+}
+
+function registerGradients(): Promise<void> {
+  gradientsReady ??= (async () => {
+    // Production mode only silences tfjs's console advice (e.g. "install tfjs-node").
+    tf.enableProdMode();
+    await import("@tensorflow/tfjs");
+  })();
+  return gradientsReady;
+}
+
+async function configureWasmPaths(explicit: string | undefined): Promise<void> {
+  if (wasmPathsConfigured) return;
+  const prefix = explicit ?? (await nodeWasmFolder());
+  if (prefix !== null) setWasmPaths(prefix);
+  wasmPathsConfigured = true;
+}
+
+/** `…/node_modules/@tensorflow/tfjs-backend-wasm/dist/` in Node, null elsewhere. */
+async function nodeWasmFolder(): Promise<string | null> {
+  if (typeof process === "undefined" || typeof process.versions?.node !== "string") return null;
+  const { createRequire } = await import("node:module");
+  const path = await import("node:path");
+  const require = createRequire(import.meta.url);
+  const entry = require.resolve("@tensorflow/tfjs-backend-wasm");
+  return path.dirname(entry) + path.sep;
+}

@@ -1,0 +1,261 @@
+import { ConfigError, describeValue, EnvError } from "../core/errors.js";
+import { validateSeed } from "../core/rng.js";
+import { Box, Discrete, flatSize, isNumericArray, type Space } from "../core/spaces.js";
+import type { Env, Info } from "./env.js";
+import { make, type MakeOptions } from "./registry.js";
+import type { EpisodeStatistics } from "./wrappers.js";
+
+/** Per-env infos of a vector `reset`. */
+export interface VecResetInfo {
+  /** `envInfos[i]` is the info env i returned from its reset. */
+  envInfos: Info[];
+}
+
+/** Per-env infos of a vector `step` (arrays of length numEnvs). */
+export interface VecStepInfo {
+  /**
+   * `envInfos[i]` is env i's info for the row returned in `obs`: its step info, or, for an
+   * env that ended this step, the info of the reset that started its new episode.
+   */
+  envInfos: Info[];
+  /** Last observation of the episode that ended in env i this step (a copy), else null. */
+  finalObs: (Float32Array | null)[];
+  /** Step info of the episode that ended in env i this step, else null. */
+  finalInfo: (Info | null)[];
+  /** `info.episode` of env i's ended episode (set by RecordEpisodeStatistics), else null. */
+  episode: (EpisodeStatistics | null)[];
+}
+
+/** `[obs, rewards, terminated, truncated, info]` for all envs, row i = env i. */
+export type VecStepResult = [obs: Float32Array, rewards: Float64Array, terminated: Uint8Array, truncated: Uint8Array, info: VecStepInfo];
+
+export interface VecResetArgs {
+  /** A number s seeds env i with s + i (Gymnasium); an array gives one seed per env (undefined: keep its stream). */
+  seed?: number | (number | undefined)[];
+  /** Passed to every sub-env's reset. */
+  options?: Record<string, unknown>;
+}
+
+/**
+ * Runs `numEnvs` copies of an env one after the other in this thread and batches their
+ * data into typed arrays: observations in one Float32Array (numEnvs × obsSize, row i =
+ * env i), rewards in a Float64Array, terminated/truncated flags in Uint8Arrays.
+ *
+ * Autoreset mode: SAME STEP (Gymnasium's `AutoresetMode.SAME_STEP`). When env i
+ * terminates or truncates, it is reset inside the same `step` call: row i of the returned
+ * observations is already the first observation of the new episode, while the reward and
+ * the terminated/truncated flags are those of the step that ended the old one. The last
+ * observation and info of the old episode are in `info.finalObs[i]` and `info.finalInfo[i]`
+ * (null for envs that did not end). This mode is chosen because PPO's GAE must bootstrap a
+ * truncated episode from V(final observation), which must therefore be available in the
+ * step that truncates; with Gymnasium's default NEXT_STEP mode it would arrive one call
+ * late together with a dummy transition.
+ *
+ * Timeline of one env that terminates on its 3rd step (o0..o3 old episode, p0 new one):
+ *
+ * ```
+ * call            returned obs row   reward  terminated  finalObs
+ * reset()         o0                 -       -           -
+ * step(a0)        o1                 r1      0           null
+ * step(a1)        o2                 r2      0           null
+ * step(a2)        p0  (reset obs)    r3      1           o3 (terminal obs)
+ * step(a3)        p1                 r'1     0           null
+ * ```
+ *
+ * Sub-envs are public (`vec.envs[i]`) so collectors can snapshot and restore them.
+ */
+export class SyncVectorEnv {
+  readonly envs: Env<unknown, unknown>[];
+  readonly numEnvs: number;
+  readonly singleObservationSpace: Space<unknown>;
+  readonly singleActionSpace: Space<unknown>;
+  /** Number of floats per observation row. */
+  readonly obsSize: number;
+  /** Number of action values per env (1 for Discrete). */
+  readonly actSize: number;
+  private readonly discreteActions: boolean;
+  private hasReset = false;
+  private closed = false;
+
+  constructor(envFns: (() => Env<unknown, unknown>)[]) {
+    if (!Array.isArray(envFns) || envFns.length === 0 || envFns.some((f) => typeof f !== "function")) {
+      throw new ConfigError(
+        `SyncVectorEnv needs a non-empty array of env factories, got ${describeValue(envFns)}`,
+        'pass e.g. [() => make("CartPole-v1"), () => make("CartPole-v1")], or use makeVec(id, n)',
+      );
+    }
+    this.envs = envFns.map((fn) => fn());
+    this.numEnvs = this.envs.length;
+    this.singleObservationSpace = this.envs[0].observationSpace;
+    this.singleActionSpace = this.envs[0].actionSpace;
+    this.checkSameSpaces();
+    this.obsSize = flatSize(this.singleObservationSpace);
+    this.actSize = flatSize(this.singleActionSpace);
+    this.discreteActions = this.singleActionSpace instanceof Discrete;
+  }
+
+  private checkSameSpaces(): void {
+    const obs0 = JSON.stringify(this.singleObservationSpace.toJSON());
+    const act0 = JSON.stringify(this.singleActionSpace.toJSON());
+    this.envs.forEach((env, i) => {
+      if (JSON.stringify(env.observationSpace.toJSON()) !== obs0 || JSON.stringify(env.actionSpace.toJSON()) !== act0) {
+        throw new ConfigError(
+          `SyncVectorEnv env ${i} has spaces ${String(env.observationSpace)} / ${String(env.actionSpace)} but env 0 has ${String(this.singleObservationSpace)} / ${String(this.singleActionSpace)}`,
+          "build every sub-env from the same id and options",
+        );
+      }
+    });
+  }
+
+  /** Readable name for error messages, e.g. `SyncVectorEnv(4 × CartPole-v1)`. */
+  toString(): string {
+    return `SyncVectorEnv(${this.numEnvs} × ${this.envs[0].spec?.id ?? this.envs[0].unwrapped.constructor.name})`;
+  }
+
+  /** Reset all envs. Seed s gives env i the seed s + i; without a seed each env continues its stream. */
+  reset(args: VecResetArgs = {}): [Float32Array, VecResetInfo] {
+    this.requireOpen();
+    const seeds = this.seedsFor(args.seed);
+    const obs = new Float32Array(this.numEnvs * this.obsSize);
+    const envInfos: Info[] = new Array(this.numEnvs);
+    for (let i = 0; i < this.numEnvs; i++) {
+      const [o, info] = this.envs[i].reset({ seed: seeds[i], options: args.options });
+      this.writeRow(obs, i, o);
+      envInfos[i] = info;
+    }
+    this.hasReset = true;
+    return [obs, { envInfos }];
+  }
+
+  private seedsFor(seed: VecResetArgs["seed"]): (number | undefined)[] {
+    if (seed === undefined || seed === null) return new Array(this.numEnvs).fill(undefined);
+    if (Array.isArray(seed)) {
+      if (seed.length !== this.numEnvs) {
+        throw new ConfigError(`${this}: reset got ${seed.length} seeds for ${this.numEnvs} envs`, `pass one seed per env (length ${this.numEnvs}) or a single number`);
+      }
+      seed.forEach((s, i) => s !== undefined && validateSeed(s, `seed of env ${i}`));
+      return seed;
+    }
+    validateSeed(seed, "vector reset seed");
+    return Array.from({ length: this.numEnvs }, (_, i) => seed + i);
+  }
+
+  /**
+   * Step every env with its row of `actions`: for a Discrete action space an Int32Array or
+   * number[] of length numEnvs; otherwise a Float32Array (Box) or Int32Array (MultiDiscrete)
+   * of length numEnvs × actSize, row-major. Ended envs are reset in the same call (see the
+   * class comment).
+   */
+  step(actions: ArrayLike<number>): VecStepResult {
+    this.requireOpen();
+    if (!this.hasReset) {
+      throw new EnvError("reset_needed", `${this}: step() was called before reset()`, "call vec.reset({ seed }) first");
+    }
+    this.checkActions(actions);
+    const n = this.numEnvs;
+    const obs = new Float32Array(n * this.obsSize);
+    const rewards = new Float64Array(n);
+    const terminated = new Uint8Array(n);
+    const truncated = new Uint8Array(n);
+    const envInfos: Info[] = new Array(n);
+    const finalObs: (Float32Array | null)[] = new Array(n).fill(null);
+    const finalInfo: (Info | null)[] = new Array(n).fill(null);
+    const episode: (EpisodeStatistics | null)[] = new Array(n).fill(null);
+    for (let i = 0; i < n; i++) {
+      const env = this.envs[i];
+      const [o, r, te, tr, info] = env.step(this.actionOf(actions, i));
+      rewards[i] = r;
+      terminated[i] = te ? 1 : 0;
+      truncated[i] = tr ? 1 : 0;
+      if (te || tr) {
+        const last = new Float32Array(this.obsSize);
+        this.writeRow(last, 0, o);
+        finalObs[i] = last;
+        finalInfo[i] = info;
+        episode[i] = (info?.episode as EpisodeStatistics | undefined) ?? null;
+        const [o2, info2] = env.reset();
+        this.writeRow(obs, i, o2);
+        envInfos[i] = info2;
+      } else {
+        this.writeRow(obs, i, o);
+        envInfos[i] = info;
+      }
+    }
+    return [obs, rewards, terminated, truncated, { envInfos, finalObs, finalInfo, episode }];
+  }
+
+  private checkActions(actions: ArrayLike<number>): void {
+    const need = this.numEnvs * this.actSize;
+    if (isNumericArray(actions) && actions.length === need) return;
+    const space = String(this.singleActionSpace);
+    const fix = this.discreteActions
+      ? `pass an Int32Array or number[] of length ${need}, one ${space} action per env`
+      : `pass a ${this.singleActionSpace instanceof Box ? "Float32Array" : "Int32Array"} of length ${need} (${this.numEnvs} envs × ${this.actSize} values of ${space}), row i holding env i's action`;
+    throw new EnvError(
+      "invalid_action",
+      `${this}: step() got actions ${describeValue(actions)} but ${need} values are needed`,
+      fix,
+    );
+  }
+
+  private actionOf(actions: ArrayLike<number>, i: number): unknown {
+    if (this.discreteActions) return actions[i];
+    const k = this.actSize, start = i * k;
+    if (actions instanceof Float32Array || actions instanceof Float64Array || actions instanceof Int32Array) {
+      return actions.subarray(start, start + k);
+    }
+    const row = this.singleActionSpace instanceof Box ? new Float32Array(k) : new Int32Array(k);
+    for (let j = 0; j < k; j++) row[j] = actions[start + j];
+    return row;
+  }
+
+  /** Copy one env's observation (number or numeric array) into row `i` of `out`. */
+  private writeRow(out: Float32Array, i: number, o: unknown): void {
+    const k = this.obsSize, base = i * k;
+    if (typeof o === "number" && k === 1) {
+      out[base] = o;
+      return;
+    }
+    if (!isNumericArray(o) || o.length !== k) {
+      throw new EnvError(
+        "invalid_observation",
+        `${this}: env ${i} returned observation ${describeValue(o)} but ${String(this.singleObservationSpace)} has ${k} values`,
+        "return observations matching the observation space",
+      );
+    }
+    for (let j = 0; j < k; j++) out[base + j] = o[j];
+  }
+
+  private requireOpen(): void {
+    if (this.closed) throw new EnvError("env_closed", `${this}: used after close()`, "create a new vector env");
+  }
+
+  /** Close every sub-env. Calling it twice is harmless. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const env of this.envs) env.close();
+  }
+}
+
+/**
+ * `numEnvs` copies of a registered env, each built by `make(id, options)` (so each has the
+ * standard wrappers), optionally wrapped further by `wrap(env, i)` — e.g.
+ * `(env) => new RecordEpisodeStatistics(env)`.
+ */
+export function makeVec(
+  id: string,
+  numEnvs: number,
+  options: MakeOptions = {},
+  wrap?: (env: Env<unknown, unknown>, index: number) => Env<unknown, unknown>,
+): SyncVectorEnv {
+  if (!Number.isSafeInteger(numEnvs) || numEnvs <= 0) {
+    throw new ConfigError(`makeVec numEnvs must be a positive integer, got ${describeValue(numEnvs)}`, "pass e.g. 4");
+  }
+  return new SyncVectorEnv(
+    Array.from({ length: numEnvs }, (_, i) => () => {
+      const env = make(id, options);
+      return wrap ? wrap(env, i) : env;
+    }),
+  );
+}

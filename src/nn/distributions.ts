@@ -1,0 +1,216 @@
+import * as tf from "@tensorflow/tfjs-core";
+import { ConfigError, RefineryError, describeValue } from "../core/errors.js";
+import type { Rng } from "../core/rng.js";
+import { uniqueVariableName } from "./variables.js";
+
+/**
+ * Action distributions, batched over rows.
+ *
+ * Each has two faces: tensor methods (`logProb`, `entropy`, `mode`) for the loss, which
+ * are differentiable and belong inside tf.tidy, and typed-array `sample` for acting in a
+ * rollout, which uses no tensors at all (tfjs's per-op overhead would dominate there).
+ * The tensor methods take the network output ("params": logits, or Gaussian means)
+ * shaped [batch, k].
+ */
+
+const HALF_LOG_2PI = 0.5 * Math.log(2 * Math.PI);
+
+/** Categorical distribution over `numActions` actions, parameterised by logits. */
+export class Categorical {
+  constructor(readonly numActions: number) {
+    if (!Number.isSafeInteger(numActions) || numActions < 1) {
+      throw new ConfigError(`Categorical needs a positive integer number of actions, got ${describeValue(numActions)}`, "pass e.g. 2 for CartPole");
+    }
+  }
+
+  /** log π(a) per row. logits [batch, n], actions [batch] (integer-valued). */
+  logProb(logits: tf.Tensor2D, actions: tf.Tensor1D): tf.Tensor1D {
+    // One-hot × log-softmax rather than gather: gather's gradient needs
+    // UnsortedSegmentSum, which the wasm backend lacks (TFJS-NOTES trap 3).
+    const indices = actions.dtype === "int32" ? actions : tf.cast(actions, "int32");
+    const mask = tf.cast(tf.oneHot(indices, this.numActions), "float32");
+    return tf.sum(tf.mul(tf.logSoftmax(logits), mask), 1);
+  }
+
+  /** Entropy −Σ p log p per row, in nats. */
+  entropy(logits: tf.Tensor2D): tf.Tensor1D {
+    const logp = tf.logSoftmax(logits);
+    return tf.neg(tf.sum<tf.Tensor1D>(tf.mul(tf.exp(logp), logp), 1));
+  }
+
+  /** Most likely action per row (int32). */
+  mode(logits: tf.Tensor2D): tf.Tensor1D {
+    return tf.argMax<tf.Tensor1D>(logits, 1);
+  }
+
+  /**
+   * Draws one action per row from softmax(logits) (row-major [batch, n]) and writes the
+   * actions and their log-probabilities. Uses one `rng.uniform()` per row, the same draw
+   * as `rng.categoricalFromLogits`.
+   */
+  sample(logits: Float32Array, batch: number, rng: Rng, actionsOut: Int32Array, logProbOut?: Float32Array): void {
+    sampleCategorical(logits, batch, this.numActions, rng, actionsOut, logProbOut);
+  }
+
+  /** Most likely action per row, typed-array version of `mode`. */
+  modeFast(logits: Float32Array, batch: number, actionsOut: Int32Array): void {
+    const n = this.numActions;
+    for (let r = 0; r < batch; r++) {
+      let best = 0;
+      for (let i = 1; i < n; i++) if (logits[r * n + i] > logits[r * n + best]) best = i;
+      actionsOut[r] = best;
+    }
+  }
+}
+
+/** Typed-array categorical sampling: see Categorical.sample. */
+export function sampleCategorical(
+  logits: Float32Array,
+  batch: number,
+  numActions: number,
+  rng: Rng,
+  actionsOut: Int32Array,
+  logProbOut?: Float32Array,
+): void {
+  for (let r = 0; r < batch; r++) {
+    const off = r * numActions;
+    let max = -Infinity;
+    for (let i = 0; i < numActions; i++) if (logits[off + i] > max) max = logits[off + i];
+    let total = 0;
+    for (let i = 0; i < numActions; i++) total += Math.exp(logits[off + i] - max);
+    if (!(total >= 1) || !Number.isFinite(total)) throw nonFinite("logits", logits, off, numActions);
+    const u = rng.uniform() * total;
+    let action = numActions - 1;
+    let acc = 0;
+    for (let i = 0; i < numActions; i++) {
+      acc += Math.exp(logits[off + i] - max);
+      if (u < acc) {
+        action = i;
+        break;
+      }
+    }
+    actionsOut[r] = action;
+    if (logProbOut) logProbOut[r] = logits[off + action] - max - Math.log(total);
+  }
+}
+
+export interface DiagGaussianOptions {
+  /** Variable name prefix; the log-std is `${name}/log_std`. Default "gaussian". */
+  name?: string;
+  /** Initial log standard deviation of every dimension. Default 0 (CleanRL). */
+  initLogStd?: number;
+}
+
+/**
+ * Diagonal Gaussian whose mean comes from the network and whose log standard deviation
+ * is a learned, state-independent vector (CleanRL's `actor_logstd`), a tf.Variable.
+ */
+export class DiagGaussian {
+  readonly dim: number;
+  readonly logStd: tf.Variable<tf.Rank.R1>;
+  readonly paramName: string;
+  private readonly fastLogStd: Float32Array;
+
+  constructor(dim: number, options: DiagGaussianOptions = {}) {
+    if (!Number.isSafeInteger(dim) || dim < 1) {
+      throw new ConfigError(`DiagGaussian needs a positive integer action dimension, got ${describeValue(dim)}`, "pass the Box action shape's size");
+    }
+    const init = options.initLogStd ?? 0;
+    if (!Number.isFinite(init)) {
+      throw new ConfigError(`initLogStd must be finite, got ${describeValue(init)}`, "pass e.g. 0 (std 1) or -0.5");
+    }
+    this.dim = dim;
+    this.paramName = `${options.name ?? "gaussian"}/log_std`;
+    this.logStd = tf.variable(tf.fill([dim], init), true, uniqueVariableName(this.paramName)) as tf.Variable<tf.Rank.R1>;
+    this.fastLogStd = new Float32Array(dim).fill(init);
+  }
+
+  /** Σ_d log N(a_d; μ_d, σ_d²) per row. mean, actions [batch, dim]. */
+  logProb(mean: tf.Tensor2D, actions: tf.Tensor2D): tf.Tensor1D {
+    const z = tf.mul(tf.sub(actions, mean), tf.exp(tf.neg(this.logStd)));
+    const perDim = tf.sub(tf.mul(-0.5, tf.square(z)), tf.add(this.logStd, HALF_LOG_2PI));
+    return tf.sum(perDim, 1);
+  }
+
+  /** Entropy Σ_d (½ + ½ log 2π + log σ_d), the same for every row; shape [batch]. */
+  entropy(mean: tf.Tensor2D): tf.Tensor1D {
+    const perRow = tf.add(tf.sum(this.logStd), this.dim * (0.5 + HALF_LOG_2PI));
+    return tf.add(tf.zeros([mean.shape[0]]), perRow);
+  }
+
+  /** The mean (a copy, so the caller owns the result like every other method's). */
+  mode(mean: tf.Tensor2D): tf.Tensor2D {
+    return tf.clone(mean);
+  }
+
+  /**
+   * Draws mean + σ·ε per element (ε from `rng.normal()`, Box–Muller) for row-major
+   * [batch, dim] means, writing actions and their summed log-probabilities. Uses the
+   * log-std cached by `syncFastWeights`.
+   */
+  sample(mean: Float32Array, batch: number, rng: Rng, actionsOut: Float32Array, logProbOut?: Float32Array): void {
+    sampleDiagGaussian(mean, this.fastLogStd, batch, this.dim, rng, actionsOut, logProbOut);
+  }
+
+  /** Refreshes the cached log-std used by `sample` (one dataSync); call after each update. */
+  syncFastWeights(): void {
+    this.fastLogStd.set(this.logStd.dataSync() as Float32Array);
+  }
+
+  /** A copy of the log-std. */
+  getWeights(): Float32Array[] {
+    return [Float32Array.from(this.logStd.dataSync() as Float32Array)];
+  }
+
+  setWeights(arrays: readonly Float32Array[]): void {
+    const [logStd] = arrays;
+    if (arrays.length !== 1 || !(logStd instanceof Float32Array) || logStd.length !== this.dim) {
+      throw new ConfigError(
+        `DiagGaussian.setWeights needs one Float32Array of length ${this.dim}, got ${describeValue(arrays)}`,
+        "pass the arrays returned by getWeights()",
+      );
+    }
+    tf.tidy(() => this.logStd.assign(tf.tensor1d(logStd)));
+    this.syncFastWeights();
+  }
+
+  dispose(): void {
+    this.logStd.dispose();
+  }
+}
+
+/** Typed-array diagonal-Gaussian sampling: see DiagGaussian.sample. */
+export function sampleDiagGaussian(
+  mean: Float32Array,
+  logStd: Float32Array,
+  batch: number,
+  dim: number,
+  rng: Rng,
+  actionsOut: Float32Array,
+  logProbOut?: Float32Array,
+): void {
+  let logStdSum = 0;
+  for (let d = 0; d < dim; d++) logStdSum += logStd[d];
+  for (let r = 0; r < batch; r++) {
+    let sq = 0;
+    for (let d = 0; d < dim; d++) {
+      const i = r * dim + d;
+      const std = Math.exp(logStd[d]);
+      const action = Math.fround(mean[i] + std * rng.normal());
+      if (!Number.isFinite(action)) throw nonFinite("means", mean, r * dim, dim);
+      actionsOut[i] = action;
+      // From the stored (float32) action, so it matches logProb recomputed later.
+      const z = (action - mean[i]) / std;
+      sq += z * z;
+    }
+    if (logProbOut) logProbOut[r] = -0.5 * sq - logStdSum - dim * HALF_LOG_2PI;
+  }
+}
+
+function nonFinite(what: string, arr: Float32Array, offset: number, length: number): RefineryError {
+  return new RefineryError(
+    "non_finite_policy_output",
+    `the policy produced non-finite ${what} ${describeValue(arr.subarray(offset, offset + length))}`,
+    "the network diverged: lower the learning rate, normalise observations, or check the env for NaN/inf observations",
+  );
+}

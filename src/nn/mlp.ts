@@ -1,0 +1,268 @@
+import * as tf from "@tensorflow/tfjs-core";
+import { ConfigError, describeValue } from "../core/errors.js";
+import type { Rng } from "../core/rng.js";
+import { dense, type DenseMode } from "./dense.js";
+import { orthogonal, zeros } from "./init.js";
+import { uniqueVariableName } from "./variables.js";
+
+export type HiddenActivation = "tanh" | "relu";
+
+export interface MLPOptions {
+  /** Layer widths from input to output, e.g. [4, 64, 64, 2]; at least two entries. */
+  sizes: readonly number[];
+  /** Source of the initial weights (orthogonal init draws from it). */
+  rng: Rng;
+  /** Activation after every hidden layer; the output layer is linear. Default "tanh". */
+  activation?: HiddenActivation;
+  /** Orthogonal gain of the hidden layers. Default √2 (CleanRL). */
+  hiddenGain?: number;
+  /** Orthogonal gain of the output layer. Default 1 (CleanRL: 0.01 policy head, 1 value head). */
+  outputGain?: number;
+  /** One gain per layer; overrides hiddenGain/outputGain when given. */
+  gains?: readonly number[];
+  /** Prefix of the parameter names, e.g. "actor" gives "actor/dense_0/kernel". Default "mlp". */
+  name?: string;
+  /** Gradient formulation of the dense layers (see dense.ts). Default "xt". */
+  denseMode?: DenseMode;
+}
+
+/**
+ * Multi-layer perceptron on tfjs variables, with a fused plain-JS forward for acting.
+ *
+ * Parameters, in `paramNames` order: for each layer i, `${name}/dense_i/kernel` shaped
+ * [in, out] and `${name}/dense_i/bias` shaped [out]. These names are stable (they key
+ * checkpoints and weight transfer); the underlying tf.Variable names get a numeric suffix
+ * only when another live network already uses the same name.
+ *
+ * Acting in a rollout is many tiny forward passes, where tfjs's per-op overhead dominates
+ * (~5 µs per op), so `forwardFast` runs the whole network as typed-array loops over cached
+ * weight copies. Call `syncFastWeights()` after every optimiser step to refresh them.
+ */
+export class MLP {
+  readonly sizes: readonly number[];
+  readonly activation: HiddenActivation;
+  readonly denseMode: DenseMode;
+  readonly paramNames: readonly string[];
+  readonly paramShapes: readonly (readonly number[])[];
+  /** Kernels and biases, interleaved: [W0, b0, W1, b1, …]. */
+  readonly variables: readonly tf.Variable[];
+
+  // Fast path: kernels stored transposed ([out][in]) so the inner loop reads both
+  // operands contiguously.
+  private readonly fastKernelsT: Float32Array[];
+  private readonly fastBiases: Float32Array[];
+  private scratch: Float64Array[] = [];
+  private scratchBatch = 0;
+  private disposed = false;
+
+  constructor(options: MLPOptions) {
+    const sizes = validateSizes(options.sizes);
+    const layers = sizes.length - 1;
+    const activation = options.activation ?? "tanh";
+    if (activation !== "tanh" && activation !== "relu") {
+      throw new ConfigError(`unknown MLP activation ${describeValue(activation)}`, "use one of: tanh, relu");
+    }
+    const gains = resolveGains(options, layers);
+    const prefix = options.name ?? "mlp";
+
+    this.sizes = sizes;
+    this.activation = activation;
+    this.denseMode = options.denseMode ?? "xt";
+    const names: string[] = [];
+    const shapes: number[][] = [];
+    const vars: tf.Variable[] = [];
+    for (let i = 0; i < layers; i++) {
+      const [fanIn, fanOut] = [sizes[i], sizes[i + 1]];
+      // torch draws the [out, in] weight of nn.Linear; our kernel is its transpose.
+      const kernel = transposeMatrix(orthogonal(fanOut, fanIn, options.rng, gains[i]), fanOut, fanIn);
+      const layerName = `${prefix}/dense_${i}`;
+      names.push(`${layerName}/kernel`, `${layerName}/bias`);
+      shapes.push([fanIn, fanOut], [fanOut]);
+      vars.push(
+        tf.variable(tf.tensor2d(kernel, [fanIn, fanOut]), true, uniqueVariableName(`${layerName}/kernel`)),
+        tf.variable(tf.tensor1d(zeros(fanOut)), true, uniqueVariableName(`${layerName}/bias`)),
+      );
+    }
+    this.paramNames = names;
+    this.paramShapes = shapes;
+    this.variables = vars;
+    this.fastKernelsT = [];
+    this.fastBiases = [];
+    for (let i = 0; i < layers; i++) {
+      this.fastKernelsT.push(new Float32Array(sizes[i] * sizes[i + 1]));
+      this.fastBiases.push(new Float32Array(sizes[i + 1]));
+    }
+    this.syncFastWeights();
+  }
+
+  get inputSize(): number {
+    return this.sizes[0];
+  }
+
+  get outputSize(): number {
+    return this.sizes[this.sizes.length - 1];
+  }
+
+  get numLayers(): number {
+    return this.sizes.length - 1;
+  }
+
+  /** Number of scalar parameters. */
+  get parameterCount(): number {
+    return this.paramShapes.reduce((n, s) => n + s.reduce((a, b) => a * b, 1), 0);
+  }
+
+  /** tfjs forward pass (differentiable); call inside tf.tidy. x: [batch, in] → [batch, out]. */
+  apply(x: tf.Tensor2D): tf.Tensor2D {
+    this.checkLive();
+    let h = x;
+    const last = this.numLayers - 1;
+    for (let i = 0; i <= last; i++) {
+      const act = i === last ? "linear" : this.activation;
+      h = dense(h, this.variables[2 * i] as tf.Tensor2D, this.variables[2 * i + 1] as tf.Tensor1D, act, this.denseMode);
+    }
+    return h;
+  }
+
+  /** Copies of the parameters, in `paramNames` order. */
+  getWeights(): Float32Array[] {
+    this.checkLive();
+    return this.variables.map((v) => Float32Array.from(v.dataSync() as Float32Array));
+  }
+
+  /** Replaces the parameters (same order and sizes as getWeights) and refreshes the fast copies. */
+  setWeights(arrays: readonly Float32Array[]): void {
+    this.checkLive();
+    if (arrays.length !== this.variables.length) {
+      throw new ConfigError(
+        `setWeights got ${arrays.length} arrays, this MLP has ${this.variables.length} parameters (${this.paramNames.join(", ")})`,
+        "pass the arrays returned by getWeights() of a network with the same sizes",
+      );
+    }
+    arrays.forEach((arr, i) => {
+      const shape = this.paramShapes[i];
+      const size = shape.reduce((a, b) => a * b, 1);
+      if (!(arr instanceof Float32Array) || arr.length !== size) {
+        throw new ConfigError(
+          `setWeights: ${this.paramNames[i]} needs a Float32Array of length ${size} (shape [${shape.join(", ")}]), got ${describeValue(arr)}`,
+          "pass the arrays returned by getWeights() of a network with the same sizes",
+        );
+      }
+    });
+    tf.tidy(() => {
+      arrays.forEach((arr, i) => this.variables[i].assign(tf.tensor(arr, this.paramShapes[i] as number[])));
+    });
+    this.syncFastWeights();
+  }
+
+  /** Refreshes the typed-array weights used by forwardFast: one dataSync per variable. */
+  syncFastWeights(): void {
+    this.checkLive();
+    for (let l = 0; l < this.numLayers; l++) {
+      const fanIn = this.sizes[l];
+      const fanOut = this.sizes[l + 1];
+      const kernel = this.variables[2 * l].dataSync() as Float32Array;
+      const kt = this.fastKernelsT[l];
+      for (let i = 0; i < fanIn; i++) {
+        for (let j = 0; j < fanOut; j++) kt[j * fanIn + i] = kernel[i * fanOut + j];
+      }
+      this.fastBiases[l].set(this.variables[2 * l + 1].dataSync() as Float32Array);
+    }
+  }
+
+  /**
+   * Forward pass in plain JS on the cached weights; no tensors. `input` is [batch, in]
+   * row-major; returns [batch, out] row-major in `out` (allocated if not given).
+   * Accumulates in float64, so it agrees with tfjs's float32 result to ~1e-6 relative.
+   */
+  forwardFast(input: Float32Array, batch: number, out?: Float32Array): Float32Array {
+    this.checkLive();
+    const inSize = this.inputSize;
+    const outSize = this.outputSize;
+    if (!Number.isSafeInteger(batch) || batch < 1 || input.length < batch * inSize) {
+      throw new ConfigError(
+        `forwardFast needs batch ≥ 1 and input.length ≥ batch × ${inSize}, got batch ${describeValue(batch)} and input length ${input.length}`,
+        "pass observations row-major, one row of length inputSize per batch element",
+      );
+    }
+    const result = out ?? new Float32Array(batch * outSize);
+    if (result.length < batch * outSize) {
+      throw new ConfigError(`forwardFast output buffer has length ${result.length}, needs ${batch * outSize}`, "pass a larger out array or none");
+    }
+    this.ensureScratch(batch);
+    const layers = this.numLayers;
+    const tanh = this.activation === "tanh";
+    let src: Float32Array | Float64Array = input;
+    for (let l = 0; l < layers; l++) {
+      const fanIn = this.sizes[l];
+      const fanOut = this.sizes[l + 1];
+      const kt = this.fastKernelsT[l];
+      const bias = this.fastBiases[l];
+      const lastLayer = l === layers - 1;
+      const dst: Float32Array | Float64Array = lastLayer ? result : this.scratch[l];
+      for (let r = 0; r < batch; r++) {
+        const rowIn = r * fanIn;
+        const rowOut = r * fanOut;
+        for (let j = 0; j < fanOut; j++) {
+          let acc = bias[j];
+          const col = j * fanIn;
+          for (let k = 0; k < fanIn; k++) acc += src[rowIn + k] * kt[col + k];
+          if (!lastLayer) acc = tanh ? Math.tanh(acc) : acc > 0 ? acc : 0;
+          dst[rowOut + j] = acc;
+        }
+      }
+      src = dst;
+    }
+    return result;
+  }
+
+  /** Frees the variables; the network cannot be used afterwards. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.variables.forEach((v) => v.dispose());
+    this.disposed = true;
+  }
+
+  private ensureScratch(batch: number): void {
+    if (batch <= this.scratchBatch) return;
+    this.scratch = this.sizes.slice(1, -1).map((width) => new Float64Array(batch * width));
+    this.scratchBatch = batch;
+  }
+
+  private checkLive(): void {
+    if (this.disposed) {
+      throw new ConfigError("this MLP was disposed", "create a new network instead of reusing a disposed one", "disposed");
+    }
+  }
+}
+
+function validateSizes(sizes: readonly number[]): number[] {
+  if (!Array.isArray(sizes) || sizes.length < 2 || sizes.some((s) => !Number.isSafeInteger(s) || s < 1)) {
+    throw new ConfigError(
+      `MLP sizes must list at least two positive integers (input, …hidden, output), got ${describeValue(sizes)}`,
+      "pass e.g. [4, 64, 64, 2]",
+    );
+  }
+  return [...sizes];
+}
+
+function resolveGains(options: MLPOptions, layers: number): number[] {
+  if (options.gains !== undefined) {
+    if (options.gains.length !== layers || options.gains.some((g) => !Number.isFinite(g))) {
+      throw new ConfigError(
+        `MLP gains must give one finite number per layer (${layers}), got ${describeValue(options.gains)}`,
+        `pass ${layers} gains, e.g. [${Array.from({ length: layers }, (_, i) => (i < layers - 1 ? "Math.SQRT2" : "1")).join(", ")}]`,
+      );
+    }
+    return [...options.gains];
+  }
+  const hidden = options.hiddenGain ?? Math.SQRT2;
+  const output = options.outputGain ?? 1;
+  return Array.from({ length: layers }, (_, i) => (i === layers - 1 ? output : hidden));
+}
+
+function transposeMatrix(a: Float32Array, rows: number, cols: number): Float32Array {
+  const t = new Float32Array(rows * cols);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) t[j * rows + i] = a[i * cols + j];
+  return t;
+}
