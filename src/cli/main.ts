@@ -1,7 +1,9 @@
 import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { RefineryError } from "../core/errors.js";
 import { demoCommand } from "./demo.js";
+import { evalCommand } from "./eval.js";
 import { listCommand } from "./list.js";
+import { trainCommand } from "./train.js";
 
 /** Parses a non-negative integer option, or fails with a message that names the option. */
 export function intOption(name: string, min = 0) {
@@ -32,6 +34,37 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     .option("--seed <s>", "seed of the env and of the random actions", intOption("--seed"), 0)
     .option("--json", "print one JSON object per line instead of text", false)
     .action((opts) => demoCommand(opts, out));
+
+  program
+    .command("train")
+    .description("train a policy; writes a run directory with config, metrics, checkpoints and the final policy")
+    .option("--algo <name>", "algorithm (see `refinery list`)", "ppo")
+    .option("--env <id>", "environment id (default: the algorithm's, CartPole-v1)")
+    .option("--preset <name>", "named hyperparameters: cleanrl (default), cleanrl-continuous, zoo (RL Zoo's tuned values for the env)")
+    .option("--config <file>", "JSON or YAML file of options (see `refinery list` for every key)")
+    .option("--set <key=value>", "override one option, repeatable (e.g. --set learningRate=3e-4)", (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option("--steps <n>", "total env steps (totalTimesteps)", intOption("--steps", 1))
+    .option("--seed <s>", "seed", intOption("--seed"))
+    .option("--out <dir>", "run directory (default runs/<algo>-<env>-s<seed>-<time>)")
+    .option("--resume <dir>", "continue the run in <dir> from its last checkpoint")
+    .option("--json", "print the final summary as one JSON line", false)
+    .option("--quiet", "no progress output", false)
+    .action(async (opts) => {
+      await trainCommand(opts, out);
+    });
+
+  program
+    .command("eval")
+    .description("evaluate a trained policy: mean ± std of the return over fresh episodes")
+    .argument("<run_dir>", "run directory written by `refinery train`")
+    .option("--episodes <n>", "episodes to play", intOption("--episodes", 1), 10)
+    .option("--deterministic", "take the most likely action instead of sampling", false)
+    .option("--seed <s>", "seed of the eval env and of sampled actions", intOption("--seed"), 0)
+    .option("--best", "use the best policy by evaluation (best/) instead of the final one", false)
+    .option("--json", "print one JSON object on the last line", false)
+    .action(async (dir: string, opts) => {
+      await evalCommand(dir, opts, out);
+    });
 
   program
     .command("list")

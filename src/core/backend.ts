@@ -53,7 +53,10 @@ export function initBackend(name: BackendName = "wasm", options: InitBackendOpti
   return run;
 }
 
-/** Name of the active backend; throws if `initBackend` has not completed. */
+/**
+ * Name of the active backend; throws if `initBackend` has not completed. Networks call
+ * it before creating variables so a missing initBackend is reported in refinery's words.
+ */
 export function backendName(): BackendName {
   // `tf.getBackend()` would silently initialise the highest-priority backend; read the
   // engine's field instead so an uninitialised state is reported, not papered over.

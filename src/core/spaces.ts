@@ -64,8 +64,11 @@ export class Discrete implements Space<number> {
  * `sample` follows Gymnasium: uniform on bounded dimensions, standard normal on
  * dimensions unbounded on both sides, shifted exponential on half-bounded ones;
  * int32 boxes sample integers uniformly in [low, high].
+ *
+ * The type parameter is the element's array type and defaults to Float32Array (the
+ * default dtype); write `new Box<Float64Array>(…, "float64")` for other dtypes.
  */
-export class Box implements Space<BoxValue> {
+export class Box<T extends BoxValue = Float32Array> implements Space<T> {
   readonly shape: readonly number[];
   readonly dtype: BoxDtype;
   readonly low: BoxValue;
@@ -127,8 +130,8 @@ export class Box implements Space<BoxValue> {
     return true;
   }
 
-  sample(rng: Rng): BoxValue {
-    const out = allocate(this.dtype, this.size);
+  sample(rng: Rng): T {
+    const out = allocate(this.dtype, this.size) as T;
     for (let i = 0; i < this.size; i++) {
       const lo = this.low[i], hi = this.high[i];
       const loF = Number.isFinite(lo), hiF = Number.isFinite(hi);
@@ -150,7 +153,7 @@ export class Box implements Space<BoxValue> {
     return out;
   }
 
-  contains(x: unknown): x is BoxValue {
+  contains(x: unknown): x is T {
     if (!isNumericArray(x) || x.length !== this.size) return false;
     const intOnly = this.dtype === "int32";
     for (let i = 0; i < this.size; i++) {
@@ -210,7 +213,7 @@ export class MultiDiscrete implements Space<Int32Array> {
   }
 }
 
-export type AnySpace = Discrete | Box | MultiDiscrete;
+export type AnySpace = Discrete | Box<BoxValue> | MultiDiscrete;
 
 /** Rebuild a space from `space.toJSON()`. */
 export function spaceFromJSON(json: SpaceJSON): AnySpace {
@@ -219,7 +222,7 @@ export function spaceFromJSON(json: SpaceJSON): AnySpace {
       return new Discrete(json.n, json.start ?? 0);
     case "Box": {
       const dec = (a: (number | string)[]) => a.map((v) => (typeof v === "string" ? Number(v) : v));
-      return new Box(dec(json.low), dec(json.high), json.shape, json.dtype);
+      return new Box<BoxValue>(dec(json.low), dec(json.high), json.shape, json.dtype);
     }
     case "MultiDiscrete":
       return new MultiDiscrete(json.nvec);

@@ -100,7 +100,7 @@ function runChecks(env: Env<unknown, unknown>, rep: Reporter, options: CheckEnvO
   }
   if (rep.errors.length > 0) return;
   if (env.unwrapped !== env) {
-    rep.warn("the env is wrapped; wrappers such as OrderEnforcing or PassiveEnvChecker may hide or change problems. Fix: for a full check pass env.unwrapped");
+    rep.warn(`the env is wrapped (${String(env)}), so the checks go through wrappers that may hide or change problems. Fix: nothing for an env from make(); to check an env class itself pass env.unwrapped`);
   }
 
   const spacesOk = rep.group("reading the spaces", () => {
@@ -160,7 +160,7 @@ function checkSpace(space: unknown, name: "actionSpace" | "observationSpace", re
       if ((lo !== 0 && Math.abs(lo) !== Math.abs(hi)) || lo < -1 || hi > 1) normalized = false;
     }
     if (!normalized) {
-      rep.warn(`the Box action space ${space.toString()} is not symmetric and normalised. Fix: nothing if intended; policies learn more easily with actions in [-1, 1] (rescale inside the env)`);
+      rep.warn(`the Box action space ${space.toString()} is not normalised to [-1, 1] or [0, 1]. Fix: nothing if intended; Gaussian policies learn more easily with actions in [-1, 1] (rescale inside the env or with a wrapper)`);
     }
   }
 }

@@ -226,6 +226,16 @@ export class SyncVectorEnv {
     for (let j = 0; j < k; j++) out[base + j] = o[j];
   }
 
+  /**
+   * Declare that every sub-env is inside an episode although this vector env did not reset
+   * it — after restoring the sub-envs from saved state (checkpoint resume) — so `step` may
+   * be called without `reset`.
+   */
+  markReset(): void {
+    this.requireOpen();
+    this.hasReset = true;
+  }
+
   private requireOpen(): void {
     if (this.closed) throw new EnvError("env_closed", `${this}: used after close()`, "create a new vector env");
   }

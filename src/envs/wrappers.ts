@@ -1,6 +1,7 @@
 import { ConfigError, describeValue, EnvError } from "../core/errors.js";
 import { Box, Discrete, flatSize, isNumericArray, type BoxValue, type Space } from "../core/spaces.js";
 import { Wrapper, type Env, type EnvSpec, type Info, type ResetArgs, type StepResult } from "./env.js";
+import type { StatefulLayer } from "./state.js";
 
 /**
  * The standard wrappers, with the semantics of Gymnasium 1.3.0's `gymnasium.wrappers`
@@ -13,6 +14,26 @@ function envName(env: Env<unknown, unknown>): string {
   return env.spec?.id ?? `${env.unwrapped.constructor.name} (unregistered)`;
 }
 
+/**
+ * Reads a wrapper's saved state (`StatefulLayer.loadState`): checks that it is an object
+ * whose listed keys pass their tests, else throws naming the wrapper and the bad key.
+ */
+function savedState(wrapper: string, state: unknown, tests: Record<string, (v: unknown) => boolean>): Record<string, unknown> {
+  const bad = (why: string): never => {
+    throw new ConfigError(`malformed saved state for ${wrapper}: ${why}`, "pass the object returned by saveState() of the same wrapper (resume with the same config)");
+  };
+  if (state === null || typeof state !== "object" || Array.isArray(state)) bad(`expected an object, got ${describeValue(state)}`);
+  const obj = state as Record<string, unknown>;
+  for (const [key, ok] of Object.entries(tests)) {
+    if (!ok(obj[key])) bad(`${key} = ${describeValue(obj[key])}`);
+  }
+  return obj;
+}
+
+const isCount = (v: unknown): boolean => Number.isSafeInteger(v) && (v as number) >= 0;
+const isFiniteNumber = (v: unknown): boolean => typeof v === "number" && Number.isFinite(v);
+const isNumberList = (v: unknown): boolean => Array.isArray(v) && v.every(isFiniteNumber);
+
 // ---------------------------------------------------------------------------------------
 // TimeLimit
 // ---------------------------------------------------------------------------------------
@@ -23,7 +44,7 @@ function envName(env: Env<unknown, unknown>): string {
  * be true on the same step (as in Gymnasium); learners must treat `terminated` as the
  * stronger signal (no bootstrapping). The count restarts at every `reset`.
  */
-export class TimeLimit<O = unknown, A = unknown> extends Wrapper<O, A> {
+export class TimeLimit<O = unknown, A = unknown> extends Wrapper<O, A> implements StatefulLayer {
   readonly maxEpisodeSteps: number;
   /**
    * Steps taken in the current episode. Public and writable so that a collector that
@@ -69,6 +90,14 @@ export class TimeLimit<O = unknown, A = unknown> extends Wrapper<O, A> {
     if (this.elapsedSteps >= this.maxEpisodeSteps) result[3] = true;
     return result;
   }
+
+  saveState(): { elapsedSteps: number } {
+    return { elapsedSteps: this.elapsedSteps };
+  }
+
+  loadState(state: unknown): void {
+    this.elapsedSteps = savedState("TimeLimit", state, { elapsedSteps: isCount }).elapsedSteps as number;
+  }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -85,11 +114,14 @@ export class TimeLimit<O = unknown, A = unknown> extends Wrapper<O, A> {
  *   is always a bug in a collector, and its results would silently corrupt returns and
  *   advantages, so refinery fails loudly and says where.
  */
-export class OrderEnforcing<O = unknown, A = unknown> extends Wrapper<O, A> {
+type EpisodeEnd = "terminated" | "truncated" | "terminated and truncated";
+const EPISODE_ENDS: readonly (EpisodeEnd | null)[] = ["terminated", "truncated", "terminated and truncated", null];
+
+export class OrderEnforcing<O = unknown, A = unknown> extends Wrapper<O, A> implements StatefulLayer {
   private resetCalled = false;
   private episodeSteps = 0;
   /** How the current episode ended, or null while it runs. */
-  private endedBy: "terminated" | "truncated" | "terminated and truncated" | null = null;
+  private endedBy: EpisodeEnd | null = null;
 
   /** True once `reset` has been called. */
   get hasReset(): boolean {
@@ -127,6 +159,21 @@ export class OrderEnforcing<O = unknown, A = unknown> extends Wrapper<O, A> {
     }
     return result;
   }
+
+  saveState(): { hasReset: boolean; episodeSteps: number; endedBy: EpisodeEnd | null } {
+    return { hasReset: this.resetCalled, episodeSteps: this.episodeSteps, endedBy: this.endedBy };
+  }
+
+  loadState(state: unknown): void {
+    const s = savedState("OrderEnforcing", state, {
+      hasReset: (v) => typeof v === "boolean",
+      episodeSteps: isCount,
+      endedBy: (v) => EPISODE_ENDS.includes(v as EpisodeEnd | null),
+    });
+    this.resetCalled = s.hasReset as boolean;
+    this.episodeSteps = s.episodeSteps as number;
+    this.endedBy = s.endedBy as EpisodeEnd | null;
+  }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -147,7 +194,7 @@ export class OrderEnforcing<O = unknown, A = unknown> extends Wrapper<O, A> {
  *   finite (any non-finite value for non-Box spaces). → EnvError `nan_observation`, naming
  *   the env id, the episode step and the index.
  */
-export class PassiveEnvChecker<O = unknown, A = unknown> extends Wrapper<O, A> {
+export class PassiveEnvChecker<O = unknown, A = unknown> extends Wrapper<O, A> implements StatefulLayer {
   private episodeStep = 0;
   private readonly actionBox: Box | null;
   private readonly actionDiscrete: Discrete | null;
@@ -191,6 +238,15 @@ export class PassiveEnvChecker<O = unknown, A = unknown> extends Wrapper<O, A> {
     }
     this.checkObservation(result[0], "step()");
     return result;
+  }
+
+  /** The episode step count used in error messages. */
+  saveState(): { episodeStep: number } {
+    return { episodeStep: this.episodeStep };
+  }
+
+  loadState(state: unknown): void {
+    this.episodeStep = savedState("PassiveEnvChecker", state, { episodeStep: isCount }).episodeStep as number;
   }
 
   private checkAction(action: unknown): void {
@@ -297,7 +353,7 @@ export interface EpisodeStatistics {
  * episodes). The returned info is a new object, so an env that reuses one info object
  * is not mutated.
  */
-export class RecordEpisodeStatistics<O = unknown, A = unknown> extends Wrapper<O, A> {
+export class RecordEpisodeStatistics<O = unknown, A = unknown> extends Wrapper<O, A> implements StatefulLayer {
   readonly bufferLength: number;
   episodeCount = 0;
   readonly returnQueue: number[] = [];
@@ -348,6 +404,49 @@ export class RecordEpisodeStatistics<O = unknown, A = unknown> extends Wrapper<O
     }
     return result;
   }
+
+  /** Counters, queues and the current episode's progress (its clock as elapsed seconds). */
+  saveState(): RecordEpisodeStatisticsState {
+    return {
+      episodeCount: this.episodeCount,
+      episodeReturn: this.episodeReturn,
+      episodeLength: this.episodeLength,
+      elapsedSeconds: this.episodeStart < 0 ? 0 : (performance.now() - this.episodeStart) / 1000,
+      returnQueue: [...this.returnQueue],
+      lengthQueue: [...this.lengthQueue],
+      timeQueue: [...this.timeQueue],
+    };
+  }
+
+  loadState(state: unknown): void {
+    const s = savedState("RecordEpisodeStatistics", state, {
+      episodeCount: isCount,
+      episodeReturn: isFiniteNumber,
+      episodeLength: isCount,
+      elapsedSeconds: (v) => isFiniteNumber(v) && (v as number) >= 0,
+      returnQueue: isNumberList,
+      lengthQueue: isNumberList,
+      timeQueue: isNumberList,
+    }) as unknown as RecordEpisodeStatisticsState;
+    this.episodeCount = s.episodeCount;
+    this.episodeReturn = s.episodeReturn;
+    this.episodeLength = s.episodeLength;
+    this.episodeStart = performance.now() - s.elapsedSeconds * 1000;
+    const keep = (q: number[]) => q.slice(Math.max(0, q.length - this.bufferLength));
+    this.returnQueue.splice(0, this.returnQueue.length, ...keep(s.returnQueue));
+    this.lengthQueue.splice(0, this.lengthQueue.length, ...keep(s.lengthQueue));
+    this.timeQueue.splice(0, this.timeQueue.length, ...keep(s.timeQueue));
+  }
+}
+
+export interface RecordEpisodeStatisticsState {
+  episodeCount: number;
+  episodeReturn: number;
+  episodeLength: number;
+  elapsedSeconds: number;
+  returnQueue: number[];
+  lengthQueue: number[];
+  timeQueue: number[];
 }
 
 function push(queue: number[], v: number, max: number): void {
@@ -501,7 +600,7 @@ export class RunningMeanStd {
  * As Gymnasium, the statistics are float32 for float32 observations (numpy's arithmetic is
  * reproduced op by op) and float64 otherwise.
  */
-export class NormalizeObservation<O = unknown, A = unknown> extends Wrapper<Float32Array, A, O, A> {
+export class NormalizeObservation<O = unknown, A = unknown> extends Wrapper<Float32Array, A, O, A> implements StatefulLayer {
   readonly obsRms: RunningMeanStd;
   readonly epsilon: number;
   updateRunningMean = true;
@@ -536,6 +635,17 @@ export class NormalizeObservation<O = unknown, A = unknown> extends Wrapper<Floa
 
   setStatistics(state: RunningMeanStdState): void {
     this.obsRms.setState(state);
+  }
+
+  /** Statistics plus the freeze flag, for checkpoints. */
+  saveState(): RunningMeanStdState & { updateRunningMean: boolean } {
+    return { ...this.getStatistics(), updateRunningMean: this.updateRunningMean };
+  }
+
+  loadState(state: unknown): void {
+    const s = savedState("NormalizeObservation", state, { updateRunningMean: (v) => typeof v === "boolean" });
+    this.setStatistics(s as unknown as RunningMeanStdState);
+    this.updateRunningMean = s.updateRunningMean as boolean;
   }
 
   private normalize(obs: unknown): Float32Array {
@@ -577,7 +687,7 @@ export interface NormalizeRewardState extends RunningMeanStdState {
  * is cut only by `terminated`, and on the terminal step itself (G = r there); the next
  * episode continues from that value. Truncation and `reset()` do not touch it.
  */
-export class NormalizeReward<O = unknown, A = unknown> extends Wrapper<O, A> {
+export class NormalizeReward<O = unknown, A = unknown> extends Wrapper<O, A> implements StatefulLayer {
   readonly returnRms = new RunningMeanStd(1);
   readonly gamma: number;
   readonly epsilon: number;
@@ -618,6 +728,17 @@ export class NormalizeReward<O = unknown, A = unknown> extends Wrapper<O, A> {
       }
       this.discountedReward = state.discountedReward;
     }
+  }
+
+  /** Statistics, accumulator and freeze flag, for checkpoints. */
+  saveState(): NormalizeRewardState & { updateRunningMean: boolean } {
+    return { ...this.getStatistics(), updateRunningMean: this.updateRunningMean };
+  }
+
+  loadState(state: unknown): void {
+    const s = savedState("NormalizeReward", state, { updateRunningMean: (v) => typeof v === "boolean", discountedReward: isFiniteNumber });
+    this.setStatistics(s as unknown as NormalizeRewardState);
+    this.updateRunningMean = s.updateRunningMean as boolean;
   }
 }
 

@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { ConfigError, RefineryError, describeValue } from "../core/errors.js";
 import type { Rng } from "../core/rng.js";
-import { uniqueVariableName } from "./variables.js";
+import { createVariable } from "./variables.js";
 
 /**
  * Action distributions, batched over rows.
@@ -121,7 +121,7 @@ export class DiagGaussian {
     }
     this.dim = dim;
     this.paramName = `${options.name ?? "gaussian"}/log_std`;
-    this.logStd = tf.variable(tf.fill([dim], init), true, uniqueVariableName(this.paramName)) as tf.Variable<tf.Rank.R1>;
+    this.logStd = createVariable(() => tf.fill([dim], init) as tf.Tensor1D, true, this.paramName);
     this.fastLogStd = new Float32Array(dim).fill(init);
   }
 

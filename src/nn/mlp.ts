@@ -3,7 +3,7 @@ import { ConfigError, describeValue } from "../core/errors.js";
 import type { Rng } from "../core/rng.js";
 import { dense, type DenseMode } from "./dense.js";
 import { orthogonal, zeros } from "./init.js";
-import { uniqueVariableName } from "./variables.js";
+import { createVariable } from "./variables.js";
 
 export type HiddenActivation = "tanh" | "relu";
 
@@ -79,8 +79,8 @@ export class MLP {
       names.push(`${layerName}/kernel`, `${layerName}/bias`);
       shapes.push([fanIn, fanOut], [fanOut]);
       vars.push(
-        tf.variable(tf.tensor2d(kernel, [fanIn, fanOut]), true, uniqueVariableName(`${layerName}/kernel`)),
-        tf.variable(tf.tensor1d(zeros(fanOut)), true, uniqueVariableName(`${layerName}/bias`)),
+        createVariable(() => tf.tensor2d(kernel, [fanIn, fanOut]), true, `${layerName}/kernel`),
+        createVariable(() => tf.tensor1d(zeros(fanOut)), true, `${layerName}/bias`),
       );
     }
     this.paramNames = names;

@@ -1,4 +1,16 @@
 import * as tf from "@tensorflow/tfjs-core";
+import { backendName } from "../core/backend.js";
+
+/**
+ * Creates a tf.Variable from the tensor `init` returns. The initial tensor is freed (a
+ * bare `tf.variable(tf.zeros(…))` keeps it alive alongside the variable, holding its
+ * memory after the variable is disposed), and a missing `initBackend()` is reported in
+ * refinery's words instead of tfjs's.
+ */
+export function createVariable<R extends tf.Rank>(init: () => tf.Tensor<R>, trainable: boolean, name?: string): tf.Variable<R> {
+  backendName();
+  return tf.tidy(() => tf.variable(init(), trainable, name === undefined ? undefined : uniqueVariableName(name)));
+}
 
 /**
  * tfjs variable names are global to the engine, so two live networks cannot both own

@@ -26,13 +26,13 @@ export function atomicWriteFile(path: string, data: string | Uint8Array): void {
  * directory, which is then renamed to `path` (replacing an existing one). Readers see the
  * whole directory or none of it.
  */
-export function atomicWriteDir(path: string, fill: (dir: string) => void): void {
+export async function atomicWriteDir(path: string, fill: (dir: string) => void | Promise<void>): Promise<void> {
   const parent = dirname(path);
   mkdirSync(parent, { recursive: true });
   const tmp = join(parent, `.${basename(path)}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 10)}`);
   mkdirSync(tmp);
   try {
-    fill(tmp);
+    await fill(tmp);
     if (existsSync(path)) {
       const old = join(parent, `.${basename(path)}.old-${process.pid}-${Date.now()}`);
       renameSync(path, old);

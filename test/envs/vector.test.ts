@@ -210,6 +210,14 @@ describe("SyncVectorEnv", () => {
     expect(thrown(() => box.step(0 as unknown as Float32Array)).code).toBe("invalid_action");
   });
 
+  it("markReset lets a vector env of restored sub-envs step without reset", () => {
+    const vec = new SyncVectorEnv([0, 1].map(() => () => new CounterEnv()));
+    for (const env of vec.envs) env.reset({ seed: 1 });
+    expect(thrown(() => vec.step([0, 0])).code).toBe("reset_needed");
+    vec.markReset();
+    expect(Array.from(vec.step([0, 0])[1])).toEqual([10, 10]);
+  });
+
   it("refuses step before reset, mismatched sub-envs and use after close", () => {
     const vec = new SyncVectorEnv([0, 1].map(() => () => new CounterEnv()));
     expect(thrown(() => vec.step([0, 0])).code).toBe("reset_needed");

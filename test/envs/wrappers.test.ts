@@ -4,6 +4,7 @@ import { ConfigError, EnvError } from "../../src/core/errors.js";
 import { Box, Discrete, type BoxValue, type Space } from "../../src/core/spaces.js";
 import { BaseEnv, type Info, type ResetArgs, type StepResult } from "../../src/envs/env.js";
 import { make } from "../../src/envs/registry.js";
+import { captureEnvState, restoreEnvState } from "../../src/envs/state.js";
 import {
   ClipAction,
   NormalizeObservation,
@@ -529,5 +530,63 @@ describe("wrappers on Pendulum-v1", () => {
     const b = exact.step(Float32Array.of(2));
     expect(Array.from(a[0])).toEqual(Array.from(b[0]));
     expect(a[1]).toBe(b[1]);
+  });
+});
+
+describe("saveState/loadState of the wrappers (checkpoints)", () => {
+  const stack = () =>
+    new RecordEpisodeStatistics(new NormalizeReward(new NormalizeObservation(make<Float32Array, number>("CartPole-v1"))));
+
+  it("a restored stack continues exactly like the original", () => {
+    const original = stack();
+    original.reset({ seed: 3 });
+    const actions = [0, 1, 1, 0, 1, 0, 0, 1, 1, 1, 0, 0];
+    for (const a of actions.slice(0, 6)) original.step(a);
+    const saved = JSON.parse(JSON.stringify(captureEnvState(original)));
+    const copy = stack();
+    restoreEnvState(copy, saved);
+    // No reset: OrderEnforcing, TimeLimit and the statistics all continue mid-episode.
+    for (const a of actions.slice(6)) {
+      const [o1, r1, te1, tr1] = original.step(a);
+      const [o2, r2, te2, tr2] = copy.step(a);
+      expect(Array.from(o2)).toEqual(Array.from(o1));
+      expect([r2, te2, tr2]).toEqual([r1, te1, tr1]);
+    }
+    expect(copy.episodeLength).toBe(original.episodeLength);
+    expect(copy.episodeReturn).toBe(original.episodeReturn);
+    const inner = (e: typeof original) => e.env as NormalizeReward;
+    expect(inner(copy).getStatistics()).toEqual(inner(original).getStatistics());
+  });
+
+  it("restores each wrapper's counters and rejects malformed state", () => {
+    const limit = new TimeLimit(new CounterEnv(100), 5);
+    limit.loadState({ elapsedSteps: 4 });
+    limit.reset({ seed: 0 });
+    limit.loadState({ elapsedSteps: 4 });
+    expect(limit.step(0)[3]).toBe(true);
+    expect(() => limit.loadState({ elapsedSteps: -1 })).toThrow(/TimeLimit: elapsedSteps = -1/);
+
+    const order = new OrderEnforcing(new CounterEnv(100));
+    order.loadState({ hasReset: true, episodeSteps: 2, endedBy: null });
+    order.env.reset();
+    expect(() => order.step(0)).not.toThrow();
+    order.loadState({ hasReset: true, episodeSteps: 7, endedBy: "truncated" });
+    expect(thrown(() => order.step(0)).message).toContain("truncated at step 7");
+    expect(() => order.loadState({ hasReset: true, episodeSteps: 0, endedBy: "done" })).toThrow(ConfigError);
+
+    const stats = new RecordEpisodeStatistics(new CounterEnv(2), 2);
+    stats.loadState({ episodeCount: 5, episodeReturn: 10, episodeLength: 1, elapsedSeconds: 0, returnQueue: [1, 2, 3], lengthQueue: [1, 1, 1], timeQueue: [0, 0, 0] });
+    expect(stats.returnQueue).toEqual([2, 3]);
+    stats.env.reset();
+    (stats.env as CounterEnv).t = 1;
+    const ep = stats.step(0)[4].episode as { r: number; l: number };
+    expect([ep.r, ep.l, stats.episodeCount]).toEqual([10 + 20, 2, 6]);
+    expect(() => stats.loadState({ episodeCount: 1 })).toThrow(/RecordEpisodeStatistics/);
+
+    const norm = new NormalizeObservation(new CounterEnv(5));
+    norm.loadState({ mean: [2], var: [4], count: 10, updateRunningMean: false });
+    norm.env.reset({ seed: 0 });
+    expect(norm.step(0)[0][0]).toBeCloseTo(((norm.unwrapped as CounterEnv).start + 1 - 2) / 2, 5);
+    expect(norm.saveState()).toEqual({ mean: [2], var: [4], count: 10, updateRunningMean: false });
   });
 });

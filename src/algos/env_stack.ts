@@ -1,0 +1,66 @@
+import { Box } from "../core/spaces.js";
+import type { Env } from "../envs/env.js";
+import { make } from "../envs/registry.js";
+import { SyncVectorEnv } from "../envs/vector.js";
+import {
+  ClipAction,
+  NormalizeObservation,
+  NormalizeReward,
+  RecordEpisodeStatistics,
+  TransformObservation,
+  TransformReward,
+} from "../envs/wrappers.js";
+
+/** The env options that decide the wrapper stack of a training run. */
+export interface EnvStackOptions {
+  env: string;
+  normObs: boolean;
+  normReward: boolean;
+  clipObs: number | null;
+  clipReward: number | null;
+  gamma: number;
+}
+
+/**
+ * One training env, wrapped as CleanRL's `make_env` does (innermost first):
+ * make(id) → RecordEpisodeStatistics (raw returns) → ClipAction (Box actions) →
+ * NormalizeObservation → clip ±clipObs → NormalizeReward(γ) → clip ±clipReward.
+ * Normalisers are per env, as in CleanRL. `training: false` builds the evaluation
+ * variant: the same observation pipeline, no reward scaling.
+ */
+export function makeTrainingEnv(opts: EnvStackOptions, training = true): Env<unknown, unknown> {
+  let env: Env<unknown, unknown> = new RecordEpisodeStatistics(make(opts.env));
+  if (env.actionSpace instanceof Box) env = new ClipAction(env) as Env<unknown, unknown>;
+  if (opts.normObs) {
+    env = new NormalizeObservation(env) as Env<unknown, unknown>;
+    const c = opts.clipObs;
+    if (c !== null) {
+      env = new TransformObservation(env, (o: unknown) => {
+        const src = o as Float32Array;
+        const out = new Float32Array(src.length);
+        for (let i = 0; i < src.length; i++) out[i] = src[i] > c ? c : src[i] < -c ? -c : src[i];
+        return out;
+      }, env.observationSpace as never) as Env<unknown, unknown>;
+    }
+  }
+  if (training && opts.normReward) {
+    env = new NormalizeReward(env, opts.gamma) as Env<unknown, unknown>;
+    const c = opts.clipReward;
+    if (c !== null) env = new TransformReward(env, (r) => (r > c ? c : r < -c ? -c : r)) as Env<unknown, unknown>;
+  }
+  return env;
+}
+
+export function makeTrainingVecEnv(opts: EnvStackOptions, numEnvs: number): SyncVectorEnv {
+  return new SyncVectorEnv(Array.from({ length: numEnvs }, () => () => makeTrainingEnv(opts, true)));
+}
+
+/** Finds the NormalizeObservation layer of a wrapped env, if any. */
+export function findObsNormalizer(env: Env<unknown, unknown>): NormalizeObservation | null {
+  let cur: unknown = env;
+  while (cur && typeof cur === "object" && "env" in cur) {
+    if (cur instanceof NormalizeObservation) return cur;
+    cur = (cur as { env: unknown }).env;
+  }
+  return null;
+}

@@ -1,0 +1,38 @@
+import type { Env } from "../envs/env.js";
+
+/** Numbers an algorithm reports after one iteration (collect + update). */
+export type IterationMetrics = Record<string, number>;
+
+/** A policy that can act on observations without the trainer (evaluation, serving). */
+export interface ActingPolicy {
+  /** Chooses one action for one observation (already passed through the env's wrappers). */
+  actOne(obs: Float32Array, deterministic: boolean): number | Float32Array;
+}
+
+/**
+ * What the trainer needs from an algorithm: iterate, report, and save/restore everything
+ * for an exact resume. Algorithms are compositions of the parts in rollout/, advantage/,
+ * loss/ and select/; this interface is only the trainer's handle on them.
+ */
+export interface Algorithm {
+  readonly name: string;
+  /** Env steps consumed per iteration (all envs together). */
+  readonly stepsPerIteration: number;
+  readonly totalIterations: number;
+  /** Iterations done so far. */
+  readonly iteration: number;
+  /** Runs iteration `this.iteration + 1`: collect, then update. */
+  iterate(): IterationMetrics;
+  /** Episodes finished since the last call: raw returns and lengths. */
+  drainEpisodes(): { return: number; length: number }[];
+  /** The current policy, for evaluation; `seed` seeds its action sampling (independent of training). */
+  actingPolicy(seed: number): ActingPolicy;
+  /** A fresh env with the evaluation wrappers (observation normalisation frozen at the training statistics). */
+  makeEvalEnv(): Env<unknown, unknown>;
+  /** Everything needed to continue exactly: JSON-safe data plus named float arrays. */
+  saveState(): { json: Record<string, unknown>; arrays: Record<string, Float32Array> };
+  loadState(state: { json: Record<string, unknown>; arrays: Record<string, Float32Array> }): void;
+  /** Weights and metadata of the policy alone (what `loadPolicy` reads). */
+  exportPolicy(): { spec: Record<string, unknown>; weights: Record<string, Float32Array> };
+  dispose(): void;
+}

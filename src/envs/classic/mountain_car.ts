@@ -1,0 +1,137 @@
+import { ConfigError, describeValue } from "../../core/errors.js";
+import { Box, Discrete } from "../../core/spaces.js";
+import { BaseEnv, type Info, type ResetArgs, type Snapshotable, type StepResult } from "../env.js";
+import { discreteAction, requireReset, resetBounds } from "../validate.js";
+
+const NAME = "MountainCar-v0";
+const OPTION_KEYS = ["goalVelocity"] as const;
+
+/**
+ * Gymnasium's MountainCar-v0 (Moore, 1990): an underpowered car in a valley must rock
+ * back and forth to reach the flag on the right hill.
+ *
+ * - Observation: `Box([-1.2, -0.07], [0.6, 0.07], (2,), float32)` — position, velocity.
+ * - Action: `Discrete(3)` — 0 push left, 1 no push, 2 push right.
+ * - Dynamics: `velocity += (action − 1)·0.001 − 0.0025·cos(3·position)`, clipped to
+ *   ±0.07; `position += velocity`, clipped to [−1.2, 0.6]; hitting the left wall while
+ *   moving left stops the car (inelastic collision).
+ * - Reward −1 per step; terminates when `position ≥ 0.5` and `velocity ≥ goalVelocity`.
+ * - Reset: position uniform in [−0.6, −0.4] (or `options.low`/`options.high`), velocity 0.
+ *
+ * The state is float64, as in Gymnasium; observations are that state rounded to float32.
+ * Options: `goalVelocity` (default 0).
+ */
+export class MountainCarEnv extends BaseEnv<Float32Array, number> implements Snapshotable {
+  readonly minPosition = -1.2;
+  readonly maxPosition = 0.6;
+  readonly maxSpeed = 0.07;
+  readonly goalPosition = 0.5;
+  readonly goalVelocity: number;
+  readonly force = 0.001;
+  readonly gravity = 0.0025;
+
+  readonly observationSpace = new Box([this.minPosition, -this.maxSpeed], [this.maxPosition, this.maxSpeed], [2], "float32");
+  readonly actionSpace = new Discrete(3);
+
+  private position = 0;
+  private velocity = 0;
+  private hasState = false;
+
+  constructor(kwargs: Record<string, unknown> = {}) {
+    super();
+    const options = numberOptions(kwargs, OPTION_KEYS, NAME);
+    this.goalVelocity = options.goalVelocity ?? 0;
+  }
+
+  reset(args?: ResetArgs): [Float32Array, Info] {
+    this.seedFromReset(args);
+    const [low, high] = resetBounds(args?.options, -0.6, -0.4, NAME);
+    this.position = this.npRandom.uniform(low, high);
+    this.velocity = 0;
+    this.hasState = true;
+    return [this.observation(), {}];
+  }
+
+  step(action: number): StepResult<Float32Array> {
+    requireReset(this.hasState, NAME);
+    const a = discreteAction(action, this.actionSpace, NAME);
+    let position = this.position;
+    let velocity = this.velocity;
+    velocity += (a - 1) * this.force + Math.cos(3 * position) * -this.gravity;
+    velocity = Math.min(Math.max(velocity, -this.maxSpeed), this.maxSpeed);
+    position += velocity;
+    position = Math.min(Math.max(position, this.minPosition), this.maxPosition);
+    if (position === this.minPosition && velocity < 0) velocity = 0;
+    const terminated = position >= this.goalPosition && velocity >= this.goalVelocity;
+    this.position = position;
+    this.velocity = velocity;
+    return [this.observation(), -1.0, terminated, false, {}];
+  }
+
+  /** `[position, velocity]`, Gymnasium's `env.unwrapped.state`. */
+  getState(): number[] {
+    requireReset(this.hasState, NAME);
+    return [this.position, this.velocity];
+  }
+
+  setState(state: number[]): void {
+    [this.position, this.velocity] = finiteState(state, 2, NAME, "[position, velocity]");
+    this.hasState = true;
+  }
+
+  private observation(): Float32Array {
+    const obs = new Float32Array(2);
+    obs[0] = this.position;
+    obs[1] = this.velocity;
+    return obs;
+  }
+}
+
+/**
+ * Reads an env's constructor options, all numbers: unknown keys and non-numbers are a
+ * ConfigError naming the key. Absent (or undefined) keys are left out of the result.
+ */
+export function numberOptions<K extends string>(
+  kwargs: Record<string, unknown>,
+  allowed: readonly K[],
+  envName: string,
+): Partial<Record<K, number>> {
+  const out: Partial<Record<K, number>> = {};
+  if (kwargs === null || typeof kwargs !== "object" || Array.isArray(kwargs)) {
+    throw new ConfigError(`${envName}: options must be an object, got ${describeValue(kwargs)}`, `pass e.g. {} or { ${allowed[0]}: … }`);
+  }
+  for (const [key, value] of Object.entries(kwargs)) {
+    if (!(allowed as readonly string[]).includes(key)) {
+      // Gymnasium spells options in snake_case (goal_velocity); point Python users to the camelCase name.
+      const camel = key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+      const hint = camel !== key && (allowed as readonly string[]).includes(camel) ? ` (did you mean ${camel}?)` : "";
+      throw new ConfigError(
+        `${envName}: unknown option ${JSON.stringify(key)}${hint}`,
+        `use only ${allowed.map((k) => JSON.stringify(k)).join(", ")}`,
+        "unknown_option",
+      );
+    }
+    if (value === undefined) continue;
+    if (typeof value !== "number" || !Number.isFinite(value)) {
+      throw new ConfigError(`${envName}: option ${key}=${describeValue(value)} is not a finite number`, `pass a number for ${key}`);
+    }
+    out[key as K] = value;
+  }
+  return out;
+}
+
+/** Validates a `setState` argument: `length` finite numbers. Returns them as a plain array. */
+export function finiteState(state: unknown, length: number, envName: string, layout: string): number[] {
+  const ok =
+    (Array.isArray(state) || (ArrayBuffer.isView(state) && !(state instanceof DataView))) &&
+    (state as ArrayLike<unknown>).length === length &&
+    Array.from(state as ArrayLike<unknown>).every((v) => typeof v === "number" && Number.isFinite(v));
+  if (!ok) {
+    throw new ConfigError(
+      `${envName}: setState(${describeValue(state)}) is not ${length} finite numbers`,
+      `pass ${layout}, e.g. the result of getState()`,
+      "invalid_state",
+    );
+  }
+  return Array.from(state as ArrayLike<number>);
+}

@@ -1,0 +1,45 @@
+import type { ActingPolicy } from "../algos/types.js";
+import type { Env } from "../envs/env.js";
+
+export interface EvalResult {
+  returns: number[];
+  lengths: number[];
+  meanReturn: number;
+  stdReturn: number;
+  meanLength: number;
+}
+
+/**
+ * Plays `episodes` full episodes with `policy` on `env` and reports raw returns. The
+ * first reset is seeded with `seed`, so an evaluation is reproducible; later episodes
+ * continue the env's stream (Gymnasium's rule).
+ */
+export function evaluatePolicy(env: Env<unknown, unknown>, policy: ActingPolicy, episodes: number, seed: number, deterministic: boolean): EvalResult {
+  const returns: number[] = [];
+  const lengths: number[] = [];
+  for (let ep = 0; ep < episodes; ep++) {
+    let [obs] = env.reset(ep === 0 ? { seed } : {});
+    let total = 0;
+    let length = 0;
+    for (;;) {
+      const [next, reward, terminated, truncated] = env.step(policy.actOne(obs as Float32Array, deterministic));
+      total += reward;
+      length++;
+      if (terminated || truncated) break;
+      obs = next;
+    }
+    returns.push(total);
+    lengths.push(length);
+  }
+  return { returns, lengths, ...summarize(returns), meanLength: mean(lengths) };
+}
+
+export function summarize(xs: number[]): { meanReturn: number; stdReturn: number } {
+  const m = mean(xs);
+  const sd = xs.length ? Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / xs.length) : NaN;
+  return { meanReturn: m, stdReturn: sd };
+}
+
+function mean(xs: number[]): number {
+  return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN;
+}

@@ -1,0 +1,78 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { policyActor } from "../algos/ppo.js";
+import { initBackend, type BackendName } from "../core/backend.js";
+import { ConfigError } from "../core/errors.js";
+import { Rng } from "../core/rng.js";
+import { spaceFromJSON, type SpaceJSON } from "../core/spaces.js";
+import { loadWeights } from "../nn/io.js";
+import { ActorCritic } from "../policies/actor_critic.js";
+
+export interface LoadedPolicy {
+  /** Env id the policy was trained on. */
+  env: string;
+  spec: Record<string, unknown>;
+  /** Chooses an action for one raw observation (the saved observation normalisation is applied). */
+  act(obs: ArrayLike<number>, options?: { deterministic?: boolean }): number | Float32Array;
+  dispose(): void;
+}
+
+/**
+ * Loads a saved policy — a run directory (its `policy/`, or `best/` with `{ which: "best" }`)
+ * or a policy directory itself — so it can act without the trainer.
+ */
+export async function loadPolicy(dir: string, options: { which?: "policy" | "best"; backend?: BackendName; seed?: number } = {}): Promise<LoadedPolicy> {
+  const candidates = [join(dir, options.which ?? "policy"), dir];
+  const found = candidates.find((d) => existsSync(join(d, "model.json")));
+  if (!found) {
+    throw new ConfigError(`no saved policy in ${dir} (looked for ${candidates.map((c) => join(c, "model.json")).join(", ")})`, "pass a run directory whose training finished, or a policy directory", "policy_not_found");
+  }
+  await initBackend(options.backend ?? "cpu");
+  const { arrays, extra } = await loadWeights(found);
+  const spec = extra as unknown as {
+    kind: string;
+    env: string;
+    observationSpace: SpaceJSON;
+    actionSpace: SpaceJSON;
+    hidden: number[];
+    activation: "tanh" | "relu";
+    initLogStd: number;
+    actorHeadGain: number;
+    obsNorm: { mean: number[] | Float64Array; var: number[] | Float64Array; count: number } | null;
+    clipObs: number | null;
+  };
+  if (spec.kind !== "actor-critic") {
+    throw new ConfigError(`${found} holds a "${spec.kind}" policy`, "this refinery version loads actor-critic policies", "unsupported_policy");
+  }
+  const policy = new ActorCritic({
+    observationSpace: spaceFromJSON(spec.observationSpace),
+    actionSpace: spaceFromJSON(spec.actionSpace),
+    hidden: spec.hidden,
+    activation: spec.activation,
+    initLogStd: spec.initLogStd,
+    actorHeadGain: spec.actorHeadGain,
+    rng: new Rng(0),
+  });
+  const weights: Record<string, Float32Array> = {};
+  for (const a of arrays) weights[a.name] = a.data as Float32Array;
+  policy.setWeights(weights);
+  const actor = policyActor(policy, new Rng(options.seed ?? 0));
+  const norm = spec.obsNorm;
+  const x = new Float32Array(policy.obsSize);
+  return {
+    env: spec.env,
+    spec: extra as Record<string, unknown>,
+    act(obs, opts = {}) {
+      for (let i = 0; i < x.length; i++) {
+        let v = obs[i];
+        if (norm) {
+          v = (v - norm.mean[i]) / Math.sqrt(norm.var[i] + 1e-8);
+          if (spec.clipObs !== null) v = Math.max(-spec.clipObs, Math.min(spec.clipObs, v));
+        }
+        x[i] = v;
+      }
+      return actor.actOne(x, opts.deterministic ?? true);
+    },
+    dispose: () => policy.dispose(),
+  };
+}

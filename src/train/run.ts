@@ -1,0 +1,123 @@
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { ConfigError, RefineryError } from "../core/errors.js";
+import { loadWeights, saveWeights, type JsonObject, type NamedArray } from "../nn/io.js";
+import { atomicWriteDir, atomicWriteFile, cleanTempFiles } from "./fsutil.js";
+
+/**
+ * A run directory:
+ *
+ * ```
+ * RUN_DIR/
+ *   config.json        {"algo", "config": the resolved config, "refinery": version, "createdAt"}
+ *   status.json        {"status": running|finished|failed|interrupted, "pid", "iteration", "step", ...}
+ *   metrics.jsonl      one JSON object per line: {"kind": "train"|"eval", "iteration", "step", ...}
+ *   checkpoint/        latest checkpoint: model.json + weights.bin (tfjs format) with state in its metadata
+ *   policy/            the final policy (loadPolicy reads it)
+ *   best/              the best policy by evaluation return, when evaluations run
+ * ```
+ * Every file is written atomically (temp + rename); directories are replaced whole.
+ */
+export class RunDir {
+  constructor(readonly path: string) {}
+
+  static create(path: string, algo: string, config: Record<string, unknown>): RunDir {
+    const abs = resolve(path);
+    if (existsSync(join(abs, "config.json"))) {
+      throw new ConfigError(
+        `run directory ${abs} already holds a run`,
+        `continue it with --resume ${path}, or pass another --out directory`,
+        "run_exists",
+      );
+    }
+    mkdirSync(abs, { recursive: true });
+    const run = new RunDir(abs);
+    atomicWriteFile(run.file("config.json"), JSON.stringify({ algo, config, refinery: "0.1.0", createdAt: new Date().toISOString() }, null, 2) + "\n");
+    writeFileSync(run.file("metrics.jsonl"), "");
+    return run;
+  }
+
+  static open(path: string): RunDir {
+    const abs = resolve(path);
+    if (!existsSync(join(abs, "config.json"))) {
+      throw new ConfigError(`${abs} is not a run directory (no config.json)`, "pass a directory created by `refinery train`", "not_a_run");
+    }
+    cleanTempFiles(abs);
+    return new RunDir(abs);
+  }
+
+  file(name: string): string {
+    return join(this.path, name);
+  }
+
+  readConfig(): { algo: string; config: Record<string, unknown> } {
+    try {
+      return JSON.parse(readFileSync(this.file("config.json"), "utf8"));
+    } catch (err) {
+      throw new RefineryError("corrupt_run", `cannot read ${this.file("config.json")}: ${(err as Error).message}`, "the run directory is damaged; start a new run");
+    }
+  }
+
+  writeStatus(status: Record<string, unknown>): void {
+    atomicWriteFile(this.file("status.json"), JSON.stringify({ ...status, updatedAt: new Date().toISOString() }) + "\n");
+  }
+
+  readStatus(): Record<string, unknown> | null {
+    try {
+      return JSON.parse(readFileSync(this.file("status.json"), "utf8"));
+    } catch {
+      return null;
+    }
+  }
+
+  appendMetrics(row: Record<string, unknown>): void {
+    appendFileSync(this.file("metrics.jsonl"), JSON.stringify(row) + "\n");
+  }
+
+  readMetrics(): Record<string, unknown>[] {
+    if (!existsSync(this.file("metrics.jsonl"))) return [];
+    return readFileSync(this.file("metrics.jsonl"), "utf8")
+      .split("\n")
+      .filter((l) => l.trim())
+      .flatMap((l) => {
+        try {
+          return [JSON.parse(l)];
+        } catch {
+          return []; // a line cut by a kill mid-write
+        }
+      });
+  }
+
+  /** Keeps only metric rows up to `iteration` (used on resume, so replayed iterations are not logged twice). */
+  truncateMetrics(iteration: number): void {
+    const rows = this.readMetrics().filter((r) => typeof r.iteration === "number" && r.iteration <= iteration);
+    atomicWriteFile(this.file("metrics.jsonl"), rows.map((r) => JSON.stringify(r) + "\n").join(""));
+  }
+
+  async writeCheckpoint(json: Record<string, unknown>, arrays: Record<string, Float32Array>): Promise<void> {
+    await atomicWriteDir(this.file("checkpoint"), (dir) => saveWeights(dir, toNamed(arrays), json as JsonObject));
+  }
+
+  hasCheckpoint(): boolean {
+    return existsSync(join(this.file("checkpoint"), "model.json"));
+  }
+
+  async readCheckpoint(): Promise<{ json: Record<string, unknown>; arrays: Record<string, Float32Array> }> {
+    const { arrays, extra } = await loadWeights(this.file("checkpoint"));
+    return { json: extra as Record<string, unknown>, arrays: fromNamed(arrays) };
+  }
+
+  async writePolicy(name: "policy" | "best", spec: Record<string, unknown>, weights: Record<string, Float32Array>): Promise<void> {
+    await atomicWriteDir(this.file(name), (dir) => saveWeights(dir, toNamed(weights), spec as JsonObject));
+  }
+}
+
+function toNamed(arrays: Record<string, Float32Array>): NamedArray[] {
+  return Object.entries(arrays).map(([name, data]) => ({ name, data }));
+}
+
+function fromNamed(arrays: NamedArray[]): Record<string, Float32Array> {
+  const out: Record<string, Float32Array> = {};
+  for (const a of arrays) out[a.name] = a.data as Float32Array;
+  return out;
+}

@@ -1,0 +1,212 @@
+import { getAlgorithm } from "../algos/index.js";
+import type { Algorithm, IterationMetrics } from "../algos/types.js";
+import { evaluatePolicy, type EvalResult } from "./evaluate.js";
+import { RunDir } from "./run.js";
+
+/** Hooks called by the trainer; all optional. Returning `false` from onIteration stops training. */
+export interface Callbacks {
+  /** After every iteration (rollout + update), with its metrics row. */
+  onIteration?(row: TrainRow, algo: Algorithm): void | boolean;
+  /** After every evaluation. */
+  onEval?(result: EvalResult & { iteration: number; step: number }, algo: Algorithm): void;
+  /** After a checkpoint is written. */
+  onCheckpoint?(iteration: number, algo: Algorithm): void;
+}
+
+export interface TrainRow extends IterationMetrics {
+  iteration: number;
+  step: number;
+  episodes: number;
+  episodeReturnMean: number;
+  episodeLengthMean: number;
+  sps: number;
+  wallSeconds: number;
+}
+
+export interface TrainSummary {
+  runDir: string;
+  algo: string;
+  env: string;
+  steps: number;
+  iterations: number;
+  wallSeconds: number;
+  sps: number;
+  /** Mean raw return of the last (up to) 100 finished training episodes. */
+  finalMeanReturn: number;
+  /** Final evaluation (deterministic unless configured otherwise). */
+  finalEval: EvalResult;
+  /** First step at which the mean of the last 10 training returns reached the env's threshold, or null. */
+  stepsToThreshold: number | null;
+}
+
+export interface TrainOptions {
+  /** Run directory: created for a new run, or an existing one with `resume`. */
+  runDir: string;
+  algo?: string;
+  /** Resolved config (see resolveConfig); ignored on resume, which reads the run's own. */
+  config?: Record<string, unknown>;
+  resume?: boolean;
+  /** Stop after this many iterations in this process (for tests of interruption); the run stays resumable. */
+  stopAfterIterations?: number;
+  callbacks?: Callbacks;
+  /** Reward threshold for stepsToThreshold (defaults to the env spec's). */
+  threshold?: number;
+}
+
+/**
+ * The training loop: iterate the algorithm, log metrics (one JSON line per iteration),
+ * evaluate every `evalEvery` iterations (and at the end), checkpoint every
+ * `checkpointEvery` iterations (and at the end), keep the best policy by evaluation,
+ * save the final policy. A resumed run continues from the last checkpoint exactly.
+ */
+export async function train(opts: TrainOptions): Promise<TrainSummary> {
+  const run = opts.resume ? RunDir.open(opts.runDir) : RunDir.create(opts.runDir, opts.algo ?? "ppo", opts.config ?? {});
+  const { algo: algoName, config } = run.readConfig();
+  const entry = getAlgorithm(algoName);
+  const algo = await entry.create(config);
+  const cfg = config as { env: string; seed: number; evalEvery: number; evalEpisodes: number; evalDeterministic: boolean; checkpointEvery: number };
+  const recent: number[] = [];
+  let stepsToThreshold: number | null = null;
+  let bestEval = -Infinity;
+  if (opts.resume && run.hasCheckpoint()) {
+    const state = await run.readCheckpoint();
+    algo.loadState(state);
+    const t = state.json.trainer as { recent: number[]; stepsToThreshold: number | null; bestEval: number | null } | undefined;
+    if (t) {
+      recent.push(...t.recent);
+      stepsToThreshold = t.stepsToThreshold;
+      bestEval = t.bestEval ?? -Infinity;
+    }
+    run.truncateMetrics(algo.iteration);
+  } else if (opts.resume) {
+    run.truncateMetrics(0);
+  }
+  const threshold = opts.threshold ?? (await envThreshold(cfg.env));
+  const status = (s: string, extra: Record<string, unknown> = {}) =>
+    run.writeStatus({ status: s, pid: process.pid, algo: algoName, env: cfg.env, iteration: algo.iteration, step: algo.iteration * algo.stepsPerIteration, ...extra });
+  status("running");
+
+  const onSignal = () => {
+    status("interrupted");
+    process.exit(130);
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+
+  const t0 = performance.now();
+  const startIteration = algo.iteration;
+  const evaluateNow = async (): Promise<EvalResult> => {
+    const iteration = algo.iteration;
+    const env = algo.makeEvalEnv();
+    // Seeds depend only on the run seed and the iteration, so a resumed run evaluates identically.
+    const result = evaluatePolicy(env, algo.actingPolicy(cfg.seed + 7919 * iteration), cfg.evalEpisodes, cfg.seed + 100_003 + iteration, cfg.evalDeterministic);
+    env.close();
+    const step = iteration * algo.stepsPerIteration;
+    run.appendMetrics({ kind: "eval", iteration, step, evalReturnMean: result.meanReturn, evalReturnStd: result.stdReturn, evalLengthMean: result.meanLength });
+    opts.callbacks?.onEval?.({ ...result, iteration, step }, algo);
+    if (result.meanReturn > bestEval) {
+      bestEval = result.meanReturn;
+      const p = algo.exportPolicy();
+      await run.writePolicy("best", { ...p.spec, evalReturnMean: result.meanReturn, iteration }, p.weights);
+    }
+    return result;
+  };
+  const checkpoint = async () => {
+    const s = algo.saveState();
+    await run.writeCheckpoint({ ...s.json, trainer: { recent, stepsToThreshold, bestEval: Number.isFinite(bestEval) ? bestEval : null } }, s.arrays);
+    opts.callbacks?.onCheckpoint?.(algo.iteration, algo);
+  };
+
+  try {
+    while (algo.iteration < algo.totalIterations) {
+      if (opts.stopAfterIterations !== undefined && algo.iteration - startIteration >= opts.stopAfterIterations) {
+        status("interrupted");
+        algo.dispose();
+        return partialSummary(run, algoName, cfg.env, algo, t0, recent, stepsToThreshold);
+      }
+      const metrics = algo.iterate();
+      const episodes = algo.drainEpisodes();
+      const step = algo.iteration * algo.stepsPerIteration;
+      for (const e of episodes) {
+        recent.push(e.return);
+        if (recent.length > 100) recent.shift();
+        if (stepsToThreshold === null && threshold !== undefined && recent.length >= 10 && mean(recent.slice(-10)) >= threshold) stepsToThreshold = step;
+      }
+      const wall = (performance.now() - t0) / 1000;
+      const row: TrainRow = {
+        iteration: algo.iteration,
+        step,
+        ...metrics,
+        episodes: episodes.length,
+        episodeReturnMean: episodes.length ? mean(episodes.map((e) => e.return)) : NaN,
+        episodeLengthMean: episodes.length ? mean(episodes.map((e) => e.length)) : NaN,
+        sps: ((algo.iteration - startIteration) * algo.stepsPerIteration) / Math.max(wall, 1e-9),
+        wallSeconds: wall,
+      };
+      run.appendMetrics({ kind: "train", ...nullifyNaN(row) });
+      if (opts.callbacks?.onIteration?.(row, algo) === false) break;
+      if (cfg.evalEvery > 0 && algo.iteration % cfg.evalEvery === 0 && algo.iteration < algo.totalIterations) await evaluateNow();
+      if (cfg.checkpointEvery > 0 && algo.iteration % cfg.checkpointEvery === 0) await checkpoint();
+    }
+    const finalEval = await evaluateNow();
+    await checkpoint();
+    const p = algo.exportPolicy();
+    await run.writePolicy("policy", p.spec, p.weights);
+    const wall = (performance.now() - t0) / 1000;
+    const summary: TrainSummary = {
+      runDir: run.path,
+      algo: algoName,
+      env: cfg.env,
+      steps: algo.iteration * algo.stepsPerIteration,
+      iterations: algo.iteration,
+      wallSeconds: wall,
+      sps: ((algo.iteration - startIteration) * algo.stepsPerIteration) / Math.max(wall, 1e-9),
+      finalMeanReturn: mean(recent),
+      finalEval,
+      stepsToThreshold,
+    };
+    status("finished", { finalMeanReturn: summary.finalMeanReturn, evalReturnMean: finalEval.meanReturn, stepsToThreshold });
+    algo.dispose();
+    return summary;
+  } catch (err) {
+    status("failed", { error: (err as Error).message });
+    algo.dispose();
+    throw err;
+  } finally {
+    process.removeListener("SIGINT", onSignal);
+    process.removeListener("SIGTERM", onSignal);
+  }
+}
+
+function partialSummary(run: RunDir, algo: string, env: string, a: Algorithm, t0: number, recent: number[], stepsToThreshold: number | null): TrainSummary {
+  const wall = (performance.now() - t0) / 1000;
+  return {
+    runDir: run.path,
+    algo,
+    env,
+    steps: a.iteration * a.stepsPerIteration,
+    iterations: a.iteration,
+    wallSeconds: wall,
+    sps: NaN,
+    finalMeanReturn: mean(recent),
+    finalEval: { returns: [], lengths: [], meanReturn: NaN, stdReturn: NaN, meanLength: NaN },
+    stepsToThreshold,
+  };
+}
+
+async function envThreshold(env: string): Promise<number | undefined> {
+  const { registry } = await import("../envs/registry.js");
+  const t = registry.get(env)?.rewardThreshold;
+  // Pendulum has no registered threshold; −200 is the customary "solved" mark.
+  return t ?? (env === "Pendulum-v1" ? -200 : undefined);
+}
+
+function mean(xs: number[]): number {
+  return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN;
+}
+
+function nullifyNaN(row: object): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(row)) out[k] = typeof v === "number" && !Number.isFinite(v) ? null : v;
+  return out;
+}
