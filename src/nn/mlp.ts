@@ -51,7 +51,7 @@ export class MLP {
   // operands contiguously.
   private readonly fastKernelsT: Float32Array[];
   private readonly fastBiases: Float32Array[];
-  private scratch: Float64Array[] = [];
+  private scratch: Float32Array[] = [];
   private scratchBatch = 0;
   private disposed = false;
 
@@ -173,7 +173,8 @@ export class MLP {
   /**
    * Forward pass in plain JS on the cached weights; no tensors. `input` is [batch, in]
    * row-major; returns [batch, out] row-major in `out` (allocated if not given).
-   * Accumulates in float64, so it agrees with tfjs's float32 result to ~1e-6 relative.
+   * Dot products accumulate in float64 and activations are stored in float32 (as in
+   * tfjs), so it agrees with tfjs's result to ~1e-6 relative.
    */
   forwardFast(input: Float32Array, batch: number, out?: Float32Array): Float32Array {
     this.checkLive();
@@ -191,26 +192,13 @@ export class MLP {
     }
     this.ensureScratch(batch);
     const layers = this.numLayers;
-    const tanh = this.activation === "tanh";
-    let src: Float32Array | Float64Array = input;
+    const hiddenAct = this.activation === "tanh" ? ACT_TANH : ACT_RELU;
+    // Everything stays Float32Array so the loops see one array type (monomorphic).
+    let src: Float32Array = input;
     for (let l = 0; l < layers; l++) {
-      const fanIn = this.sizes[l];
-      const fanOut = this.sizes[l + 1];
-      const kt = this.fastKernelsT[l];
-      const bias = this.fastBiases[l];
-      const lastLayer = l === layers - 1;
-      const dst: Float32Array | Float64Array = lastLayer ? result : this.scratch[l];
-      for (let r = 0; r < batch; r++) {
-        const rowIn = r * fanIn;
-        const rowOut = r * fanOut;
-        for (let j = 0; j < fanOut; j++) {
-          let acc = bias[j];
-          const col = j * fanIn;
-          for (let k = 0; k < fanIn; k++) acc += src[rowIn + k] * kt[col + k];
-          if (!lastLayer) acc = tanh ? Math.tanh(acc) : acc > 0 ? acc : 0;
-          dst[rowOut + j] = acc;
-        }
-      }
+      const last = l === layers - 1;
+      const dst = last ? result : this.scratch[l];
+      denseForward(src, batch, this.sizes[l], this.sizes[l + 1], this.fastKernelsT[l], this.fastBiases[l], dst, last ? ACT_LINEAR : hiddenAct);
       src = dst;
     }
     return result;
@@ -225,7 +213,7 @@ export class MLP {
 
   private ensureScratch(batch: number): void {
     if (batch <= this.scratchBatch) return;
-    this.scratch = this.sizes.slice(1, -1).map((width) => new Float64Array(batch * width));
+    this.scratch = this.sizes.slice(1, -1).map((width) => new Float32Array(batch * width));
     this.scratchBatch = batch;
   }
 
@@ -234,6 +222,63 @@ export class MLP {
       throw new ConfigError("this MLP was disposed", "create a new network instead of reusing a disposed one", "disposed");
     }
   }
+}
+
+const ACT_LINEAR = 0;
+const ACT_TANH = 1;
+const ACT_RELU = 2;
+
+/**
+ * dst[r, j] = act(bias[j] + Σ_k src[r, k] · kt[j, k]) with kt the transposed kernel
+ * [out][in]. Four output columns at a time share each src load and keep four independent
+ * float64 accumulators: about twice as fast in V8 as one dot product at a time.
+ */
+function denseForward(
+  src: Float32Array,
+  batch: number,
+  fanIn: number,
+  fanOut: number,
+  kt: Float32Array,
+  bias: Float32Array,
+  dst: Float32Array,
+  act: number,
+): void {
+  for (let r = 0; r < batch; r++) {
+    const x0 = r * fanIn;
+    const y0 = r * fanOut;
+    let j = 0;
+    for (; j + 3 < fanOut; j += 4) {
+      let a0 = bias[j];
+      let a1 = bias[j + 1];
+      let a2 = bias[j + 2];
+      let a3 = bias[j + 3];
+      const c0 = j * fanIn;
+      const c1 = c0 + fanIn;
+      const c2 = c1 + fanIn;
+      const c3 = c2 + fanIn;
+      for (let k = 0; k < fanIn; k++) {
+        const xk = src[x0 + k];
+        a0 += xk * kt[c0 + k];
+        a1 += xk * kt[c1 + k];
+        a2 += xk * kt[c2 + k];
+        a3 += xk * kt[c3 + k];
+      }
+      dst[y0 + j] = activate(a0, act);
+      dst[y0 + j + 1] = activate(a1, act);
+      dst[y0 + j + 2] = activate(a2, act);
+      dst[y0 + j + 3] = activate(a3, act);
+    }
+    for (; j < fanOut; j++) {
+      let a = bias[j];
+      const c = j * fanIn;
+      for (let k = 0; k < fanIn; k++) a += src[x0 + k] * kt[c + k];
+      dst[y0 + j] = activate(a, act);
+    }
+  }
+}
+
+function activate(z: number, act: number): number {
+  return act === ACT_TANH ? Math.tanh(z) : act === ACT_RELU ? (z > 0 ? z : 0) : z;
 }
 
 function validateSizes(sizes: readonly number[]): number[] {

@@ -47,10 +47,17 @@ export async function atomicWriteDir(path: string, fill: (dir: string) => void |
   }
 }
 
-/** Removes leftovers of interrupted atomic writes (`.name.tmp-*`, `.name.old-*`) in a directory. */
+/**
+ * Tidies a directory after an interrupted atomic write: a `.name.old-*` whose `name` is
+ * missing (killed between the two renames of atomicWriteDir) is put back; other
+ * `.name.tmp-*` / `.name.old-*` leftovers are removed.
+ */
 export function cleanTempFiles(dir: string): void {
   if (!existsSync(dir)) return;
-  for (const name of readdirSync(dir)) {
-    if (/^\..+\.(tmp|old)-/.test(name)) rmSync(join(dir, name), { recursive: true, force: true });
+  for (const entry of readdirSync(dir)) {
+    const m = /^\.(.+)\.(tmp|old)-/.exec(entry);
+    if (!m) continue;
+    if (m[2] === "old" && !existsSync(join(dir, m[1]))) renameSync(join(dir, entry), join(dir, m[1]));
+    else rmSync(join(dir, entry), { recursive: true, force: true });
   }
 }

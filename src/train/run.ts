@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { ConfigError, RefineryError } from "../core/errors.js";
 import { loadWeights, saveWeights, type JsonObject, type NamedArray } from "../nn/io.js";
@@ -12,7 +12,8 @@ import { atomicWriteDir, atomicWriteFile, cleanTempFiles } from "./fsutil.js";
  *   config.json        {"algo", "config": the resolved config, "refinery": version, "createdAt"}
  *   status.json        {"status": running|finished|failed|interrupted, "pid", "iteration", "step", ...}
  *   metrics.jsonl      one JSON object per line: {"kind": "train"|"eval", "iteration", "step", ...}
- *   checkpoint/        latest checkpoint: model.json + weights.bin (tfjs format) with state in its metadata
+ *   checkpoints/       latest (names the newest complete checkpoint) and <iteration>/ with
+ *                      model.json + weights.bin (tfjs format), the resumable state in its metadata
  *   policy/            the final policy (loadPolicy reads it)
  *   best/              the best policy by evaluation return, when evaluations run
  * ```
@@ -43,6 +44,7 @@ export class RunDir {
       throw new ConfigError(`${abs} is not a run directory (no config.json)`, "pass a directory created by `refinery train`", "not_a_run");
     }
     cleanTempFiles(abs);
+    cleanTempFiles(join(abs, "checkpoints"));
     return new RunDir(abs);
   }
 
@@ -94,16 +96,36 @@ export class RunDir {
     atomicWriteFile(this.file("metrics.jsonl"), rows.map((r) => JSON.stringify(r) + "\n").join(""));
   }
 
-  async writeCheckpoint(json: Record<string, unknown>, arrays: Record<string, Float32Array>): Promise<void> {
-    await atomicWriteDir(this.file("checkpoint"), (dir) => saveWeights(dir, toNamed(arrays), json as JsonObject));
+  /**
+   * Writes a checkpoint as a new directory `checkpoints/<iteration>/`, then points
+   * `checkpoints/latest` at it (an atomic file write), then deletes older ones. A kill at
+   * any moment leaves `latest` naming a complete checkpoint.
+   */
+  async writeCheckpoint(iteration: number, json: Record<string, unknown>, arrays: Record<string, Float32Array>): Promise<void> {
+    const name = String(iteration).padStart(9, "0");
+    const root = this.file("checkpoints");
+    await atomicWriteDir(join(root, name), (dir) => saveWeights(dir, toNamed(arrays), json as JsonObject));
+    atomicWriteFile(join(root, "latest"), name + "\n");
+    for (const old of readdirSync(root)) {
+      if (/^\d{9}$/.test(old) && old !== name) rmSync(join(root, old), { recursive: true, force: true });
+    }
+  }
+
+  private latestCheckpoint(): string | null {
+    const pointer = join(this.file("checkpoints"), "latest");
+    if (!existsSync(pointer)) return null;
+    const dir = join(this.file("checkpoints"), readFileSync(pointer, "utf8").trim());
+    return existsSync(join(dir, "model.json")) ? dir : null;
   }
 
   hasCheckpoint(): boolean {
-    return existsSync(join(this.file("checkpoint"), "model.json"));
+    return this.latestCheckpoint() !== null;
   }
 
   async readCheckpoint(): Promise<{ json: Record<string, unknown>; arrays: Record<string, Float32Array> }> {
-    const { arrays, extra } = await loadWeights(this.file("checkpoint"));
+    const dir = this.latestCheckpoint();
+    if (!dir) throw new RefineryError("no_checkpoint", `${this.path} has no checkpoint yet`, "train longer before resuming, or start a new run");
+    const { arrays, extra } = await loadWeights(dir);
     return { json: extra as Record<string, unknown>, arrays: fromNamed(arrays) };
   }
 

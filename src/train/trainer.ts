@@ -113,7 +113,7 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
   };
   const checkpoint = async () => {
     const s = algo.saveState();
-    await run.writeCheckpoint({ ...s.json, trainer: { recent, stepsToThreshold, bestEval: Number.isFinite(bestEval) ? bestEval : null } }, s.arrays);
+    await run.writeCheckpoint(algo.iteration, { ...s.json, trainer: { recent, stepsToThreshold, bestEval: Number.isFinite(bestEval) ? bestEval : null } }, s.arrays);
     opts.callbacks?.onCheckpoint?.(algo.iteration, algo);
   };
 

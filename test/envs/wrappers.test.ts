@@ -580,7 +580,7 @@ describe("saveState/loadState of the wrappers (checkpoints)", () => {
     stats.env.reset();
     (stats.env as CounterEnv).t = 1;
     const ep = stats.step(0)[4].episode as { r: number; l: number };
-    expect([ep.r, ep.l, stats.episodeCount]).toEqual([10 + 20, 2, 6]);
+    expect([ep.r, ep.l, stats.episodeCount]).toEqual([10 + 2, 2, 6]); // saved return 10 plus this step's reward t = 2
     expect(() => stats.loadState({ episodeCount: 1 })).toThrow(/RecordEpisodeStatistics/);
 
     const norm = new NormalizeObservation(new CounterEnv(5));
