@@ -130,14 +130,14 @@ function makeMinibatch(rng: Rng, batch: number): Minibatch {
 
 /** CleanRL's PPO loss: clipped surrogate − 0.01·entropy + 0.5·value loss. */
 function ppoLoss(actor: MLP, critic: MLP, dist: Categorical, mb: Minibatch): tf.Scalar {
-  const logits = actor.apply(mb.obs);
-  const ratio = tf.exp(tf.sub(dist.logProb(logits, mb.actions), mb.oldLogp));
+  const { logProb, entropy: entropies } = dist.logProbEntropy(actor.apply(mb.obs), mb.actions);
+  const ratio = tf.exp(tf.sub(logProb, mb.oldLogp));
   const pg1 = tf.mul(tf.neg(mb.adv), ratio);
   const pg2 = tf.mul(tf.neg(mb.adv), tf.clipByValue(ratio, 0.8, 1.2));
   const pgLoss = tf.mean(tf.maximum(pg1, pg2));
   const value = tf.reshape(critic.apply(mb.obs), [-1]);
   const vLoss = tf.mul(0.5, tf.mean(tf.square(tf.sub(value, mb.returns))));
-  const entropy = tf.mean(dist.entropy(logits));
+  const entropy = tf.mean(entropies);
   return tf.add(tf.sub(pgLoss, tf.mul(0.01, entropy)), tf.mul(0.5, vLoss)) as tf.Scalar;
 }
 

@@ -1,7 +1,7 @@
 import type { z } from "zod";
 import { parseConfig } from "../core/config.js";
 import { ConfigError, describeValue } from "../core/errors.js";
-import { registry } from "../envs/registry.js";
+import { closeMatches, registry } from "../envs/registry.js";
 import { PPO } from "./ppo.js";
 import { PPO_DEFAULTS, PPO_PRESETS, ppoConfigSchema, type Preset } from "./ppo_config.js";
 import type { Algorithm } from "./types.js";
@@ -32,7 +32,7 @@ export function getAlgorithm(name: string): AlgorithmEntry {
   if (!entry) {
     throw new ConfigError(
       `unknown algorithm ${describeValue(name)}`,
-      `use one of: ${Object.keys(ALGORITHMS).join(", ")}`,
+      `${didYouMean(String(name), Object.keys(ALGORITHMS))}use one of: ${Object.keys(ALGORITHMS).join(", ")}`,
       "unknown_algo",
     );
   }
@@ -47,6 +47,10 @@ export interface ResolveOptions {
   file?: Record<string, unknown>;
   /** `--set key=value` overrides, already applied to an object. */
   overrides?: Record<string, unknown>;
+  /** Name of the config file, so errors can say which file holds a bad key. */
+  fileName?: string;
+  /** What to call the overrides in errors (default "the overrides"; the CLI says "the command line"). */
+  overridesName?: string;
 }
 
 /**
@@ -55,12 +59,17 @@ export interface ResolveOptions {
  */
 export function resolveConfig(opts: ResolveOptions): Record<string, unknown> {
   const entry = getAlgorithm(opts.algo);
-  const env = (opts.overrides?.env ?? opts.file?.env ?? opts.env ?? entry.defaults.env) as string;
+  const overrides = opts.overrides ?? {};
+  const file = opts.file ?? {};
+  const fileName = opts.fileName ? `config file ${opts.fileName}` : "the config file";
+  const overridesName = opts.overridesName ?? "the overrides";
+  const env = (overrides.env ?? file.env ?? opts.env ?? entry.defaults.env) as string;
   if (typeof env !== "string" || !registry.has(env)) {
-    // make() gives the close-match message; reuse it by asking the registry the same way.
+    const from = "env" in overrides ? overridesName : "env" in file ? fileName : undefined;
+    const ids = [...registry.keys()].sort();
     throw new ConfigError(
-      `unknown env id ${describeValue(env)}`,
-      `use one of the registered ids (refinery list): ${[...registry.keys()].sort().join(", ")}`,
+      `unknown env id ${describeValue(env)}${from ? ` (from ${from})` : ""}`,
+      `${didYouMean(String(env), ids)}use one of the registered ids (refinery list): ${ids.join(", ")}`,
       "unknown_env",
     );
   }
@@ -68,9 +77,10 @@ export function resolveConfig(opts: ResolveOptions): Record<string, unknown> {
   if (opts.preset) {
     const preset = entry.presets.find((p) => p.name === opts.preset);
     if (!preset) {
+      const names = entry.presets.map((p) => p.name);
       throw new ConfigError(
         `unknown preset ${describeValue(opts.preset)} for ${entry.name}`,
-        `use one of: ${entry.presets.map((p) => p.name).join(", ")}`,
+        `${didYouMean(opts.preset, names)}use one of: ${names.join(", ")} (\`refinery list\` describes them)`,
         "unknown_preset",
       );
     }
@@ -80,6 +90,14 @@ export function resolveConfig(opts: ResolveOptions): Record<string, unknown> {
     }
     presetValues = values as Record<string, unknown>;
   }
-  const merged = { ...entry.defaults, ...presetValues, ...(opts.file ?? {}), ...(opts.overrides ?? {}), env };
-  return parseConfig(entry.schema, merged, `${entry.name} config`) as Record<string, unknown>;
+  const merged = { ...entry.defaults, ...presetValues, ...file, ...overrides, env };
+  // Name the layer a bad value came from, so the user knows which file or flag to edit.
+  const originOf = (key: string): string | undefined =>
+    key in overrides ? overridesName : key in file ? fileName : key in presetValues ? `preset "${opts.preset}"` : undefined;
+  return parseConfig(entry.schema, merged, `${entry.name} config`, { defaults: entry.defaults, originOf }) as Record<string, unknown>;
+}
+
+function didYouMean(given: string, candidates: string[]): string {
+  const close = closeMatches(given, candidates);
+  return close.length ? `did you mean ${close.map((c) => `"${c}"`).join(" or ")}? Otherwise ` : "";
 }

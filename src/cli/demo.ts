@@ -1,6 +1,7 @@
 import { Rng } from "../core/rng.js";
 import { checkEnv, formatCheckReport } from "../envs/check.js";
 import { make } from "../envs/registry.js";
+import type { CliIo } from "./io.js";
 
 export interface DemoOptions {
   env: string;
@@ -10,7 +11,8 @@ export interface DemoOptions {
 }
 
 /** `refinery demo`: make an env, check it, play random episodes and print their returns. */
-export function demoCommand(opts: DemoOptions, out: (s: string) => void): void {
+export function demoCommand(opts: DemoOptions, io: CliIo): void {
+  const out = (s: string) => io.out(s);
   const report = checkEnv(make(opts.env));
   if (opts.json) out(JSON.stringify({ check: report }) + "\n");
   else out(formatCheckReport(report, opts.env) + "\n");

@@ -2,6 +2,7 @@ import { make } from "../envs/registry.js";
 import { evaluatePolicy } from "../train/evaluate.js";
 import { loadPolicy } from "../train/load_policy.js";
 import { RunDir } from "../train/run.js";
+import type { CliIo } from "./io.js";
 
 export interface EvalCliOptions {
   episodes: number;
@@ -12,15 +13,22 @@ export interface EvalCliOptions {
 }
 
 /** `refinery eval RUN_DIR`: load the saved policy, play episodes on a fresh env, print mean ± std. */
-export async function evalCommand(dir: string, opts: EvalCliOptions, out: (s: string) => void): Promise<void> {
+export async function evalCommand(dir: string, opts: EvalCliOptions, io: CliIo): Promise<void> {
   RunDir.open(dir);
   const policy = await loadPolicy(dir, { which: opts.best ? "best" : "policy", seed: opts.seed });
-  const env = make(policy.env);
-  const result = evaluatePolicy(env, { actOne: (obs, det) => policy.act(obs, { deterministic: det }) }, opts.episodes, opts.seed, opts.deterministic);
-  env.close();
-  policy.dispose();
+  let result;
+  try {
+    const env = make(policy.env);
+    try {
+      result = evaluatePolicy(env, { actOne: (obs, det) => policy.act(obs, { deterministic: det }) }, opts.episodes, opts.seed, opts.deterministic);
+    } finally {
+      env.close();
+    }
+  } finally {
+    policy.dispose();
+  }
   if (opts.json) {
-    out(
+    io.out(
       JSON.stringify({
         env: policy.env,
         episodes: opts.episodes,
@@ -32,6 +40,6 @@ export async function evalCommand(dir: string, opts: EvalCliOptions, out: (s: st
       }) + "\n",
     );
   } else {
-    out(`${policy.env}: return ${result.meanReturn.toFixed(2)} ± ${result.stdReturn.toFixed(2)} over ${opts.episodes} episodes (${opts.deterministic ? "deterministic" : "sampled"} actions), mean length ${result.meanLength.toFixed(1)}\n`);
+    io.out(`${policy.env}: return ${result.meanReturn.toFixed(2)} ± ${result.stdReturn.toFixed(2)} over ${opts.episodes} episodes (${opts.deterministic ? "deterministic" : "sampled"} actions), mean length ${result.meanLength.toFixed(1)}\n`);
   }
 }

@@ -1,17 +1,90 @@
+import { ALGORITHMS } from "../algos/index.js";
+import { describeSchema, formatValue } from "../core/config.js";
 import { listEnvs } from "../envs/registry.js";
+import type { CliIo } from "./io.js";
 
-/** `refinery list`: the registered environments with their specs. */
-export function listCommand(opts: { json: boolean }, out: (s: string) => void): void {
+export interface AlgorithmListing {
+  name: string;
+  description: string;
+  options: { key: string; default: unknown; allowed: string; description: string }[];
+  presets: { name: string; description: string }[];
+}
+
+/** Every registered algorithm with its options (from its config schema) and presets. */
+export function listAlgorithms(): AlgorithmListing[] {
+  return Object.values(ALGORITHMS)
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .map((a) => ({
+      name: a.name,
+      description: a.description,
+      options: describeSchema(a.schema, a.defaults),
+      presets: a.presets.map((p) => ({ name: p.name, description: p.description })),
+    }));
+}
+
+/** `refinery list`: the registered environments with their specs, and the algorithms with every option. */
+export function listCommand(opts: { json: boolean }, io: CliIo): void {
   const envs = listEnvs();
+  const algorithms = listAlgorithms();
   if (opts.json) {
-    out(JSON.stringify({ envs }, null, 2) + "\n");
+    io.out(JSON.stringify({ envs, algorithms }, null, 2) + "\n");
     return;
   }
-  out("Environments:\n");
-  const w = Math.max(...envs.map((e) => e.id.length));
-  for (const e of envs) {
-    const limit = e.maxEpisodeSteps ? `max ${e.maxEpisodeSteps} steps` : "no time limit";
-    const thr = e.rewardThreshold !== undefined ? `, solved at ${e.rewardThreshold}` : "";
-    out(`  ${e.id.padEnd(w)}  ${limit}${thr}${e.description ? ` — ${e.description}` : ""}\n`);
+  const lines: string[] = ["Environments (refinery train --env ID):"];
+  lines.push(
+    ...table(
+      envs.map((e) => [
+        e.id,
+        e.maxEpisodeSteps ? `max ${e.maxEpisodeSteps} steps` : "no time limit",
+        e.rewardThreshold !== undefined ? `solved at ${e.rewardThreshold}` : "",
+        e.description ?? "",
+      ]),
+      "  ",
+      io.columns,
+    ),
+  );
+  for (const a of algorithms) {
+    lines.push("", `Algorithm ${a.name} (refinery train --algo ${a.name}): ${a.description}`);
+    lines.push("  Options (--set KEY=VALUE, or keys of a --config file):");
+    lines.push(...table([["KEY", "DEFAULT", "ALLOWED", "DESCRIPTION"], ...a.options.map((o) => [o.key, formatValue(o.default), o.allowed, o.description])], "    ", io.columns));
+    lines.push("  Presets (--preset NAME):");
+    lines.push(...table(a.presets.map((p) => [p.name, p.description]), "    ", io.columns));
   }
+  io.out(lines.join("\n") + "\n");
+}
+
+/**
+ * Left-aligned columns; the last column is wrapped to `width` when one is given (a
+ * terminal), so long descriptions stay under their heading instead of folding to column 0.
+ */
+function table(rows: string[][], indent: string, width?: number): string[] {
+  if (!rows.length) return [];
+  const n = Math.max(...rows.map((r) => r.length));
+  const widths = Array.from({ length: n - 1 }, (_, c) => Math.max(...rows.map((r) => (r[c] ?? "").length)));
+  const lead = indent.length + widths.reduce((s, w) => s + w + 2, 0);
+  const room = width && width - lead >= 30 ? width - lead : Infinity;
+  const out: string[] = [];
+  for (const r of rows) {
+    const head = indent + widths.map((w, c) => (r[c] ?? "").padEnd(w) + "  ").join("");
+    const [first, ...rest] = wrap(r[n - 1] ?? "", room);
+    out.push((head + first).trimEnd());
+    for (const more of rest) out.push(" ".repeat(lead) + more);
+  }
+  return out;
+}
+
+function wrap(text: string, width: number): string[] {
+  if (text.length <= width) return [text];
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line ? `${line} ${word}` : word;
+    }
+  }
+  lines.push(line);
+  return lines;
 }

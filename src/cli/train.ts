@@ -1,13 +1,16 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { resolveConfig } from "../algos/index.js";
 import { applySets } from "../core/config.js";
 import { ConfigError } from "../core/errors.js";
 import { train, type TrainRow, type TrainSummary } from "../train/trainer.js";
+import { RunDir } from "../train/run.js";
+import type { CliIo } from "./io.js";
 
 export interface TrainCliOptions {
-  algo: string;
+  /** Undefined when not given on the command line (then "ppo"), so --resume can tell. */
+  algo?: string;
   env?: string;
   preset?: string;
   config?: string;
@@ -20,96 +23,230 @@ export interface TrainCliOptions {
   quiet?: boolean;
 }
 
-/** `refinery train`: resolve the config, train with a progress line, print a summary. */
-export async function trainCommand(opts: TrainCliOptions, out: (s: string) => void): Promise<TrainSummary> {
-  let runDir: string;
-  let config: Record<string, unknown> | undefined;
+/** What `train` prints at the end, in text or as the final JSON line. */
+interface SummaryView {
+  runDir: string;
+  algo: string;
+  env: string;
+  steps: number;
+  wallSeconds: number;
+  sps: number;
+  finalMeanReturn: number;
+  evalMeanReturn: number;
+  evalStdReturn: number;
+  evalEpisodes: number;
+  stepsToThreshold: number | null;
+  alreadyFinished?: boolean;
+}
+
+/**
+ * `refinery train`: resolve and validate the whole config first (every config error
+ * surfaces before anything is built), then train with a progress line on stderr and
+ * print a summary. Resuming a finished run trains nothing and prints its summary.
+ */
+export async function trainCommand(opts: TrainCliOptions, io: CliIo): Promise<void> {
   if (opts.resume) {
-    if (opts.config || opts.set.length || opts.steps !== undefined || opts.seed !== undefined || opts.preset || opts.env) {
-      throw new ConfigError("--resume continues a run with its saved config", "drop --env/--preset/--config/--set/--steps/--seed when resuming");
+    rejectOptionsWithResume(opts);
+    const run = RunDir.open(opts.resume);
+    const finished = finishedSummary(run);
+    if (finished) {
+      io.err(`refinery: ${opts.resume} already finished at ${finished.steps} steps; nothing to train (evaluate it with \`refinery eval ${opts.resume}\`, or start a new run with another --out)\n`);
+      printSummary(finished, opts.json, io);
+      return;
     }
+  }
+  const algo = opts.algo ?? "ppo";
+  let config: Record<string, unknown> | undefined;
+  let runDir: string;
+  if (opts.resume) {
     runDir = opts.resume;
   } else {
-    const file = opts.config ? readConfigFile(opts.config) : undefined;
+    const file = opts.config ? readConfigFile(opts.config, algo) : undefined;
     const flags: Record<string, unknown> = {};
     if (opts.steps !== undefined) flags.totalTimesteps = opts.steps;
     if (opts.seed !== undefined) flags.seed = opts.seed;
     if (opts.env !== undefined) flags.env = opts.env;
     const overrides = applySets(flags, opts.set);
-    config = resolveConfig({ algo: opts.algo, preset: opts.preset, file, overrides });
-    runDir = opts.out ?? defaultRunDir(opts.algo, config.env as string, config.seed as number);
+    config = resolveConfig({ algo, preset: opts.preset, file, fileName: opts.config, overrides, overridesName: "the command line" });
+    runDir = opts.out ?? defaultRunDir(algo, config.env as string, config.seed as number);
+    checkOutDir(runDir);
   }
 
-  const tty = process.stderr.isTTY && !opts.json && !opts.quiet;
-  let lastPrint = 0;
-  const recent: number[] = [];
+  const progress = opts.quiet ? undefined : progressLine(io);
   const summary = await train({
     runDir,
-    algo: opts.algo,
+    algo,
     config,
     resume: !!opts.resume,
-    callbacks: {
-      onIteration(row: TrainRow, algo) {
-        if (Number.isFinite(row.episodeReturnMean)) recent.push(row.episodeReturnMean);
-        if (recent.length > 10) recent.shift();
-        const now = Date.now();
-        if (opts.json || opts.quiet || (now - lastPrint < 250 && row.iteration < algo.totalIterations)) return;
-        lastPrint = now;
-        const total = algo.totalIterations * algo.stepsPerIteration;
-        const frac = row.step / total;
-        const width = 24;
-        const bar = "█".repeat(Math.round(frac * width)).padEnd(width, "·");
-        const ret = recent.length ? (recent.reduce((a, b) => a + b, 0) / recent.length).toFixed(1) : "–";
-        const line = `${bar} ${row.step.toLocaleString("en-US")}/${total.toLocaleString("en-US")} steps  ${Math.round(row.sps).toLocaleString("en-US")} SPS  return ${ret}`;
-        if (tty) process.stderr.write(`\r${line}\x1b[K`);
-        else if (row.iteration % Math.max(1, Math.floor(algo.totalIterations / 10)) === 0 || row.iteration === algo.totalIterations) process.stderr.write(line + "\n");
-      },
-    },
+    callbacks: { onIteration: progress?.update },
   });
-  if (tty) process.stderr.write("\n");
-  const fe = summary.finalEval;
-  if (opts.json) {
-    out(
-      JSON.stringify({
-        run_dir: summary.runDir,
-        algo: summary.algo,
-        env: summary.env,
-        steps: summary.steps,
-        wall_s: round(summary.wallSeconds, 3),
-        sps: Math.round(summary.sps),
-        final_mean_return: nullable(summary.finalMeanReturn),
-        eval_mean_return: nullable(fe.meanReturn),
-        eval_std_return: nullable(fe.stdReturn),
-        steps_to_threshold: summary.stepsToThreshold,
-      }) + "\n",
-    );
-  } else {
-    out(
-      [
-        `trained ${summary.algo} on ${summary.env}: ${summary.steps.toLocaleString("en-US")} steps in ${summary.wallSeconds.toFixed(1)} s (${Math.round(summary.sps).toLocaleString("en-US")} SPS)`,
-        `  training return (last 100 episodes): ${fmt(summary.finalMeanReturn)}`,
-        `  evaluation: ${fmt(fe.meanReturn)} ± ${fmt(fe.stdReturn)} over ${fe.returns.length} episodes`,
-        `  threshold reached at: ${summary.stepsToThreshold === null ? "not reached" : `${summary.stepsToThreshold.toLocaleString("en-US")} steps`}`,
-        `  run directory: ${summary.runDir}  (refinery eval ${summary.runDir})`,
-      ].join("\n") + "\n",
-    );
-  }
-  return summary;
+  progress?.end();
+  printSummary(viewOf(summary), opts.json, io);
 }
 
-function readConfigFile(path: string): Record<string, unknown> {
+/** --resume takes the run's saved config; anything that would change it is an error, not silently ignored. */
+function rejectOptionsWithResume(opts: TrainCliOptions): void {
+  const given = [
+    ["--algo", opts.algo !== undefined],
+    ["--env", opts.env !== undefined],
+    ["--preset", opts.preset !== undefined],
+    ["--config", opts.config !== undefined],
+    ["--set", opts.set.length > 0],
+    ["--steps", opts.steps !== undefined],
+    ["--seed", opts.seed !== undefined],
+    ["--out", opts.out !== undefined],
+  ]
+    .filter(([, on]) => on)
+    .map(([name]) => name as string);
+  if (given.length) {
+    throw new ConfigError(
+      `--resume cannot be combined with ${given.join(", ")}: a resumed run keeps the config and directory it was started with`,
+      `drop ${given.join(", ")}, or start a new run without --resume`,
+      "resume_conflict",
+    );
+  }
+}
+
+/** The summary of a run whose status is "finished", read from its files; null otherwise. */
+function finishedSummary(run: RunDir): SummaryView | null {
+  const status = run.readStatus();
+  if (status?.status !== "finished") return null;
+  const { algo, config } = run.readConfig();
+  const metrics = run.readMetrics();
+  const lastTrain = metrics.filter((m) => m.kind === "train").at(-1) ?? {};
+  const lastEval = metrics.filter((m) => m.kind === "eval").at(-1) ?? {};
+  return {
+    runDir: run.path,
+    algo,
+    env: String(config.env),
+    steps: num(status.step),
+    wallSeconds: num(lastTrain.wallSeconds),
+    sps: num(lastTrain.sps),
+    finalMeanReturn: num(status.finalMeanReturn),
+    evalMeanReturn: num(status.evalReturnMean ?? lastEval.evalReturnMean),
+    evalStdReturn: num(lastEval.evalReturnStd),
+    evalEpisodes: num(config.evalEpisodes),
+    stepsToThreshold: typeof status.stepsToThreshold === "number" ? status.stepsToThreshold : null,
+    alreadyFinished: true,
+  };
+}
+
+function viewOf(s: TrainSummary): SummaryView {
+  return {
+    runDir: s.runDir,
+    algo: s.algo,
+    env: s.env,
+    steps: s.steps,
+    wallSeconds: s.wallSeconds,
+    sps: s.sps,
+    finalMeanReturn: s.finalMeanReturn,
+    evalMeanReturn: s.finalEval.meanReturn,
+    evalStdReturn: s.finalEval.stdReturn,
+    evalEpisodes: s.finalEval.returns.length,
+    stepsToThreshold: s.stepsToThreshold,
+  };
+}
+
+function printSummary(s: SummaryView, json: boolean, io: CliIo): void {
+  if (json) {
+    io.out(
+      JSON.stringify({
+        run_dir: s.runDir,
+        algo: s.algo,
+        env: s.env,
+        steps: s.steps,
+        wall_s: nullable(round(s.wallSeconds, 3)),
+        sps: nullable(Math.round(s.sps)),
+        final_mean_return: nullable(s.finalMeanReturn),
+        eval_mean_return: nullable(s.evalMeanReturn),
+        eval_std_return: nullable(s.evalStdReturn),
+        steps_to_threshold: s.stepsToThreshold,
+        ...(s.alreadyFinished ? { already_finished: true } : {}),
+      }) + "\n",
+    );
+    return;
+  }
+  io.out(
+    [
+      `${s.alreadyFinished ? "finished run of" : "trained"} ${s.algo} on ${s.env}: ${s.steps.toLocaleString("en-US")} steps in ${fmt(s.wallSeconds, 1)} s (${Number.isFinite(s.sps) ? Math.round(s.sps).toLocaleString("en-US") : "n/a"} SPS)`,
+      `  training return (last 100 episodes): ${fmt(s.finalMeanReturn)}`,
+      `  evaluation: ${fmt(s.evalMeanReturn)} ± ${fmt(s.evalStdReturn)} over ${s.evalEpisodes} episodes`,
+      `  threshold reached at: ${s.stepsToThreshold === null ? "not reached" : `${s.stepsToThreshold.toLocaleString("en-US")} steps`}`,
+      `  run directory: ${s.runDir}  (refinery eval ${s.runDir})`,
+    ].join("\n") + "\n",
+  );
+}
+
+/**
+ * The progress bar on stderr: steps, SPS and the mean of recent episode returns. On a
+ * terminal it redraws one line (at most 4 times a second); otherwise (logs, pipes) it
+ * prints about ten lines over the run.
+ */
+function progressLine(io: CliIo): { update(row: TrainRow, algo: { totalIterations: number; stepsPerIteration: number }): void; end(): void } {
+  const tty = io.errIsTTY === true;
+  let lastPrint = 0;
+  let drawn = false;
+  const recent: number[] = [];
+  return {
+    update(row, algo) {
+      if (Number.isFinite(row.episodeReturnMean)) recent.push(row.episodeReturnMean);
+      if (recent.length > 10) recent.shift();
+      const last = row.iteration >= algo.totalIterations;
+      const now = Date.now();
+      if (tty ? now - lastPrint < 250 && !last : row.iteration % Math.max(1, Math.floor(algo.totalIterations / 10)) !== 0 && !last) return;
+      lastPrint = now;
+      const total = algo.totalIterations * algo.stepsPerIteration;
+      const width = 24;
+      const bar = "█".repeat(Math.round((row.step / total) * width)).padEnd(width, "·");
+      const ret = recent.length ? (recent.reduce((a, b) => a + b, 0) / recent.length).toFixed(1) : "–";
+      const line = `${bar} ${row.step.toLocaleString("en-US")}/${total.toLocaleString("en-US")} steps  ${Math.round(row.sps).toLocaleString("en-US")} SPS  return ${ret}`;
+      if (tty) io.err(`\r${line}\x1b[K`);
+      else io.err(line + "\n");
+      drawn = true;
+    },
+    end() {
+      if (tty && drawn) io.err("\n");
+    },
+  };
+}
+
+/**
+ * Reads a --config file: YAML for .yaml/.yml, JSON otherwise. A run's own config.json
+ * (`{"algo", "config": {...}}`) is accepted too, so a finished run can be repeated.
+ */
+function readConfigFile(path: string, algo: string): Record<string, unknown> {
   if (!existsSync(path)) throw new ConfigError(`config file ${path} does not exist`, "pass the path of a .json or .yaml file");
+  if (statSync(path).isDirectory()) throw new ConfigError(`config file ${path} is a directory`, "pass the path of a .json or .yaml file (a run's config is RUN_DIR/config.json)");
   const text = readFileSync(path, "utf8");
+  const yaml = /\.ya?ml$/i.test(path);
   let data: unknown;
   try {
-    data = /\.ya?ml$/i.test(path) ? parseYaml(text) : JSON.parse(text);
+    data = yaml ? parseYaml(text) : JSON.parse(text);
   } catch (err) {
-    throw new ConfigError(`cannot parse config file ${path}: ${(err as Error).message}`, "fix the syntax (JSON, or YAML for .yaml/.yml files)");
+    // YAML errors carry a multi-line code frame; the first line names the place.
+    const reason = (err as Error).message.split("\n")[0];
+    throw new ConfigError(`cannot parse config file ${path} as ${yaml ? "YAML" : "JSON"}: ${reason}`, `fix the syntax (${yaml ? "YAML" : "JSON; name the file .yaml for YAML"})`);
   }
   if (!data || typeof data !== "object" || Array.isArray(data)) {
-    throw new ConfigError(`config file ${path} must hold an object of options`, "write e.g. {\"learningRate\": 3e-4}");
+    throw new ConfigError(`config file ${path} must hold an object of options, got ${Array.isArray(data) ? "a list" : JSON.stringify(data)}`, 'write e.g. {"learningRate": 3e-4} (see `refinery list` for every key)');
   }
-  return data as Record<string, unknown>;
+  const obj = data as Record<string, unknown>;
+  if (typeof obj.algo === "string" && obj.config && typeof obj.config === "object" && !Array.isArray(obj.config)) {
+    if (obj.algo !== algo) {
+      throw new ConfigError(`config file ${path} is the config of a ${obj.algo} run, but --algo is ${algo}`, `pass --algo ${obj.algo}, or a config file for ${algo}`);
+    }
+    return obj.config as Record<string, unknown>;
+  }
+  return obj;
+}
+
+function checkOutDir(dir: string): void {
+  if (existsSync(dir) && !statSync(dir).isDirectory()) {
+    throw new ConfigError(`--out ${dir} is a file, not a directory`, "pass a new or empty directory for the run");
+  }
+  if (existsSync(join(dir, "config.json"))) {
+    throw new ConfigError(`--out ${dir} already holds a run`, `continue it with --resume ${dir}, or pass another --out directory`, "run_exists");
+  }
 }
 
 function defaultRunDir(algo: string, env: string, seed: number): string {
@@ -119,8 +256,12 @@ function defaultRunDir(algo: string, env: string, seed: number): string {
   return dir;
 }
 
-function fmt(x: number): string {
-  return Number.isFinite(x) ? x.toFixed(2) : "n/a";
+function num(x: unknown): number {
+  return typeof x === "number" ? x : NaN;
+}
+
+function fmt(x: number, digits = 2): string {
+  return Number.isFinite(x) ? x.toFixed(digits) : "n/a";
 }
 
 function round(x: number, d: number): number {

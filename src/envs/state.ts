@@ -44,7 +44,7 @@ export function captureEnvState(env: Env<unknown, unknown>): EnvState {
       "implement getState/setState on your env (see Snapshotable) to checkpoint and resume runs",
     );
   }
-  let state: number[] | null = null;
+  let state: number[] | null;
   try {
     state = (base as unknown as { getState(): number[] }).getState();
   } catch {

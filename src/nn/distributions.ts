@@ -25,17 +25,22 @@ export class Categorical {
 
   /** log π(a) per row. logits [batch, n], actions [batch] (integer-valued). */
   logProb(logits: tf.Tensor2D, actions: tf.Tensor1D): tf.Tensor1D {
-    // One-hot × log-softmax rather than gather: gather's gradient needs
-    // UnsortedSegmentSum, which the wasm backend lacks (TFJS-NOTES trap 3).
-    const indices = actions.dtype === "int32" ? actions : tf.cast(actions, "int32");
-    const mask = tf.cast(tf.oneHot(indices, this.numActions), "float32");
-    return tf.sum(tf.mul(tf.logSoftmax(logits), mask), 1);
+    return tf.sum(tf.mul(tf.logSoftmax(logits), this.oneHot(actions)), 1);
   }
 
   /** Entropy −Σ p log p per row, in nats. */
   entropy(logits: tf.Tensor2D): tf.Tensor1D {
     const logp = tf.logSoftmax(logits);
     return tf.neg(tf.sum<tf.Tensor1D>(tf.mul(tf.exp(logp), logp), 1));
+  }
+
+  /** logProb and entropy together, sharing one log-softmax (fewer tensor ops in a loss). */
+  logProbEntropy(logits: tf.Tensor2D, actions: tf.Tensor1D): { logProb: tf.Tensor1D; entropy: tf.Tensor1D } {
+    const logp = tf.logSoftmax(logits);
+    return {
+      logProb: tf.sum(tf.mul(logp, this.oneHot(actions)), 1),
+      entropy: tf.neg(tf.sum<tf.Tensor1D>(tf.mul(tf.exp(logp), logp), 1)),
+    };
   }
 
   /** Most likely action per row (int32). */
@@ -50,6 +55,16 @@ export class Categorical {
    */
   sample(logits: Float32Array, batch: number, rng: Rng, actionsOut: Int32Array, logProbOut?: Float32Array): void {
     sampleCategorical(logits, batch, this.numActions, rng, actionsOut, logProbOut);
+  }
+
+  /**
+   * Float one-hot rows for the actions. Selecting log-probabilities by one-hot × log-softmax
+   * rather than gather: gather's gradient needs UnsortedSegmentSum, which the wasm backend
+   * lacks (TFJS-NOTES trap 3).
+   */
+  private oneHot(actions: tf.Tensor1D): tf.Tensor2D {
+    const indices = actions.dtype === "int32" ? actions : tf.cast(actions, "int32");
+    return tf.cast(tf.oneHot(indices, this.numActions), "float32") as tf.Tensor2D;
   }
 
   /** Most likely action per row, typed-array version of `mode`. */
@@ -136,6 +151,11 @@ export class DiagGaussian {
   entropy(mean: tf.Tensor2D): tf.Tensor1D {
     const perRow = tf.add(tf.sum(this.logStd), this.dim * (0.5 + HALF_LOG_2PI));
     return tf.add(tf.zeros([mean.shape[0]]), perRow);
+  }
+
+  /** logProb and entropy together (same interface as Categorical.logProbEntropy). */
+  logProbEntropy(mean: tf.Tensor2D, actions: tf.Tensor2D): { logProb: tf.Tensor1D; entropy: tf.Tensor1D } {
+    return { logProb: this.logProb(mean, actions), entropy: this.entropy(mean) };
   }
 
   /** The mean (a copy, so the caller owns the result like every other method's). */

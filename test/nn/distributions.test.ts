@@ -27,6 +27,9 @@ describe.each<BackendName>(["cpu", "wasm"])("Categorical on %s", (backend) => {
       expect(h[0]).toBeCloseTo(expected, 6);
       expect(h[1]).toBeCloseTo(expected, 6);
       expect(Array.from(dist.mode(logits).dataSync())).toEqual([1, 1]);
+      const both = dist.logProbEntropy(logits, tf.tensor1d([0, 1], "int32"));
+      expect(Array.from(both.logProb.dataSync())).toEqual(Array.from(lp));
+      expect(Array.from(both.entropy.dataSync())).toEqual(Array.from(h));
     });
   });
 

@@ -9,12 +9,17 @@ function randomInput(rng: Rng, n: number, scale = 2): Float32Array {
   return Float32Array.from({ length: n }, () => rng.normal() * scale);
 }
 
-/** |fast − ref| ≤ rel·max(|ref|, 1e-2 · max|ref|): relative, with a floor for entries near 0. */
+/**
+ * |fast − ref| ≤ rel·max(|ref|, scale/10), scale = max|ref|: relative to each entry, except
+ * that entries near zero (where a relative error means nothing after 64-term float32 sums)
+ * are held to a tenth of the output's scale.
+ */
 function expectMatches(fast: Float32Array, ref: Float32Array, rel = 1e-5): void {
   expect(fast.length).toBe(ref.length);
   const scale = ref.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+  expect(scale).toBeGreaterThan(0.1);
   for (let i = 0; i < ref.length; i++) {
-    expect(Math.abs(fast[i] - ref[i])).toBeLessThanOrEqual(rel * Math.max(Math.abs(ref[i]), 1e-2 * scale));
+    expect(Math.abs(fast[i] - ref[i])).toBeLessThanOrEqual(rel * Math.max(Math.abs(ref[i]), 0.1 * scale));
   }
 }
 
@@ -27,7 +32,7 @@ describe.each<BackendName>(["cpu", "wasm"])("MLP on %s", (backend) => {
     const nets: MLP[] = [];
     afterAll(() => nets.forEach((n) => n.dispose()));
 
-    it.each([1, 16])("forwardFast matches apply() at batch %i", (batch) => {
+    it.each([1, 16, 64])("forwardFast matches apply() at batch %i", (batch) => {
       const rng = new Rng(7);
       // Gains of 1 on the output keep its entries O(1), so relative error is meaningful.
       const net = new MLP({ sizes: [4, 64, 64, 3], rng, activation, outputGain: 1 });

@@ -1,10 +1,11 @@
-import { ConfigError, describeValue, EnvError } from "../../core/errors.js";
+import { ConfigError, describeValue } from "../../core/errors.js";
 import { Box, Discrete, type Space } from "../../core/spaces.js";
 import { BaseEnv, type Info, type ResetArgs, type Snapshotable, type StepResult } from "../env.js";
-import { discreteAction, requireReset, resetBounds } from "../validate.js";
+import { checkOptionKeys, discreteAction, finiteState, requireReset, resetBounds } from "../validate.js";
 
 const ENV_NAME = "Acrobot-v1";
 const OPTION_KEYS = ["bookOrNips", "torqueNoiseMax"] as const;
+const STATE_NAMES = ["theta1", "theta2", "dtheta1", "dtheta2"] as const;
 
 export type AcrobotDynamics = "book" | "nips";
 
@@ -108,15 +109,14 @@ export class AcrobotEnv extends BaseEnv<Float32Array, number> implements Snapsho
 
   /** `[θ1, θ2, θ̇1, θ̇2]` (Gymnasium's `env.unwrapped.state`), a copy. */
   getState(): number[] {
-    if (!this.hasState) {
-      throw new EnvError("reset_needed", `${ENV_NAME}: getState() was called before reset() or setState()`, "call env.reset() first");
-    }
+    requireReset(this.hasState, ENV_NAME, "getState");
     return [this.y[0], this.y[1], this.y[2], this.y[3]];
   }
 
   /** Continue from `state` = `[θ1, θ2, θ̇1, θ̇2]` (float64, used as given). Works without a prior reset. */
   setState(state: number[]): void {
-    copyState(state, this.y, ["theta1", "theta2", "dtheta1", "dtheta2"], ENV_NAME);
+    // The fifth entry of y is the torque, set by each step.
+    this.y.set(finiteState(state, STATE_NAMES, ENV_NAME));
     this.hasState = true;
   }
 
@@ -241,43 +241,4 @@ export function wrap(x: number, m: number, M: number): number {
 export function bound(x: number, m: number, M: number): number {
   const low = m > x ? m : x;
   return M < low ? M : low;
-}
-
-/** Rejects constructor options the env does not know, naming the allowed ones. */
-function checkOptionKeys(kwargs: Record<string, unknown>, allowed: readonly string[], envName: string): void {
-  if (kwargs === null || typeof kwargs !== "object" || Array.isArray(kwargs)) {
-    throw new ConfigError(`${envName}: options must be an object, got ${describeValue(kwargs)}`, `pass e.g. { ${allowed[0]}: ... } or {}`);
-  }
-  for (const key of Object.keys(kwargs)) {
-    if (allowed.includes(key)) continue;
-    const camel = key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
-    const hint = camel !== key && allowed.includes(camel) ? ` (did you mean ${camel}?)` : "";
-    throw new ConfigError(
-      `${envName}: unknown option ${JSON.stringify(key)}${hint}`,
-      `use only the allowed options: ${allowed.join(", ")}`,
-    );
-  }
-}
-
-/** Validates a snapshot (length, finite numbers) and copies it into the first entries of `into`. */
-function copyState(state: unknown, into: Float64Array, names: readonly string[], envName: string): void {
-  const n = names.length;
-  const arrayLike = Array.isArray(state) || (ArrayBuffer.isView(state) && !(state instanceof DataView));
-  const values = state as ArrayLike<unknown>;
-  if (!arrayLike || values.length !== n) {
-    throw new ConfigError(
-      `${envName}: setState needs ${n} numbers [${names.join(", ")}], got ${describeValue(state)}`,
-      "pass an array returned by getState()",
-    );
-  }
-  for (let i = 0; i < n; i++) {
-    const v = values[i];
-    if (typeof v !== "number" || !Number.isFinite(v)) {
-      throw new ConfigError(
-        `${envName}: setState value ${names[i]} (index ${i}) is ${describeValue(v)}, not a finite number`,
-        "pass finite numbers, e.g. an array returned by getState()",
-      );
-    }
-  }
-  for (let i = 0; i < n; i++) into[i] = values[i] as number;
 }

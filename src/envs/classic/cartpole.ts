@@ -1,10 +1,11 @@
-import { ConfigError, describeValue, EnvError } from "../../core/errors.js";
+import { ConfigError, describeValue } from "../../core/errors.js";
 import { Box, Discrete, type Space } from "../../core/spaces.js";
 import { BaseEnv, type Info, type ResetArgs, type Snapshotable, type StepResult } from "../env.js";
-import { discreteAction, requireReset, resetBounds } from "../validate.js";
+import { checkOptionKeys, discreteAction, finiteState, requireReset, resetBounds } from "../validate.js";
 
 const ENV_NAME = "CartPole-v1";
 const OPTION_KEYS = ["suttonBartoReward"] as const;
+const STATE_NAMES = ["x", "x_dot", "theta", "theta_dot"] as const;
 
 export interface CartPoleOptions {
   /** Gymnasium's `sutton_barto_reward`: 0 per surviving step and -1 on (and after) the terminal step. */
@@ -133,9 +134,7 @@ export class CartPoleEnv extends BaseEnv<Float32Array, number> implements Snapsh
 
   /** `[x, x_dot, theta, theta_dot]` (Gymnasium's `env.unwrapped.state`), a copy. */
   getState(): number[] {
-    if (!this.hasState) {
-      throw new EnvError("reset_needed", `${ENV_NAME}: getState() was called before reset() or setState()`, "call env.reset() first");
-    }
+    requireReset(this.hasState, ENV_NAME, "getState");
     return Array.from(this.state);
   }
 
@@ -145,7 +144,7 @@ export class CartPoleEnv extends BaseEnv<Float32Array, number> implements Snapsh
    * terminal reward. Works without a prior reset.
    */
   setState(state: number[]): void {
-    copyState(state, this.state, ["x", "x_dot", "theta", "theta_dot"], ENV_NAME);
+    this.state.set(finiteState(state, STATE_NAMES, ENV_NAME));
     this.hasState = true;
     this.stepsBeyondTerminated = null;
   }
@@ -158,43 +157,4 @@ export class CartPoleEnv extends BaseEnv<Float32Array, number> implements Snapsh
     obs[3] = this.state[3];
     return obs;
   }
-}
-
-/** Rejects constructor options the env does not know, naming the allowed ones. */
-function checkOptionKeys(kwargs: Record<string, unknown>, allowed: readonly string[], envName: string): void {
-  if (kwargs === null || typeof kwargs !== "object" || Array.isArray(kwargs)) {
-    throw new ConfigError(`${envName}: options must be an object, got ${describeValue(kwargs)}`, `pass e.g. { ${allowed[0]}: ... } or {}`);
-  }
-  for (const key of Object.keys(kwargs)) {
-    if (allowed.includes(key)) continue;
-    const camel = key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
-    const hint = camel !== key && allowed.includes(camel) ? ` (did you mean ${camel}?)` : "";
-    throw new ConfigError(
-      `${envName}: unknown option ${JSON.stringify(key)}${hint}`,
-      `use only the allowed options: ${allowed.join(", ")}`,
-    );
-  }
-}
-
-/** Validates a snapshot (length, finite numbers) and copies it into `into`. */
-function copyState(state: unknown, into: Float64Array, names: readonly string[], envName: string): void {
-  const n = into.length;
-  const arrayLike = Array.isArray(state) || (ArrayBuffer.isView(state) && !(state instanceof DataView));
-  const values = state as ArrayLike<unknown>;
-  if (!arrayLike || values.length !== n) {
-    throw new ConfigError(
-      `${envName}: setState needs ${n} numbers [${names.join(", ")}], got ${describeValue(state)}`,
-      "pass an array returned by getState()",
-    );
-  }
-  for (let i = 0; i < n; i++) {
-    const v = values[i];
-    if (typeof v !== "number" || !Number.isFinite(v)) {
-      throw new ConfigError(
-        `${envName}: setState value ${names[i]} (index ${i}) is ${describeValue(v)}, not a finite number`,
-        "pass finite numbers, e.g. an array returned by getState()",
-      );
-    }
-  }
-  for (let i = 0; i < n; i++) into[i] = values[i] as number;
 }

@@ -1,10 +1,10 @@
 import { Box } from "../../core/spaces.js";
 import { BaseEnv, type Info, type ResetArgs, type Snapshotable, type StepResult } from "../env.js";
-import { boxAction, requireReset, resetBounds } from "../validate.js";
-import { finiteState, numberOptions } from "./mountain_car.js";
+import { finiteState, numberOptions, requireReset, resetBounds, scalarBoxAction } from "../validate.js";
 
 const NAME = "MountainCarContinuous-v0";
 const OPTION_KEYS = ["goalVelocity"] as const;
+const STATE_NAMES = ["position", "velocity"] as const;
 const f32 = Math.fround;
 
 /**
@@ -80,7 +80,7 @@ export class ContinuousMountainCarEnv extends BaseEnv<Float32Array, Float32Array
 
   step(action: Float32Array): StepResult<Float32Array> {
     requireReset(this.hasState, NAME);
-    const a = this.float32Action(action);
+    const a = scalarBoxAction(action, this.actionSpace, NAME);
     const s32 = this.stateIsFloat32;
     let position = this.position;
     let velocity = this.velocity;
@@ -138,21 +138,15 @@ export class ContinuousMountainCarEnv extends BaseEnv<Float32Array, Float32Array
 
   /** `[position, velocity]`, Gymnasium's `env.unwrapped.state`. */
   getState(): number[] {
-    requireReset(this.hasState, NAME);
+    requireReset(this.hasState, NAME, "getState");
     return [this.position, this.velocity];
   }
 
   /** Float32 state when both values are float32-representable, float64 otherwise (see the class comment). */
   setState(state: number[]): void {
-    [this.position, this.velocity] = finiteState(state, 2, NAME, "[position, velocity]");
+    [this.position, this.velocity] = finiteState(state, STATE_NAMES, NAME);
     this.stateIsFloat32 = f32(this.position) === this.position && f32(this.velocity) === this.velocity;
     this.hasState = true;
-  }
-
-  /** The action as a float32 number; a fast path for the common shapes avoids boxAction's allocation. */
-  private float32Action(action: unknown): number {
-    if (action instanceof Float32Array && action.length === 1 && !Number.isNaN(action[0])) return action[0];
-    return boxAction(action, this.actionSpace, NAME)[0];
   }
 
   private observation(): Float32Array {

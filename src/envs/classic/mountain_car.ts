@@ -1,10 +1,10 @@
-import { ConfigError, describeValue } from "../../core/errors.js";
 import { Box, Discrete } from "../../core/spaces.js";
 import { BaseEnv, type Info, type ResetArgs, type Snapshotable, type StepResult } from "../env.js";
-import { discreteAction, requireReset, resetBounds } from "../validate.js";
+import { discreteAction, finiteState, numberOptions, requireReset, resetBounds } from "../validate.js";
 
 const NAME = "MountainCar-v0";
 const OPTION_KEYS = ["goalVelocity"] as const;
+const STATE_NAMES = ["position", "velocity"] as const;
 
 /**
  * Gymnasium's MountainCar-v0 (Moore, 1990): an underpowered car in a valley must rock
@@ -70,12 +70,12 @@ export class MountainCarEnv extends BaseEnv<Float32Array, number> implements Sna
 
   /** `[position, velocity]`, Gymnasium's `env.unwrapped.state`. */
   getState(): number[] {
-    requireReset(this.hasState, NAME);
+    requireReset(this.hasState, NAME, "getState");
     return [this.position, this.velocity];
   }
 
   setState(state: number[]): void {
-    [this.position, this.velocity] = finiteState(state, 2, NAME, "[position, velocity]");
+    [this.position, this.velocity] = finiteState(state, STATE_NAMES, NAME);
     this.hasState = true;
   }
 
@@ -85,53 +85,4 @@ export class MountainCarEnv extends BaseEnv<Float32Array, number> implements Sna
     obs[1] = this.velocity;
     return obs;
   }
-}
-
-/**
- * Reads an env's constructor options, all numbers: unknown keys and non-numbers are a
- * ConfigError naming the key. Absent (or undefined) keys are left out of the result.
- */
-export function numberOptions<K extends string>(
-  kwargs: Record<string, unknown>,
-  allowed: readonly K[],
-  envName: string,
-): Partial<Record<K, number>> {
-  const out: Partial<Record<K, number>> = {};
-  if (kwargs === null || typeof kwargs !== "object" || Array.isArray(kwargs)) {
-    throw new ConfigError(`${envName}: options must be an object, got ${describeValue(kwargs)}`, `pass e.g. {} or { ${allowed[0]}: … }`);
-  }
-  for (const [key, value] of Object.entries(kwargs)) {
-    if (!(allowed as readonly string[]).includes(key)) {
-      // Gymnasium spells options in snake_case (goal_velocity); point Python users to the camelCase name.
-      const camel = key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
-      const hint = camel !== key && (allowed as readonly string[]).includes(camel) ? ` (did you mean ${camel}?)` : "";
-      throw new ConfigError(
-        `${envName}: unknown option ${JSON.stringify(key)}${hint}`,
-        `use only ${allowed.map((k) => JSON.stringify(k)).join(", ")}`,
-        "unknown_option",
-      );
-    }
-    if (value === undefined) continue;
-    if (typeof value !== "number" || !Number.isFinite(value)) {
-      throw new ConfigError(`${envName}: option ${key}=${describeValue(value)} is not a finite number`, `pass a number for ${key}`);
-    }
-    out[key as K] = value;
-  }
-  return out;
-}
-
-/** Validates a `setState` argument: `length` finite numbers. Returns them as a plain array. */
-export function finiteState(state: unknown, length: number, envName: string, layout: string): number[] {
-  const ok =
-    (Array.isArray(state) || (ArrayBuffer.isView(state) && !(state instanceof DataView))) &&
-    (state as ArrayLike<unknown>).length === length &&
-    Array.from(state as ArrayLike<unknown>).every((v) => typeof v === "number" && Number.isFinite(v));
-  if (!ok) {
-    throw new ConfigError(
-      `${envName}: setState(${describeValue(state)}) is not ${length} finite numbers`,
-      `pass ${layout}, e.g. the result of getState()`,
-      "invalid_state",
-    );
-  }
-  return Array.from(state as ArrayLike<number>);
 }

@@ -1,11 +1,11 @@
 import { EnvError } from "../../core/errors.js";
 import { Box } from "../../core/spaces.js";
 import { BaseEnv, type Info, type ResetArgs, type Snapshotable, type StepResult } from "../env.js";
-import { boxAction, requireReset, toFloat } from "../validate.js";
-import { finiteState, numberOptions } from "./mountain_car.js";
+import { finiteState, numberOptions, requireReset, scalarBoxAction, toFloat } from "../validate.js";
 
 const NAME = "Pendulum-v1";
 const OPTION_KEYS = ["g"] as const;
+const STATE_NAMES = ["theta", "thetaDot"] as const;
 const f32 = Math.fround;
 
 /** Gymnasium's default reset bounds: θ uniform in [−π, π], θ̇ uniform in [−1, 1]. */
@@ -74,7 +74,7 @@ export class PendulumEnv extends BaseEnv<Float32Array, Float32Array> implements 
     requireReset(this.hasState, NAME);
     const th = this.theta;
     const thdot = this.thetaDot;
-    const u = Math.min(Math.max(this.float32Action(action), -this.maxTorque), this.maxTorque);
+    const u = Math.min(Math.max(scalarBoxAction(action, this.actionSpace, NAME), -this.maxTorque), this.maxTorque);
 
     const normalized = angleNormalize(th);
     // float64 + float64 + float32: only `0.001 * u**2` is float32 (twice rounded).
@@ -89,19 +89,13 @@ export class PendulumEnv extends BaseEnv<Float32Array, Float32Array> implements 
 
   /** `[theta, thetaDot]`, Gymnasium's `env.unwrapped.state`. */
   getState(): number[] {
-    requireReset(this.hasState, NAME);
+    requireReset(this.hasState, NAME, "getState");
     return [this.theta, this.thetaDot];
   }
 
   setState(state: number[]): void {
-    [this.theta, this.thetaDot] = finiteState(state, 2, NAME, "[theta, thetaDot]");
+    [this.theta, this.thetaDot] = finiteState(state, STATE_NAMES, NAME);
     this.hasState = true;
-  }
-
-  /** The action as a float32 number; a fast path for the common shape avoids boxAction's allocation. */
-  private float32Action(action: unknown): number {
-    if (action instanceof Float32Array && action.length === 1 && !Number.isNaN(action[0])) return action[0];
-    return boxAction(action, this.actionSpace, NAME)[0];
   }
 
   private observation(): Float32Array {

@@ -1,63 +1,11 @@
-import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { ConfigError, EnvError } from "../../../src/core/errors.js";
 import { Rng } from "../../../src/core/rng.js";
-import type { SpaceJSON } from "../../../src/core/spaces.js";
 import { ContinuousMountainCarEnv } from "../../../src/envs/classic/continuous_mountain_car.js";
+import { expectCode, loadGoldenCases, matchesGoldenObs, rolloutFloat32 } from "./helpers.js";
 
-// Golden data from real Gymnasium 1.3.0 + numpy 2.4.6 (test/fixtures/gen_classic_mc_pendulum.py).
-interface GoldenCase {
-  label: string;
-  state: number[];
-  /** numpy dtype of Gymnasium's state array before the step: float64 after reset, float32 after a step. */
-  dtype: "float32" | "float64";
-  action: number[];
-  nextState: number[];
-  obs: number[];
-  reward: number;
-  terminated: boolean;
-}
-interface Fixture {
-  versions: { gymnasium: string; numpy: string };
-  spaces: Record<string, { observation: SpaceJSON; action: SpaceJSON }>;
-  groups: { env: string; kwargs: Record<string, unknown>; cases: GoldenCase[] }[];
-}
-const fixture = JSON.parse(
-  readFileSync(new URL("../../fixtures/classic_mc_pendulum.json", import.meta.url), "utf8"),
-) as Fixture;
-const groups = fixture.groups.filter((g) => g.env === "MountainCarContinuous-v0");
+const { fixture, groups } = loadGoldenCases<number[]>("MountainCarContinuous-v0");
 const f32 = Math.fround;
-
-/** Distance to the next float32 away from zero: one unit in the last place of `x` as a float32. */
-function f32Ulp(x: number): number {
-  const f = new Float32Array([Math.abs(x)]);
-  const bits = new Int32Array(f.buffer);
-  bits[0] += 1;
-  return f[0] - Math.abs(x);
-}
-
-/** Hand-picked cases have descriptive labels; trajectory cases are "s<seed>t<step>" or "reset<seed>". */
-function isBoundaryCase(label: string): boolean {
-  return !/^(s\d+t\d+|reset\d+)$/.test(label);
-}
-
-function expectCode(fn: () => unknown, type: typeof EnvError | typeof ConfigError, code: string): void {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(type);
-    expect((e as EnvError).code).toBe(code);
-    return;
-  }
-  throw new Error(`expected a ${type.name} with code ${code}, but nothing was thrown`);
-}
-
-function rollout(env: ContinuousMountainCarEnv, actions: number[]): number[][] {
-  return actions.map((a) => {
-    const [obs, reward, terminated] = env.step(Float32Array.of(a));
-    return [...obs, reward, Number(terminated)];
-  });
-}
 
 const pumpActions = Array.from({ length: 60 }, (_, i) => [1.3, -0.4, 0.7, -1, 1, 0.25][i % 6]);
 
@@ -93,17 +41,12 @@ describe("ContinuousMountainCarEnv golden agreement with Gymnasium", () => {
         expect(terminated, c.label).toBe(c.terminated);
         expect(truncated).toBe(false);
         expect(Math.abs(reward - c.reward), c.label).toBeLessThanOrEqual(1e-12 * Math.abs(c.reward));
-        // Gymnasium's next state is the float32 observation itself. On trajectory states
-        // math.cos comes from V8 here and glibc there, so last-bit noise may flip a float32
-        // rounding (1 ulp); the hand-picked boundary cases probe exact float32 roundings
-        // and must match bit for bit (V8's cos is the same on every platform).
+        // Gymnasium's next state is the float32 observation itself.
         const state = env.getState();
         for (let i = 0; i < 2; i++) {
           total++;
           expect(state[i]).toBe(obs[i]);
-          if (obs[i] === c.obs[i] && state[i] === c.nextState[i]) exact++;
-          else if (isBoundaryCase(c.label)) expect(obs[i], c.label).toBe(c.obs[i]);
-          else expect(Math.abs(obs[i] - c.obs[i]), c.label).toBeLessThanOrEqual(f32Ulp(c.obs[i]));
+          if (matchesGoldenObs(obs[i], c.obs[i], c.label) && state[i] === c.nextState[i]) exact++;
         }
       }
       expect(exact / total).toBeGreaterThanOrEqual(0.99);
@@ -172,7 +115,7 @@ describe("ContinuousMountainCarEnv seeding and reset", () => {
     const a = new ContinuousMountainCarEnv();
     const b = new ContinuousMountainCarEnv();
     expect(Array.from(a.reset({ seed: 42 })[0])).toEqual(Array.from(b.reset({ seed: 42 })[0]));
-    expect(rollout(a, pumpActions)).toEqual(rollout(b, pumpActions));
+    expect(rolloutFloat32(a, pumpActions)).toEqual(rolloutFloat32(b, pumpActions));
   });
 
   it("differs for different seeds", () => {
@@ -221,25 +164,25 @@ describe("ContinuousMountainCarEnv snapshots", () => {
     env.reset({ seed: 3 });
     const snapshot = env.getState();
     expect(f32(snapshot[0])).not.toBe(snapshot[0]);
-    const expected = rollout(env, pumpActions);
+    const expected = rolloutFloat32(env, pumpActions);
     const fresh = new ContinuousMountainCarEnv();
     fresh.setState(snapshot);
     expect(fresh.getState()).toEqual(snapshot);
-    expect(rollout(fresh, pumpActions)).toEqual(expected);
+    expect(rolloutFloat32(fresh, pumpActions)).toEqual(expected);
   });
 
   it("round-trips a float32 state after steps, without a reset", () => {
     const env = new ContinuousMountainCarEnv();
     env.reset({ seed: 4 });
-    rollout(env, [1, 1, -0.5]);
+    rolloutFloat32(env, [1, 1, -0.5]);
     const snapshot = env.getState();
     expect(snapshot.map(f32)).toEqual(snapshot);
-    const expected = rollout(env, pumpActions);
+    const expected = rolloutFloat32(env, pumpActions);
     const fresh = new ContinuousMountainCarEnv();
     fresh.setState(snapshot);
-    expect(rollout(fresh, pumpActions)).toEqual(expected);
+    expect(rolloutFloat32(fresh, pumpActions)).toEqual(expected);
     env.setState(snapshot);
-    expect(rollout(env, pumpActions)).toEqual(expected);
+    expect(rolloutFloat32(env, pumpActions)).toEqual(expected);
   });
 
   it("returns a copy from getState and rejects malformed states", () => {

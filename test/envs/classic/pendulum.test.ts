@@ -1,62 +1,11 @@
-import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { ConfigError, EnvError } from "../../../src/core/errors.js";
 import { Rng } from "../../../src/core/rng.js";
-import type { SpaceJSON } from "../../../src/core/spaces.js";
 import { angleNormalize, PendulumEnv } from "../../../src/envs/classic/pendulum.js";
+import { expectCode, loadGoldenCases, matchesGoldenObs, rolloutFloat32 } from "./helpers.js";
 
-// Golden data from real Gymnasium 1.3.0 + numpy 2.4.6 (test/fixtures/gen_classic_mc_pendulum.py).
-interface GoldenCase {
-  label: string;
-  state: number[];
-  dtype: string;
-  action: number[];
-  nextState: number[];
-  obs: number[];
-  reward: number;
-  terminated: boolean;
-}
-interface Fixture {
-  versions: { gymnasium: string; numpy: string };
-  spaces: Record<string, { observation: SpaceJSON; action: SpaceJSON }>;
-  groups: { env: string; kwargs: Record<string, unknown>; cases: GoldenCase[] }[];
-}
-const fixture = JSON.parse(
-  readFileSync(new URL("../../fixtures/classic_mc_pendulum.json", import.meta.url), "utf8"),
-) as Fixture;
-const groups = fixture.groups.filter((g) => g.env === "Pendulum-v1");
+const { fixture, groups } = loadGoldenCases<number[]>("Pendulum-v1");
 const f32 = Math.fround;
-
-/** Distance to the next float32 away from zero: one unit in the last place of `x` as a float32. */
-function f32Ulp(x: number): number {
-  const f = new Float32Array([Math.abs(x)]);
-  const bits = new Int32Array(f.buffer);
-  bits[0] += 1;
-  return f[0] - Math.abs(x);
-}
-
-/** Hand-picked cases have descriptive labels; trajectory cases are "s<seed>t<step>". */
-function isBoundaryCase(label: string): boolean {
-  return !/^s\d+t\d+$/.test(label);
-}
-
-function expectCode(fn: () => unknown, type: typeof EnvError | typeof ConfigError, code: string): void {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(type);
-    expect((e as EnvError).code).toBe(code);
-    return;
-  }
-  throw new Error(`expected a ${type.name} with code ${code}, but nothing was thrown`);
-}
-
-function rollout(env: PendulumEnv, actions: number[]): number[][] {
-  return actions.map((a) => {
-    const [obs, reward, terminated] = env.step(Float32Array.of(a));
-    return [...obs, reward, Number(terminated)];
-  });
-}
 
 const torques = Array.from({ length: 50 }, (_, i) => [2.5, -1.2, 0.3, -2, 0.9][i % 5]);
 
@@ -84,11 +33,7 @@ describe("PendulumEnv golden agreement with Gymnasium", () => {
         expect(Math.abs(reward - c.reward), c.label).toBeLessThanOrEqual(1e-12 * Math.abs(c.reward));
         for (let i = 0; i < 3; i++) {
           total++;
-          if (obs[i] === c.obs[i]) exact++;
-          // On trajectory states sin/cos come from V8 here and numpy/glibc there: last-bit
-          // noise may flip a float32 rounding. Hand-picked boundary cases must match exactly.
-          else if (isBoundaryCase(c.label)) expect(obs[i], c.label).toBe(c.obs[i]);
-          else expect(Math.abs(obs[i] - c.obs[i]), c.label).toBeLessThanOrEqual(f32Ulp(c.obs[i]));
+          if (matchesGoldenObs(obs[i], c.obs[i], c.label)) exact++;
         }
         const state = env.getState();
         for (let i = 0; i < 2; i++) expect(Math.abs(state[i] - c.nextState[i]), c.label).toBeLessThanOrEqual(1e-12);
@@ -166,7 +111,7 @@ describe("PendulumEnv seeding and reset", () => {
     const a = new PendulumEnv();
     const b = new PendulumEnv();
     expect(Array.from(a.reset({ seed: 42 })[0])).toEqual(Array.from(b.reset({ seed: 42 })[0]));
-    expect(rollout(a, torques)).toEqual(rollout(b, torques));
+    expect(rolloutFloat32(a, torques)).toEqual(rolloutFloat32(b, torques));
   });
 
   it("differs for different seeds", () => {
@@ -206,15 +151,15 @@ describe("PendulumEnv snapshots", () => {
   it("round-trips getState/setState and continues exactly, also without a reset", () => {
     const env = new PendulumEnv();
     env.reset({ seed: 9 });
-    rollout(env, [1, -1, 0.5]);
+    rolloutFloat32(env, [1, -1, 0.5]);
     const snapshot = env.getState();
-    const expected = rollout(env, torques);
+    const expected = rolloutFloat32(env, torques);
     env.setState(snapshot);
     expect(env.getState()).toEqual(snapshot);
-    expect(rollout(env, torques)).toEqual(expected);
+    expect(rolloutFloat32(env, torques)).toEqual(expected);
     const fresh = new PendulumEnv();
     fresh.setState(snapshot);
-    expect(rollout(fresh, torques)).toEqual(expected);
+    expect(rolloutFloat32(fresh, torques)).toEqual(expected);
   });
 
   it("returns a copy from getState and rejects malformed states", () => {

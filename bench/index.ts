@@ -1,0 +1,22 @@
+/**
+ * Benchmark dispatcher: `npm run bench -- <name> [options]`.
+ *   ppo    PPO per built-in env and seed: steps to threshold, final eval return, SPS, wall time
+ *   envs   raw env steps per second (also `npm run bench:envs`)
+ * Benchmarks print what they measure and assert nothing.
+ */
+const [name, ...rest] = process.argv.slice(2);
+switch (name) {
+  case "ppo": {
+    const { benchPpo } = await import("./ppo.js");
+    await benchPpo(rest);
+    break;
+  }
+  case "envs": {
+    process.argv = [process.argv[0], process.argv[1], ...rest];
+    await import("./envs.js");
+    break;
+  }
+  default:
+    console.error(`usage: npm run bench -- <ppo|envs> [options]${name ? ` (unknown benchmark "${name}")` : ""}`);
+    process.exitCode = 2;
+}
