@@ -37,3 +37,22 @@ export { AcrobotEnv } from "./envs/classic/acrobot.js";
 export { MountainCarEnv } from "./envs/classic/mountain_car.js";
 export { ContinuousMountainCarEnv } from "./envs/classic/continuous_mountain_car.js";
 export { PendulumEnv } from "./envs/classic/pendulum.js";
+
+// Training (Node): algorithms, trainer, run directories, saved policies.
+export { initBackend, backendName, type BackendName } from "./core/backend.js";
+export { ALGORITHMS, getAlgorithm, resolveConfig, type AlgorithmEntry, type ResolveOptions } from "./algos/index.js";
+export { PPO } from "./algos/ppo.js";
+export { ppoConfigSchema, PPO_DEFAULTS, PPO_PRESETS, type PPOConfig } from "./algos/ppo_config.js";
+export type { Algorithm, ActingPolicy, IterationMetrics } from "./algos/types.js";
+export { train, type TrainOptions, type TrainSummary, type TrainRow, type Callbacks } from "./train/trainer.js";
+export { evaluatePolicy, type EvalResult } from "./train/evaluate.js";
+export { loadPolicy, type LoadedPolicy } from "./train/load_policy.js";
+export { RunDir } from "./train/run.js";
+export { gae, type GaeInput } from "./advantage/gae.js";
+export { normalizeAdvantages } from "./advantage/normalize.js";
+export { StepCollector, type RolloutBatch } from "./rollout/step_collector.js";
+export { ActorCritic, type ActorCriticOptions } from "./policies/actor_critic.js";
+export { MLP } from "./nn/mlp.js";
+export { Categorical, DiagGaussian } from "./nn/distributions.js";
+export { Adam } from "./nn/optim.js";
+export { captureEnvState, restoreEnvState, type EnvState } from "./envs/state.js";

@@ -224,7 +224,7 @@ function readConfigFile(path: string, algo: string): Record<string, unknown> {
     data = yaml ? parseYaml(text) : JSON.parse(text);
   } catch (err) {
     // YAML errors carry a multi-line code frame; the first line names the place.
-    const reason = (err as Error).message.split("\n")[0];
+    const reason = (err as Error).message.split("\n")[0].replace(/:\s*$/, "");
     throw new ConfigError(`cannot parse config file ${path} as ${yaml ? "YAML" : "JSON"}: ${reason}`, `fix the syntax (${yaml ? "YAML" : "JSON; name the file .yaml for YAML"})`);
   }
   if (!data || typeof data !== "object" || Array.isArray(data)) {
