@@ -67,7 +67,7 @@ function randomArray(rng: Rng, n: number): Float32Array {
 function benchFusedAct(): void {
   console.log("\nact: actor 4→64→64→2 + critic 4→64→64→1 + categorical sample");
   const rng = new Rng(0);
-  const { actor, critic } = makeNets(rng, "xt");
+  const { actor, critic } = makeNets(rng, "auto");
   const dist = new Categorical(ACTIONS);
   for (const batch of [1, 8, 64]) {
     const obs = randomArray(rng, batch * OBS);
@@ -88,7 +88,7 @@ function benchFusedAct(): void {
 
 function benchTfjsAct(backend: BackendName): void {
   const rng = new Rng(0);
-  const { actor, critic } = makeNets(rng, "xt");
+  const { actor, critic } = makeNets(rng, "auto");
   const dist = new Categorical(ACTIONS);
   for (const batch of [1, 8, 64]) {
     const obs = randomArray(rng, batch * OBS);

@@ -228,7 +228,7 @@ export function parseSet(expr: string): [path: string[], value: unknown] {
   if (text === "") {
     throw new ConfigError(`--set ${describeValue(expr)} has no value after "="`, `write e.g. --set ${key}=VALUE (strings bare, numbers, true/false, null or JSON lists)`);
   }
-  let value: unknown = text;
+  let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {

@@ -70,8 +70,8 @@ export function make<O = unknown, A = unknown>(id: string, options: MakeOptions 
   if (!reg) {
     const close = closeMatches(String(id), [...entries.keys()]);
     throw new ConfigError(
-      `unknown env id ${describeValue(id)}${close.length ? `; did you mean ${close.map((c) => `"${c}"`).join(" or ")}?` : ""}`,
-      `use one of the registered ids (refinery list): ${[...entries.keys()].sort().join(", ")}`,
+      `unknown env id ${describeValue(id)}`,
+      `${close.length ? `did you mean ${close.map((c) => `"${c}"`).join(" or ")}? Otherwise use` : "use"} one of the registered ids (refinery list): ${[...entries.keys()].sort().join(", ")}`,
       "unknown_env",
     );
   }

@@ -22,7 +22,7 @@ export interface MLPOptions {
   gains?: readonly number[];
   /** Prefix of the parameter names, e.g. "actor" gives "actor/dense_0/kernel". Default "mlp". */
   name?: string;
-  /** Gradient formulation of the dense layers (see dense.ts). Default "xt". */
+  /** Gradient formulation of the dense layers (see dense.ts). Default "auto". */
   denseMode?: DenseMode;
 }
 
@@ -67,7 +67,7 @@ export class MLP {
 
     this.sizes = sizes;
     this.activation = activation;
-    this.denseMode = options.denseMode ?? "xt";
+    this.denseMode = options.denseMode ?? "auto";
     const names: string[] = [];
     const shapes: number[][] = [];
     const vars: tf.Variable[] = [];

@@ -82,6 +82,15 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
     run.truncateMetrics(0);
   }
   const threshold = opts.threshold ?? (await envThreshold(cfg.env));
+  if (opts.resume && algo.iteration >= algo.totalIterations && run.readStatus()?.status === "finished") {
+    // Nothing left to train: report the run as it ended, without touching its files.
+    const evals = run.readMetrics().filter((r) => r.kind === "eval");
+    const last = evals[evals.length - 1] ?? {};
+    const summary = partialSummary(run, algoName, cfg.env, algo, performance.now(), recent, stepsToThreshold);
+    summary.finalEval = { returns: [], lengths: [], meanReturn: Number(last.evalReturnMean ?? NaN), stdReturn: Number(last.evalReturnStd ?? NaN), meanLength: Number(last.evalLengthMean ?? NaN) };
+    algo.dispose();
+    return summary;
+  }
   const status = (s: string, extra: Record<string, unknown> = {}) =>
     run.writeStatus({ status: s, pid: process.pid, algo: algoName, env: cfg.env, iteration: algo.iteration, step: algo.iteration * algo.stepsPerIteration, ...extra });
   status("running");

@@ -1,4 +1,5 @@
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
+import { initBackend } from "../../src/core/backend.js";
 import { Rng } from "../../src/core/rng.js";
 import { orthogonal, zeros } from "../../src/nn/init.js";
 
@@ -16,6 +17,11 @@ function matMulT(a: Float32Array, rows: number, cols: number, transposeFirst: bo
   }
   return out;
 }
+
+beforeAll(async () => {
+  // init.ts is plain JS; initialised anyway so every nn test file runs under the same set-up.
+  await initBackend("cpu");
+});
 
 describe("orthogonal", () => {
   const shapes: [number, number][] = [[64, 4], [4, 64], [64, 64], [2, 64], [1, 5], [5, 1], [3, 3]];
