@@ -22,6 +22,28 @@ export function assertSameShape(fn: string, tensors: Record<string, tf.Tensor>):
   }
 }
 
+/** assertSameShape for typed arrays (the loss terms' typed-array twins): equal, non-zero lengths. */
+export function assertSameLength(fn: string, arrays: Record<string, ArrayLike<number>>): void {
+  const entries = Object.entries(arrays);
+  const [firstName, first] = entries[0];
+  if (first.length === 0) {
+    throw new RefineryError(
+      "empty_batch",
+      `${fn}: ${firstName} holds no elements, so its mean is undefined`,
+      "skip the update when the (mini)batch is empty, or check the batch size and number of minibatches",
+    );
+  }
+  for (const [name, a] of entries.slice(1)) {
+    if (a.length !== first.length) {
+      throw new RefineryError(
+        "shape_mismatch",
+        `${fn}: ${name} has length ${a.length} but ${firstName} has length ${first.length}`,
+        "pass one value per sample in every array",
+      );
+    }
+  }
+}
+
 export function assertRank(fn: string, name: string, t: tf.Tensor, rank: number): void {
   if (t.rank !== rank) {
     throw new RefineryError(

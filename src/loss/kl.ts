@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs-core";
-import { assertNonEmpty, assertNonNegative, assertRank, assertSameShape } from "./checks.js";
+import { assertNonEmpty, assertNonNegative, assertRank, assertSameLength, assertSameShape } from "./checks.js";
 
 /*
  * Sample-based KL estimators (Schulman, "Approximating KL Divergence", 2020) on log-probs
@@ -59,4 +59,28 @@ export function clipFraction(
   const deviation = tf.expm1(tf.sub(logProb, oldLogProb)); // ρ − 1
   const outside = tf.logicalOr(tf.less(deviation, -clipLow), tf.greater(deviation, clipHigh));
   return tf.mean(tf.cast(outside, "float32"));
+}
+
+/** Typed-array twin of `approxKl` (float64 sums), for a loss computed outside tfjs. */
+export function approxKlArrays(logProb: Float32Array, oldLogProb: Float32Array): number {
+  assertSameLength("approxKlArrays", { logProb, oldLogProb });
+  let sum = 0;
+  for (let i = 0; i < logProb.length; i++) {
+    const logRatio = logProb[i] - oldLogProb[i];
+    sum += Math.expm1(logRatio) - logRatio;
+  }
+  return sum / logProb.length;
+}
+
+/** Typed-array twin of `clipFraction`. */
+export function clipFractionArrays(logProb: Float32Array, oldLogProb: Float32Array, clipLow: number, clipHigh = clipLow): number {
+  assertSameLength("clipFractionArrays", { logProb, oldLogProb });
+  assertNonNegative("clipFractionArrays", "clipLow", clipLow);
+  assertNonNegative("clipFractionArrays", "clipHigh", clipHigh);
+  let outside = 0;
+  for (let i = 0; i < logProb.length; i++) {
+    const deviation = Math.expm1(logProb[i] - oldLogProb[i]); // ρ − 1
+    if (deviation < -clipLow || deviation > clipHigh) outside++;
+  }
+  return outside / logProb.length;
 }

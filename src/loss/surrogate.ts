@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs-core";
-import { assertNonNegative, assertRank, assertSameShape } from "./checks.js";
+import { assertNonNegative, assertRank, assertSameLength, assertSameShape } from "./checks.js";
 
 /**
  * PPO's clipped surrogate, per sample (or token), as a loss to minimise
@@ -33,6 +33,42 @@ export function clippedSurrogate(
   const unclippedLoss = tf.neg(tf.mul(adv, ratio));
   const clippedLoss = tf.neg(tf.mul(adv, clipped));
   return tf.maximum(unclippedLoss, clippedLoss);
+}
+
+/**
+ * Typed-array twin of `clippedSurrogate`, for losses whose gradient is written by hand
+ * (PPO's lean update): writes each element's loss ℓ_i and its derivative dℓ_i/dlogπ_θ,i,
+ * with tfjs's gradient conventions, so both paths give the same gradient: a tie in the max
+ * goes to the unclipped term (−A·ρ·∇logπ), and the clipped term passes its gradient only
+ * where ρ lies in the closed range [1 − clipLow, 1 + clipHigh]. Computed in float64.
+ */
+export function clippedSurrogateArrays(
+  logProb: Float32Array,
+  oldLogProb: Float32Array,
+  adv: Float32Array,
+  clipLow: number,
+  clipHigh: number,
+  lossOut: Float32Array,
+  gradOut: Float32Array,
+): void {
+  assertSameLength("clippedSurrogateArrays", { logProb, oldLogProb, adv, lossOut, gradOut });
+  assertNonNegative("clippedSurrogateArrays", "clipLow", clipLow);
+  assertNonNegative("clippedSurrogateArrays", "clipHigh", clipHigh);
+  const low = 1 - clipLow;
+  const high = 1 + clipHigh;
+  for (let i = 0; i < logProb.length; i++) {
+    const ratio = Math.exp(logProb[i] - oldLogProb[i]);
+    const a = adv[i];
+    const unclippedLoss = -a * ratio;
+    const clippedLoss = -a * Math.min(Math.max(ratio, low), high);
+    if (unclippedLoss >= clippedLoss) {
+      lossOut[i] = unclippedLoss;
+      gradOut[i] = unclippedLoss; // d(−A·ρ)/dlogπ = −A·ρ
+    } else {
+      lossOut[i] = clippedLoss;
+      gradOut[i] = ratio >= low && ratio <= high ? unclippedLoss : 0;
+    }
+  }
 }
 
 /**

@@ -34,11 +34,8 @@ function makeDenseXt(activation: Activation): DenseOp {
       value: y,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [xs, ws, ys] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
-        const dz = activationGrad(dy as tf.Tensor2D, ys, activation);
-        const dx = tf.matMul(dz, tf.transpose(ws));
-        const dw = tf.matMul(tf.transpose(xs), dz);
-        const db = tf.sum(dz, 0);
-        return [dx, dw, db];
+        const { dx, dw, db } = denseGrads(dy as tf.Tensor2D, { x: xs, w: ws, y: ys }, activation, true, "xt");
+        return [dx as tf.Tensor2D, dw, db];
       },
     };
   });
@@ -78,6 +75,46 @@ function activationGrad(dy: tf.Tensor2D, y: tf.Tensor2D, activation: Activation)
   }
 }
 
+/** What a dense layer's backward pass needs from its forward pass. */
+export interface DenseSaved {
+  x: tf.Tensor2D;
+  w: tf.Tensor2D;
+  /** The layer's output, after the activation. */
+  y: tf.Tensor2D;
+}
+
+/**
+ * Backward pass of `y = activation(x · w + b)` without a gradient tape: dL/dx (only when
+ * `needDx`; the first layer of a network does not need it), dL/dw and dL/db from dL/dy.
+ * "xt" transposes explicitly so every matMul is a plain one (wasm's fast path, see the
+ * file comment); "stock" passes transpose flags, which the cpu backend handles for free.
+ */
+export function denseGrads(
+  dy: tf.Tensor2D,
+  saved: DenseSaved,
+  activation: Activation,
+  needDx: boolean,
+  mode: DenseMode = "auto",
+): { dx: tf.Tensor2D | null; dw: tf.Tensor2D; db: tf.Tensor1D } {
+  const dz = activationGrad(dy, saved.y, activation);
+  const db = tf.sum<tf.Tensor1D>(dz, 0);
+  if (useXt(mode)) {
+    const dx = needDx ? tf.matMul<tf.Tensor2D>(dz, tf.transpose(saved.w)) : null;
+    return { dx, dw: tf.matMul<tf.Tensor2D>(tf.transpose(saved.x), dz), db };
+  }
+  const dx = needDx ? tf.matMul<tf.Tensor2D>(dz, saved.w, false, true) : null;
+  return { dx, dw: tf.matMul<tf.Tensor2D>(saved.x, dz, true, false), db };
+}
+
+/** Forward pass only (no tape node): the same numbers as `dense`, for a hand-written backward. */
+export function denseForward(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D, activation: Activation = "linear", mode: DenseMode = "auto"): tf.Tensor2D {
+  return useXt(mode) ? forwardXt(x, w, b, activation) : denseStock(x, w, b, activation);
+}
+
+function useXt(mode: DenseMode): boolean {
+  return mode === "xt" || (mode === "auto" && tf.getBackend() === "wasm");
+}
+
 function denseStock(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D, activation: Activation): tf.Tensor2D {
   const z = tf.add<tf.Tensor2D>(tf.matMul(x, w), b);
   if (activation === "tanh") return tf.tanh(z);
@@ -99,6 +136,5 @@ export function dense(
   activation: Activation = "linear",
   mode: DenseMode = "auto",
 ): tf.Tensor2D {
-  const useXt = mode === "xt" || (mode === "auto" && tf.getBackend() === "wasm");
-  return useXt ? xtOps[activation](x, w, b) : denseStock(x, w, b, activation);
+  return useXt(mode) ? xtOps[activation](x, w, b) : denseStock(x, w, b, activation);
 }

@@ -49,6 +49,64 @@ export class Categorical {
   }
 
   /**
+   * Typed-array twin of `logProbEntropy` for a loss whose gradient is written by hand
+   * (PPO's lean update): log π(a) and the entropy of each row of row-major [batch, n]
+   * logits. Same formulas (a log-softmax shifted by the row max), accumulated in float64.
+   */
+  logProbEntropyArrays(logits: Float32Array, actions: Int32Array, batch: number, logProbOut: Float32Array, entropyOut: Float32Array): void {
+    const n = this.numActions;
+    const logp = new Float64Array(n);
+    for (let r = 0; r < batch; r++) {
+      const a = this.checkedAction(actions, r);
+      logSoftmaxRow(logits, r * n, n, logp);
+      let entropy = 0;
+      for (let i = 0; i < n; i++) entropy -= Math.exp(logp[i]) * logp[i];
+      logProbOut[r] = logp[a];
+      entropyOut[r] = entropy;
+    }
+  }
+
+  /**
+   * Backward pass of `logProbEntropyArrays`: dL/dlogits from dL/dlogπ(a) and dL/dH per
+   * row. Through the log-softmax p = softmax(z): with g_i = dL/dlog p_i
+   * = [i = a]·dLogProb − dEntropy·p_i·(1 + log p_i), dL/dz_i = g_i − p_i·Σ_j g_j.
+   */
+  logProbEntropyGrad(
+    logits: Float32Array,
+    actions: Int32Array,
+    batch: number,
+    dLogProb: Float32Array,
+    dEntropy: Float32Array,
+    dLogitsOut: Float32Array,
+  ): void {
+    const n = this.numActions;
+    const logp = new Float64Array(n);
+    const g = new Float64Array(n);
+    for (let r = 0; r < batch; r++) {
+      const a = this.checkedAction(actions, r);
+      logSoftmaxRow(logits, r * n, n, logp);
+      let gSum = 0;
+      for (let i = 0; i < n; i++) {
+        g[i] = (i === a ? dLogProb[r] : 0) - dEntropy[r] * Math.exp(logp[i]) * (1 + logp[i]);
+        gSum += g[i];
+      }
+      for (let i = 0; i < n; i++) dLogitsOut[r * n + i] = g[i] - Math.exp(logp[i]) * gSum;
+    }
+  }
+
+  private checkedAction(actions: Int32Array, r: number): number {
+    const a = actions[r];
+    if (!(a >= 0 && a < this.numActions)) {
+      throw new RefineryError(
+        "invalid_action",
+        `Categorical over ${this.numActions} actions got action ${describeValue(a)} in row ${r}`,
+        `pass integer actions in [0, ${this.numActions})`,
+      );
+    }
+    return a;
+  }
+
+  /**
    * Draws one action per row from softmax(logits) (row-major [batch, n]) and writes the
    * actions and their log-probabilities. Uses one `rng.uniform()` per row, the same draw
    * as `rng.categoricalFromLogits`.
@@ -76,6 +134,16 @@ export class Categorical {
       actionsOut[r] = best;
     }
   }
+}
+
+/** log-softmax of logits[offset .. offset + n) into `out`, shifted by the max as tf.logSoftmax. */
+function logSoftmaxRow(logits: Float32Array, offset: number, n: number, out: Float64Array): void {
+  let max = -Infinity;
+  for (let i = 0; i < n; i++) if (logits[offset + i] > max) max = logits[offset + i];
+  let total = 0;
+  for (let i = 0; i < n; i++) total += Math.exp(logits[offset + i] - max);
+  const logTotal = Math.log(total);
+  for (let i = 0; i < n; i++) out[i] = logits[offset + i] - max - logTotal;
 }
 
 /** Typed-array categorical sampling: see Categorical.sample. */
@@ -156,6 +224,58 @@ export class DiagGaussian {
   /** logProb and entropy together (same interface as Categorical.logProbEntropy). */
   logProbEntropy(mean: tf.Tensor2D, actions: tf.Tensor2D): { logProb: tf.Tensor1D; entropy: tf.Tensor1D } {
     return { logProb: this.logProb(mean, actions), entropy: this.entropy(mean) };
+  }
+
+  /**
+   * Typed-array twin of `logProbEntropy` (see Categorical.logProbEntropyArrays), with the
+   * current log-std read from its variable. mean, actions: row-major [batch, dim].
+   */
+  logProbEntropyArrays(mean: Float32Array, actions: Float32Array, batch: number, logProbOut: Float32Array, entropyOut: Float32Array): void {
+    const dim = this.dim;
+    const logStd = this.logStd.dataSync() as Float32Array;
+    let entropy = dim * (0.5 + HALF_LOG_2PI);
+    let logNormaliser = dim * HALF_LOG_2PI;
+    for (let d = 0; d < dim; d++) {
+      entropy += logStd[d];
+      logNormaliser += logStd[d];
+    }
+    for (let r = 0; r < batch; r++) {
+      let sq = 0;
+      for (let d = 0; d < dim; d++) {
+        const z = (actions[r * dim + d] - mean[r * dim + d]) * Math.exp(-logStd[d]);
+        sq += z * z;
+      }
+      logProbOut[r] = -0.5 * sq - logNormaliser;
+      entropyOut[r] = entropy;
+    }
+  }
+
+  /**
+   * Backward pass of `logProbEntropyArrays`: with z = (a − μ)/σ,
+   * dL/dμ = dLogProb·z/σ per element and dL/dlog σ_d = Σ_rows dLogProb·(z² − 1) + dEntropy.
+   */
+  logProbEntropyGrad(
+    mean: Float32Array,
+    actions: Float32Array,
+    batch: number,
+    dLogProb: Float32Array,
+    dEntropy: Float32Array,
+    dMeanOut: Float32Array,
+    dLogStdOut: Float32Array,
+  ): void {
+    const dim = this.dim;
+    const logStd = this.logStd.dataSync() as Float32Array;
+    const dLogStd = new Float64Array(dim);
+    for (let r = 0; r < batch; r++) {
+      for (let d = 0; d < dim; d++) {
+        const i = r * dim + d;
+        const invStd = Math.exp(-logStd[d]);
+        const z = (actions[i] - mean[i]) * invStd;
+        dMeanOut[i] = dLogProb[r] * z * invStd;
+        dLogStd[d] += dLogProb[r] * (z * z - 1) + dEntropy[r];
+      }
+    }
+    dLogStdOut.set(dLogStd);
   }
 
   /** The mean (a copy, so the caller owns the result like every other method's). */

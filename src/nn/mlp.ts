@@ -1,11 +1,16 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { ConfigError, describeValue } from "../core/errors.js";
 import type { Rng } from "../core/rng.js";
-import { dense, type DenseMode } from "./dense.js";
+import { dense, denseForward, denseGrads, type DenseMode, type DenseSaved } from "./dense.js";
 import { orthogonal, zeros } from "./init.js";
 import { createVariable } from "./variables.js";
 
 export type HiddenActivation = "tanh" | "relu";
+
+/** What `MLP.backward` needs from `MLP.forwardTrace`: each layer's input, kernel and output. */
+export interface MLPTrace {
+  saved: DenseSaved[];
+}
 
 export interface MLPOptions {
   /** Layer widths from input to output, e.g. [4, 64, 64, 2]; at least two entries. */
@@ -124,6 +129,45 @@ export class MLP {
     return h;
   }
 
+  /**
+   * The same forward pass as `apply`, recording what `backward` needs instead of building
+   * tfjs's gradient tape; call inside tf.tidy. For training loops that compute the loss
+   * gradient themselves: a tape costs a node, saved-tensor clones and bookkeeping per op,
+   * which at PPO's sizes takes longer than the arithmetic.
+   */
+  forwardTrace(x: tf.Tensor2D): { output: tf.Tensor2D; trace: MLPTrace } {
+    this.checkLive();
+    const saved: DenseSaved[] = [];
+    let h = x;
+    const last = this.numLayers - 1;
+    for (let i = 0; i <= last; i++) {
+      const w = this.variables[2 * i] as tf.Tensor2D;
+      const y = denseForward(h, w, this.variables[2 * i + 1] as tf.Tensor1D, i === last ? "linear" : this.activation, this.denseMode);
+      saved.push({ x: h, w, y });
+      h = y;
+    }
+    return { output: h, trace: { saved } };
+  }
+
+  /**
+   * Backpropagation through a `forwardTrace`: given dL/d(output) [batch, out], the
+   * gradient of every parameter, in `variables` order (what `tf.variableGrads` of a loss
+   * of `apply(x)` gives, to float32 rounding). Call inside tf.tidy.
+   */
+  backward(trace: MLPTrace, dOutput: tf.Tensor2D): tf.Tensor[] {
+    this.checkLive();
+    const grads: tf.Tensor[] = new Array(this.variables.length);
+    let dy = dOutput;
+    const last = this.numLayers - 1;
+    for (let i = last; i >= 0; i--) {
+      const { dx, dw, db } = denseGrads(dy, trace.saved[i], i === last ? "linear" : this.activation, i > 0, this.denseMode);
+      grads[2 * i] = dw;
+      grads[2 * i + 1] = db;
+      if (dx) dy = dx;
+    }
+    return grads;
+  }
+
   /** Copies of the parameters, in `paramNames` order. */
   getWeights(): Float32Array[] {
     this.checkLive();
@@ -198,7 +242,7 @@ export class MLP {
     for (let l = 0; l < layers; l++) {
       const last = l === layers - 1;
       const dst = last ? result : this.scratch[l];
-      denseForward(src, batch, this.sizes[l], this.sizes[l + 1], this.fastKernelsT[l], this.fastBiases[l], dst, last ? ACT_LINEAR : hiddenAct);
+      denseForwardArrays(src, batch, this.sizes[l], this.sizes[l + 1], this.fastKernelsT[l], this.fastBiases[l], dst, last ? ACT_LINEAR : hiddenAct);
       src = dst;
     }
     return result;
@@ -233,7 +277,7 @@ const ACT_RELU = 2;
  * [out][in]. Four output columns at a time share each src load and keep four independent
  * float64 accumulators: about twice as fast in V8 as one dot product at a time.
  */
-function denseForward(
+function denseForwardArrays(
   src: Float32Array,
   batch: number,
   fanIn: number,

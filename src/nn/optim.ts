@@ -1,6 +1,5 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { ConfigError, describeValue } from "../core/errors.js";
-import { createVariable } from "./variables.js";
 
 /**
  * Adam with PyTorch's update rule and CleanRL's defaults, plus global gradient-norm
@@ -9,11 +8,12 @@ import { createVariable } from "./variables.js";
  * Update (torch.optim.Adam, no weight decay), with t the step count:
  *   m ← β₁m + (1−β₁)g,  v ← β₂v + (1−β₂)g²,
  *   w ← w − (lr / (1−β₁ᵗ)) · m / (√v / √(1−β₂ᵗ) + ε)
- * which is the same rule as tf.train.adam. The difference is bookkeeping: all parameters
- * are updated as one flat vector, so a step costs ~15 + 3·(number of variables) tensor
- * ops instead of ~11 per variable (tfjs's per-op overhead is ~5 µs on wasm), and the
- * moments are two flat variables that export to and import from plain Float32Arrays
- * synchronously.
+ * which is the same rule as tf.train.adam. The difference is where it runs: the moments
+ * are two flat Float32Arrays (float32, like torch's state) and the arithmetic is a plain
+ * loop over all parameters. At policy-network sizes (~10k parameters) tfjs's per-op
+ * overhead (~5 µs on wasm) dominates a tensor Adam (~50 ops a step); reading the
+ * gradients and weights back, updating them in JS and assigning the new weights costs
+ * about half as much (bench/nn.ts). The state exports to and imports from plain arrays.
  */
 
 export interface AdamOptions {
@@ -52,8 +52,10 @@ export class Adam {
   private t = 0;
   private readonly sizes: number[];
   private readonly totalSize: number;
-  private readonly m: tf.Variable<tf.Rank.R1>;
-  private readonly v: tf.Variable<tf.Rank.R1>;
+  private readonly m: Float32Array;
+  private readonly v: Float32Array;
+  /** Scratch for the flattened gradient of one step. */
+  private readonly flatGrad: Float32Array;
 
   constructor(variables: readonly tf.Variable[], options: AdamOptions) {
     if (variables.length === 0) {
@@ -69,8 +71,9 @@ export class Adam {
     }
     this.sizes = this.variables.map((v) => v.size);
     this.totalSize = this.sizes.reduce((a, b) => a + b, 0);
-    this.m = createVariable(() => tf.zeros([this.totalSize]) as tf.Tensor1D, false);
-    this.v = createVariable(() => tf.zeros([this.totalSize]) as tf.Tensor1D, false);
+    this.m = new Float32Array(this.totalSize);
+    this.v = new Float32Array(this.totalSize);
+    this.flatGrad = new Float32Array(this.totalSize);
   }
 
   get learningRate(): number {
@@ -98,17 +101,20 @@ export class Adam {
     checkMaxGradNorm(maxGradNorm);
     const { value, grads } = tf.variableGrads(lossFn, this.variables as tf.Variable[]);
     const ordered = this.variables.map((v) => grads[v.name] ?? null);
-    const norm = this.applyGradients(ordered, maxGradNorm);
-    const result = { loss: value.dataSync()[0], gradNorm: norm.dataSync()[0] };
-    tf.dispose([value, norm, ...ordered.filter((g): g is tf.Tensor => g !== null)]);
-    return result;
+    try {
+      const gradNorm = this.applyGradients(ordered, maxGradNorm);
+      return { loss: value.dataSync()[0], gradNorm };
+    } finally {
+      tf.dispose([value, ...ordered.filter((g): g is tf.Tensor => g !== null)]);
+    }
   }
 
   /**
-   * Applies gradients given in variable order (null = no gradient, treated as zero).
-   * Returns the pre-clip global gradient norm as a scalar tensor the caller must dispose.
+   * Applies gradients given in variable order (null = no gradient, treated as zero), with
+   * global-norm clipping when `maxGradNorm` is given. Returns the pre-clip global norm.
+   * The gradients stay owned by the caller.
    */
-  applyGradients(grads: readonly (tf.Tensor | null)[], maxGradNorm?: number): tf.Scalar {
+  applyGradients(grads: readonly (tf.Tensor | null)[], maxGradNorm?: number): number {
     if (grads.length !== this.variables.length) {
       throw new ConfigError(
         `applyGradients got ${grads.length} gradients for ${this.variables.length} variables`,
@@ -116,27 +122,51 @@ export class Adam {
       );
     }
     checkMaxGradNorm(maxGradNorm);
+    const g = this.gatherGradients(grads);
+    const norm = l2Norm(g);
+    // clip_grad_norm_: scale by max_norm / (norm + 1e-6) when that is below 1.
+    const scale = maxGradNorm === undefined ? 1 : Math.min(1, maxGradNorm / (norm + 1e-6));
     const t = this.t + 1;
-    const norm = tf.tidy(() => {
-      const flat = tf.concat(grads.map((g, i) => (g === null ? tf.zeros([this.sizes[i]]) : tf.reshape(g, [-1]))));
-      const norm = globalNorm(flat);
-      const g = maxGradNorm === undefined ? flat : tf.mul(flat, clipCoefficient(norm, maxGradNorm));
-
-      const m = tf.add(tf.mul(this.m, this.beta1), tf.mul(g, 1 - this.beta1));
-      const v = tf.add(tf.mul(this.v, this.beta2), tf.mul(tf.square(g), 1 - this.beta2));
-      const biasCorrection1 = 1 - Math.pow(this.beta1, t);
-      const biasCorrection2 = 1 - Math.pow(this.beta2, t);
-      const denom = tf.add(tf.div(tf.sqrt(v), Math.sqrt(biasCorrection2)), this.epsilon);
-      const update = tf.mul(tf.div(m, denom), this.lr / biasCorrection1);
-      this.m.assign(m as tf.Tensor1D);
-      this.v.assign(v as tf.Tensor1D);
-
-      const pieces = this.variables.length === 1 ? [update] : tf.split(update, this.sizes);
-      this.variables.forEach((w, i) => w.assign(tf.sub(w, tf.reshape(pieces[i], w.shape))));
-      return norm;
+    const stepSize = this.lr / (1 - Math.pow(this.beta1, t));
+    const rootBiasCorrection2 = Math.sqrt(1 - Math.pow(this.beta2, t));
+    const { m, v, beta1, beta2, epsilon } = this;
+    tf.tidy(() => {
+      let offset = 0;
+      for (const variable of this.variables) {
+        // A copy: the cpu backend's dataSync hands out the tensor's own storage.
+        const w = (variable.dataSync() as Float32Array).slice();
+        for (let j = 0; j < w.length; j++) {
+          const i = offset + j;
+          const gi = g[i] * scale;
+          // The moments are float32 state, as torch's: round before using them.
+          const mi = (m[i] = Math.fround(beta1 * m[i] + (1 - beta1) * gi));
+          const vi = (v[i] = Math.fround(beta2 * v[i] + (1 - beta2) * gi * gi));
+          w[j] -= (stepSize * mi) / (Math.sqrt(vi) / rootBiasCorrection2 + epsilon);
+        }
+        variable.assign(tf.tensor(w, variable.shape, "float32"));
+        offset += w.length;
+      }
     });
     this.t = t;
     return norm;
+  }
+
+  /** The gradients, flattened and concatenated in variable order, into the scratch array. */
+  private gatherGradients(grads: readonly (tf.Tensor | null)[]): Float32Array {
+    const flat = this.flatGrad;
+    let offset = 0;
+    grads.forEach((grad, k) => {
+      const size = this.sizes[k];
+      if (grad === null) flat.fill(0, offset, offset + size);
+      else if (grad.size !== size) {
+        throw new ConfigError(
+          `applyGradients: the gradient of ${this.variables[k].name} has shape [${grad.shape.join(", ")}] but the variable has shape [${this.variables[k].shape.join(", ")}]`,
+          "pass gradients in the optimiser's variable order",
+        );
+      } else flat.set(grad.dataSync() as Float32Array, offset);
+      offset += size;
+    });
+    return flat;
   }
 
   /** Copies of the optimiser state as plain typed arrays. */
@@ -144,8 +174,8 @@ export class Adam {
     return {
       step: this.t,
       learningRate: this.lr,
-      m: Float32Array.from(this.m.dataSync() as Float32Array),
-      v: Float32Array.from(this.v.dataSync() as Float32Array),
+      m: this.m.slice(),
+      v: this.v.slice(),
     };
   }
 
@@ -168,16 +198,12 @@ export class Adam {
     }
     this.lr = checkLearningRate(state.learningRate);
     this.t = state.step;
-    tf.tidy(() => {
-      this.m.assign(tf.tensor1d(state.m));
-      this.v.assign(tf.tensor1d(state.v));
-    });
+    this.m.set(state.m);
+    this.v.set(state.v);
   }
 
-  dispose(): void {
-    this.m.dispose();
-    this.v.dispose();
-  }
+  /** The optimiser holds no tensors; kept so owners can release every part alike. */
+  dispose(): void {}
 }
 
 /**
@@ -195,6 +221,13 @@ export function clipGradNorm(grads: readonly tf.Tensor[], maxNorm: number): { gr
     return grads.map((g) => tf.mul(g, coefficient));
   });
   return { grads: clipped, norm };
+}
+
+/** L2 norm of a flat array, accumulated in float64. */
+function l2Norm(x: Float32Array): number {
+  let sum = 0;
+  for (let i = 0; i < x.length; i++) sum += x[i] * x[i];
+  return Math.sqrt(sum);
 }
 
 function globalNorm(flat: tf.Tensor): tf.Scalar {

@@ -3,7 +3,7 @@ import { ConfigError, describeValue } from "../core/errors.js";
 import type { Rng } from "../core/rng.js";
 import { Box, Discrete, type Space } from "../core/spaces.js";
 import { Categorical, DiagGaussian } from "../nn/distributions.js";
-import { MLP, type HiddenActivation } from "../nn/mlp.js";
+import { MLP, type HiddenActivation, type MLPTrace } from "../nn/mlp.js";
 
 export interface ActorCriticOptions {
   observationSpace: Space<unknown>;
@@ -35,6 +35,22 @@ export interface ActBuffers {
   actions: Int32Array | Float32Array;
   logProbs: Float32Array;
   values: Float32Array;
+}
+
+/**
+ * A minibatch forward pass kept for `backwardForLoss`: log π(a|s), entropy and V(s) as
+ * typed arrays, plus the network activations (tensors owned by the enclosing tf.tidy).
+ */
+export interface LossForward {
+  batch: number;
+  logProb: Float32Array;
+  entropy: Float32Array;
+  value: Float32Array;
+  /** The actor's output per row: logits, or Gaussian means. */
+  params: Float32Array;
+  actions: Int32Array | Float32Array;
+  actorTrace: MLPTrace;
+  criticTrace: MLPTrace;
 }
 
 /**
@@ -142,6 +158,51 @@ export class ActorCritic {
       return { logProb: this.dist.logProb(params, actions as tf.Tensor1D), entropy: this.dist.entropy(params), value };
     }
     return { logProb: this.dist.logProb(params, actions as tf.Tensor2D), entropy: this.dist.entropy(params), value };
+  }
+
+  /**
+   * The lean alternative to `evaluate` for a loss computed in typed arrays: the networks
+   * run on tensors without a gradient tape, their outputs are read back once, and log π,
+   * entropy and V come back as typed arrays. Call inside tf.tidy and pass the result to
+   * `backwardForLoss` within the same tidy. obs: row-major [batch, obsSize]; actions:
+   * one int per row (Discrete) or row-major [batch, actSize] floats (Box).
+   */
+  forwardForLoss(obs: Float32Array, actions: Int32Array | Float32Array, batch: number): LossForward {
+    const x = tf.tensor2d(obs.subarray(0, batch * this.obsSize), [batch, this.obsSize]);
+    const actor = this.actor.forwardTrace(x);
+    const critic = this.critic.forwardTrace(x);
+    const params = actor.output.dataSync() as Float32Array;
+    const value = critic.output.dataSync() as Float32Array;
+    const logProb = new Float32Array(batch);
+    const entropy = new Float32Array(batch);
+    if (this.dist instanceof Categorical) this.dist.logProbEntropyArrays(params, actions as Int32Array, batch, logProb, entropy);
+    else this.dist.logProbEntropyArrays(params, actions as Float32Array, batch, logProb, entropy);
+    return { batch, logProb, entropy, value, params, actions, actorTrace: actor.trace, criticTrace: critic.trace };
+  }
+
+  /**
+   * Gradients of a loss L with respect to every trainable variable, in
+   * `trainableVariables()` order, given dL/dlogπ, dL/dentropy and dL/dV per row of a
+   * `forwardForLoss` (the same gradients `tf.variableGrads` gives for that loss written
+   * with `evaluate`, to float32 rounding). Call inside the same tf.tidy.
+   */
+  backwardForLoss(fwd: LossForward, dLogProb: Float32Array, dEntropy: Float32Array, dValue: Float32Array): tf.Tensor[] {
+    const { batch, params, actions } = fwd;
+    const outSize = this.actor.outputSize;
+    const dParams = new Float32Array(batch * outSize);
+    let dLogStd: Float32Array | null = null;
+    if (this.dist instanceof Categorical) {
+      this.dist.logProbEntropyGrad(params, actions as Int32Array, batch, dLogProb, dEntropy, dParams);
+    } else {
+      dLogStd = new Float32Array(this.dist.dim);
+      this.dist.logProbEntropyGrad(params, actions as Float32Array, batch, dLogProb, dEntropy, dParams, dLogStd);
+    }
+    const grads = [
+      ...this.actor.backward(fwd.actorTrace, tf.tensor2d(dParams, [batch, outSize])),
+      ...this.critic.backward(fwd.criticTrace, tf.tensor2d(dValue.subarray(0, batch), [batch, 1])),
+    ];
+    if (dLogStd) grads.push(tf.tensor1d(dLogStd));
+    return grads;
   }
 
   /** Every trainable variable (actor, log-std, critic). */
