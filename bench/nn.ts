@@ -1,6 +1,8 @@
 /**
  * Network micro-benchmarks: acting (fused typed-array forward vs tfjs) and a PPO-like
- * minibatch update on the cpu and wasm backends, with and without the xt dense layer.
+ * minibatch update on the cpu and wasm backends: through tfjs's gradient tape, with and
+ * without the xt dense layer, and with the gradient written by hand (PPO's manual step:
+ * no tape, loss in typed arrays).
  *
  *   node --import tsx bench/nn.ts [--rounds 7] [--quick]
  *
@@ -11,9 +13,13 @@ import * as tf from "@tensorflow/tfjs-core";
 import { initBackend, type BackendName } from "../src/core/backend.js";
 import { Rng } from "../src/core/rng.js";
 import type { DenseMode } from "../src/nn/dense.js";
+import { Box, Discrete } from "../src/core/spaces.js";
+import { clippedSurrogateArrays } from "../src/loss/surrogate.js";
+import { valueLossArrays } from "../src/loss/value.js";
 import { Categorical } from "../src/nn/distributions.js";
 import { MLP } from "../src/nn/mlp.js";
 import { Adam } from "../src/nn/optim.js";
+import { ActorCritic } from "../src/policies/actor_critic.js";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
@@ -174,6 +180,39 @@ function benchUpdate(batch: number, denseMode: DenseMode, optimiser: "flat" | "t
   return us;
 }
 
+/**
+ * The same loss (clipped surrogate, value loss, entropy bonus) and the same 64×64 actor and
+ * critic, without the tape: ActorCritic.forwardForLoss → loss and its derivatives in typed
+ * arrays → backwardForLoss → Adam (PPO's manual step).
+ */
+function benchManualUpdate(batch: number): number {
+  const rng = new Rng(1);
+  const policy = new ActorCritic({ observationSpace: new Box(-10, 10, [OBS]), actionSpace: new Discrete(ACTIONS), hidden: HIDDEN, rng });
+  const opt = new Adam(policy.trainableVariables(), { learningRate: 2.5e-4 });
+  const obs = randomArray(rng, batch * OBS);
+  const actions = Int32Array.from({ length: batch }, () => rng.integer(0, ACTIONS));
+  const oldLogp = Float32Array.from({ length: batch }, () => Math.log(0.5) + 0.01 * rng.normal());
+  const adv = randomArray(rng, batch);
+  const returns = randomArray(rng, batch);
+  const perSample = new Float32Array(batch);
+  const dLogProb = new Float32Array(batch);
+  const dValue = new Float32Array(batch);
+  const dEntropy = new Float32Array(batch).fill(-0.01 / batch);
+  const us = timeMicros(() => {
+    tf.tidy(() => {
+      const fwd = policy.forwardForLoss(obs, actions, batch);
+      clippedSurrogateArrays(fwd.logProb, oldLogp, adv, 0.2, 0.2, perSample, dLogProb);
+      for (let i = 0; i < batch; i++) dLogProb[i] /= batch;
+      valueLossArrays(fwd.value, returns, undefined, undefined, dValue);
+      for (let i = 0; i < batch; i++) dValue[i] *= 0.5;
+      opt.applyGradients(policy.backwardForLoss(fwd, dLogProb, dEntropy, dValue), 0.5);
+    });
+  });
+  opt.dispose();
+  policy.dispose();
+  return us;
+}
+
 async function main(): Promise<void> {
   console.log(`refinery nn bench — node ${process.version}, ${ROUNDS} rounds, median per call`);
   await initBackend("wasm"); // the fused path uses no tensors, but the networks live in tfjs variables
@@ -183,9 +222,10 @@ async function main(): Promise<void> {
     console.log(`\nbackend ${backend}`);
     benchTfjsAct(backend);
     for (const batch of [128, 512]) {
-      row(`PPO update batch ${batch}, xt dense, flat Adam`, benchUpdate(batch, "xt", "flat"));
-      row(`PPO update batch ${batch}, stock dense, flat Adam`, benchUpdate(batch, "stock", "flat"));
-      row(`PPO update batch ${batch}, stock dense, tf.train.adam (plain tfjs)`, benchUpdate(batch, "stock", "tf.train"));
+      row(`PPO update batch ${batch}, manual gradients (no tape), our Adam`, benchManualUpdate(batch));
+      row(`PPO update batch ${batch}, tape, xt dense, our Adam`, benchUpdate(batch, "xt", "flat"));
+      row(`PPO update batch ${batch}, tape, stock dense, our Adam`, benchUpdate(batch, "stock", "flat"));
+      row(`PPO update batch ${batch}, tape, stock dense, tf.train.adam (plain tfjs)`, benchUpdate(batch, "stock", "tf.train"));
     }
     console.log(`  tensors alive: ${tf.memory().numTensors}`);
   }

@@ -10,6 +10,12 @@
  *
  * The update rule is ALGORITHMS.md §1. Deviation from CleanRL, on by default and behind
  * `bootstrapTruncated`: time-limit truncations are bootstrapped from V(final obs).
+ *
+ * Speed: at CleanRL's sizes tfjs's per-op bookkeeping, not arithmetic, dominated a
+ * minibatch step through the gradient tape (~380 kernels). `manualStep` runs the networks
+ * without a tape, computes L and dL/d(log π, H, V) in typed arrays and backpropagates by
+ * hand (~85 kernels, same gradients to float32 rounding); `tapeStep` is the reference and
+ * the fallback. `node --import tsx bench/ppo_sps.ts` measures SPS and the time split.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { gae } from "../advantage/gae.js";
@@ -19,9 +25,9 @@ import { Rng, type RngState } from "../core/rng.js";
 import type { Env } from "../envs/env.js";
 import { captureEnvState, restoreEnvState, type EnvState } from "../envs/state.js";
 import type { SyncVectorEnv } from "../envs/vector.js";
-import { approxKl, clipFraction } from "../loss/kl.js";
-import { clippedSurrogate } from "../loss/surrogate.js";
-import { valueLoss } from "../loss/value.js";
+import { approxKl, approxKlArrays, clipFraction, clipFractionArrays } from "../loss/kl.js";
+import { clippedSurrogate, clippedSurrogateArrays } from "../loss/surrogate.js";
+import { valueLoss, valueLossArrays } from "../loss/value.js";
 import { Adam, type AdamState } from "../nn/optim.js";
 import { ActorCritic } from "../policies/actor_critic.js";
 import { StepCollector, type RolloutBatch } from "../rollout/step_collector.js";
@@ -104,55 +110,19 @@ export class PPO implements Algorithm {
   private update(batch: RolloutBatch, advantages: Float32Array, returns: Float32Array, clip: number): IterationMetrics {
     const c = this.config;
     const n = batch.numSteps * batch.numEnvs;
-    const mb = this.minibatchSize;
-    const { obsSize, actSize, discrete } = batch;
-    const mbObs = new Float32Array(mb * obsSize);
-    const mbAct = discrete ? new Int32Array(mb) : new Float32Array(mb * actSize);
-    const mbLogp = new Float32Array(mb);
-    const mbAdv = new Float32Array(mb);
-    const mbRet = new Float32Array(mb);
-    const mbVal = new Float32Array(mb);
-    let sums = { policyLoss: 0, valueLoss: 0, entropy: 0, approxKl: 0, clipFraction: 0, gradNorm: 0 };
+    const mb = new Minibatch(this.minibatchSize, batch.obsSize, batch.actSize, batch.discrete);
+    const sums: MinibatchStats = { policyLoss: 0, valueLoss: 0, entropy: 0, approxKl: 0, clipFraction: 0, gradNorm: 0 };
     let count = 0;
     let epochs = 0;
     let lastKl = 0;
     for (let epoch = 0; epoch < c.updateEpochs; epoch++) {
       const perm = this.rng.permutation(n);
-      for (let start = 0; start + mb <= n; start += mb) {
-        for (let k = 0; k < mb; k++) {
-          const i = perm[start + k];
-          mbObs.set(batch.obs.subarray(i * obsSize, (i + 1) * obsSize), k * obsSize);
-          if (discrete) mbAct[k] = batch.actions[i];
-          else mbAct.set(batch.actions.subarray(i * actSize, (i + 1) * actSize), k * actSize);
-          mbLogp[k] = batch.logProbs[i];
-          mbAdv[k] = advantages[i];
-          mbRet[k] = returns[i];
-          mbVal[k] = batch.values[i];
-        }
-        const adv = c.normAdv ? normalizeAdvantages(mbAdv) : mbAdv;
-        let diag: tf.Tensor | null = null;
-        const { gradNorm } = this.optimizer.minimize(() => {
-          const obsT = tf.tensor2d(mbObs, [mb, obsSize]);
-          const actT = discrete ? tf.tensor1d(mbAct as Int32Array, "int32") : tf.tensor2d(mbAct as Float32Array, [mb, actSize]);
-          const oldLogp = tf.tensor1d(mbLogp);
-          const { logProb, entropy, value } = this.policy.evaluate(obsT, actT);
-          const pg = tf.mean(clippedSurrogate(logProb, oldLogp, tf.tensor1d(adv), clip)) as tf.Scalar;
-          const vl = valueLoss(value, tf.tensor1d(mbRet), c.clipVloss ? tf.tensor1d(mbVal) : undefined, c.clipVloss ? clip : undefined);
-          const ent = tf.mean(entropy) as tf.Scalar;
-          diag = tf.keep(tf.stack([pg, vl, ent, approxKl(logProb, oldLogp), clipFraction(logProb, oldLogp, clip)]));
-          return tf.add(tf.sub(pg, tf.mul(c.entCoef, ent)), tf.mul(c.vfCoef, vl)) as tf.Scalar;
-        }, c.maxGradNorm);
-        const d = (diag as unknown as tf.Tensor).dataSync();
-        (diag as unknown as tf.Tensor).dispose();
-        sums = {
-          policyLoss: sums.policyLoss + d[0],
-          valueLoss: sums.valueLoss + d[1],
-          entropy: sums.entropy + d[2],
-          approxKl: sums.approxKl + d[3],
-          clipFraction: sums.clipFraction + d[4],
-          gradNorm: sums.gradNorm + gradNorm,
-        };
-        lastKl = d[3];
+      for (let start = 0; start + mb.size <= n; start += mb.size) {
+        mb.gather(batch, advantages, returns, perm, start);
+        const adv = c.normAdv ? normalizeAdvantages(mb.advantages) : mb.advantages;
+        const stats = this.policy.supportsManualGradients ? this.manualStep(mb, adv, clip) : this.tapeStep(mb, adv, clip);
+        for (const key of Object.keys(sums) as (keyof MinibatchStats)[]) sums[key] += stats[key];
+        lastKl = stats.approxKl;
         count++;
       }
       epochs++;
@@ -168,6 +138,69 @@ export class PPO implements Algorithm {
       gradNorm: mean(sums.gradNorm),
       epochs,
     };
+  }
+
+  /**
+   * One minibatch step, the loss in typed arrays (the default): the networks run on
+   * tensors without a gradient tape (`forwardForLoss`), the loss
+   *   L = mean(clippedSurrogate) − entCoef·mean(H) + vfCoef·valueLoss
+   * and its derivatives with respect to each sample's log π, H and V are computed here in
+   * float64, and `backwardForLoss` carries them back through the networks. The same loss
+   * and gradients as `tapeStep` to float32 rounding, with about a sixth of the tensor ops
+   * (tfjs's per-op overhead, not arithmetic, dominates at these sizes).
+   */
+  private manualStep(mb: Minibatch, adv: Float32Array, clip: number): MinibatchStats {
+    const c = this.config;
+    const size = mb.size;
+    return tf.tidy(() => {
+      const fwd = this.policy.forwardForLoss(mb.obs, mb.actions, size);
+      // Policy term: mean over the minibatch of the clipped surrogate.
+      const pgPerSample = new Float32Array(size);
+      const dLogProb = new Float32Array(size);
+      clippedSurrogateArrays(fwd.logProb, mb.logProbs, adv, clip, clip, pgPerSample, dLogProb);
+      scaleInPlace(dLogProb, 1 / size);
+      // Value term, weighted by vfCoef.
+      const dValue = new Float32Array(size);
+      const valueLoss = valueLossArrays(fwd.value, mb.returns, c.clipVloss ? mb.values : undefined, c.clipVloss ? clip : undefined, dValue);
+      scaleInPlace(dValue, c.vfCoef);
+      // Entropy bonus: −entCoef·mean(H).
+      const dEntropy = new Float32Array(size).fill(-c.entCoef / size);
+
+      const grads = this.policy.backwardForLoss(fwd, dLogProb, dEntropy, dValue);
+      const gradNorm = this.optimizer.applyGradients(grads, c.maxGradNorm);
+      return {
+        policyLoss: meanOf(pgPerSample),
+        valueLoss,
+        entropy: meanOf(fwd.entropy),
+        approxKl: approxKlArrays(fwd.logProb, mb.logProbs),
+        clipFraction: clipFractionArrays(fwd.logProb, mb.logProbs, clip),
+        gradNorm,
+      };
+    });
+  }
+
+  /**
+   * One minibatch step through tfjs's gradient tape, with the tensor loss terms: the
+   * reference formulation, used for policies whose distribution has no typed-array twins.
+   */
+  private tapeStep(mb: Minibatch, adv: Float32Array, clip: number): MinibatchStats {
+    const c = this.config;
+    const size = mb.size;
+    let diag: tf.Tensor | null = null;
+    const { gradNorm } = this.optimizer.minimize(() => {
+      const obsT = tf.tensor2d(mb.obs, [size, mb.obsSize]);
+      const actT = mb.discrete ? tf.tensor1d(mb.actions as Int32Array, "int32") : tf.tensor2d(mb.actions as Float32Array, [size, mb.actSize]);
+      const oldLogp = tf.tensor1d(mb.logProbs);
+      const { logProb, entropy, value } = this.policy.evaluate(obsT, actT);
+      const pg = tf.mean(clippedSurrogate(logProb, oldLogp, tf.tensor1d(adv), clip)) as tf.Scalar;
+      const vl = valueLoss(value, tf.tensor1d(mb.returns), c.clipVloss ? tf.tensor1d(mb.values) : undefined, c.clipVloss ? clip : undefined);
+      const ent = tf.mean(entropy) as tf.Scalar;
+      diag = tf.keep(tf.stack([pg, vl, ent, approxKl(logProb, oldLogp), clipFraction(logProb, oldLogp, clip)]));
+      return tf.add(tf.sub(pg, tf.mul(c.entCoef, ent)), tf.mul(c.vfCoef, vl)) as tf.Scalar;
+    }, c.maxGradNorm);
+    const d = (diag as unknown as tf.Tensor).dataSync();
+    (diag as unknown as tf.Tensor).dispose();
+    return { policyLoss: d[0], valueLoss: d[1], entropy: d[2], approxKl: d[3], clipFraction: d[4], gradNorm };
   }
 
   drainEpisodes(): { return: number; length: number }[] {
@@ -244,6 +277,63 @@ export class PPO implements Algorithm {
     this.policy.dispose();
     this.optimizer.dispose();
   }
+}
+
+interface MinibatchStats {
+  policyLoss: number;
+  valueLoss: number;
+  entropy: number;
+  approxKl: number;
+  clipFraction: number;
+  gradNorm: number;
+}
+
+/** One minibatch of a rollout, gathered by a permutation into reused typed arrays. */
+class Minibatch {
+  readonly obs: Float32Array;
+  readonly actions: Int32Array | Float32Array;
+  readonly logProbs: Float32Array;
+  readonly advantages: Float32Array;
+  readonly returns: Float32Array;
+  readonly values: Float32Array;
+
+  constructor(
+    readonly size: number,
+    readonly obsSize: number,
+    readonly actSize: number,
+    readonly discrete: boolean,
+  ) {
+    this.obs = new Float32Array(size * obsSize);
+    this.actions = discrete ? new Int32Array(size) : new Float32Array(size * actSize);
+    this.logProbs = new Float32Array(size);
+    this.advantages = new Float32Array(size);
+    this.returns = new Float32Array(size);
+    this.values = new Float32Array(size);
+  }
+
+  /** Rows perm[start], …, perm[start + size − 1] of the rollout. */
+  gather(batch: RolloutBatch, advantages: Float32Array, returns: Float32Array, perm: ArrayLike<number>, start: number): void {
+    const { obsSize, actSize } = this;
+    for (let k = 0; k < this.size; k++) {
+      const i = perm[start + k];
+      for (let j = 0; j < obsSize; j++) this.obs[k * obsSize + j] = batch.obs[i * obsSize + j];
+      for (let j = 0; j < actSize; j++) this.actions[k * actSize + j] = batch.actions[i * actSize + j];
+      this.logProbs[k] = batch.logProbs[i];
+      this.advantages[k] = advantages[i];
+      this.returns[k] = returns[i];
+      this.values[k] = batch.values[i];
+    }
+  }
+}
+
+function scaleInPlace(x: Float32Array, factor: number): void {
+  for (let i = 0; i < x.length; i++) x[i] *= factor;
+}
+
+function meanOf(x: Float32Array): number {
+  let sum = 0;
+  for (let i = 0; i < x.length; i++) sum += x[i];
+  return sum / x.length;
 }
 
 /** Wraps an ActorCritic as an ActingPolicy (batch of one). */

@@ -127,22 +127,20 @@ export class Adam {
     // clip_grad_norm_: scale by max_norm / (norm + 1e-6) when that is below 1.
     const scale = maxGradNorm === undefined ? 1 : Math.min(1, maxGradNorm / (norm + 1e-6));
     const t = this.t + 1;
-    const stepSize = this.lr / (1 - Math.pow(this.beta1, t));
-    const rootBiasCorrection2 = Math.sqrt(1 - Math.pow(this.beta2, t));
-    const { m, v, beta1, beta2, epsilon } = this;
+    const rule: AdamRule = {
+      beta1: this.beta1,
+      beta2: this.beta2,
+      epsilon: this.epsilon,
+      gradScale: scale,
+      stepSize: this.lr / (1 - Math.pow(this.beta1, t)),
+      rootBiasCorrection2: Math.sqrt(1 - Math.pow(this.beta2, t)),
+    };
     tf.tidy(() => {
       let offset = 0;
       for (const variable of this.variables) {
         // A copy: the cpu backend's dataSync hands out the tensor's own storage.
         const w = (variable.dataSync() as Float32Array).slice();
-        for (let j = 0; j < w.length; j++) {
-          const i = offset + j;
-          const gi = g[i] * scale;
-          // The moments are float32 state, as torch's: round before using them.
-          const mi = (m[i] = Math.fround(beta1 * m[i] + (1 - beta1) * gi));
-          const vi = (v[i] = Math.fround(beta2 * v[i] + (1 - beta2) * gi * gi));
-          w[j] -= (stepSize * mi) / (Math.sqrt(vi) / rootBiasCorrection2 + epsilon);
-        }
+        adamUpdate(w, g, this.m, this.v, offset, rule);
         variable.assign(tf.tensor(w, variable.shape, "float32"));
         offset += w.length;
       }
@@ -221,6 +219,40 @@ export function clipGradNorm(grads: readonly tf.Tensor[], maxNorm: number): { gr
     return grads.map((g) => tf.mul(g, coefficient));
   });
   return { grads: clipped, norm };
+}
+
+/** The constants of one Adam step. */
+interface AdamRule {
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  /** Gradient-clipping factor (1: no clipping). */
+  gradScale: number;
+  /** lr / (1 − β₁ᵗ). */
+  stepSize: number;
+  /** √(1 − β₂ᵗ). */
+  rootBiasCorrection2: number;
+}
+
+/**
+ * torch's Adam step for the parameters `w` (one variable), whose gradient and moments
+ * start at `offset` in the flat arrays. A top-level function over typed arrays only, so
+ * V8 compiles it to a tight loop.
+ */
+function adamUpdate(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, offset: number, rule: AdamRule): void {
+  const { beta1, beta2, epsilon, gradScale, stepSize, rootBiasCorrection2 } = rule;
+  const oneMinusBeta1 = 1 - beta1;
+  const oneMinusBeta2 = 1 - beta2;
+  for (let j = 0; j < w.length; j++) {
+    const i = offset + j;
+    const gi = g[i] * gradScale;
+    // The moments are float32 state, as torch's: round before using them.
+    const mi = Math.fround(beta1 * m[i] + oneMinusBeta1 * gi);
+    const vi = Math.fround(beta2 * v[i] + oneMinusBeta2 * gi * gi);
+    m[i] = mi;
+    v[i] = vi;
+    w[j] -= (stepSize * mi) / (Math.sqrt(vi) / rootBiasCorrection2 + epsilon);
+  }
 }
 
 /** L2 norm of a flat array, accumulated in float64. */

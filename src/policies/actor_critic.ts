@@ -161,6 +161,14 @@ export class ActorCritic {
   }
 
   /**
+   * Whether `forwardForLoss`/`backwardForLoss` work for this policy's distribution (they
+   * need its typed-array twins); callers fall back to `evaluate` under a gradient tape.
+   */
+  get supportsManualGradients(): boolean {
+    return this.dist instanceof Categorical || this.dist instanceof DiagGaussian;
+  }
+
+  /**
    * The lean alternative to `evaluate` for a loss computed in typed arrays: the networks
    * run on tensors without a gradient tape, their outputs are read back once, and log π,
    * entropy and V come back as typed arrays. Call inside tf.tidy and pass the result to
@@ -205,7 +213,7 @@ export class ActorCritic {
     return grads;
   }
 
-  /** Every trainable variable (actor, log-std, critic). */
+  /** Every trainable variable: the actor's, then the critic's, then the log-std (Box actions). */
   trainableVariables(): tf.Variable[] {
     const vars = [...this.actor.variables, ...this.critic.variables];
     if (this.dist instanceof DiagGaussian) vars.push(this.dist.logStd);
