@@ -6,7 +6,8 @@
  * Prints what it measured; asserts nothing.
  *
  *   npm run bench -- ppo [--envs CartPole-v1,Pendulum-v1] [--seeds 3] [--preset zoo]
- *                        [--steps N] [--backend wasm|cpu] [--cleanrl-cartpole]
+ *                        [--steps N] [--backend wasm|cpu] [--cleanrl-cartpole] [--name ppo]
+ * (--name sets the output file names: bench/results/<name>.json|.md|-curves.csv)
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -35,6 +36,7 @@ export async function benchPpo(argv: string[]): Promise<void> {
       backend: { type: "string", default: "wasm" },
       "cleanrl-cartpole": { type: "boolean", default: false },
       out: { type: "string", default: "bench/results" },
+      name: { type: "string", default: "ppo" },
     },
   });
   const envs = values.envs!.split(",").map((s) => s.trim()).filter(Boolean);
@@ -75,9 +77,10 @@ export async function benchPpo(argv: string[]): Promise<void> {
   const table = summarize(rows, jobs.map((j) => j.label), seeds.length);
   console.log(table);
   mkdirSync(values.out!, { recursive: true });
-  writeFileSync(join(values.out!, "ppo.json"), JSON.stringify({ date: new Date().toISOString(), node: process.version, backend: values.backend, rows }, null, 2));
-  writeFileSync(join(values.out!, "ppo.md"), table + "\n");
-  writeFileSync(join(values.out!, "ppo-curves.csv"), curves.join("\n") + "\n");
+  const name = values.name!;
+  writeFileSync(join(values.out!, `${name}.json`), JSON.stringify({ date: new Date().toISOString(), node: process.version, backend: values.backend, rows }, null, 2));
+  writeFileSync(join(values.out!, `${name}.md`), table + "\n");
+  writeFileSync(join(values.out!, `${name}-curves.csv`), curves.join("\n") + "\n");
 }
 
 interface Row {
