@@ -11,6 +11,11 @@
  * The update rule is ALGORITHMS.md §1. Deviation from CleanRL, on by default and behind
  * `bootstrapTruncated`: time-limit truncations are bootstrapped from V(final obs).
  *
+ * `useSde` swaps the Gaussian for gSDE (SB3's `use_sde`, what the Zoo's Pendulum and
+ * MountainCarContinuous presets use): the collector redraws the exploration matrices, one
+ * per env, at each rollout's start and every `sdeSampleFreq` steps, from their own split of
+ * the run's generator (saved in checkpoints with the matrices themselves).
+ *
  * Speed: at CleanRL's sizes tfjs's per-op bookkeeping, not arithmetic, dominated a
  * minibatch step through the gradient tape (~380 kernels). `manualStep` runs the networks
  * without a tape, computes L and dL/d(log π, H, V) in typed arrays and backpropagates by
@@ -21,6 +26,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { gae } from "../advantage/gae.js";
 import { normalizeAdvantages } from "../advantage/normalize.js";
 import { initBackend } from "../core/backend.js";
+import { ConfigError } from "../core/errors.js";
 import { Rng, type RngState } from "../core/rng.js";
 import type { Env } from "../envs/env.js";
 import { captureEnvState, restoreEnvState, type EnvState } from "../envs/state.js";
@@ -45,6 +51,8 @@ export class PPO implements Algorithm {
   readonly optimizer: Adam;
   private readonly collector: StepCollector;
   private rng: Rng;
+  /** Draws gSDE exploration matrices; its own stream so it never shifts the action draws. */
+  private noiseRng: Rng;
   private iterationsDone = 0;
   private episodes: { return: number; length: number }[] = [];
 
@@ -57,6 +65,7 @@ export class PPO implements Algorithm {
     const root = new Rng(c.seed);
     const initRng = root.split();
     this.rng = root.split();
+    this.noiseRng = root.split();
     this.vec = makeTrainingVecEnv(c, c.numEnvs);
     this.policy = new ActorCritic({
       observationSpace: this.vec.singleObservationSpace,
@@ -64,10 +73,12 @@ export class PPO implements Algorithm {
       hidden: c.hidden,
       activation: c.activation,
       initLogStd: c.initLogStd,
+      useSde: c.useSde,
+      orthoInit: c.orthoInit,
       rng: initRng,
     });
     this.optimizer = new Adam(this.policy.trainableVariables(), { learningRate: c.learningRate, epsilon: 1e-5 });
-    this.collector = new StepCollector(this.vec, this.policy, c.numSteps, c.gamma, c.bootstrapTruncated);
+    this.collector = new StepCollector(this.vec, this.policy, c.numSteps, c.gamma, c.bootstrapTruncated, c.sdeSampleFreq);
     this.collector.reset(c.seed);
   }
 
@@ -88,7 +99,7 @@ export class PPO implements Algorithm {
     this.optimizer.setLearningRate(Math.max(lr, 1e-12));
 
     const t0 = performance.now();
-    const batch = this.collector.collect(this.rng);
+    const batch = this.collector.collect(this.rng, this.noiseRng);
     const t1 = performance.now();
     const { advantages, returns } = gae({ ...batch, numEnvs: batch.numEnvs, gamma: c.gamma, lambda: c.gaeLambda });
     const stats = this.update(batch, advantages, returns, Math.max(clip, 1e-8));
@@ -233,15 +244,19 @@ export class PPO implements Algorithm {
     arrays["adam/v"] = adam.v;
     const obs = this.collector.currentObs;
     if (obs) arrays["collector/obs"] = obs;
-    return {
-      json: {
-        iteration: this.iterationsDone,
-        rng: this.rng.getState(),
-        adam: { step: adam.step, learningRate: adam.learningRate },
-        envs: this.vec.envs.map((e) => captureEnvState(e)),
-      },
-      arrays,
+    const json: Record<string, unknown> = {
+      iteration: this.iterationsDone,
+      rng: this.rng.getState(),
+      adam: { step: adam.step, learningRate: adam.learningRate },
+      envs: this.vec.envs.map((e) => captureEnvState(e)),
     };
+    const gsde = this.policy.gsde;
+    if (gsde) {
+      // The matrices matter between iterations too: stochastic evaluation acts with them.
+      json.noiseRng = this.noiseRng.getState();
+      arrays["gsde/noise"] = gsde.getNoise();
+    }
+    return { json, arrays };
   }
 
   loadState(state: { json: Record<string, unknown>; arrays: Record<string, Float32Array> }): void {
@@ -252,6 +267,18 @@ export class PPO implements Algorithm {
     const adam = json.adam as { step: number; learningRate: number };
     this.optimizer.setState({ ...adam, m: arrays["adam/m"], v: arrays["adam/v"] } as AdamState);
     this.rng = Rng.fromState(json.rng as RngState);
+    const gsde = this.policy.gsde;
+    if (gsde) {
+      if (!json.noiseRng || !arrays["gsde/noise"]) {
+        throw new ConfigError(
+          "this checkpoint has no gSDE noise state, but the run's config has useSde on",
+          "resume it with the config it was written with (useSde false), or start a new run",
+          "checkpoint_mismatch",
+        );
+      }
+      this.noiseRng = Rng.fromState(json.noiseRng as RngState);
+      gsde.setNoise(arrays["gsde/noise"]);
+    }
     (json.envs as EnvState[]).forEach((s, i) => restoreEnvState(this.vec.envs[i], s));
     this.vec.markReset();
     this.collector.currentObs = arrays["collector/obs"] ?? null;

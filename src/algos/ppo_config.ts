@@ -31,7 +31,16 @@ export const ppoConfigSchema = z
       .describe("bootstrap time-limit truncations from V(final obs) (SB3); false treats them as terminal (CleanRL)"),
     hidden: z.array(z.number().int().positive()).min(1).describe("hidden layer widths of actor and critic"),
     activation: z.enum(["tanh", "relu"]).describe("hidden activation"),
-    initLogStd: z.number().describe("initial log-std of the Gaussian policy (Box actions)"),
+    initLogStd: z.number().describe("initial log-std of the Gaussian policy, or of every gSDE log-std entry (Box actions)"),
+    useSde: z
+      .boolean()
+      .describe("explore with generalized state-dependent exploration (gSDE, SB3's use_sde) instead of the state-independent Gaussian; Box actions only"),
+    sdeSampleFreq: z
+      .union([z.literal(-1), z.number().int().positive()])
+      .describe("with useSde: draw new exploration noise every N steps of a rollout (−1: only at the start of each rollout)"),
+    orthoInit: z
+      .boolean()
+      .describe("orthogonal init (√2 hidden, 0.01 policy head, 1 value head, zero biases); false: PyTorch's default nn.Linear init, uniform ±1/√fan_in"),
     normObs: z.boolean().describe("normalise observations with running statistics (NormalizeObservation)"),
     normReward: z.boolean().describe("scale rewards by the running std of the discounted return (NormalizeReward)"),
     clipObs: z.number().positive().nullable().describe("clip normalised observations to ±clipObs (null: no clip)"),
@@ -71,6 +80,9 @@ export const PPO_DEFAULTS: PPOConfig = {
   hidden: [64, 64],
   activation: "tanh",
   initLogStd: 0,
+  useSde: false,
+  sdeSampleFreq: -1,
+  orthoInit: true,
   normObs: false,
   normReward: false,
   clipObs: null,
@@ -103,8 +115,7 @@ const CLEANRL_CONTINUOUS: Partial<PPOConfig> = {
  * schedules become annealLr / annealClip; `normalize: true` turns on observation and
  * reward normalisation. SB3's value loss is the plain mean squared error (no ½) and does
  * not clip values, so vfCoef is doubled and clipVloss is off to give the same update.
- * Not reproduced: gSDE (Pendulum, MountainCarContinuous use it in the Zoo) — we use the
- * state-independent Gaussian instead.
+ * `use_sde`, `sde_sample_freq` and `ortho_init` map to useSde, sdeSampleFreq, orthoInit.
  */
 const ZOO: Record<string, Partial<PPOConfig>> = {
   "CartPole-v1": {
@@ -126,11 +137,13 @@ const ZOO: Record<string, Partial<PPOConfig>> = {
     totalTimesteps: 20_000, numEnvs: 1, numSteps: 8, numMinibatches: 1, updateEpochs: 10,
     gaeLambda: 0.9, gamma: 0.9999, learningRate: 7.77e-5, annealLr: false, clipCoef: 0.1, entCoef: 0.00429,
     vfCoef: 0.38, maxGradNorm: 5, clipVloss: false, initLogStd: -3.29,
+    useSde: true, sdeSampleFreq: -1, orthoInit: false,
     normObs: true, normReward: true, clipObs: 10, clipReward: 10,
   },
   "Pendulum-v1": {
     totalTimesteps: 100_000, numEnvs: 4, numSteps: 1024, numMinibatches: 64, updateEpochs: 10,
     gaeLambda: 0.95, gamma: 0.9, learningRate: 1e-3, annealLr: false, entCoef: 0, vfCoef: 1.0, clipVloss: false,
+    useSde: true, sdeSampleFreq: 4, initLogStd: 0, orthoInit: true,
   },
 };
 

@@ -157,6 +157,84 @@ export class GSDE {
     };
   }
 
+  /**
+   * Typed-array twin of `logProbEntropy` for a loss whose gradient is written by hand (PPO's
+   * lean update), with σ read from the log-std variable (not the acting cache). mean,
+   * actions: row-major [batch, actionDim]; latent: [batch, latentDim]. Float64 inside.
+   */
+  logProbEntropyArrays(
+    mean: Float32Array,
+    latent: Float32Array,
+    actions: Float32Array,
+    batch: number,
+    logProbOut: Float32Array,
+    entropyOut: Float32Array,
+  ): void {
+    const A = this.actionDim;
+    const variance = this.rowVariances(latent, batch, this.currentVariance());
+    for (let r = 0; r < batch; r++) {
+      let sq = 0;
+      let halfLogVar = 0;
+      for (let j = 0; j < A; j++) {
+        const i = r * A + j;
+        const d = actions[i] - mean[i];
+        sq += (d * d) / variance[i];
+        halfLogVar += 0.5 * Math.log(variance[i]);
+      }
+      logProbOut[r] = -0.5 * sq - halfLogVar - A * HALF_LOG_2PI;
+      entropyOut[r] = halfLogVar + A * (0.5 + HALF_LOG_2PI);
+    }
+  }
+
+  /**
+   * Backward pass of `logProbEntropyArrays`, from dL/dlog π and dL/dH per row. With
+   * d = a − μ and v = Σ_k z_k² σ_k² + ε per action: dL/dμ = dLogProb·d/v, and
+   * dL/dv = dLogProb·(d²/v² − 1/v)/2 + dEntropy/(2v), which reaches log σ_kj through
+   * dv/dlog σ_kj = 2 z_k² σ_kj² (summed over actions when not fullStd). The latent gets no
+   * gradient (detached, as in `variance`). dLogStdOut has the log-std's shape.
+   */
+  logProbEntropyGrad(
+    mean: Float32Array,
+    latent: Float32Array,
+    actions: Float32Array,
+    batch: number,
+    dLogProb: Float32Array,
+    dEntropy: Float32Array,
+    dMeanOut: Float32Array,
+    dLogStdOut: Float32Array,
+  ): void {
+    const A = this.actionDim;
+    const L = this.latentDim;
+    const sigma2 = this.currentVariance();
+    const variance = this.rowVariances(latent, batch, sigma2);
+    const dLogStd = new Float64Array(L * A);
+    const dVar = new Float64Array(A);
+    for (let r = 0; r < batch; r++) {
+      for (let j = 0; j < A; j++) {
+        const i = r * A + j;
+        const v = variance[i];
+        const d = actions[i] - mean[i];
+        dMeanOut[i] = (dLogProb[r] * d) / v;
+        dVar[j] = 0.5 * (dLogProb[r] * (d * d / (v * v) - 1 / v) + dEntropy[r] / v);
+      }
+      for (let k = 0; k < L; k++) {
+        const z = latent[r * L + k];
+        const z2 = 2 * z * z;
+        if (z2 === 0) continue;
+        for (let j = 0; j < A; j++) dLogStd[k * A + j] += dVar[j] * z2 * sigma2[k * A + j];
+      }
+    }
+    if (this.fullStd) {
+      dLogStdOut.set(dLogStd);
+    } else {
+      for (let k = 0; k < L; k++) {
+        let sum = 0;
+        for (let j = 0; j < A; j++) sum += dLogStd[k * A + j];
+        dLogStdOut[k] = sum;
+      }
+    }
+  }
+
   /** The mean (a copy, so the caller owns the result like every other method's). */
   mode(mean: tf.Tensor2D): tf.Tensor2D {
     return tf.clone(mean);
@@ -288,6 +366,33 @@ export class GSDE {
     if (this.disposed) return;
     this.logStd.dispose();
     this.disposed = true;
+  }
+
+  /** σ² per (feature, action) from the log-std variable, [latentDim × actionDim] row-major. */
+  private currentVariance(): Float64Array {
+    this.checkLive();
+    const logStd = this.logStd.dataSync() as Float32Array;
+    const A = this.actionDim;
+    const out = new Float64Array(this.latentDim * A);
+    for (let k = 0; k < this.latentDim; k++) {
+      for (let j = 0; j < A; j++) out[k * A + j] = Math.exp(2 * logStd[this.fullStd ? k * A + j : k]);
+    }
+    return out;
+  }
+
+  /** Σ_k z_k² σ_kj² + ε per row and action, [batch × actionDim] row-major. */
+  private rowVariances(latent: Float32Array, batch: number, sigma2: Float64Array): Float64Array {
+    const A = this.actionDim;
+    const L = this.latentDim;
+    const out = new Float64Array(batch * A).fill(this.epsilon);
+    for (let r = 0; r < batch; r++) {
+      for (let k = 0; k < L; k++) {
+        const z = latent[r * L + k];
+        const z2 = z * z;
+        for (let j = 0; j < A; j++) out[r * A + j] += z2 * sigma2[k * A + j];
+      }
+    }
+    return out;
   }
 
   private checkLatent(latent: tf.Tensor2D): void {

@@ -50,6 +50,23 @@ export function zeros(length: number): Float32Array {
 }
 
 /**
+ * PyTorch's default `nn.Linear` initialisation (what SB3 keeps with `ortho_init=False`):
+ * `kaiming_uniform_(a=√5)` on the weight, which works out to uniform(±1/√fan_in), and a
+ * bias uniform(±1/√fan_in). Draws the `fanOut × fanIn` weight row-major (torch's [out, in]
+ * layout), then the bias, with one `rng.uniform` each.
+ */
+export function linearDefault(fanIn: number, fanOut: number, rng: Rng): { weight: Float32Array; bias: Float32Array } {
+  checkDim(fanIn, "fanIn");
+  checkDim(fanOut, "fanOut");
+  const bound = 1 / Math.sqrt(fanIn);
+  const weight = new Float32Array(fanOut * fanIn);
+  for (let i = 0; i < weight.length; i++) weight[i] = rng.uniform(-bound, bound);
+  const bias = new Float32Array(fanOut);
+  for (let i = 0; i < fanOut; i++) bias[i] = rng.uniform(-bound, bound);
+  return { weight, bias };
+}
+
+/**
  * The Q of the reduced QR decomposition of the tall m×n matrix `a` (row-major, m ≥ n),
  * with columns signed so that R has a non-negative diagonal — i.e. the unique Q whose
  * Qᵀ·a is upper triangular with a positive diagonal.
@@ -126,6 +143,6 @@ function transpose(a: Float64Array, rows: number, cols: number): Float64Array {
 
 function checkDim(x: number, what: string): void {
   if (!Number.isSafeInteger(x) || x < 1) {
-    throw new ConfigError(`orthogonal/zeros ${what} must be a positive integer, got ${describeValue(x)}`, "pass a layer size such as 64");
+    throw new ConfigError(`orthogonal/zeros/linearDefault ${what} must be a positive integer, got ${describeValue(x)}`, "pass a layer size such as 64");
   }
 }

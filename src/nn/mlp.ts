@@ -2,10 +2,17 @@ import * as tf from "@tensorflow/tfjs-core";
 import { ConfigError, describeValue } from "../core/errors.js";
 import type { Rng } from "../core/rng.js";
 import { dense, denseForward, denseGrads, type DenseMode, type DenseSaved } from "./dense.js";
-import { orthogonal, zeros } from "./init.js";
+import { linearDefault, orthogonal, zeros } from "./init.js";
 import { createVariable } from "./variables.js";
 
 export type HiddenActivation = "tanh" | "relu";
+
+/**
+ * How the weights start: "orthogonal" (CleanRL's and SB3's `ortho_init`: orthogonal kernels
+ * with the layer gains, zero biases) or "torch-default" (PyTorch's own `nn.Linear` init,
+ * kernels and biases uniform(±1/√fan_in); gains are ignored).
+ */
+export type MLPInit = "orthogonal" | "torch-default";
 
 /** What `MLP.backward` needs from `MLP.forwardTrace`: each layer's input, kernel and output. */
 export interface MLPTrace {
@@ -15,8 +22,10 @@ export interface MLPTrace {
 export interface MLPOptions {
   /** Layer widths from input to output, e.g. [4, 64, 64, 2]; at least two entries. */
   sizes: readonly number[];
-  /** Source of the initial weights (orthogonal init draws from it). */
+  /** Source of the initial weights. */
   rng: Rng;
+  /** Weight initialisation. Default "orthogonal". */
+  init?: MLPInit;
   /** Activation after every hidden layer; the output layer is linear. Default "tanh". */
   activation?: HiddenActivation;
   /** Orthogonal gain of the hidden layers. Default √2 (CleanRL). */
@@ -69,6 +78,10 @@ export class MLP {
     }
     const gains = resolveGains(options, layers);
     const prefix = options.name ?? "mlp";
+    const init = options.init ?? "orthogonal";
+    if (init !== "orthogonal" && init !== "torch-default") {
+      throw new ConfigError(`unknown MLP init ${describeValue(init)}`, "use one of: orthogonal, torch-default");
+    }
 
     this.sizes = sizes;
     this.activation = activation;
@@ -79,13 +92,14 @@ export class MLP {
     for (let i = 0; i < layers; i++) {
       const [fanIn, fanOut] = [sizes[i], sizes[i + 1]];
       // torch draws the [out, in] weight of nn.Linear; our kernel is its transpose.
-      const kernel = transposeMatrix(orthogonal(fanOut, fanIn, options.rng, gains[i]), fanOut, fanIn);
+      const torch = init === "orthogonal" ? { weight: orthogonal(fanOut, fanIn, options.rng, gains[i]), bias: zeros(fanOut) } : linearDefault(fanIn, fanOut, options.rng);
+      const kernel = transposeMatrix(torch.weight, fanOut, fanIn);
       const layerName = `${prefix}/dense_${i}`;
       names.push(`${layerName}/kernel`, `${layerName}/bias`);
       shapes.push([fanIn, fanOut], [fanOut]);
       vars.push(
         createVariable(() => tf.tensor2d(kernel, [fanIn, fanOut]), true, `${layerName}/kernel`),
-        createVariable(() => tf.tensor1d(zeros(fanOut)), true, `${layerName}/bias`),
+        createVariable(() => tf.tensor1d(torch.bias), true, `${layerName}/bias`),
       );
     }
     this.paramNames = names;
@@ -127,6 +141,29 @@ export class MLP {
       h = dense(h, this.variables[2 * i] as tf.Tensor2D, this.variables[2 * i + 1] as tf.Tensor1D, act, this.denseMode);
     }
     return h;
+  }
+
+  /**
+   * `apply` that also returns the last hidden activation (the output layer's input, e.g.
+   * the latent features of gSDE), [batch, hidden]. Needs at least one hidden layer.
+   */
+  applyWithHidden(x: tf.Tensor2D): { output: tf.Tensor2D; hidden: tf.Tensor2D } {
+    this.checkLive();
+    this.checkHasHidden();
+    let h = x;
+    let hidden = x;
+    const last = this.numLayers - 1;
+    for (let i = 0; i <= last; i++) {
+      if (i === last) hidden = h;
+      h = dense(h, this.variables[2 * i] as tf.Tensor2D, this.variables[2 * i + 1] as tf.Tensor1D, i === last ? "linear" : this.activation, this.denseMode);
+    }
+    return { output: h, hidden };
+  }
+
+  /** The last hidden activation recorded in a `forwardTrace` (the output layer's input). */
+  traceHidden(trace: MLPTrace): tf.Tensor2D {
+    this.checkHasHidden();
+    return trace.saved[this.numLayers - 1].x;
   }
 
   /**
@@ -218,9 +255,10 @@ export class MLP {
    * Forward pass in plain JS on the cached weights; no tensors. `input` is [batch, in]
    * row-major; returns [batch, out] row-major in `out` (allocated if not given).
    * Dot products accumulate in float64 and activations are stored in float32 (as in
-   * tfjs), so it agrees with tfjs's result to ~1e-6 relative.
+   * tfjs), so it agrees with tfjs's result to ~1e-6 relative. With `hiddenOut`, also copies
+   * the last hidden activation there ([batch, hidden] row-major; see `applyWithHidden`).
    */
-  forwardFast(input: Float32Array, batch: number, out?: Float32Array): Float32Array {
+  forwardFast(input: Float32Array, batch: number, out?: Float32Array, hiddenOut?: Float32Array): Float32Array {
     this.checkLive();
     const inSize = this.inputSize;
     const outSize = this.outputSize;
@@ -245,6 +283,14 @@ export class MLP {
       denseForwardArrays(src, batch, this.sizes[l], this.sizes[l + 1], this.fastKernelsT[l], this.fastBiases[l], dst, last ? ACT_LINEAR : hiddenAct);
       src = dst;
     }
+    if (hiddenOut) {
+      this.checkHasHidden();
+      const size = batch * this.sizes[layers - 1];
+      if (hiddenOut.length < size) {
+        throw new ConfigError(`forwardFast hidden buffer has length ${hiddenOut.length}, needs ${size}`, "pass a larger hiddenOut array");
+      }
+      hiddenOut.set(this.scratch[layers - 2].subarray(0, size));
+    }
     return result;
   }
 
@@ -259,6 +305,15 @@ export class MLP {
     if (batch <= this.scratchBatch) return;
     this.scratch = this.sizes.slice(1, -1).map((width) => new Float32Array(batch * width));
     this.scratchBatch = batch;
+  }
+
+  private checkHasHidden(): void {
+    if (this.numLayers < 2) {
+      throw new ConfigError(
+        `this MLP (sizes [${this.sizes.join(", ")}]) has no hidden layer, so it has no last hidden activation`,
+        "give the network at least one hidden layer",
+      );
+    }
   }
 
   private checkLive(): void {

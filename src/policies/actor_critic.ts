@@ -3,6 +3,7 @@ import { ConfigError, describeValue } from "../core/errors.js";
 import type { Rng } from "../core/rng.js";
 import { Box, Discrete, type Space } from "../core/spaces.js";
 import { Categorical, DiagGaussian } from "../nn/distributions.js";
+import { GSDE } from "../nn/gsde.js";
 import { MLP, type HiddenActivation, type MLPTrace } from "../nn/mlp.js";
 
 export interface ActorCriticOptions {
@@ -11,12 +12,24 @@ export interface ActorCriticOptions {
   /** Hidden widths of both the actor and the critic. Default [64, 64] (CleanRL). */
   hidden?: readonly number[];
   activation?: HiddenActivation;
-  /** Initial log-std of a Gaussian policy (Box actions). Default 0. */
+  /** Initial log-std of a Gaussian policy (Box actions), or of every gSDE log-std entry. Default 0. */
   initLogStd?: number;
   /** Generator of the initial weights. */
   rng: Rng;
   /** Orthogonal gain of the actor's output layer. Default 0.01 (CleanRL). */
   actorHeadGain?: number;
+  /**
+   * Generalized state-dependent exploration (SB3's `use_sde`) instead of the
+   * state-independent Gaussian; Box actions only. The actor's last hidden activation is the
+   * gSDE latent and its output layer the mean head. Default false.
+   */
+  useSde?: boolean;
+  /**
+   * Orthogonal init with gains (√2 hidden, `actorHeadGain` actor head, 1 critic head) and
+   * zero biases, as CleanRL and SB3's `ortho_init`; false keeps PyTorch's default
+   * `nn.Linear` init (uniform ±1/√fan_in kernels and biases). Default true.
+   */
+  orthoInit?: boolean;
 }
 
 /** The JSON description that, with the weights, rebuilds an ActorCritic (saved next to them). */
@@ -28,6 +41,10 @@ export interface ActorCriticSpec {
   activation: HiddenActivation;
   initLogStd: number;
   actorHeadGain: number;
+  /** gSDE instead of the state-independent Gaussian (absent in specs saved before gSDE: false). */
+  useSde: boolean;
+  /** How the weights were initialised (informational: loading overwrites them). */
+  orthoInit: boolean;
 }
 
 /** Output buffers of `act`, reused across calls. */
@@ -48,6 +65,8 @@ export interface LossForward {
   value: Float32Array;
   /** The actor's output per row: logits, or Gaussian means. */
   params: Float32Array;
+  /** gSDE policies: the actor's last hidden activation per row, [batch, latentDim]. */
+  latent?: Float32Array;
   actions: Int32Array | Float32Array;
   actorTrace: MLPTrace;
   criticTrace: MLPTrace;
@@ -59,17 +78,26 @@ export interface LossForward {
  * actions use a Categorical over logits; Box actions a diagonal Gaussian with a learned,
  * state-independent log-std. Acting runs the fused typed-array forward; `evaluate`
  * runs the differentiable tfjs forward for the loss.
+ *
+ * With `useSde` (Box actions), exploration is gSDE as in SB3's ActorCriticPolicy: the
+ * actor is the same MLP, its last hidden activation is the latent z, its output layer the
+ * mean head, and actions are μ(s) + z(s)·ε with exploration matrices ε that stay fixed
+ * until `gsde.resampleNoise` (the collector's job: once per env, every rollout or every
+ * `sdeSampleFreq` steps). `act` then draws nothing from its rng.
  */
 export class ActorCritic {
   readonly actor: MLP;
   readonly critic: MLP;
-  readonly dist: Categorical | DiagGaussian;
+  /** The gSDE distribution when `useSde`, else null. */
+  readonly gsde: GSDE | null;
   readonly discrete: boolean;
   readonly obsSize: number;
   /** Scalars per action: 1 for Discrete, the Box size otherwise. */
   readonly actSize: number;
   readonly spec: ActorCriticSpec;
+  private readonly plainDist: Categorical | DiagGaussian | null;
   private logitsBuf = new Float32Array(0);
+  private latentBuf = new Float32Array(0);
   private valueBuf = new Float32Array(0);
 
   constructor(options: ActorCriticOptions) {
@@ -84,26 +112,41 @@ export class ActorCritic {
     const activation = options.activation ?? "tanh";
     const initLogStd = options.initLogStd ?? 0;
     const actorHeadGain = options.actorHeadGain ?? 0.01;
+    const useSde = options.useSde ?? false;
+    const orthoInit = options.orthoInit ?? true;
     this.obsSize = observationSpace.size;
     let outSize: number;
+    this.gsde = null;
     if (actionSpace instanceof Discrete) {
+      if (useSde) {
+        throw new ConfigError(
+          `gSDE (useSde) explores continuous actions, but the action space is ${String(actionSpace)}`,
+          "set useSde to false for Discrete action spaces",
+        );
+      }
       this.discrete = true;
       this.actSize = 1;
       outSize = actionSpace.n;
-      this.dist = new Categorical(actionSpace.n);
+      this.plainDist = new Categorical(actionSpace.n);
     } else if (actionSpace instanceof Box && actionSpace.shape.length === 1) {
       this.discrete = false;
       this.actSize = actionSpace.size;
       outSize = actionSpace.size;
-      this.dist = new DiagGaussian(actionSpace.size, { name: "actor", initLogStd });
+      if (useSde) {
+        this.plainDist = null;
+        this.gsde = new GSDE(actionSpace.size, hidden[hidden.length - 1], { logStdInit: initLogStd, name: "actor/gsde" });
+      } else {
+        this.plainDist = new DiagGaussian(actionSpace.size, { name: "actor", initLogStd });
+      }
     } else {
       throw new ConfigError(
         `the actor-critic policy supports Discrete and flat Box action spaces, got ${describeValue(String(actionSpace))}`,
         "use an env with a Discrete or 1-D Box action space",
       );
     }
-    this.actor = new MLP({ sizes: [this.obsSize, ...hidden, outSize], rng, activation, outputGain: actorHeadGain, name: "actor" });
-    this.critic = new MLP({ sizes: [this.obsSize, ...hidden, 1], rng, activation, outputGain: 1, name: "critic" });
+    const init = orthoInit ? "orthogonal" : "torch-default";
+    this.actor = new MLP({ sizes: [this.obsSize, ...hidden, outSize], rng, activation, outputGain: actorHeadGain, name: "actor", init });
+    this.critic = new MLP({ sizes: [this.obsSize, ...hidden, 1], rng, activation, outputGain: 1, name: "critic", init });
     this.spec = {
       kind: "actor-critic",
       observationSpace: observationSpace.toJSON(),
@@ -112,7 +155,30 @@ export class ActorCritic {
       activation,
       initLogStd,
       actorHeadGain,
+      useSde,
+      orthoInit,
     };
+  }
+
+  /**
+   * The Categorical or diagonal-Gaussian distribution of a policy without gSDE. A gSDE
+   * policy has none (its log-probs need the latent features too): this throws, so code
+   * written for the other two cannot silently mistreat it.
+   */
+  get dist(): Categorical | DiagGaussian {
+    if (!this.plainDist) {
+      throw new ConfigError(
+        "this actor-critic explores with gSDE (useSde), which has no state-independent distribution `dist`",
+        "use act/evaluate/forwardForLoss, or policy.gsde with policy.actor.applyWithHidden; or train with useSde false",
+        "gsde_policy",
+      );
+    }
+    return this.plainDist;
+  }
+
+  /** Whether actions come from gSDE (see the class comment). */
+  get usesSde(): boolean {
+    return this.gsde !== null;
   }
 
   /** Allocates output buffers for `act` with `batch` rows. */
@@ -130,14 +196,22 @@ export class ActorCritic {
    */
   act(obs: Float32Array, batch: number, rng: Rng, out: ActBuffers, deterministic = false, withValues = true): void {
     const logits = this.ensure(batch);
-    this.actor.forwardFast(obs, batch, logits);
-    if (this.dist instanceof Categorical) {
-      if (deterministic) this.dist.modeFast(logits, batch, out.actions as Int32Array);
-      else this.dist.sample(logits, batch, rng, out.actions as Int32Array, out.logProbs);
-    } else if (deterministic) {
-      (out.actions as Float32Array).set(logits.subarray(0, batch * this.actSize));
+    const dist = this.plainDist;
+    if (this.gsde && !deterministic) {
+      const latent = this.ensureLatent(batch);
+      this.actor.forwardFast(obs, batch, logits, latent);
+      this.gsde.sample(logits, latent, batch, out.actions as Float32Array, out.logProbs);
     } else {
-      this.dist.sample(logits, batch, rng, out.actions as Float32Array, out.logProbs);
+      this.actor.forwardFast(obs, batch, logits);
+      if (dist instanceof Categorical) {
+        if (deterministic) dist.modeFast(logits, batch, out.actions as Int32Array);
+        else dist.sample(logits, batch, rng, out.actions as Int32Array, out.logProbs);
+      } else if (deterministic || !dist) {
+        // The mean: the mode of the Gaussian and of gSDE alike.
+        (out.actions as Float32Array).set(logits.subarray(0, batch * this.actSize));
+      } else {
+        dist.sample(logits, batch, rng, out.actions as Float32Array, out.logProbs);
+      }
     }
     if (withValues) this.values(obs, batch, out.values);
   }
@@ -152,12 +226,17 @@ export class ActorCritic {
 
   /** Differentiable log π(a|s), entropy and V(s) for a minibatch; call inside tf.tidy. */
   evaluate(obs: tf.Tensor2D, actions: tf.Tensor): { logProb: tf.Tensor1D; entropy: tf.Tensor1D; value: tf.Tensor1D } {
-    const params = this.actor.apply(obs);
     const value = tf.reshape(this.critic.apply(obs), [-1]) as tf.Tensor1D;
-    if (this.dist instanceof Categorical) {
-      return { logProb: this.dist.logProb(params, actions as tf.Tensor1D), entropy: this.dist.entropy(params), value };
+    if (this.gsde) {
+      const { output, hidden } = this.actor.applyWithHidden(obs);
+      return { ...this.gsde.logProbEntropy(output, hidden, actions as tf.Tensor2D), value };
     }
-    return { logProb: this.dist.logProb(params, actions as tf.Tensor2D), entropy: this.dist.entropy(params), value };
+    const params = this.actor.apply(obs);
+    const dist = this.dist;
+    if (dist instanceof Categorical) {
+      return { logProb: dist.logProb(params, actions as tf.Tensor1D), entropy: dist.entropy(params), value };
+    }
+    return { logProb: dist.logProb(params, actions as tf.Tensor2D), entropy: dist.entropy(params), value };
   }
 
   /**
@@ -165,7 +244,7 @@ export class ActorCritic {
    * need its typed-array twins); callers fall back to `evaluate` under a gradient tape.
    */
   get supportsManualGradients(): boolean {
-    return this.dist instanceof Categorical || this.dist instanceof DiagGaussian;
+    return this.gsde !== null || this.plainDist instanceof Categorical || this.plainDist instanceof DiagGaussian;
   }
 
   /**
@@ -183,9 +262,17 @@ export class ActorCritic {
     const value = critic.output.dataSync() as Float32Array;
     const logProb = new Float32Array(batch);
     const entropy = new Float32Array(batch);
-    if (this.dist instanceof Categorical) this.dist.logProbEntropyArrays(params, actions as Int32Array, batch, logProb, entropy);
-    else this.dist.logProbEntropyArrays(params, actions as Float32Array, batch, logProb, entropy);
-    return { batch, logProb, entropy, value, params, actions, actorTrace: actor.trace, criticTrace: critic.trace };
+    const fwd: LossForward = { batch, logProb, entropy, value, params, actions, actorTrace: actor.trace, criticTrace: critic.trace };
+    const dist = this.plainDist;
+    if (this.gsde) {
+      fwd.latent = this.actor.traceHidden(actor.trace).dataSync() as Float32Array;
+      this.gsde.logProbEntropyArrays(params, fwd.latent, actions as Float32Array, batch, logProb, entropy);
+    } else if (dist instanceof Categorical) {
+      dist.logProbEntropyArrays(params, actions as Int32Array, batch, logProb, entropy);
+    } else {
+      (dist as DiagGaussian).logProbEntropyArrays(params, actions as Float32Array, batch, logProb, entropy);
+    }
+    return fwd;
   }
 
   /**
@@ -198,25 +285,37 @@ export class ActorCritic {
     const { batch, params, actions } = fwd;
     const outSize = this.actor.outputSize;
     const dParams = new Float32Array(batch * outSize);
-    let dLogStd: Float32Array | null = null;
-    if (this.dist instanceof Categorical) {
-      this.dist.logProbEntropyGrad(params, actions as Int32Array, batch, dLogProb, dEntropy, dParams);
+    let dLogStd: tf.Tensor | null = null;
+    const dist = this.plainDist;
+    if (this.gsde) {
+      if (!fwd.latent) {
+        throw new ConfigError("backwardForLoss of a gSDE policy needs the latent of its forwardForLoss", "pass the object forwardForLoss returned");
+      }
+      const shape = this.gsde.logStd.shape;
+      const d = new Float32Array(shape[0] * shape[1]);
+      this.gsde.logProbEntropyGrad(params, fwd.latent, actions as Float32Array, batch, dLogProb, dEntropy, dParams, d);
+      dLogStd = tf.tensor2d(d, shape);
+    } else if (dist instanceof Categorical) {
+      dist.logProbEntropyGrad(params, actions as Int32Array, batch, dLogProb, dEntropy, dParams);
     } else {
-      dLogStd = new Float32Array(this.dist.dim);
-      this.dist.logProbEntropyGrad(params, actions as Float32Array, batch, dLogProb, dEntropy, dParams, dLogStd);
+      const gaussian = dist as DiagGaussian;
+      const d = new Float32Array(gaussian.dim);
+      gaussian.logProbEntropyGrad(params, actions as Float32Array, batch, dLogProb, dEntropy, dParams, d);
+      dLogStd = tf.tensor1d(d);
     }
     const grads = [
       ...this.actor.backward(fwd.actorTrace, tf.tensor2d(dParams, [batch, outSize])),
       ...this.critic.backward(fwd.criticTrace, tf.tensor2d(dValue.subarray(0, batch), [batch, 1])),
     ];
-    if (dLogStd) grads.push(tf.tensor1d(dLogStd));
+    if (dLogStd) grads.push(dLogStd);
     return grads;
   }
 
-  /** Every trainable variable: the actor's, then the critic's, then the log-std (Box actions). */
+  /** Every trainable variable: the actor's, then the critic's, then the log-std (Box actions; gSDE's is [latent, actions]). */
   trainableVariables(): tf.Variable[] {
     const vars = [...this.actor.variables, ...this.critic.variables];
-    if (this.dist instanceof DiagGaussian) vars.push(this.dist.logStd);
+    const logStd = this.logStdParam();
+    if (logStd) vars.push(logStd.variable);
     return vars;
   }
 
@@ -224,7 +323,7 @@ export class ActorCritic {
   syncFastWeights(): void {
     this.actor.syncFastWeights();
     this.critic.syncFastWeights();
-    if (this.dist instanceof DiagGaussian) this.dist.syncFastWeights();
+    this.logStdParam()?.owner.syncFastWeights();
   }
 
   /** Named copies of every parameter, for checkpoints and transfer to collectors. */
@@ -233,7 +332,8 @@ export class ActorCritic {
     const add = (names: readonly string[], arrays: Float32Array[]) => names.forEach((n, i) => (out[n] = arrays[i]));
     add(this.actor.paramNames, this.actor.getWeights());
     add(this.critic.paramNames, this.critic.getWeights());
-    if (this.dist instanceof DiagGaussian) out[this.dist.paramName] = this.dist.getWeights()[0];
+    const logStd = this.logStdParam();
+    if (logStd) out[logStd.owner.paramName] = logStd.owner.getWeights()[0];
     return out;
   }
 
@@ -251,18 +351,32 @@ export class ActorCritic {
       });
     this.actor.setWeights(pick(this.actor.paramNames));
     this.critic.setWeights(pick(this.critic.paramNames));
-    if (this.dist instanceof DiagGaussian) this.dist.setWeights(pick([this.dist.paramName]));
+    const logStd = this.logStdParam();
+    if (logStd) logStd.owner.setWeights(pick([logStd.owner.paramName]));
   }
 
   dispose(): void {
     this.actor.dispose();
     this.critic.dispose();
-    if (this.dist instanceof DiagGaussian) this.dist.dispose();
+    this.logStdParam()?.owner.dispose();
+  }
+
+  /** The learned log-std of Box-action policies (Gaussian or gSDE) and the object that owns it. */
+  private logStdParam(): { variable: tf.Variable; owner: DiagGaussian | GSDE } | null {
+    if (this.gsde) return { variable: this.gsde.logStd, owner: this.gsde };
+    if (this.plainDist instanceof DiagGaussian) return { variable: this.plainDist.logStd, owner: this.plainDist };
+    return null;
   }
 
   private ensure(batch: number): Float32Array {
     const need = batch * this.actor.outputSize;
     if (this.logitsBuf.length < need) this.logitsBuf = new Float32Array(need);
     return this.logitsBuf;
+  }
+
+  private ensureLatent(batch: number): Float32Array {
+    const need = batch * this.actor.sizes[this.actor.sizes.length - 2];
+    if (this.latentBuf.length < need) this.latentBuf = new Float32Array(need);
+    return this.latentBuf;
   }
 }

@@ -1,3 +1,4 @@
+import { ConfigError, describeValue } from "../core/errors.js";
 import type { Rng } from "../core/rng.js";
 import type { SyncVectorEnv } from "../envs/vector.js";
 import type { ActBuffers, ActorCritic } from "../policies/actor_critic.js";
@@ -36,6 +37,11 @@ export interface RolloutBatch {
  * γ·V(final observation) to the reward, so GAE (which stops at every episode end)
  * bootstraps time-limited episodes from their true last state and terminal ones from 0.
  * With `bootstrapTruncated: false` it treats truncation as termination, as CleanRL does.
+ *
+ * gSDE policies: the collector owns the exploration noise, as SB3's PPO does. It draws one
+ * exploration matrix per env at the start of every rollout and, when `sdeSampleFreq` > 0,
+ * again every `sdeSampleFreq` steps of the rollout (SB3 counts the steps from the rollout's
+ * start too); −1 keeps one draw for the whole rollout.
  */
 export class StepCollector {
   readonly numEnvs: number;
@@ -50,7 +56,14 @@ export class StepCollector {
     readonly numSteps: number,
     readonly gamma: number,
     readonly bootstrapTruncated = true,
+    readonly sdeSampleFreq = -1,
   ) {
+    if (!Number.isSafeInteger(sdeSampleFreq) || (sdeSampleFreq < 1 && sdeSampleFreq !== -1)) {
+      throw new ConfigError(
+        `sdeSampleFreq must be −1 or a positive integer, got ${describeValue(sdeSampleFreq)}`,
+        "pass −1 (new gSDE noise once per rollout) or N > 0 (every N steps)",
+      );
+    }
     this.numEnvs = vec.numEnvs;
     this.obsSize = vec.obsSize;
     this.act = policy.buffers(this.numEnvs);
@@ -70,7 +83,11 @@ export class StepCollector {
     this.obs = obs ? Float32Array.from(obs) : null;
   }
 
-  collect(rng: Rng): RolloutBatch {
+  /**
+   * One rollout. `rng` draws the actions of Categorical and Gaussian policies; `noiseRng`
+   * (default: `rng`) draws the exploration matrices of a gSDE policy.
+   */
+  collect(rng: Rng, noiseRng: Rng = rng): RolloutBatch {
     if (!this.obs) this.reset();
     const { numSteps, numEnvs, obsSize, policy, act } = this;
     const actSize = policy.actSize;
@@ -91,8 +108,11 @@ export class StepCollector {
       episodes: [],
     };
     let obs = this.obs as Float32Array;
+    const gsde = policy.gsde;
+    const freq = this.sdeSampleFreq;
     for (let t = 0; t < numSteps; t++) {
       const row = t * numEnvs;
+      if (gsde && (t === 0 || (freq > 0 && t % freq === 0))) gsde.resampleNoise(noiseRng, numEnvs);
       batch.obs.set(obs, row * obsSize);
       policy.act(obs, numEnvs, rng, act);
       batch.actions.set(act.actions, row * actSize);

@@ -38,6 +38,9 @@ export async function loadPolicy(dir: string, options: { which?: "policy" | "bes
     activation: "tanh" | "relu";
     initLogStd: number;
     actorHeadGain: number;
+    /** Absent in policies saved before gSDE existed. */
+    useSde?: boolean;
+    orthoInit?: boolean;
     obsNorm: { mean: number[] | Float64Array; var: number[] | Float64Array; count: number } | null;
     clipObs: number | null;
   };
@@ -51,12 +54,18 @@ export async function loadPolicy(dir: string, options: { which?: "policy" | "bes
     activation: spec.activation,
     initLogStd: spec.initLogStd,
     actorHeadGain: spec.actorHeadGain,
+    useSde: spec.useSde ?? false,
+    orthoInit: spec.orthoInit ?? true,
     rng: new Rng(0),
   });
   const weights: Record<string, Float32Array> = {};
   for (const a of arrays) weights[a.name] = a.data as Float32Array;
   policy.setWeights(weights);
-  const actor = policyActor(policy, new Rng(options.seed ?? 0));
+  const rng = new Rng(options.seed ?? 0);
+  // gSDE samples with exploration matrices, not per-step draws: one set drawn here from the
+  // seed, kept for the policy's life (SB3's sde_sample_freq −1 over one long rollout).
+  if (policy.gsde) policy.gsde.resampleNoise(rng.split());
+  const actor = policyActor(policy, rng);
   const norm = spec.obsNorm;
   const x = new Float32Array(policy.obsSize);
   return {

@@ -68,6 +68,27 @@ describe("resume", () => {
     expect(new RunDir(killedDir).readStatus()?.status).toBe("finished");
   });
 
+  it("resumes a gSDE run (Pendulum, noise every 4 steps) exactly, with stochastic evaluations", async () => {
+    const sde = resolveConfig({
+      algo: "ppo",
+      env: "Pendulum-v1",
+      preset: "zoo",
+      overrides: {
+        seed: 4, numSteps: 32, numMinibatches: 2, updateEpochs: 4, totalTimesteps: 4 * 32 * 6, checkpointEvery: 1, evalEvery: 2, evalEpisodes: 2,
+        evalDeterministic: false, backend: "cpu",
+      },
+    });
+    expect([sde.useSde, sde.sdeSampleFreq]).toEqual([true, 4]);
+    const straight = await train({ runDir: join(root, "sde-straight"), algo: "ppo", config: sde, store: false });
+    const stopped = join(root, "sde-stopped");
+    await train({ runDir: stopped, algo: "ppo", config: sde, stopAfterIterations: 3, store: false });
+    expect(latestIteration(stopped)).toBe(3);
+    const resumed = await train({ runDir: stopped, resume: true, store: false });
+    expect(resumed.steps).toBe(straight.steps);
+    expect(resumed.finalEval.returns).toEqual(straight.finalEval.returns);
+    expect(learningRows(stopped)).toEqual(learningRows(join(root, "sde-straight")));
+  }, 15_000);
+
   it("refuses to start a new run in a directory that already holds one", async () => {
     await expect(train({ runDir: join(root, "straight"), algo: "ppo", config })).rejects.toThrow(/already holds a run.*--resume/);
   });
