@@ -1,6 +1,7 @@
 /**
  * Benchmark dispatcher: `npm run bench -- <name> [options]`.
  *   ppo    PPO per built-in env and seed: steps to threshold, final eval return, SPS, wall time
+ *   sps    PPO throughput on CartPole-v1 with CleanRL's defaults, with the rollout/update split
  *   envs   raw env steps per second (also `npm run bench:envs`)
  * Benchmarks print what they measure and assert nothing.
  */
@@ -11,12 +12,17 @@ switch (name) {
     await benchPpo(rest);
     break;
   }
+  case "sps": {
+    process.argv = [process.argv[0], process.argv[1], ...rest];
+    await import("./ppo_sps.js");
+    break;
+  }
   case "envs": {
     process.argv = [process.argv[0], process.argv[1], ...rest];
     await import("./envs.js");
     break;
   }
   default:
-    console.error(`usage: npm run bench -- <ppo|envs> [options]${name ? ` (unknown benchmark "${name}")` : ""}`);
+    console.error(`usage: npm run bench -- <ppo|sps|envs> [options]${name ? ` (unknown benchmark "${name}")` : ""}`);
     process.exitCode = 2;
 }
