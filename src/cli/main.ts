@@ -2,10 +2,13 @@ import { Command, CommanderError, InvalidArgumentError, Option } from "commander
 import { ALGORITHMS } from "../algos/index.js";
 import { formatValue } from "../core/config.js";
 import { RefineryError } from "../core/errors.js";
+import { registerDashboardCommand } from "./dashboard.js";
 import { demoCommand } from "./demo.js";
 import { evalCommand } from "./eval.js";
 import { processIo, type CliIo } from "./io.js";
 import { listCommand } from "./list.js";
+import { registerPlotCommand } from "./plot.js";
+import { registerRunsCommand } from "./runs.js";
 import { trainCommand } from "./train.js";
 
 export type { CliIo } from "./io.js";
@@ -94,6 +97,9 @@ export function buildProgram(io: CliIo = processIo()): Command {
     .option("--json", "print JSON: {envs, algorithms: [{name, description, options, presets}]}", false)
     .action((opts) => listCommand(opts, io));
 
+  registerRunsCommand(program, io);
+  registerPlotCommand(program, io);
+  registerDashboardCommand(program, io);
   return program;
 }
 

@@ -20,6 +20,9 @@ import { atomicWriteDir, atomicWriteFile, cleanTempFiles } from "./fsutil.js";
  * Every file is written atomically (temp + rename); directories are replaced whole.
  */
 export class RunDir {
+  /** Told about every status and metrics write after it reached the files (the run store mirrors them). */
+  observer?: RunObserver;
+
   constructor(readonly path: string) {}
 
   static create(path: string, algo: string, config: Record<string, unknown>): RunDir {
@@ -61,7 +64,9 @@ export class RunDir {
   }
 
   writeStatus(status: Record<string, unknown>): void {
-    atomicWriteFile(this.file("status.json"), JSON.stringify({ ...status, updatedAt: new Date().toISOString() }) + "\n");
+    const full = { ...status, updatedAt: new Date().toISOString() };
+    atomicWriteFile(this.file("status.json"), JSON.stringify(full) + "\n");
+    this.observer?.status(full);
   }
 
   readStatus(): Record<string, unknown> | null {
@@ -74,6 +79,7 @@ export class RunDir {
 
   appendMetrics(row: Record<string, unknown>): void {
     appendFileSync(this.file("metrics.jsonl"), JSON.stringify(row) + "\n");
+    this.observer?.metrics(row);
   }
 
   readMetrics(): Record<string, unknown>[] {
@@ -94,6 +100,7 @@ export class RunDir {
   truncateMetrics(iteration: number): void {
     const rows = this.readMetrics().filter((r) => typeof r.iteration === "number" && r.iteration <= iteration);
     atomicWriteFile(this.file("metrics.jsonl"), rows.map((r) => JSON.stringify(r) + "\n").join(""));
+    this.observer?.truncated(iteration);
   }
 
   /**
@@ -132,6 +139,13 @@ export class RunDir {
   async writePolicy(name: "policy" | "best", spec: Record<string, unknown>, weights: Record<string, Float32Array>): Promise<void> {
     await atomicWriteDir(this.file(name), (dir) => saveWeights(dir, toNamed(weights), spec as JsonObject));
   }
+}
+
+/** Receives a run directory's writes; implementations must not throw (see store/sink.ts). */
+export interface RunObserver {
+  status(status: Record<string, unknown>): void;
+  metrics(row: Record<string, unknown>): void;
+  truncated(iteration: number): void;
 }
 
 function toNamed(arrays: Record<string, Float32Array>): NamedArray[] {

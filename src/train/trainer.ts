@@ -1,5 +1,6 @@
 import { getAlgorithm } from "../algos/index.js";
 import type { Algorithm, IterationMetrics } from "../algos/types.js";
+import { attachRunStore } from "../store/sink.js";
 import { evaluatePolicy, type EvalResult } from "./evaluate.js";
 import { RunDir } from "./run.js";
 
@@ -51,6 +52,8 @@ export interface TrainOptions {
   callbacks?: Callbacks;
   /** Reward threshold for stepsToThreshold (defaults to the env spec's). */
   threshold?: number;
+  /** Register the run in the run store of its parent directory (`runs.db`) and mirror its metrics there (default true). */
+  store?: boolean;
 }
 
 /**
@@ -93,6 +96,7 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
   }
   const status = (s: string, extra: Record<string, unknown> = {}) =>
     run.writeStatus({ status: s, pid: process.pid, algo: algoName, env: cfg.env, iteration: algo.iteration, step: algo.iteration * algo.stepsPerIteration, ...extra });
+  const store = opts.store === false ? null : attachRunStore(run);
   status("running");
 
   const onSignal = () => {
@@ -133,6 +137,8 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
         algo.dispose();
         return partialSummary(run, algoName, cfg.env, algo, t0, recent, stepsToThreshold);
       }
+      // Iterations are synchronous: yield to the event loop so SIGINT/SIGTERM are handled now, not after the last one.
+      await new Promise((resolve) => setImmediate(resolve));
       const metrics = algo.iterate();
       const episodes = algo.drainEpisodes();
       const step = algo.iteration * algo.stepsPerIteration;
@@ -184,6 +190,7 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
   } finally {
     process.removeListener("SIGINT", onSignal);
     process.removeListener("SIGTERM", onSignal);
+    store?.detach();
   }
 }
 

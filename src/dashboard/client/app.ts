@@ -1,0 +1,407 @@
+/**
+ * The dashboard page's script (runs in the browser). It lists runs, plots the selected
+ * runs' curves with uPlot, keeps them live through the server's event stream, and shows
+ * their configs side by side. Served as an ES module; uPlot is loaded before it as a
+ * global script. Nothing here leaves the page's own origin.
+ */
+import type UPlot from "uplot";
+
+interface Run {
+  id: string;
+  name: string;
+  algo: string;
+  env: string;
+  seed: number | null;
+  status: string;
+  step: number;
+  iteration: number;
+  startedAt: string | null;
+  pid: number | null;
+  config: Record<string, unknown>;
+  metrics: Record<string, number | null>;
+}
+
+interface MetricRecord {
+  seq: number;
+  runId: string;
+  kind: string;
+  iteration: number;
+  step: number;
+  row: Record<string, unknown>;
+}
+
+interface ChartSpec {
+  metric: string;
+  title: string;
+  kind: "train" | "eval";
+}
+
+const CHARTS: ChartSpec[] = [
+  { metric: "episodeReturnMean", title: "Episode return", kind: "train" },
+  { metric: "evalReturnMean", title: "Evaluation return", kind: "eval" },
+  { metric: "episodeLengthMean", title: "Episode length", kind: "train" },
+  { metric: "policyLoss", title: "Policy loss", kind: "train" },
+  { metric: "valueLoss", title: "Value loss", kind: "train" },
+  { metric: "entropy", title: "Entropy", kind: "train" },
+  { metric: "approxKl", title: "Approx. KL", kind: "train" },
+  { metric: "clipFraction", title: "Clip fraction", kind: "train" },
+  { metric: "sps", title: "Steps per second", kind: "train" },
+  { metric: "learningRate", title: "Learning rate", kind: "train" },
+];
+
+const PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#999999"];
+
+const uPlotCtor = (window as unknown as { uPlot: typeof UPlot }).uPlot;
+
+const state = {
+  runs: [] as Run[],
+  selected: [] as string[],
+  /** Per run: rows keyed by "kind:iteration" (a resumed run rewrites rows; the newest wins). */
+  rows: new Map<string, Map<string, MetricRecord>>(),
+  cursor: 0,
+  smoothing: 0,
+  autoSelected: false,
+  stream: null as EventSource | null,
+  charts: new Map<string, { plot: UPlot | null; el: HTMLElement; seriesKey: string }>(),
+};
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<Record<string, string>> = {}, ...children: (Node | string)[]): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(props)) if (v !== undefined) node.setAttribute(k, v);
+  for (const c of children) node.append(c);
+  return node;
+}
+
+async function getJson<T>(path: string): Promise<T> {
+  const res = await fetch(path, { headers: { accept: "application/json" } });
+  if (!res.ok) throw new Error(`${path}: HTTP ${res.status}`);
+  return (await res.json()) as T;
+}
+
+function colorOf(id: string): string {
+  const i = state.selected.indexOf(id);
+  return PALETTE[(i < 0 ? 0 : i) % PALETTE.length];
+}
+
+function fmt(x: number | null | undefined): string {
+  if (x === null || x === undefined || !Number.isFinite(x)) return "–";
+  if (Number.isInteger(x)) return x.toLocaleString("en-US");
+  return Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 1 ? x.toFixed(1) : x.toPrecision(2);
+}
+
+// ---- run list -------------------------------------------------------------
+
+function filters(): { algo: string; env: string; status: string } {
+  return {
+    algo: $<HTMLSelectElement>("filter-algo").value,
+    env: $<HTMLSelectElement>("filter-env").value,
+    status: $<HTMLSelectElement>("filter-status").value,
+  };
+}
+
+function fillFilter(id: string, values: string[]): void {
+  const select = $<HTMLSelectElement>(id);
+  const current = select.value;
+  const wanted = ["", ...values];
+  const have = Array.from(select.options).map((o) => o.value);
+  if (wanted.join("\u0000") === have.join("\u0000")) return;
+  select.replaceChildren(...wanted.map((v) => el("option", { value: v }, v || "all")));
+  select.value = wanted.includes(current) ? current : "";
+}
+
+function renderRuns(): void {
+  const uniq = (f: (r: Run) => string) => [...new Set(state.runs.map(f))].sort();
+  fillFilter("filter-algo", uniq((r) => r.algo));
+  fillFilter("filter-env", uniq((r) => r.env));
+  fillFilter("filter-status", uniq((r) => r.status));
+  const f = filters();
+  const shown = state.runs.filter((r) => (!f.algo || r.algo === f.algo) && (!f.env || r.env === f.env) && (!f.status || r.status === f.status));
+  const body = document.querySelector("#runs tbody") as HTMLElement;
+  body.replaceChildren(
+    ...shown.map((r) => {
+      const selected = state.selected.includes(r.id);
+      const box = el("input", { type: "checkbox", "aria-label": `select ${r.id}` });
+      box.checked = selected;
+      const swatch = el("span", { class: "swatch" });
+      swatch.style.background = selected ? colorOf(r.id) : "transparent";
+      const ret = r.metrics.finalMeanReturn ?? r.metrics.episodeReturnMean;
+      const tr = el(
+        "tr",
+        { class: selected ? "selected" : "", "data-run": r.id, title: `${r.name}\n${r.startedAt ?? ""}` },
+        el("td", {}, box),
+        el("td", { class: "id" }, swatch, r.id),
+        el("td", {}, el("span", { class: `status ${r.status}` }, r.status)),
+        el("td", { class: "num" }, fmt(r.step)),
+        el("td", { class: "num" }, fmt(ret)),
+      );
+      tr.addEventListener("click", () => toggleRun(r.id));
+      return tr;
+    }),
+  );
+  $("no-runs").hidden = state.runs.length > 0;
+}
+
+function setRuns(runs: Run[]): void {
+  const before = new Map(state.runs.map((r) => [r.id, r]));
+  state.runs = runs;
+  const ids = new Set(runs.map((r) => r.id));
+  const kept = state.selected.filter((id) => ids.has(id));
+  // A run that was resumed (new process) rewrites its rows: reload it whole.
+  const restarted = kept.filter((id) => {
+    const old = before.get(id);
+    const now = runs.find((r) => r.id === id);
+    return old && now && old.pid !== now.pid && now.status === "running";
+  });
+  if (!state.autoSelected && runs.length) {
+    state.autoSelected = true;
+    const first = runs.find((r) => r.status === "running") ?? runs[0];
+    if (!kept.length) kept.push(first.id);
+  }
+  const changed = kept.join("\u0000") !== state.selected.join("\u0000");
+  state.selected = kept;
+  renderRuns();
+  if (changed || restarted.length) void reloadSelection();
+  else renderConfig();
+}
+
+function toggleRun(id: string): void {
+  state.selected = state.selected.includes(id) ? state.selected.filter((x) => x !== id) : [...state.selected, id];
+  renderRuns();
+  void reloadSelection();
+}
+
+// ---- data -------------------------------------------------------------------
+
+function addRows(records: MetricRecord[]): void {
+  for (const m of records) {
+    if (!state.selected.includes(m.runId)) continue;
+    let rows = state.rows.get(m.runId);
+    if (!rows) state.rows.set(m.runId, (rows = new Map()));
+    rows.set(`${m.kind}:${m.iteration}`, m);
+    if (m.seq > state.cursor) state.cursor = m.seq;
+  }
+}
+
+/** The selected runs as coloured chips: the charts' legend. */
+function renderSelection(): void {
+  const host = $("selection");
+  if (!state.selected.length) {
+    host.replaceChildren("select runs on the left to plot them");
+    return;
+  }
+  host.replaceChildren(
+    ...state.selected.map((id) => {
+      const swatch = el("span", { class: "swatch" });
+      swatch.style.background = colorOf(id);
+      return el("span", { class: "chip" }, swatch, id);
+    }),
+  );
+}
+
+/** Loads every row of the selected runs, then follows new rows through the event stream. */
+async function reloadSelection(): Promise<void> {
+  state.stream?.close();
+  state.stream = null;
+  state.rows = new Map();
+  const ids = [...state.selected];
+  renderSelection();
+  let cursor = 0;
+  if (ids.length) {
+    const data = await getJson<{ cursor: number; rows: MetricRecord[] }>(`/api/metrics?${new URLSearchParams(ids.map((id) => ["run", id]))}`);
+    if (ids.join("\u0000") !== state.selected.join("\u0000")) return; // the selection changed meanwhile
+    addRows(data.rows);
+    cursor = data.cursor;
+  }
+  state.cursor = cursor;
+  renderCharts();
+  renderConfig();
+  openStream();
+}
+
+function openStream(): void {
+  state.stream?.close();
+  const params = new URLSearchParams([["since", String(state.cursor)], ...state.selected.map((id) => ["run", id])]);
+  const stream = new EventSource(`/api/stream?${params}`);
+  state.stream = stream;
+  const conn = $("connection");
+  stream.addEventListener("open", () => {
+    conn.textContent = "live";
+    conn.className = "connection live";
+  });
+  stream.addEventListener("error", () => {
+    conn.textContent = "reconnecting…";
+    conn.className = "connection down";
+  });
+  stream.addEventListener("runs", (e) => setRuns((JSON.parse((e as MessageEvent).data) as { runs: Run[] }).runs));
+  stream.addEventListener("metrics", (e) => {
+    if (state.stream !== stream) return;
+    addRows((JSON.parse((e as MessageEvent).data) as { rows: MetricRecord[] }).rows);
+    renderCharts();
+  });
+}
+
+// ---- charts -----------------------------------------------------------------
+
+/** TensorBoard's smoothing (debiased exponential moving average), as `refinery plot --smooth`. */
+function smooth(values: (number | null)[], weight: number): (number | null)[] {
+  if (weight <= 0) return values;
+  let avg = 0;
+  let norm = 0;
+  return values.map((v) => {
+    if (v === null) return null;
+    avg = avg * weight + v * (1 - weight);
+    norm = norm * weight + (1 - weight);
+    return avg / norm;
+  });
+}
+
+/** One x axis (the union of steps) and one y array per selected run, null where a run has no value. */
+function chartData(spec: ChartSpec): { data: UPlot.AlignedData; points: number } {
+  const perRun = state.selected.map((id) => {
+    const rows = [...(state.rows.get(id)?.values() ?? [])].filter((m) => m.kind === spec.kind).sort((a, b) => a.step - b.step);
+    const xs: number[] = [];
+    const ys: (number | null)[] = [];
+    for (const m of rows) {
+      const v = m.row[spec.metric];
+      if (typeof v === "number" && Number.isFinite(v)) {
+        xs.push(m.step);
+        ys.push(v);
+      }
+    }
+    return { xs, ys: smooth(ys, state.smoothing) };
+  });
+  const steps = [...new Set(perRun.flatMap((r) => r.xs))].sort((a, b) => a - b);
+  const index = new Map(steps.map((s, i) => [s, i]));
+  let points = 0;
+  const series = perRun.map((r) => {
+    const out: (number | null)[] = new Array(steps.length).fill(null);
+    r.xs.forEach((x, k) => {
+      out[index.get(x) as number] = r.ys[k];
+      points++;
+    });
+    return out;
+  });
+  return { data: [steps, ...series] as UPlot.AlignedData, points };
+}
+
+function renderCharts(): void {
+  const host = $("charts");
+  if (!host.children.length) {
+    for (const spec of CHARTS) {
+      const box = el("div", { class: "chart", "data-metric": spec.metric, "data-points": "0" }, el("h3", {}, spec.title));
+      host.append(box);
+      state.charts.set(spec.metric, { plot: null, el: box, seriesKey: "" });
+    }
+  }
+  for (const spec of CHARTS) {
+    const chart = state.charts.get(spec.metric)!;
+    const { data, points } = chartData(spec);
+    chart.el.dataset.points = String(points);
+    const seriesKey = state.selected.map((id) => `${id}=${colorOf(id)}`).join(",");
+    if (!points) {
+      chart.plot?.destroy();
+      chart.plot = null;
+      chart.seriesKey = "";
+      const empty = chart.el.querySelector(".empty") ?? chart.el.appendChild(el("div", { class: "empty" }));
+      empty.textContent = state.selected.length ? (spec.kind === "eval" ? "no evaluation yet" : "no data yet") : "no run selected";
+      continue;
+    }
+    chart.el.querySelector(".empty")?.remove();
+    if (chart.plot && chart.seriesKey === seriesKey) {
+      chart.plot.setData(data);
+      continue;
+    }
+    chart.plot?.destroy();
+    chart.seriesKey = seriesKey;
+    chart.plot = new uPlotCtor(
+      {
+        width: Math.max(300, chart.el.clientWidth - 4),
+        height: 200,
+        // Steps from 0, so charts line up and a lone evaluation point is not centred in an arbitrary range.
+        scales: {
+          x: { time: false, range: (u: UPlot) => [0, Math.max(1, Number(u.data[0].at(-1) ?? 1))] },
+          // A constant series (a clip fraction of 0) gets a small range around its value, not uPlot's 0..100.
+          y: { range: (_u: UPlot, min: number, max: number) => (min === max ? [min - (Math.abs(min) * 0.1 || 0.01), max + (Math.abs(max) * 0.1 || 0.01)] : uPlotCtor.rangeNum(min, max, 0.1, true)) },
+        },
+        // The run list's colour swatches and the chips above the charts name the lines.
+        legend: { show: false },
+        cursor: { drag: { x: true, y: false } },
+        series: [
+          { label: "step", value: (_u, v) => (v === null || v === undefined ? "–" : v.toLocaleString("en-US")) },
+          // Evaluations are sparse (sometimes a single one at the end): draw them as dots too.
+          ...state.selected.map((id) => ({ label: id, stroke: colorOf(id), fill: undefined, width: 1.6, spanGaps: true, points: { show: spec.kind === "eval", size: 6, fill: colorOf(id) } })),
+        ],
+        axes: [{ values: (_u: UPlot, ticks: number[]) => ticks.map(shortNumber) }, { size: 64, values: (_u: UPlot, ticks: number[]) => ticks.map(shortNumber) }],
+      },
+      data,
+      chart.el,
+    );
+  }
+}
+
+function shortNumber(v: number): string {
+  const a = Math.abs(v);
+  if (a >= 1e6) return `${+(v / 1e6).toFixed(2)}M`;
+  if (a >= 1e3) return `${+(v / 1e3).toFixed(1)}k`;
+  if (a !== 0 && a < 1e-3) return v.toExponential(0);
+  return String(+v.toPrecision(3));
+}
+
+// ---- config -------------------------------------------------------------------
+
+function flatten(obj: Record<string, unknown>, prefix = ""): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const key of Object.keys(obj).sort()) {
+    const v = obj[key];
+    const name = prefix ? `${prefix}.${key}` : key;
+    if (v && typeof v === "object" && !Array.isArray(v)) Object.assign(out, flatten(v as Record<string, unknown>, name));
+    else out[name] = JSON.stringify(v) ?? "undefined";
+  }
+  return out;
+}
+
+/** The selected runs' configs side by side; keys whose values differ are marked (and alone, with "only differences"). */
+function renderConfig(): void {
+  const host = $("config");
+  const runs = state.selected.map((id) => state.runs.find((r) => r.id === id)).filter((r): r is Run => !!r);
+  if (!runs.length) {
+    host.replaceChildren(el("p", { class: "muted" }, "Select a run to see its config; select two or more to compare them."));
+    return;
+  }
+  const flat = runs.map((r) => flatten({ algo: r.algo, ...r.config }));
+  const keys = [...new Set(flat.flatMap((f) => Object.keys(f)))].sort();
+  const onlyDiff = $<HTMLInputElement>("only-diff").checked && runs.length > 1;
+  const rows = keys
+    .map((k) => ({ key: k, values: flat.map((f) => f[k] ?? "—") }))
+    .map((r) => ({ ...r, differs: new Set(r.values).size > 1 }))
+    .filter((r) => !onlyDiff || r.differs);
+  const head = el("tr", {}, el("th", {}, "key"), ...runs.map((r) => el("th", {}, r.id)));
+  const body = rows.map((r) => el("tr", {}, el("td", { class: "key" }, r.key), ...r.values.map((v) => el("td", { class: r.differs ? "differs" : "" }, v))));
+  const note = onlyDiff && !rows.length ? [el("p", { class: "muted" }, "The selected runs have identical configs.")] : [];
+  host.replaceChildren(el("table", { id: "config-table" }, el("thead", {}, head), el("tbody", {}, ...body)), ...note);
+}
+
+// ---- start ----------------------------------------------------------------------
+
+async function start(): Promise<void> {
+  const { root, runs } = await getJson<{ root: string; runs: Run[] }>("/api/runs");
+  $("root").textContent = root;
+  for (const id of ["filter-algo", "filter-env", "filter-status"]) $(id).addEventListener("change", renderRuns);
+  $("only-diff").addEventListener("change", renderConfig);
+  const slider = $<HTMLInputElement>("smoothing");
+  slider.addEventListener("input", () => {
+    state.smoothing = Number(slider.value);
+    $("smoothing-value").textContent = state.smoothing.toFixed(2);
+    renderCharts();
+  });
+  window.addEventListener("resize", () => {
+    for (const c of state.charts.values()) c.plot?.setSize({ width: Math.max(300, c.el.clientWidth - 4), height: 200 });
+  });
+  renderCharts();
+  setRuns(runs);
+  if (!state.stream) openStream();
+}
+
+void start();

@@ -1,0 +1,604 @@
+import Database from "better-sqlite3";
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { hostname } from "node:os";
+import { basename, join, resolve } from "node:path";
+import { RefineryError } from "../core/errors.js";
+import { RunDir } from "../train/run.js";
+import { STORE_FILE } from "./root.js";
+
+export type RunStatus = "running" | "finished" | "failed" | "interrupted";
+export const RUN_STATUSES: readonly RunStatus[] = ["running", "finished", "failed", "interrupted"];
+
+/** One run as the store knows it. `id` is the run directory's name, unique within its root. */
+export interface RunRecord {
+  id: string;
+  /** A readable label: algorithm, env and seed. */
+  name: string;
+  algo: string;
+  env: string;
+  seed: number | null;
+  config: Record<string, unknown>;
+  status: RunStatus;
+  /** The training process (meaningful on `host` only). */
+  pid: number | null;
+  host: string | null;
+  startedAt: string | null;
+  /** When the run stopped being "running" (finished, failed or interrupted); null while running. */
+  endedAt: string | null;
+  /** The last write of status or metrics. */
+  updatedAt: string | null;
+  iteration: number;
+  step: number;
+  /** Numbers at the end of the run (last training and evaluation rows, final return); null while running. */
+  finalMetrics: Record<string, number | null> | null;
+  error: string | null;
+  dir: string;
+}
+
+export interface RunFilter {
+  algo?: string;
+  env?: string;
+  status?: string;
+}
+
+/** A metrics row with its place in the store: `seq` grows with every write, so it is a cursor for "rows since". */
+export interface MetricRecord {
+  seq: number;
+  runId: string;
+  kind: string;
+  iteration: number;
+  step: number;
+  row: Record<string, unknown>;
+}
+
+const SCHEMA_VERSION = 1;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS runs (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  algo TEXT NOT NULL,
+  env TEXT NOT NULL,
+  seed INTEGER,
+  config TEXT NOT NULL,
+  status TEXT NOT NULL,
+  pid INTEGER,
+  host TEXT,
+  started_at TEXT,
+  ended_at TEXT,
+  updated_at TEXT,
+  iteration INTEGER NOT NULL DEFAULT 0,
+  step INTEGER NOT NULL DEFAULT 0,
+  final_metrics TEXT,
+  error TEXT,
+  dir TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS runs_algo_env ON runs(algo, env);
+CREATE TABLE IF NOT EXISTS metrics (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  kind TEXT NOT NULL,
+  iteration INTEGER NOT NULL,
+  step INTEGER NOT NULL,
+  episode_return_mean REAL,
+  episode_length_mean REAL,
+  eval_return_mean REAL,
+  wall_seconds REAL,
+  row TEXT NOT NULL,
+  UNIQUE (run_id, kind, iteration)
+);
+CREATE INDEX IF NOT EXISTS metrics_run_step ON metrics(run_id, kind, step);
+`;
+
+interface RunRow {
+  id: string;
+  name: string;
+  algo: string;
+  env: string;
+  seed: number | null;
+  config: string;
+  status: string;
+  pid: number | null;
+  host: string | null;
+  started_at: string | null;
+  ended_at: string | null;
+  updated_at: string | null;
+  iteration: number;
+  step: number;
+  final_metrics: string | null;
+  error: string | null;
+  dir: string;
+}
+
+interface MetricRow {
+  seq: number;
+  run_id: string;
+  kind: string;
+  iteration: number;
+  step: number;
+  row: string;
+}
+
+const HOST = hostname();
+
+/**
+ * The run store: an SQLite database (`runs.db`) in a runs root that indexes the run
+ * directories below it, so runs can be listed, filtered, compared and watched without
+ * reading every directory. It is a cache: the run directories stay the source of truth,
+ * and `RunStore.rebuild` recreates the database from them.
+ *
+ * Several processes use one store at once (trainers write, the CLI and the dashboard
+ * read): WAL mode lets readers run beside a writer, the busy timeout makes writers wait
+ * for each other instead of failing, and every write is one IMMEDIATE transaction, so a
+ * process killed at any moment leaves the database consistent.
+ */
+export class RunStore {
+  readonly root: string;
+  readonly path: string;
+  private readonly db: Database.Database;
+
+  private constructor(root: string, db: Database.Database) {
+    this.root = root;
+    this.path = join(root, STORE_FILE);
+    this.db = db;
+  }
+
+  /**
+   * Opens (creating when missing) the store of a runs root. A damaged database is a
+   * RefineryError that says to rebuild; nothing is read from run directories here (see `sync`).
+   */
+  static open(root: string, opts: { create?: boolean } = {}): RunStore {
+    const abs = resolve(root);
+    if (!existsSync(abs)) {
+      if (opts.create === false) {
+        throw new RefineryError("no_runs_root", `the runs root ${abs} does not exist`, "train a run first (`refinery train --out DIR/NAME`), or pass --runs-root / set REFINERY_RUNS to the directory that holds your runs");
+      }
+      mkdirSync(abs, { recursive: true });
+    }
+    const path = join(abs, STORE_FILE);
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(path, { timeout: 15_000 });
+      db.pragma("busy_timeout = 15000");
+      db.pragma("journal_mode = WAL");
+      // In WAL mode NORMAL loses no committed transaction on a process crash, only on power loss,
+      // and the run directories can rebuild the store in that case.
+      db.pragma("synchronous = NORMAL");
+      db.pragma("foreign_keys = ON");
+      migrate(db, path);
+      return new RunStore(abs, db);
+    } catch (err) {
+      db?.close();
+      throw storeError(err, path);
+    }
+  }
+
+  /**
+   * Recreates the store of a runs root from its run directories. A store that opens is
+   * emptied and refilled in one transaction (trainers writing to it meanwhile keep their
+   * connection); a damaged one is moved aside to `runs.db.damaged-<time>` first.
+   */
+  static rebuild(root: string): { store: RunStore; imported: string[]; skipped: { dir: string; reason: string }[]; movedAside: string | null } {
+    const abs = resolve(root);
+    let store: RunStore | undefined;
+    let movedAside: string | null = null;
+    const path = join(abs, STORE_FILE);
+    try {
+      store = RunStore.open(abs, { create: false });
+      if (store.integrityCheck() !== "ok") throw Object.assign(new Error(store.integrityCheck()), { code: "SQLITE_CORRUPT" });
+    } catch (err) {
+      store?.close();
+      const problem = storeError(err, path);
+      if (!(problem instanceof RefineryError) || problem.code !== "store_corrupt") throw problem;
+      movedAside = `${path}.damaged-${Date.now()}`;
+      renameSync(path, movedAside);
+      for (const suffix of ["-wal", "-shm"]) rmSync(path + suffix, { force: true });
+      store = RunStore.open(abs, { create: false });
+    }
+    const imported: string[] = [];
+    const skipped: { dir: string; reason: string }[] = [];
+    const fresh = store;
+    fresh.write(() => {
+      fresh.db.prepare("DELETE FROM metrics").run();
+      fresh.db.prepare("DELETE FROM runs").run();
+      for (const dir of runDirsIn(abs)) {
+        try {
+          fresh.importRun(dir);
+          imported.push(basename(dir));
+        } catch (err) {
+          skipped.push({ dir, reason: (err as Error).message });
+        }
+      }
+    });
+    return { store: fresh, imported, skipped, movedAside };
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  /**
+   * Reconciles the store with the run directories: registers directories it does not
+   * know (runs trained before the store existed, or copied in), forgets runs whose
+   * directory is gone, and settles runs marked running whose process has died
+   * (re-reading their directory, then marking them interrupted).
+   */
+  sync(): void {
+    const dirs = new Map(runDirsIn(this.root).map((d) => [basename(d), d]));
+    const known = this.db.prepare("SELECT id, status, pid, host FROM runs").all() as Pick<RunRow, "id" | "status" | "pid" | "host">[];
+    const knownIds = new Set(known.map((r) => r.id));
+    const gone = known.filter((r) => !dirs.has(r.id));
+    if (gone.length) this.write(() => gone.forEach((r) => this.db.prepare("DELETE FROM runs WHERE id = ?").run(r.id)));
+    // One transaction per directory, so trainers never wait for a long import.
+    for (const [id, dir] of dirs) {
+      if (knownIds.has(id)) continue;
+      try {
+        this.importRun(dir);
+      } catch {
+        // A directory whose config cannot be read is not listed; `rebuild` reports it.
+      }
+    }
+    for (const r of known) {
+      if (dirs.has(r.id) && r.status === "running" && isDead(r.pid, r.host)) this.settleDeadRun(r.id, r.pid);
+    }
+  }
+
+  /**
+   * Registers (or refreshes) the run in `dir`, a direct subdirectory of the root, from its
+   * files: config, status and every metrics row. Rows already stored are kept as they are,
+   * so a refresh never races with a trainer appending rows.
+   */
+  importRun(dir: string): RunRecord {
+    const abs = resolve(dir);
+    const run = new RunDir(abs);
+    const saved = run.readConfig() as { algo: string; config: Record<string, unknown>; createdAt?: string };
+    const { algo, config } = saved;
+    const created = saved.createdAt ?? null;
+    const status = run.readStatus() ?? {};
+    const id = basename(abs);
+    const seed = typeof config.seed === "number" ? config.seed : null;
+    const env = typeof config.env === "string" ? config.env : "?";
+    const pid = typeof status.pid === "number" ? status.pid : null;
+    let state = parseStatus(status.status);
+    const host = state === "running" ? HOST : null;
+    if (state === "running" && (pid === null ? olderThan(status.updatedAt ?? created, 10 * 60_000) : isDead(pid, HOST))) state = "interrupted";
+    const metrics = run.readMetrics();
+    // status.json is written at start and end only; while a run trains its progress is in its rows.
+    const lastTrain = metrics.filter((m) => (m.kind ?? "train") === "train").at(-1) ?? {};
+    const iteration = Math.max(intOr(status.iteration, 0), intOr(lastTrain.iteration, 0));
+    const step = Math.max(intOr(status.step, 0), intOr(lastTrain.step, 0));
+    this.write(() => {
+      this.db
+        .prepare(
+          `INSERT INTO runs (id, name, algo, env, seed, config, status, pid, host, started_at, ended_at, updated_at, iteration, step, error, dir)
+           VALUES (@id, @name, @algo, @env, @seed, @config, @status, @pid, @host, @started_at, @ended_at, @updated_at, @iteration, @step, @error, @dir)
+           ON CONFLICT(id) DO UPDATE SET name = excluded.name, algo = excluded.algo, env = excluded.env, seed = excluded.seed,
+             config = excluded.config, status = excluded.status, pid = excluded.pid, host = excluded.host,
+             started_at = excluded.started_at, ended_at = excluded.ended_at, updated_at = excluded.updated_at,
+             iteration = excluded.iteration, step = excluded.step, error = excluded.error, dir = excluded.dir`,
+        )
+        .run({
+          id,
+          name: `${algo} ${env} seed ${seed ?? "?"}`,
+          algo,
+          env,
+          seed,
+          config: JSON.stringify(config),
+          status: state,
+          pid,
+          host,
+          started_at: created,
+          ended_at: state === "running" ? null : strOrNull(status.updatedAt),
+          updated_at: strOrNull(status.updatedAt) ?? created,
+          iteration,
+          step,
+          error: strOrNull(status.error),
+          dir: abs,
+        });
+      const insert = this.db.prepare(
+        `INSERT INTO metrics (run_id, kind, iteration, step, episode_return_mean, episode_length_mean, eval_return_mean, wall_seconds, row)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, kind, iteration) DO NOTHING`,
+      );
+      for (const row of metrics) insert.run(...metricValues(id, row));
+      if (state !== "running") this.storeFinalMetrics(id, status);
+    });
+    return this.getRun(id) as RunRecord;
+  }
+
+  /** Mirrors a status.json write of run `id` (see RunDir.observer). */
+  recordStatus(id: string, status: Record<string, unknown>): void {
+    const state = parseStatus(status.status);
+    const now = strOrNull(status.updatedAt) ?? new Date().toISOString();
+    this.write(() => {
+      this.db
+        .prepare(
+          `UPDATE runs SET status = ?, pid = ?, host = ?, iteration = ?, step = ?, updated_at = ?, ended_at = ?, error = ?,
+             final_metrics = CASE WHEN ? = 'running' THEN NULL ELSE final_metrics END WHERE id = ?`,
+        )
+        .run(state, typeof status.pid === "number" ? status.pid : null, HOST, intOr(status.iteration, 0), intOr(status.step, 0), now, state === "running" ? null : now, strOrNull(status.error), state, id);
+      if (state !== "running") this.storeFinalMetrics(id, status);
+    });
+  }
+
+  /** Mirrors one appended metrics row of run `id`. */
+  recordMetrics(id: string, row: Record<string, unknown>): void {
+    this.write(() => {
+      this.db
+        .prepare(
+          `INSERT OR REPLACE INTO metrics (run_id, kind, iteration, step, episode_return_mean, episode_length_mean, eval_return_mean, wall_seconds, row)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(...metricValues(id, row));
+      const now = new Date().toISOString();
+      if ((row.kind ?? "train") === "train") {
+        this.db.prepare("UPDATE runs SET updated_at = ?, iteration = ?, step = ? WHERE id = ?").run(now, intOr(row.iteration, 0), intOr(row.step, 0), id);
+      } else {
+        this.db.prepare("UPDATE runs SET updated_at = ? WHERE id = ?").run(now, id);
+      }
+    });
+  }
+
+  /** Mirrors RunDir.truncateMetrics: rows past `iteration` are dropped (a resumed run replays them). */
+  truncateMetrics(id: string, iteration: number): void {
+    this.write(() => void this.db.prepare("DELETE FROM metrics WHERE run_id = ? AND iteration > ?").run(id, iteration));
+  }
+
+  /** Runs, newest first, with dead "running" runs settled as interrupted. */
+  listRuns(filter: RunFilter = {}): RunRecord[] {
+    this.settleDeadRuns();
+    const where: string[] = [];
+    const params: string[] = [];
+    for (const key of ["algo", "env", "status"] as const) {
+      if (filter[key]) {
+        where.push(`${key} = ?`);
+        params.push(filter[key] as string);
+      }
+    }
+    const rows = this.db.prepare(`SELECT * FROM runs ${where.length ? "WHERE " + where.join(" AND ") : ""} ORDER BY started_at DESC, id`).all(...params) as RunRow[];
+    return rows.map(toRecord);
+  }
+
+  /** One run, or null. A dead "running" run is settled first. */
+  getRun(id: string): RunRecord | null {
+    const row = this.db.prepare("SELECT * FROM runs WHERE id = ?").get(id) as RunRow | undefined;
+    if (!row) return null;
+    if (row.status === "running" && isDead(row.pid, row.host)) {
+      this.settleDeadRun(id, row.pid);
+      return this.getRun(id);
+    }
+    return toRecord(row);
+  }
+
+  /** The run's metrics rows of one kind (all kinds when omitted), in iteration order. */
+  metrics(id: string, kind?: string): MetricRecord[] {
+    const rows = kind
+      ? (this.db.prepare("SELECT seq, run_id, kind, iteration, step, row FROM metrics WHERE run_id = ? AND kind = ? ORDER BY iteration").all(id, kind) as MetricRow[])
+      : (this.db.prepare("SELECT seq, run_id, kind, iteration, step, row FROM metrics WHERE run_id = ? ORDER BY kind, iteration").all(id) as MetricRow[]);
+    return rows.map(toMetric);
+  }
+
+  /** Rows of the given runs written after cursor `since` (a `seq`), oldest first, at most `limit`. */
+  metricsSince(ids: string[], since: number, limit = 5000): MetricRecord[] {
+    if (!ids.length) return [];
+    const marks = ids.map(() => "?").join(", ");
+    const rows = this.db
+      .prepare(`SELECT seq, run_id, kind, iteration, step, row FROM metrics WHERE seq > ? AND run_id IN (${marks}) ORDER BY seq LIMIT ?`)
+      .all(since, ...ids, limit) as MetricRow[];
+    return rows.map(toMetric);
+  }
+
+  /** The highest cursor so far (0 for an empty store). */
+  cursor(): number {
+    const r = this.db.prepare("SELECT max(seq) AS m FROM metrics").get() as { m: number | null };
+    return r.m ?? 0;
+  }
+
+  /**
+   * The run's latest numbers: its final metrics when it has ended, otherwise the last
+   * training and evaluation rows so far.
+   */
+  summary(id: string): Record<string, number | null> {
+    const run = this.getRun(id);
+    if (run?.finalMetrics) return run.finalMetrics;
+    return this.latestNumbers(id, {});
+  }
+
+  /**
+   * Removes a run: its rows, then its directory. A run that is still training is refused
+   * unless `force` (which does not stop the training process).
+   */
+  removeRun(id: string, opts: { force?: boolean } = {}): RunRecord {
+    const run = this.getRun(id);
+    if (!run) throw unknownRun(id, this.root);
+    if (run.status === "running" && !opts.force) {
+      throw new RefineryError("run_running", `run ${id} is still training (pid ${run.pid ?? "?"})`, `stop it first (Ctrl-C or kill ${run.pid ?? "PID"}), or pass --force to remove it anyway`);
+    }
+    this.write(() => void this.db.prepare("DELETE FROM runs WHERE id = ?").run(id));
+    // Only a direct child of the root is ever removed, whatever the row says.
+    const dir = join(this.root, id);
+    if (basename(dir) === id && id !== "." && id !== ".." && existsSync(join(dir, "config.json"))) rmSync(dir, { recursive: true, force: true });
+    return run;
+  }
+
+  /** SQLite's own consistency check: "ok", or the problems it found. */
+  integrityCheck(): string {
+    return (this.db.pragma("integrity_check") as { integrity_check: string }[]).map((r) => r.integrity_check).join("; ");
+  }
+
+  private write(fn: () => void): void {
+    this.db.transaction(fn).immediate();
+  }
+
+  private settleDeadRuns(): void {
+    const running = this.db.prepare("SELECT id, pid, host FROM runs WHERE status = 'running'").all() as Pick<RunRow, "id" | "pid" | "host">[];
+    for (const r of running) if (isDead(r.pid, r.host)) this.settleDeadRun(r.id, r.pid);
+  }
+
+  /**
+   * A run marked running whose process is gone: its directory may hold rows the store
+   * missed (the process died between the two writes), so it is re-read, then marked
+   * interrupted, unless someone else changed the row meanwhile (a resume, another reader).
+   */
+  private settleDeadRun(id: string, pid: number | null): void {
+    const dir = join(this.root, id);
+    try {
+      if (existsSync(join(dir, "config.json"))) this.importRun(dir);
+    } catch {
+      // An unreadable directory: still settle the row.
+    }
+    const now = new Date().toISOString();
+    this.write(() => {
+      const changed = this.db
+        .prepare("UPDATE runs SET status = 'interrupted', ended_at = coalesce(updated_at, ?) WHERE id = ? AND status = 'running' AND pid IS ?")
+        .run(now, id, pid).changes;
+      if (changed) this.storeFinalMetrics(id, {});
+    });
+  }
+
+  private storeFinalMetrics(id: string, status: Record<string, unknown>): void {
+    const numbers = this.latestNumbers(id, status);
+    this.db.prepare("UPDATE runs SET final_metrics = ? WHERE id = ?").run(JSON.stringify(numbers), id);
+  }
+
+  /** Numbers of the last training row and last evaluation row, plus the trainer's end-of-run figures. */
+  private latestNumbers(id: string, status: Record<string, unknown>): Record<string, number | null> {
+    // The newest value of every key; a key that is null in the last row (no episode ended in
+    // that iteration) takes its value from the recent rows before it.
+    const last = (kind: string) => {
+      const rows = this.db.prepare("SELECT row FROM metrics WHERE run_id = ? AND kind = ? ORDER BY iteration DESC LIMIT 20").all(id, kind) as { row: string }[];
+      const out: Record<string, unknown> = {};
+      for (const r of rows) {
+        for (const [k, v] of Object.entries(JSON.parse(r.row) as Record<string, unknown>)) if (out[k] === undefined || out[k] === null) out[k] = v;
+      }
+      return out;
+    };
+    const out: Record<string, number | null> = {};
+    const take = (obj: Record<string, unknown>) => {
+      for (const [k, v] of Object.entries(obj)) if (k !== "kind" && (typeof v === "number" || v === null)) out[k] = v;
+    };
+    take(last("train"));
+    const evalRow = last("eval");
+    delete evalRow.iteration;
+    delete evalRow.step;
+    take(evalRow);
+    for (const k of ["finalMeanReturn", "stepsToThreshold"]) if (k in status) take({ [k]: status[k] });
+    return out;
+  }
+}
+
+/** Direct subdirectories of `root` holding a config.json. */
+function runDirsIn(root: string): string[] {
+  if (!existsSync(root)) return [];
+  return readdirSync(root)
+    .filter((name) => !name.startsWith("."))
+    .map((name) => join(root, name))
+    .filter((p) => {
+      try {
+        return statSync(p).isDirectory() && existsSync(join(p, "config.json"));
+      } catch {
+        return false;
+      }
+    });
+}
+
+function migrate(db: Database.Database, path: string): void {
+  db.transaction(() => {
+    const version = db.pragma("user_version", { simple: true }) as number;
+    if (version > SCHEMA_VERSION) {
+      throw new RefineryError("store_version", `${path} was written by a newer refinery (schema ${version}, this one knows ${SCHEMA_VERSION})`, "upgrade refinery, or rebuild the store for this version with `refinery runs --rebuild`");
+    }
+    if (version < SCHEMA_VERSION) {
+      db.exec(SCHEMA);
+      db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    }
+  }).immediate();
+}
+
+/** A damaged database as a RefineryError that says how to rebuild it; other errors unchanged. */
+export function storeError(err: unknown, path: string): Error {
+  if (err instanceof RefineryError) return err;
+  const code = (err as { code?: string }).code ?? "";
+  if (code === "SQLITE_CORRUPT" || code === "SQLITE_NOTADB" || code.startsWith("SQLITE_CORRUPT")) {
+    return new RefineryError("store_corrupt", `the run store ${path} is damaged (${(err as Error).message})`, "rebuild it from the run directories with `refinery runs --rebuild` (nothing is lost: every run directory holds its config, status and metrics)");
+  }
+  return err as Error;
+}
+
+export function unknownRun(id: string, root: string): RefineryError {
+  return new RefineryError("unknown_run", `no run "${id}" in ${root}`, "list the runs with `refinery runs` (ids are run directory names), or pass --runs-root / set REFINERY_RUNS to the directory that holds the run");
+}
+
+/** Whether a process recorded on `host` is gone. Processes on other hosts are assumed alive. */
+export function isDead(pid: number | null, host: string | null): boolean {
+  if (pid === null) return false;
+  if (host !== null && host !== HOST) return false;
+  if (pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    // EPERM: the process exists but belongs to someone else.
+    return (err as { code?: string }).code !== "EPERM";
+  }
+}
+
+function parseStatus(s: unknown): RunStatus {
+  return RUN_STATUSES.includes(s as RunStatus) ? (s as RunStatus) : "running";
+}
+
+function olderThan(iso: unknown, ms: number): boolean {
+  const t = typeof iso === "string" ? Date.parse(iso) : NaN;
+  return Number.isFinite(t) && Date.now() - t > ms;
+}
+
+function strOrNull(x: unknown): string | null {
+  return typeof x === "string" ? x : null;
+}
+
+function intOr(x: unknown, fallback: number): number {
+  return typeof x === "number" && Number.isFinite(x) ? Math.round(x) : fallback;
+}
+
+function numOrNull(x: unknown): number | null {
+  return typeof x === "number" && Number.isFinite(x) ? x : null;
+}
+
+function metricValues(id: string, row: Record<string, unknown>): [string, string, number, number, number | null, number | null, number | null, number | null, string] {
+  return [
+    id,
+    typeof row.kind === "string" ? row.kind : "train",
+    intOr(row.iteration, 0),
+    intOr(row.step, 0),
+    numOrNull(row.episodeReturnMean),
+    numOrNull(row.episodeLengthMean),
+    numOrNull(row.evalReturnMean),
+    numOrNull(row.wallSeconds),
+    JSON.stringify(row),
+  ];
+}
+
+function toRecord(r: RunRow): RunRecord {
+  return {
+    id: r.id,
+    name: r.name,
+    algo: r.algo,
+    env: r.env,
+    seed: r.seed,
+    config: JSON.parse(r.config) as Record<string, unknown>,
+    status: parseStatus(r.status),
+    pid: r.pid,
+    host: r.host,
+    startedAt: r.started_at,
+    endedAt: r.ended_at,
+    updatedAt: r.updated_at,
+    iteration: r.iteration,
+    step: r.step,
+    finalMetrics: r.final_metrics ? (JSON.parse(r.final_metrics) as Record<string, number | null>) : null,
+    error: r.error,
+    dir: r.dir,
+  };
+}
+
+function toMetric(r: MetricRow): MetricRecord {
+  return { seq: r.seq, runId: r.run_id, kind: r.kind, iteration: r.iteration, step: r.step, row: JSON.parse(r.row) as Record<string, unknown> };
+}
