@@ -1,10 +1,15 @@
-import type { z } from "zod";
+import { ZodObject, type z } from "zod";
 import { parseConfig } from "../core/config.js";
 import { ConfigError, describeValue } from "../core/errors.js";
 import { closeMatches, registry } from "../envs/registry.js";
+import { createEpo, EPO_DEFAULTS, EPO_PRESETS, epoConfigSchema, validateEpo } from "./epo.js";
+import { createGrpo, GRPO_DEFAULTS, GRPO_PRESETS, grpoConfigSchema, validateGrpo } from "./grpo.js";
+import { createMdpo, MDPO_DEFAULTS, MDPO_PRESETS, mdpoConfigSchema } from "./mdpo.js";
 import { PPO } from "./ppo.js";
-import { PPO_DEFAULTS, PPO_PRESETS, ppoConfigSchema, type Preset } from "./ppo_config.js";
-import type { Algorithm } from "./types.js";
+import { PPO_DEFAULTS, PPO_PRESETS, ppoConfigSchema } from "./ppo_config.js";
+import { createReinforce, REINFORCE_DEFAULTS, REINFORCE_PRESETS, reinforceConfigSchema, validateReinforce } from "./reinforce.js";
+import { createRloo, RLOO_DEFAULTS, RLOO_PRESETS, rlooConfigSchema, validateRloo } from "./rloo.js";
+import type { Algorithm, AlgorithmPreset } from "./types.js";
 
 /** A named algorithm: its config schema, defaults, presets and constructor. */
 export interface AlgorithmEntry {
@@ -12,9 +17,13 @@ export interface AlgorithmEntry {
   description: string;
   schema: z.ZodObject;
   defaults: Record<string, unknown>;
-  presets: Preset[];
+  presets: AlgorithmPreset[];
+  /** Checks beyond the schema that need more than the values (e.g. building the env); throws a ConfigError. */
+  validate?(config: Record<string, unknown>): void;
   create(config: Record<string, unknown>): Promise<Algorithm>;
 }
+
+const parse = <S extends z.ZodObject>(schema: S, name: string, config: Record<string, unknown>): z.infer<S> => parseConfig(schema, config, `${name} config`);
 
 export const ALGORITHMS: Record<string, AlgorithmEntry> = {
   ppo: {
@@ -25,7 +34,54 @@ export const ALGORITHMS: Record<string, AlgorithmEntry> = {
     presets: PPO_PRESETS,
     create: (config) => PPO.create(parseConfig(ppoConfigSchema, config, "ppo config")),
   },
+  grpo: {
+    name: "grpo",
+    description: "Group Relative Policy Optimization: G episodes per start state, group-normalised returns, clipped ratio, optional KL to a reference (Dr. GRPO: --preset dr-grpo)",
+    schema: grpoConfigSchema,
+    defaults: GRPO_DEFAULTS,
+    presets: GRPO_PRESETS,
+    validate: (config) => validateGrpo(parse(grpoConfigSchema, "grpo", config)),
+    create: (config) => createGrpo(parse(grpoConfigSchema, "grpo", config)),
+  },
+  rloo: {
+    name: "rloo",
+    description: "REINFORCE with the leave-one-out baseline over G episodes per start state; LOOP (clipped ratio, several epochs) when clip is on",
+    schema: rlooConfigSchema,
+    defaults: RLOO_DEFAULTS,
+    presets: RLOO_PRESETS,
+    validate: (config) => validateRloo(parse(rlooConfigSchema, "rloo", config)),
+    create: (config) => createRloo(parse(rlooConfigSchema, "rloo", config)),
+  },
+  reinforce: {
+    name: "reinforce",
+    description: "REINFORCE: Monte-Carlo policy gradient on discounted returns-to-go, optionally with a learned value baseline",
+    schema: reinforceConfigSchema,
+    defaults: REINFORCE_DEFAULTS,
+    presets: REINFORCE_PRESETS,
+    validate: (config) => validateReinforce(parse(reinforceConfigSchema, "reinforce", config)),
+    create: (config) => createReinforce(parse(reinforceConfigSchema, "reinforce", config)),
+  },
+  mdpo: {
+    name: "mdpo",
+    description: "Mirror Descent Policy Optimization (on-policy): GAE and a critic, several full-batch steps on ρ·Â − KL(π‖π_old)/t_k with an annealed t_k",
+    schema: mdpoConfigSchema,
+    defaults: MDPO_DEFAULTS,
+    presets: MDPO_PRESETS,
+    create: (config) => createMdpo(parse(mdpoConfigSchema, "mdpo", config)),
+  },
+  epo: {
+    name: "epo",
+    description: "Entropy-regularized Policy Optimization on GRPO: entropy bonus with smoothing against the per-turn historical entropy and a phase weight",
+    schema: epoConfigSchema,
+    defaults: EPO_DEFAULTS,
+    presets: EPO_PRESETS,
+    validate: (config) => validateEpo(parse(epoConfigSchema, "epo", config)),
+    create: (config) => createEpo(parse(epoConfigSchema, "epo", config)),
+  },
 };
+
+/** Config keys that only make sense with group rollouts: named so ppo/mdpo can say why they reject them. */
+const GROUP_ONLY_KEYS = ["selection", "d3s"];
 
 export function getAlgorithm(name: string): AlgorithmEntry {
   const entry = ALGORITHMS[name];
@@ -90,11 +146,68 @@ export function resolveConfig(opts: ResolveOptions): Record<string, unknown> {
     }
     presetValues = values as Record<string, unknown>;
   }
-  const merged = { ...entry.defaults, ...presetValues, ...file, ...overrides, env };
+  const merged = mergeLayers(entry.defaults, presetValues, file, overrides, { env });
   // Name the layer a bad value came from, so the user knows which file or flag to edit.
   const originOf = (key: string): string | undefined =>
     key in overrides ? overridesName : key in file ? fileName : key in presetValues ? `preset "${opts.preset}"` : undefined;
-  return parseConfig(entry.schema, merged, `${entry.name} config`, { defaults: entry.defaults, originOf }) as Record<string, unknown>;
+  rejectGroupKeys(entry, merged, originOf);
+  rejectUnknownNestedKeys(entry, merged, originOf);
+  const config = parseConfig(entry.schema, merged, `${entry.name} config`, { defaults: entry.defaults, originOf }) as Record<string, unknown>;
+  entry.validate?.(config);
+  return config;
+}
+
+/**
+ * Later layers override earlier ones key by key; nested option objects (`d3s`) merge too, so
+ * `--set d3s.levels=step` keeps the other d3s defaults. Lists and other values are replaced.
+ */
+function mergeLayers(...layers: Record<string, unknown>[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const layer of layers) {
+    for (const [k, v] of Object.entries(layer)) {
+      out[k] = isPlainObject(v) && isPlainObject(out[k]) ? mergeLayers(out[k] as Record<string, unknown>, v) : v;
+    }
+  }
+  return out;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v) && Object.getPrototypeOf(v) === Object.prototype;
+}
+
+/** An unknown key inside an option object (`d3s.keepRatio`) named with its path and the keys that object has. */
+function rejectUnknownNestedKeys(entry: AlgorithmEntry, merged: Record<string, unknown>, originOf: (key: string) => string | undefined): void {
+  for (const [key, schema] of Object.entries(entry.schema.shape)) {
+    const value = merged[key];
+    if (!(schema instanceof ZodObject) || !isPlainObject(value)) continue;
+    const allowed = Object.keys(schema.shape);
+    const unknown = Object.keys(value).filter((k) => !allowed.includes(k));
+    if (!unknown.length) continue;
+    const origin = originOf(key);
+    throw new ConfigError(
+      `invalid ${entry.name} config: unknown key ${unknown.map((k) => `"${key}.${k}"`).join(", ")}${origin ? ` (from ${origin})` : ""}`,
+      `use only the ${key} keys: ${allowed.map((k) => `${key}.${k}`).join(", ")} (\`refinery list\` describes them)`,
+    );
+  }
+}
+
+/** Selection acts on groups of episodes; an algorithm without them (ppo, mdpo) says so instead of "unknown key". */
+function rejectGroupKeys(entry: AlgorithmEntry, merged: Record<string, unknown>, originOf: (key: string) => string | undefined): void {
+  if ("selection" in entry.schema.shape) return;
+  for (const key of GROUP_ONLY_KEYS) {
+    if (!(key in merged)) continue;
+    if (key === "selection" && merged.selection === "none") {
+      delete merged.selection; // asking for no selection is harmless anywhere
+      continue;
+    }
+    const origin = originOf(key);
+    const groupAlgos = Object.values(ALGORITHMS).filter((a) => "selection" in a.schema.shape).map((a) => a.name);
+    throw new ConfigError(
+      `${entry.name} has no groups of episodes (it uses the step collector), so ${key}${key === "selection" ? ` = ${describeValue(merged.selection)}` : ".*"}${origin ? ` (from ${origin})` : ""} cannot apply: D³S selects episodes within groups and steps within them`,
+      `drop ${key}, or use a group algorithm: ${groupAlgos.join(", ")} (e.g. --algo grpo --set selection=d3s)`,
+      "no_groups",
+    );
+  }
 }
 
 function didYouMean(given: string, candidates: string[]): string {

@@ -16,8 +16,14 @@ export interface ActingPolicy {
  */
 export interface Algorithm {
   readonly name: string;
-  /** Env steps consumed per iteration (all envs together). */
+  /** Env steps consumed per iteration (all envs together); the mean so far when iterations vary in size. */
   readonly stepsPerIteration: number;
+  /**
+   * Env steps consumed so far, for algorithms whose iterations differ in size (the group
+   * algorithms run whole episodes); when present it is exact, and preferable to
+   * iteration × stepsPerIteration.
+   */
+  readonly stepsDone?: number;
   readonly totalIterations: number;
   /** Iterations done so far. */
   readonly iteration: number;
@@ -35,4 +41,11 @@ export interface Algorithm {
   /** Weights and metadata of the policy alone (what `loadPolicy` reads). */
   exportPolicy(): { spec: Record<string, unknown>; weights: Record<string, Float32Array> };
   dispose(): void;
+}
+
+/** Named config values for an env (`--preset NAME`); undefined when the preset has nothing for that env. */
+export interface AlgorithmPreset {
+  name: string;
+  description: string;
+  forEnv(env: string): Record<string, unknown> | undefined;
 }

@@ -95,7 +95,7 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
     return summary;
   }
   const status = (s: string, extra: Record<string, unknown> = {}) =>
-    run.writeStatus({ status: s, pid: process.pid, algo: algoName, env: cfg.env, iteration: algo.iteration, step: algo.iteration * algo.stepsPerIteration, ...extra });
+    run.writeStatus({ status: s, pid: process.pid, algo: algoName, env: cfg.env, iteration: algo.iteration, step: stepsOf(algo), ...extra });
   const store = opts.store === false ? null : attachRunStore(run);
   status("running");
 
@@ -108,13 +108,14 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
 
   const t0 = performance.now();
   const startIteration = algo.iteration;
+  const startSteps = stepsOf(algo);
   const evaluateNow = async (): Promise<EvalResult> => {
     const iteration = algo.iteration;
     const env = algo.makeEvalEnv();
     // Seeds depend only on the run seed and the iteration, so a resumed run evaluates identically.
     const result = evaluatePolicy(env, algo.actingPolicy(cfg.seed + 7919 * iteration), cfg.evalEpisodes, cfg.seed + 100_003 + iteration, cfg.evalDeterministic);
     env.close();
-    const step = iteration * algo.stepsPerIteration;
+    const step = stepsOf(algo);
     run.appendMetrics({ kind: "eval", iteration, step, evalReturnMean: result.meanReturn, evalReturnStd: result.stdReturn, evalLengthMean: result.meanLength });
     opts.callbacks?.onEval?.({ ...result, iteration, step }, algo);
     if (result.meanReturn > bestEval) {
@@ -141,7 +142,7 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
       await new Promise((resolve) => setImmediate(resolve));
       const metrics = algo.iterate();
       const episodes = algo.drainEpisodes();
-      const step = algo.iteration * algo.stepsPerIteration;
+      const step = stepsOf(algo);
       for (const e of episodes) {
         recent.push(e.return);
         if (recent.length > 100) recent.shift();
@@ -155,7 +156,7 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
         episodes: episodes.length,
         episodeReturnMean: episodes.length ? mean(episodes.map((e) => e.return)) : NaN,
         episodeLengthMean: episodes.length ? mean(episodes.map((e) => e.length)) : NaN,
-        sps: ((algo.iteration - startIteration) * algo.stepsPerIteration) / Math.max(wall, 1e-9),
+        sps: (stepsOf(algo) - startSteps) / Math.max(wall, 1e-9),
         wallSeconds: wall,
       };
       run.appendMetrics({ kind: "train", ...nullifyNaN(row) });
@@ -172,10 +173,10 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
       runDir: run.path,
       algo: algoName,
       env: cfg.env,
-      steps: algo.iteration * algo.stepsPerIteration,
+      steps: stepsOf(algo),
       iterations: algo.iteration,
       wallSeconds: wall,
-      sps: ((algo.iteration - startIteration) * algo.stepsPerIteration) / Math.max(wall, 1e-9),
+      sps: (stepsOf(algo) - startSteps) / Math.max(wall, 1e-9),
       finalMeanReturn: mean(recent),
       finalEval,
       stepsToThreshold,
@@ -200,7 +201,7 @@ function partialSummary(run: RunDir, algo: string, env: string, a: Algorithm, t0
     runDir: run.path,
     algo,
     env,
-    steps: a.iteration * a.stepsPerIteration,
+    steps: stepsOf(a),
     iterations: a.iteration,
     wallSeconds: wall,
     sps: NaN,
@@ -215,6 +216,11 @@ async function envThreshold(env: string): Promise<number | undefined> {
   const t = registry.get(env)?.rewardThreshold;
   // Pendulum has no registered threshold; −200 is the customary "solved" mark.
   return t ?? (env === "Pendulum-v1" ? -200 : undefined);
+}
+
+/** Env steps consumed so far: exact for algorithms whose iterations vary in size (group collectors). */
+function stepsOf(a: Algorithm): number {
+  return a.stepsDone ?? a.iteration * a.stepsPerIteration;
 }
 
 function mean(xs: number[]): number {

@@ -48,8 +48,10 @@ describe("refinery list", () => {
     expect(out).toMatch(/^ {4}activation +tanh +tanh\|relu +hidden activation/m);
     for (const key of Object.keys(ppo.schema.shape)) expect(out).toMatch(new RegExp(`^ {4}${key} `, "m"));
     for (const p of ppo.presets) expect(out).toMatch(new RegExp(`^ {4}${p.name} +${escape(p.description)}`, "m"));
-    // Aligned: every option row starts its default in the same column.
-    const rows = out.split("\n").filter((l) => Object.keys(ppo.schema.shape).some((k) => l.startsWith(`    ${k} `)));
+    // Aligned: within ppo's table, every option row starts its default in the same column.
+    const section = out.slice(out.indexOf("Algorithm ppo"), out.indexOf("\nAlgorithm ", out.indexOf("Algorithm ppo") + 1) >>> 0);
+    const rows = section.split("\n").filter((l) => Object.keys(ppo.schema.shape).some((k) => l.startsWith(`    ${k} `)));
+    expect(rows.length).toBe(Object.keys(ppo.schema.shape).length);
     const column = (l: string) => l.search(/(?<=^ {4}\S+ +)\S/);
     expect(new Set(rows.map(column)).size).toBe(1);
   });
@@ -93,8 +95,8 @@ describe("--help", () => {
 
   it("train --help names the algorithm's defaults for --env, --steps and --seed", async () => {
     const { out } = await cli("train", "--help");
-    expect(out.replace(/\s+/g, " ")).toContain("(default: the config's totalTimesteps: 500000 for ppo)");
-    expect(out.replace(/\s+/g, " ")).toContain("(default: the config's env: CartPole-v1 for ppo)");
+    expect(out.replace(/\s+/g, " ")).toMatch(/\(default: the config's totalTimesteps: 500000 for ppo, [^)]*150000 for mdpo[^)]*\)/);
+    expect(out.replace(/\s+/g, " ")).toMatch(/\(default: the config's env: CartPole-v1 for ppo, [^)]*CartPole-v1 for grpo[^)]*\)/);
   });
 });
 

@@ -1,0 +1,295 @@
+/**
+ * MDPO — Mirror Descent Policy Optimization, on-policy variant (Tomar et al. 2020;
+ * ALGORITHMS.md §4a, VERIFIED against `mdpo_on/mdpo.py`), composed from refinery's parts:
+ *
+ *   StepCollector (numEnvs × numSteps)  →  gae(γ, λ)  →  Â = (A − mean)/std over the batch (population std)
+ *   π_θk = the policy that collected the batch, frozen: its log-probs and distribution
+ *          parameters on the batch's states are stored before the first step
+ *   t_k = mdpoStepSize(k, K),  K = totalTimesteps / (numEnvs·numSteps)
+ *   sgdSteps × (full batch):  L = −mean(ρ·Â) + (1/t_k)·mean(KL(π_θ(·|s) ‖ π_θk(·|s))) [− entCoef·mean H]
+ *                             ρ = π_θ(a|s)/π_θk(a|s); Adam, global grad-norm clip
+ *   critic: vfIters epochs of minibatch clipped value loss on the GAE returns, its own Adam
+ *
+ * Freezing π_θk as its outputs on the batch is the same as keeping a copy of its weights:
+ * the KL and ratio only ever evaluate it on these states. KL is the closed form (categorical
+ * or diagonal Gaussian). Defaults are the authors' (lr 3e-4 constant, 10 SGD steps, batch
+ * 2048, vf_iters 5, critic minibatch 128, value clip 0.2, GAE 0.99/0.95, no entropy bonus)
+ * except where tuned on CartPole-v1: the budget.
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import { z } from "zod";
+import { gae } from "../advantage/gae.js";
+import { normalizeAdvantages } from "../advantage/normalize.js";
+import { initBackend } from "../core/backend.js";
+import { Rng, type RngState } from "../core/rng.js";
+import type { Env } from "../envs/env.js";
+import { captureEnvState, restoreEnvState, type EnvState } from "../envs/state.js";
+import type { SyncVectorEnv } from "../envs/vector.js";
+import { approxKl, clipFraction } from "../loss/kl.js";
+import { categoricalKl, gaussianKl, mdpoLoss, mdpoRatioAdvantage, mdpoStepSize } from "../loss/mdpo.js";
+import { DiagGaussian } from "../nn/distributions.js";
+import { Adam, type AdamState } from "../nn/optim.js";
+import { ActorCritic } from "../policies/actor_critic.js";
+import { StepCollector } from "../rollout/step_collector.js";
+import { makeTrainingEnv, makeTrainingVecEnv, type EnvStackOptions } from "./env_stack.js";
+import { networkShape, runShape } from "./group_config.js";
+import { actorForward, actorReadout, actorVariables, fitCritic, meanStd, stepTensors } from "./policy_tools.js";
+import { policyActor } from "./ppo.js";
+import type { ActingPolicy, Algorithm, AlgorithmPreset, IterationMetrics } from "./types.js";
+
+export const mdpoConfigSchema = z
+  .object({
+    env: z.string().min(1).describe("environment id (refinery list)"),
+    seed: z.number().int().min(0).describe("seed of everything: weights, actions, envs"),
+    totalTimesteps: z.number().int().positive().describe("env steps to train for (all envs together); also sets K of t_k"),
+    numEnvs: z.number().int().positive().describe("parallel envs in the vector env"),
+    numSteps: z.number().int().positive().describe("steps per env per rollout (numEnvs·numSteps = timesteps_per_batch)"),
+    learningRate: z.number().positive().describe("Adam learning rate of the policy (constant, eps 1e-5)"),
+    sgdSteps: z.number().int().positive().describe("m: full-batch SGD steps on the KL-regularised objective per iteration"),
+    gamma: z.number().min(0).max(1).describe("discount factor γ"),
+    gaeLambda: z.number().min(0).max(1).describe("GAE λ"),
+    entCoef: z.number().min(0).describe("entropy bonus coefficient"),
+    maxGradNorm: z.number().positive().describe("global gradient-norm clip of each policy and critic step"),
+    bootstrapTruncated: z.boolean().describe("bootstrap time-limit truncations from V(final obs); false treats them as terminal"),
+    valueLearningRate: z.number().positive().describe("Adam learning rate of the critic"),
+    vfIters: z.number().int().positive().describe("epochs of critic regression per iteration"),
+    valueMinibatchSize: z.number().int().positive().describe("steps per critic minibatch"),
+    valueClip: z.number().positive().nullable().describe("clip V around the rollout's values by this much (null: plain squared error)"),
+    ...networkShape,
+    ...runShape,
+  })
+  .strict();
+
+export type MDPOConfig = z.infer<typeof mdpoConfigSchema>;
+
+export const MDPO_DEFAULTS: MDPOConfig = {
+  env: "CartPole-v1",
+  seed: 1,
+  totalTimesteps: 150_000,
+  numEnvs: 1,
+  numSteps: 2048,
+  learningRate: 3e-4,
+  sgdSteps: 10,
+  gamma: 0.99,
+  gaeLambda: 0.95,
+  entCoef: 0,
+  maxGradNorm: 0.5,
+  bootstrapTruncated: true,
+  valueLearningRate: 3e-4,
+  vfIters: 5,
+  valueMinibatchSize: 128,
+  valueClip: 0.2,
+  hidden: [64, 64],
+  activation: "tanh",
+  initLogStd: 0,
+  backend: "wasm",
+  evalEvery: 0,
+  evalEpisodes: 10,
+  evalDeterministic: true,
+  checkpointEvery: 0,
+};
+
+/** None yet: the defaults are the authors' on-policy ones (mdpo_on). */
+export const MDPO_PRESETS: AlgorithmPreset[] = [];
+
+function envOptions(c: MDPOConfig): EnvStackOptions {
+  return { env: c.env, normObs: false, normReward: false, clipObs: null, clipReward: null, gamma: c.gamma };
+}
+
+/** The frozen π_θk on one batch: what the KL and the ratio compare against. */
+interface OldPolicy {
+  logProbs: Float32Array;
+  /** Logits or Gaussian means per step, row-major. */
+  params: Float32Array;
+  /** The Gaussian's log-std (Box actions). */
+  logStd: Float32Array | null;
+}
+
+export class MDPO implements Algorithm {
+  readonly name = "mdpo";
+  readonly stepsPerIteration: number;
+  readonly totalIterations: number;
+  /** K of t_k = 1 − (k − 1)/K: iterations the budget allows, not rounded. */
+  readonly kTotal: number;
+  readonly vec: SyncVectorEnv;
+  readonly policy: ActorCritic;
+  readonly optimizer: Adam;
+  readonly criticOptimizer: Adam;
+  private readonly collector: StepCollector;
+  private rng: Rng;
+  private iterationsDone = 0;
+  private episodes: { return: number; length: number }[] = [];
+
+  private constructor(readonly config: MDPOConfig) {
+    const c = config;
+    this.stepsPerIteration = c.numEnvs * c.numSteps;
+    this.kTotal = c.totalTimesteps / this.stepsPerIteration;
+    this.totalIterations = Math.max(1, Math.floor(this.kTotal));
+    const root = new Rng(c.seed);
+    const initRng = root.split();
+    this.rng = root.split();
+    this.vec = makeTrainingVecEnv(envOptions(c), c.numEnvs);
+    this.policy = new ActorCritic({
+      observationSpace: this.vec.singleObservationSpace,
+      actionSpace: this.vec.singleActionSpace,
+      hidden: c.hidden,
+      activation: c.activation,
+      initLogStd: c.initLogStd,
+      rng: initRng,
+    });
+    this.optimizer = new Adam(actorVariables(this.policy), { learningRate: c.learningRate, epsilon: 1e-5 });
+    this.criticOptimizer = new Adam(this.policy.critic.variables, { learningRate: c.valueLearningRate, epsilon: 1e-5 });
+    this.collector = new StepCollector(this.vec, this.policy, c.numSteps, c.gamma, c.bootstrapTruncated);
+    this.collector.reset(c.seed);
+  }
+
+  static async create(config: MDPOConfig): Promise<MDPO> {
+    await initBackend(config.backend);
+    return new MDPO(config);
+  }
+
+  get iteration(): number {
+    return this.iterationsDone;
+  }
+
+  iterate(): IterationMetrics {
+    const c = this.config;
+    // A budget shorter than one batch still runs its one iteration, at t = 1.
+    const tk = mdpoStepSize(this.iterationsDone + 1, Math.max(this.kTotal, this.iterationsDone + 1));
+    const t0 = performance.now();
+    const batch = this.collector.collect(this.rng);
+    const t1 = performance.now();
+    const n = batch.numSteps * batch.numEnvs;
+    const { advantages, returns } = gae({ ...batch, gamma: c.gamma, lambda: c.gaeLambda });
+    const adv = normalizeAdvantages(advantages, 1e-8, "population");
+    const old = this.freezeOldPolicy(batch.obs, batch.actions, batch.logProbs, n);
+
+    let stats = { policyLoss: 0, kl: 0, entropy: 0, approxKl: 0, clipFraction: 0, gradNorm: 0 };
+    for (let m = 0; m < c.sgdSteps; m++) stats = this.policyStep(batch.obs, batch.actions, adv, old, n, tk);
+    const valueLoss = fitCritic(
+      this.policy,
+      this.criticOptimizer,
+      { obs: batch.obs, targets: returns, oldValues: batch.values },
+      { epochs: c.vfIters, minibatchSize: c.valueMinibatchSize, clip: c.valueClip, maxGradNorm: c.maxGradNorm },
+      this.rng,
+    );
+    const t2 = performance.now();
+    this.policy.syncFastWeights();
+    this.iterationsDone++;
+    this.episodes.push(...batch.episodes);
+    const advStats = meanStd(advantages);
+    return {
+      stepSize: tk,
+      klWeight: 1 / tk,
+      // The last SGD step's numbers: where the iteration ended up relative to π_θk.
+      ...stats,
+      valueLoss,
+      advantageMean: advStats.mean,
+      advantageStd: advStats.std,
+      zeroVarianceGroups: NaN, // no groups: the step collector runs continuing episodes
+      selectedFraction: 1,
+      rolloutSeconds: (t1 - t0) / 1000,
+      updateSeconds: (t2 - t1) / 1000,
+    };
+  }
+
+  /** π_θk's log-probs (as collected) and its distribution parameters on the batch's states. */
+  private freezeOldPolicy(obs: Float32Array, actions: Int32Array | Float32Array, logProbs: Float32Array, n: number): OldPolicy {
+    const { params } = actorReadout(this.policy, obs, actions, n);
+    const dist = this.policy.dist;
+    const logStd = dist instanceof DiagGaussian ? Float32Array.from(dist.logStd.dataSync()) : null;
+    return { logProbs, params, logStd };
+  }
+
+  /** One full-batch step on −mean(ρÂ) + (1/t_k)·mean(KL(π_θ‖π_θk)) − entCoef·mean(H). */
+  private policyStep(obs: Float32Array, actions: Int32Array | Float32Array, adv: Float32Array, old: OldPolicy, n: number, tk: number) {
+    const c = this.config;
+    let diag: tf.Tensor | null = null;
+    const { gradNorm } = this.optimizer.minimize(() => {
+      const t = stepTensors(this.policy, obs, actions, n);
+      const { params, logProb, entropy } = actorForward(this.policy, t.obs, t.actions);
+      const oldLogProb = tf.tensor1d(old.logProbs);
+      const oldParams = tf.tensor2d(old.params, params.shape);
+      const dist = this.policy.dist;
+      const kl =
+        dist instanceof DiagGaussian
+          ? gaussianKl(params, dist.logStd, oldParams, tf.tensor1d(old.logStd as Float32Array))
+          : categoricalKl(params, oldParams);
+      const ratioAdv = mdpoRatioAdvantage(logProb, oldLogProb, tf.tensor1d(adv));
+      const meanEntropy = tf.mean(entropy);
+      diag = tf.keep(tf.stack([tf.neg(tf.mean(ratioAdv)), tf.mean(kl), meanEntropy, approxKl(logProb, oldLogProb), clipFraction(logProb, oldLogProb, 0.2)]));
+      const loss = mdpoLoss(ratioAdv, kl, tk);
+      return c.entCoef > 0 ? (tf.sub(loss, tf.mul(meanEntropy, c.entCoef)) as tf.Scalar) : loss;
+    }, c.maxGradNorm);
+    const d = (diag as unknown as tf.Tensor).dataSync();
+    (diag as unknown as tf.Tensor).dispose();
+    return { policyLoss: d[0], kl: d[1], entropy: d[2], approxKl: d[3], clipFraction: d[4], gradNorm };
+  }
+
+  drainEpisodes(): { return: number; length: number }[] {
+    const out = this.episodes;
+    this.episodes = [];
+    return out;
+  }
+
+  actingPolicy(seed: number): ActingPolicy {
+    return policyActor(this.policy, new Rng(seed));
+  }
+
+  makeEvalEnv(): Env<unknown, unknown> {
+    return makeTrainingEnv(envOptions(this.config), false);
+  }
+
+  saveState(): { json: Record<string, unknown>; arrays: Record<string, Float32Array> } {
+    const adam = this.optimizer.getState();
+    const critic = this.criticOptimizer.getState();
+    const arrays: Record<string, Float32Array> = {};
+    for (const [k, v] of Object.entries(this.policy.getWeights())) arrays[`policy/${k}`] = v;
+    arrays["adam/m"] = adam.m;
+    arrays["adam/v"] = adam.v;
+    arrays["criticAdam/m"] = critic.m;
+    arrays["criticAdam/v"] = critic.v;
+    const obs = this.collector.currentObs;
+    if (obs) arrays["collector/obs"] = obs;
+    return {
+      json: {
+        iteration: this.iterationsDone,
+        rng: this.rng.getState(),
+        adam: { step: adam.step, learningRate: adam.learningRate },
+        criticAdam: { step: critic.step, learningRate: critic.learningRate },
+        envs: this.vec.envs.map((e) => captureEnvState(e)),
+      },
+      arrays,
+    };
+  }
+
+  loadState(state: { json: Record<string, unknown>; arrays: Record<string, Float32Array> }): void {
+    const { json, arrays } = state;
+    const weights: Record<string, Float32Array> = {};
+    for (const [k, v] of Object.entries(arrays)) if (k.startsWith("policy/")) weights[k.slice(7)] = v;
+    this.policy.setWeights(weights);
+    this.optimizer.setState({ ...(json.adam as object), m: arrays["adam/m"], v: arrays["adam/v"] } as AdamState);
+    this.criticOptimizer.setState({ ...(json.criticAdam as object), m: arrays["criticAdam/m"], v: arrays["criticAdam/v"] } as AdamState);
+    this.rng = Rng.fromState(json.rng as RngState);
+    (json.envs as EnvState[]).forEach((s, i) => restoreEnvState(this.vec.envs[i], s));
+    this.vec.markReset();
+    this.collector.currentObs = arrays["collector/obs"] ?? null;
+    this.iterationsDone = json.iteration as number;
+    this.policy.syncFastWeights();
+  }
+
+  exportPolicy(): { spec: Record<string, unknown>; weights: Record<string, Float32Array> } {
+    return { spec: { ...this.policy.spec, env: this.config.env, obsNorm: null, clipObs: null }, weights: this.policy.getWeights() };
+  }
+
+  dispose(): void {
+    this.vec.close();
+    this.policy.dispose();
+    this.optimizer.dispose();
+    this.criticOptimizer.dispose();
+  }
+}
+
+export function createMdpo(config: MDPOConfig): Promise<MDPO> {
+  return MDPO.create(config);
+}

@@ -1,0 +1,70 @@
+import * as tf from "@tensorflow/tfjs-core";
+import { describe, expect, it } from "vitest";
+import { padByEpisode, perTurnEntropy } from "../../src/algos/group_engine.js";
+import { aggregate } from "../../src/loss/aggregate.js";
+import type { GroupBatch } from "../../src/rollout/group_collector.js";
+import { create } from "../helpers/algos.js";
+import { describeEachBackend } from "../loss/backends.js";
+
+describeEachBackend("padByEpisode", () => {
+  it("lays consecutive episodes out as [episodes, T] so aggregate gives the §2 numbers", () => {
+    tf.tidy(() => {
+      // Episodes of lengths 2 and 4 with per-step losses 1 and 2 (ALGORITHMS.md §2).
+      const { padded, mask } = padByEpisode(tf.tensor1d([1, 1, 2, 2, 2, 2]), [2, 4]);
+      expect(padded.shape).toEqual([2, 4]);
+      expect(Array.from(padded.dataSync())).toEqual([1, 1, 0, 0, 2, 2, 2, 2]);
+      expect(Array.from(mask.dataSync())).toEqual([1, 1, 0, 0, 1, 1, 1, 1]);
+      expect(aggregate(padded, mask, "grpo").dataSync()[0]).toBeCloseTo(1.5, 6);
+      expect(aggregate(padded, mask, "bnpo").dataSync()[0]).toBeCloseTo(1.666667, 6);
+      expect(aggregate(padded, mask, "dr_grpo", 4).dataSync()[0]).toBeCloseTo(1.25, 6);
+    });
+  });
+
+  it("passes gradients back to the per-step values with each mode's weights, empty episodes included", () => {
+    const x = tf.variable(tf.tensor1d([1, 1, 2, 2, 2, 2]));
+    const lengths = [2, 0, 4];
+    const grad = (mode: "grpo" | "bnpo" | "dr_grpo") =>
+      tf.tidy(() => {
+        const { grads } = tf.variableGrads(() => {
+          const { padded, mask } = padByEpisode(x as unknown as tf.Tensor1D, lengths);
+          return aggregate(padded, mask, mode, 4);
+        }, [x]);
+        return Array.from(grads[x.name].dataSync());
+      });
+    // grpo: 1/(B·len_i) with B = 3 (the empty episode still counts); bnpo: 1/6; dr_grpo: 1/(3·4).
+    expect(grad("grpo")).toEqual([1 / 6, 1 / 6, 1 / 12, 1 / 12, 1 / 12, 1 / 12].map((v) => expect.closeTo(v, 6)));
+    expect(grad("bnpo")).toEqual(new Array(6).fill(expect.closeTo(1 / 6, 6)));
+    expect(grad("dr_grpo")).toEqual(new Array(6).fill(expect.closeTo(1 / 12, 6)));
+    x.dispose();
+  });
+});
+
+describe("perTurnEntropy", () => {
+  it("averages entropy per turn and carries the last reached turn forward", () => {
+    const batch = { numSteps: 5 } as GroupBatch;
+    const out = perTurnEntropy(batch, Float32Array.from([1, 3, 2, 4, 6]), Int32Array.from([0, 0, 1, 1, 1]), 4);
+    expect(Array.from(out)).toEqual([2, 4, 4, 4]);
+  });
+});
+
+describe("group engine step accounting", () => {
+  it("counts whole episodes: stepsDone is the sum of the iterations, and training ends at the first boundary past the budget", async () => {
+    const algo = await create("grpo", { totalTimesteps: 300, numStarts: 1, groupSize: 4, numMinibatches: 1, updateEpochs: 1 });
+    let steps = 0;
+    let last = 0;
+    while (algo.iteration < algo.totalIterations) {
+      const m = algo.iterate();
+      const episodes = algo.drainEpisodes();
+      expect(episodes).toHaveLength(4);
+      expect(episodes.reduce((s, e) => s + e.length, 0)).toBe(m.iterationSteps);
+      steps += m.iterationSteps;
+      last = m.iterationSteps;
+      expect(algo.stepsDone).toBe(steps);
+      expect(algo.iteration * algo.stepsPerIteration).toBeCloseTo(steps, 6);
+    }
+    expect(steps).toBeGreaterThanOrEqual(300);
+    expect(steps - last).toBeLessThan(300); // the last iteration started inside the budget
+    expect(algo.totalIterations).toBe(algo.iteration);
+    algo.dispose();
+  });
+});

@@ -1,0 +1,120 @@
+import { describe, expect, it } from "vitest";
+import { GRPO_DEFAULTS, grpoAdvantages } from "../../src/algos/grpo.js";
+import type { GroupBatch } from "../../src/rollout/group_collector.js";
+import { create, expectCommonMetrics, expectDeterministic, expectExactResume, expectNoTensorLeak, iterations } from "../helpers/algos.js";
+
+const SMALL = { numStarts: 2, groupSize: 4, numMinibatches: 2, totalTimesteps: 5000 };
+
+/** One group of episodes with the given per-step rewards (for the advantage functions). */
+function batchOf(rewards: number[][]): GroupBatch {
+  const episodeLength = Int32Array.from(rewards, (r) => r.length);
+  const episodeStart = new Int32Array(rewards.length);
+  for (let e = 1; e < rewards.length; e++) episodeStart[e] = episodeStart[e - 1] + episodeLength[e - 1];
+  const flat = rewards.flat();
+  return {
+    numGroups: 1,
+    groupSize: rewards.length,
+    numEpisodes: rewards.length,
+    numSteps: flat.length,
+    rewards: Float32Array.from(flat),
+    episodeIndex: Int32Array.from(rewards.flatMap((r, e) => r.map(() => e))),
+    groupIndex: new Int32Array(flat.length),
+    episodeReturn: Float32Array.from(rewards, (r) => r.reduce((a, b) => a + b, 0)),
+    episodeLength,
+    episodeStart,
+    episodeGroup: new Int32Array(rewards.length),
+  } as GroupBatch;
+}
+
+const ADV = { rewardMode: "outcome", gamma: 1, advantageScale: "std", advantageStd: "unbiased", advantageEps: 1e-4 } as const;
+
+describe("grpoAdvantages", () => {
+  it("gives every step its episode's group-relative return (§2: r = [1,0,0,1] → ±0.865875)", () => {
+    const adv = grpoAdvantages(batchOf([[1], [0, 0], [0], [0.5, 0.5]]), ADV);
+    expect(Array.from(adv)).toEqual([0.865875, -0.865875, -0.865875, -0.865875, 0.865875, 0.865875].map((v) => expect.closeTo(v, 5)));
+  });
+
+  it("skips the std division with scale none (Dr. GRPO: r = [1,0,0,0] → [0.75, −0.25, …])", () => {
+    const adv = grpoAdvantages(batchOf([[1], [0], [0], [0]]), { ...ADV, advantageScale: "none" });
+    expect(Array.from(adv)).toEqual([0.75, -0.25, -0.25, -0.25]);
+  });
+
+  it("normalises returns-to-go over all steps of the group in rewardMode per-step", () => {
+    // Returns-to-go (γ = 1): [2, 1] and [1]; mean 4/3, unbiased std 0.57735.
+    const adv = grpoAdvantages(batchOf([[1, 1], [1]]), { ...ADV, rewardMode: "per-step" });
+    const std = Math.sqrt(((2 - 4 / 3) ** 2 + 2 * (1 - 4 / 3) ** 2) / 2);
+    expect(Array.from(adv)).toEqual([2, 1, 1].map((g) => expect.closeTo((g - 4 / 3) / (std + 1e-4), 5)));
+  });
+});
+
+describe("grpo", () => {
+  it("runs an iteration on CartPole-v1: B·G episodes, μ × minibatch steps, sane metrics", async () => {
+    const algo = await create("grpo", SMALL);
+    const m = algo.iterate();
+    expectCommonMetrics(m);
+    expect(algo.drainEpisodes()).toHaveLength(8);
+    expect(m.policySteps).toBe(GRPO_DEFAULTS.updateEpochs * 2);
+    expect(m.entropy).toBeGreaterThan(0.6); // a fresh 2-action policy is near ln 2
+    expect(m.entropy).toBeLessThanOrEqual(Math.log(2) + 1e-6);
+    expect(m.selectedFraction).toBe(1);
+    expect(m).not.toHaveProperty("klRef"); // β = 0: no reference policy
+    algo.dispose();
+  });
+
+  it("is deterministic for a seed and differs across seeds", async () => {
+    await expectDeterministic("grpo", SMALL);
+  });
+
+  it("does not leak tensors across iterations (with KL and D³S on)", async () => {
+    await expectNoTensorLeak("grpo", { ...SMALL, beta: 0.04, selection: "d3s" });
+  });
+
+  it("resumes exactly from saveState (reference policy and all)", async () => {
+    await expectExactResume("grpo", { ...SMALL, beta: 0.04, refUpdateEvery: 1, selection: "d3s" });
+  });
+
+  it("adds the KL to a reference: the initial policy, or the policy of refUpdateEvery iterations ago", async () => {
+    for (const refUpdateEvery of [0, 1]) {
+      const algo = await create("grpo", { ...SMALL, beta: 0.04, refUpdateEvery });
+      const initial = algo.exportPolicy().weights;
+      const m1 = algo.iterate();
+      const afterFirst = algo.exportPolicy().weights;
+      const m2 = algo.iterate();
+      expect(m1.klRef).toBeGreaterThanOrEqual(0);
+      expect(m2.klRef).toBeGreaterThan(0);
+      const reference: Record<string, Float32Array> = {};
+      for (const [k, v] of Object.entries(algo.saveState().arrays)) if (k.startsWith("reference/")) reference[k.slice(10)] = v;
+      expect(reference).toEqual(refUpdateEvery === 0 ? initial : afterFirst);
+      algo.dispose();
+    }
+  });
+
+  it("changes the update with the aggregation mode and with per-step rewards", async () => {
+    const loss = async (o: Record<string, unknown>) => (await iterations("grpo", { ...SMALL, ...o }, 1))[0].gradNorm;
+    const grpo = await loss({});
+    expect(await loss({ lossAggregation: "bnpo" })).not.toBe(grpo);
+    expect(await loss({ lossAggregation: "dr_grpo" })).not.toBe(grpo);
+    expect(await loss({ rewardMode: "per-step" })).not.toBe(grpo);
+  });
+
+  it("down-samples with D³S: sample level keeps k of G per group, step level keeps the scheduled fraction", async () => {
+    const [sample] = await iterations("grpo", { ...SMALL, selection: "d3s", d3s: { levels: "sample" } }, 1);
+    expect(sample.keepRatio).toBeCloseTo(0.5, 10); // d3sSchedule at progress 0
+    expect(sample.groupKeep).toBe(2); // ⌈0.5·4⌉
+    expect(sample.selectedFraction).toBeGreaterThan(0);
+    expect(sample.selectedFraction).toBeLessThan(1);
+    const [step] = await iterations("grpo", { ...SMALL, selection: "d3s", d3s: { levels: "step" } }, 1);
+    expect(step.groupKeep).toBe(4);
+    expect(step.selectedFraction).toBeGreaterThanOrEqual(0.5);
+    expect(step.selectedFraction).toBeLessThan(0.55); // ⌈0.5·n⌉ of n steps
+    const [both] = await iterations("grpo", { ...SMALL, selection: "d3s" }, 1);
+    expect(both.selectedFraction).toBeLessThan(sample.selectedFraction);
+  });
+
+  it("trains a Box-action env (Gaussian policy) from groups of Pendulum-v1 episodes", async () => {
+    const [m] = await iterations("grpo", { numStarts: 1, groupSize: 2, numMinibatches: 1, updateEpochs: 1 }, 1, "Pendulum-v1");
+    expect(m.entropy).toBeCloseTo(0.5 + 0.5 * Math.log(2 * Math.PI), 2); // log-std 0
+    expect(m.iterationSteps).toBe(400); // two 200-step episodes
+    expect(m.zeroVarianceGroups).toBe(0);
+  });
+});
