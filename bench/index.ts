@@ -1,6 +1,7 @@
 /**
  * Benchmark dispatcher: `npm run bench -- <name> [options]`.
  *   ppo    PPO per built-in env and seed: steps to threshold, final eval return, SPS, wall time
+ *   compare  every algorithm (and each with D³S) on the same envs and budget
  *   sps    PPO throughput on CartPole-v1 with CleanRL's defaults, with the rollout/update split
  *   envs   raw env steps per second (also `npm run bench:envs`)
  * Benchmarks print what they measure and assert nothing.
@@ -10,6 +11,11 @@ switch (name) {
   case "ppo": {
     const { benchPpo } = await import("./ppo.js");
     await benchPpo(rest);
+    break;
+  }
+  case "compare": {
+    const { benchCompare } = await import("./compare.js");
+    await benchCompare(rest);
     break;
   }
   case "sps": {
@@ -23,6 +29,6 @@ switch (name) {
     break;
   }
   default:
-    console.error(`usage: npm run bench -- <ppo|sps|envs> [options]${name ? ` (unknown benchmark "${name}")` : ""}`);
+    console.error(`usage: npm run bench -- <ppo|compare|sps|envs> [options]${name ? ` (unknown benchmark "${name}")` : ""}`);
     process.exitCode = 2;
 }

@@ -17,7 +17,7 @@ import { resolveConfig } from "../src/algos/index.js";
 import { RunDir } from "../src/train/run.js";
 import { train } from "../src/train/trainer.js";
 
-const THRESHOLDS: Record<string, number> = {
+export const THRESHOLDS: Record<string, number> = {
   "CartPole-v1": 475,
   "Acrobot-v1": -100,
   "MountainCar-v0": -110,
@@ -43,16 +43,43 @@ export async function benchPpo(argv: string[]): Promise<void> {
   const seeds = Array.from({ length: Number(values.seeds) }, (_, i) => i + 1);
   const jobs: { label: string; env: string; preset: string }[] = envs.map((env) => ({ label: `${env} (${values.preset})`, env, preset: values.preset! }));
   if (values["cleanrl-cartpole"]) jobs.unshift({ label: "CartPole-v1 (cleanrl)", env: "CartPole-v1", preset: "cleanrl" });
+  await runJobs(
+    jobs.map((j) => ({ ...j, algo: "ppo", overrides: values.steps ? { totalTimesteps: Number(values.steps) } : {} })),
+    seeds,
+    { backend: values.backend!, out: values.out!, name: values.name! },
+  );
+}
+
+export interface BenchJob {
+  label: string;
+  algo: string;
+  env: string;
+  preset?: string;
+  overrides?: Record<string, unknown>;
+}
+
+/**
+ * Trains every job for every seed and writes `<out>/<name>.json|.md|-curves.csv`, rewriting
+ * them after each run so a long benchmark leaves results even if stopped early.
+ */
+export async function runJobs(jobs: BenchJob[], seeds: number[], opts: { backend: string; out: string; name: string }): Promise<Row[]> {
   const tmp = mkdtempSync(join(tmpdir(), "refinery-bench-"));
   const rows: Row[] = [];
   const curves: string[] = ["job,seed,step,episode_return_mean"];
+  mkdirSync(opts.out, { recursive: true });
+  const write = () => {
+    const table = summarize(rows, jobs.map((j) => j.label), seeds.length);
+    writeFileSync(join(opts.out, `${opts.name}.json`), JSON.stringify({ date: new Date().toISOString(), node: process.version, backend: opts.backend, rows }, null, 2));
+    writeFileSync(join(opts.out, `${opts.name}.md`), table + "\n");
+    writeFileSync(join(opts.out, `${opts.name}-curves.csv`), curves.join("\n") + "\n");
+    return table;
+  };
   for (const job of jobs) {
     for (const seed of seeds) {
-      const overrides: Record<string, unknown> = { seed, backend: values.backend, evalEpisodes: 10 };
-      if (values.steps) overrides.totalTimesteps = Number(values.steps);
-      const config = resolveConfig({ algo: "ppo", env: job.env, preset: job.preset, overrides });
-      const runDir = join(tmp, `${job.env}-${job.preset}-${seed}`);
-      const s = await train({ runDir, algo: "ppo", config, threshold: THRESHOLDS[job.env] });
+      const overrides: Record<string, unknown> = { seed, backend: opts.backend, evalEpisodes: 10, ...(job.overrides ?? {}) };
+      const config = resolveConfig({ algo: job.algo, env: job.env, preset: job.preset, overrides });
+      const runDir = join(tmp, `${job.label.replace(/[^A-Za-z0-9.-]+/g, "_")}-${seed}`);
+      const s = await train({ runDir, algo: job.algo, config, threshold: THRESHOLDS[job.env], store: false });
       for (const r of new RunDir(runDir).readMetrics()) {
         if (r.kind === "train" && typeof r.episodeReturnMean === "number") curves.push(`${job.label},${seed},${r.step},${r.episodeReturnMean}`);
       }
@@ -68,22 +95,18 @@ export async function benchPpo(argv: string[]): Promise<void> {
         wallSeconds: s.wallSeconds,
       };
       rows.push(row);
+      write();
       console.error(
         `${job.label} seed ${seed}: eval ${row.evalMean.toFixed(1)} ± ${row.evalStd.toFixed(1)}, threshold at ${row.stepsToThreshold ?? "never"}, ${Math.round(row.sps)} SPS, ${row.wallSeconds.toFixed(1)} s`,
       );
     }
   }
   rmSync(tmp, { recursive: true, force: true });
-  const table = summarize(rows, jobs.map((j) => j.label), seeds.length);
-  console.log(table);
-  mkdirSync(values.out!, { recursive: true });
-  const name = values.name!;
-  writeFileSync(join(values.out!, `${name}.json`), JSON.stringify({ date: new Date().toISOString(), node: process.version, backend: values.backend, rows }, null, 2));
-  writeFileSync(join(values.out!, `${name}.md`), table + "\n");
-  writeFileSync(join(values.out!, `${name}-curves.csv`), curves.join("\n") + "\n");
+  console.log(write());
+  return rows;
 }
 
-interface Row {
+export interface Row {
   job: string;
   env: string;
   seed: number;

@@ -56,3 +56,18 @@ export { MLP } from "./nn/mlp.js";
 export { Categorical, DiagGaussian } from "./nn/distributions.js";
 export { Adam } from "./nn/optim.js";
 export { captureEnvState, restoreEnvState, type EnvState } from "./envs/state.js";
+
+// The critic-free family and its parts (issue 4).
+export { GroupPolicyOptimizer } from "./algos/group_engine.js";
+export { MDPO } from "./algos/mdpo.js";
+export { GroupCollector, type GroupBatch } from "./rollout/group_collector.js";
+export { discountedReturnsToGo, broadcastEpisodeValue } from "./advantage/returns.js";
+export { groupRelativeAdvantage, leaveOneOutAdvantage, zeroVarianceGroupFraction } from "./advantage/group.js";
+export { selectMaxVarianceSubset, selectTopTokens, d3sSchedule } from "./select/d3s.js";
+export { GSDE } from "./nn/gsde.js";
+
+// Runs you can find, compare and watch (issue 5).
+export { RunStore, type RunRecord, type RunStatus } from "./store/store.js";
+export { resolveRunsRoot } from "./store/root.js";
+export { plotRuns, type PlotOptions } from "./plot/plot.js";
+export { startDashboard, type DashboardOptions, type Dashboard } from "./dashboard/server.js";
