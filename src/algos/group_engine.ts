@@ -35,7 +35,7 @@ import type { GroupCommonConfig } from "./group_config.js";
 import { actorForward, actorReadout, actorVariables, fitCritic, meanStd, stepTensors } from "./policy_tools.js";
 import { policyActor } from "./ppo.js";
 import { applyD3s } from "./selection.js";
-import type { ActingPolicy, Algorithm, IterationMetrics } from "./types.js";
+import type { ActingPolicy, Algorithm, IterationMetrics, RolloutHooks } from "./types.js";
 
 /** What an advantage function may ask of the engine. */
 export interface AdvantageContext {
@@ -180,6 +180,13 @@ export class GroupPolicyOptimizer implements Algorithm {
     return new GroupPolicyOptimizer(recipe);
   }
 
+  private hooks: RolloutHooks = {};
+
+  /** Group rollouts run whole episodes from snapshots, so only onRollout is called (no onStep). */
+  setHooks(hooks: RolloutHooks): void {
+    this.hooks = hooks;
+  }
+
   get iteration(): number {
     return this.iterationsDone;
   }
@@ -217,6 +224,7 @@ export class GroupPolicyOptimizer implements Algorithm {
 
     const t0 = performance.now();
     const full = this.collector.collect(this.rng);
+    this.hooks.onRollout?.({ steps: full.numSteps, episodes: Array.from(full.episodeReturn, (r, i) => ({ return: r, length: full.episodeLength[i] })) });
     const t1 = performance.now();
     const ctx: AdvantageContext = { values: (obs, n) => this.policy.values(obs, n, new Float32Array(n)) };
     const { advantages, valueTargets } = r.advantages(full, ctx);

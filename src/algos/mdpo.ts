@@ -35,7 +35,7 @@ import { makeTrainingEnv, makeTrainingVecEnv, type EnvStackOptions } from "./env
 import { networkShape, runShape } from "./group_config.js";
 import { actorForward, actorReadout, actorVariables, fitCritic, meanStd, stepTensors } from "./policy_tools.js";
 import { policyActor } from "./ppo.js";
-import type { ActingPolicy, Algorithm, AlgorithmPreset, IterationMetrics } from "./types.js";
+import type { ActingPolicy, Algorithm, AlgorithmPreset, IterationMetrics, RolloutHooks } from "./types.js";
 
 export const mdpoConfigSchema = z
   .object({
@@ -148,6 +148,13 @@ export class MDPO implements Algorithm {
     return new MDPO(config);
   }
 
+  private hooks: RolloutHooks = {};
+
+  setHooks(hooks: RolloutHooks): void {
+    this.hooks = hooks;
+    this.collector.onStep = hooks.onStep ?? null;
+  }
+
   get iteration(): number {
     return this.iterationsDone;
   }
@@ -158,6 +165,7 @@ export class MDPO implements Algorithm {
     const tk = mdpoStepSize(this.iterationsDone + 1, Math.max(this.kTotal, this.iterationsDone + 1));
     const t0 = performance.now();
     const batch = this.collector.collect(this.rng);
+    this.hooks.onRollout?.({ steps: batch.numSteps * batch.numEnvs, episodes: batch.episodes });
     const t1 = performance.now();
     const n = batch.numSteps * batch.numEnvs;
     const { advantages, returns } = gae({ ...batch, gamma: c.gamma, lambda: c.gaeLambda });

@@ -39,7 +39,7 @@ import { ActorCritic } from "../policies/actor_critic.js";
 import { StepCollector, type RolloutBatch } from "../rollout/step_collector.js";
 import { findObsNormalizer, makeTrainingEnv, makeTrainingVecEnv } from "./env_stack.js";
 import type { PPOConfig } from "./ppo_config.js";
-import type { ActingPolicy, Algorithm, IterationMetrics } from "./types.js";
+import type { ActingPolicy, Algorithm, IterationMetrics, RolloutHooks } from "./types.js";
 
 export class PPO implements Algorithm {
   readonly name = "ppo";
@@ -87,6 +87,13 @@ export class PPO implements Algorithm {
     return new PPO(config);
   }
 
+  private hooks: RolloutHooks = {};
+
+  setHooks(hooks: RolloutHooks): void {
+    this.hooks = hooks;
+    this.collector.onStep = hooks.onStep ?? null;
+  }
+
   get iteration(): number {
     return this.iterationsDone;
   }
@@ -100,6 +107,7 @@ export class PPO implements Algorithm {
 
     const t0 = performance.now();
     const batch = this.collector.collect(this.rng, this.noiseRng);
+    this.hooks.onRollout?.({ steps: batch.numSteps * batch.numEnvs, episodes: batch.episodes });
     const t1 = performance.now();
     const { advantages, returns } = gae({ ...batch, numEnvs: batch.numEnvs, gamma: c.gamma, lambda: c.gaeLambda });
     const stats = this.update(batch, advantages, returns, Math.max(clip, 1e-8));

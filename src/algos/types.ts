@@ -3,6 +3,17 @@ import type { Env } from "../envs/env.js";
 /** Numbers an algorithm reports after one iteration (collect + update). */
 export type IterationMetrics = Record<string, number>;
 
+/**
+ * Hooks into an algorithm's rollouts (the trainer's `onStep`/`onRollout` callbacks).
+ * They observe; they must not change the arrays they are given.
+ */
+export interface RolloutHooks {
+  /** After every vector-env step of a step-collector rollout: rows per env. */
+  onStep?(step: { obs: Float32Array; rewards: Float64Array; terminated: Uint8Array; truncated: Uint8Array }): void;
+  /** After each rollout is collected, before the update. */
+  onRollout?(rollout: { steps: number; episodes: { return: number; length: number }[] }): void;
+}
+
 /** A policy that can act on observations without the trainer (evaluation, serving). */
 export interface ActingPolicy {
   /** Chooses one action for one observation (already passed through the env's wrappers). */
@@ -27,6 +38,8 @@ export interface Algorithm {
   readonly totalIterations: number;
   /** Iterations done so far. */
   readonly iteration: number;
+  /** Installs rollout hooks (optional: the trainer skips them for algorithms without it). */
+  setHooks?(hooks: RolloutHooks): void;
   /** Runs iteration `this.iteration + 1`: collect, then update. */
   iterate(): IterationMetrics;
   /** Episodes finished since the last call: raw returns and lengths. */

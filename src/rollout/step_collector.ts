@@ -87,6 +87,9 @@ export class StepCollector {
    * One rollout. `rng` draws the actions of Categorical and Gaussian policies; `noiseRng`
    * (default: `rng`) draws the exploration matrices of a gSDE policy.
    */
+  /** Called after every vector step with the step's rows (see RolloutHooks.onStep). */
+  onStep: ((step: { obs: Float32Array; rewards: Float64Array; terminated: Uint8Array; truncated: Uint8Array }) => void) | null = null;
+
   collect(rng: Rng, noiseRng: Rng = rng): RolloutBatch {
     if (!this.obs) this.reset();
     const { numSteps, numEnvs, obsSize, policy, act } = this;
@@ -119,6 +122,7 @@ export class StepCollector {
       batch.logProbs.set(act.logProbs, row);
       batch.values.set(act.values, row);
       const [next, rewards, terminated, truncated, info] = this.vec.step(act.actions);
+      this.onStep?.({ obs: next, rewards, terminated, truncated });
       for (let e = 0; e < numEnvs; e++) {
         let r = rewards[e];
         if (terminated[e] || truncated[e]) {

@@ -6,7 +6,13 @@ import { RunDir } from "./run.js";
 
 /** Hooks called by the trainer; all optional. Returning `false` from onIteration stops training. */
 export interface Callbacks {
-  /** After every iteration (rollout + update), with its metrics row. */
+  /** After every vector-env step of a rollout (step-collector algorithms: ppo, mdpo). Keep it cheap. */
+  onStep?(step: { obs: Float32Array; rewards: Float64Array; terminated: Uint8Array; truncated: Uint8Array }): void;
+  /** After each rollout is collected, before the update: env steps and finished episodes. */
+  onRollout?(rollout: { steps: number; episodes: { return: number; length: number }[] }, algo: Algorithm): void;
+  /** After every update (= iteration: rollout + update), with its metrics row. Returning `false` stops training. */
+  onUpdate?(row: TrainRow, algo: Algorithm): void | boolean;
+  /** The same as onUpdate (kept for readability of loops that think in iterations). */
   onIteration?(row: TrainRow, algo: Algorithm): void | boolean;
   /** After every evaluation. */
   onEval?(result: EvalResult & { iteration: number; step: number }, algo: Algorithm): void;
@@ -108,6 +114,10 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
 
   const t0 = performance.now();
   const startIteration = algo.iteration;
+  const cb = opts.callbacks;
+  if (cb?.onStep || cb?.onRollout) {
+    algo.setHooks?.({ onStep: cb.onStep, onRollout: cb.onRollout ? (r) => cb.onRollout?.(r, algo) : undefined });
+  }
   const startSteps = stepsOf(algo);
   const evaluateNow = async (): Promise<EvalResult> => {
     const iteration = algo.iteration;
@@ -160,7 +170,7 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
         wallSeconds: wall,
       };
       run.appendMetrics({ kind: "train", ...nullifyNaN(row) });
-      if (opts.callbacks?.onIteration?.(row, algo) === false) break;
+      if (opts.callbacks?.onUpdate?.(row, algo) === false || opts.callbacks?.onIteration?.(row, algo) === false) break;
       if (cfg.evalEvery > 0 && algo.iteration % cfg.evalEvery === 0 && algo.iteration < algo.totalIterations) await evaluateNow();
       if (cfg.checkpointEvery > 0 && algo.iteration % cfg.checkpointEvery === 0) await checkpoint();
     }
