@@ -159,13 +159,17 @@ export class RunStore {
     let db: Database.Database | undefined;
     try {
       db = new Database(path, { timeout: 15_000 });
-      db.pragma("busy_timeout = 15000");
-      db.pragma("journal_mode = WAL");
+      const conn = db;
+      conn.pragma("busy_timeout = 15000");
+      // Switching a new database to WAL takes a lock that SQLite does not wait for through
+      // the busy handler, so two processes creating the store at once can see SQLITE_BUSY
+      // here: retry instead of failing.
+      retryBusy(() => conn.pragma("journal_mode = WAL"));
       // In WAL mode NORMAL loses no committed transaction on a process crash, only on power loss,
       // and the run directories can rebuild the store in that case.
-      db.pragma("synchronous = NORMAL");
-      db.pragma("foreign_keys = ON");
-      migrate(db, path);
+      conn.pragma("synchronous = NORMAL");
+      conn.pragma("foreign_keys = ON");
+      retryBusy(() => migrate(conn, path));
       return new RunStore(abs, db);
     } catch (err) {
       db?.close();
@@ -426,7 +430,7 @@ export class RunStore {
   }
 
   private write(fn: () => void): void {
-    this.db.transaction(fn).immediate();
+    retryBusy(() => this.db.transaction(fn).immediate());
   }
 
   private settleDeadRuns(): void {
@@ -499,6 +503,24 @@ function runDirsIn(root: string): string[] {
         return false;
       }
     });
+}
+
+/**
+ * Runs `fn`, retrying for up to ~15 s while SQLite reports the database busy or locked in
+ * the cases its busy handler does not cover (journal-mode changes, WAL recovery).
+ */
+export function retryBusy<T>(fn: () => T): T {
+  const deadline = Date.now() + 15_000;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return fn();
+    } catch (err) {
+      const code = String((err as { code?: string }).code ?? "");
+      if (!code.startsWith("SQLITE_BUSY") && !code.startsWith("SQLITE_LOCKED")) throw err;
+      if (Date.now() > deadline) throw err;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Math.min(5 + attempt * 5, 100));
+    }
+  }
 }
 
 function migrate(db: Database.Database, path: string): void {
