@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { resolveConfig } from "../src/algos/index.js";
 import { RunDir } from "../src/train/run.js";
+import { plotRuns } from "../src/plot/plot.js";
 import { train } from "../src/train/trainer.js";
 
 export const THRESHOLDS: Record<string, number> = {
@@ -66,6 +67,7 @@ export async function runJobs(jobs: BenchJob[], seeds: number[], opts: { backend
   const tmp = mkdtempSync(join(tmpdir(), "refinery-bench-"));
   const rows: Row[] = [];
   const curves: string[] = ["job,seed,step,episode_return_mean"];
+  const runDirs: { env: string; dir: string }[] = [];
   mkdirSync(opts.out, { recursive: true });
   const write = () => {
     const table = summarize(rows, jobs.map((j) => j.label), seeds.length);
@@ -80,6 +82,7 @@ export async function runJobs(jobs: BenchJob[], seeds: number[], opts: { backend
       const config = resolveConfig({ algo: job.algo, env: job.env, preset: job.preset, overrides });
       const runDir = join(tmp, `${job.label.replace(/[^A-Za-z0-9.-]+/g, "_")}-${seed}`);
       const s = await train({ runDir, algo: job.algo, config, threshold: THRESHOLDS[job.env], store: false });
+      runDirs.push({ env: job.env, dir: runDir });
       for (const r of new RunDir(runDir).readMetrics()) {
         if (r.kind === "train" && typeof r.episodeReturnMean === "number") curves.push(`${job.label},${seed},${r.step},${r.episodeReturnMean}`);
       }
@@ -100,6 +103,12 @@ export async function runJobs(jobs: BenchJob[], seeds: number[], opts: { backend
         `${job.label} seed ${seed}: eval ${row.evalMean.toFixed(1)} ± ${row.evalStd.toFixed(1)}, threshold at ${row.stepsToThreshold ?? "never"}, ${Math.round(row.sps)} SPS, ${row.wallSeconds.toFixed(1)} s`,
       );
     }
+  }
+  // Figures: one learning-curve plot per env (mean and min/max band over seeds), via `refinery plot`'s renderer.
+  for (const env of [...new Set(jobs.map((j) => j.env))]) {
+    const dirs = runDirs.filter((r) => r.env === env).map((r) => r.dir);
+    const { png } = plotRuns({ runs: dirs, runsRoot: tmp, metric: "episodeReturnMean", out: join(opts.out, `${opts.name}-${env}.png`), smoothing: 0.6, title: `${env}: training return` });
+    console.error(`wrote ${png}`);
   }
   rmSync(tmp, { recursive: true, force: true });
   console.log(write());

@@ -87,14 +87,26 @@ export function buildCurves(runs: RunCurveData[], metricOrAlias: string, smoothi
   return curves;
 }
 
-/** Labels that tell the experiments apart: what differs between them (or algo and env when only one). */
+/**
+ * Labels that tell the experiments apart: the algorithm (and env, when several), then the
+ * config keys that differ among experiments of the same algorithm — comparing configs of
+ * different algorithms key by key would list every option.
+ */
 function experimentLabels(groups: RunCurveData[][]): string[] {
   const base = (g: RunCurveData[]) => `${g[0].algo} ${String(g[0].config.env ?? "")}`.trim();
   if (groups.length === 1) return [base(groups[0])];
-  const diffs = configDifferences(groups.map((g) => ({ algo: g[0].algo, ...g[0].config }))).filter((d) => d.key !== "seed");
-  return groups.map((g, i) => {
-    const parts = diffs.map((d) => (d.key === "algo" || d.key === "env" ? d.values[i].replace(/^"|"$/g, "") : `${d.key}=${d.values[i]}`));
-    return parts.length ? parts.join(" ") : base(g);
+  const envs = new Set(groups.map((g) => String(g[0].config.env ?? "")));
+  const algos = new Set(groups.map((g) => g[0].algo));
+  return groups.map((g) => {
+    const same = groups.filter((h) => h[0].algo === g[0].algo && (envs.size === 1 || h[0].config.env === g[0].config.env));
+    const i = same.indexOf(g);
+    const diffs = same.length > 1 ? configDifferences(same.map((h) => h[0].config)).filter((d) => d.key !== "seed" && d.key !== "env") : [];
+    const parts = [
+      ...(envs.size > 1 ? [String(g[0].config.env ?? "")] : []),
+      ...(algos.size > 1 || diffs.length === 0 ? [g[0].algo] : []),
+      ...diffs.map((d) => `${d.key}=${d.values[i]}`),
+    ];
+    return parts.join(" ");
   });
 }
 
