@@ -286,8 +286,8 @@ export class MDPO implements Algorithm {
     this.policy.syncFastWeights();
   }
 
-  exportPolicy(): { spec: Record<string, unknown>; weights: Record<string, Float32Array> } {
-    return { spec: { ...this.policy.spec, env: this.config.env, obsNorm: null, clipObs: null }, weights: this.policy.getWeights() };
+  exportPolicy(): { spec: Record<string, unknown>; weights: Record<string, Float32Array>; shapes: Record<string, number[]> } {
+    return { spec: { ...this.policy.spec, env: this.config.env, obsNorm: null, clipObs: null }, weights: this.policy.getWeights(), shapes: this.policy.paramShapes() };
   }
 
   dispose(): void {

@@ -294,7 +294,7 @@ export class PPO implements Algorithm {
     this.policy.syncFastWeights();
   }
 
-  exportPolicy(): { spec: Record<string, unknown>; weights: Record<string, Float32Array> } {
+  exportPolicy(): { spec: Record<string, unknown>; weights: Record<string, Float32Array>; shapes: Record<string, number[]> } {
     const norm = findObsNormalizer(this.vec.envs[0]);
     return {
       spec: {
@@ -304,6 +304,7 @@ export class PPO implements Algorithm {
         clipObs: this.config.normObs ? this.config.clipObs : null,
       },
       weights: this.policy.getWeights(),
+      shapes: this.policy.paramShapes(),
     };
   }
 

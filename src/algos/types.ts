@@ -52,7 +52,7 @@ export interface Algorithm {
   saveState(): { json: Record<string, unknown>; arrays: Record<string, Float32Array> };
   loadState(state: { json: Record<string, unknown>; arrays: Record<string, Float32Array> }): void;
   /** Weights and metadata of the policy alone (what `loadPolicy` reads). */
-  exportPolicy(): { spec: Record<string, unknown>; weights: Record<string, Float32Array> };
+  exportPolicy(): { spec: Record<string, unknown>; weights: Record<string, Float32Array>; shapes?: Record<string, number[]> };
   dispose(): void;
 }
 

@@ -326,6 +326,15 @@ export class ActorCritic {
     this.logStdParam()?.owner.syncFastWeights();
   }
 
+  /** The shape of every parameter, keyed like getWeights (kernels [in, out], biases [out]). */
+  paramShapes(): Record<string, number[]> {
+    const out: Record<string, number[]> = {};
+    for (const mlp of [this.actor, this.critic]) mlp.paramNames.forEach((n, i) => (out[n] = [...mlp.paramShapes[i]]));
+    const logStd = this.logStdParam();
+    if (logStd) out[logStd.owner.paramName] = [...logStd.variable.shape];
+    return out;
+  }
+
   /** Named copies of every parameter, for checkpoints and transfer to collectors. */
   getWeights(): Record<string, Float32Array> {
     const out: Record<string, Float32Array> = {};

@@ -136,8 +136,10 @@ export class RunDir {
     return { json: extra as Record<string, unknown>, arrays: fromNamed(arrays) };
   }
 
-  async writePolicy(name: "policy" | "best", spec: Record<string, unknown>, weights: Record<string, Float32Array>): Promise<void> {
-    await atomicWriteDir(this.file(name), (dir) => saveWeights(dir, toNamed(weights), spec as JsonObject));
+  /** Saves a policy in the tfjs weights format, with each parameter's shape when `shapes` gives it. */
+  async writePolicy(name: "policy" | "best", spec: Record<string, unknown>, weights: Record<string, Float32Array>, shapes: Record<string, number[]> = {}): Promise<void> {
+    const named = toNamed(weights).map((a) => (shapes[a.name] ? { ...a, shape: shapes[a.name] } : a));
+    await atomicWriteDir(this.file(name), (dir) => saveWeights(dir, named, spec as JsonObject));
   }
 }
 

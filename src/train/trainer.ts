@@ -131,7 +131,7 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
     if (result.meanReturn > bestEval) {
       bestEval = result.meanReturn;
       const p = algo.exportPolicy();
-      await run.writePolicy("best", { ...p.spec, evalReturnMean: result.meanReturn, iteration }, p.weights);
+      await run.writePolicy("best", { ...p.spec, evalReturnMean: result.meanReturn, iteration }, p.weights, p.shapes);
     }
     return result;
   };
@@ -177,7 +177,7 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
     const finalEval = await evaluateNow();
     await checkpoint();
     const p = algo.exportPolicy();
-    await run.writePolicy("policy", p.spec, p.weights);
+    await run.writePolicy("policy", p.spec, p.weights, p.shapes);
     const wall = (performance.now() - t0) / 1000;
     const summary: TrainSummary = {
       runDir: run.path,

@@ -61,3 +61,17 @@ describe("trainer callbacks", () => {
     expect(episodes).toBe(rollouts * 8); // one group of G = 8 episodes per iteration by default
   });
 });
+
+describe("saved policy", () => {
+  it("stores each parameter with its shape in model.json, so tfjs loads proper tensors", async () => {
+    const { readFileSync } = await import("node:fs");
+    const config = resolveConfig({ algo: "ppo", env: "CartPole-v1", overrides: { numEnvs: 2, numSteps: 16, totalTimesteps: 32, evalEpisodes: 1, backend: "cpu" } });
+    const s = await train({ runDir: join(root, "shapes"), algo: "ppo", config, store: false });
+    const model = JSON.parse(readFileSync(join(s.runDir, "policy", "model.json"), "utf8")) as { weightsManifest: { weights: { name: string; shape: number[] }[] }[] };
+    const shapes = Object.fromEntries(model.weightsManifest[0].weights.map((w) => [w.name, w.shape]));
+    expect(shapes["actor/dense_0/kernel"]).toEqual([4, 64]);
+    expect(shapes["actor/dense_0/bias"]).toEqual([64]);
+    expect(shapes["actor/dense_2/kernel"]).toEqual([64, 2]);
+    expect(shapes["critic/dense_2/kernel"]).toEqual([64, 1]);
+  });
+});
