@@ -1,4 +1,5 @@
 import { getAlgorithm } from "../algos/index.js";
+import { registry } from "../envs/registry.js";
 import type { Algorithm, IterationMetrics } from "../algos/types.js";
 import { attachRunStore } from "../store/sink.js";
 import { evaluatePolicy, type EvalResult } from "./evaluate.js";
@@ -56,7 +57,7 @@ export interface TrainOptions {
   /** Stop after this many iterations in this process (for tests of interruption); the run stays resumable. */
   stopAfterIterations?: number;
   callbacks?: Callbacks;
-  /** Reward threshold for stepsToThreshold (defaults to the env spec's). */
+  /** Reward threshold for stepsToThreshold (defaults to the env spec's; envs without one, like Pendulum-v1, report null unless it is given). */
   threshold?: number;
   /** Register the run in the run store of its parent directory (`runs.db`) and mirror its metrics there (default true). */
   store?: boolean;
@@ -90,7 +91,7 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
   } else if (opts.resume) {
     run.truncateMetrics(0);
   }
-  const threshold = opts.threshold ?? (await envThreshold(cfg.env));
+  const threshold = opts.threshold ?? registry.get(cfg.env)?.rewardThreshold;
   if (opts.resume && algo.iteration >= algo.totalIterations && run.readStatus()?.status === "finished") {
     // Nothing left to train: report the run as it ended, without touching its files.
     const evals = run.readMetrics().filter((r) => r.kind === "eval");
@@ -221,12 +222,6 @@ function partialSummary(run: RunDir, algo: string, env: string, a: Algorithm, t0
   };
 }
 
-async function envThreshold(env: string): Promise<number | undefined> {
-  const { registry } = await import("../envs/registry.js");
-  const t = registry.get(env)?.rewardThreshold;
-  // Pendulum has no registered threshold; −200 is the customary "solved" mark.
-  return t ?? (env === "Pendulum-v1" ? -200 : undefined);
-}
 
 /** Env steps consumed so far: exact for algorithms whose iterations vary in size (group collectors). */
 function stepsOf(a: Algorithm): number {
