@@ -285,95 +285,29 @@ export class GroupPolicyOptimizer implements Algorithm {
     const numMinibatches = Math.max(1, Math.min(r.numMinibatches, n));
     const turns = this.history ? this.turnIndex(batch) : null;
     const reference = this.history ? this.history.reference() : null;
-    const sums = { policyLoss: 0, entropy: 0, approxKl: 0, clipFraction: 0, klRef: 0, gradNorm: 0 };
-    let count = 0;
-    for (let epoch = 0; epoch < r.updateEpochs; epoch++) {
-      const perm = this.rng.permutation(n);
-      for (let m = 0; m < numMinibatches; m++) {
-        const episodes = perm.subarray(Math.floor((m * n) / numMinibatches), Math.floor(((m + 1) * n) / numMinibatches));
-        const mb = gatherMinibatch(batch, episodes, adv, stepKeep, refLogProbs, turns, reference);
-        if (mb.numSteps === 0) continue;
-        const s = this.policyStep(mb, progress);
-        for (const k of Object.keys(sums) as (keyof typeof sums)[]) sums[k] += s[k];
-        count++;
-      }
-    }
-    const mean = (x: number) => (count ? x / count : 0);
-    return {
-      policyLoss: mean(sums.policyLoss),
-      entropy: mean(sums.entropy),
-      approxKl: mean(sums.approxKl),
-      clipFraction: mean(sums.clipFraction),
-      ...(r.kl ? { klRef: mean(sums.klRef) } : {}),
-      gradNorm: mean(sums.gradNorm),
-      policySteps: count,
-    };
+    return runEpochs(r, n, numMinibatches, this.rng, (episodes) => {
+      const mb = gatherMinibatch(batch, episodes, adv, stepKeep, refLogProbs, turns, reference);
+      return mb.numSteps === 0 ? null : this.policyStep(mb, progress);
+    });
   }
 
   /** One Adam step on a minibatch; the diagnostics are token means over its steps. */
-  private policyStep(mb: Minibatch, progress: number): { policyLoss: number; entropy: number; approxKl: number; clipFraction: number; klRef: number; gradNorm: number } {
-    const r = this.recipe;
+  private policyStep(mb: Minibatch, progress: number): StepDiagnostics {
     let diag: tf.Tensor | null = null;
     const { gradNorm } = this.optimizer.minimize(() => {
       const t = stepTensors(this.policy, mb.obs, mb.actions, mb.numSteps);
       const { logProb, entropy } = actorForward(this.policy, t.obs, t.actions);
-      const oldLogProb = tf.tensor1d(mb.oldLogProbs);
-      const adv = tf.tensor1d(mb.advantages);
-      const surrogate = r.objective === "clip" ? clippedSurrogate(logProb, oldLogProb, adv, r.clipLow, r.clipHigh) : policyGradient(logProb, adv);
-      let perStep: tf.Tensor1D = surrogate;
-      let kl: tf.Tensor1D | null = null;
-      if (r.kl && mb.refLogProbs) {
-        kl = (r.kl.estimator === "k3" ? klK3 : klK1)(logProb, tf.tensor1d(mb.refLogProbs));
-        perStep = tf.add(perStep, tf.mul(kl, r.kl.beta));
-      }
-      if (r.entCoef > 0) perStep = tf.sub(perStep, tf.mul(entropy, r.entCoef));
-      const { padded, mask } = padByEpisode(perStep, mb.lengths);
-      const terms: WeightedTerm[] = [{ loss: aggregate(padded, mask, r.lossAggregation, this.collector.maxSteps), weight: 1 }];
-      if (r.epo && mb.turnReference && mb.turns) terms.push({ loss: this.epoTerm(entropy, mb, progress), weight: 1 });
-      diag = tf.keep(
-        tf.stack([
-          tf.mean(surrogate),
-          tf.mean(entropy),
-          approxKl(logProb, oldLogProb),
-          clipFraction(logProb, oldLogProb, r.clipLow, r.clipHigh),
-          kl ? tf.mean(kl) : tf.scalar(0),
-        ]),
-      );
-      return weightedSum(terms);
+      const epo = this.recipe.epo && mb.turnReference && mb.turns ? epoTerm(this.recipe.epo, entropy, mb, progress) : null;
+      const out = groupStepLoss(this.recipe, logProb, entropy, mb, this.collector.maxSteps, epo);
+      diag = tf.keep(out.diagnostics);
+      return out.loss;
     }, this.config.maxGradNorm);
-    const d = (diag as unknown as tf.Tensor).dataSync();
-    (diag as unknown as tf.Tensor).dispose();
-    return { policyLoss: d[0], entropy: d[1], approxKl: d[2], clipFraction: d[3], klRef: d[4], gradNorm };
+    return readDiagnostics(diag as unknown as tf.Tensor, gradNorm);
   }
 
-  /** EPO's −c_H·(H̄ − c_s·w·P) over the minibatch's steps, Ĥ taken at each step's turn. */
-  private epoTerm(entropy: tf.Tensor1D, mb: Minibatch, progress: number): tf.Scalar {
-    const e = this.recipe.epo as EpoSettings;
-    return epoEntropyLoss(entropy, tf.tensor1d(mb.turnReference as Float32Array), {
-      entropyCoef: e.entropyCoef,
-      smoothCoef: e.smoothCoef,
-      kappaLow: e.kappaLow,
-      kappaHigh: e.kappaHigh,
-      penalty: e.penalty,
-      mode: e.smoothing,
-      phaseWeight: e.phaseWeights ? epoPhaseWeight(progress * EPO_PHASE_EPOCHS, EPO_PHASE_EPOCHS) : 1,
-      applySmoothing: epoSmoothingApplies(mb.turns as Int32Array, e.turns),
-    });
-  }
-
-  /**
-   * EPO's turn of each step, for control tasks: the step's time index t within its episode
-   * (from the start state), bucketed so the time limit spans J turns: j = ⌊t·J / maxSteps⌋.
-   */
+  /** EPO's turn of each step (see turnIndexOf). */
   private turnIndex(batch: GroupBatch): Int32Array {
-    const J = (this.recipe.epo as EpoSettings).turns;
-    const maxSteps = this.collector.maxSteps;
-    const out = new Int32Array(batch.numSteps);
-    for (let e = 0; e < batch.numEpisodes; e++) {
-      const start = batch.episodeStart[e];
-      for (let t = 0; t < batch.episodeLength[e]; t++) out[start + t] = Math.min(J - 1, Math.floor((t * J) / maxSteps));
-    }
-    return out;
+    return turnIndexOf(batch, (this.recipe.epo as EpoSettings).turns, this.collector.maxSteps);
   }
 
   /** Resets π_ref to the current policy every refUpdateEvery iterations (0: never). */
@@ -451,14 +385,49 @@ export class GroupPolicyOptimizer implements Algorithm {
   }
 }
 
-function prefixed(arrays: Record<string, Float32Array>, prefix: string): Record<string, Float32Array> {
+/**
+ * μ epochs of shuffled minibatches of whole episodes; `step` runs one minibatch (null: it held
+ * no step) and the metrics are the means over the steps taken.
+ */
+export function runEpochs(
+  r: Pick<GroupRecipe, "updateEpochs" | "kl">,
+  numEpisodes: number,
+  numMinibatches: number,
+  rng: Rng,
+  step: (episodes: Int32Array) => StepDiagnostics | null,
+): IterationMetrics {
+  const sums: StepDiagnostics = { policyLoss: 0, entropy: 0, approxKl: 0, clipFraction: 0, klRef: 0, gradNorm: 0 };
+  let count = 0;
+  for (let epoch = 0; epoch < r.updateEpochs; epoch++) {
+    const perm = rng.permutation(numEpisodes);
+    for (let m = 0; m < numMinibatches; m++) {
+      const episodes = perm.subarray(Math.floor((m * numEpisodes) / numMinibatches), Math.floor(((m + 1) * numEpisodes) / numMinibatches));
+      const s = step(episodes);
+      if (!s) continue;
+      for (const k of Object.keys(sums) as (keyof StepDiagnostics)[]) sums[k] += s[k];
+      count++;
+    }
+  }
+  const mean = (x: number) => (count ? x / count : 0);
+  return {
+    policyLoss: mean(sums.policyLoss),
+    entropy: mean(sums.entropy),
+    approxKl: mean(sums.approxKl),
+    clipFraction: mean(sums.clipFraction),
+    ...(r.kl ? { klRef: mean(sums.klRef) } : {}),
+    gradNorm: mean(sums.gradNorm),
+    policySteps: count,
+  };
+}
+
+export function prefixed(arrays: Record<string, Float32Array>, prefix: string): Record<string, Float32Array> {
   const out: Record<string, Float32Array> = {};
   for (const [k, v] of Object.entries(arrays)) if (k.startsWith(prefix)) out[k.slice(prefix.length)] = v;
   return out;
 }
 
 /** The kept steps of some episodes, episode-contiguous, with each episode's kept count. */
-interface Minibatch {
+export interface Minibatch {
   numSteps: number;
   lengths: number[];
   obs: Float32Array;
@@ -469,9 +438,11 @@ interface Minibatch {
   turns: Int32Array | null;
   /** Ĥ of each step's turn (EPO). */
   turnReference: Float32Array | null;
+  /** The batch step each minibatch step came from. */
+  rows: Int32Array;
 }
 
-function gatherMinibatch(
+export function gatherMinibatch(
   batch: GroupBatch,
   episodes: Int32Array,
   adv: Float32Array,
@@ -512,7 +483,93 @@ function gatherMinibatch(
     refLogProbs: refLogProbs ? pick(refLogProbs) : null,
     turns: stepTurns,
     turnReference: stepTurns && reference ? Float32Array.from(stepTurns, (j) => reference[j]) : null,
+    rows: Int32Array.from(rows),
   };
+}
+
+/** What one policy step reports: token means over the minibatch, and the pre-clip gradient norm. */
+export interface StepDiagnostics {
+  policyLoss: number;
+  entropy: number;
+  approxKl: number;
+  clipFraction: number;
+  klRef: number;
+  gradNorm: number;
+}
+
+/**
+ * A recipe's loss on one minibatch, from the log-probabilities and entropies of its steps
+ * under π_θ (whatever network produced them: the actor-critic here, the transformer for text):
+ *
+ *   ℓ_t = surrogate_t (clipped ratio, or −A·logπ) + β·KL_t(π_θ‖π_ref) − entCoef·H_t
+ *   L   = aggregate(ℓ laid out [episodes, maxLen] with a mask, grpo|bnpo|dr_grpo) [+ epo]
+ *
+ * `diagnostics` holds [mean surrogate, mean entropy, approx-KL, clip fraction, mean KL to π_ref].
+ */
+export function groupStepLoss(
+  r: GroupRecipe,
+  logProb: tf.Tensor1D,
+  entropy: tf.Tensor1D,
+  mb: Pick<Minibatch, "oldLogProbs" | "advantages" | "refLogProbs" | "lengths">,
+  maxLen: number,
+  epo: tf.Scalar | null,
+): { loss: tf.Scalar; diagnostics: tf.Tensor1D } {
+  const oldLogProb = tf.tensor1d(mb.oldLogProbs);
+  const adv = tf.tensor1d(mb.advantages);
+  const surrogate = r.objective === "clip" ? clippedSurrogate(logProb, oldLogProb, adv, r.clipLow, r.clipHigh) : policyGradient(logProb, adv);
+  let perStep: tf.Tensor1D = surrogate;
+  let kl: tf.Tensor1D | null = null;
+  if (r.kl && mb.refLogProbs) {
+    kl = (r.kl.estimator === "k3" ? klK3 : klK1)(logProb, tf.tensor1d(mb.refLogProbs));
+    perStep = tf.add(perStep, tf.mul(kl, r.kl.beta));
+  }
+  if (r.entCoef > 0) perStep = tf.sub(perStep, tf.mul(entropy, r.entCoef));
+  const { padded, mask } = padByEpisode(perStep, mb.lengths);
+  const terms: WeightedTerm[] = [{ loss: aggregate(padded, mask, r.lossAggregation, maxLen), weight: 1 }];
+  if (epo) terms.push({ loss: epo, weight: 1 });
+  const diagnostics = tf.stack([
+    tf.mean(surrogate),
+    tf.mean(entropy),
+    approxKl(logProb, oldLogProb),
+    clipFraction(logProb, oldLogProb, r.clipLow, r.clipHigh),
+    kl ? tf.mean(kl) : tf.scalar(0),
+  ]) as tf.Tensor1D;
+  return { loss: weightedSum(terms), diagnostics };
+}
+
+/** Reads (and disposes) the diagnostics tensor of groupStepLoss. */
+export function readDiagnostics(diag: tf.Tensor, gradNorm: number): StepDiagnostics {
+  const d = diag.dataSync();
+  diag.dispose();
+  return { policyLoss: d[0], entropy: d[1], approxKl: d[2], clipFraction: d[3], klRef: d[4], gradNorm };
+}
+
+/** EPO's −c_H·(H̄ − c_s·w·P) over the minibatch's steps, Ĥ taken at each step's turn. */
+export function epoTerm(e: EpoSettings, entropy: tf.Tensor1D, mb: Pick<Minibatch, "turns" | "turnReference">, progress: number): tf.Scalar {
+  return epoEntropyLoss(entropy, tf.tensor1d(mb.turnReference as Float32Array), {
+    entropyCoef: e.entropyCoef,
+    smoothCoef: e.smoothCoef,
+    kappaLow: e.kappaLow,
+    kappaHigh: e.kappaHigh,
+    penalty: e.penalty,
+    mode: e.smoothing,
+    phaseWeight: e.phaseWeights ? epoPhaseWeight(progress * EPO_PHASE_EPOCHS, EPO_PHASE_EPOCHS) : 1,
+    applySmoothing: epoSmoothingApplies(mb.turns as Int32Array, e.turns),
+  });
+}
+
+/**
+ * EPO's turn of each step, for tasks without turns: the step's time index t within its episode
+ * (from the start state; for text, the token's position in the completion), bucketed so the
+ * length limit spans J turns: j = ⌊t·J / maxSteps⌋.
+ */
+export function turnIndexOf(batch: GroupBatch, J: number, maxSteps: number): Int32Array {
+  const out = new Int32Array(batch.numSteps);
+  for (let e = 0; e < batch.numEpisodes; e++) {
+    const start = batch.episodeStart[e];
+    for (let t = 0; t < batch.episodeLength[e]; t++) out[start + t] = Math.min(J - 1, Math.floor((t * J) / maxSteps));
+  }
+  return out;
 }
 
 /**
