@@ -71,3 +71,4 @@ export { RunStore, type RunRecord, type RunStatus } from "./store/store.js";
 export { resolveRunsRoot } from "./store/root.js";
 export { plotRuns, type PlotOptions } from "./plot/plot.js";
 export { startDashboard, type DashboardOptions, type Dashboard } from "./dashboard/server.js";
+export * from "./envs/text/index.js";
