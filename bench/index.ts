@@ -4,6 +4,8 @@
  *   compare  every algorithm (and each with D³S) on the same envs and budget
  *   sps    PPO throughput on CartPole-v1 with CleanRL's defaults, with the rollout/update split
  *   envs   raw env steps per second (also `npm run bench:envs`)
+ *   text   SFT then grpo, rloo, epo, grpo+D³S, igrpo on text tasks: pass@1/pass@8, tokens/s
+ *   transformer  the text policy's training step and sampling speed
  * Benchmarks print what they measure and assert nothing.
  */
 const [name, ...rest] = process.argv.slice(2);
@@ -23,12 +25,22 @@ switch (name) {
     await import("./ppo_sps.js");
     break;
   }
+  case "text": {
+    const { benchText } = await import("./text.js");
+    await benchText(rest);
+    break;
+  }
+  case "transformer": {
+    process.argv = [process.argv[0], process.argv[1], ...rest];
+    await import("./transformer.js");
+    break;
+  }
   case "envs": {
     process.argv = [process.argv[0], process.argv[1], ...rest];
     await import("./envs.js");
     break;
   }
   default:
-    console.error(`usage: npm run bench -- <ppo|compare|sps|envs> [options]${name ? ` (unknown benchmark "${name}")` : ""}`);
+    console.error(`usage: npm run bench -- <ppo|compare|sps|envs|text|transformer> [options]${name ? ` (unknown benchmark "${name}")` : ""}`);
     process.exitCode = 2;
 }

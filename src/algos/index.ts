@@ -9,7 +9,10 @@ import { PPO } from "./ppo.js";
 import { PPO_DEFAULTS, PPO_PRESETS, ppoConfigSchema } from "./ppo_config.js";
 import { createReinforce, REINFORCE_DEFAULTS, REINFORCE_PRESETS, reinforceConfigSchema, validateReinforce } from "./reinforce.js";
 import { createRloo, RLOO_DEFAULTS, RLOO_PRESETS, rlooConfigSchema, validateRloo } from "./rloo.js";
+import { TEXT_ALGORITHMS } from "./text.js";
 import type { Algorithm, AlgorithmPreset } from "./types.js";
+
+export { TEXT_ALGORITHMS };
 
 /** A named algorithm: its config schema, defaults, presets and constructor. */
 export interface AlgorithmEntry {
@@ -83,14 +86,26 @@ export const ALGORITHMS: Record<string, AlgorithmEntry> = {
 /** Config keys that only make sense with group rollouts: named so ppo/mdpo can say why they reject them. */
 const GROUP_ONLY_KEYS = ["selection", "d3s"];
 
-export function getAlgorithm(name: string): AlgorithmEntry {
-  const entry = ALGORITHMS[name];
+/** A config for a text task (it names a `task`), rather than an env. */
+export function isTextConfig(config: Record<string, unknown> | undefined): boolean {
+  return config !== undefined && typeof config.task === "string";
+}
+
+/**
+ * The algorithm of a name; with `text`, its text-task version (a run whose config names a
+ * task): sft and igrpo exist only there, ppo and mdpo only on envs.
+ */
+export function getAlgorithm(name: string, text = false): AlgorithmEntry {
+  const table = text ? TEXT_ALGORITHMS : ALGORITHMS;
+  const entry = table[name];
   if (!entry) {
-    throw new ConfigError(
-      `unknown algorithm ${describeValue(name)}`,
-      `${didYouMean(String(name), Object.keys(ALGORITHMS))}use one of: ${Object.keys(ALGORITHMS).join(", ")}`,
-      "unknown_algo",
-    );
+    const other = text ? ALGORITHMS[name] : TEXT_ALGORITHMS[name];
+    const hint = other
+      ? text
+        ? `${name} runs on envs (--env), not on text tasks; on a text task use one of: ${Object.keys(TEXT_ALGORITHMS).join(", ")}`
+        : `${name} runs on text tasks: give one with --task (e.g. --task addition)`
+      : `${didYouMean(String(name), Object.keys(table))}use one of: ${Object.keys(table).join(", ")}${text ? "" : ` (on text tasks, with --task: ${Object.keys(TEXT_ALGORITHMS).join(", ")})`}`;
+    throw new ConfigError(`unknown algorithm ${describeValue(name)}${text ? " for a text task" : ""}`, hint, "unknown_algo");
   }
   return entry;
 }
@@ -98,6 +113,8 @@ export function getAlgorithm(name: string): AlgorithmEntry {
 export interface ResolveOptions {
   algo: string;
   env?: string;
+  /** A text task instead of an env (also read from `task` in the file or overrides). */
+  task?: string;
   preset?: string;
   /** Parsed config file contents (merged over defaults and preset). */
   file?: Record<string, unknown>;
@@ -114,13 +131,17 @@ export interface ResolveOptions {
  * validated. Fails before anything is built, naming the offending key.
  */
 export function resolveConfig(opts: ResolveOptions): Record<string, unknown> {
-  const entry = getAlgorithm(opts.algo);
   const overrides = opts.overrides ?? {};
   const file = opts.file ?? {};
+  const text = opts.task !== undefined || "task" in overrides || "task" in file;
+  const entry = getAlgorithm(opts.algo, text);
   const fileName = opts.fileName ? `config file ${opts.fileName}` : "the config file";
   const overridesName = opts.overridesName ?? "the overrides";
-  const env = (overrides.env ?? file.env ?? opts.env ?? entry.defaults.env) as string;
-  if (typeof env !== "string" || !registry.has(env)) {
+  if (text && (opts.env !== undefined || "env" in overrides || "env" in file)) {
+    throw new ConfigError("a run takes an env or a text task, and this one names both", "drop --env (or env) for a text run, or --task (or task) for an env run");
+  }
+  const env = (text ? (overrides.task ?? file.task ?? opts.task ?? entry.defaults.task) : (overrides.env ?? file.env ?? opts.env ?? entry.defaults.env)) as string;
+  if (!text && (typeof env !== "string" || !registry.has(env))) {
     const from = "env" in overrides ? overridesName : "env" in file ? fileName : undefined;
     const ids = [...registry.keys()].sort();
     throw new ConfigError(
@@ -146,7 +167,7 @@ export function resolveConfig(opts: ResolveOptions): Record<string, unknown> {
     }
     presetValues = values as Record<string, unknown>;
   }
-  const merged = mergeLayers(entry.defaults, presetValues, file, overrides, { env });
+  const merged = mergeLayers(entry.defaults, presetValues, file, overrides, text ? { task: env } : { env });
   // Name the layer a bad value came from, so the user knows which file or flag to edit.
   const originOf = (key: string): string | undefined =>
     key in overrides ? overridesName : key in file ? fileName : key in presetValues ? `preset "${opts.preset}"` : undefined;

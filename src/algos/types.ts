@@ -1,4 +1,5 @@
 import type { Env } from "../envs/env.js";
+import type { EvalResult } from "../train/evaluate.js";
 
 /** Numbers an algorithm reports after one iteration (collect + update). */
 export type IterationMetrics = Record<string, number>;
@@ -46,6 +47,11 @@ export interface Algorithm {
   drainEpisodes(): { return: number; length: number }[];
   /** The current policy, for evaluation; `seed` seeds its action sampling (independent of training). */
   actingPolicy(seed: number): ActingPolicy;
+  /**
+   * Its own evaluation, when it has one (text runs: greedy pass@1 on the test split); the
+   * trainer then uses it instead of playing `makeEvalEnv` episodes with `actingPolicy`.
+   */
+  evaluate?(): EvalResult & { passAt1?: number };
   /** A fresh env with the evaluation wrappers (observation normalisation frozen at the training statistics). */
   makeEvalEnv(): Env<unknown, unknown>;
   /** Everything needed to continue exactly: JSON-safe data plus named float arrays. */

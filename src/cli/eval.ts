@@ -2,9 +2,15 @@ import { make } from "../envs/registry.js";
 import { evaluatePolicy } from "../train/evaluate.js";
 import { loadPolicy } from "../train/load_policy.js";
 import { RunDir } from "../train/run.js";
+import { evalTextCommand } from "./eval_text.js";
 import type { CliIo } from "./io.js";
 
 export interface EvalCliOptions {
+  /** Text runs: held-out problems, completions per problem, the k of pass@k, the sampling temperature. */
+  problems: number;
+  samples: number;
+  k?: number[];
+  temperature?: number;
   episodes: number;
   deterministic: boolean;
   seed: number;
@@ -14,7 +20,9 @@ export interface EvalCliOptions {
 
 /** `refinery eval RUN_DIR`: load the saved policy, play episodes on a fresh env, print mean ± std. */
 export async function evalCommand(dir: string, opts: EvalCliOptions, io: CliIo): Promise<void> {
-  RunDir.open(dir);
+  const run = RunDir.open(dir);
+  const { config } = run.readConfig();
+  if (typeof config.task === "string") return evalTextCommand(dir, config, opts, io);
   const policy = await loadPolicy(dir, { which: opts.best ? "best" : "policy", seed: opts.seed });
   let result;
   try {

@@ -1,4 +1,5 @@
-import { ALGORITHMS } from "../algos/index.js";
+import { ALGORITHMS, TEXT_ALGORITHMS, type AlgorithmEntry } from "../algos/index.js";
+import { listTasks } from "../envs/text/registry.js";
 import { describeSchema, formatValue } from "../core/config.js";
 import { listEnvs } from "../envs/registry.js";
 import type { CliIo } from "./io.js";
@@ -11,8 +12,8 @@ export interface AlgorithmListing {
 }
 
 /** Every registered algorithm with its options (from its config schema) and presets. */
-export function listAlgorithms(): AlgorithmListing[] {
-  return Object.values(ALGORITHMS)
+export function listAlgorithms(table: Record<string, AlgorithmEntry> = ALGORITHMS): AlgorithmListing[] {
+  return Object.values(table)
     .sort((a, b) => a.name.localeCompare(b.name))
     .map((a) => ({
       name: a.name,
@@ -26,8 +27,10 @@ export function listAlgorithms(): AlgorithmListing[] {
 export function listCommand(opts: { json: boolean }, io: CliIo): void {
   const envs = listEnvs();
   const algorithms = listAlgorithms();
+  const tasks = listTasks();
+  const textAlgorithms = listAlgorithms(TEXT_ALGORITHMS);
   if (opts.json) {
-    io.out(JSON.stringify({ envs, algorithms }, null, 2) + "\n");
+    io.out(JSON.stringify({ envs, algorithms, tasks, textAlgorithms }, null, 2) + "\n");
     return;
   }
   const lines: string[] = ["Environments (refinery train --env ID):"];
@@ -49,6 +52,18 @@ export function listCommand(opts: { json: boolean }, io: CliIo): void {
     lines.push(...table([["KEY", "DEFAULT", "ALLOWED", "DESCRIPTION"], ...a.options.map((o) => [o.key, formatValue(o.default), o.allowed, o.description])], "    ", io.columns));
     lines.push("  Presets (--preset NAME):");
     lines.push(...table(a.presets.map((p) => [p.name, p.description]), "    ", io.columns));
+  }
+  lines.push("", "Text tasks (refinery sft --task NAME, refinery train --algo ALGO --task NAME; docs/text.md):");
+  lines.push(...table(tasks.map((t) => [t.name, t.description]), "  ", io.columns));
+  for (const a of textAlgorithms) {
+    const how = a.name === "sft" ? "refinery sft --task NAME" : `refinery train --algo ${a.name} --task NAME`;
+    lines.push("", `Text algorithm ${a.name} (${how}): ${a.description}`);
+    lines.push("  Options (--set KEY=VALUE, or keys of a --config file):");
+    lines.push(...table([["KEY", "DEFAULT", "ALLOWED", "DESCRIPTION"], ...a.options.map((o) => [o.key, formatValue(o.default), o.allowed, o.description])], "    ", io.columns));
+    if (a.presets.length) {
+      lines.push("  Presets (--preset NAME):");
+      lines.push(...table(a.presets.map((p) => [p.name, p.description]), "    ", io.columns));
+    }
   }
   io.out(lines.join("\n") + "\n");
 }

@@ -1,7 +1,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { ALGORITHMS } from "../algos/index.js";
+import { ALGORITHMS, TEXT_ALGORITHMS } from "../algos/index.js";
 import { formatValue } from "../core/config.js";
-import { RefineryError } from "../core/errors.js";
+import { ConfigError, RefineryError } from "../core/errors.js";
 import { registerDashboardCommand } from "./dashboard.js";
 import { demoCommand } from "./demo.js";
 import { evalCommand } from "./eval.js";
@@ -54,11 +54,38 @@ export function buildProgram(io: CliIo = processIo()): Command {
     .option("--json", "print one JSON object per line instead of text", false)
     .action((opts) => demoCommand(opts, io));
 
+  const textAlgos = Object.keys(TEXT_ALGORITHMS).filter((a) => a !== "sft");
+  program
+    .command("sft")
+    .description("supervised fine-tuning of a small transformer on a text task's correct demonstrations (the warm-up before RL); writes a run directory")
+    .option("--task <name>", "text task (required unless --resume): addition, multiplication, sorting, countdown, parity, or a registered one (see `refinery list`)")
+    .option("--config <file>", "JSON or YAML file of options; --set and flags override it (default: none)")
+    .addOption(
+      new Option("--set <key=value>", "override one option, repeatable (e.g. --set taskOptions.digits=3 --set model.width=128)")
+        .argParser((v: string, acc: string[]) => [...acc, v])
+        .default([] as string[], "none"),
+    )
+    .option("--iterations <n>", `optimiser steps (default: the config's iterations, ${formatValue(TEXT_ALGORITHMS.sft.defaults.iterations)})`, intOption("--iterations", 1))
+    .option("--seed <s>", `seed of weights and sampled problems (default: ${formatValue(TEXT_ALGORITHMS.sft.defaults.seed)})`, intOption("--seed"))
+    .option("--out <dir>", "run directory (default: runs/sft-text:<task>-s<seed>-<time>)")
+    .option("--resume <dir>", "continue the run in <dir> from its last checkpoint (default: none, a new run)")
+    .option("--json", "print the final summary as one JSON line on stdout", false)
+    .option("--quiet", "no progress line on stderr", false)
+    .action(async (opts) => {
+      if (opts.resume === undefined && opts.task === undefined) {
+        throw new ConfigError("refinery sft needs a task", "pass --task NAME, e.g. refinery sft --task addition (tasks: refinery list)");
+      }
+      await trainCommand({ ...opts, algo: opts.resume === undefined ? "sft" : undefined }, io);
+    });
+
   program
     .command("train")
     .description("train a policy; writes a run directory with config, metrics, checkpoints and the final policy")
     .option("--algo <name>", `algorithm: ${algos.join(", ")} (options: \`refinery list\`)`, "ppo")
     .option("--env <id>", `environment id (see \`refinery list\`) ${algoDefault("env")}`)
+    .option("--task <name>", `a text task instead of an env (see \`refinery list\`); algorithms on text: ${textAlgos.join(", ")} (default: none)`)
+    .option("--init <dir>", "text runs: start from the saved policy of this run (e.g. an SFT run); also the KL reference (default: a fresh model)")
+    .option("--iterations <n>", "text runs: iterations to train (default: the config's iterations)", intOption("--iterations", 1))
     .option("--preset <name>", `named hyperparameters: ${presets.join(", ")} (see \`refinery list\`) (default: none, the algorithm's defaults)`)
     .option("--config <file>", "JSON or YAML file of options, or a run's config.json; --set and flags override it (default: none)")
     .addOption(
@@ -80,12 +107,20 @@ export function buildProgram(io: CliIo = processIo()): Command {
 
   program
     .command("eval")
-    .description("evaluate a trained policy: mean ± std of the return over fresh episodes")
+    .description("evaluate a trained policy: mean ± std of the return over fresh episodes; on a text run, pass@1 (greedy and sampled), pass@k and mean length on held-out problems")
     .argument("<run_dir>", "run directory written by `refinery train`")
     .option("--episodes <n>", "episodes to play", intOption("--episodes", 1), 10)
     .option("--deterministic", "take the most likely action instead of sampling", false)
     .option("--seed <s>", "seed of the eval env and of sampled actions", intOption("--seed"), 0)
     .option("--best", "use the best policy by evaluation (best/) instead of the final one", false)
+    .option("--problems <n>", "text runs: held-out problems to evaluate", intOption("--problems", 1), 200)
+    .option("--samples <n>", "text runs: sampled completions per problem (for pass@k)", intOption("--samples", 1), 8)
+    .option("--k <list>", "text runs: comma-separated k of pass@k, each ≤ --samples (default: 1 and --samples)", (v: string) => v.split(",").map((x) => intOption("--k", 1)(x)))
+    .option("--temperature <t>", "text runs: sampling temperature (default: the run's)", (v: string) => {
+      const t = Number(v);
+      if (!(t > 0)) throw new InvalidArgumentError(`--temperature must be a number > 0, got "${v}".`);
+      return t;
+    })
     .option("--json", "print one JSON object on the last line", false)
     .action(async (dir: string, opts) => {
       await evalCommand(dir, opts, io);

@@ -12,6 +12,10 @@ export interface TrainCliOptions {
   /** Undefined when not given on the command line (then "ppo"), so --resume can tell. */
   algo?: string;
   env?: string;
+  /** A text task (and its run options). */
+  task?: string;
+  init?: string;
+  iterations?: number;
   preset?: string;
   config?: string;
   set: string[];
@@ -63,12 +67,18 @@ export async function trainCommand(opts: TrainCliOptions, io: CliIo): Promise<vo
   } else {
     const file = opts.config ? readConfigFile(opts.config, algo) : undefined;
     const flags: Record<string, unknown> = {};
+    if (opts.steps !== undefined && opts.task !== undefined) {
+      throw new ConfigError("--steps counts env steps, and a text run counts iterations", "use --iterations N with --task");
+    }
     if (opts.steps !== undefined) flags.totalTimesteps = opts.steps;
+    if (opts.task !== undefined) flags.task = opts.task;
+    if (opts.init !== undefined) flags.init = opts.init;
+    if (opts.iterations !== undefined) flags.iterations = opts.iterations;
     if (opts.seed !== undefined) flags.seed = opts.seed;
     if (opts.env !== undefined) flags.env = opts.env;
     const overrides = applySets(flags, opts.set);
     config = resolveConfig({ algo, preset: opts.preset, file, fileName: opts.config, overrides, overridesName: "the command line" });
-    runDir = opts.out ?? defaultRunDir(algo, config.env as string, config.seed as number);
+    runDir = opts.out ?? defaultRunDir(algo, typeof config.task === "string" ? `text:${config.task}` : (config.env as string), config.seed as number);
     checkOutDir(runDir);
   }
 
@@ -89,6 +99,9 @@ function rejectOptionsWithResume(opts: TrainCliOptions): void {
   const given = [
     ["--algo", opts.algo !== undefined],
     ["--env", opts.env !== undefined],
+    ["--task", opts.task !== undefined],
+    ["--init", opts.init !== undefined],
+    ["--iterations", opts.iterations !== undefined],
     ["--preset", opts.preset !== undefined],
     ["--config", opts.config !== undefined],
     ["--set", opts.set.length > 0],

@@ -205,6 +205,130 @@ export class Adam {
 }
 
 /**
+ * Adam over plain Float32Arrays updated in place: for networks that keep their
+ * parameters in typed arrays (the transformer), with no tensors at all. Same update rule,
+ * options, gradient clipping and AdamState layout as `Adam` (moments concatenated in
+ * parameter order), so a state moves between the two over parameters of the same sizes.
+ */
+export class ArrayAdam {
+  readonly params: readonly Float32Array[];
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly epsilon: number;
+  private lr: number;
+  private t = 0;
+  private readonly totalSize: number;
+  private readonly m: Float32Array;
+  private readonly v: Float32Array;
+  private readonly flatGrad: Float32Array;
+
+  constructor(params: readonly Float32Array[], options: AdamOptions) {
+    if (params.length === 0 || params.some((p) => !(p instanceof Float32Array))) {
+      throw new ConfigError("ArrayAdam needs a non-empty list of Float32Array parameters", "pass the network's live parameter arrays, e.g. model.parameters()");
+    }
+    this.params = [...params];
+    this.lr = checkLearningRate(options.learningRate);
+    this.beta1 = checkInUnit(options.beta1 ?? 0.9, "beta1");
+    this.beta2 = checkInUnit(options.beta2 ?? 0.999, "beta2");
+    this.epsilon = options.epsilon ?? 1e-5;
+    if (!(this.epsilon > 0) || !Number.isFinite(this.epsilon)) {
+      throw new ConfigError(`Adam epsilon must be a positive number, got ${describeValue(options.epsilon)}`, "pass e.g. 1e-5");
+    }
+    this.totalSize = this.params.reduce((n, p) => n + p.length, 0);
+    this.m = new Float32Array(this.totalSize);
+    this.v = new Float32Array(this.totalSize);
+    this.flatGrad = new Float32Array(this.totalSize);
+  }
+
+  get learningRate(): number {
+    return this.lr;
+  }
+
+  /** For annealing: takes effect from the next step. */
+  setLearningRate(learningRate: number): void {
+    this.lr = checkLearningRate(learningRate);
+  }
+
+  /** Updates applied so far. */
+  get step(): number {
+    return this.t;
+  }
+
+  /**
+   * Applies gradients given in parameter order (same lengths as the parameters), with
+   * global-norm clipping when `maxGradNorm` is given; updates the parameter arrays in
+   * place. Returns the pre-clip global norm. The gradients are not modified.
+   */
+  applyGradients(grads: readonly Float32Array[], maxGradNorm?: number): number {
+    if (grads.length !== this.params.length) {
+      throw new ConfigError(
+        `applyGradients got ${grads.length} gradients for ${this.params.length} parameters`,
+        "pass one gradient per parameter, in the optimiser's parameter order",
+      );
+    }
+    checkMaxGradNorm(maxGradNorm);
+    const g = this.flatGrad;
+    let offset = 0;
+    grads.forEach((grad, k) => {
+      if (!(grad instanceof Float32Array) || grad.length !== this.params[k].length) {
+        throw new ConfigError(
+          `applyGradients: gradient ${k} is ${describeValue(grad)}, its parameter has ${this.params[k].length} entries`,
+          "pass Float32Array gradients in the optimiser's parameter order",
+        );
+      }
+      g.set(grad, offset);
+      offset += grad.length;
+    });
+    const norm = l2Norm(g);
+    const scale = maxGradNorm === undefined ? 1 : Math.min(1, maxGradNorm / (norm + 1e-6));
+    const t = this.t + 1;
+    const rule: AdamRule = {
+      beta1: this.beta1,
+      beta2: this.beta2,
+      epsilon: this.epsilon,
+      gradScale: scale,
+      stepSize: this.lr / (1 - Math.pow(this.beta1, t)),
+      rootBiasCorrection2: Math.sqrt(1 - Math.pow(this.beta2, t)),
+    };
+    offset = 0;
+    for (const w of this.params) {
+      adamUpdate(w, g, this.m, this.v, offset, rule);
+      offset += w.length;
+    }
+    this.t = t;
+    return norm;
+  }
+
+  /** Copies of the optimiser state as plain typed arrays (the same format as Adam's). */
+  getState(): AdamState {
+    return { step: this.t, learningRate: this.lr, m: this.m.slice(), v: this.v.slice() };
+  }
+
+  /** Restores a state from getState() of an optimiser (Adam or ArrayAdam) over parameters of the same sizes. */
+  setState(state: AdamState): void {
+    const ok =
+      state !== null &&
+      typeof state === "object" &&
+      Number.isSafeInteger(state.step) &&
+      state.step >= 0 &&
+      state.m instanceof Float32Array &&
+      state.v instanceof Float32Array &&
+      state.m.length === this.totalSize &&
+      state.v.length === this.totalSize;
+    if (!ok) {
+      throw new ConfigError(
+        `malformed Adam state for ${this.totalSize} parameters: ${describeValue(state)}`,
+        "pass the object returned by getState() of an optimiser over the same network",
+      );
+    }
+    this.lr = checkLearningRate(state.learningRate);
+    this.t = state.step;
+    this.m.set(state.m);
+    this.v.set(state.v);
+  }
+}
+
+/**
  * `torch.nn.utils.clip_grad_norm_` on a list of gradients: with n the global L2 norm,
  * every gradient is multiplied by min(1, maxNorm / (n + 1e-6)). Returns the clipped
  * gradients and the pre-clip norm (new tensors; call inside tf.tidy or dispose them).

@@ -1,4 +1,4 @@
-import { getAlgorithm } from "../algos/index.js";
+import { getAlgorithm, isTextConfig } from "../algos/index.js";
 import { registry } from "../envs/registry.js";
 import type { Algorithm, IterationMetrics } from "../algos/types.js";
 import { attachRunStore } from "../store/sink.js";
@@ -72,9 +72,11 @@ export interface TrainOptions {
 export async function train(opts: TrainOptions): Promise<TrainSummary> {
   const run = opts.resume ? RunDir.open(opts.runDir) : RunDir.create(opts.runDir, opts.algo ?? "ppo", opts.config ?? {});
   const { algo: algoName, config } = run.readConfig();
-  const entry = getAlgorithm(algoName);
+  const entry = getAlgorithm(algoName, isTextConfig(config));
   const algo = await entry.create(config);
   const cfg = config as { env: string; seed: number; evalEvery: number; evalEpisodes: number; evalDeterministic: boolean; checkpointEvery: number };
+  // A text run names its task where a control run names its env.
+  if (isTextConfig(config)) cfg.env = `text:${String(config.task)}`;
   const recent: number[] = [];
   let stepsToThreshold: number | null = null;
   let bestEval = -Infinity;
@@ -122,12 +124,25 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
   const startSteps = stepsOf(algo);
   const evaluateNow = async (): Promise<EvalResult> => {
     const iteration = algo.iteration;
-    const env = algo.makeEvalEnv();
-    // Seeds depend only on the run seed and the iteration, so a resumed run evaluates identically.
-    const result = evaluatePolicy(env, algo.actingPolicy(cfg.seed + 7919 * iteration), cfg.evalEpisodes, cfg.seed + 100_003 + iteration, cfg.evalDeterministic);
-    env.close();
+    let result: EvalResult & { passAt1?: number };
+    if (algo.evaluate) {
+      result = algo.evaluate();
+    } else {
+      const env = algo.makeEvalEnv();
+      // Seeds depend only on the run seed and the iteration, so a resumed run evaluates identically.
+      result = evaluatePolicy(env, algo.actingPolicy(cfg.seed + 7919 * iteration), cfg.evalEpisodes, cfg.seed + 100_003 + iteration, cfg.evalDeterministic);
+      env.close();
+    }
     const step = stepsOf(algo);
-    run.appendMetrics({ kind: "eval", iteration, step, evalReturnMean: result.meanReturn, evalReturnStd: result.stdReturn, evalLengthMean: result.meanLength });
+    run.appendMetrics({
+      kind: "eval",
+      iteration,
+      step,
+      evalReturnMean: result.meanReturn,
+      evalReturnStd: result.stdReturn,
+      evalLengthMean: result.meanLength,
+      ...(result.passAt1 === undefined ? {} : { evalPassAt1: result.passAt1 }),
+    });
     opts.callbacks?.onEval?.({ ...result, iteration, step }, algo);
     if (result.meanReturn > bestEval) {
       bestEval = result.meanReturn;

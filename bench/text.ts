@@ -1,0 +1,145 @@
+/**
+ * `npm run bench -- text`: RL on text tasks with verifiable rewards (issue 6). For each task
+ * and seed: an SFT warm-up run, then grpo, rloo, epo, grpo + D³S and igrpo, each started from
+ * that SFT model with the same sampling budget (iterations × prompts × 8 completions; iGRPO
+ * splits its 8 into drafts + refinements). Every policy is scored on the same held-out problems
+ * (test split): pass@1 greedy, pass@1 and pass@8 from 8 samples at τ = 1. Prints and writes
+ * bench/results/text.{json,md}: medians over seeds, sampled tokens/s and training wall time.
+ *
+ * Options: --tasks addition:3,countdown  --seeds 1,2,3  --sft-iterations N  --iterations N
+ *          --prompts B  --problems N  --methods grpo,rloo,epo,grpo+d3s,igrpo  --name NAME
+ */
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { resolveConfig } from "../src/algos/index.js";
+import { initBackend } from "../src/core/backend.js";
+import { combineRewards } from "../src/envs/text/rewards.js";
+import { makeTask } from "../src/envs/text/registry.js";
+import { problemSet } from "../src/envs/text/task.js";
+import { evaluateText } from "../src/train/text_eval.js";
+import { loadTextPolicy } from "../src/train/text_policy.js";
+import { train } from "../src/train/trainer.js";
+
+interface Method {
+  name: string;
+  algo: string;
+  overrides: Record<string, unknown>;
+}
+
+const METHODS: Method[] = [
+  { name: "grpo", algo: "grpo", overrides: {} },
+  { name: "rloo", algo: "rloo", overrides: {} },
+  { name: "epo", algo: "epo", overrides: {} },
+  { name: "grpo+d3s", algo: "grpo", overrides: { selection: "d3s" } },
+  { name: "igrpo", algo: "igrpo", overrides: { numDrafts: 4, groupSize: 4 } },
+];
+
+interface Row {
+  task: string;
+  seed: number;
+  method: string;
+  greedyPass1: number;
+  sampledPass1: number;
+  pass8: number;
+  meanLength: number;
+  trainSeconds: number;
+  sampledTokensPerSecond: number | null;
+  trainTokensPerSecond: number | null;
+}
+
+function arg(args: string[], name: string, fallback: string): string {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < args.length ? args[i + 1] : fallback;
+}
+
+function parseTask(spec: string): { task: string; taskOptions: Record<string, number> } {
+  const [task, digits] = spec.split(":");
+  return { task, taskOptions: digits ? { digits: Number(digits) } : {} };
+}
+
+const median = (xs: number[]) => {
+  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (!s.length) return NaN;
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+export async function benchText(args: string[]): Promise<void> {
+  const tasks = arg(args, "tasks", "addition:3,countdown").split(",");
+  const seeds = arg(args, "seeds", "1,2,3").split(",").map(Number);
+  const sftIterations = Number(arg(args, "sft-iterations", "300"));
+  const iterations = Number(arg(args, "iterations", "60"));
+  const prompts = Number(arg(args, "prompts", "16"));
+  const problems = Number(arg(args, "problems", "200"));
+  const methodNames = arg(args, "methods", METHODS.map((m) => m.name).join(",")).split(",");
+  const name = arg(args, "name", "text");
+  const methods = METHODS.filter((m) => methodNames.includes(m.name));
+  await initBackend("wasm");
+  const root = mkdtempSync(join(tmpdir(), "refinery-bench-text-"));
+  const rows: Row[] = [];
+  const log = (s: string) => process.stdout.write(s + "\n");
+  log(`text bench: tasks ${tasks.join(", ")}; seeds ${seeds.join(", ")}; SFT ${sftIterations} iterations; RL ${iterations} iterations × ${prompts} prompts × 8 completions; ${problems} test problems`);
+  try {
+    for (const spec of tasks) {
+      const { task, taskOptions } = parseTask(spec);
+      const taskObj = makeTask(task, taskOptions);
+      const reward = combineRewards([{ fn: "correct", weight: 1 }]);
+      const testSet = problemSet(taskObj, "test", problems, 0);
+      const score = async (dir: string) => {
+        const policy = await loadTextPolicy(dir);
+        const opts = { maxCompletionLength: taskObj.maxCompletionLength, seed: 0 };
+        const greedy = evaluateText(policy, taskObj, reward, testSet, { ...opts, samples: 1, temperature: 0 });
+        const sampled = evaluateText(policy, taskObj, reward, testSet, { ...opts, samples: 8, temperature: 1, ks: [1, 8] });
+        return { greedyPass1: greedy.passAt1, sampledPass1: sampled.passAtK["1"], pass8: sampled.passAtK["8"], meanLength: sampled.meanLength };
+      };
+      for (const seed of seeds) {
+        const sftDir = join(root, `${task}-${seed}-sft`);
+        const sftConfig = resolveConfig({ algo: "sft", overrides: { task, taskOptions, seed, iterations: sftIterations, evalEvery: 0, evalProblems: 50 } });
+        let lastTrainTps: number | null = null;
+        const sft = await train({ runDir: sftDir, algo: "sft", config: sftConfig, store: false, callbacks: { onIteration: (r) => void (lastTrainTps = Number(r.trainTokensPerSecond)) } });
+        const sftScore = await score(sftDir);
+        rows.push({ task: spec, seed, method: "sft", ...sftScore, trainSeconds: sft.wallSeconds, sampledTokensPerSecond: null, trainTokensPerSecond: lastTrainTps });
+        log(`${spec} seed ${seed} sft: pass@1 greedy ${sftScore.greedyPass1.toFixed(3)}, sampled ${sftScore.sampledPass1.toFixed(3)}, pass@8 ${sftScore.pass8.toFixed(3)} (${sft.wallSeconds.toFixed(1)} s)`);
+        for (const m of methods) {
+          const dir = join(root, `${task}-${seed}-${m.name}`);
+          const config = resolveConfig({ algo: m.algo, overrides: { task, taskOptions, seed, init: sftDir, iterations, numPrompts: prompts, groupSize: 8, evalEvery: 0, evalProblems: 50, ...m.overrides } });
+          const tps: number[] = [];
+          const s = await train({ runDir: dir, algo: m.algo, config, store: false, callbacks: { onIteration: (r) => void tps.push(Number(r.sampledTokensPerSecond)) } });
+          const sc = await score(dir);
+          rows.push({ task: spec, seed, method: m.name, ...sc, trainSeconds: s.wallSeconds, sampledTokensPerSecond: median(tps), trainTokensPerSecond: null });
+          log(`${spec} seed ${seed} ${m.name}: pass@1 greedy ${sc.greedyPass1.toFixed(3)}, sampled ${sc.sampledPass1.toFixed(3)}, pass@8 ${sc.pass8.toFixed(3)} (${s.wallSeconds.toFixed(1)} s, ${median(tps).toFixed(0)} sampled tokens/s)`);
+        }
+      }
+    }
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+  const table = summarize(rows, seeds.length);
+  log("\n" + table);
+  mkdirSync("bench/results", { recursive: true });
+  writeFileSync(join("bench/results", `${name}.json`), JSON.stringify({ sftIterations, iterations, prompts, problems, seeds, rows }, null, 2) + "\n");
+  writeFileSync(join("bench/results", `${name}.md`), table + "\n");
+}
+
+function summarize(rows: Row[], numSeeds: number): string {
+  const lines = [
+    `Medians over ${numSeeds} seeds. pass@1 greedy; pass@1 and pass@8 from 8 samples at τ = 1; Δ = greedy pass@1 minus the SFT model's, median of the per-seed differences.`,
+    "",
+    "| task | method | pass@1 greedy | Δ vs SFT | pass@1 sampled | pass@8 | mean length | train wall s | sampled tokens/s |",
+    "|---|---|--:|--:|--:|--:|--:|--:|--:|",
+  ];
+  const tasks = [...new Set(rows.map((r) => r.task))];
+  for (const task of tasks) {
+    const methods = [...new Set(rows.filter((r) => r.task === task).map((r) => r.method))];
+    for (const method of methods) {
+      const rs = rows.filter((r) => r.task === task && r.method === method);
+      const delta = rs.map((r) => r.greedyPass1 - (rows.find((x) => x.task === task && x.seed === r.seed && x.method === "sft")?.greedyPass1 ?? NaN));
+      const f = (x: number, d = 3) => (Number.isFinite(x) ? x.toFixed(d) : "–");
+      lines.push(
+        `| ${task} | ${method} | ${f(median(rs.map((r) => r.greedyPass1)))} | ${method === "sft" ? "–" : (median(delta) >= 0 ? "+" : "") + f(median(delta))} | ${f(median(rs.map((r) => r.sampledPass1)))} | ${f(median(rs.map((r) => r.pass8)))} | ${f(median(rs.map((r) => r.meanLength)), 2)} | ${f(median(rs.map((r) => r.trainSeconds)), 1)} | ${f(median(rs.map((r) => r.sampledTokensPerSecond ?? NaN)), 0)} |`,
+      );
+    }
+  }
+  return lines.join("\n");
+}

@@ -1,0 +1,173 @@
+/**
+ * SFT — supervised fine-tuning on a task's demonstrations, the warm-up RLVR starts from. Each
+ * iteration draws `batchSize` fresh problems of the train split, and takes one Adam step on
+ * the mean negative log-likelihood of their correct completions (solution + EOS) given BOS +
+ * prompt; the prompt tokens are context, not targets:
+ *
+ *   L = −(1/N) Σ_i Σ_t log π_θ(y_{i,t} | BOS, prompt_i, y_{i,<t})     N = completion tokens of the batch
+ *
+ * The logits are not tempered (τ = 1). Evaluation: greedy pass@1 on the test split.
+ */
+import { z } from "zod";
+import { Rng, type RngState } from "../core/rng.js";
+import { EOS } from "../envs/text/tokenizer.js";
+import { ArrayAdam, type AdamState } from "../nn/optim.js";
+import { prefixed } from "./group_engine.js";
+import { taskShape, TEXT_DEFAULTS } from "./text_config.js";
+import { textActingPolicy, textPolicySpec, textSetup, type TextSetup } from "./text_engine.js";
+import { evaluateText, type TextEvalResult } from "../train/text_eval.js";
+import { problemSet } from "../envs/text/task.js";
+import type { ActingPolicy, Algorithm, IterationMetrics } from "./types.js";
+import type { TextEnv } from "../envs/text/text_env.js";
+
+export const sftConfigSchema = z
+  .object({
+    ...taskShape,
+    batchSize: z.number().int().positive().describe("demonstrations (problems) per step"),
+    learningRate: z.number().positive().describe("Adam learning rate (eps 1e-8)"),
+    annealLr: z.boolean().describe("decay the learning rate linearly to 0 over the iterations"),
+    warmupIterations: z.number().int().min(0).describe("linear learning-rate warm-up from 0 over the first N iterations"),
+    maxGradNorm: z.number().positive().describe("global gradient-norm clip"),
+    backend: z.enum(["wasm", "cpu"]).describe("tfjs backend of the matrix products"),
+    evalEvery: z.number().int().min(0).describe("evaluate (greedy pass@1 on the test split) every N iterations (0: only at the end)"),
+    checkpointEvery: z.number().int().min(0).describe("write a checkpoint every N iterations (0: only at the end)"),
+  })
+  .strict();
+
+export type SFTConfig = z.infer<typeof sftConfigSchema>;
+
+export const SFT_DEFAULTS: SFTConfig = {
+  ...TEXT_DEFAULTS,
+  iterations: 1000,
+  batchSize: 64,
+  learningRate: 1e-3,
+  annealLr: true,
+  warmupIterations: 50,
+  maxGradNorm: 1,
+  backend: "wasm",
+  evalEvery: 200,
+  checkpointEvery: 0,
+};
+
+export class SFT implements Algorithm {
+  readonly name = "sft";
+  readonly optimizer: ArrayAdam;
+  private rng: Rng;
+  private iterationsDone = 0;
+  private tokenCount = 0;
+
+  private constructor(
+    readonly config: SFTConfig,
+    readonly setup: TextSetup,
+    rng: Rng,
+  ) {
+    this.rng = rng;
+    this.optimizer = new ArrayAdam(setup.policy.model.parameters(), { learningRate: config.learningRate, epsilon: 1e-8 });
+  }
+
+  static async create(config: SFTConfig): Promise<SFT> {
+    const root = new Rng(config.seed);
+    const setup = await textSetup({ ...config, rewards: undefined }, root.split());
+    return new SFT(config, setup, root.split());
+  }
+
+  get policy() {
+    return this.setup.policy;
+  }
+  get iteration(): number {
+    return this.iterationsDone;
+  }
+  get totalIterations(): number {
+    return this.config.iterations;
+  }
+  /** Demonstration tokens trained on so far. */
+  get stepsDone(): number {
+    return this.tokenCount;
+  }
+  get stepsPerIteration(): number {
+    return this.iterationsDone > 0 ? this.tokenCount / this.iterationsDone : this.config.batchSize;
+  }
+
+  /** The learning rate of iteration i (0-based): linear warm-up, then constant or linear decay to 0. */
+  learningRateAt(i: number): number {
+    const c = this.config;
+    const warm = c.warmupIterations > 0 ? Math.min(1, (i + 1) / c.warmupIterations) : 1;
+    const decay = c.annealLr ? 1 - i / c.iterations : 1;
+    return Math.max(1e-12, c.learningRate * warm * decay);
+  }
+
+  iterate(): IterationMetrics {
+    const c = this.config;
+    const t0 = performance.now();
+    const lr = this.learningRateAt(this.iterationsDone);
+    this.optimizer.setLearningRate(lr);
+    const { task, policy } = this.setup;
+    const problems = Array.from({ length: c.batchSize }, () => task.sample(this.rng, "train"));
+    const contexts = problems.map((p) => policy.encodeContext(p.prompt));
+    const completions = problems.map((p) => {
+      const body = policy.tokenizer.encode(p.solution);
+      const out = new Int32Array(body.length + 1);
+      out.set(body);
+      out[body.length] = EOS;
+      return out;
+    });
+    const out = policy.evaluate(contexts, completions, 1, true);
+    const N = out.logProb.length;
+    let nll = 0;
+    for (let i = 0; i < N; i++) nll -= out.logProb[i];
+    const dLogProb = new Float32Array(N).fill(-1 / N);
+    const grads = policy.backward(out.pass as NonNullable<typeof out.pass>, dLogProb, null);
+    const gradNorm = this.optimizer.applyGradients(grads, c.maxGradNorm);
+    this.iterationsDone++;
+    this.tokenCount += N;
+    const seconds = (performance.now() - t0) / 1000;
+    return { learningRate: lr, loss: nll / N, gradNorm, tokens: N, updateSeconds: seconds, trainTokensPerSecond: N / Math.max(seconds, 1e-9) };
+  }
+
+  /** SFT has no episodes. */
+  drainEpisodes(): { return: number; length: number }[] {
+    return [];
+  }
+
+  evaluate(): TextEvalResult {
+    const { task, policy, reward } = this.setup;
+    return evaluateText(policy, task, reward, problemSet(task, "test", this.config.evalProblems, 0), {
+      samples: 1,
+      temperature: 0,
+      maxCompletionLength: this.config.maxCompletionLength ?? task.maxCompletionLength,
+      seed: 0,
+    });
+  }
+
+  actingPolicy(seed: number): ActingPolicy {
+    return textActingPolicy(this.policy, seed);
+  }
+
+  makeEvalEnv(): TextEnv {
+    return this.setup.makeEnv("test");
+  }
+
+  saveState(): { json: Record<string, unknown>; arrays: Record<string, Float32Array> } {
+    const arrays: Record<string, Float32Array> = {};
+    for (const [k, v] of Object.entries(this.policy.getWeights())) arrays[`policy/${k}`] = v;
+    const adam = this.optimizer.getState();
+    arrays["adam/m"] = adam.m;
+    arrays["adam/v"] = adam.v;
+    return { json: { iteration: this.iterationsDone, steps: this.tokenCount, rng: this.rng.getState(), adam: { step: adam.step, learningRate: adam.learningRate } }, arrays };
+  }
+
+  loadState(state: { json: Record<string, unknown>; arrays: Record<string, Float32Array> }): void {
+    const { json, arrays } = state;
+    this.policy.setWeights(prefixed(arrays, "policy/"));
+    this.optimizer.setState({ ...(json.adam as object), m: arrays["adam/m"], v: arrays["adam/v"] } as AdamState);
+    this.rng = Rng.fromState(json.rng as RngState);
+    this.iterationsDone = json.iteration as number;
+    this.tokenCount = json.steps as number;
+  }
+
+  exportPolicy(): { spec: Record<string, unknown>; weights: Record<string, Float32Array>; shapes: Record<string, number[]> } {
+    return { spec: textPolicySpec(this.policy, this.config), weights: this.policy.getWeights(), shapes: this.policy.paramShapes() };
+  }
+
+  dispose(): void {}
+}

@@ -1,0 +1,136 @@
+import { existsSync } from "node:fs";
+import type { z } from "zod";
+import { parseConfig } from "../core/config.js";
+import { ConfigError } from "../core/errors.js";
+import { combineRewards } from "../envs/text/rewards.js";
+import { makeTask } from "../envs/text/registry.js";
+import { EPO_DEFAULTS, EPO_PRESETS, epoConfigSchema, epoSettings, type EPOConfig } from "./epo.js";
+import { GRPO_DEFAULTS, GRPO_PRESETS, grpoRecipe, grpoShape, type GRPOConfig } from "./grpo.js";
+import { createIgrpo, IGRPO_DEFAULTS, igrpoConfigSchema } from "./igrpo.js";
+import type { AlgorithmEntry } from "./index.js";
+import { REINFORCE_DEFAULTS, reinforceConfigSchema, reinforceRecipe, type ReinforceConfig } from "./reinforce.js";
+import { RLOO_DEFAULTS, RLOO_PRESETS, rlooConfigSchema, rlooRecipe, type RLOOConfig } from "./rloo.js";
+import { SFT, SFT_DEFAULTS, sftConfigSchema, type SFTConfig } from "./sft.js";
+import { textDefaultsOf, textSchemaOf } from "./text_config.js";
+import { TextGroupOptimizer, type TextRunConfig } from "./text_engine.js";
+
+/*
+ * The algorithms on text tasks (a run whose config names a `task`): sft, and the group
+ * algorithms with the same recipes as on control tasks (grpo, rloo, reinforce, epo) plus igrpo.
+ */
+
+/** Defaults where text differs from control for every group algorithm (tuned on 2- and 3-digit addition). */
+const TEXT_RL_DEFAULTS = {
+  iterations: 100,
+  numPrompts: 16,
+  groupSize: 8,
+  learningRate: 1e-4,
+  annealLr: false,
+  updateEpochs: 1,
+  numMinibatches: 2,
+  maxGradNorm: 1,
+  evalEvery: 25,
+};
+
+/** REINFORCE takes one full-batch step per iteration: it has no epoch or minibatch keys. */
+function withoutEpochs(d: typeof TEXT_RL_DEFAULTS): Record<string, unknown> {
+  const { updateEpochs: _e, numMinibatches: _m, ...rest } = d;
+  return rest;
+}
+
+const parse = <S extends z.ZodObject>(schema: S, name: string, config: Record<string, unknown>): z.infer<S> => parseConfig(schema, config, `${name} config`);
+
+/** Start-up checks of a text run: the task, its options, the rewards and the init run exist. */
+function validateText(c: { task: string; taskOptions: Record<string, unknown>; init: string | null; rewards?: { name: string; weight: number }[]; groupSize?: number; numMinibatches?: number; numPrompts?: number }): void {
+  makeTask(c.task, c.taskOptions);
+  if (c.rewards) combineRewards(c.rewards.map((r) => ({ fn: r.name, weight: r.weight })));
+  if (c.init !== null && !existsSync(c.init)) {
+    throw new ConfigError(`init ${c.init} does not exist`, "pass the directory of a finished text run (e.g. made by `refinery sft`), or init=null for a fresh model");
+  }
+  if (c.numMinibatches !== undefined && c.numPrompts !== undefined && c.groupSize !== undefined && c.numMinibatches > c.numPrompts * c.groupSize) {
+    throw new ConfigError(
+      `numMinibatches = ${c.numMinibatches} is more than the ${c.numPrompts * c.groupSize} completions of an iteration (numPrompts × groupSize)`,
+      `set numMinibatches to at most ${c.numPrompts * c.groupSize}`,
+    );
+  }
+}
+
+const grpoTextSchema = textSchemaOf(grpoShape);
+const rlooTextSchema = textSchemaOf(rlooConfigSchema.shape);
+const reinforceTextSchema = textSchemaOf(reinforceConfigSchema.shape);
+const epoTextSchema = textSchemaOf(epoConfigSchema.shape);
+
+type Text<C> = C & TextRunConfig;
+
+export const TEXT_ALGORITHMS: Record<string, AlgorithmEntry> = {
+  sft: {
+    name: "sft",
+    description: "supervised fine-tuning on a text task's correct demonstrations (the warm-up RLVR starts from)",
+    schema: sftConfigSchema,
+    defaults: SFT_DEFAULTS as unknown as Record<string, unknown>,
+    presets: [],
+    validate: (config) => validateText(parse(sftConfigSchema, "sft", config)),
+    create: (config) => SFT.create(parse(sftConfigSchema, "sft", config) as SFTConfig),
+  },
+  grpo: {
+    name: "grpo",
+    description: "GRPO on a text task: G completions per prompt, group-normalised rewards, clipped ratio per token, optional KL to the initial (SFT) model",
+    schema: grpoTextSchema,
+    defaults: textDefaultsOf(GRPO_DEFAULTS as unknown as Record<string, unknown>, TEXT_RL_DEFAULTS),
+    presets: GRPO_PRESETS,
+    validate: (config) => validateText(parse(grpoTextSchema, "grpo", config) as unknown as Text<GRPOConfig>),
+    create: (config) => {
+      const c = parse(grpoTextSchema, "grpo", config) as unknown as Text<GRPOConfig>;
+      return TextGroupOptimizer.create(grpoRecipe(c), c);
+    },
+  },
+  rloo: {
+    name: "rloo",
+    description: "RLOO/LOOP on a text task: leave-one-out baseline over G completions per prompt",
+    schema: rlooTextSchema,
+    defaults: textDefaultsOf(RLOO_DEFAULTS as unknown as Record<string, unknown>, TEXT_RL_DEFAULTS),
+    presets: RLOO_PRESETS,
+    validate: (config) => validateText(parse(rlooTextSchema, "rloo", config) as unknown as Text<RLOOConfig>),
+    create: (config) => {
+      const c = parse(rlooTextSchema, "rloo", config) as unknown as Text<RLOOConfig>;
+      return TextGroupOptimizer.create(rlooRecipe(c), c);
+    },
+  },
+  reinforce: {
+    name: "reinforce",
+    description: "REINFORCE on a text task: the completion's reward on every token, normalised over the batch (no critic on text)",
+    schema: reinforceTextSchema,
+    defaults: textDefaultsOf(REINFORCE_DEFAULTS as unknown as Record<string, unknown>, { ...withoutEpochs(TEXT_RL_DEFAULTS), baseline: "none", normAdv: true, gamma: 1 }),
+    presets: [],
+    validate: (config) => {
+      const c = parse(reinforceTextSchema, "reinforce", config) as unknown as Text<ReinforceConfig>;
+      if (c.baseline !== "none") throw new ConfigError(`reinforce on a text task has no critic, so baseline = "${c.baseline}" cannot apply`, "use baseline=none (the default on text), or grpo/rloo for a group baseline");
+      validateText(c);
+    },
+    create: (config) => {
+      const c = parse(reinforceTextSchema, "reinforce", config) as unknown as Text<ReinforceConfig>;
+      return TextGroupOptimizer.create(reinforceRecipe(c), c);
+    },
+  },
+  epo: {
+    name: "epo",
+    description: "EPO on GRPO on a text task: entropy bonus smoothed against the historical entropy per token position bucket",
+    schema: epoTextSchema,
+    defaults: textDefaultsOf(EPO_DEFAULTS as unknown as Record<string, unknown>, TEXT_RL_DEFAULTS),
+    presets: EPO_PRESETS,
+    validate: (config) => validateText(parse(epoTextSchema, "epo", config) as unknown as Text<EPOConfig>),
+    create: (config) => {
+      const c = parse(epoTextSchema, "epo", config) as unknown as Text<EPOConfig>;
+      return TextGroupOptimizer.create(grpoRecipe(c as GRPOConfig, "epo", epoSettings(c)), c);
+    },
+  },
+  igrpo: {
+    name: "igrpo",
+    description: "iGRPO: N drafts per prompt, the best conditions G refinements, GRPO on the refinements (text tasks only)",
+    schema: igrpoConfigSchema,
+    defaults: { ...IGRPO_DEFAULTS, ...TEXT_RL_DEFAULTS, groupSize: 4 },
+    presets: GRPO_PRESETS,
+    validate: (config) => validateText(parse(igrpoConfigSchema, "igrpo", config) as unknown as Text<GRPOConfig>),
+    create: (config) => createIgrpo(parse(igrpoConfigSchema, "igrpo", config) as unknown as Parameters<typeof createIgrpo>[0]),
+  },
+};

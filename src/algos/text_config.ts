@@ -1,0 +1,100 @@
+import { z } from "zod";
+
+/*
+ * Config of the text runs (issue 6): the group algorithms (grpo, rloo, reinforce, epo, igrpo)
+ * on a text task, and SFT. A text config is its control config without the keys that describe
+ * an env, episodes in env steps and the MLP, plus the keys below (task, model, sampling).
+ */
+
+/** Keys of the control group configs that have no meaning for a text task. */
+export const CONTROL_ONLY_KEYS = [
+  "env",
+  "totalTimesteps",
+  "numStarts",
+  "startState",
+  "randomSteps",
+  "maxEpisodeSteps",
+  "hidden",
+  "activation",
+  "initLogStd",
+  "evalEpisodes",
+  "evalDeterministic",
+] as const;
+
+export const modelSchema = z
+  .object({
+    layers: z.number().int().positive().describe("transformer blocks"),
+    width: z.number().int().positive().describe("model width d (a multiple of heads)"),
+    heads: z.number().int().positive().describe("attention heads"),
+    contextLength: z.number().int().positive().describe("longest context + completion in tokens"),
+    ffWidth: z.number().int().positive().describe("hidden width of each block's MLP (GPT: 4·width)"),
+    activation: z.enum(["gelu", "relu"]).describe("MLP activation"),
+  })
+  .strict();
+export type ModelConfig = z.infer<typeof modelSchema>;
+
+export const rewardTermSchema = z
+  .object({
+    name: z.string().min(1).describe("a registered reward function: correct, format, ..."),
+    weight: z.number().describe("its weight in the sum"),
+  })
+  .strict();
+
+/** The task and the text-specific run keys every text run has. */
+export const taskShape = {
+  task: z.string().min(1).describe("text task (refinery list): addition, multiplication, sorting, countdown, parity, or a registered one"),
+  taskOptions: z.record(z.string(), z.union([z.number(), z.string(), z.boolean()])).describe("options of the task, e.g. taskOptions.digits=3 for addition"),
+  seed: z.number().int().min(0).describe("seed of everything: weights, sampled prompts and tokens"),
+  iterations: z.number().int().positive().describe("iterations to train for (an RL iteration: numPrompts × groupSize completions and the update; SFT: one batch)"),
+  init: z.string().nullable().describe("a run directory (e.g. an SFT run) whose saved policy to start from; null: a fresh model of size model.*"),
+  model: modelSchema.describe("model size when init is null: model.layers, model.width, model.heads, model.contextLength, model.ffWidth, model.activation"),
+  maxCompletionLength: z
+    .number().int().positive().nullable()
+    .describe("completion tokens before the episode is cut (null: the task's own limit); also L_max of dr_grpo"),
+  evalProblems: z.number().int().positive().describe("held-out (test split) problems of each evaluation (greedy pass@1)"),
+};
+
+/** Sampling and rewards of the RL text runs. */
+export const samplingShape = {
+  numPrompts: z.number().int().positive().describe("B: prompts (groups) per iteration"),
+  temperature: z.number().positive().describe("τ of the policy softmax(z/τ) used for sampling and for the update's log-probabilities"),
+  topK: z.number().int().min(0).describe("sample only among the k most likely tokens (0: all); not part of the log-probabilities"),
+  rewards: z.array(rewardTermSchema).min(1).describe("reward functions summed with weights, e.g. [{name: correct, weight: 1}, {name: format, weight: 0.1}]"),
+};
+
+export const MODEL_DEFAULTS: ModelConfig = { layers: 2, width: 64, heads: 4, contextLength: 48, ffWidth: 256, activation: "gelu" };
+
+/** Defaults every text run shares. */
+export const TEXT_DEFAULTS = {
+  task: "addition",
+  taskOptions: {},
+  seed: 1,
+  init: null,
+  model: MODEL_DEFAULTS,
+  maxCompletionLength: null,
+  evalProblems: 200,
+};
+
+export const SAMPLING_DEFAULTS = {
+  numPrompts: 16,
+  temperature: 1,
+  topK: 0,
+  rewards: [{ name: "correct", weight: 1 }],
+};
+
+/**
+ * The text schema of a control group algorithm: its keys minus the control-only ones, plus
+ * the text keys (and `extra`, e.g. iGRPO's).
+ */
+export function textSchemaOf(controlShape: Record<string, z.ZodType>, extra: Record<string, z.ZodType> = {}): z.ZodObject {
+  const shape: Record<string, z.ZodType> = {};
+  for (const [k, v] of Object.entries(controlShape)) if (!(CONTROL_ONLY_KEYS as readonly string[]).includes(k)) shape[k] = v;
+  return z.object({ ...shape, ...taskShape, ...samplingShape, ...extra }).strict();
+}
+
+/** A control config's defaults without the control-only keys, with the text defaults over them. */
+export function textDefaultsOf(controlDefaults: Record<string, unknown>, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(controlDefaults)) if (!(CONTROL_ONLY_KEYS as readonly string[]).includes(k)) out[k] = v;
+  return { ...out, ...TEXT_DEFAULTS, ...SAMPLING_DEFAULTS, ...extra };
+}

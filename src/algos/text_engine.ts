@@ -1,0 +1,456 @@
+/**
+ * The group algorithms on text tasks: the same `GroupRecipe` (advantages, objective, clip, KL,
+ * aggregation, EPO, D³S) the control engine runs, with a token policy (a causal transformer)
+ * in place of the actor-critic and prompts in place of start states:
+ *
+ *   TextGroupCollector: B prompts × G completions, sampled with the key/value cache; the reward
+ *   arrives from the TextEnv at EOS or the length limit  →  recipe.advantages  →  [D³S]
+ *   → for μ epochs, for minibatches of whole completions:
+ *       one batched forward gives logπ_θ and H of every completion token (softmax(z/τ)),
+ *       groupStepLoss (the control engine's) gives L and dL/dlogπ, dL/dH,
+ *       the transformer's hand-written backward gives the parameter gradients, Adam steps
+ *
+ * Only the completion tokens are actions: the context (BOS + prompt, or iGRPO's conditioned
+ * prompt) is read, never trained on. π_ref (KL) is the initial policy (the SFT model).
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import { zeroVarianceGroupFraction } from "../advantage/group.js";
+import { initBackend, type BackendName } from "../core/backend.js";
+import { ConfigError } from "../core/errors.js";
+import { Rng, type RngState } from "../core/rng.js";
+import { combineRewards, type RewardFn } from "../envs/text/rewards.js";
+import { makeTask } from "../envs/text/registry.js";
+import { problemSet, type TextTask } from "../envs/text/task.js";
+import { TextEnv } from "../envs/text/text_env.js";
+import { EntropyHistory, type EntropyHistoryState } from "../loss/epo.js";
+import { ArrayAdam, type AdamState } from "../nn/optim.js";
+import type { TokenPolicy } from "../policies/token_policy.js";
+import type { GroupBatch } from "../rollout/group_collector.js";
+import { TextGroupCollector, type TextBatch, type TextStart } from "../rollout/text_collector.js";
+import { evaluateText, type TextEvalResult } from "../train/text_eval.js";
+import { loadTextPolicy, newTextPolicy } from "../train/text_policy.js";
+import type { D3sConfig } from "./group_config.js";
+import {
+  epoTerm,
+  gatherMinibatch,
+  groupStepLoss,
+  perTurnEntropy,
+  prefixed,
+  readDiagnostics,
+  runEpochs,
+  turnIndexOf,
+  type EpoSettings,
+  type GroupRecipe,
+  type Minibatch,
+  type StepDiagnostics,
+} from "./group_engine.js";
+import type { ModelConfig } from "./text_config.js";
+import { applyD3s } from "./selection.js";
+import type { ActingPolicy, Algorithm, IterationMetrics } from "./types.js";
+
+/** The keys of a text run the engine reads (every text group config has them). */
+export interface TextRunConfig {
+  task: string;
+  taskOptions: Record<string, number | string | boolean>;
+  seed: number;
+  iterations: number;
+  init: string | null;
+  model: ModelConfig;
+  maxCompletionLength: number | null;
+  evalProblems: number;
+  numPrompts: number;
+  groupSize: number;
+  temperature: number;
+  topK: number;
+  rewards: { name: string; weight: number }[];
+  learningRate: number;
+  annealLr: boolean;
+  maxGradNorm: number;
+  backend: BackendName;
+  evalEvery: number;
+  checkpointEvery: number;
+  selection: "none" | "d3s";
+  d3s: D3sConfig;
+}
+
+/** How an iteration gets its batch: one collect (grpo, rloo, ...) or iGRPO's two stages. */
+export interface TextSampler {
+  sample(collector: TextGroupCollector, rng: Rng): { batch: TextBatch; metrics: IterationMetrics };
+}
+
+/** What a sampler needs of the engine beyond the config: more envs, a longer context. */
+export interface SamplerNeeds {
+  /** Largest group it collects (default groupSize). */
+  maxGroupSize?: number;
+  /** It conditions on a draft plus a suffix of this many characters (iGRPO). */
+  draftSuffixLength?: number;
+}
+
+const plainSampler: TextSampler = {
+  sample: (collector, rng) => ({ batch: collector.collect(rng), metrics: {} }),
+};
+
+/** Everything a text run needs built before training: the task, its env, its reward, the policy. */
+export interface TextSetup {
+  task: TextTask;
+  reward: RewardFn;
+  policy: TokenPolicy;
+  makeEnv(split: "train" | "test"): TextEnv;
+}
+
+export async function textSetup(c: Pick<TextRunConfig, "task" | "taskOptions" | "init" | "model" | "seed" | "backend" | "maxCompletionLength"> & { rewards?: { name: string; weight: number }[] }, rng: Rng): Promise<TextSetup> {
+  await initBackend(c.backend);
+  const task = makeTask(c.task, c.taskOptions);
+  const reward = combineRewards((c.rewards ?? [{ name: "correct", weight: 1 }]).map((r) => ({ fn: r.name, weight: r.weight })));
+  const policy = c.init ? await loadTextPolicy(c.init) : newTextPolicy(c.model, rng);
+  const maxCompletionLength = c.maxCompletionLength ?? task.maxCompletionLength;
+  const makeEnv = (split: "train" | "test") => new TextEnv({ task, tokenizer: policy.tokenizer, split, reward, maxCompletionLength });
+  const probe = makeEnv("train");
+  policy.checkFits(task.maxPromptLength + 1, maxCompletionLength, `task ${task.name}`);
+  probe.close();
+  return { task, reward, policy, makeEnv };
+}
+
+export class TextGroupOptimizer implements Algorithm {
+  readonly name: string;
+  readonly optimizer: ArrayAdam;
+  private readonly reference: TokenPolicy | null;
+  private readonly collector: TextGroupCollector;
+  private readonly history: EntropyHistory | null;
+  private rng: Rng;
+  private iterationsDone = 0;
+  private tokenCount = 0;
+  private episodes: { return: number; length: number }[] = [];
+
+  private constructor(
+    readonly recipe: GroupRecipe,
+    readonly config: TextRunConfig,
+    readonly setup: TextSetup,
+    private readonly sampler: TextSampler,
+    rng: Rng,
+    reference: TokenPolicy | null,
+    maxGroupSize: number,
+  ) {
+    this.name = recipe.name;
+    this.rng = rng;
+    this.reference = reference;
+    this.optimizer = new ArrayAdam(setup.policy.model.parameters(), { learningRate: config.learningRate, epsilon: 1e-8 });
+    this.history = recipe.epo ? new EntropyHistory(recipe.epo.turns) : null;
+    this.collector = new TextGroupCollector(() => setup.makeEnv("train"), setup.policy, {
+      numPrompts: config.numPrompts,
+      groupSize: config.groupSize,
+      temperature: config.temperature,
+      topK: config.topK,
+      maxGroupSize,
+    });
+  }
+
+  /** Builds the policy (fresh, or loaded from `init`) and, with a KL term, its frozen copy as π_ref. */
+  static async create(recipe: GroupRecipe, config: TextRunConfig, sampler: TextSampler = plainSampler, opts: SamplerNeeds = {}): Promise<TextGroupOptimizer> {
+    if (recipe.critic) {
+      throw new ConfigError(`${recipe.name} with a learned value baseline needs a critic, and text policies have none`, "use baseline=none (or grpo/rloo, whose baselines are the group's rewards)");
+    }
+    const root = new Rng(config.seed);
+    const setup = await textSetup(config, root.split());
+    if (opts.draftSuffixLength !== undefined) {
+      // The conditioned context holds the prompt, a whole draft and the suffix, then the refinement.
+      const mcl = config.maxCompletionLength ?? setup.task.maxCompletionLength;
+      setup.policy.checkFits(setup.task.maxPromptLength + 1 + mcl + opts.draftSuffixLength, mcl, `${recipe.name} on ${setup.task.name} (prompt + draft + refinement)`);
+    }
+    let reference: TokenPolicy | null = null;
+    if (recipe.kl) {
+      reference = config.init ? await loadTextPolicy(config.init) : newTextPolicy(config.model, new Rng(0));
+      reference.setWeights(setup.policy.getWeights());
+    }
+    return new TextGroupOptimizer(recipe, config, setup, sampler, root.split(), reference, opts.maxGroupSize ?? config.groupSize);
+  }
+
+  get policy(): TokenPolicy {
+    return this.setup.policy;
+  }
+
+  get iteration(): number {
+    return this.iterationsDone;
+  }
+
+  get totalIterations(): number {
+    return this.config.iterations;
+  }
+
+  /** Sampled completion tokens so far (a token is an env step). */
+  get stepsDone(): number {
+    return this.tokenCount;
+  }
+
+  get stepsPerIteration(): number {
+    return this.iterationsDone > 0 ? this.tokenCount / this.iterationsDone : this.config.numPrompts * this.config.groupSize;
+  }
+
+  get progress(): number {
+    return Math.min(1, this.iterationsDone / this.config.iterations);
+  }
+
+  get maxCompletionLength(): number {
+    return this.collector.maxCompletionLength;
+  }
+
+  iterate(): IterationMetrics {
+    const c = this.config;
+    const r = this.recipe;
+    const progress = this.progress;
+    const lr = c.annealLr ? c.learningRate * (1 - progress) : c.learningRate;
+    this.optimizer.setLearningRate(Math.max(lr, 1e-12));
+    this.refreshReference();
+
+    const t0 = performance.now();
+    const { batch: sampled, metrics: samplerMetrics } = this.sampler.sample(this.collector, this.rng);
+    const full = sampled.batch;
+    const t1 = performance.now();
+    const { advantages } = r.advantages(full, {
+      values: () => {
+        throw new ConfigError("text policies have no critic", "use an advantage without a learned baseline");
+      },
+    });
+    if (this.history) this.history.append(perTurnEntropy(full, sampled.entropy, this.turnIndex(full), this.history.turns));
+
+    let batch = full;
+    let adv = advantages;
+    let stepKeep: Uint8Array | null = null;
+    let keepRatio = 1;
+    let groupKeep = full.groupSize;
+    if (c.selection === "d3s") {
+      const sel = applyD3s(full, advantages, sampled.entropy, progress, c.d3s, (subset) => r.advantages(subset, { values: () => new Float32Array(0) }).advantages);
+      ({ batch, advantages: adv, stepKeep, keepRatio, groupKeep } = sel);
+    }
+    const kept = stepKeep ? stepKeep.reduce((s, k) => s + k, 0) : batch.numSteps;
+    const contexts = Array.from(batch.episodeGroup, (g) => sampled.contexts[g]);
+    const refLogProbs = this.reference ? this.readout(this.reference, batch, contexts).logProb : null;
+    const stats = this.update(batch, contexts, adv, stepKeep, refLogProbs, progress);
+    const t2 = performance.now();
+
+    this.iterationsDone++;
+    this.tokenCount += full.numSteps + (samplerMetrics.draftTokens ?? 0);
+    for (let e = 0; e < full.numEpisodes; e++) this.episodes.push({ return: full.episodeReturn[e], length: full.episodeLength[e] });
+    const mean = (x: ArrayLike<number>) => {
+      let sum = 0;
+      for (let i = 0; i < x.length; i++) sum += x[i];
+      return x.length ? sum / x.length : 0;
+    };
+    return {
+      learningRate: lr,
+      ...stats,
+      rewardMean: mean(full.episodeReturn),
+      correctFraction: mean(sampled.correct),
+      completionLength: mean(full.episodeLength),
+      truncatedFraction: mean(full.truncated),
+      zeroVarianceGroups: full.groupSize > 1 ? zeroVarianceGroupFraction(full.episodeReturn, full.episodeGroup) : NaN,
+      selectedFraction: full.numSteps ? kept / full.numSteps : 0,
+      ...(c.selection === "d3s" ? { keepRatio, groupKeep } : {}),
+      ...samplerMetrics,
+      iterationTokens: full.numSteps,
+      rolloutSeconds: (t1 - t0) / 1000,
+      updateSeconds: (t2 - t1) / 1000,
+      sampledTokensPerSecond: full.numSteps / Math.max((t1 - t0) / 1000, 1e-9),
+    };
+  }
+
+  /** logπ and H of every step of `batch` under `policy`, in minibatch-sized forwards. */
+  private readout(policy: TokenPolicy, batch: GroupBatch, contexts: Int32Array[]): { logProb: Float32Array; entropy: Float32Array } {
+    const logProb = new Float32Array(batch.numSteps);
+    const entropy = new Float32Array(batch.numSteps);
+    const chunk = 64;
+    for (let e0 = 0; e0 < batch.numEpisodes; e0 += chunk) {
+      const eps = Array.from({ length: Math.min(chunk, batch.numEpisodes - e0) }, (_, k) => e0 + k);
+      const out = policy.evaluate(
+        eps.map((e) => contexts[e]),
+        eps.map((e) => completionOf(batch, e)),
+        this.config.temperature,
+        false,
+      );
+      logProb.set(out.logProb, batch.episodeStart[e0]);
+      entropy.set(out.entropy, batch.episodeStart[e0]);
+    }
+    return { logProb, entropy };
+  }
+
+  private update(batch: GroupBatch, contexts: Int32Array[], adv: Float32Array, stepKeep: Uint8Array | null, refLogProbs: Float32Array | null, progress: number): IterationMetrics {
+    const r = this.recipe;
+    const n = batch.numEpisodes;
+    const numMinibatches = Math.max(1, Math.min(r.numMinibatches, n));
+    const turns = this.history ? this.turnIndex(batch) : null;
+    const reference = this.history ? this.history.reference() : null;
+    return runEpochs(r, n, numMinibatches, this.rng, (episodes) => {
+      const mb = gatherMinibatch(batch, episodes, adv, stepKeep, refLogProbs, turns, reference);
+      return mb.numSteps === 0 ? null : this.policyStep(batch, episodes, contexts, mb, progress);
+    });
+  }
+
+  /**
+   * One Adam step on a minibatch of whole completions. The forward runs over every token of
+   * them (each token's context); the loss covers only the kept tokens (`mb.rows`).
+   */
+  private policyStep(batch: GroupBatch, episodes: Int32Array, contexts: Int32Array[], mb: Minibatch, progress: number): StepDiagnostics {
+    const r = this.recipe;
+    const policy = this.policy;
+    const eps = Array.from(episodes);
+    const out = policy.evaluate(
+      eps.map((e) => contexts[e]),
+      eps.map((e) => completionOf(batch, e)),
+      this.config.temperature,
+      true,
+    );
+    // Where each kept step sits in the forward's flat token order (episode after episode).
+    const offset = new Map<number, number>();
+    let o = 0;
+    for (const e of eps) {
+      offset.set(e, o);
+      o += batch.episodeLength[e];
+    }
+    const pick = Int32Array.from(mb.rows, (t) => (offset.get(batch.episodeIndex[t]) as number) + t - batch.episodeStart[batch.episodeIndex[t]]);
+    const logProb = Float32Array.from(pick, (i) => out.logProb[i]);
+    const entropy = Float32Array.from(pick, (i) => out.entropy[i]);
+    const needEntropyGrad = r.entCoef > 0 || (r.epo !== null && mb.turnReference !== null);
+    let diag: tf.Tensor | null = null;
+    let dLogProb = new Float32Array(0);
+    let dEntropy: Float32Array | null = null;
+    tf.tidy(() => {
+      const lossOf = (lp: tf.Tensor1D, h: tf.Tensor1D): tf.Scalar => {
+        const epo = r.epo && mb.turnReference && mb.turns ? epoTerm(r.epo as EpoSettings, h, mb, progress) : null;
+        const res = groupStepLoss(r, lp, h, mb, this.maxCompletionLength, epo);
+        diag = tf.keep(res.diagnostics);
+        return res.loss;
+      };
+      const lp = tf.tensor1d(logProb);
+      const h = tf.tensor1d(entropy);
+      if (needEntropyGrad) {
+        const [dlp, dh] = tf.grads((a: tf.Tensor, b: tf.Tensor) => lossOf(a as tf.Tensor1D, b as tf.Tensor1D))([lp, h]);
+        dLogProb = (dlp.dataSync() as Float32Array).slice();
+        dEntropy = (dh.dataSync() as Float32Array).slice();
+      } else {
+        dLogProb = (tf.grad((a: tf.Tensor) => lossOf(a as tf.Tensor1D, h))(lp).dataSync() as Float32Array).slice();
+      }
+    });
+    const grads = { dLogProb, dEntropy: dEntropy as Float32Array | null };
+    const dLogProbAll = new Float32Array(out.logProb.length);
+    const dEntropyAll = grads.dEntropy ? new Float32Array(out.logProb.length) : null;
+    pick.forEach((i, k) => {
+      dLogProbAll[i] = grads.dLogProb[k];
+      if (dEntropyAll && grads.dEntropy) dEntropyAll[i] = grads.dEntropy[k];
+    });
+    const paramGrads = policy.backward(out.pass as NonNullable<typeof out.pass>, dLogProbAll, dEntropyAll);
+    const gradNorm = this.optimizer.applyGradients(paramGrads, this.config.maxGradNorm);
+    return readDiagnostics(diag as unknown as tf.Tensor, gradNorm);
+  }
+
+  private turnIndex(batch: GroupBatch): Int32Array {
+    return turnIndexOf(batch, (this.recipe.epo as EpoSettings).turns, this.maxCompletionLength);
+  }
+
+  private refreshReference(): void {
+    const kl = this.recipe.kl;
+    if (!this.reference || !kl || kl.refUpdateEvery === 0) return;
+    if (this.iterationsDone > 0 && this.iterationsDone % kl.refUpdateEvery === 0) this.reference.setWeights(this.policy.getWeights());
+  }
+
+  drainEpisodes(): { return: number; length: number }[] {
+    const out = this.episodes;
+    this.episodes = [];
+    return out;
+  }
+
+  /** Greedy pass@1 (and mean reward, length) on the first `evalProblems` problems of the test split. */
+  evaluate(): TextEvalResult {
+    return evaluateText(this.policy, this.setup.task, this.setup.reward, problemSet(this.setup.task, "test", this.config.evalProblems, 0), {
+      samples: 1,
+      temperature: 0,
+      maxCompletionLength: this.maxCompletionLength,
+      seed: 0,
+    });
+  }
+
+  actingPolicy(seed: number): ActingPolicy {
+    return textActingPolicy(this.policy, seed);
+  }
+
+  makeEvalEnv(): TextEnv {
+    return this.setup.makeEnv("test");
+  }
+
+  saveState(): { json: Record<string, unknown>; arrays: Record<string, Float32Array> } {
+    const arrays: Record<string, Float32Array> = {};
+    for (const [k, v] of Object.entries(this.policy.getWeights())) arrays[`policy/${k}`] = v;
+    if (this.reference) for (const [k, v] of Object.entries(this.reference.getWeights())) arrays[`reference/${k}`] = v;
+    const adam = this.optimizer.getState();
+    arrays["adam/m"] = adam.m;
+    arrays["adam/v"] = adam.v;
+    return {
+      json: {
+        iteration: this.iterationsDone,
+        steps: this.tokenCount,
+        rng: this.rng.getState(),
+        adam: { step: adam.step, learningRate: adam.learningRate },
+        ...(this.history ? { entropyHistory: this.history.getState() } : {}),
+      },
+      arrays,
+    };
+  }
+
+  loadState(state: { json: Record<string, unknown>; arrays: Record<string, Float32Array> }): void {
+    const { json, arrays } = state;
+    this.policy.setWeights(prefixed(arrays, "policy/"));
+    if (this.reference) this.reference.setWeights(prefixed(arrays, "reference/"));
+    this.optimizer.setState({ ...(json.adam as object), m: arrays["adam/m"], v: arrays["adam/v"] } as AdamState);
+    if (this.history) this.history.setState(json.entropyHistory as EntropyHistoryState);
+    this.rng = Rng.fromState(json.rng as RngState);
+    this.iterationsDone = json.iteration as number;
+    this.tokenCount = json.steps as number;
+  }
+
+  exportPolicy(): { spec: Record<string, unknown>; weights: Record<string, Float32Array>; shapes: Record<string, number[]> } {
+    return { spec: textPolicySpec(this.policy, this.config), weights: this.policy.getWeights(), shapes: this.policy.paramShapes() };
+  }
+
+  dispose(): void {
+    for (const env of this.collector.envs) env.close();
+  }
+}
+
+/** What a saved text policy's model.json records beside its weights. */
+export function textPolicySpec(policy: TokenPolicy, c: { task: string; taskOptions: Record<string, unknown>; temperature?: number; maxCompletionLength: number | null }): Record<string, unknown> {
+  return { ...policy.spec, task: c.task, taskOptions: c.taskOptions, temperature: c.temperature ?? 1, maxCompletionLength: c.maxCompletionLength };
+}
+
+/** The tokens of episode `e` of a batch. */
+export function completionOf(batch: GroupBatch, e: number): Int32Array {
+  const s = batch.episodeStart[e];
+  return (batch.actions as Int32Array).subarray(s, s + batch.episodeLength[e]);
+}
+
+/**
+ * A text policy behind the ActingPolicy interface, for code that steps a TextEnv: the
+ * observation is the env's token ids (BOS, prompt, completion so far, PAD-filled). It runs
+ * the whole prefix through the model at every step (no cache), so prefer the batched
+ * evaluation (`evaluateText`) for anything large.
+ */
+export function textActingPolicy(policy: TokenPolicy, seed: number): ActingPolicy {
+  const rng = new Rng(seed);
+  const V = policy.vocabSize;
+  return {
+    actOne(obs: Float32Array, deterministic: boolean): number {
+      const ids = obs as unknown as ArrayLike<number>;
+      let len = ids.length;
+      while (len > 0 && ids[len - 1] === 0) len--;
+      const tokens = Int32Array.from({ length: len }, (_, i) => ids[i]);
+      const { logits } = policy.model.forward(tokens, 1, len, null, false);
+      const last = logits.subarray((len - 1) * V, len * V);
+      let best = 0;
+      if (deterministic) {
+        for (let v = 1; v < V; v++) if (last[v] > last[best]) best = v;
+        return best;
+      }
+      return rng.categoricalFromLogits(last);
+    },
+  };
+}
+
+export type { TextStart };

@@ -1,0 +1,52 @@
+import { initBackend } from "../core/backend.js";
+import { combineRewards } from "../envs/text/rewards.js";
+import { makeTask } from "../envs/text/registry.js";
+import { problemSet } from "../envs/text/task.js";
+import { evaluateText, type TextEvalResult } from "../train/text_eval.js";
+import { loadTextPolicyWithSpec } from "../train/text_policy.js";
+import type { CliIo } from "./io.js";
+
+export interface TextEvalCliOptions {
+  problems: number;
+  samples: number;
+  k?: number[];
+  temperature?: number;
+  seed: number;
+  best: boolean;
+  json: boolean;
+}
+
+/**
+ * `refinery eval` on a text run: on the first `problems` problems of the task's test split,
+ * greedy pass@1, then `samples` sampled completions per problem for pass@1 and pass@k
+ * (unbiased estimator), and the mean completion length.
+ */
+export async function evalTextCommand(dir: string, config: Record<string, unknown>, opts: TextEvalCliOptions, io: CliIo): Promise<void> {
+  await initBackend("wasm");
+  const { policy, spec } = await loadTextPolicyWithSpec(dir, opts.best ? "best" : "policy");
+  const task = makeTask(String(config.task), (config.taskOptions ?? {}) as Record<string, unknown>);
+  const rewards = (config.rewards as { name: string; weight: number }[] | undefined) ?? [{ name: "correct", weight: 1 }];
+  const reward = combineRewards(rewards.map((r) => ({ fn: r.name, weight: r.weight })));
+  const problems = problemSet(task, "test", opts.problems, 0);
+  const maxCompletionLength = (config.maxCompletionLength as number | null | undefined) ?? task.maxCompletionLength;
+  const temperature = opts.temperature ?? Number(spec.temperature ?? 1);
+  const ks = (opts.k ?? [1, opts.samples]).filter((k) => k <= opts.samples);
+  const greedy = evaluateText(policy, task, reward, problems, { samples: 1, temperature: 0, maxCompletionLength, seed: opts.seed });
+  const sampled = evaluateText(policy, task, reward, problems, { samples: opts.samples, temperature, maxCompletionLength, seed: opts.seed, ks: [...new Set([1, ...ks])] });
+  const view = (r: TextEvalResult) => ({ pass_at_1: r.passAt1, pass_at_k: r.passAtK, mean_reward: r.meanReward, mean_length: r.meanLength, truncated_fraction: r.truncatedFraction });
+  if (opts.json) {
+    io.out(JSON.stringify({ task: task.name, task_options: task.options, problems: problems.length, greedy: view(greedy), sampled: { samples: opts.samples, temperature, ...view(sampled) } }) + "\n");
+    return;
+  }
+  const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+  const ksText = Object.entries(sampled.passAtK)
+    .map(([k, v]) => `pass@${k} ${pct(v)}`)
+    .join(", ");
+  io.out(
+    [
+      `${task.name} ${JSON.stringify(task.options)}: ${problems.length} held-out problems (test split)`,
+      `  greedy:  pass@1 ${pct(greedy.passAt1)}, mean reward ${greedy.meanReward.toFixed(3)}, mean length ${greedy.meanLength.toFixed(1)} tokens`,
+      `  sampled (τ = ${temperature}, ${opts.samples} per problem): ${ksText}, mean reward ${sampled.meanReward.toFixed(3)}, mean length ${sampled.meanLength.toFixed(1)} tokens`,
+    ].join("\n") + "\n",
+  );
+}

@@ -1,0 +1,139 @@
+import * as tf from "@tensorflow/tfjs-core";
+import { beforeAll, describe, expect, it } from "vitest";
+import { getAlgorithm, resolveConfig } from "../../src/algos/index.js";
+import { bestIndex, igrpoSampler } from "../../src/algos/igrpo.js";
+import type { TextGroupOptimizer } from "../../src/algos/text_engine.js";
+import { initBackend } from "../../src/core/backend.js";
+import { Rng } from "../../src/core/rng.js";
+import { makeTask } from "../../src/envs/text/registry.js";
+import { TextEnv } from "../../src/envs/text/text_env.js";
+import { TextGroupCollector } from "../../src/rollout/text_collector.js";
+import { newTextPolicy } from "../../src/train/text_policy.js";
+
+const TINY = { layers: 1, width: 16, heads: 2, contextLength: 32, ffWidth: 32, activation: "gelu" as const };
+
+function textConfig(algo: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return resolveConfig({
+    algo,
+    overrides: { task: "addition", taskOptions: { digits: 1 }, model: TINY, iterations: 3, numPrompts: 4, groupSize: 4, evalProblems: 8, backend: "cpu", ...extra },
+  });
+}
+
+async function create(algo: string, extra: Record<string, unknown> = {}): Promise<TextGroupOptimizer> {
+  const config = textConfig(algo, extra);
+  return (await getAlgorithm(algo, true).create(config)) as TextGroupOptimizer;
+}
+
+beforeAll(async () => {
+  await initBackend("cpu");
+});
+
+describe("text configs", () => {
+  it("resolve a group algorithm on a task, without the env keys", () => {
+    const c = textConfig("grpo");
+    expect(c.task).toBe("addition");
+    expect(c).not.toHaveProperty("env");
+    expect(c).not.toHaveProperty("hidden");
+    expect(c.lossAggregation).toBe("grpo");
+  });
+  it("reject an env and a task together, ppo on a task, sft on an env and an unknown task", () => {
+    expect(() => resolveConfig({ algo: "grpo", task: "addition", overrides: { env: "CartPole-v1" } })).toThrow(/env or a text task/);
+    expect(() => resolveConfig({ algo: "ppo", task: "addition" })).toThrow(/runs on envs/);
+    expect(() => resolveConfig({ algo: "sft", env: "CartPole-v1" })).toThrow(/text tasks: give one with --task/);
+    expect(() => resolveConfig({ algo: "grpo", task: "additoin" })).toThrow(/addition/);
+  });
+  it("reject reinforce's value baseline on text and an init run that does not exist", () => {
+    expect(() => resolveConfig({ algo: "reinforce", task: "addition", overrides: { baseline: "value" } })).toThrow(/no critic/);
+    expect(() => resolveConfig({ algo: "grpo", task: "addition", overrides: { init: "/no/such/run" } })).toThrow(/does not exist/);
+  });
+});
+
+describe("text group engine", () => {
+  it("runs grpo iterations with finite metrics and no tensor leak", async () => {
+    const algo = await create("grpo");
+    algo.iterate();
+    const before = tf.memory().numTensors;
+    const m = algo.iterate();
+    expect(tf.memory().numTensors).toBe(before);
+    expect(m.iterationTokens).toBeGreaterThanOrEqual(16);
+    for (const k of ["policyLoss", "approxKl", "gradNorm", "rewardMean", "entropy"]) expect(Number.isFinite(m[k])).toBe(true);
+    expect(m.policySteps).toBe(2);
+    algo.dispose();
+  });
+
+  it("has zero KL to the reference on the first iteration (π_ref = the initial policy)", async () => {
+    const algo = await create("grpo", { beta: 0.04, numMinibatches: 1 });
+    const m = algo.iterate();
+    expect(m.klRef).toBeLessThan(1e-6);
+    expect(Math.abs(m.approxKl)).toBeLessThan(1e-6);
+    algo.dispose();
+  });
+
+  it("updates the policy when the rewards of a group differ", async () => {
+    // A fresh model is never right; a length penalty gives its completions different rewards.
+    const algo = await create("rloo", { learningRate: 1e-2, numMinibatches: 1, rewards: [{ name: "length-penalty", weight: 1 }] });
+    const w0 = algo.policy.getWeights();
+    const m = algo.iterate();
+    expect(m.zeroVarianceGroups).toBeLessThan(1);
+    const w1 = algo.policy.getWeights();
+    const changed = Object.keys(w0).filter((k) => w0[k].some((v, i) => v !== w1[k][i]));
+    expect(changed.length).toBeGreaterThan(0);
+    algo.dispose();
+  });
+
+  it("keeps only part of the tokens with D³S at the token level", async () => {
+    const algo = await create("grpo", { selection: "d3s", d3s: { levels: "step", keepRatioStart: 0.5, keepRatioEnd: 0.5, schedule: "linear", minGroupKeep: 2, recomputeAdvantages: false } });
+    const m = algo.iterate();
+    expect(m.selectedFraction).toBeGreaterThan(0.3);
+    expect(m.selectedFraction).toBeLessThan(0.75);
+    algo.dispose();
+  });
+
+  it("resumes exactly from saveState", async () => {
+    const a = await create("epo");
+    a.iterate();
+    const state = a.saveState();
+    a.iterate();
+    const b = await create("epo");
+    b.loadState(state);
+    b.iterate();
+    const wa = a.policy.getWeights();
+    const wb = b.policy.getWeights();
+    for (const k of Object.keys(wa)) expect(Array.from(wb[k])).toEqual(Array.from(wa[k]));
+    a.dispose();
+    b.dispose();
+  });
+
+  it("reinforce runs without a critic", async () => {
+    const algo = await create("reinforce");
+    expect(Number.isFinite(algo.iterate().policyLoss)).toBe(true);
+    algo.dispose();
+  });
+});
+
+describe("igrpo", () => {
+  it("picks the best draft, first on ties (ALGORITHMS.md §8)", () => {
+    expect(bestIndex([0, 1, 0, 0])).toBe(1);
+    expect(bestIndex([1, 1, 0, 1])).toBe(0);
+    expect(bestIndex([0, 0, 1, 0, 1, 1], 2, 4)).toBe(0);
+  });
+
+  it("conditions the refinements on prompt ⊕ best draft ⊕ separator and scores them against the prompt", () => {
+    const task = makeTask("addition", { digits: 1 });
+    const policy = newTextPolicy(TINY, new Rng(3));
+    const collector = new TextGroupCollector(() => new TextEnv({ task, tokenizer: policy.tokenizer }), policy, { numPrompts: 3, groupSize: 2, temperature: 1, topK: 0, maxGroupSize: 4 });
+    const { batch, metrics } = igrpoSampler(4, ";").sample(collector, new Rng(5));
+    expect(batch.batch.numEpisodes).toBe(6);
+    expect(metrics.draftTokens).toBeGreaterThanOrEqual(12);
+    batch.starts.forEach((s, g) => {
+      const context = policy.tokenizer.decode(batch.contexts[g]);
+      expect(context.startsWith(s.problem.prompt)).toBe(true);
+      expect(context.endsWith(";")).toBe(true);
+    });
+    // The reward of a refinement is the verifier's verdict on the original problem.
+    for (let e = 0; e < 6; e++) {
+      const problem = batch.starts[batch.batch.episodeGroup[e]].problem;
+      expect(batch.batch.episodeReturn[e]).toBe(task.verify(problem, batch.completions[e]));
+    }
+  });
+});
