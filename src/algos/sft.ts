@@ -13,8 +13,8 @@ import { Rng, type RngState } from "../core/rng.js";
 import { EOS } from "../envs/text/tokenizer.js";
 import { ArrayAdam, type AdamState } from "../nn/optim.js";
 import { prefixed } from "./group_engine.js";
-import { taskShape, TEXT_DEFAULTS } from "./text_config.js";
-import { textActingPolicy, textPolicySpec, textSetup, type TextSetup } from "./text_engine.js";
+import { taskShape, TEXT_DEFAULTS, warmupShape } from "./text_config.js";
+import { textActingPolicy, textLearningRate, textPolicySpec, textSetup, type TextSetup } from "./text_engine.js";
 import { evaluateText, type TextEvalResult } from "../train/text_eval.js";
 import { problemSet } from "../envs/text/task.js";
 import type { ActingPolicy, Algorithm, IterationMetrics } from "./types.js";
@@ -26,7 +26,10 @@ export const sftConfigSchema = z
     batchSize: z.number().int().positive().describe("demonstrations (problems) per step"),
     learningRate: z.number().positive().describe("Adam learning rate (eps 1e-8)"),
     annealLr: z.boolean().describe("decay the learning rate linearly to 0 over the iterations"),
-    warmupIterations: z.number().int().min(0).describe("linear learning-rate warm-up from 0 over the first N iterations"),
+    warmupIterations: warmupShape.warmupIterations,
+    demoNoise: z
+      .number().min(0).max(1)
+      .describe("fraction of demonstrations whose last digit is replaced by the next one (d → d+1 mod 10): imperfect SFT data, for studying what RL with a verifier fixes"),
     maxGradNorm: z.number().positive().describe("global gradient-norm clip"),
     backend: z.enum(["wasm", "cpu"]).describe("tfjs backend of the matrix products"),
     evalEvery: z.number().int().min(0).describe("evaluate (greedy pass@1 on the test split) every N iterations (0: only at the end)"),
@@ -40,14 +43,24 @@ export const SFT_DEFAULTS: SFTConfig = {
   ...TEXT_DEFAULTS,
   iterations: 1000,
   batchSize: 64,
-  learningRate: 1e-3,
+  learningRate: 3e-3,
   annealLr: true,
   warmupIterations: 50,
+  demoNoise: 0,
   maxGradNorm: 1,
   backend: "wasm",
   evalEvery: 200,
   checkpointEvery: 0,
 };
+
+/** The text with its last digit replaced by the next one (9 → 0); unchanged without a digit. */
+export function corruptLastDigit(text: string): string {
+  for (let i = text.length - 1; i >= 0; i--) {
+    const d = text.charCodeAt(i) - 48;
+    if (d >= 0 && d <= 9) return text.slice(0, i) + String((d + 1) % 10) + text.slice(i + 1);
+  }
+  return text;
+}
 
 export class SFT implements Algorithm {
   readonly name = "sft";
@@ -88,12 +101,8 @@ export class SFT implements Algorithm {
     return this.iterationsDone > 0 ? this.tokenCount / this.iterationsDone : this.config.batchSize;
   }
 
-  /** The learning rate of iteration i (0-based): linear warm-up, then constant or linear decay to 0. */
   learningRateAt(i: number): number {
-    const c = this.config;
-    const warm = c.warmupIterations > 0 ? Math.min(1, (i + 1) / c.warmupIterations) : 1;
-    const decay = c.annealLr ? 1 - i / c.iterations : 1;
-    return Math.max(1e-12, c.learningRate * warm * decay);
+    return Math.max(1e-12, textLearningRate(this.config, i));
   }
 
   iterate(): IterationMetrics {
@@ -105,7 +114,8 @@ export class SFT implements Algorithm {
     const problems = Array.from({ length: c.batchSize }, () => task.sample(this.rng, "train"));
     const contexts = problems.map((p) => policy.encodeContext(p.prompt));
     const completions = problems.map((p) => {
-      const body = policy.tokenizer.encode(p.solution);
+      const demo = c.demoNoise > 0 && this.rng.uniform() < c.demoNoise ? corruptLastDigit(p.solution) : p.solution;
+      const body = policy.tokenizer.encode(demo);
       const out = new Int32Array(body.length + 1);
       out.set(body);
       out[body.length] = EOS;

@@ -54,6 +54,10 @@ export const taskShape = {
   evalProblems: z.number().int().positive().describe("held-out (test split) problems of each evaluation (greedy pass@1)"),
 };
 
+export const warmupShape = {
+  warmupIterations: z.number().int().min(0).describe("linear learning-rate warm-up from 0 over the first N iterations"),
+};
+
 /** Sampling and rewards of the RL text runs. */
 export const samplingShape = {
   numPrompts: z.number().int().positive().describe("B: prompts (groups) per iteration"),
@@ -89,7 +93,7 @@ export const SAMPLING_DEFAULTS = {
 export function textSchemaOf(controlShape: Record<string, z.ZodType>, extra: Record<string, z.ZodType> = {}): z.ZodObject {
   const shape: Record<string, z.ZodType> = {};
   for (const [k, v] of Object.entries(controlShape)) if (!(CONTROL_ONLY_KEYS as readonly string[]).includes(k)) shape[k] = v;
-  return z.object({ ...shape, ...taskShape, ...samplingShape, ...extra }).strict();
+  return z.object({ ...shape, ...taskShape, ...samplingShape, ...warmupShape, ...extra }).strict();
 }
 
 /** A control config's defaults without the control-only keys, with the text defaults over them. */

@@ -65,6 +65,7 @@ export interface TextRunConfig {
   rewards: { name: string; weight: number }[];
   learningRate: number;
   annealLr: boolean;
+  warmupIterations: number;
   maxGradNorm: number;
   backend: BackendName;
   evalEvery: number;
@@ -198,7 +199,7 @@ export class TextGroupOptimizer implements Algorithm {
     const c = this.config;
     const r = this.recipe;
     const progress = this.progress;
-    const lr = c.annealLr ? c.learningRate * (1 - progress) : c.learningRate;
+    const lr = textLearningRate(c, this.iterationsDone);
     this.optimizer.setLearningRate(Math.max(lr, 1e-12));
     this.refreshReference();
 
@@ -413,6 +414,18 @@ export class TextGroupOptimizer implements Algorithm {
   dispose(): void {
     for (const env of this.collector.envs) env.close();
   }
+}
+
+/**
+ * The learning rate of iteration i (0-based): a linear warm-up over the first `warmupIterations`
+ * (Adam's first steps move every parameter by about the full learning rate, whatever its
+ * gradient's noise, which knocks a fine-tuned model off its optimum), then constant or a
+ * linear decay to 0.
+ */
+export function textLearningRate(c: { learningRate: number; annealLr: boolean; warmupIterations: number; iterations: number }, i: number): number {
+  const warm = c.warmupIterations > 0 ? Math.min(1, (i + 1) / c.warmupIterations) : 1;
+  const decay = c.annealLr ? 1 - i / c.iterations : 1;
+  return c.learningRate * warm * decay;
 }
 
 /** What a saved text policy's model.json records beside its weights. */
