@@ -6,7 +6,7 @@
  * (test split): pass@1 greedy, pass@1 and pass@8 from 8 samples at τ = 1. Prints and writes
  * bench/results/text.{json,md}: medians over seeds, sampled tokens/s and training wall time.
  *
- * Options: --tasks addition:3,countdown  --seeds 1,2,3  --sft-iterations N  --iterations N
+ * Options: --tasks addition:3,countdown  --seeds 1,2,3  --sft-iterations N[,N per task]  --iterations N
  *          --prompts B  --problems N  --methods grpo,rloo,epo,grpo+d3s,igrpo  --name NAME
  */
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
@@ -68,8 +68,9 @@ const median = (xs: number[]) => {
 export async function benchText(args: string[]): Promise<void> {
   const tasks = arg(args, "tasks", "addition:3,countdown").split(",");
   const seeds = arg(args, "seeds", "1,2,3").split(",").map(Number);
-  const sftIterations = Number(arg(args, "sft-iterations", "300"));
-  const iterations = Number(arg(args, "iterations", "60"));
+  // One SFT length, or one per task (comma-separated, in --tasks order).
+  const sftList = arg(args, "sft-iterations", "1500,600").split(",").map(Number);
+  const iterations = Number(arg(args, "iterations", "100"));
   const prompts = Number(arg(args, "prompts", "16"));
   const problems = Number(arg(args, "problems", "200"));
   const methodNames = arg(args, "methods", METHODS.map((m) => m.name).join(",")).split(",");
@@ -79,9 +80,11 @@ export async function benchText(args: string[]): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), "refinery-bench-text-"));
   const rows: Row[] = [];
   const log = (s: string) => process.stdout.write(s + "\n");
-  log(`text bench: tasks ${tasks.join(", ")}; seeds ${seeds.join(", ")}; SFT ${sftIterations} iterations; RL ${iterations} iterations × ${prompts} prompts × 8 completions; ${problems} test problems`);
+  const sftIterationsOf = (i: number) => sftList[Math.min(i, sftList.length - 1)];
+  log(`text bench: tasks ${tasks.join(", ")}; seeds ${seeds.join(", ")}; SFT ${tasks.map((t, i) => `${sftIterationsOf(i)} iterations on ${t}`).join(", ")}; RL ${iterations} iterations × ${prompts} prompts × 8 completions; ${problems} test problems`);
   try {
-    for (const spec of tasks) {
+    for (const [taskIndex, spec] of tasks.entries()) {
+      const sftIterations = sftIterationsOf(taskIndex);
       const { task, taskOptions } = parseTask(spec);
       const taskObj = makeTask(task, taskOptions);
       const reward = combineRewards([{ fn: "correct", weight: 1 }]);
@@ -118,7 +121,7 @@ export async function benchText(args: string[]): Promise<void> {
   const table = summarize(rows, seeds.length);
   log("\n" + table);
   mkdirSync("bench/results", { recursive: true });
-  writeFileSync(join("bench/results", `${name}.json`), JSON.stringify({ sftIterations, iterations, prompts, problems, seeds, rows }, null, 2) + "\n");
+  writeFileSync(join("bench/results", `${name}.json`), JSON.stringify({ tasks, sftIterations: tasks.map((_, i) => sftIterationsOf(i)), iterations, prompts, problems, seeds, rows }, null, 2) + "\n");
   writeFileSync(join("bench/results", `${name}.md`), table + "\n");
 }
 

@@ -408,6 +408,32 @@ export class TransformerLM {
   }
 
   /**
+   * A cache whose row i·times + k (k < times) is a copy of row i of `cache`: prefill each
+   * distinct context once, then branch it into several continuations.
+   */
+  repeatCache(cache: KvCache, times: number): KvCache {
+    if (!(cache instanceof KvCacheState) || cache.owner !== this) {
+      throw new ConfigError("repeatCache got a cache that was not created by this model's createCache", "create the cache with model.createCache(n)");
+    }
+    if (!Number.isSafeInteger(times) || times < 1) throw new ConfigError(`repeatCache needs a positive count, got ${describeValue(times)}`, "pass how many copies of each row to make");
+    const n = cache.n * times;
+    const row = this.config.heads * this.config.contextLength * this.headDim;
+    const starts = new Int32Array(n);
+    const copy = (src: Float32Array) => {
+      const out = new Float32Array(n * row);
+      for (let i = 0; i < cache.n; i++) {
+        const block = src.subarray(i * row, (i + 1) * row);
+        for (let k = 0; k < times; k++) out.set(block, (i * times + k) * row);
+      }
+      return out;
+    };
+    for (let i = 0; i < n; i++) starts[i] = cache.starts[Math.floor(i / times)];
+    const out = new KvCacheState(n, starts, cache.keys.map(copy), cache.values.map(copy), this);
+    out.length = cache.length;
+    return out;
+  }
+
+  /**
    * Feeds one token per row at the cache's next position (all rows advance together) and
    * returns the logits [n·V] for the next token. Equals `forward` over the tokens fed so
    * far, at the last position. Throws when the cache is full (contextLength positions).

@@ -159,8 +159,25 @@ export class TokenPolicy {
     };
   }
 
-  /** Feeds the left-padded contexts through the cache; returns it and the logits of the first new token. */
+  /**
+   * Feeds the left-padded contexts through the cache; returns it and the logits of the first
+   * new token. Runs of the same context (a group's G rows share one array) are fed once and
+   * the cache is then copied into the run's rows.
+   */
   private prefill(contexts: Int32Array[], P: number): { cache: KvCache; logits: Float32Array } {
+    const run = sameContextRun(contexts);
+    if (run > 1) {
+      const unique = contexts.filter((_, i) => i % run === 0);
+      const { cache, logits } = this.prefillRows(unique, P);
+      const V = this.vocabSize;
+      const repeated = new Float32Array(contexts.length * V);
+      for (let i = 0; i < contexts.length; i++) repeated.set(logits.subarray(Math.floor(i / run) * V, (Math.floor(i / run) + 1) * V), i * V);
+      return { cache: this.model.repeatCache(cache, run), logits: repeated };
+    }
+    return this.prefillRows(contexts, P);
+  }
+
+  private prefillRows(contexts: Int32Array[], P: number): { cache: KvCache; logits: Float32Array } {
     const n = contexts.length;
     const start = Int32Array.from(contexts, (c) => P - c.length);
     const cache = this.model.createCache(n, start);
@@ -253,6 +270,15 @@ export interface ForwardPass {
   logits: Float32Array;
   trace: TransformerTrace;
   scale: number;
+}
+
+/** k when the contexts come in runs of k rows holding the same array (k > 1 divides n), else 1. */
+function sameContextRun(contexts: Int32Array[]): number {
+  let k = 1;
+  while (k < contexts.length && contexts[k] === contexts[0]) k++;
+  if (k === 1 || contexts.length % k !== 0) return 1;
+  for (let i = 0; i < contexts.length; i++) if (contexts[i] !== contexts[i - (i % k)]) return 1;
+  return k;
 }
 
 /** log softmax(z)[token] and the entropy of softmax(z), for one row of logits. */

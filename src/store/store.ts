@@ -261,7 +261,8 @@ export class RunStore {
     const status = run.readStatus() ?? {};
     const id = basename(abs);
     const seed = typeof config.seed === "number" ? config.seed : null;
-    const env = typeof config.env === "string" ? config.env : "?";
+    // A text run names its task where a control run names its env.
+    const env = typeof config.env === "string" ? config.env : typeof config.task === "string" ? `text:${config.task}` : "?";
     const pid = typeof status.pid === "number" ? status.pid : null;
     let state = parseStatus(status.status);
     const host = state === "running" ? HOST : null;
