@@ -39,6 +39,7 @@ import {
   readDiagnostics,
   runEpochs,
   turnIndexOf,
+  type AdvantageContext,
   type EpoSettings,
   type GroupRecipe,
   type Minibatch,
@@ -78,6 +79,13 @@ export interface TextRunConfig {
 export interface TextSampler {
   sample(collector: TextGroupCollector, rng: Rng): { batch: TextBatch; metrics: IterationMetrics };
 }
+
+/** Text policies have no critic: the recipes used on text never ask for values. */
+const NO_CRITIC: AdvantageContext = {
+  values: () => {
+    throw new ConfigError("text policies have no critic", "use an advantage without a learned baseline (grpo, rloo, reinforce with baseline=none)");
+  },
+};
 
 /** What a sampler needs of the engine beyond the config: more envs, a longer context. */
 export interface SamplerNeeds {
@@ -207,11 +215,7 @@ export class TextGroupOptimizer implements Algorithm {
     const { batch: sampled, metrics: samplerMetrics } = this.sampler.sample(this.collector, this.rng);
     const full = sampled.batch;
     const t1 = performance.now();
-    const { advantages } = r.advantages(full, {
-      values: () => {
-        throw new ConfigError("text policies have no critic", "use an advantage without a learned baseline");
-      },
-    });
+    const { advantages } = r.advantages(full, NO_CRITIC);
     if (this.history) this.history.append(perTurnEntropy(full, sampled.entropy, this.turnIndex(full), this.history.turns));
 
     let batch = full;
@@ -220,17 +224,18 @@ export class TextGroupOptimizer implements Algorithm {
     let keepRatio = 1;
     let groupKeep = full.groupSize;
     if (c.selection === "d3s") {
-      const sel = applyD3s(full, advantages, sampled.entropy, progress, c.d3s, (subset) => r.advantages(subset, { values: () => new Float32Array(0) }).advantages);
+      const sel = applyD3s(full, advantages, sampled.entropy, progress, c.d3s, (subset) => r.advantages(subset, NO_CRITIC).advantages);
       ({ batch, advantages: adv, stepKeep, keepRatio, groupKeep } = sel);
     }
     const kept = stepKeep ? stepKeep.reduce((s, k) => s + k, 0) : batch.numSteps;
     const contexts = Array.from(batch.episodeGroup, (g) => sampled.contexts[g]);
-    const refLogProbs = this.reference ? this.readout(this.reference, batch, contexts).logProb : null;
+    const refLogProbs = this.reference ? this.logProbsOf(this.reference, batch, contexts) : null;
     const stats = this.update(batch, contexts, adv, stepKeep, refLogProbs, progress);
     const t2 = performance.now();
 
     this.iterationsDone++;
-    this.tokenCount += full.numSteps + (samplerMetrics.draftTokens ?? 0);
+    const sampledTokens = full.numSteps + (samplerMetrics.draftTokens ?? 0);
+    this.tokenCount += sampledTokens;
     for (let e = 0; e < full.numEpisodes; e++) this.episodes.push({ return: full.episodeReturn[e], length: full.episodeLength[e] });
     const mean = (x: ArrayLike<number>) => {
       let sum = 0;
@@ -251,14 +256,13 @@ export class TextGroupOptimizer implements Algorithm {
       iterationTokens: full.numSteps,
       rolloutSeconds: (t1 - t0) / 1000,
       updateSeconds: (t2 - t1) / 1000,
-      sampledTokensPerSecond: full.numSteps / Math.max((t1 - t0) / 1000, 1e-9),
+      sampledTokensPerSecond: sampledTokens / Math.max((t1 - t0) / 1000, 1e-9),
     };
   }
 
-  /** logπ and H of every step of `batch` under `policy`, in minibatch-sized forwards. */
-  private readout(policy: TokenPolicy, batch: GroupBatch, contexts: Int32Array[]): { logProb: Float32Array; entropy: Float32Array } {
+  /** logπ of every step of `batch` under `policy` (π_ref), in forwards of 64 completions. */
+  private logProbsOf(policy: TokenPolicy, batch: GroupBatch, contexts: Int32Array[]): Float32Array {
     const logProb = new Float32Array(batch.numSteps);
-    const entropy = new Float32Array(batch.numSteps);
     const chunk = 64;
     for (let e0 = 0; e0 < batch.numEpisodes; e0 += chunk) {
       const eps = Array.from({ length: Math.min(chunk, batch.numEpisodes - e0) }, (_, k) => e0 + k);
@@ -269,9 +273,8 @@ export class TextGroupOptimizer implements Algorithm {
         false,
       );
       logProb.set(out.logProb, batch.episodeStart[e0]);
-      entropy.set(out.entropy, batch.episodeStart[e0]);
     }
-    return { logProb, entropy };
+    return logProb;
   }
 
   private update(batch: GroupBatch, contexts: Int32Array[], adv: Float32Array, stepKeep: Uint8Array | null, refLogProbs: Float32Array | null, progress: number): IterationMetrics {

@@ -1,3 +1,6 @@
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { ALGORITHMS, TEXT_ALGORITHMS } from "../algos/index.js";
 import { formatValue } from "../core/config.js";
@@ -33,6 +36,15 @@ function algoDefault(key: string): string {
   return `(default: the config's ${key}: ${values.join(", ")})`;
 }
 
+/** Loads the user's modules of --import (relative to the working directory), e.g. to register a task. */
+async function importModules(paths: string[] = []): Promise<void> {
+  for (const p of paths) {
+    const file = resolve(p);
+    if (!existsSync(file)) throw new ConfigError(`--import ${p}: no such file (${file})`, "pass the path of a .js/.mjs module, e.g. --import ./my-task.mjs");
+    await import(pathToFileURL(file).href);
+  }
+}
+
 export function buildProgram(io: CliIo = processIo()): Command {
   const program = new Command();
   const algos = Object.keys(ALGORITHMS).sort();
@@ -58,6 +70,11 @@ export function buildProgram(io: CliIo = processIo()): Command {
   program
     .command("sft")
     .description("supervised fine-tuning of a small transformer on a text task's correct demonstrations (the warm-up before RL); writes a run directory")
+    .addOption(
+      new Option("--import <module>", "a JavaScript module to load first, e.g. one that registers your own text task or reward (repeatable)")
+        .argParser((v: string, acc: string[]) => [...acc, v])
+        .default([] as string[], "none"),
+    )
     .option("--task <name>", "text task (required unless --resume): addition, multiplication, sorting, countdown, parity, or a registered one (see `refinery list`)")
     .option("--config <file>", "JSON or YAML file of options; --set and flags override it (default: none)")
     .addOption(
@@ -75,6 +92,7 @@ export function buildProgram(io: CliIo = processIo()): Command {
       if (opts.resume === undefined && opts.task === undefined) {
         throw new ConfigError("refinery sft needs a task", "pass --task NAME, e.g. refinery sft --task addition (tasks: refinery list)");
       }
+      await importModules(opts.import);
       await trainCommand({ ...opts, algo: opts.resume === undefined ? "sft" : undefined }, io);
     });
 
@@ -84,6 +102,11 @@ export function buildProgram(io: CliIo = processIo()): Command {
     .option("--algo <name>", `algorithm: ${algos.join(", ")} (options: \`refinery list\`)`, "ppo")
     .option("--env <id>", `environment id (see \`refinery list\`) ${algoDefault("env")}`)
     .option("--task <name>", `a text task instead of an env (see \`refinery list\`); algorithms on text: ${textAlgos.join(", ")} (default: none)`)
+    .addOption(
+      new Option("--import <module>", "a JavaScript module to load first, e.g. one that registers your own text task or reward (repeatable)")
+        .argParser((v: string, acc: string[]) => [...acc, v])
+        .default([] as string[], "none"),
+    )
     .option("--init <dir>", "text runs: start from the saved policy of this run (e.g. an SFT run); also the KL reference (default: a fresh model)")
     .option("--iterations <n>", "text runs: iterations to train (default: the config's iterations)", intOption("--iterations", 1))
     .option("--preset <name>", `named hyperparameters: ${presets.join(", ")} (see \`refinery list\`) (default: none, the algorithm's defaults)`)
@@ -102,6 +125,7 @@ export function buildProgram(io: CliIo = processIo()): Command {
     .action(async (opts, cmd: Command) => {
       // Only an --algo typed by the user conflicts with --resume; the default does not.
       const algo = cmd.getOptionValueSource("algo") === "default" ? undefined : (opts.algo as string);
+      await importModules(opts.import);
       await trainCommand({ ...opts, algo }, io);
     });
 
@@ -113,6 +137,11 @@ export function buildProgram(io: CliIo = processIo()): Command {
     .option("--deterministic", "take the most likely action instead of sampling", false)
     .option("--seed <s>", "seed of the eval env and of sampled actions", intOption("--seed"), 0)
     .option("--best", "use the best policy by evaluation (best/) instead of the final one", false)
+    .addOption(
+      new Option("--import <module>", "a JavaScript module to load first, e.g. one that registers your own text task or reward (repeatable)")
+        .argParser((v: string, acc: string[]) => [...acc, v])
+        .default([] as string[], "none"),
+    )
     .option("--problems <n>", "text runs: held-out problems to evaluate", intOption("--problems", 1), 200)
     .option("--samples <n>", "text runs: sampled completions per problem (for pass@k)", intOption("--samples", 1), 8)
     .option("--k <list>", "text runs: comma-separated k of pass@k, each ≤ --samples (default: 1 and --samples)", (v: string) => v.split(",").map((x) => intOption("--k", 1)(x)))
@@ -123,6 +152,7 @@ export function buildProgram(io: CliIo = processIo()): Command {
     })
     .option("--json", "print one JSON object on the last line", false)
     .action(async (dir: string, opts) => {
+      await importModules(opts.import);
       await evalCommand(dir, opts, io);
     });
 

@@ -39,6 +39,8 @@ interface SummaryView {
   evalMeanReturn: number;
   evalStdReturn: number;
   evalEpisodes: number;
+  /** Text runs: greedy pass@1 on the held-out problems. */
+  evalPassAt1?: number;
   stepsToThreshold: number | null;
   alreadyFinished?: boolean;
 }
@@ -131,14 +133,15 @@ function finishedSummary(run: RunDir): SummaryView | null {
   return {
     runDir: run.path,
     algo,
-    env: String(config.env),
+    env: typeof config.task === "string" ? `text:${config.task}` : String(config.env),
     steps: num(status.step),
     wallSeconds: num(lastTrain.wallSeconds),
     sps: num(lastTrain.sps),
     finalMeanReturn: num(status.finalMeanReturn),
     evalMeanReturn: num(status.evalReturnMean ?? lastEval.evalReturnMean),
     evalStdReturn: num(lastEval.evalReturnStd),
-    evalEpisodes: num(config.evalEpisodes),
+    evalEpisodes: num(config.evalEpisodes ?? config.evalProblems),
+    ...(typeof lastEval.evalPassAt1 === "number" ? { evalPassAt1: lastEval.evalPassAt1 } : {}),
     stepsToThreshold: typeof status.stepsToThreshold === "number" ? status.stepsToThreshold : null,
     alreadyFinished: true,
   };
@@ -156,6 +159,7 @@ function viewOf(s: TrainSummary): SummaryView {
     evalMeanReturn: s.finalEval.meanReturn,
     evalStdReturn: s.finalEval.stdReturn,
     evalEpisodes: s.finalEval.returns.length,
+    ...(s.finalEval.passAt1 === undefined ? {} : { evalPassAt1: s.finalEval.passAt1 }),
     stepsToThreshold: s.stepsToThreshold,
   };
 }
@@ -173,9 +177,20 @@ function printSummary(s: SummaryView, json: boolean, io: CliIo): void {
         final_mean_return: nullable(s.finalMeanReturn),
         eval_mean_return: nullable(s.evalMeanReturn),
         eval_std_return: nullable(s.evalStdReturn),
+        ...(s.evalPassAt1 === undefined ? {} : { eval_pass_at_1: nullable(s.evalPassAt1) }),
         steps_to_threshold: s.stepsToThreshold,
         ...(s.alreadyFinished ? { already_finished: true } : {}),
       }) + "\n",
+    );
+    return;
+  }
+  if (s.env.startsWith("text:")) {
+    io.out(
+      [
+        `${s.alreadyFinished ? "finished run of" : "trained"} ${s.algo} on ${s.env}: ${s.steps.toLocaleString("en-US")} tokens in ${fmt(s.wallSeconds, 1)} s`,
+        `  evaluation: greedy pass@1 ${fmt(s.evalPassAt1 ?? s.evalMeanReturn, 3)}, mean reward ${fmt(s.evalMeanReturn, 3)} on ${s.evalEpisodes} held-out problems`,
+        `  run directory: ${s.runDir}  (refinery eval ${s.runDir}: pass@1 greedy and sampled, pass@k)`,
+      ].join("\n") + "\n",
     );
     return;
   }

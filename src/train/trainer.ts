@@ -41,8 +41,8 @@ export interface TrainSummary {
   sps: number;
   /** Mean raw return of the last (up to) 100 finished training episodes. */
   finalMeanReturn: number;
-  /** Final evaluation (deterministic unless configured otherwise). */
-  finalEval: EvalResult;
+  /** Final evaluation (deterministic unless configured otherwise); text runs: greedy pass@1 too. */
+  finalEval: EvalResult & { passAt1?: number };
   /** First step at which the mean of the last 10 training returns reached the env's threshold, or null. */
   stepsToThreshold: number | null;
 }

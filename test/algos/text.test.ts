@@ -2,7 +2,8 @@ import * as tf from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { getAlgorithm, resolveConfig } from "../../src/algos/index.js";
 import { bestIndex, igrpoSampler } from "../../src/algos/igrpo.js";
-import type { TextGroupOptimizer } from "../../src/algos/text_engine.js";
+import { corruptLastDigit } from "../../src/algos/sft.js";
+import { textLearningRate, type TextGroupOptimizer } from "../../src/algos/text_engine.js";
 import { initBackend } from "../../src/core/backend.js";
 import { Rng } from "../../src/core/rng.js";
 import { makeTask } from "../../src/envs/text/registry.js";
@@ -111,7 +112,41 @@ describe("text group engine", () => {
   });
 });
 
+describe("sft", () => {
+  it("corrupts the last digit of a demonstration for demoNoise", () => {
+    expect(corruptLastDigit("46")).toBe("47");
+    expect(corruptLastDigit("109")).toBe("100");
+    expect(corruptLastDigit("3*5+7")).toBe("3*5+8");
+    expect(corruptLastDigit("abc")).toBe("abc");
+  });
+
+  it("warms the learning rate up linearly, then decays it to 0", () => {
+    const c = { learningRate: 1e-3, annealLr: true, warmupIterations: 10, iterations: 100 };
+    expect(textLearningRate(c, 0)).toBeCloseTo(1e-4, 12);
+    expect(textLearningRate(c, 9)).toBeCloseTo(1e-3 * 0.91, 12);
+    expect(textLearningRate({ ...c, annealLr: false }, 50)).toBe(1e-3);
+  });
+
+  it("lowers the loss on its demonstrations", async () => {
+    const config = resolveConfig({ algo: "sft", overrides: { task: "addition", taskOptions: { digits: 1 }, model: TINY, iterations: 30, batchSize: 16, warmupIterations: 0, backend: "cpu", evalProblems: 8 } });
+    const sft = await getAlgorithm("sft", true).create(config);
+    const first = sft.iterate().loss;
+    let last = first;
+    for (let i = 1; i < 30; i++) last = sft.iterate().loss;
+    expect(last).toBeLessThan(first - 0.5);
+    sft.dispose();
+  });
+});
+
 describe("igrpo", () => {
+  it("runs an iteration and counts the drafts' tokens as sampled", async () => {
+    const algo = await create("igrpo", { numDrafts: 2, groupSize: 2 });
+    const m = algo.iterate();
+    expect(m.draftTokens).toBeGreaterThanOrEqual(8);
+    expect(algo.stepsDone).toBe(m.iterationTokens + m.draftTokens);
+    algo.dispose();
+  });
+
   it("picks the best draft, first on ties (ALGORITHMS.md §8)", () => {
     expect(bestIndex([0, 1, 0, 0])).toBe(1);
     expect(bestIndex([1, 1, 0, 1])).toBe(0);
