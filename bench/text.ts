@@ -2,7 +2,9 @@
  * `npm run bench -- text`: RL on text tasks with verifiable rewards (issue 6). For each task
  * and seed: an SFT warm-up run, then grpo, rloo, epo, grpo + D³S and igrpo, each started from
  * that SFT model with the same sampling budget (iterations × prompts × 8 completions; iGRPO
- * splits its 8 into drafts + refinements). Every policy is scored on the same held-out problems
+ * splits its 8 into drafts + refinements). iGRPO also runs from a second SFT model trained with a
+ * quarter of its demonstrations in the refinement format (`refinementRate` 0.25), since the plain
+ * one cannot read a draft. Every policy is scored on the same held-out problems
  * (test split): pass@1 greedy, pass@1 and pass@8 from 8 samples at τ = 1. Prints and writes
  * bench/results/text.{json,md}: medians over seeds, sampled tokens/s and training wall time.
  *
@@ -25,20 +27,28 @@ interface Method {
   name: string;
   algo: string;
   overrides: Record<string, unknown>;
+  /** The SFT model it starts from. */
+  base: string;
 }
 
+/** SFT warm-ups: plain, and with a quarter of the demonstrations in iGRPO's refinement format. */
+const BASES: Record<string, Record<string, unknown>> = { sft: {}, "sft+refine": { refinementRate: 0.25 } };
+
 const METHODS: Method[] = [
-  { name: "grpo", algo: "grpo", overrides: {} },
-  { name: "rloo", algo: "rloo", overrides: {} },
-  { name: "epo", algo: "epo", overrides: {} },
-  { name: "grpo+d3s", algo: "grpo", overrides: { selection: "d3s" } },
-  { name: "igrpo", algo: "igrpo", overrides: { numDrafts: 4, groupSize: 4 } },
+  { name: "grpo", algo: "grpo", overrides: {}, base: "sft" },
+  { name: "rloo", algo: "rloo", overrides: {}, base: "sft" },
+  { name: "epo", algo: "epo", overrides: {}, base: "sft" },
+  { name: "grpo+d3s", algo: "grpo", overrides: { selection: "d3s" }, base: "sft" },
+  { name: "igrpo", algo: "igrpo", overrides: { numDrafts: 4, groupSize: 4 }, base: "sft" },
+  { name: "igrpo (from sft+refine)", algo: "igrpo", overrides: { numDrafts: 4, groupSize: 4 }, base: "sft+refine" },
 ];
 
 interface Row {
   task: string;
   seed: number;
   method: string;
+  /** The SFT model it started from (its own name for an SFT row). */
+  base: string;
   greedyPass1: number;
   sampledPass1: number;
   pass8: number;
@@ -97,20 +107,29 @@ export async function benchText(args: string[]): Promise<void> {
         return { greedyPass1: greedy.passAt1, sampledPass1: sampled.passAtK["1"], pass8: sampled.passAtK["8"], meanLength: sampled.meanLength };
       };
       for (const seed of seeds) {
-        const sftDir = join(root, `${task}-${seed}-sft`);
-        const sftConfig = resolveConfig({ algo: "sft", overrides: { task, taskOptions, seed, iterations: sftIterations, evalEvery: 0, evalProblems: 50 } });
-        let lastTrainTps: number | null = null;
-        const sft = await train({ runDir: sftDir, algo: "sft", config: sftConfig, store: false, callbacks: { onIteration: (r) => void (lastTrainTps = Number(r.trainTokensPerSecond)) } });
-        const sftScore = await score(sftDir);
-        rows.push({ task: spec, seed, method: "sft", ...sftScore, trainSeconds: sft.wallSeconds, sampledTokensPerSecond: null, trainTokensPerSecond: lastTrainTps });
-        log(`${spec} seed ${seed} sft: pass@1 greedy ${sftScore.greedyPass1.toFixed(3)}, sampled ${sftScore.sampledPass1.toFixed(3)}, pass@8 ${sftScore.pass8.toFixed(3)} (${sft.wallSeconds.toFixed(1)} s)`);
+        const baseDirs = new Map<string, string>();
+        const baseDir = async (base: string): Promise<string> => {
+          const known = baseDirs.get(base);
+          if (known) return known;
+          const dir = join(root, `${task}-${seed}-${base}`);
+          const config = resolveConfig({ algo: "sft", overrides: { task, taskOptions, seed, iterations: sftIterations, evalEvery: 0, evalProblems: 50, ...BASES[base] } });
+          let lastTrainTps: number | null = null;
+          const run = await train({ runDir: dir, algo: "sft", config, store: false, callbacks: { onIteration: (r) => void (lastTrainTps = Number(r.trainTokensPerSecond)) } });
+          const sc = await score(dir);
+          rows.push({ task: spec, seed, method: base, base, ...sc, trainSeconds: run.wallSeconds, sampledTokensPerSecond: null, trainTokensPerSecond: lastTrainTps });
+          log(`${spec} seed ${seed} ${base}: pass@1 greedy ${sc.greedyPass1.toFixed(3)}, sampled ${sc.sampledPass1.toFixed(3)}, pass@8 ${sc.pass8.toFixed(3)} (${run.wallSeconds.toFixed(1)} s, ${Number(lastTrainTps).toFixed(0)} train tokens/s)`);
+          baseDirs.set(base, dir);
+          return dir;
+        };
+        await baseDir("sft");
         for (const m of methods) {
-          const dir = join(root, `${task}-${seed}-${m.name}`);
-          const config = resolveConfig({ algo: m.algo, overrides: { task, taskOptions, seed, init: sftDir, iterations, numPrompts: prompts, groupSize: 8, evalEvery: 0, evalProblems: 50, ...m.overrides } });
+          const dir = join(root, `${task}-${seed}-${m.name.replace(/[^a-z0-9+]/gi, "_")}`);
+          const init = await baseDir(m.base);
+          const config = resolveConfig({ algo: m.algo, overrides: { task, taskOptions, seed, init, iterations, numPrompts: prompts, groupSize: 8, evalEvery: 0, evalProblems: 50, ...m.overrides } });
           const tps: number[] = [];
           const s = await train({ runDir: dir, algo: m.algo, config, store: false, callbacks: { onIteration: (r) => void tps.push(Number(r.sampledTokensPerSecond)) } });
           const sc = await score(dir);
-          rows.push({ task: spec, seed, method: m.name, ...sc, trainSeconds: s.wallSeconds, sampledTokensPerSecond: median(tps), trainTokensPerSecond: null });
+          rows.push({ task: spec, seed, method: m.name, base: m.base, ...sc, trainSeconds: s.wallSeconds, sampledTokensPerSecond: median(tps), trainTokensPerSecond: null });
           log(`${spec} seed ${seed} ${m.name}: pass@1 greedy ${sc.greedyPass1.toFixed(3)}, sampled ${sc.sampledPass1.toFixed(3)}, pass@8 ${sc.pass8.toFixed(3)} (${s.wallSeconds.toFixed(1)} s, ${median(tps).toFixed(0)} sampled tokens/s)`);
         }
       }
@@ -127,20 +146,26 @@ export async function benchText(args: string[]): Promise<void> {
 
 function summarize(rows: Row[], numSeeds: number): string {
   const lines = [
-    `Medians over ${numSeeds} seeds. pass@1 greedy; pass@1 and pass@8 from 8 samples at τ = 1; Δ = greedy pass@1 minus the SFT model's, median of the per-seed differences.`,
+    `Medians over ${numSeeds} seeds. pass@1 greedy; pass@1 and pass@8 from 8 samples at τ = 1; Δ = pass@1 minus that of the SFT model the method started from (greedy; sampled), median of the per-seed differences.`,
     "",
-    "| task | method | pass@1 greedy | Δ vs SFT | pass@1 sampled | pass@8 | mean length | train wall s | sampled tokens/s |",
-    "|---|---|--:|--:|--:|--:|--:|--:|--:|",
+    "| task | method | pass@1 greedy | Δ greedy | pass@1 sampled | Δ sampled | pass@8 | mean length | train wall s | tokens/s |",
+    "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|",
   ];
   const tasks = [...new Set(rows.map((r) => r.task))];
   for (const task of tasks) {
     const methods = [...new Set(rows.filter((r) => r.task === task).map((r) => r.method))];
     for (const method of methods) {
       const rs = rows.filter((r) => r.task === task && r.method === method);
-      const delta = rs.map((r) => r.greedyPass1 - (rows.find((x) => x.task === task && x.seed === r.seed && x.method === "sft")?.greedyPass1 ?? NaN));
+      const baseOf = (r: Row) => rows.find((x) => x.task === task && x.seed === r.seed && x.method === r.base);
+      const isBase = rs[0].method === rs[0].base;
       const f = (x: number, d = 3) => (Number.isFinite(x) ? x.toFixed(d) : "–");
+      const signed = (x: number) => (isBase ? "–" : (x >= 0 ? "+" : "") + f(x));
+      const dGreedy = median(rs.map((r) => r.greedyPass1 - (baseOf(r)?.greedyPass1 ?? NaN)));
+      const dSampled = median(rs.map((r) => r.sampledPass1 - (baseOf(r)?.sampledPass1 ?? NaN)));
+      // SFT rows: training tokens/s; RL rows: sampled tokens/s.
+      const tps = median(rs.map((r) => (isBase ? (r.trainTokensPerSecond ?? NaN) : (r.sampledTokensPerSecond ?? NaN))));
       lines.push(
-        `| ${task} | ${method} | ${f(median(rs.map((r) => r.greedyPass1)))} | ${method === "sft" ? "–" : (median(delta) >= 0 ? "+" : "") + f(median(delta))} | ${f(median(rs.map((r) => r.sampledPass1)))} | ${f(median(rs.map((r) => r.pass8)))} | ${f(median(rs.map((r) => r.meanLength)), 2)} | ${f(median(rs.map((r) => r.trainSeconds)), 1)} | ${f(median(rs.map((r) => r.sampledTokensPerSecond ?? NaN)), 0)} |`,
+        `| ${task} | ${method} | ${f(median(rs.map((r) => r.greedyPass1)))} | ${signed(dGreedy)} | ${f(median(rs.map((r) => r.sampledPass1)))} | ${signed(dSampled)} | ${f(median(rs.map((r) => r.pass8)))} | ${f(median(rs.map((r) => r.meanLength)), 2)} | ${f(median(rs.map((r) => r.trainSeconds)), 1)} | ${f(tps, 0)}${isBase ? " (train)" : ""} |`,
       );
     }
   }
