@@ -27,7 +27,7 @@ import { weightedSum, type WeightedTerm } from "../loss/combine.js";
 import { EntropyHistory, epoEntropyLoss, epoPhaseWeight, epoSmoothingApplies, type EntropyHistoryState, type SmoothingMode } from "../loss/epo.js";
 import { approxKl, clipFraction, klK1, klK3 } from "../loss/kl.js";
 import { clippedSurrogate, policyGradient } from "../loss/surrogate.js";
-import { Adam, type AdamState } from "../nn/optim.js";
+import { Adam } from "../nn/optim.js";
 import { ActorCritic } from "../policies/actor_critic.js";
 import { GroupCollector, type GroupBatch } from "../rollout/group_collector.js";
 import { makeTrainingEnv, type EnvStackOptions } from "./env_stack.js";
@@ -35,6 +35,7 @@ import type { GroupCommonConfig } from "./group_config.js";
 import { actorForward, actorReadout, actorVariables, fitCritic, meanStd, stepTensors } from "./policy_tools.js";
 import { policyActor } from "./ppo.js";
 import { applyD3s } from "./selection.js";
+import { prefixed, putAdam, putWeights, takeAdam, type NamedArrays } from "./state.js";
 import type { ActingPolicy, Algorithm, IterationMetrics, RolloutHooks } from "./types.js";
 
 /** What an advantage function may ask of the engine. */
@@ -332,24 +333,18 @@ export class GroupPolicyOptimizer implements Algorithm {
   }
 
   saveState(): { json: Record<string, unknown>; arrays: Record<string, Float32Array> } {
-    const arrays: Record<string, Float32Array> = {};
-    for (const [k, v] of Object.entries(this.policy.getWeights())) arrays[`policy/${k}`] = v;
-    if (this.reference) for (const [k, v] of Object.entries(this.reference.getWeights())) arrays[`reference/${k}`] = v;
-    const adam = this.optimizer.getState();
-    arrays["adam/m"] = adam.m;
-    arrays["adam/v"] = adam.v;
-    const critic = this.criticOptimizer?.getState();
-    if (critic) {
-      arrays["criticAdam/m"] = critic.m;
-      arrays["criticAdam/v"] = critic.v;
-    }
+    const arrays: NamedArrays = {};
+    putWeights(arrays, "policy/", this.policy.getWeights());
+    if (this.reference) putWeights(arrays, "reference/", this.reference.getWeights());
+    const adam = putAdam(arrays, "adam", this.optimizer.getState());
+    const critic = this.criticOptimizer ? putAdam(arrays, "criticAdam", this.criticOptimizer.getState()) : null;
     return {
       json: {
         iteration: this.iterationsDone,
         steps: this.stepCount,
         rng: this.rng.getState(),
-        adam: { step: adam.step, learningRate: adam.learningRate },
-        ...(critic ? { criticAdam: { step: critic.step, learningRate: critic.learningRate } } : {}),
+        adam,
+        ...(critic ? { criticAdam: critic } : {}),
         ...(this.history ? { entropyHistory: this.history.getState() } : {}),
       },
       arrays,
@@ -360,10 +355,10 @@ export class GroupPolicyOptimizer implements Algorithm {
     const { json, arrays } = state;
     this.policy.setWeights(prefixed(arrays, "policy/"));
     if (this.reference) this.reference.setWeights(prefixed(arrays, "reference/"));
-    this.optimizer.setState({ ...(json.adam as object), m: arrays["adam/m"], v: arrays["adam/v"] } as AdamState);
+    this.optimizer.setState(takeAdam(json, arrays, "adam"));
     if (this.criticOptimizer) {
       if (!json.criticAdam) throw new ConfigError("the checkpoint has no critic optimiser state", "resume with the config the run was started with");
-      this.criticOptimizer.setState({ ...(json.criticAdam as object), m: arrays["criticAdam/m"], v: arrays["criticAdam/v"] } as AdamState);
+      this.criticOptimizer.setState(takeAdam(json, arrays, "criticAdam"));
     }
     if (this.history) this.history.setState(json.entropyHistory as EntropyHistoryState);
     this.rng = Rng.fromState(json.rng as RngState);
@@ -420,11 +415,6 @@ export function runEpochs(
   };
 }
 
-export function prefixed(arrays: Record<string, Float32Array>, prefix: string): Record<string, Float32Array> {
-  const out: Record<string, Float32Array> = {};
-  for (const [k, v] of Object.entries(arrays)) if (k.startsWith(prefix)) out[k.slice(prefix.length)] = v;
-  return out;
-}
 
 /** The kept steps of some episodes, episode-contiguous, with each episode's kept count. */
 export interface Minibatch {

@@ -16,8 +16,8 @@
 import { z } from "zod";
 import { Rng, type RngState } from "../core/rng.js";
 import { EOS } from "../envs/text/tokenizer.js";
-import { ArrayAdam, type AdamState } from "../nn/optim.js";
-import { prefixed } from "./group_engine.js";
+import { ArrayAdam } from "../nn/optim.js";
+import { prefixed, putAdam, putWeights, takeAdam, type NamedArrays } from "./state.js";
 import { taskShape, TEXT_DEFAULTS, warmupShape } from "./text_config.js";
 import { textActingPolicy, textLearningRate, textPolicySpec, textSetup, type TextSetup } from "./text_engine.js";
 import { evaluateText, type TextEvalResult } from "../train/text_eval.js";
@@ -175,18 +175,16 @@ export class SFT implements Algorithm {
   }
 
   saveState(): { json: Record<string, unknown>; arrays: Record<string, Float32Array> } {
-    const arrays: Record<string, Float32Array> = {};
-    for (const [k, v] of Object.entries(this.policy.getWeights())) arrays[`policy/${k}`] = v;
-    const adam = this.optimizer.getState();
-    arrays["adam/m"] = adam.m;
-    arrays["adam/v"] = adam.v;
-    return { json: { iteration: this.iterationsDone, steps: this.tokenCount, rng: this.rng.getState(), adam: { step: adam.step, learningRate: adam.learningRate } }, arrays };
+    const arrays: NamedArrays = {};
+    putWeights(arrays, "policy/", this.policy.getWeights());
+    const adam = putAdam(arrays, "adam", this.optimizer.getState());
+    return { json: { iteration: this.iterationsDone, steps: this.tokenCount, rng: this.rng.getState(), adam }, arrays };
   }
 
   loadState(state: { json: Record<string, unknown>; arrays: Record<string, Float32Array> }): void {
     const { json, arrays } = state;
     this.policy.setWeights(prefixed(arrays, "policy/"));
-    this.optimizer.setState({ ...(json.adam as object), m: arrays["adam/m"], v: arrays["adam/v"] } as AdamState);
+    this.optimizer.setState(takeAdam(json, arrays, "adam"));
     this.rng = Rng.fromState(json.rng as RngState);
     this.iterationsDone = json.iteration as number;
     this.tokenCount = json.steps as number;

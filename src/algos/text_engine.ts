@@ -23,7 +23,7 @@ import { makeTask } from "../envs/text/registry.js";
 import { problemSet, type TextTask } from "../envs/text/task.js";
 import { TextEnv } from "../envs/text/text_env.js";
 import { EntropyHistory, type EntropyHistoryState } from "../loss/epo.js";
-import { ArrayAdam, type AdamState } from "../nn/optim.js";
+import { ArrayAdam } from "../nn/optim.js";
 import type { TokenPolicy } from "../policies/token_policy.js";
 import type { GroupBatch } from "../rollout/group_collector.js";
 import { TextGroupCollector, type TextBatch, type TextStart } from "../rollout/text_collector.js";
@@ -35,7 +35,6 @@ import {
   gatherMinibatch,
   groupStepLoss,
   perTurnEntropy,
-  prefixed,
   readDiagnostics,
   runEpochs,
   turnIndexOf,
@@ -47,6 +46,7 @@ import {
 } from "./group_engine.js";
 import type { ModelConfig } from "./text_config.js";
 import { applyD3s } from "./selection.js";
+import { prefixed, putAdam, putWeights, takeAdam, type NamedArrays } from "./state.js";
 import type { ActingPolicy, Algorithm, IterationMetrics } from "./types.js";
 
 /** The keys of a text run the engine reads (every text group config has them). */
@@ -381,18 +381,16 @@ export class TextGroupOptimizer implements Algorithm {
   }
 
   saveState(): { json: Record<string, unknown>; arrays: Record<string, Float32Array> } {
-    const arrays: Record<string, Float32Array> = {};
-    for (const [k, v] of Object.entries(this.policy.getWeights())) arrays[`policy/${k}`] = v;
-    if (this.reference) for (const [k, v] of Object.entries(this.reference.getWeights())) arrays[`reference/${k}`] = v;
-    const adam = this.optimizer.getState();
-    arrays["adam/m"] = adam.m;
-    arrays["adam/v"] = adam.v;
+    const arrays: NamedArrays = {};
+    putWeights(arrays, "policy/", this.policy.getWeights());
+    if (this.reference) putWeights(arrays, "reference/", this.reference.getWeights());
+    const adam = putAdam(arrays, "adam", this.optimizer.getState());
     return {
       json: {
         iteration: this.iterationsDone,
         steps: this.tokenCount,
         rng: this.rng.getState(),
-        adam: { step: adam.step, learningRate: adam.learningRate },
+        adam,
         ...(this.history ? { entropyHistory: this.history.getState() } : {}),
       },
       arrays,
@@ -403,7 +401,7 @@ export class TextGroupOptimizer implements Algorithm {
     const { json, arrays } = state;
     this.policy.setWeights(prefixed(arrays, "policy/"));
     if (this.reference) this.reference.setWeights(prefixed(arrays, "reference/"));
-    this.optimizer.setState({ ...(json.adam as object), m: arrays["adam/m"], v: arrays["adam/v"] } as AdamState);
+    this.optimizer.setState(takeAdam(json, arrays, "adam"));
     if (this.history) this.history.setState(json.entropyHistory as EntropyHistoryState);
     this.rng = Rng.fromState(json.rng as RngState);
     this.iterationsDone = json.iteration as number;

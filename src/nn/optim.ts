@@ -43,25 +43,24 @@ export interface StepResult {
   gradNorm: number;
 }
 
-export class Adam {
-  readonly variables: readonly tf.Variable[];
+/**
+ * What both optimisers share: the hyperparameters, the moments (flat Float32Arrays in
+ * parameter order), the step count, the update of a list of weight arrays from the flat
+ * gradient, and the exact state export.
+ */
+abstract class AdamBase {
   readonly beta1: number;
   readonly beta2: number;
   readonly epsilon: number;
   private lr: number;
   private t = 0;
-  private readonly sizes: number[];
-  private readonly totalSize: number;
+  protected readonly totalSize: number;
   private readonly m: Float32Array;
   private readonly v: Float32Array;
   /** Scratch for the flattened gradient of one step. */
-  private readonly flatGrad: Float32Array;
+  protected readonly flatGrad: Float32Array;
 
-  constructor(variables: readonly tf.Variable[], options: AdamOptions) {
-    if (variables.length === 0) {
-      throw new ConfigError("Adam got no variables to optimise", "pass the network's variables, e.g. [...actor.variables, ...critic.variables]");
-    }
-    this.variables = [...variables];
+  protected constructor(totalSize: number, options: AdamOptions) {
     this.lr = checkLearningRate(options.learningRate);
     this.beta1 = checkInUnit(options.beta1 ?? 0.9, "beta1");
     this.beta2 = checkInUnit(options.beta2 ?? 0.999, "beta2");
@@ -69,11 +68,10 @@ export class Adam {
     if (!(this.epsilon > 0) || !Number.isFinite(this.epsilon)) {
       throw new ConfigError(`Adam epsilon must be a positive number, got ${describeValue(options.epsilon)}`, "pass e.g. 1e-5");
     }
-    this.sizes = this.variables.map((v) => v.size);
-    this.totalSize = this.sizes.reduce((a, b) => a + b, 0);
-    this.m = new Float32Array(this.totalSize);
-    this.v = new Float32Array(this.totalSize);
-    this.flatGrad = new Float32Array(this.totalSize);
+    this.totalSize = totalSize;
+    this.m = new Float32Array(totalSize);
+    this.v = new Float32Array(totalSize);
+    this.flatGrad = new Float32Array(totalSize);
   }
 
   get learningRate(): number {
@@ -88,6 +86,82 @@ export class Adam {
   /** Updates applied so far. */
   get step(): number {
     return this.t;
+  }
+
+  /**
+   * One Adam update of `weights` (in parameter order, updated in place) from the gradient in
+   * `flatGrad`, clipped to a global norm of `maxGradNorm` when given. Returns the pre-clip norm.
+   */
+  protected update(weights: readonly Float32Array[], maxGradNorm?: number): number {
+    const g = this.flatGrad;
+    const norm = l2Norm(g);
+    // clip_grad_norm_: scale by max_norm / (norm + 1e-6) when that is below 1.
+    const scale = maxGradNorm === undefined ? 1 : Math.min(1, maxGradNorm / (norm + 1e-6));
+    const t = this.t + 1;
+    const rule: AdamRule = {
+      beta1: this.beta1,
+      beta2: this.beta2,
+      epsilon: this.epsilon,
+      gradScale: scale,
+      stepSize: this.lr / (1 - Math.pow(this.beta1, t)),
+      rootBiasCorrection2: Math.sqrt(1 - Math.pow(this.beta2, t)),
+    };
+    let offset = 0;
+    for (const w of weights) {
+      adamUpdate(w, g, this.m, this.v, offset, rule);
+      offset += w.length;
+    }
+    this.t = t;
+    return norm;
+  }
+
+  /** Copies of the optimiser state as plain typed arrays (the same format for both optimisers). */
+  getState(): AdamState {
+    return { step: this.t, learningRate: this.lr, m: this.m.slice(), v: this.v.slice() };
+  }
+
+  /** Restores a state from getState() of an optimiser (Adam or ArrayAdam) over parameters of the same sizes. */
+  setState(state: AdamState): void {
+    const ok =
+      state !== null &&
+      typeof state === "object" &&
+      Number.isSafeInteger(state.step) &&
+      state.step >= 0 &&
+      state.m instanceof Float32Array &&
+      state.v instanceof Float32Array &&
+      state.m.length === this.totalSize &&
+      state.v.length === this.totalSize;
+    if (!ok) {
+      throw new ConfigError(
+        `malformed Adam state for ${this.totalSize} parameters: ${describeValue(state)}`,
+        "pass the object returned by getState() of an optimiser over the same network",
+      );
+    }
+    this.lr = checkLearningRate(state.learningRate);
+    this.t = state.step;
+    this.m.set(state.m);
+    this.v.set(state.v);
+  }
+
+  /** The optimiser holds no tensors; kept so owners can release every part alike. */
+  dispose(): void {}
+}
+
+/** Adam over tf.Variables (the actor-critic networks). */
+export class Adam extends AdamBase {
+  readonly variables: readonly tf.Variable[];
+  private readonly sizes: number[];
+
+  constructor(variables: readonly tf.Variable[], options: AdamOptions) {
+    if (variables.length === 0) {
+      throw new ConfigError("Adam got no variables to optimise", "pass the network's variables, e.g. [...actor.variables, ...critic.variables]");
+    }
+    super(
+      variables.reduce((n, v) => n + v.size, 0),
+      options,
+    );
+    this.variables = [...variables];
+    this.sizes = this.variables.map((v) => v.size);
   }
 
   /**
@@ -122,35 +196,16 @@ export class Adam {
       );
     }
     checkMaxGradNorm(maxGradNorm);
-    const g = this.gatherGradients(grads);
-    const norm = l2Norm(g);
-    // clip_grad_norm_: scale by max_norm / (norm + 1e-6) when that is below 1.
-    const scale = maxGradNorm === undefined ? 1 : Math.min(1, maxGradNorm / (norm + 1e-6));
-    const t = this.t + 1;
-    const rule: AdamRule = {
-      beta1: this.beta1,
-      beta2: this.beta2,
-      epsilon: this.epsilon,
-      gradScale: scale,
-      stepSize: this.lr / (1 - Math.pow(this.beta1, t)),
-      rootBiasCorrection2: Math.sqrt(1 - Math.pow(this.beta2, t)),
-    };
-    tf.tidy(() => {
-      let offset = 0;
-      for (const variable of this.variables) {
-        // A copy: the cpu backend's dataSync hands out the tensor's own storage.
-        const w = (variable.dataSync() as Float32Array).slice();
-        adamUpdate(w, g, this.m, this.v, offset, rule);
-        variable.assign(tf.tensor(w, variable.shape, "float32"));
-        offset += w.length;
-      }
-    });
-    this.t = t;
+    this.gatherGradients(grads);
+    // Copies: the cpu backend's dataSync hands out the tensor's own storage.
+    const weights = this.variables.map((v) => (v.dataSync() as Float32Array).slice());
+    const norm = this.update(weights, maxGradNorm);
+    tf.tidy(() => this.variables.forEach((v, k) => v.assign(tf.tensor(weights[k], v.shape, "float32"))));
     return norm;
   }
 
   /** The gradients, flattened and concatenated in variable order, into the scratch array. */
-  private gatherGradients(grads: readonly (tf.Tensor | null)[]): Float32Array {
+  private gatherGradients(grads: readonly (tf.Tensor | null)[]): void {
     const flat = this.flatGrad;
     let offset = 0;
     grads.forEach((grad, k) => {
@@ -164,44 +219,7 @@ export class Adam {
       } else flat.set(grad.dataSync() as Float32Array, offset);
       offset += size;
     });
-    return flat;
   }
-
-  /** Copies of the optimiser state as plain typed arrays. */
-  getState(): AdamState {
-    return {
-      step: this.t,
-      learningRate: this.lr,
-      m: this.m.slice(),
-      v: this.v.slice(),
-    };
-  }
-
-  /** Restores a state from getState() of an optimiser over variables of the same sizes. */
-  setState(state: AdamState): void {
-    const ok =
-      state !== null &&
-      typeof state === "object" &&
-      Number.isSafeInteger(state.step) &&
-      state.step >= 0 &&
-      state.m instanceof Float32Array &&
-      state.v instanceof Float32Array &&
-      state.m.length === this.totalSize &&
-      state.v.length === this.totalSize;
-    if (!ok) {
-      throw new ConfigError(
-        `malformed Adam state for ${this.totalSize} parameters: ${describeValue(state)}`,
-        "pass the object returned by getState() of an optimiser over the same network",
-      );
-    }
-    this.lr = checkLearningRate(state.learningRate);
-    this.t = state.step;
-    this.m.set(state.m);
-    this.v.set(state.v);
-  }
-
-  /** The optimiser holds no tensors; kept so owners can release every part alike. */
-  dispose(): void {}
 }
 
 /**
@@ -210,48 +228,18 @@ export class Adam {
  * options, gradient clipping and AdamState layout as `Adam` (moments concatenated in
  * parameter order), so a state moves between the two over parameters of the same sizes.
  */
-export class ArrayAdam {
+export class ArrayAdam extends AdamBase {
   readonly params: readonly Float32Array[];
-  readonly beta1: number;
-  readonly beta2: number;
-  readonly epsilon: number;
-  private lr: number;
-  private t = 0;
-  private readonly totalSize: number;
-  private readonly m: Float32Array;
-  private readonly v: Float32Array;
-  private readonly flatGrad: Float32Array;
 
   constructor(params: readonly Float32Array[], options: AdamOptions) {
     if (params.length === 0 || params.some((p) => !(p instanceof Float32Array))) {
       throw new ConfigError("ArrayAdam needs a non-empty list of Float32Array parameters", "pass the network's live parameter arrays, e.g. model.parameters()");
     }
+    super(
+      params.reduce((n, p) => n + p.length, 0),
+      options,
+    );
     this.params = [...params];
-    this.lr = checkLearningRate(options.learningRate);
-    this.beta1 = checkInUnit(options.beta1 ?? 0.9, "beta1");
-    this.beta2 = checkInUnit(options.beta2 ?? 0.999, "beta2");
-    this.epsilon = options.epsilon ?? 1e-5;
-    if (!(this.epsilon > 0) || !Number.isFinite(this.epsilon)) {
-      throw new ConfigError(`Adam epsilon must be a positive number, got ${describeValue(options.epsilon)}`, "pass e.g. 1e-5");
-    }
-    this.totalSize = this.params.reduce((n, p) => n + p.length, 0);
-    this.m = new Float32Array(this.totalSize);
-    this.v = new Float32Array(this.totalSize);
-    this.flatGrad = new Float32Array(this.totalSize);
-  }
-
-  get learningRate(): number {
-    return this.lr;
-  }
-
-  /** For annealing: takes effect from the next step. */
-  setLearningRate(learningRate: number): void {
-    this.lr = checkLearningRate(learningRate);
-  }
-
-  /** Updates applied so far. */
-  get step(): number {
-    return this.t;
   }
 
   /**
@@ -267,7 +255,6 @@ export class ArrayAdam {
       );
     }
     checkMaxGradNorm(maxGradNorm);
-    const g = this.flatGrad;
     let offset = 0;
     grads.forEach((grad, k) => {
       if (!(grad instanceof Float32Array) || grad.length !== this.params[k].length) {
@@ -276,55 +263,10 @@ export class ArrayAdam {
           "pass Float32Array gradients in the optimiser's parameter order",
         );
       }
-      g.set(grad, offset);
+      this.flatGrad.set(grad, offset);
       offset += grad.length;
     });
-    const norm = l2Norm(g);
-    const scale = maxGradNorm === undefined ? 1 : Math.min(1, maxGradNorm / (norm + 1e-6));
-    const t = this.t + 1;
-    const rule: AdamRule = {
-      beta1: this.beta1,
-      beta2: this.beta2,
-      epsilon: this.epsilon,
-      gradScale: scale,
-      stepSize: this.lr / (1 - Math.pow(this.beta1, t)),
-      rootBiasCorrection2: Math.sqrt(1 - Math.pow(this.beta2, t)),
-    };
-    offset = 0;
-    for (const w of this.params) {
-      adamUpdate(w, g, this.m, this.v, offset, rule);
-      offset += w.length;
-    }
-    this.t = t;
-    return norm;
-  }
-
-  /** Copies of the optimiser state as plain typed arrays (the same format as Adam's). */
-  getState(): AdamState {
-    return { step: this.t, learningRate: this.lr, m: this.m.slice(), v: this.v.slice() };
-  }
-
-  /** Restores a state from getState() of an optimiser (Adam or ArrayAdam) over parameters of the same sizes. */
-  setState(state: AdamState): void {
-    const ok =
-      state !== null &&
-      typeof state === "object" &&
-      Number.isSafeInteger(state.step) &&
-      state.step >= 0 &&
-      state.m instanceof Float32Array &&
-      state.v instanceof Float32Array &&
-      state.m.length === this.totalSize &&
-      state.v.length === this.totalSize;
-    if (!ok) {
-      throw new ConfigError(
-        `malformed Adam state for ${this.totalSize} parameters: ${describeValue(state)}`,
-        "pass the object returned by getState() of an optimiser over the same network",
-      );
-    }
-    this.lr = checkLearningRate(state.learningRate);
-    this.t = state.step;
-    this.m.set(state.m);
-    this.v.set(state.v);
+    return this.update(this.params, maxGradNorm);
   }
 }
 
