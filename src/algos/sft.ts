@@ -158,7 +158,7 @@ export class SFT implements Algorithm {
 
   evaluate(): TextEvalResult {
     const { task, policy, reward } = this.setup;
-    return evaluateText(policy, task, reward, problemSet(task, "test", this.config.evalProblems, 0), {
+    return evaluateText(policy, task, reward, problemSet(task, "test", this.config.evalProblems, 0, { upTo: true }), {
       samples: 1,
       temperature: 0,
       maxCompletionLength: this.config.maxCompletionLength ?? task.maxCompletionLength,

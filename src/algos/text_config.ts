@@ -51,7 +51,7 @@ export const taskShape = {
   maxCompletionLength: z
     .number().int().positive().nullable()
     .describe("completion tokens before the episode is cut (null: the task's own limit); also L_max of dr_grpo"),
-  evalProblems: z.number().int().positive().describe("held-out (test split) problems of each evaluation (greedy pass@1)"),
+  evalProblems: z.number().int().positive().describe("held-out (test split) problems of each evaluation (greedy pass@1); all of them if the split has fewer"),
 };
 
 export const warmupShape = {

@@ -364,7 +364,7 @@ export class TextGroupOptimizer implements Algorithm {
 
   /** Greedy pass@1 (and mean reward, length) on the first `evalProblems` problems of the test split. */
   evaluate(): TextEvalResult {
-    return evaluateText(this.policy, this.setup.task, this.setup.reward, problemSet(this.setup.task, "test", this.config.evalProblems, 0), {
+    return evaluateText(this.policy, this.setup.task, this.setup.reward, problemSet(this.setup.task, "test", this.config.evalProblems, 0, { upTo: true }), {
       samples: 1,
       temperature: 0,
       maxCompletionLength: this.maxCompletionLength,

@@ -27,7 +27,7 @@ export async function evalTextCommand(dir: string, config: Record<string, unknow
   const task = makeTask(String(config.task), (config.taskOptions ?? {}) as Record<string, unknown>);
   const rewards = (config.rewards as { name: string; weight: number }[] | undefined) ?? [{ name: "correct", weight: 1 }];
   const reward = combineRewards(rewards.map((r) => ({ fn: r.name, weight: r.weight })));
-  const problems = problemSet(task, "test", opts.problems, 0);
+  const problems = problemSet(task, "test", opts.problems, 0, { upTo: true });
   const maxCompletionLength = (config.maxCompletionLength as number | null | undefined) ?? task.maxCompletionLength;
   const temperature = opts.temperature ?? Number(spec.temperature ?? 1);
   const ks = (opts.k ?? [1, opts.samples]).filter((k) => k <= opts.samples);

@@ -84,7 +84,8 @@ export async function trainCommand(opts: TrainCliOptions, io: CliIo): Promise<vo
     checkOutDir(runDir);
   }
 
-  const progress = opts.quiet ? undefined : progressLine(io);
+  const text = typeof (config ?? RunDir.open(runDir).readConfig().config).task === "string";
+  const progress = opts.quiet ? undefined : progressLine(io, text);
   const summary = await train({
     runDir,
     algo,
@@ -210,7 +211,7 @@ function printSummary(s: SummaryView, json: boolean, io: CliIo): void {
  * terminal it redraws one line (at most 4 times a second); otherwise (logs, pipes) it
  * prints about ten lines over the run.
  */
-function progressLine(io: CliIo): { update(row: TrainRow, algo: { totalIterations: number; stepsPerIteration: number }): void; end(): void } {
+function progressLine(io: CliIo, text = false): { update(row: TrainRow, algo: { totalIterations: number; stepsPerIteration: number }): void; end(): void } {
   const tty = io.errIsTTY === true;
   let lastPrint = 0;
   let drawn = false;
@@ -227,7 +228,9 @@ function progressLine(io: CliIo): { update(row: TrainRow, algo: { totalIteration
       const width = 24;
       const bar = "█".repeat(Math.round((row.step / total) * width)).padEnd(width, "·");
       const ret = recent.length ? (recent.reduce((a, b) => a + b, 0) / recent.length).toFixed(1) : "–";
-      const line = `${bar} ${row.step.toLocaleString("en-US")}/${total.toLocaleString("en-US")} steps  ${Math.round(row.sps).toLocaleString("en-US")} SPS  return ${ret}`;
+      // A text run counts tokens (sampled, or trained on for SFT) and its episodes' return is the reward.
+      const [unit, rate, what] = text ? ["tokens", "tokens/s", "reward"] : ["steps", "SPS", "return"];
+      const line = `${bar} ${Math.round(row.step).toLocaleString("en-US")}/${Math.round(total).toLocaleString("en-US")} ${unit}  ${Math.round(row.sps).toLocaleString("en-US")} ${rate}  ${what} ${ret}`;
       if (tty) io.err(`\r${line}\x1b[K`);
       else io.err(line + "\n");
       drawn = true;

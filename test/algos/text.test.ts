@@ -105,6 +105,15 @@ describe("text group engine", () => {
     b.dispose();
   });
 
+  it("evaluates on every test problem when the split has fewer than evalProblems (parity, 8 bits)", async () => {
+    const config = resolveConfig({ algo: "sft", overrides: { task: "parity", model: TINY, iterations: 1, batchSize: 2, backend: "cpu", evalProblems: 200 } });
+    const sft = await getAlgorithm("sft", true).create(config);
+    const result = sft.evaluate?.() as unknown as { problems: number };
+    expect(result.problems).toBeGreaterThan(30);
+    expect(result.problems).toBeLessThan(200);
+    sft.dispose();
+  });
+
   it("reinforce runs without a critic", async () => {
     const algo = await create("reinforce");
     expect(Number.isFinite(algo.iterate().policyLoss)).toBe(true);
