@@ -19,9 +19,8 @@ import { EOS } from "../envs/text/tokenizer.js";
 import { ArrayAdam } from "../nn/optim.js";
 import { prefixed, putAdam, putWeights, takeAdam, type NamedArrays } from "./state.js";
 import { taskShape, TEXT_DEFAULTS, warmupShape } from "./text_config.js";
-import { textActingPolicy, textLearningRate, textPolicySpec, textSetup, type TextSetup } from "./text_engine.js";
-import { evaluateText, type TextEvalResult } from "../train/text_eval.js";
-import { problemSet } from "../envs/text/task.js";
+import { greedyEvaluation, textActingPolicy, textLearningRate, textPolicySpec, textSetup, type TextSetup } from "./text_engine.js";
+import type { TextEvalResult } from "../train/text_eval.js";
 import type { ActingPolicy, Algorithm, IterationMetrics } from "./types.js";
 import type { TextEnv } from "../envs/text/text_env.js";
 
@@ -157,13 +156,7 @@ export class SFT implements Algorithm {
   }
 
   evaluate(): TextEvalResult {
-    const { task, policy, reward } = this.setup;
-    return evaluateText(policy, task, reward, problemSet(task, "test", this.config.evalProblems, 0, { upTo: true }), {
-      samples: 1,
-      temperature: 0,
-      maxCompletionLength: this.config.maxCompletionLength ?? task.maxCompletionLength,
-      seed: 0,
-    });
+    return greedyEvaluation(this.setup, this.config.evalProblems);
   }
 
   actingPolicy(seed: number): ActingPolicy {

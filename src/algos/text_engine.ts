@@ -104,7 +104,15 @@ export interface TextSetup {
   task: TextTask;
   reward: RewardFn;
   policy: TokenPolicy;
+  /** Completion tokens before an episode is cut: the run's maxCompletionLength, or the task's. */
+  maxCompletionLength: number;
   makeEnv(split: "train" | "test"): TextEnv;
+}
+
+/** The evaluation of every text run: greedy pass@1 (and mean reward, length) on the first `evalProblems` test problems. */
+export function greedyEvaluation(setup: TextSetup, evalProblems: number): TextEvalResult {
+  const problems = problemSet(setup.task, "test", evalProblems, 0, { upTo: true });
+  return evaluateText(setup.policy, setup.task, setup.reward, problems, { samples: 1, temperature: 0, maxCompletionLength: setup.maxCompletionLength, seed: 0 });
 }
 
 export async function textSetup(c: Pick<TextRunConfig, "task" | "taskOptions" | "init" | "model" | "seed" | "backend" | "maxCompletionLength"> & { rewards?: { name: string; weight: number }[] }, rng: Rng): Promise<TextSetup> {
@@ -117,7 +125,7 @@ export async function textSetup(c: Pick<TextRunConfig, "task" | "taskOptions" | 
   const probe = makeEnv("train");
   policy.checkFits(task.maxPromptLength + 1, maxCompletionLength, `task ${task.name}`);
   probe.close();
-  return { task, reward, policy, makeEnv };
+  return { task, reward, policy, maxCompletionLength, makeEnv };
 }
 
 export class TextGroupOptimizer implements Algorithm {
@@ -362,14 +370,8 @@ export class TextGroupOptimizer implements Algorithm {
     return out;
   }
 
-  /** Greedy pass@1 (and mean reward, length) on the first `evalProblems` problems of the test split. */
   evaluate(): TextEvalResult {
-    return evaluateText(this.policy, this.setup.task, this.setup.reward, problemSet(this.setup.task, "test", this.config.evalProblems, 0, { upTo: true }), {
-      samples: 1,
-      temperature: 0,
-      maxCompletionLength: this.maxCompletionLength,
-      seed: 0,
-    });
+    return greedyEvaluation(this.setup, this.config.evalProblems);
   }
 
   actingPolicy(seed: number): ActingPolicy {
