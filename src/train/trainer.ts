@@ -190,8 +190,10 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
       if (cfg.evalEvery > 0 && algo.iteration % cfg.evalEvery === 0 && algo.iteration < algo.totalIterations) await evaluateNow();
       if (cfg.checkpointEvery > 0 && algo.iteration % cfg.checkpointEvery === 0) await checkpoint();
     }
-    const finalEval = await evaluateNow();
+    // Checkpoint first, so a failure in the final evaluation loses no training: resuming
+    // the run then only evaluates and saves.
     await checkpoint();
+    const finalEval = await evaluateNow();
     const p = algo.exportPolicy();
     await run.writePolicy("policy", p.spec, p.weights, p.shapes);
     const wall = (performance.now() - t0) / 1000;

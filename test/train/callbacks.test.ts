@@ -75,3 +75,28 @@ describe("saved policy", () => {
     expect(shapes["critic/dense_2/kernel"]).toEqual([64, 1]);
   });
 });
+
+describe("a failure in the final evaluation", () => {
+  it("loses no training: the final checkpoint is written first, and resuming only evaluates and saves", async () => {
+    const config = resolveConfig({ algo: "ppo", env: "CartPole-v1", overrides: { numEnvs: 2, numSteps: 16, totalTimesteps: 32 * 3, evalEpisodes: 1, backend: "cpu" } });
+    const runDir = join(root, "final-eval");
+    await expect(
+      train({
+        runDir,
+        algo: "ppo",
+        config,
+        store: false,
+        callbacks: {
+          onEval: () => {
+            throw new Error("evaluation failed");
+          },
+        },
+      }),
+    ).rejects.toThrow(/evaluation failed/);
+    let updates = 0;
+    const s = await train({ runDir, resume: true, store: false, callbacks: { onUpdate: () => void updates++ } });
+    expect(updates).toBe(0);
+    expect(s.iterations).toBe(3);
+    expect(Number.isFinite(s.finalEval.meanReturn)).toBe(true);
+  });
+});
