@@ -47,6 +47,9 @@ export const taskShape = {
   seed: z.number().int().min(0).describe("seed of everything: weights, sampled prompts and tokens"),
   iterations: z.number().int().positive().describe("iterations to train for (an RL iteration: numPrompts × groupSize completions and the update; SFT: one batch)"),
   init: z.string().nullable().describe("a run directory (e.g. an SFT run) whose saved policy to start from; null: a fresh model of size model.*"),
+  chars: z
+    .string().min(1).nullable()
+    .describe("characters of the tokenizer of a fresh model (null: the built-in set: digits, ' +-*/=()<>,:;.', a-z, '?'); a task with other characters needs them here"),
   model: modelSchema.describe("model size when init is null: model.layers, model.width, model.heads, model.contextLength, model.ffWidth, model.activation"),
   maxCompletionLength: z
     .number().int().positive().nullable()
@@ -74,6 +77,7 @@ export const TEXT_DEFAULTS = {
   taskOptions: {},
   seed: 1,
   init: null,
+  chars: null,
   model: MODEL_DEFAULTS,
   maxCompletionLength: null,
   evalProblems: 200,

@@ -56,6 +56,7 @@ export interface TextRunConfig {
   seed: number;
   iterations: number;
   init: string | null;
+  chars: string | null;
   model: ModelConfig;
   maxCompletionLength: number | null;
   evalProblems: number;
@@ -115,16 +116,26 @@ export function greedyEvaluation(setup: TextSetup, evalProblems: number): TextEv
   return evaluateText(setup.policy, setup.task, setup.reward, problems, { samples: 1, temperature: 0, maxCompletionLength: setup.maxCompletionLength, seed: 0 });
 }
 
-export async function textSetup(c: Pick<TextRunConfig, "task" | "taskOptions" | "init" | "model" | "seed" | "backend" | "maxCompletionLength"> & { rewards?: { name: string; weight: number }[] }, rng: Rng): Promise<TextSetup> {
+export async function textSetup(
+  c: Pick<TextRunConfig, "task" | "taskOptions" | "init" | "chars" | "model" | "seed" | "backend" | "maxCompletionLength"> & { rewards?: { name: string; weight: number }[] },
+  rng: Rng,
+): Promise<TextSetup> {
   await initBackend(c.backend);
   const task = makeTask(c.task, c.taskOptions);
   const reward = combineRewards((c.rewards ?? [{ name: "correct", weight: 1 }]).map((r) => ({ fn: r.name, weight: r.weight })));
-  const policy = c.init ? await loadTextPolicy(c.init) : newTextPolicy(c.model, rng);
+  const policy = c.init ? await loadTextPolicy(c.init) : newTextPolicy(c.model, rng, c.chars);
   const maxCompletionLength = c.maxCompletionLength ?? task.maxCompletionLength;
   const makeEnv = (split: "train" | "test") => new TextEnv({ task, tokenizer: policy.tokenizer, split, reward, maxCompletionLength });
-  const probe = makeEnv("train");
   policy.checkFits(task.maxPromptLength + 1, maxCompletionLength, `task ${task.name}`);
-  probe.close();
+  // A task whose text the tokenizer cannot encode fails here, before any training.
+  const sample = task.sample(new Rng(0), "train");
+  const unknown = [...new Set(sample.prompt + sample.solution)].filter((ch) => !policy.tokenizer.chars.includes(ch));
+  if (unknown.length) {
+    throw new ConfigError(
+      `task ${task.name} uses characters the policy's tokenizer lacks: ${unknown.map((ch) => JSON.stringify(ch)).join(", ")}`,
+      c.init ? `start from a run whose tokenizer has them, or train a fresh model (init=null) with chars set` : `set chars to every character the task uses, e.g. --set 'chars=${JSON.stringify(policy.tokenizer.chars + unknown.join(""))}'`,
+    );
+  }
   return { task, reward, policy, maxCompletionLength, makeEnv };
 }
 
@@ -176,7 +187,7 @@ export class TextGroupOptimizer implements Algorithm {
     }
     let reference: TokenPolicy | null = null;
     if (recipe.kl) {
-      reference = config.init ? await loadTextPolicy(config.init) : newTextPolicy(config.model, new Rng(0));
+      reference = config.init ? await loadTextPolicy(config.init) : newTextPolicy(config.model, new Rng(0), config.chars);
       reference.setWeights(setup.policy.getWeights());
     }
     return new TextGroupOptimizer(recipe, config, setup, sampler, root.split(), reference, opts.maxGroupSize ?? config.groupSize);

@@ -6,9 +6,9 @@ import { CharTokenizer, DEFAULT_CHARS } from "../envs/text/tokenizer.js";
 import { loadWeights } from "../nn/io.js";
 import { TokenPolicy, type ModelOptions, type TokenPolicySpec } from "../policies/token_policy.js";
 
-/** A fresh text policy over the default character set. */
-export function newTextPolicy(model: ModelOptions, rng: Rng): TokenPolicy {
-  return TokenPolicy.create(model, new CharTokenizer(DEFAULT_CHARS), rng);
+/** A fresh text policy over a character set (default: the built-in tasks' characters). */
+export function newTextPolicy(model: ModelOptions, rng: Rng, chars: string | null = null): TokenPolicy {
+  return TokenPolicy.create(model, new CharTokenizer(chars ?? DEFAULT_CHARS), rng);
 }
 
 /** Where the saved policy of a run directory (or a policy directory) is. */

@@ -6,7 +6,7 @@ import { corruptLastDigit } from "../../src/algos/sft.js";
 import { textLearningRate, type TextGroupOptimizer } from "../../src/algos/text_engine.js";
 import { initBackend } from "../../src/core/backend.js";
 import { Rng } from "../../src/core/rng.js";
-import { makeTask } from "../../src/envs/text/registry.js";
+import { defineTask, makeTask, registerTask } from "../../src/envs/text/registry.js";
 import { TextEnv } from "../../src/envs/text/text_env.js";
 import { TextGroupCollector } from "../../src/rollout/text_collector.js";
 import { newTextPolicy } from "../../src/train/text_policy.js";
@@ -118,6 +118,32 @@ describe("text group engine", () => {
     const algo = await create("reinforce");
     expect(Number.isFinite(algo.iterate().policyLoss)).toBe(true);
     algo.dispose();
+  });
+});
+
+describe("a task of your own", () => {
+  it("trains when `chars` covers its characters, and says which are missing otherwise", async () => {
+    registerTask("shout", () =>
+      defineTask({
+        name: "shout",
+        description: "upper-case a letter",
+        options: {},
+        maxPromptLength: 3,
+        maxCompletionLength: 3,
+        generate: (rng) => {
+          const c = "abcdefghijklmnopqrstuvwxyz"[rng.integer(0, 26)];
+          return { prompt: `${c}!:`, solution: c.toUpperCase(), data: { c } };
+        },
+        verify: (p, completion) => (completion === p.solution ? 1 : 0),
+      }),
+    );
+    const base = { task: "shout", model: TINY, iterations: 2, batchSize: 4, backend: "cpu", evalProblems: 4 };
+    const missing = resolveConfig({ algo: "sft", overrides: base });
+    await expect(getAlgorithm("sft", true).create(missing)).rejects.toThrow(/lacks: .*"[A-Z]"[\s\S]*set chars/);
+    const ok = resolveConfig({ algo: "sft", overrides: { ...base, chars: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ!:" } });
+    const sft = await getAlgorithm("sft", true).create(ok);
+    expect(Number.isFinite(sft.iterate().loss)).toBe(true);
+    sft.dispose();
   });
 });
 
