@@ -46,7 +46,7 @@ export const taskShape = {
   taskOptions: z.record(z.string(), z.union([z.number(), z.string(), z.boolean()])).describe("options of the task, e.g. taskOptions.digits=3 for addition"),
   seed: z.number().int().min(0).describe("seed of everything: weights, sampled prompts and tokens"),
   iterations: z.number().int().positive().describe("iterations to train for (an RL iteration: numPrompts × groupSize completions and the update; SFT: one batch)"),
-  init: z.string().nullable().describe("a run directory (e.g. an SFT run) whose saved policy to start from; null: a fresh model of size model.*"),
+  init: z.string().min(1).nullable().describe("a run directory (e.g. an SFT run) whose saved policy to start from; null: a fresh model of size model.*"),
   chars: z
     .string().min(1).nullable()
     .describe("characters of the tokenizer of a fresh model (null: the built-in set: digits, ' +-*/=()<>,:;.', a-z, '?'); a task with other characters needs them here"),
@@ -90,13 +90,29 @@ export const SAMPLING_DEFAULTS = {
   rewards: [{ name: "correct", weight: 1 }],
 };
 
+/** Where a control key means something slightly different on text, its text description. */
+const TEXT_DESCRIPTIONS: Record<string, string> = {
+  groupSize: "G: completions sampled for each prompt",
+  learningRate: "Adam learning rate of the policy (eps 1e-8)",
+  annealLr: "decay the learning rate linearly to 0 over the iterations",
+  numMinibatches: "minibatches per pass; a minibatch holds whole completions",
+  rewardMode: "outcome: every token gets its completion's group-normalised reward; per-step: group-normalised discounted returns-to-go (on text the reward is on the last token)",
+  lossAggregation: "per-token losses to one number: grpo (mean of completion means), bnpo (mean over all tokens), dr_grpo (sum / (completions·L_max), L_max the completion length limit)",
+  evalEvery: "evaluate (greedy pass@1 on evalProblems test problems) every N iterations (0: only at the end)",
+  turns: "J: turns the completion length limit is bucketed into (token t is in turn ⌊t·J / L_max⌋; EPO max_steps 50)",
+  baseline: "none only on text (no critic): A = the completion's reward-to-go",
+};
+
 /**
  * The text schema of a control group algorithm: its keys minus the control-only ones, plus
  * the text keys (and `extra`, e.g. iGRPO's).
  */
 export function textSchemaOf(controlShape: Record<string, z.ZodType>, extra: Record<string, z.ZodType> = {}): z.ZodObject {
   const shape: Record<string, z.ZodType> = {};
-  for (const [k, v] of Object.entries(controlShape)) if (!(CONTROL_ONLY_KEYS as readonly string[]).includes(k)) shape[k] = v;
+  for (const [k, v] of Object.entries(controlShape)) {
+    if ((CONTROL_ONLY_KEYS as readonly string[]).includes(k)) continue;
+    shape[k] = TEXT_DESCRIPTIONS[k] ? v.describe(TEXT_DESCRIPTIONS[k]) : v;
+  }
   return z.object({ ...shape, ...taskShape, ...samplingShape, ...warmupShape, ...extra }).strict();
 }
 

@@ -257,10 +257,12 @@ export function describeSchema(
   schema: z.ZodObject,
   defaults: Record<string, unknown>,
 ): { key: string; default: unknown; allowed: string; description: string }[] {
-  return Object.entries(schema.shape).map(([key, s]) => ({
-    key,
-    default: defaults[key],
-    allowed: describeAllowed(s as z.ZodType),
-    description: (s as z.ZodType).description ?? "",
-  }));
+  // An option object (d3s, model) is listed key by key, as `--set d3s.levels=step` names them.
+  return Object.entries(schema.shape).flatMap(([key, s]) => {
+    if (s instanceof z.ZodObject) {
+      const nested = (defaults[key] ?? {}) as Record<string, unknown>;
+      return describeSchema(s, nested).map((o) => ({ ...o, key: `${key}.${o.key}` }));
+    }
+    return [{ key, default: defaults[key], allowed: describeAllowed(s as z.ZodType), description: (s as z.ZodType).description ?? "" }];
+  });
 }
