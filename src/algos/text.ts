@@ -7,7 +7,9 @@ import { makeTask } from "../envs/text/registry.js";
 import { EPO_DEFAULTS, EPO_PRESETS, epoConfigSchema, epoSettings, type EPOConfig } from "./epo.js";
 import { GRPO_DEFAULTS, GRPO_PRESETS, grpoRecipe, grpoShape, type GRPOConfig } from "./grpo.js";
 import { createIgrpo, IGRPO_DEFAULTS, igrpoConfigSchema } from "./igrpo.js";
+import type { GroupRecipe } from "./group_engine.js";
 import type { AlgorithmEntry } from "./index.js";
+import type { AlgorithmPreset } from "./types.js";
 import { REINFORCE_DEFAULTS, reinforceConfigSchema, reinforceRecipe, type ReinforceConfig } from "./reinforce.js";
 import { RLOO_DEFAULTS, RLOO_PRESETS, rlooConfigSchema, rlooRecipe, type RLOOConfig } from "./rloo.js";
 import { SFT, SFT_DEFAULTS, sftConfigSchema, type SFTConfig } from "./sft.js";
@@ -61,12 +63,40 @@ function validateText(c: { task: string; taskOptions: Record<string, unknown>; i
   }
 }
 
-const grpoTextSchema = textSchemaOf(grpoShape);
-const rlooTextSchema = textSchemaOf(rlooConfigSchema.shape);
-const reinforceTextSchema = textSchemaOf(reinforceConfigSchema.shape);
-const epoTextSchema = textSchemaOf(epoConfigSchema.shape);
-
 type Text<C> = C & TextRunConfig;
+
+/** The text entry of a control group algorithm: its schema and defaults for text, and its recipe run by the text engine. */
+function groupTextEntry<C>(e: {
+  name: string;
+  description: string;
+  controlShape: Record<string, z.ZodType>;
+  controlDefaults: C;
+  /** Text defaults over the control ones (default: TEXT_RL_DEFAULTS). */
+  textDefaults?: Record<string, unknown>;
+  presets: AlgorithmPreset[];
+  /** Checks beyond the schema, before the shared text checks. */
+  check?: (c: Text<C>) => void;
+  recipe: (c: Text<C>) => GroupRecipe;
+}): AlgorithmEntry {
+  const schema = textSchemaOf(e.controlShape);
+  const read = (config: Record<string, unknown>) => parse(schema, e.name, config) as unknown as Text<C>;
+  return {
+    name: e.name,
+    description: e.description,
+    schema,
+    defaults: textDefaultsOf(e.controlDefaults as unknown as Record<string, unknown>, e.textDefaults ?? TEXT_RL_DEFAULTS),
+    presets: e.presets,
+    validate: (config) => {
+      const c = read(config);
+      e.check?.(c);
+      validateText(c);
+    },
+    create: (config) => {
+      const c = read(config);
+      return TextGroupOptimizer.create(e.recipe(c), c);
+    },
+  };
+}
 
 export const TEXT_ALGORITHMS: Record<string, AlgorithmEntry> = {
   sft: {
@@ -78,58 +108,42 @@ export const TEXT_ALGORITHMS: Record<string, AlgorithmEntry> = {
     validate: (config) => validateText(parse(sftConfigSchema, "sft", config)),
     create: (config) => SFT.create(parse(sftConfigSchema, "sft", config) as SFTConfig),
   },
-  grpo: {
+  grpo: groupTextEntry<GRPOConfig>({
     name: "grpo",
     description: "GRPO on a text task: G completions per prompt, group-normalised rewards, clipped ratio per token, optional KL to the initial (SFT) model",
-    schema: grpoTextSchema,
-    defaults: textDefaultsOf(GRPO_DEFAULTS as unknown as Record<string, unknown>, TEXT_RL_DEFAULTS),
+    controlShape: grpoShape,
+    controlDefaults: GRPO_DEFAULTS,
     presets: GRPO_PRESETS,
-    validate: (config) => validateText(parse(grpoTextSchema, "grpo", config) as unknown as Text<GRPOConfig>),
-    create: (config) => {
-      const c = parse(grpoTextSchema, "grpo", config) as unknown as Text<GRPOConfig>;
-      return TextGroupOptimizer.create(grpoRecipe(c), c);
-    },
-  },
-  rloo: {
+    recipe: (c) => grpoRecipe(c),
+  }),
+  rloo: groupTextEntry<RLOOConfig>({
     name: "rloo",
     description: "RLOO/LOOP on a text task: leave-one-out baseline over G completions per prompt",
-    schema: rlooTextSchema,
-    defaults: textDefaultsOf(RLOO_DEFAULTS as unknown as Record<string, unknown>, TEXT_RL_DEFAULTS),
+    controlShape: rlooConfigSchema.shape,
+    controlDefaults: RLOO_DEFAULTS,
     presets: RLOO_PRESETS,
-    validate: (config) => validateText(parse(rlooTextSchema, "rloo", config) as unknown as Text<RLOOConfig>),
-    create: (config) => {
-      const c = parse(rlooTextSchema, "rloo", config) as unknown as Text<RLOOConfig>;
-      return TextGroupOptimizer.create(rlooRecipe(c), c);
-    },
-  },
-  reinforce: {
+    recipe: (c) => rlooRecipe(c),
+  }),
+  reinforce: groupTextEntry<ReinforceConfig>({
     name: "reinforce",
     description: "REINFORCE on a text task: the completion's reward on every token, normalised over the batch (no critic on text)",
-    schema: reinforceTextSchema,
-    defaults: textDefaultsOf(REINFORCE_DEFAULTS as unknown as Record<string, unknown>, { ...withoutEpochs(TEXT_RL_DEFAULTS), baseline: "none", normAdv: true, gamma: 1 }),
+    controlShape: reinforceConfigSchema.shape,
+    controlDefaults: REINFORCE_DEFAULTS,
+    textDefaults: { ...withoutEpochs(TEXT_RL_DEFAULTS), baseline: "none", normAdv: true, gamma: 1 },
     presets: [],
-    validate: (config) => {
-      const c = parse(reinforceTextSchema, "reinforce", config) as unknown as Text<ReinforceConfig>;
+    check: (c) => {
       if (c.baseline !== "none") throw new ConfigError(`reinforce on a text task has no critic, so baseline = "${c.baseline}" cannot apply`, "use baseline=none (the default on text), or grpo/rloo for a group baseline");
-      validateText(c);
     },
-    create: (config) => {
-      const c = parse(reinforceTextSchema, "reinforce", config) as unknown as Text<ReinforceConfig>;
-      return TextGroupOptimizer.create(reinforceRecipe(c), c);
-    },
-  },
-  epo: {
+    recipe: (c) => reinforceRecipe(c),
+  }),
+  epo: groupTextEntry<EPOConfig>({
     name: "epo",
     description: "EPO on GRPO on a text task: entropy bonus smoothed against the historical entropy per token position bucket",
-    schema: epoTextSchema,
-    defaults: textDefaultsOf(EPO_DEFAULTS as unknown as Record<string, unknown>, TEXT_RL_DEFAULTS),
+    controlShape: epoConfigSchema.shape,
+    controlDefaults: EPO_DEFAULTS,
     presets: EPO_PRESETS,
-    validate: (config) => validateText(parse(epoTextSchema, "epo", config) as unknown as Text<EPOConfig>),
-    create: (config) => {
-      const c = parse(epoTextSchema, "epo", config) as unknown as Text<EPOConfig>;
-      return TextGroupOptimizer.create(grpoRecipe(c as GRPOConfig, "epo", epoSettings(c)), c);
-    },
-  },
+    recipe: (c) => grpoRecipe(c as GRPOConfig, "epo", epoSettings(c)),
+  }),
   igrpo: {
     name: "igrpo",
     description: "iGRPO: N drafts per prompt, the best conditions G refinements, GRPO on the refinements (text tasks only)",
