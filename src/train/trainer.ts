@@ -3,7 +3,7 @@ import { registry } from "../envs/registry.js";
 import type { Algorithm, IterationMetrics } from "../algos/types.js";
 import { attachRunStore } from "../store/sink.js";
 import { evaluatePolicy, type EvalResult } from "./evaluate.js";
-import { parseLogFormats, RunLogger, type MetricLogger } from "./logger.js";
+import { parseLogFormats, RunLogger, type LogFormat, type MetricLogger } from "./logger.js";
 import { RunDir } from "./run.js";
 
 /**
@@ -70,7 +70,7 @@ export interface TrainOptions {
    * Also write the metrics as TensorBoard event files (RUN/tb/) and/or CSV (RUN/progress.csv).
    * A resumed run keeps writing the formats its directory already has.
    */
-  log?: ("tensorboard" | "csv")[];
+  log?: LogFormat[];
 }
 
 /**
