@@ -1,5 +1,4 @@
 import { appendFileSync, existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import type { Algorithm } from "../algos/types.js";
 import { ConfigError, RefineryError } from "../core/errors.js";
 import { atomicWriteFile } from "./fsutil.js";
@@ -187,10 +186,6 @@ export function readCompletions(path: string): CompletionRecord[] {
         return [];
       }
     });
-}
-
-export function completionsPath(runDir: string): string {
-  return join(runDir, COMPLETIONS_FILE);
 }
 
 function clip(s: string): string {

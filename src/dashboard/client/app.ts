@@ -74,6 +74,7 @@ const state = {
   /** The text run whose sampled completions are shown, and when they were last fetched. */
   completionsRun: null as string | null,
   completionsAt: 0,
+  completionsTimer: null as number | null,
 };
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -450,7 +451,14 @@ function scheduleCompletions(): void {
     return;
   }
   const now = Date.now();
-  if (run.id === state.completionsRun && now - state.completionsAt < 3000) return;
+  if (run.id === state.completionsRun && now - state.completionsAt < 3000) {
+    // Throttled: fetch once more when the interval ends, so the last rows of a run are not missed.
+    state.completionsTimer ??= window.setTimeout(() => {
+      state.completionsTimer = null;
+      scheduleCompletions();
+    }, 3000 - (now - state.completionsAt));
+    return;
+  }
   state.completionsRun = run.id;
   state.completionsAt = now;
   void loadCompletions(run.id);
