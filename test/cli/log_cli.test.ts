@@ -2,7 +2,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { resolveConfig } from "../../src/algos/index.js";
 import { eventFiles, readEventFile } from "../../src/train/loggers/tensorboard.js";
+import { train } from "../../src/train/trainer.js";
 import { cli } from "../store/helpers.js";
 
 const root = mkdtempSync(join(tmpdir(), "refinery-log-cli-"));
@@ -30,6 +32,17 @@ describe("refinery train --log", () => {
     expect(r.code).not.toBe(0);
     expect(r.err).toMatch(/unknown log format "json".*Fix: use tensorboard, csv/);
     expect(existsSync(out)).toBe(false);
+  });
+
+  it("is accepted with --resume, and a format turned on then starts with the run's earlier rows", async () => {
+    const out = join(root, "resumed");
+    const config = resolveConfig({ algo: "ppo", env: "CartPole-v1", overrides: { numEnvs: 2, numSteps: 16, totalTimesteps: 32 * 4, evalEpisodes: 1, checkpointEvery: 2, backend: "cpu" } });
+    await train({ runDir: out, algo: "ppo", config, store: false, stopAfterIterations: 2 });
+    const r = await cli("train", "--resume", out, "--log", "csv", "--quiet", "--json");
+    expect(r.err).toBe("");
+    expect(r.code).toBe(0);
+    const lines = readFileSync(join(out, "progress.csv"), "utf8").trim().split("\n").slice(1);
+    expect(lines.map((l) => l.split(",").slice(0, 2).join(","))).toEqual(["train,1", "train,2", "train,3", "train,4", "eval,4"]);
   });
 
   it("is described in --help of train and sft", async () => {
