@@ -45,6 +45,7 @@ export { PPO } from "./algos/ppo.js";
 export { ppoConfigSchema, PPO_DEFAULTS, PPO_PRESETS, type PPOConfig } from "./algos/ppo_config.js";
 export type { Algorithm, ActingPolicy, IterationMetrics } from "./algos/types.js";
 export { train, type TrainOptions, type TrainSummary, type TrainRow, type Callbacks } from "./train/trainer.js";
+export type { MetricLogger, LogFormat, CompletionRecord } from "./train/logger.js";
 export { evaluatePolicy, type EvalResult } from "./train/evaluate.js";
 export { loadPolicy, type LoadedPolicy } from "./train/load_policy.js";
 export { RunDir } from "./train/run.js";

@@ -67,6 +67,9 @@ export const samplingShape = {
   temperature: z.number().positive().describe("τ of the policy softmax(z/τ) used for sampling and for the update's log-probabilities"),
   topK: z.number().int().min(0).describe("sample only among the k most likely tokens (0: all); not part of the log-probabilities"),
   rewards: z.array(rewardTermSchema).min(1).describe("reward functions summed with weights, e.g. [{name: correct, weight: 1}, {name: format, weight: 0.1}]"),
+  // Defaults in the schema too, so runs created before these keys existed still resume.
+  logCompletionsEvery: z.number().int().min(0).default(10).describe("write logCompletionsCount sampled completions (prompt, completion, reward) to RUN/completions.jsonl every N iterations (0: never)"),
+  logCompletionsCount: z.number().int().min(1).max(64).default(4).describe("completions written each time, spread over the iteration's prompts"),
 };
 
 export const MODEL_DEFAULTS: ModelConfig = { layers: 2, width: 64, heads: 4, contextLength: 48, ffWidth: 256, activation: "gelu" };
@@ -88,6 +91,8 @@ export const SAMPLING_DEFAULTS = {
   temperature: 1,
   topK: 0,
   rewards: [{ name: "correct", weight: 1 }],
+  logCompletionsEvery: 10,
+  logCompletionsCount: 4,
 };
 
 /** Where a control key means something slightly different on text, its text description. */

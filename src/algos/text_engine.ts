@@ -149,6 +149,8 @@ export class TextGroupOptimizer implements Algorithm {
   private iterationsDone = 0;
   private tokenCount = 0;
   private episodes: { return: number; length: number }[] = [];
+  /** The latest iteration's sampled batch, kept for sampleCompletions. */
+  private lastSampled: TextBatch | null = null;
 
   private constructor(
     readonly recipe: GroupRecipe,
@@ -233,6 +235,7 @@ export class TextGroupOptimizer implements Algorithm {
     const t0 = performance.now();
     const { batch: sampled, metrics: samplerMetrics } = this.sampler.sample(this.collector, this.rng);
     const full = sampled.batch;
+    this.lastSampled = sampled;
     const t1 = performance.now();
     const { advantages } = r.advantages(full, NO_CRITIC);
     if (this.history) this.history.append(perTurnEntropy(full, sampled.entropy, this.turnIndex(full), this.history.turns));
@@ -373,6 +376,20 @@ export class TextGroupOptimizer implements Algorithm {
     const kl = this.recipe.kl;
     if (!this.reference || !kl || kl.refUpdateEvery === 0) return;
     if (this.iterationsDone > 0 && this.iterationsDone % kl.refUpdateEvery === 0) this.reference.setWeights(this.policy.getWeights());
+  }
+
+  sampleCompletions(count: number): { prompt: string; completion: string; reward: number; correct: boolean }[] {
+    const s = this.lastSampled;
+    if (!s) return [];
+    const n = s.batch.numEpisodes;
+    // Evenly spaced over the batch, which is laid out group after group: different prompts first.
+    const picks = [...new Set(Array.from({ length: Math.min(count, n) }, (_, i) => Math.floor((i * n) / Math.min(count, n))))];
+    return picks.map((e) => ({
+      prompt: s.starts[s.batch.episodeGroup[e]].problem.prompt,
+      completion: s.completions[e],
+      reward: s.batch.episodeReturn[e],
+      correct: s.correct[e] > 0,
+    }));
   }
 
   drainEpisodes(): { return: number; length: number }[] {

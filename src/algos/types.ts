@@ -57,6 +57,11 @@ export interface Algorithm {
   /** Everything needed to continue exactly: JSON-safe data plus named float arrays. */
   saveState(): { json: Record<string, unknown>; arrays: Record<string, Float32Array> };
   loadState(state: { json: Record<string, unknown>; arrays: Record<string, Float32Array> }): void;
+  /**
+   * Text runs: up to `count` completions of the latest iteration's batch, spread over its
+   * prompts, with their rewards (the trainer logs them to completions.jsonl).
+   */
+  sampleCompletions?(count: number): { prompt: string; completion: string; reward: number; correct: boolean }[];
   /** Weights and metadata of the policy alone (what `loadPolicy` reads). */
   exportPolicy(): { spec: Record<string, unknown>; weights: Record<string, Float32Array>; shapes?: Record<string, number[]> };
   dispose(): void;

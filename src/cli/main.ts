@@ -45,6 +45,10 @@ async function importModules(paths: string[] = []): Promise<void> {
   }
 }
 
+/** Help of --log (train and sft). */
+const LOG_HELP =
+  "also write the metrics as tensorboard (RUN/tb/events.out.tfevents.*; open with `tensorboard --logdir runs/`) and/or csv (RUN/progress.csv), comma-separated, e.g. --log tensorboard,csv; a resumed run keeps the formats it had (default: none, metrics.jsonl only)";
+
 export function buildProgram(io: CliIo = processIo()): Command {
   const program = new Command();
   const algos = Object.keys(ALGORITHMS).sort();
@@ -86,6 +90,7 @@ export function buildProgram(io: CliIo = processIo()): Command {
     .option("--seed <s>", `seed of weights and sampled problems (default: ${formatValue(TEXT_ALGORITHMS.sft.defaults.seed)})`, intOption("--seed"))
     .option("--out <dir>", "run directory (default: runs/sft-text:<task>-s<seed>-<time>)")
     .option("--resume <dir>", "continue the run in <dir> from its last checkpoint (default: none, a new run)")
+    .option("--log <formats>", LOG_HELP)
     .option("--json", "print the final summary as one JSON line on stdout", false)
     .option("--quiet", "no progress line on stderr", false)
     .action(async (opts) => {
@@ -120,6 +125,7 @@ export function buildProgram(io: CliIo = processIo()): Command {
     .option("--seed <s>", `seed of weights, actions and envs ${algoDefault("seed")}`, intOption("--seed"))
     .option("--out <dir>", "run directory (default: runs/<algo>-<env>-s<seed>-<time>)")
     .option("--resume <dir>", "continue the run in <dir> from its last checkpoint, with its saved config (default: none, a new run)")
+    .option("--log <formats>", LOG_HELP)
     .option("--json", "print the final summary as one JSON line on stdout", false)
     .option("--quiet", "no progress line on stderr", false)
     .action(async (opts, cmd: Command) => {

@@ -4,6 +4,7 @@ import { parse as parseYaml } from "yaml";
 import { resolveConfig } from "../algos/index.js";
 import { applySets } from "../core/config.js";
 import { ConfigError } from "../core/errors.js";
+import { parseLogFormats } from "../train/logger.js";
 import { train, type TrainRow, type TrainSummary } from "../train/trainer.js";
 import { RunDir } from "../train/run.js";
 import type { CliIo } from "./io.js";
@@ -25,6 +26,8 @@ export interface TrainCliOptions {
   resume?: string;
   json: boolean;
   quiet?: boolean;
+  /** --log: "tensorboard", "csv" or both, comma-separated; allowed with --resume (it changes no training). */
+  log?: string;
 }
 
 /** What `train` prints at the end, in text or as the final JSON line. */
@@ -51,6 +54,7 @@ interface SummaryView {
  * print a summary. Resuming a finished run trains nothing and prints its summary.
  */
 export async function trainCommand(opts: TrainCliOptions, io: CliIo): Promise<void> {
+  const log = opts.log === undefined ? undefined : parseLogFormats(opts.log);
   if (opts.resume) {
     rejectOptionsWithResume(opts);
     const run = RunDir.open(opts.resume);
@@ -91,6 +95,7 @@ export async function trainCommand(opts: TrainCliOptions, io: CliIo): Promise<vo
     algo,
     config,
     resume: !!opts.resume,
+    log,
     callbacks: { onIteration: progress?.update },
   });
   progress?.end();

@@ -33,9 +33,14 @@ export const INDEX_HTML = `<!doctype html>
   <section class="content">
     <div class="toolbar">
       <span id="selection" class="muted">select runs on the left to plot them</span>
+      <select id="extra-metric" title="plot another logged number, e.g. a custom metric from logger.record"><option value="">add a curve…</option></select>
       <label class="smoothing">smoothing <input id="smoothing" type="range" min="0" max="0.99" step="0.01" value="0"> <output id="smoothing-value">0.00</output></label>
     </div>
     <div id="charts" class="charts"></div>
+    <section id="completions-section" class="completions" hidden>
+      <h2>Sampled completions <span id="completions-run" class="muted"></span></h2>
+      <div id="completions"></div>
+    </section>
     <section class="config">
       <h2>Config <label class="only-diff"><input id="only-diff" type="checkbox" checked> only differences</label></h2>
       <div id="config"></div>
@@ -88,6 +93,13 @@ th { font-size: 12px; color: var(--muted); font-weight: 600; }
 .chart h3 { margin: 0 0 2px 6px; font-size: 13px; font-weight: 600; }
 .chart .empty { height: 200px; display: flex; align-items: center; justify-content: center; color: var(--muted); font-size: 12px; border: 1px dashed var(--line); border-radius: 4px; }
 .config { padding: 8px 12px; overflow-x: auto; }
+.remove-chart { border: none; background: none; color: var(--muted); cursor: pointer; font-size: 14px; padding: 0 4px; }
+.remove-chart:hover { color: var(--fg); }
+#extra-metric { max-width: 260px; }
+.completions { padding: 8px 12px; overflow-x: auto; }
+.completions h2 { font-size: 14px; margin: 4px 0 8px; display: flex; gap: 16px; align-items: baseline; }
+.completions td.text { font-family: ui-monospace, "DejaVu Sans Mono", monospace; white-space: pre-wrap; max-width: 420px; overflow-wrap: anywhere; }
+.completions tr.correct td.num:last-child { color: #1e7a3f; font-weight: 600; }
 .config h2 { font-size: 14px; margin: 4px 0 8px; display: flex; gap: 16px; align-items: baseline; }
 .only-diff { font-size: 12px; font-weight: normal; color: var(--muted); }
 .config td.differs { background: #fff6d9; }

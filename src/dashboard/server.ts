@@ -5,6 +5,7 @@ import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { RefineryError } from "../core/errors.js";
 import { RunStore, type RunRecord } from "../store/store.js";
+import { completionsLimit, latestCompletions, MAX_COMPLETIONS } from "./completions.js";
 import { APP_CSS, INDEX_HTML } from "./page.js";
 
 export interface DashboardOptions {
@@ -102,6 +103,13 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
       const cursor = store.cursor();
       const rows = ids.flatMap((id) => store.metrics(id));
       return sendJson(res, 200, { cursor, rows: rows.filter((r) => r.seq <= cursor) });
+    }
+    if (path === "/api/completions") {
+      const run = lookup(store, encodeURIComponent(url.searchParams.get("run") ?? ""));
+      if (!run) return notFound(res);
+      const limit = completionsLimit(url.searchParams.get("limit"));
+      if (limit === null) return sendJson(res, 400, { error: `limit must be an integer from 1 to ${MAX_COMPLETIONS}. Fix: pass e.g. limit=50` });
+      return sendJson(res, 200, { run: run.id, completions: latestCompletions(run.dir, limit) });
     }
     if (path === "/api/stream") {
       const ids = runIds(store, url);

@@ -3,22 +3,27 @@ import { registry } from "../envs/registry.js";
 import type { Algorithm, IterationMetrics } from "../algos/types.js";
 import { attachRunStore } from "../store/sink.js";
 import { evaluatePolicy, type EvalResult } from "./evaluate.js";
+import { parseLogFormats, RunLogger, type LogFormat, type MetricLogger } from "./logger.js";
 import { RunDir } from "./run.js";
 
-/** Hooks called by the trainer; all optional. Returning `false` from onIteration stops training. */
+/**
+ * Hooks called by the trainer; all optional. Returning `false` from onIteration stops training.
+ * Each hook gets the run's logger last: `logger.record(name, value)` adds a number to the
+ * metrics row being built (see MetricLogger), which then reaches every log of the run.
+ */
 export interface Callbacks {
   /** After every vector-env step of a rollout (step-collector algorithms: ppo, mdpo). Keep it cheap. */
-  onStep?(step: { obs: Float32Array; rewards: Float64Array; terminated: Uint8Array; truncated: Uint8Array }): void;
+  onStep?(step: { obs: Float32Array; rewards: Float64Array; terminated: Uint8Array; truncated: Uint8Array }, logger: MetricLogger): void;
   /** After each rollout is collected, before the update: env steps and finished episodes. */
-  onRollout?(rollout: { steps: number; episodes: { return: number; length: number }[] }, algo: Algorithm): void;
-  /** After every update (= iteration: rollout + update), with its metrics row. Returning `false` stops training. */
-  onUpdate?(row: TrainRow, algo: Algorithm): void | boolean;
+  onRollout?(rollout: { steps: number; episodes: { return: number; length: number }[] }, algo: Algorithm, logger: MetricLogger): void;
+  /** After every update (= iteration: rollout + update), with its metrics row, before the row is written. Returning `false` stops training. */
+  onUpdate?(row: TrainRow, algo: Algorithm, logger: MetricLogger): void | boolean;
   /** The same as onUpdate (kept for readability of loops that think in iterations). */
-  onIteration?(row: TrainRow, algo: Algorithm): void | boolean;
-  /** After every evaluation. */
-  onEval?(result: EvalResult & { iteration: number; step: number }, algo: Algorithm): void;
+  onIteration?(row: TrainRow, algo: Algorithm, logger: MetricLogger): void | boolean;
+  /** After every evaluation, before its row is written. */
+  onEval?(result: EvalResult & { iteration: number; step: number }, algo: Algorithm, logger: MetricLogger): void;
   /** After a checkpoint is written. */
-  onCheckpoint?(iteration: number, algo: Algorithm): void;
+  onCheckpoint?(iteration: number, algo: Algorithm, logger: MetricLogger): void;
 }
 
 export interface TrainRow extends IterationMetrics {
@@ -61,6 +66,11 @@ export interface TrainOptions {
   threshold?: number;
   /** Register the run in the run store of its parent directory (`runs.db`) and mirror its metrics there (default true). */
   store?: boolean;
+  /**
+   * Also write the metrics as TensorBoard event files (RUN/tb/) and/or CSV (RUN/progress.csv).
+   * A resumed run keeps writing the formats its directory already has.
+   */
+  log?: LogFormat[];
 }
 
 /**
@@ -70,6 +80,7 @@ export interface TrainOptions {
  * save the final policy. A resumed run continues from the last checkpoint exactly.
  */
 export async function train(opts: TrainOptions): Promise<TrainSummary> {
+  if (opts.log) parseLogFormats(opts.log, "TrainOptions.log"); // a bad format fails before the run directory is made
   const run = opts.resume ? RunDir.open(opts.runDir) : RunDir.create(opts.runDir, opts.algo ?? "ppo", opts.config ?? {});
   const { algo: algoName, config } = run.readConfig();
   const entry = getAlgorithm(algoName, isTextConfig(config));
@@ -105,6 +116,7 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
   }
   const status = (s: string, extra: Record<string, unknown> = {}) =>
     run.writeStatus({ status: s, pid: process.pid, algo: algoName, env: cfg.env, iteration: algo.iteration, step: stepsOf(algo), ...extra });
+  const logger = RunLogger.open(run, { formats: opts.log, resumed: !!opts.resume, iteration: algo.iteration, step: stepsOf(algo), config });
   const store = opts.store === false ? null : attachRunStore(run);
   status("running");
 
@@ -119,7 +131,7 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
   const startIteration = algo.iteration;
   const cb = opts.callbacks;
   if (cb?.onStep || cb?.onRollout) {
-    algo.setHooks?.({ onStep: cb.onStep, onRollout: cb.onRollout ? (r) => cb.onRollout?.(r, algo) : undefined });
+    algo.setHooks?.({ onStep: cb.onStep ? (s) => cb.onStep?.(s, logger) : undefined, onRollout: cb.onRollout ? (r) => cb.onRollout?.(r, algo, logger) : undefined });
   }
   const startSteps = stepsOf(algo);
   const evaluateNow = async (): Promise<EvalResult> => {
@@ -134,7 +146,9 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
       env.close();
     }
     const step = stepsOf(algo);
-    run.appendMetrics({
+    // Before the row is written, so values the callback records join it.
+    opts.callbacks?.onEval?.({ ...result, iteration, step }, algo, logger);
+    logger.write({
       kind: "eval",
       iteration,
       step,
@@ -143,7 +157,6 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
       evalLengthMean: result.meanLength,
       ...(result.passAt1 === undefined ? {} : { evalPassAt1: result.passAt1 }),
     });
-    opts.callbacks?.onEval?.({ ...result, iteration, step }, algo);
     if (result.meanReturn > bestEval) {
       bestEval = result.meanReturn;
       const p = algo.exportPolicy();
@@ -154,7 +167,7 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
   const checkpoint = async () => {
     const s = algo.saveState();
     await run.writeCheckpoint(algo.iteration, { ...s.json, trainer: { recent, stepsToThreshold, bestEval: Number.isFinite(bestEval) ? bestEval : null } }, s.arrays);
-    opts.callbacks?.onCheckpoint?.(algo.iteration, algo);
+    opts.callbacks?.onCheckpoint?.(algo.iteration, algo, logger);
   };
 
   try {
@@ -185,8 +198,11 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
         sps: (stepsOf(algo) - startSteps) / Math.max(wall, 1e-9),
         wallSeconds: wall,
       };
-      run.appendMetrics({ kind: "train", ...nullifyNaN(row) });
-      if (opts.callbacks?.onUpdate?.(row, algo) === false || opts.callbacks?.onIteration?.(row, algo) === false) break;
+      // Callbacks run before the row is written, so values they record join it.
+      const stop = opts.callbacks?.onUpdate?.(row, algo, logger) === false || opts.callbacks?.onIteration?.(row, algo, logger) === false;
+      logger.write({ kind: "train", ...nullifyNaN(row) });
+      logger.afterIteration(algo, algo.iteration, step);
+      if (stop) break;
       if (cfg.evalEvery > 0 && algo.iteration % cfg.evalEvery === 0 && algo.iteration < algo.totalIterations) await evaluateNow();
       if (cfg.checkpointEvery > 0 && algo.iteration % cfg.checkpointEvery === 0) await checkpoint();
     }
@@ -220,6 +236,7 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
     process.removeListener("SIGINT", onSignal);
     process.removeListener("SIGTERM", onSignal);
     store?.detach();
+    logger.close();
   }
 }
 

@@ -49,6 +49,12 @@ const CHARTS: ChartSpec[] = [
   { metric: "learningRate", title: "Learning rate", kind: "train" },
 ];
 
+/** Keys of a metrics row that place it rather than measure something: never offered as curves. */
+const NOT_CURVES = new Set(["kind", "iteration", "step"]);
+
+/** Where the curves the user added are remembered between visits. */
+const EXTRA_KEY = "refinery.extraCharts";
+
 const PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#999999"];
 
 const uPlotCtor = (window as unknown as { uPlot: typeof UPlot }).uPlot;
@@ -63,6 +69,12 @@ const state = {
   autoSelected: false,
   stream: null as EventSource | null,
   charts: new Map<string, { plot: UPlot | null; el: HTMLElement; seriesKey: string }>(),
+  /** Curves added with the "add a curve" selector (custom metrics, algorithm diagnostics). */
+  extra: loadExtraCharts(),
+  /** The text run whose sampled completions are shown, and when they were last fetched. */
+  completionsRun: null as string | null,
+  completionsAt: 0,
+  completionsTimer: null as number | null,
 };
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -286,17 +298,33 @@ function chartData(spec: ChartSpec): { data: UPlot.AlignedData; points: number }
   return { data: [steps, ...series] as UPlot.AlignedData, points };
 }
 
+function chartKey(spec: ChartSpec): string {
+  return `${spec.kind}:${spec.metric}`;
+}
+
+function allCharts(): ChartSpec[] {
+  return [...CHARTS, ...state.extra];
+}
+
 function renderCharts(): void {
   const host = $("charts");
-  if (!host.children.length) {
-    for (const spec of CHARTS) {
-      const box = el("div", { class: "chart", "data-metric": spec.metric, "data-points": "0" }, el("h3", {}, spec.title));
-      host.append(box);
-      state.charts.set(spec.metric, { plot: null, el: box, seriesKey: "" });
+  for (const spec of allCharts()) {
+    if (state.charts.has(chartKey(spec))) continue;
+    const extra = state.extra.includes(spec);
+    const title = el("h3", {}, spec.title);
+    if (extra) {
+      const remove = el("button", { class: "remove-chart", title: "remove this curve", type: "button" }, "×");
+      remove.addEventListener("click", () => removeExtraChart(spec));
+      title.append(" ", remove);
     }
+    const box = el("div", { class: "chart", "data-metric": spec.metric, "data-kind": spec.kind, "data-points": "0" }, title);
+    host.append(box);
+    state.charts.set(chartKey(spec), { plot: null, el: box, seriesKey: "" });
   }
-  for (const spec of CHARTS) {
-    const chart = state.charts.get(spec.metric)!;
+  renderCurveChoices();
+  scheduleCompletions();
+  for (const spec of allCharts()) {
+    const chart = state.charts.get(chartKey(spec))!;
     const { data, points } = chartData(spec);
     chart.el.dataset.points = String(points);
     const seriesKey = state.selected.map((id) => `${id}=${colorOf(id)}`).join(",");
@@ -339,6 +367,120 @@ function renderCharts(): void {
       chart.el,
     );
   }
+}
+
+// ---- curves beyond the fixed ones ------------------------------------------------
+
+function loadExtraCharts(): ChartSpec[] {
+  try {
+    const saved = JSON.parse(localStorage.getItem(EXTRA_KEY) ?? "[]") as ChartSpec[];
+    return Array.isArray(saved) ? saved.filter((c) => typeof c.metric === "string" && (c.kind === "train" || c.kind === "eval")) : [];
+  } catch {
+    return [];
+  }
+}
+
+function saveExtraCharts(): void {
+  try {
+    localStorage.setItem(EXTRA_KEY, JSON.stringify(state.extra));
+  } catch {
+    // storage off (private window): the curves last for this visit
+  }
+}
+
+/** Every numeric key of the selected runs' rows that has no chart yet, as "kind:metric". */
+function curveChoices(): string[] {
+  const shown = new Set(allCharts().map(chartKey));
+  const found = new Set<string>();
+  for (const id of state.selected) {
+    for (const m of state.rows.get(id)?.values() ?? []) {
+      if (m.kind !== "train" && m.kind !== "eval") continue;
+      for (const [k, v] of Object.entries(m.row)) if (!NOT_CURVES.has(k) && (typeof v === "number" || v === null)) found.add(`${m.kind}:${k}`);
+    }
+  }
+  return [...found].filter((k) => !shown.has(k)).sort();
+}
+
+/** The "add a curve" selector: lists custom metrics (logger.record) and every other logged number. */
+function renderCurveChoices(): void {
+  const select = $<HTMLSelectElement>("extra-metric");
+  const choices = curveChoices();
+  const have = Array.from(select.options).slice(1).map((o) => o.value);
+  if (choices.join("\u0000") === have.join("\u0000")) return;
+  select.replaceChildren(el("option", { value: "" }, choices.length ? "add a curve…" : "no other curves"), ...choices.map((c) => el("option", { value: c }, c.replace(":", " · "))));
+  select.value = "";
+}
+
+function addExtraChart(choice: string): void {
+  const [kind, ...rest] = choice.split(":");
+  const metric = rest.join(":");
+  if (!metric || (kind !== "train" && kind !== "eval")) return;
+  state.extra.push({ metric, kind, title: kind === "eval" ? `${metric} (evaluation)` : metric });
+  saveExtraCharts();
+  renderCharts();
+}
+
+function removeExtraChart(spec: ChartSpec): void {
+  state.extra = state.extra.filter((s) => s !== spec);
+  saveExtraCharts();
+  const chart = state.charts.get(chartKey(spec));
+  chart?.plot?.destroy();
+  chart?.el.remove();
+  state.charts.delete(chartKey(spec));
+  renderCharts();
+}
+
+// ---- sampled completions of a text run ---------------------------------------------
+
+interface Completion {
+  iteration: number;
+  step: number;
+  prompt: string;
+  completion: string;
+  reward: number;
+  correct: boolean;
+}
+
+/** Refetches the completions of the first selected text run, at most every 3 s while metrics arrive. */
+function scheduleCompletions(): void {
+  const run = state.selected.map((id) => state.runs.find((r) => r.id === id)).find((r) => r?.env.startsWith("text:"));
+  const section = $("completions-section");
+  if (!run) {
+    section.hidden = true;
+    state.completionsRun = null;
+    return;
+  }
+  const now = Date.now();
+  if (run.id === state.completionsRun && now - state.completionsAt < 3000) {
+    // Throttled: fetch once more when the interval ends, so the last rows of a run are not missed.
+    state.completionsTimer ??= window.setTimeout(() => {
+      state.completionsTimer = null;
+      scheduleCompletions();
+    }, 3000 - (now - state.completionsAt));
+    return;
+  }
+  state.completionsRun = run.id;
+  state.completionsAt = now;
+  void loadCompletions(run.id);
+}
+
+async function loadCompletions(id: string): Promise<void> {
+  const data = await getJson<{ completions: Completion[] }>(`/api/completions?${new URLSearchParams({ run: id, limit: "40" })}`);
+  if (state.completionsRun !== id) return;
+  const section = $("completions-section");
+  section.hidden = false;
+  $("completions-run").textContent = id;
+  const host = $("completions");
+  if (!data.completions.length) {
+    host.replaceChildren(el("p", { class: "muted" }, "No completions logged yet (every logCompletionsEvery iterations; 0 turns them off)."));
+    return;
+  }
+  const head = el("tr", {}, el("th", { class: "num" }, "iteration"), el("th", {}, "prompt"), el("th", {}, "completion"), el("th", { class: "num" }, "reward"));
+  // Newest first: the latest samples are what one watches.
+  const body = [...data.completions].reverse().map((c) =>
+    el("tr", { class: c.correct ? "correct" : "" }, el("td", { class: "num" }, String(c.iteration)), el("td", { class: "text" }, c.prompt), el("td", { class: "text" }, c.completion), el("td", { class: "num" }, fmt(c.reward))),
+  );
+  host.replaceChildren(el("table", { id: "completions-table" }, el("thead", {}, head), el("tbody", {}, ...body)));
 }
 
 function shortNumber(v: number): string {
@@ -390,6 +532,10 @@ async function start(): Promise<void> {
   $("root").textContent = root;
   for (const id of ["filter-algo", "filter-env", "filter-status"]) $(id).addEventListener("change", renderRuns);
   $("only-diff").addEventListener("change", renderConfig);
+  $<HTMLSelectElement>("extra-metric").addEventListener("change", (e) => {
+    const select = e.target as HTMLSelectElement;
+    if (select.value) addExtraChart(select.value);
+  });
   const slider = $<HTMLInputElement>("smoothing");
   slider.addEventListener("input", () => {
     state.smoothing = Number(slider.value);

@@ -1,0 +1,197 @@
+import { appendFileSync, existsSync, readFileSync } from "node:fs";
+import type { Algorithm } from "../algos/types.js";
+import { ConfigError, RefineryError } from "../core/errors.js";
+import { atomicWriteFile } from "./fsutil.js";
+import { CsvSink } from "./loggers/csv.js";
+import type { MetricSink } from "./loggers/sink.js";
+import { eventFiles, TensorBoardSink } from "./loggers/tensorboard.js";
+import type { RunDir } from "./run.js";
+
+/** Extra formats a run's metrics are written in, besides metrics.jsonl (and the run store). */
+export type LogFormat = "tensorboard" | "csv";
+export const LOG_FORMATS: readonly LogFormat[] = ["tensorboard", "csv"];
+
+/** Where each format writes, inside the run directory. */
+export const TENSORBOARD_DIR = "tb";
+export const CSV_FILE = "progress.csv";
+export const COMPLETIONS_FILE = "completions.jsonl";
+
+/** The part of the logger that callbacks see: they add their own numbers to the run's metrics. */
+export interface MetricLogger {
+  /**
+   * Adds `value` under `name` to the next metrics row the trainer writes: the iteration's
+   * training row when called from onStep, onRollout, onUpdate or onIteration, the evaluation
+   * row when called from onEval, the next row when called from onCheckpoint. The row goes
+   * to metrics.jsonl, the run store (so the dashboard), TensorBoard and CSV alike. Recording
+   * a name twice before the row is written keeps the last value.
+   */
+  record(name: string, value: number): void;
+}
+
+/** One sampled completion of a text run, as completions.jsonl holds it. */
+export interface CompletionRecord {
+  iteration: number;
+  step: number;
+  prompt: string;
+  completion: string;
+  reward: number;
+  correct: boolean;
+}
+
+/** Keys the trainer sets itself; a recorded value under them would change where the row belongs. */
+const RESERVED = new Set(["kind", "iteration", "step"]);
+
+/** Longest prompt or completion kept in completions.jsonl, in characters. */
+const MAX_TEXT = 2000;
+
+/** Reads `--log tensorboard,csv` (or a list): the formats, or a ConfigError naming the unknown one. */
+export function parseLogFormats(value: string | readonly string[], source = "--log"): LogFormat[] {
+  const names = (typeof value === "string" ? value.split(",") : [...value]).map((s) => s.trim()).filter(Boolean);
+  for (const n of names) {
+    if (!(LOG_FORMATS as readonly string[]).includes(n)) {
+      throw new ConfigError(`${source}: unknown log format "${n}"`, `use ${LOG_FORMATS.join(", ")}, or both separated by a comma (e.g. ${source === "--log" ? "--log tensorboard,csv" : '["tensorboard", "csv"]'})`, "unknown_log_format");
+    }
+  }
+  return [...new Set(names as LogFormat[])];
+}
+
+export interface RunLoggerOptions {
+  /** Formats asked for now; a resumed run also keeps the ones its directory already has. */
+  formats?: readonly string[];
+  /** The run continues from a checkpoint at `iteration` / `step` (rows past them are replayed). */
+  resumed: boolean;
+  iteration: number;
+  step: number;
+  /** The run's config: `logCompletionsEvery` and `logCompletionsCount` of text runs. */
+  config: Record<string, unknown>;
+}
+
+/**
+ * Everything a run logs besides checkpoints: metrics rows (metrics.jsonl, then TensorBoard
+ * and CSV when asked for), the values callbacks record, and a text run's sampled
+ * completions. A TensorBoard or CSV failure (a full disk) never fails the run: it is
+ * reported once on stderr and that format stops; metrics.jsonl stays complete.
+ */
+export class RunLogger implements MetricLogger {
+  private pending: Record<string, number | null> = {};
+  private sinks: { name: LogFormat; sink: MetricSink }[] = [];
+  private readonly completionsEvery: number;
+  private readonly completionsCount: number;
+
+  private constructor(private readonly run: RunDir, config: Record<string, unknown>) {
+    this.completionsEvery = nonNegativeInt(config.logCompletionsEvery);
+    this.completionsCount = nonNegativeInt(config.logCompletionsCount);
+  }
+
+  static open(run: RunDir, opts: RunLoggerOptions): RunLogger {
+    const logger = new RunLogger(run, opts.config);
+    const formats = new Set(parseLogFormats(opts.formats ?? []));
+    // A resumed run goes on writing the formats it was writing.
+    if (eventFiles(run.file(TENSORBOARD_DIR)).length) formats.add("tensorboard");
+    if (existsSync(run.file(CSV_FILE))) formats.add("csv");
+    const rows = () => run.readMetrics();
+    for (const name of LOG_FORMATS) {
+      if (!formats.has(name)) continue;
+      logger.guard(name, () => {
+        const sink =
+          name === "tensorboard"
+            ? new TensorBoardSink(run.file(TENSORBOARD_DIR), { resumeStep: opts.resumed ? opts.step : undefined, earlierRows: rows })
+            : new CsvSink(run.file(CSV_FILE), rows);
+        logger.sinks.push({ name, sink });
+      });
+    }
+    if (opts.resumed) logger.truncateCompletions(opts.iteration);
+    return logger;
+  }
+
+  /** The formats being written. */
+  get formats(): LogFormat[] {
+    return this.sinks.map((s) => s.name);
+  }
+
+  record(name: string, value: number): void {
+    if (typeof name !== "string" || !name.trim()) {
+      throw new RefineryError("bad_metric_name", `logger.record needs a metric name, got ${JSON.stringify(name)}`, 'pass a non-empty string, e.g. logger.record("custom/score", 1.5)');
+    }
+    if (RESERVED.has(name)) {
+      throw new RefineryError("bad_metric_name", `logger.record("${name}", …): "${name}" is set by the trainer`, `record under another name, e.g. "custom/${name}"`);
+    }
+    if (typeof value !== "number") {
+      throw new RefineryError("bad_metric_value", `logger.record("${name}", ${JSON.stringify(value)}): the value must be a number`, "pass a number (e.g. Number(x)); NaN is written as null");
+    }
+    this.pending[name] = Number.isFinite(value) ? value : null;
+  }
+
+  /** Writes one metrics row (with the values recorded since the last row) everywhere. */
+  write(row: Record<string, unknown>): void {
+    const full = { ...row, ...this.pending };
+    this.pending = {};
+    this.run.appendMetrics(full);
+    for (const { name, sink } of [...this.sinks]) this.guard(name, () => sink.write(full));
+  }
+
+  /** After iteration `iteration`: a text run's sampled completions, every `logCompletionsEvery` iterations. */
+  afterIteration(algo: Algorithm, iteration: number, step: number): void {
+    if (!this.completionsEvery || !this.completionsCount || !algo.sampleCompletions) return;
+    if (iteration % this.completionsEvery !== 0) return;
+    const samples = algo.sampleCompletions(this.completionsCount);
+    if (!samples.length) return;
+    const lines = samples.map((s) => {
+      const rec: CompletionRecord = { iteration, step, prompt: clip(s.prompt), completion: clip(s.completion), reward: s.reward, correct: s.correct };
+      return JSON.stringify(rec) + "\n";
+    });
+    appendFileSync(this.run.file(COMPLETIONS_FILE), lines.join(""));
+  }
+
+  close(): void {
+    for (const { name, sink } of this.sinks) this.guard(name, () => sink.close());
+    this.sinks = [];
+  }
+
+  /** Runs a sink operation; a failure disables that sink with one warning. */
+  private guard(name: LogFormat, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      const entry = this.sinks.find((s) => s.name === name);
+      this.sinks = this.sinks.filter((s) => s.name !== name);
+      try {
+        entry?.sink.close();
+      } catch {
+        // already failing: the warning below says what happened
+      }
+      process.emitWarning(`${name} logging of run ${this.run.path} stopped: ${(err as Error).message}. Training goes on; metrics.jsonl has every row.`, { code: "REFINERY_LOG" });
+    }
+  }
+
+  /** Drops completions of iterations a resumed run replays. */
+  private truncateCompletions(iteration: number): void {
+    const path = this.run.file(COMPLETIONS_FILE);
+    if (!existsSync(path)) return;
+    const kept = readCompletions(path).filter((c) => c.iteration <= iteration);
+    atomicWriteFile(path, kept.map((c) => JSON.stringify(c) + "\n").join(""));
+  }
+}
+
+/** The completions of a completions.jsonl file (lines cut by a kill are skipped). */
+export function readCompletions(path: string): CompletionRecord[] {
+  if (!existsSync(path)) return [];
+  return readFileSync(path, "utf8")
+    .split("\n")
+    .filter((l) => l.trim())
+    .flatMap((l) => {
+      try {
+        return [JSON.parse(l) as CompletionRecord];
+      } catch {
+        return [];
+      }
+    });
+}
+
+function clip(s: string): string {
+  return s.length > MAX_TEXT ? s.slice(0, MAX_TEXT) + "…" : s;
+}
+
+function nonNegativeInt(x: unknown): number {
+  return typeof x === "number" && Number.isInteger(x) && x > 0 ? x : 0;
+}
