@@ -47,6 +47,10 @@ export type { Algorithm, ActingPolicy, IterationMetrics } from "./algos/types.js
 export { train, type TrainOptions, type TrainSummary, type TrainRow, type Callbacks } from "./train/trainer.js";
 export { evaluatePolicy, type EvalResult } from "./train/evaluate.js";
 export { loadPolicy, type LoadedPolicy } from "./train/load_policy.js";
+export { loadTextPolicy, type LoadTextPolicyOptions } from "./train/text_policy.js";
+export { textPolicy, type LoadedTextPolicy, type GenerateOptions, type Generation, type TextPolicyInfo } from "./policies/text_generator.js";
+export { TokenPolicy, type TokenPolicySpec, type ModelOptions, type SampleOptions } from "./policies/token_policy.js";
+export { TransformerLM, type TransformerConfig, type KvCache } from "./nn/transformer.js";
 export { RunDir } from "./train/run.js";
 export { gae, type GaeInput } from "./advantage/gae.js";
 export { normalizeAdvantages } from "./advantage/normalize.js";
