@@ -4,7 +4,11 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadPolicy, loadTextPolicy, resolveConfig, train, type LoadedTextPolicy, type TokenPolicy } from "../../src/index.js";
 import { Rng } from "../../src/core/rng.js";
+import { combineRewards } from "../../src/envs/text/rewards.js";
+import { makeTask } from "../../src/envs/text/registry.js";
+import { problemSet } from "../../src/envs/text/task.js";
 import { EOS } from "../../src/envs/text/tokenizer.js";
+import { evaluateText } from "../../src/train/text_eval.js";
 import { saveWeights } from "../../src/nn/io.js";
 
 const root = mkdtempSync(join(tmpdir(), "refinery-text-generate-"));
@@ -67,6 +71,17 @@ describe("loadTextPolicy", () => {
     expect(lm.generateBatch(PROMPTS)).toEqual(PROMPTS.map((p) => lm.generate(p)));
     // The comparison means something only if the model writes something.
     expect(PROMPTS.some((p) => lm.generate(p).length > 0)).toBe(true);
+  });
+
+  it("scores held-out problems as `refinery eval`'s greedy pass@1 does", () => {
+    const task = makeTask("addition", { digits: 1 });
+    const problems = problemSet(task, "test", 30, 0, { upTo: true });
+    const reward = combineRewards([{ fn: "correct", weight: 1 }]);
+    const max = lm.maxCompletionLength as number;
+    const evalResult = evaluateText(lm.policy, task, reward, problems, { samples: 1, temperature: 0, maxCompletionLength: max, seed: 0 });
+    const answers = lm.generateBatch(problems.map((p) => p.prompt));
+    const correct = problems.filter((p, i) => task.verify(p, answers[i]) >= 1).length;
+    expect(correct / problems.length).toBeCloseTo(evalResult.passAt1, 10);
   });
 
   it("loads the policy/ directory itself, and best/ is an error when no evaluation wrote it", async () => {
