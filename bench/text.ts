@@ -20,7 +20,7 @@ import { combineRewards } from "../src/envs/text/rewards.js";
 import { makeTask } from "../src/envs/text/registry.js";
 import { problemSet } from "../src/envs/text/task.js";
 import { evaluateText } from "../src/train/text_eval.js";
-import { loadTextPolicy } from "../src/train/text_policy.js";
+import { loadTokenPolicy } from "../src/train/text_policy.js";
 import { train } from "../src/train/trainer.js";
 
 interface Method {
@@ -100,7 +100,7 @@ export async function benchText(args: string[]): Promise<void> {
       const reward = combineRewards([{ fn: "correct", weight: 1 }]);
       const testSet = problemSet(taskObj, "test", problems, 0);
       const score = async (dir: string) => {
-        const policy = await loadTextPolicy(dir);
+        const policy = await loadTokenPolicy(dir);
         const opts = { maxCompletionLength: taskObj.maxCompletionLength, seed: 0 };
         const greedy = evaluateText(policy, taskObj, reward, testSet, { ...opts, samples: 1, temperature: 0 });
         const sampled = evaluateText(policy, taskObj, reward, testSet, { ...opts, samples: 8, temperature: 1, ks: [1, 8] });

@@ -9,7 +9,7 @@
  *
  * Prints medians over the repeats after a warm-up. The host drifts ±30 % minute to
  * minute: compare rows of one run rather than numbers across runs.
- * Reference points (TFJS-NOTES.md, same machine kind): tfjs autodiff of this model on
+ * Reference points (docs/training.md "Tensor backends", same machine kind): tfjs autodiff of this model on
  * wasm ~490 ms per step, PyTorch 1.13 + OpenBLAS 35 ms.
  */
 import { initBackend, type BackendName } from "../src/core/backend.js";

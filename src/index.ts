@@ -48,6 +48,10 @@ export { train, type TrainOptions, type TrainSummary, type TrainRow, type Callba
 export type { MetricLogger, LogFormat, CompletionRecord } from "./train/logger.js";
 export { evaluatePolicy, type EvalResult } from "./train/evaluate.js";
 export { loadPolicy, type LoadedPolicy } from "./train/load_policy.js";
+export { loadTextPolicy, type LoadTextPolicyOptions } from "./train/text_policy.js";
+export { textPolicy, type LoadedTextPolicy, type GenerateOptions, type Generation, type TextPolicyInfo } from "./policies/text_generator.js";
+export { TokenPolicy, type TokenPolicySpec, type ModelOptions, type SampleOptions } from "./policies/token_policy.js";
+export { TransformerLM, type TransformerConfig, type KvCache } from "./nn/transformer.js";
 export { RunDir } from "./train/run.js";
 export { gae, type GaeInput } from "./advantage/gae.js";
 export { normalizeAdvantages } from "./advantage/normalize.js";

@@ -2,7 +2,7 @@ import { ConfigError, describeValue } from "../core/errors.js";
 import type { StdKind } from "./normalize.js";
 
 /*
- * Critic-free advantages from groups of episodes that share a start state (ALGORITHMS.md
+ * Critic-free advantages from groups of episodes that share a start state (docs/methods.md
  * §0, §2, §3). Inputs are per episode: `rewards[i]` is episode i's outcome (e.g. a
  * GroupBatch's `episodeReturn`) and `groupOf[i]` its group (`episodeGroup`); group ids are
  * integers ≥ 0 and members of a group need not be adjacent. Outputs are per episode; spread
@@ -12,17 +12,17 @@ import type { StdKind } from "./normalize.js";
 export interface GroupAdvantageOptions {
   /** `"std"` divides by the group std (GRPO); `"none"` does not (Dr. GRPO, TRL `scale_rewards=false`). */
   scale?: "std" | "none";
-  /** Which std (Appendix B.1): unbiased (n − 1, `torch.std`, what TRL uses) or population (n). */
+  /** Which std (docs/methods.md, notation): unbiased (n − 1, `torch.std`, what TRL uses) or population (n). */
   std?: StdKind;
   /** Added to the std before dividing. TRL uses 1e-4; verl 1e-6 (UNVERIFIED, §2). */
   eps?: number;
 }
 
-/** The documented defaults of `groupRelativeAdvantage` (TRL's GRPOTrainer, ALGORITHMS.md §2). */
+/** The documented defaults of `groupRelativeAdvantage` (TRL's GRPOTrainer, docs/methods.md §2). */
 export const GROUP_ADVANTAGE_DEFAULTS: Required<GroupAdvantageOptions> = { scale: "std", std: "unbiased", eps: 1e-4 };
 
 /**
- * GRPO's group-relative advantage (ALGORITHMS.md §2, outcome supervision):
+ * GRPO's group-relative advantage (docs/methods.md §2, outcome supervision):
  *
  *   GRPO       A_i = (r_i − mean_g(r)) / (std_g(r) + eps)      scale "std"
  *   Dr. GRPO   A_i =  r_i − mean_g(r)                          scale "none"
@@ -63,7 +63,7 @@ export function groupRelativeAdvantage(
 }
 
 /**
- * RLOO's leave-one-out advantage (ALGORITHMS.md §0, §3):
+ * RLOO's leave-one-out advantage (docs/methods.md §0, §3):
  *
  *   A_i = r_i − (1/(G−1))·Σ_{j≠i} r_j  =  G/(G−1)·(r_i − mean_g(r))
  *

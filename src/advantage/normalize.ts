@@ -1,11 +1,11 @@
 /**
- * Advantage normalisation as CleanRL applies it per minibatch (ALGORITHMS.md §1,
+ * Advantage normalisation as CleanRL applies it per minibatch (docs/methods.md §1,
  * `norm_adv`):
  *
  *   Â = (A − mean(A)) / (std(A) + eps)
  *
  * `std` is the unbiased one (divide by n − 1, PyTorch's `torch.std` default) unless
- * `stdKind` says "population" (divide by n); Appendix B asks every normaliser to name it.
+ * `stdKind` says "population" (divide by n); every normaliser names which (docs/methods.md, notation).
  * Sums run in float64 so long minibatches lose no precision; the result is a new array.
  *
  * Edge cases: an empty input gives an empty output. A single element has no unbiased

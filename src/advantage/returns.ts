@@ -25,7 +25,7 @@ export interface ReturnsToGoOptions {
 
 /**
  * Discounted return-to-go per step, within each episode — the Monte-Carlo credit of
- * REINFORCE (issue 4; ALGORITHMS.md has no section of its own for it, this is the textbook form):
+ * REINFORCE (issue 4; docs/methods.md §7, the textbook form):
  *
  *   G_t = Σ_{k=t}^{T−1} γ^(k−t)·r_k  (+ γ^(T−t)·bootstrap[e])      computed backwards
  *   out_t = G_t − b_t   with a baseline,   G_t   without
@@ -71,7 +71,7 @@ export function discountedReturnsToGo(
 }
 
 /**
- * Outcome-only credit (ALGORITHMS.md §2 "every token t of o_i gets A_{i,t} = A_i", §3 "every
+ * Outcome-only credit (docs/methods.md §2 "every token t of o_i gets A_{i,t} = A_i", §3 "every
  * step of trajectory i uses the same A_i"): each step gets its episode's value,
  *
  *   out_t = perEpisode[episodeIndex[t]]

@@ -1,5 +1,5 @@
 /**
- * EPO — Entropy-regularized Policy Optimization (Xu et al. 2025; ALGORITHMS.md §5), on top of
+ * EPO — Entropy-regularized Policy Optimization (Xu et al. 2025; docs/methods.md §5), on top of
  * GRPO (grpo.ts) — the authors' base loss is any clipped policy loss; a PPO base is not offered:
  *
  *   L = L_GRPO − c_H·( H̄ − c_s·w(e)·P )

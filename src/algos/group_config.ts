@@ -50,7 +50,7 @@ export const runShape = {
 };
 
 /**
- * D³S options (ALGORITHMS.md §6). The selection details are UNVERIFIED there; every one is
+ * D³S options (docs/methods.md §6). The paper does not fix the selection details; every one is
  * a named option with our default.
  */
 export const d3sSchema = z

@@ -56,7 +56,7 @@ export interface KlSettings {
   refUpdateEvery: number;
 }
 
-/** EPO's entropy regularisation (ALGORITHMS.md §5) in control terms (see epo.ts). */
+/** EPO's entropy regularisation (docs/methods.md §5) in control terms (see epo.ts). */
 export interface EpoSettings {
   entropyCoef: number;
   smoothCoef: number;

@@ -1,6 +1,6 @@
 /**
  * GRPO — Group Relative Policy Optimization (DeepSeekMath, Shao et al. 2024), with the Dr. GRPO
- * variant (Liu et al. 2025) one option away; ALGORITHMS.md §2. For control tasks:
+ * variant (Liu et al. 2025) one option away; docs/methods.md §2. For control tasks:
  *
  *   GroupCollector: B start states (env snapshots) × G complete episodes
  *   outcome reward r_i = episode return   →  A_i = (r_i − mean_g r) / (std_g r + eps)   (scale std)

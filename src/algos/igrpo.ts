@@ -1,5 +1,5 @@
 /**
- * iGRPO — self-feedback two-stage GRPO (Hatamizadeh et al. 2026; ALGORITHMS.md §8), for text
+ * iGRPO — self-feedback two-stage GRPO (Hatamizadeh et al. 2026; docs/methods.md §8), for text
  * tasks. Each iteration, for each of B prompts q:
  *
  *   stage 1 (no gradient)  N drafts d_1..d_N ~ π_θ(·|q), scored with the run's reward;

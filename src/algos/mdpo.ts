@@ -1,6 +1,6 @@
 /**
  * MDPO — Mirror Descent Policy Optimization, on-policy variant (Tomar et al. 2020;
- * ALGORITHMS.md §4a, VERIFIED against `mdpo_on/mdpo.py`), composed from refinery's parts:
+ * docs/methods.md §4, VERIFIED against `mdpo_on/mdpo.py`), composed from refinery's parts:
  *
  *   StepCollector (numEnvs × numSteps)  →  gae(γ, λ)  →  Â = (A − mean)/std over the batch (population std)
  *   π_θk = the policy that collected the batch, frozen: its log-probs and distribution

@@ -8,7 +8,7 @@
  *     Adam step with global grad-norm clipping
  *   stop the epochs early when approx-KL > targetKl
  *
- * The update rule is ALGORITHMS.md §1. Deviation from CleanRL, on by default and behind
+ * The update rule is docs/methods.md §1. Deviation from CleanRL, on by default and behind
  * `bootstrapTruncated`: time-limit truncations are bootstrapped from V(final obs).
  *
  * `useSde` swaps the Gaussian for gSDE (SB3's `use_sde`, what the Zoo's Pendulum and

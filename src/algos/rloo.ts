@@ -1,6 +1,6 @@
 /**
  * RLOO — REINFORCE with the leave-one-out baseline (Kool et al. 2019; Ahmadian et al. 2024) —
- * and LOOP, its PPO-style form (Gupta et al. 2025); ALGORITHMS.md §3. For control tasks:
+ * and LOOP, its PPO-style form (Gupta et al. 2025); docs/methods.md §3. For control tasks:
  *
  *   GroupCollector: B start states × K = G complete episodes
  *   A_i = r_i − (1/(K−1))·Σ_{j≠i} r_j           r_i the episode return; every step of episode i gets A_i

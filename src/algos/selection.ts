@@ -3,7 +3,7 @@ import { d3sSchedule, selectMaxVarianceGroups, selectTopTokens } from "../select
 import type { D3sConfig } from "./group_config.js";
 
 /*
- * D³S (ALGORITHMS.md §6) applied to a group batch, between the advantages and the loss:
+ * D³S (docs/methods.md §6) applied to a group batch, between the advantages and the loss:
  * the `select/` functions decide, this file cuts the batch down accordingly.
  */
 

@@ -28,7 +28,7 @@ import type { TokenPolicy } from "../policies/token_policy.js";
 import type { GroupBatch } from "../rollout/group_collector.js";
 import { TextGroupCollector, type TextBatch, type TextStart } from "../rollout/text_collector.js";
 import { evaluateText, type TextEvalResult } from "../train/text_eval.js";
-import { loadTextPolicy, newTextPolicy } from "../train/text_policy.js";
+import { loadTokenPolicy, newTextPolicy } from "../train/text_policy.js";
 import type { D3sConfig } from "./group_config.js";
 import {
   epoTerm,
@@ -123,7 +123,7 @@ export async function textSetup(
   await initBackend(c.backend);
   const task = makeTask(c.task, c.taskOptions);
   const reward = combineRewards((c.rewards ?? [{ name: "correct", weight: 1 }]).map((r) => ({ fn: r.name, weight: r.weight })));
-  const policy = c.init ? await loadTextPolicy(c.init) : newTextPolicy(c.model, rng, c.chars);
+  const policy = c.init ? await loadTokenPolicy(c.init) : newTextPolicy(c.model, rng, c.chars);
   const maxCompletionLength = c.maxCompletionLength ?? task.maxCompletionLength;
   const makeEnv = (split: "train" | "test") => new TextEnv({ task, tokenizer: policy.tokenizer, split, reward, maxCompletionLength });
   policy.checkFits(task.maxPromptLength + 1, maxCompletionLength, `task ${task.name}`);
@@ -189,7 +189,7 @@ export class TextGroupOptimizer implements Algorithm {
     }
     let reference: TokenPolicy | null = null;
     if (recipe.kl) {
-      reference = config.init ? await loadTextPolicy(config.init) : newTextPolicy(config.model, new Rng(0), config.chars);
+      reference = config.init ? await loadTokenPolicy(config.init) : newTextPolicy(config.model, new Rng(0), config.chars);
       reference.setWeights(setup.policy.getWeights());
     }
     return new TextGroupOptimizer(recipe, config, setup, sampler, root.split(), reference, opts.maxGroupSize ?? config.groupSize);

@@ -3,7 +3,7 @@ import { combineRewards } from "../envs/text/rewards.js";
 import { makeTask } from "../envs/text/registry.js";
 import { problemSet } from "../envs/text/task.js";
 import { evaluateText, type TextEvalResult } from "../train/text_eval.js";
-import { loadTextPolicyWithSpec } from "../train/text_policy.js";
+import { loadTokenPolicyWithSpec } from "../train/text_policy.js";
 import type { CliIo } from "./io.js";
 
 export interface TextEvalCliOptions {
@@ -23,7 +23,7 @@ export interface TextEvalCliOptions {
  */
 export async function evalTextCommand(dir: string, config: Record<string, unknown>, opts: TextEvalCliOptions, io: CliIo): Promise<void> {
   await initBackend("wasm");
-  const { policy, spec } = await loadTextPolicyWithSpec(dir, opts.best ? "best" : "policy");
+  const { policy, spec } = await loadTokenPolicyWithSpec(dir, opts.best ? "best" : "policy");
   const task = makeTask(String(config.task), (config.taskOptions ?? {}) as Record<string, unknown>);
   const rewards = (config.rewards as { name: string; weight: number }[] | undefined) ?? [{ name: "correct", weight: 1 }];
   const reward = combineRewards(rewards.map((r) => ({ fn: r.name, weight: r.weight })));

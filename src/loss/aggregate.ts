@@ -2,13 +2,13 @@ import * as tf from "@tensorflow/tfjs-core";
 import { ConfigError, describeValue } from "../core/errors.js";
 import { assertNonEmpty, assertRank, assertSameShape } from "./checks.js";
 
-/** How per-token losses of a batch of sequences become one scalar (ALGORITHMS.md §2). */
+/** How per-token losses of a batch of sequences become one scalar (docs/methods.md §2). */
 export type AggregationMode = "grpo" | "bnpo" | "dr_grpo";
 export const AGGREGATION_MODES: readonly AggregationMode[] = ["grpo", "bnpo", "dr_grpo"];
 
 /**
  * Masked loss aggregation over `[B, T]` per-token losses with a `[B, T]` 0/1 mask
- * (ALGORITHMS.md §2 table; the three `loss_type` branches of TRL's GRPOTrainer):
+ * (docs/methods.md §2 table; the three `loss_type` branches of TRL's GRPOTrainer):
  *
  *   grpo     (1/B)·Σ_i [ Σ_t m·ℓ / max(Σ_t m, 1) ]   mean over sequences of token means
  *   bnpo     Σ_{i,t} m·ℓ / max(Σ_{i,t} m, 1)          token mean over the whole batch

@@ -8,7 +8,7 @@ export interface WeightedTerm {
 }
 
 /**
- * Total loss Σ_k w_k·L_k, the last step of every algorithm's loss (ALGORITHMS.md §1:
+ * Total loss Σ_k w_k·L_k, the last step of every algorithm's loss (docs/methods.md §1:
  * L = L_pg − c_ent·mean(H) + c_v·L_v is `[{loss: pg, weight: 1}, {loss: entropyBonus(H, c_ent),
  * weight: 1}, {loss: v, weight: c_v}]`). A weight of 1 costs no multiply; a term with
  * weight 0 is still added (×0) so the set of variables reached by the gradient does not

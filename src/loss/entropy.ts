@@ -3,7 +3,7 @@ import { ConfigError, describeValue } from "../core/errors.js";
 import { assertNonEmpty, assertRank } from "./checks.js";
 
 /**
- * Entropy bonus as a loss term to minimise (ALGORITHMS.md §1: L = L_pg − c_ent·mean(H) + …):
+ * Entropy bonus as a loss term to minimise (docs/methods.md §1: L = L_pg − c_ent·mean(H) + …):
  *
  *   entropyBonus(H, c) = −c·mean(H)
  *

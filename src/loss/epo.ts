@@ -3,7 +3,7 @@ import { ConfigError, RefineryError, describeValue } from "../core/errors.js";
 import { assertNonEmpty, assertNonNegative, assertRank } from "./checks.js";
 
 /*
- * EPO — Entropy-regularized Policy Optimization (ALGORITHMS.md §5; VERIFIED against the
+ * EPO — Entropy-regularized Policy Optimization (docs/methods.md §5; VERIFIED against the
  * authors' code `WujiangXu/EPO`, paper equations not read). On top of any clipped policy
  * loss it adds
  *

@@ -16,7 +16,7 @@ export function klK1(logProb: tf.Tensor1D, refLogProb: tf.Tensor1D): tf.Tensor1D
 }
 
 /**
- * k3 = exp(x) − x − 1 with x = logπ_ref − logπ_θ, per element (ALGORITHMS.md §0; the
+ * k3 = exp(x) − x − 1 with x = logπ_ref − logπ_θ, per element (docs/methods.md §0; the
  * per-token KL penalty of GRPO, §2): ≥ 0 and unbiased for KL(π_θ‖π_ref) when a ~ π_θ.
  */
 export function klK3(logProb: tf.Tensor1D, refLogProb: tf.Tensor1D): tf.Tensor1D {
@@ -27,7 +27,7 @@ export function klK3(logProb: tf.Tensor1D, refLogProb: tf.Tensor1D): tf.Tensor1D
 }
 
 /**
- * CleanRL's approx-KL diagnostic (ALGORITHMS.md §0): mean((ρ − 1) − log ρ) with
+ * CleanRL's approx-KL diagnostic (docs/methods.md §0): mean((ρ − 1) − log ρ) with
  * ρ = exp(logπ_θ − logπ_old) — the k3 form of KL(π_old‖π_θ) on the batch sampled from
  * π_old. Used for logging and `target_kl` early stopping, not as a loss.
  */
@@ -40,7 +40,7 @@ export function approxKl(logProb: tf.Tensor1D, oldLogProb: tf.Tensor1D): tf.Scal
 }
 
 /**
- * Fraction of elements whose ratio lies outside the clip range (ALGORITHMS.md §1,
+ * Fraction of elements whose ratio lies outside the clip range (docs/methods.md §1,
  * CleanRL's `clipfracs`: mean(|ρ − 1| > ε)). With asymmetric clipping (§2) it is the
  * fraction with ρ < 1 − clipLow or ρ > 1 + clipHigh; the comparisons are strict, as in
  * CleanRL, so a ratio exactly on the boundary counts as inside.

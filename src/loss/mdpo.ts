@@ -3,7 +3,7 @@ import { ConfigError, RefineryError, describeValue } from "../core/errors.js";
 import { assertNonEmpty, assertRank, assertSameShape } from "./checks.js";
 
 /*
- * MDPO, on-policy variant (ALGORITHMS.md §4a; VERIFIED against
+ * MDPO, on-policy variant (docs/methods.md §4; VERIFIED against
  * manantomar/Mirror-Descent-Policy-Optimization `mdpo_on/mdpo.py`). Each iteration k takes
  * several full-batch SGD steps on
  *
@@ -13,7 +13,7 @@ import { assertNonEmpty, assertRank, assertSameShape } from "./checks.js";
  */
 
 /**
- * MDPO's annealed step size (§4a): t_k = 1 − (k − 1)/K_total, for iteration k = 1, 2, …
+ * MDPO's annealed step size (§4): t_k = 1 − (k − 1)/K_total, for iteration k = 1, 2, …
  * (1-based) and K_total = total_timesteps / timesteps_per_batch (need not be an integer).
  * t_k falls linearly from 1 to 1/K_total at k = K_total, so the KL weight 1/t_k grows from 1
  * to K_total and the trust region tightens. A k with t_k ≤ 0 is an error.
@@ -36,7 +36,7 @@ export function mdpoStepSize(k: number, kTotal: number): number {
 }
 
 /**
- * Closed-form KL(π_θ ‖ π_θk) of diagonal Gaussians per row (§4a: KL(new ‖ old), the direction
+ * Closed-form KL(π_θ ‖ π_θk) of diagonal Gaussians per row (§4: KL(new ‖ old), the direction
  * the MDPO code uses), summed over action dimensions:
  *
  *   KL = Σ_d [ logσ2 − logσ1 + (σ1² + (μ1 − μ2)²) / (2·σ2²) − ½ ]
@@ -74,7 +74,7 @@ export function categoricalKl(logits: tf.Tensor2D, oldLogits: tf.Tensor2D): tf.T
 }
 
 /**
- * The importance-weighted advantage ρ·Â per sample, ρ = exp(logπ_θ − logπ_θk) (§4a) — the
+ * The importance-weighted advantage ρ·Â per sample, ρ = exp(logπ_θ − logπ_θk) (§4) — the
  * first argument of `mdpoLoss`. No clipping: MDPO's KL term replaces PPO's clip.
  */
 export function mdpoRatioAdvantage(logProb: tf.Tensor1D, oldLogProb: tf.Tensor1D, adv: tf.Tensor1D): tf.Tensor1D {
@@ -84,7 +84,7 @@ export function mdpoRatioAdvantage(logProb: tf.Tensor1D, oldLogProb: tf.Tensor1D
 }
 
 /**
- * MDPO's on-policy loss (§4a), to minimise:
+ * MDPO's on-policy loss (§4), to minimise:
  *
  *   L = −mean(ρ·Â) + (1/t_k)·mean(KL(π_θ ‖ π_θk))
  *

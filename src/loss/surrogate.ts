@@ -3,7 +3,7 @@ import { assertNonNegative, assertRank, assertSameLength, assertSameShape } from
 
 /**
  * PPO's clipped surrogate, per sample (or token), as a loss to minimise
- * (ALGORITHMS.md §0 and §1; asymmetric ε_low/ε_high as in §2):
+ * (docs/methods.md §0 and §1; asymmetric ε_low/ε_high as in §2):
  *
  *   ρ = exp(logπ_θ − logπ_old)
  *   ℓ = max(−A·ρ, −A·clip(ρ, 1 − clipLow, 1 + clipHigh))  =  −min(ρ·A, clip(ρ)·A)
@@ -75,7 +75,7 @@ export function clippedSurrogateArrays(
  * The plain REINFORCE (vanilla policy-gradient) term per element: ℓ = −A·logπ_θ,
  * whose gradient is −A·∇logπ. Its value is meaningless on its own; only its gradient
  * matters. With ρ ≡ 1 (first step on fresh data) it has the same gradient as
- * `clippedSurrogate` (ALGORITHMS.md §2, "μ=1 ⇒ ρ≡1").
+ * `clippedSurrogate` (docs/methods.md §2, "μ=1 ⇒ ρ≡1").
  */
 export function policyGradient(logProb: tf.Tensor1D, adv: tf.Tensor1D): tf.Tensor1D {
   assertRank("policyGradient", "logProb", logProb, 1);

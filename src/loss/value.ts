@@ -3,7 +3,7 @@ import { ConfigError } from "../core/errors.js";
 import { assertNonEmpty, assertNonNegative, assertRank, assertSameLength, assertSameShape } from "./checks.js";
 
 /**
- * Critic loss (ALGORITHMS.md §1, CleanRL `ppo.py`):
+ * Critic loss (docs/methods.md §1, CleanRL `ppo.py`):
  *
  *   with clipping:  0.5·mean( max( (V − R)², (V_old + clip(V − V_old, −c, c) − R)² ) )
  *   otherwise:      0.5·mean( (V − R)² )

@@ -7,7 +7,7 @@ import * as tf from "@tensorflow/tfjs-core";
  * by transposed operands (`matMul(dy, W, false, true)`), and the wasm backend only hands a
  * matMul to XNNPACK when neither operand is transposed; otherwise it runs a scalar loop.
  * Here the backward pass transposes explicitly and calls a plain matMul ("xt"), which made
- * wasm updates 1.5–6× faster (TFJS-NOTES trap 2). On cpu it changes nothing.
+ * wasm updates 1.5–6× faster (docs/training.md, "Tensor backends"). On cpu it changes nothing.
  *
  * The activation is folded into the same op, so its backward pass reuses the saved
  * output instead of recording another tape node.
@@ -51,7 +51,7 @@ function forwardXt(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D, activation: A
 
 /**
  * tanh that avoids wasm's slow Tanh kernel (~20 ns per element against ~1 ns for
- * Sigmoid, TFJS-NOTES trap 4): tanh(z) = 2σ(2z) − 1, four cheap kernels, 3–9× faster on
+ * Sigmoid, docs/training.md, "Tensor backends"): tanh(z) = 2σ(2z) − 1, four cheap kernels, 3–9× faster on
  * wasm from a few thousand elements up; absolute error ~2e-7. Small tensors and the cpu
  * backend (whose Tanh is fast) keep the plain kernel.
  */

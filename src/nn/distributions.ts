@@ -118,7 +118,7 @@ export class Categorical {
   /**
    * Float one-hot rows for the actions. Selecting log-probabilities by one-hot × log-softmax
    * rather than gather: gather's gradient needs UnsortedSegmentSum, which the wasm backend
-   * lacks (TFJS-NOTES trap 3).
+   * lacks (docs/training.md, "Tensor backends").
    */
   private oneHot(actions: tf.Tensor1D): tf.Tensor2D {
     const indices = actions.dtype === "int32" ? actions : tf.cast(actions, "int32");

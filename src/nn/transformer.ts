@@ -9,7 +9,7 @@ import { gemm, type GemmOptions } from "./gemm.js";
  * Why by hand: tfjs's autodiff of this model on the wasm backend took ~490 ms per training
  * step at the reference shape (2 layers, width 64, 4 heads, 64 × 32 tokens), because the
  * gradient of matMul uses transposed operands and attention uses batched matMuls, both of
- * which fall off XNNPACK onto scalar loops (/work/shared/TFJS-NOTES.md). Here every large
+ * which fall off XNNPACK onto scalar loops (docs/training.md, "Tensor backends"). Here every large
  * 2-D product goes through `gemm` (XNNPACK with plainly laid-out operands), attention
  * runs per (sequence, head) in register-blocked JS loops over the causal triangle only,
  * and layer norm, GELU, softmax and residuals are plain loops. The reference step takes

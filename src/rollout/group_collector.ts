@@ -31,7 +31,7 @@ export const START_STATE_MODES: readonly StartStateMode[] = ["reset", "reset+ran
 export interface GroupCollectorOptions {
   /** Default `"reset"`. */
   startState?: StartStateMode;
-  /** k for `"reset+random-steps"`. Default 10 (our choice; nothing in ALGORITHMS.md fixes it). */
+  /** k for `"reset+random-steps"`. Default 10 (our choice; no paper fixes it). */
   randomSteps?: number;
   /**
    * Cap on an episode's length counted from the start state; an episode cut by it is
@@ -95,7 +95,7 @@ interface StartState {
 }
 
 /**
- * The group collector of GRPO, RLOO/LOOP and REINFORCE (ALGORITHMS.md §2, §3; issue 4):
+ * The group collector of GRPO, RLOO/LOOP and REINFORCE (docs/methods.md §2, §3; issue 4):
  * for each of B start states it runs G complete episodes from that exact state, each until
  * termination or truncation, so the G returns of a group differ only through the policy's
  * sampling and their mean is a baseline for that state.

@@ -1,7 +1,7 @@
 import { ConfigError, describeValue } from "../core/errors.js";
 
 /*
- * D³S — Dynamic Dual-Level Down-Sampling (ALGORITHMS.md §6). Mechanism VERIFIED (abstract);
+ * D³S — Dynamic Dual-Level Down-Sampling (docs/methods.md §6). Mechanism VERIFIED (abstract);
  * the selection details below are UNVERIFIED and kept behind named options.
  */
 
@@ -134,7 +134,7 @@ export interface D3sScheduleOptions {
 export const D3S_SCHEDULE_DEFAULTS: Required<D3sScheduleOptions> = { keepRatioStart: 0.5, keepRatioEnd: 1, schedule: "linear" };
 
 /**
- * D³S dynamic schedule (§6; a pure function of progress, Appendix B.6): the keep ratio moves
+ * D³S dynamic schedule (§6; a pure function of progress, so it can be unit-tested): the keep ratio moves
  * from `keepRatioStart` to `keepRatioEnd` as training progresses p ∈ [0, 1] (clamped),
  *
  *   linear   r(p) = r_s + (r_e − r_s)·p

@@ -44,6 +44,9 @@ export async function loadPolicy(dir: string, options: { which?: "policy" | "bes
     obsNorm: { mean: number[] | Float64Array; var: number[] | Float64Array; count: number } | null;
     clipObs: number | null;
   };
+  if (spec.kind === "token-lm") {
+    throw new ConfigError(`${found} holds a text policy (a transformer over tokens), which loadPolicy cannot act with`, "load it with loadTextPolicy(dir) and call generate(prompt)", "text_policy");
+  }
   if (spec.kind !== "actor-critic") {
     throw new ConfigError(`${found} holds a "${spec.kind}" policy`, "this refinery version loads actor-critic policies", "unsupported_policy");
   }

@@ -3,7 +3,10 @@ import { join } from "node:path";
 import { ConfigError } from "../core/errors.js";
 import { Rng } from "../core/rng.js";
 import { CharTokenizer, DEFAULT_CHARS } from "../envs/text/tokenizer.js";
+import { makeTask } from "../envs/text/registry.js";
 import { loadWeights } from "../nn/io.js";
+import { initBackend, type BackendName } from "../core/backend.js";
+import { textPolicy, type LoadedTextPolicy, type TextPolicyInfo } from "../policies/text_generator.js";
 import { TokenPolicy, type ModelOptions, type TokenPolicySpec } from "../policies/token_policy.js";
 
 /** A fresh text policy over a character set (default: the built-in tasks' characters). */
@@ -25,13 +28,21 @@ export function findPolicyDir(dir: string, which: "policy" | "best" = "policy"):
   return found;
 }
 
-/** The saved text policy of a run directory (its `policy/`, or `best/`), with its spec. */
-export async function loadTextPolicyWithSpec(dir: string, which: "policy" | "best" = "policy"): Promise<{ policy: TokenPolicy; spec: TokenPolicySpec & Record<string, unknown> }> {
+/**
+ * The saved text policy of a run directory (its `policy/`, or `best/`), with its spec.
+ * `wrongKindFix` is the advice when the directory holds a policy of another kind.
+ */
+export async function loadTokenPolicyWithSpec(
+  dir: string,
+  which: "policy" | "best" = "policy",
+  wrongKindFix = "start a text run from a run made on a text task (refinery sft --task ...)",
+): Promise<{ policy: TokenPolicy; spec: TokenPolicySpec & Record<string, unknown> }> {
   const found = findPolicyDir(dir, which);
   const { arrays, extra } = await loadWeights(found);
   const spec = extra as unknown as TokenPolicySpec & Record<string, unknown>;
   if (spec.kind !== "token-lm") {
-    throw new ConfigError(`${found} holds a "${String(spec.kind)}" policy, not a text policy`, "start a text run from a run made on a text task (refinery sft --task ...)", "unsupported_policy");
+    const what = spec.kind === "actor-critic" ? `an actor-critic policy (env ${String(spec.env)})` : `a "${String(spec.kind)}" policy`;
+    throw new ConfigError(`${found} holds ${what}, not a text policy`, wrongKindFix, "unsupported_policy");
   }
   const policy = TokenPolicy.fromSpec(spec, new Rng(0));
   const weights: Record<string, Float32Array> = {};
@@ -40,6 +51,47 @@ export async function loadTextPolicyWithSpec(dir: string, which: "policy" | "bes
   return { policy, spec };
 }
 
-export async function loadTextPolicy(dir: string, which: "policy" | "best" = "policy"): Promise<TokenPolicy> {
-  return (await loadTextPolicyWithSpec(dir, which)).policy;
+/** The saved TokenPolicy of a run (the trainer's `--init`, evaluation and benchmarks use it). */
+export async function loadTokenPolicy(dir: string, which: "policy" | "best" = "policy"): Promise<TokenPolicy> {
+  return (await loadTokenPolicyWithSpec(dir, which)).policy;
+}
+
+export interface LoadTextPolicyOptions {
+  /** "policy" (default): the final policy; "best": the best one by periodic evaluation. */
+  which?: "policy" | "best";
+  /** Tensor backend of the large matrix products (default "wasm", as `refinery eval`). */
+  backend?: BackendName;
+  /** Seed of the stream that sampling calls without their own `seed` draw from (default 0). */
+  seed?: number;
+}
+
+/**
+ * Loads the policy of a text run — a run directory (made by `refinery sft` or `refinery
+ * train --task`) or its `policy/` (or `best/`) directory — ready to `generate` completions.
+ */
+export async function loadTextPolicy(dir: string, options: LoadTextPolicyOptions = {}): Promise<LoadedTextPolicy> {
+  await initBackend(options.backend ?? "wasm");
+  const { policy, spec } = await loadTokenPolicyWithSpec(dir, options.which ?? "policy", "load it with loadPolicy(dir), which acts on envs; loadTextPolicy loads runs made on a text task");
+  const info: TextPolicyInfo = {
+    task: typeof spec.task === "string" ? spec.task : undefined,
+    taskOptions: isRecord(spec.taskOptions) ? spec.taskOptions : undefined,
+    temperature: typeof spec.temperature === "number" ? spec.temperature : undefined,
+    maxCompletionLength: typeof spec.maxCompletionLength === "number" ? spec.maxCompletionLength : undefined,
+  };
+  // A run that kept its task's default completion length saves null: ask the task.
+  if (info.maxCompletionLength === undefined && info.task !== undefined) info.maxCompletionLength = taskCompletionLength(info.task, info.taskOptions ?? {});
+  return textPolicy(policy, info, options.seed ?? 0);
+}
+
+/** The task's default completion length, or undefined when the task is not registered here (e.g. a task of your own not imported). */
+function taskCompletionLength(name: string, options: Record<string, unknown>): number | undefined {
+  try {
+    return makeTask(name, options).maxCompletionLength;
+  } catch {
+    return undefined;
+  }
+}
+
+function isRecord(x: unknown): x is Record<string, unknown> {
+  return typeof x === "object" && x !== null && !Array.isArray(x);
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { gae } from "../../src/advantage/gae.js";
 
-// Hand-checkable example from ALGORITHMS.md §1: rewards [1,0,1], values [0.5,0.4,0.3],
+// Hand-checkable example from docs/methods.md §1: rewards [1,0,1], values [0.5,0.4,0.3],
 // bootstrap V = 0.2, γ = 0.99, λ = 0.95.
 const base = { rewards: [1, 0, 1], values: [0.5, 0.4, 0.3], lastValues: [0.2], numEnvs: 1, gamma: 0.99, lambda: 0.95 };
 

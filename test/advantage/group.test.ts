@@ -9,7 +9,7 @@ import {
 const close = (xs: number[], digits = 5) => xs.map((x) => expect.closeTo(x, digits));
 const oneGroup = [0, 0, 0, 0];
 
-describe("groupRelativeAdvantage (ALGORITHMS.md §2, G = 4)", () => {
+describe("groupRelativeAdvantage (docs/methods.md §2, G = 4)", () => {
   it("documents TRL's defaults: std scaling, unbiased std, eps 1e-4", () => {
     expect(GROUP_ADVANTAGE_DEFAULTS).toEqual({ scale: "std", std: "unbiased", eps: 1e-4 });
   });
@@ -55,7 +55,7 @@ describe("groupRelativeAdvantage (ALGORITHMS.md §2, G = 4)", () => {
   });
 });
 
-describe("leaveOneOutAdvantage (ALGORITHMS.md §3)", () => {
+describe("leaveOneOutAdvantage (docs/methods.md §3)", () => {
   it("matches the hand-computed values", () => {
     expect(Array.from(leaveOneOutAdvantage([1, 0, 0, 1], oneGroup))).toEqual(close([2 / 3, -2 / 3, -2 / 3, 2 / 3], 6));
     expect(Array.from(leaveOneOutAdvantage([1, 0, 0, 0], oneGroup))).toEqual(close([1, -1 / 3, -1 / 3, -1 / 3], 6));

@@ -10,7 +10,7 @@ describe("normalizeAdvantages", () => {
     expect(Array.from(out)).toEqual(close([-1.161895, -0.387298, 0.387298, 1.161895]));
   });
 
-  it("matches the ALGORITHMS §2 group numbers with eps = 1e-4", () => {
+  it("matches the docs/methods.md §2 group numbers with eps = 1e-4", () => {
     expect(Array.from(normalizeAdvantages(new Float32Array([0.2, 0.4, 0.6, 0.8]), 1e-4))).toEqual(
       close([-1.161445, -0.387148, 0.387148, 1.161445]),
     );

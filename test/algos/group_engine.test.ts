@@ -9,7 +9,7 @@ import { describeEachBackend } from "../loss/backends.js";
 describeEachBackend("padByEpisode", () => {
   it("lays consecutive episodes out as [episodes, T] so aggregate gives the §2 numbers", () => {
     tf.tidy(() => {
-      // Episodes of lengths 2 and 4 with per-step losses 1 and 2 (ALGORITHMS.md §2).
+      // Episodes of lengths 2 and 4 with per-step losses 1 and 2 (docs/methods.md §2).
       const { padded, mask } = padByEpisode(tf.tensor1d([1, 1, 2, 2, 2, 2]), [2, 4]);
       expect(padded.shape).toEqual([2, 4]);
       expect(Array.from(padded.dataSync())).toEqual([1, 1, 0, 0, 2, 2, 2, 2]);

@@ -55,7 +55,7 @@ describe("subsetEpisodes", () => {
 });
 
 describe("applyD3s", () => {
-  // ALGORITHMS.md §6: one group of six episodes with advantages [1.5, −0.5, −0.5, −0.5, 0.9, −0.9].
+  // docs/methods.md §6: one group of six episodes with advantages [1.5, −0.5, −0.5, −0.5, 0.9, −0.9].
   const groupAdv = [1.5, -0.5, -0.5, -0.5, 0.9, -0.9];
   const lengths = [1, 2, 1, 1, 2, 1];
   const batch = batchOf(lengths, [0, 0, 0, 0, 0, 0], 6);

@@ -182,7 +182,7 @@ describe("igrpo", () => {
     algo.dispose();
   });
 
-  it("picks the best draft, first on ties (ALGORITHMS.md §8)", () => {
+  it("picks the best draft, first on ties (docs/methods.md §8)", () => {
     expect(bestIndex([0, 1, 0, 0])).toBe(1);
     expect(bestIndex([1, 1, 0, 1])).toBe(0);
     expect(bestIndex([0, 0, 1, 0, 1, 1], 2, 4)).toBe(0);

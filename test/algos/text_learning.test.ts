@@ -7,7 +7,7 @@ import { combineRewards } from "../../src/envs/text/rewards.js";
 import { makeTask } from "../../src/envs/text/registry.js";
 import { problemSet } from "../../src/envs/text/task.js";
 import { evaluateText } from "../../src/train/text_eval.js";
-import { loadTextPolicy } from "../../src/train/text_policy.js";
+import { loadTokenPolicy } from "../../src/train/text_policy.js";
 import { train } from "../../src/train/trainer.js";
 
 const root = mkdtempSync(join(tmpdir(), "refinery-text-e2e-"));
@@ -24,7 +24,7 @@ describe("SFT → GRPO on 2-digit addition", () => {
     const reward = combineRewards([{ fn: "correct", weight: 1 }]);
     const problems = problemSet(task, "test", 200, 0);
     const score = async (dir: string) => {
-      const policy = await loadTextPolicy(dir);
+      const policy = await loadTokenPolicy(dir);
       return evaluateText(policy, task, reward, problems, { samples: 8, temperature: 1, maxCompletionLength: task.maxCompletionLength, seed: 0 });
     };
     const sftDir = join(root, "sft");

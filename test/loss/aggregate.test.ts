@@ -3,7 +3,7 @@ import { expect, it } from "vitest";
 import { aggregate } from "../../src/loss/aggregate.js";
 import { describeEachBackend, gradAt, expectValues, scalarValue } from "./backends.js";
 
-// ALGORITHMS.md §2: lengths 2 and 4, per-token losses 1 and 2, L_max = 4. Padded
+// docs/methods.md §2: lengths 2 and 4, per-token losses 1 and 2, L_max = 4. Padded
 // positions hold 9 so that a missing mask would show.
 const losses = [
   [1, 1, 9, 9],

@@ -11,7 +11,7 @@ import {
 } from "../../src/loss/epo.js";
 import { describeEachBackend, expectValues, gradAt, scalarValue, t1 } from "./backends.js";
 
-describe("epoPhaseWeight (ALGORITHMS.md §5)", () => {
+describe("epoPhaseWeight (docs/methods.md §5)", () => {
   it("E = 100: 0 → 1.0, 25 → 0.8736, 50 → 0.8271, 51 → 0.7534, 75 → 0.1785, 100 → 0.0398", () => {
     const expected: [number, number][] = [[0, 1.0], [25, 0.8736], [50, 0.8271], [51, 0.7534], [75, 0.1785], [100, 0.0398]];
     for (const [e, w] of expected) expect(epoPhaseWeight(e, 100)).toBeCloseTo(w, 4);

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { categoricalKl, gaussianKl, mdpoLoss, mdpoRatioAdvantage, mdpoStepSize } from "../../src/loss/mdpo.js";
 import { describeEachBackend, expectValues, gradAt, scalarValue, t1 } from "./backends.js";
 
-describe("mdpoStepSize (ALGORITHMS.md §4a)", () => {
+describe("mdpoStepSize (docs/methods.md §4)", () => {
   it("K_total = 100: iteration 1 → 1.0, 50 → 0.51, 100 → 0.01", () => {
     expect(mdpoStepSize(1, 100)).toBe(1);
     expect(mdpoStepSize(50, 100)).toBeCloseTo(0.51, 12);

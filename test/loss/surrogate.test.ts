@@ -4,13 +4,13 @@ import { normalizeAdvantages } from "../../src/advantage/normalize.js";
 import { clippedSurrogate, policyGradient } from "../../src/loss/surrogate.js";
 import { describeEachBackend, gradAt, expectValues, scalarValue, t1 } from "./backends.js";
 
-// ALGORITHMS.md §0, ε = 0.2: the five (ρ, A) cases and their ℓ_clip.
+// docs/methods.md §0, ε = 0.2: the five (ρ, A) cases and their ℓ_clip.
 const ratios = [1.5, 0.5, 1.5, 0.5, 1.1];
 const advs = [1, 1, -1, -1, 2];
 const expectedLoss = [-1.2, -0.5, 1.5, 0.8, -2.2];
 
 describeEachBackend("clippedSurrogate", () => {
-  it("matches the hand-computed ℓ_clip of ALGORITHMS §0", () => {
+  it("matches the hand-computed ℓ_clip of docs/methods.md §0", () => {
     tf.tidy(() => {
       const loss = clippedSurrogate(t1(ratios.map(Math.log)), t1([0, 0, 0, 0, 0]), t1(advs), 0.2);
       expectValues(loss, expectedLoss);
@@ -52,7 +52,7 @@ describeEachBackend("clippedSurrogate", () => {
     });
   });
 
-  it("averages to 0 at ρ ≡ 1 with normalised advantages (ALGORITHMS §1 check)", () => {
+  it("averages to 0 at ρ ≡ 1 with normalised advantages (docs/methods.md §1 check)", () => {
     tf.tidy(() => {
       const adv = normalizeAdvantages(new Float32Array([1.593446, 0.741569, 0.898, -0.2]));
       const lp = t1([-0.5, -0.9, -1.3, -0.2]);

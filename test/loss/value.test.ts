@@ -38,7 +38,7 @@ describeEachBackend("valueLoss", () => {
     });
   });
 
-  it("has no effect at the first step, when V = V_old (ALGORITHMS §1 check)", () => {
+  it("has no effect at the first step, when V = V_old (docs/methods.md §1 check)", () => {
     tf.tidy(() => {
       const clipped = valueLoss(t1(oldValues), t1(returns), t1(oldValues), 0.2);
       const plain = valueLoss(t1(oldValues), t1(returns));

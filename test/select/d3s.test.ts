@@ -32,7 +32,7 @@ function bruteForceMaxVariance(a: number[], k: number): number {
   return best;
 }
 
-// ALGORITHMS.md §6: A = [1.5, −0.5, −0.5, −0.5, 0.9, −0.9], population variance.
+// docs/methods.md §6: A = [1.5, −0.5, −0.5, −0.5, 0.9, −0.9], population variance.
 const A = [1.5, -0.5, -0.5, -0.5, 0.9, -0.9];
 const values = (idx: Int32Array) => Array.from(idx, (i) => A[i]).sort((x, y) => y - x);
 
