@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { RefineryError } from "../core/errors.js";
 import { RunStore, type RunRecord } from "../store/store.js";
 import { APP_CSS, INDEX_HTML } from "./page.js";
+import { sendLatestVideo } from "./video.js";
 
 export interface DashboardOptions {
   /** The runs root: the directory holding the run directories and runs.db. */
@@ -102,6 +103,12 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
       const cursor = store.cursor();
       const rows = ids.flatMap((id) => store.metrics(id));
       return sendJson(res, 200, { cursor, rows: rows.filter((r) => r.seq <= cursor) });
+    }
+    // The latest recorded episode of one run (RUN/videos/latest.gif, written by `refinery record`).
+    if (path === "/api/video") {
+      const ids = url.searchParams.getAll("run");
+      const run = ids.length === 1 ? lookup(store, encodeURIComponent(ids[0])) : null;
+      return sendLatestVideo(res, run ? run.dir : null, SECURITY_HEADERS, req.method === "HEAD");
     }
     if (path === "/api/stream") {
       const ids = runIds(store, url);

@@ -217,7 +217,25 @@ async function reloadSelection(): Promise<void> {
   state.cursor = cursor;
   renderCharts();
   renderConfig();
+  renderVideos();
   openStream();
+}
+
+/** The latest recorded episode (`refinery record`) of each selected run, from /api/video. */
+function renderVideos(): void {
+  const host = $("videos");
+  if (!state.selected.length) {
+    host.replaceChildren(el("p", { class: "muted" }, "Select a run to see its latest recorded episode."));
+    return;
+  }
+  host.replaceChildren(
+    ...state.selected.map((id) => {
+      const caption = el("figcaption", {}, id);
+      const img = el("img", { src: `/api/video?${new URLSearchParams({ run: id, t: String(Date.now()) }).toString()}`, alt: `latest recorded episode of ${id}` });
+      img.addEventListener("error", () => img.replaceWith(el("p", { class: "muted" }, "no recording yet: ", el("code", {}, "refinery record RUN_DIR"))));
+      return el("figure", { "data-run": id }, img, caption);
+    }),
+  );
 }
 
 function openStream(): void {

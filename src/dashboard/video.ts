@@ -1,0 +1,36 @@
+import { existsSync, readFileSync, realpathSync } from "node:fs";
+import { join, sep } from "node:path";
+import type { ServerResponse } from "node:http";
+
+/** The recording `refinery record` keeps in a run directory (relative to it). */
+export const LATEST_VIDEO = join("videos", "latest.gif");
+
+/**
+ * The latest recorded episode of a run (RUN/videos/latest.gif), or null when there is
+ * none. Only that fixed file is ever read, and only if its real path (symlinks resolved)
+ * lies inside the run directory — no part of the request reaches the file system.
+ */
+export function latestVideo(runDir: string): Uint8Array | null {
+  const file = join(runDir, LATEST_VIDEO);
+  if (!existsSync(file)) return null;
+  try {
+    const root = realpathSync(runDir);
+    const real = realpathSync(file);
+    if (!real.startsWith(root + sep)) return null;
+    return readFileSync(real);
+  } catch {
+    return null;
+  }
+}
+
+/** Sends the GIF (no-store: `refinery record` replaces it in place), or 404. */
+export function sendLatestVideo(res: ServerResponse, runDir: string | null, headers: Record<string, string>, headOnly: boolean): void {
+  const gif = runDir === null ? null : latestVideo(runDir);
+  if (!gif) {
+    res.writeHead(404, { ...headers, "Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store" });
+    res.end(headOnly ? undefined : "no recording: run `refinery record RUN` first\n");
+    return;
+  }
+  res.writeHead(200, { ...headers, "Content-Type": "image/gif", "Content-Length": gif.length, "Cache-Control": "no-store" });
+  res.end(headOnly ? undefined : gif);
+}
