@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GifReader } from "omggif";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RunDir } from "../../src/train/run.js";
 import { cli, type CliResult } from "../store/helpers.js";
 
 const root = mkdtempSync(join(tmpdir(), "refinery-record-"));
@@ -45,7 +46,7 @@ describe("refinery record", () => {
     expect(readFileSync(join(dir, "videos", "latest.gif")).equals(a)).toBe(false);
   }, 120_000);
 
-  it("fails with exit code 2 on a directory that is not a run, and on a bad --fps", async () => {
+  it("fails with exit code 2 on a directory that is not a run, a bad --fps and a text run", async () => {
     const notRun = await cli("record", root);
     expect(notRun.code).toBe(2);
     expect(notRun.err).toMatch(/not a run directory/);
@@ -53,11 +54,23 @@ describe("refinery record", () => {
     expect(fps.code).toBe(2);
     expect(fps.err).toMatch(/--fps must be a number in \(0, 100\]/);
     expect(existsSync(join(root, "videos"))).toBe(false);
+    RunDir.create(join(root, "text"), "grpo", { task: "addition", seed: 0 });
+    const text = await cli("record", join(root, "text"));
+    expect(text.code).toBe(2);
+    expect(text.err).toMatch(/text run \(task addition\); text episodes have no pictures\. Fix: /);
+    expect(existsSync(join(root, "text", "videos"))).toBe(false);
   });
 
-  it("--help lists the options", async () => {
+  it("--help lists every option with its default", async () => {
     const r = await cli("record", "--help");
     expect(r.code).toBe(0);
-    for (const flag of ["--episodes", "--out", "--seed", "--stochastic", "--fps", "--best", "--json"]) expect(r.out).toContain(flag);
+    const entries: string[] = [];
+    for (const line of r.out.slice(r.out.indexOf("Options:")).split("\n").slice(1)) {
+      if (/^ {2}-/.test(line)) entries.push(line.trim());
+      else if (line.trim() && entries.length) entries[entries.length - 1] += " " + line.trim();
+    }
+    const flags = entries.filter((e) => !e.startsWith("-h")).map((e) => e.split(" ")[0]);
+    expect(flags).toEqual(["--episodes", "--out", "--seed", "--stochastic", "--fps", "--best", "--json"]);
+    for (const e of entries.filter((x) => !x.startsWith("-h"))) expect(e, e).toMatch(/\(default: [^)]/);
   });
 });
