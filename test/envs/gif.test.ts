@@ -35,7 +35,22 @@ describe("encodeGif", () => {
     }
   });
 
-  it("quantises a frame with more than 256 colours", () => {
+  it("keeps the 256 most frequent colours exact when a frame has a few more", () => {
+    // 300 colours: grey levels 0..299 clamped would repeat, so use (i, 255 - i % 256, i >> 8).
+    const data = new Uint8Array(40 * 40 * 3).fill(255);
+    for (let i = 0; i < 300; i++) data.set([i % 256, 100, i >> 8 ? 50 : 0], i * 3);
+    const out = decodeFrame(new GifReader(encodeGif([{ width: 40, height: 40, data }])), 0);
+    let exact = 0, maxErr = 0;
+    for (let p = 0; p < 40 * 40; p++) {
+      const err = Math.max(...[0, 1, 2].map((k) => Math.abs(out[p * 3 + k] - data[p * 3 + k])));
+      if (err === 0) exact++;
+      maxErr = Math.max(maxErr, err);
+    }
+    expect(exact).toBeGreaterThanOrEqual(40 * 40 - 45); // white and 255 of the 300 colours are kept
+    expect(maxErr).toBeLessThanOrEqual(50);
+  });
+
+  it("quantises a frame with many more colours", () => {
     const data = new Uint8Array(32 * 32 * 3);
     for (let p = 0; p < 32 * 32; p++) data.set([p % 32 * 8, Math.floor(p / 32) * 8, 128], p * 3);
     const reader = new GifReader(encodeGif([{ width: 32, height: 32, data }]));

@@ -155,13 +155,26 @@ export function renderPendulum(theta: number, lastU: number | null): RgbFrame {
     const size = Math.trunc((scale * Math.abs(lastU)) / 2);
     if (size > 0) {
       // As Gymnasium: flipped vertically (undone by the final flip) and mirrored for positive torque.
-      const arrow = flipRgba(clockwiseArrow(size), lastU > 0, true);
+      const arrow = arrowImage(size, lastU > 0);
       s.blitRgba(arrow, offset - Math.floor(size / 2), offset - Math.floor(size / 2));
     }
   }
   disc(s, offset, offset, Math.trunc(0.05 * scale), BLACK);
   s.flipVertical();
   return s.toFrame();
+}
+
+/** Arrow images by size and direction: drawing one takes longer than the rest of the frame. */
+const arrowCache = new Map<string, RgbaImage>();
+
+function arrowImage(size: number, mirrored: boolean): RgbaImage {
+  const key = `${size}:${mirrored}`;
+  let img = arrowCache.get(key);
+  if (!img) {
+    img = flipRgba(clockwiseArrow(size), mirrored, true);
+    arrowCache.set(key, img);
+  }
+  return img;
 }
 
 interface RgbaImage {
@@ -183,17 +196,24 @@ export function clockwiseArrow(size: number): RgbaImage {
   const tip: Point = [c + radius * Math.cos(end) - 0.22 * size * Math.sin(end), c + radius * Math.sin(end) + 0.22 * size * Math.cos(end)];
   const baseIn: Point = [c + (radius - 0.17 * size) * Math.cos(end), c + (radius - 0.17 * size) * Math.sin(end)];
   const baseOut: Point = [c + (radius + 0.17 * size) * Math.cos(end), c + (radius + 0.17 * size) * Math.sin(end)];
+  const xs = [tip[0], baseIn[0], baseOut[0]], ys = [tip[1], baseIn[1], baseOut[1]];
+  const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
   const inside = (x: number, y: number): boolean => {
     const dx = x - c, dy = y - c;
-    const r = Math.hypot(dx, dy);
-    let a = Math.atan2(dy, dx);
-    while (a < start) a += 2 * Math.PI;
-    if (Math.abs(r - radius) <= half && a - start <= sweep) return true;
-    return inTriangle(x, y, tip, baseIn, baseOut);
+    if (Math.abs(Math.sqrt(dx * dx + dy * dy) - radius) <= half) {
+      let a = Math.atan2(dy, dx);
+      while (a < start) a += 2 * Math.PI;
+      if (a - start <= sweep) return true;
+    }
+    return x >= x0 && x <= x1 && y >= y0 && y <= y1 && inTriangle(x, y, tip, baseIn, baseOut);
   };
   const n = 4;
+  const reach = radius + 0.2 * size;
   for (let y = 0; y < size; y++) {
     for (let x = 0; x < size; x++) {
+      // Pixels far from the ring and the head stay transparent without sampling.
+      const dx = x + 0.5 - c, dy = y + 0.5 - c, r = Math.sqrt(dx * dx + dy * dy);
+      if ((r < radius - half - 1 || r > reach) && !(x + 1 >= x0 && x <= x1 && y + 1 >= y0 && y <= y1)) continue;
       let hits = 0;
       for (let j = 0; j < n; j++) for (let i = 0; i < n; i++) if (inside(x + (i + 0.5) / n, y + (j + 0.5) / n)) hits++;
       data[(y * size + x) * 4 + 3] = Math.round((255 * hits) / (n * n));

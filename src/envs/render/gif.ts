@@ -6,9 +6,9 @@ import type { RgbFrame } from "./frame.js";
  * Animated GIF output for rendered episodes, with gifenc (a maintained pure-JS encoder,
  * so it runs in Node and in the browser alike).
  *
- * Every frame gets its own exact palette when it has at most 256 colours — the classic
- * scenes do: a few flat colours plus their anti-aliased blends — so the GIF reproduces
- * the frames pixel for pixel. A frame with more colours is quantised to 256 by gifenc.
+ * Every frame gets its own palette: exact when it has at most 256 colours — the classic
+ * scenes do, bar MountainCar's anti-aliased curve which can add a few — so the GIF
+ * reproduces the frames pixel for pixel; see `palettize` for frames with more.
  */
 
 type GifencApi = typeof gifenc.default;
@@ -76,33 +76,65 @@ export function encodeGif(frames: Iterable<RgbFrame>, options: GifOptions = {}):
   return writer.finish();
 }
 
-/** An exact palette and index map when the frame has ≤ 256 colours, else gifenc's quantisation. */
+/** Above this many distinct colours a frame is quantised by gifenc; at or below, see `palettize`. */
+const NEAREST_LIMIT = 512;
+
+/**
+ * The frame's palette and index map. At most 256 colours: an exact palette. A few more (the
+ * anti-aliased curve of MountainCar gives 259): the 256 most frequent colours, exact, and
+ * every other colour drawn as the nearest of them. Many more: gifenc's quantisation.
+ */
 function palettize(frame: RgbFrame): { palette: number[][]; index: Uint8Array } {
   const { data } = frame;
   const n = frame.width * frame.height;
+  const counts = new Map<number, number>();
+  // Runs of one colour are the norm (backgrounds): count a run with one map update.
+  let runKey = -1, runLength = 0;
+  for (let i = 0; i < n * 3; i += 3) {
+    const key = (data[i] << 16) | (data[i + 1] << 8) | data[i + 2];
+    if (key === runKey) {
+      runLength++;
+      continue;
+    }
+    if (runLength) counts.set(runKey, (counts.get(runKey) ?? 0) + runLength);
+    if (counts.size > NEAREST_LIMIT) return quantized(frame);
+    runKey = key;
+    runLength = 1;
+  }
+  counts.set(runKey, (counts.get(runKey) ?? 0) + runLength);
+  if (counts.size > NEAREST_LIMIT) return quantized(frame);
+  const byFrequency = [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0] - b[0]).map(([key]) => key);
+  const kept = byFrequency.slice(0, 256);
+  const slots = new Map<number, number>(kept.map((key, slot) => [key, slot]));
+  for (const key of byFrequency.slice(256)) slots.set(key, nearest(key, kept));
+  const palette = kept.map((key) => [key >> 16, (key >> 8) & 255, key & 255]);
+  // gifenc writes a colour table of at least 2 entries.
+  if (palette.length < 2) palette.push([0, 0, 0]);
   const index = new Uint8Array(n);
-  const slots = new Map<number, number>();
-  const palette: number[][] = [];
-  // Runs of one colour are the norm (backgrounds), so the last lookup is cached.
   let lastKey = -1, lastSlot = 0;
   for (let p = 0, i = 0; p < n; p++, i += 3) {
     const key = (data[i] << 16) | (data[i + 1] << 8) | data[i + 2];
     if (key !== lastKey) {
-      let slot = slots.get(key);
-      if (slot === undefined) {
-        if (palette.length === 256) return quantized(frame);
-        slot = palette.length;
-        slots.set(key, slot);
-        palette.push([data[i], data[i + 1], data[i + 2]]);
-      }
       lastKey = key;
-      lastSlot = slot;
+      lastSlot = slots.get(key)!;
     }
     index[p] = lastSlot;
   }
-  // gifenc writes a colour table of at least 2 entries.
-  if (palette.length < 2) palette.push([0, 0, 0]);
   return { palette, index };
+}
+
+/** Slot of the colour in `palette` closest to `key` (squared RGB distance). */
+function nearest(key: number, palette: number[]): number {
+  const r = key >> 16, g = (key >> 8) & 255, b = key & 255;
+  let best = 0, bestDist = Infinity;
+  palette.forEach((c, slot) => {
+    const d = (r - (c >> 16)) ** 2 + (g - ((c >> 8) & 255)) ** 2 + (b - (c & 255)) ** 2;
+    if (d < bestDist) {
+      bestDist = d;
+      best = slot;
+    }
+  });
+  return best;
 }
 
 function quantized(frame: RgbFrame): { palette: number[][]; index: Uint8Array } {

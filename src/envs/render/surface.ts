@@ -34,6 +34,10 @@ export class Surface {
 
   fill(c: Rgb): void {
     const d = this.data;
+    if (c[0] === c[1] && c[1] === c[2]) {
+      d.fill(c[0]);
+      return;
+    }
     for (let i = 0; i < d.length; i += 3) {
       d[i] = c[0];
       d[i + 1] = c[1];
