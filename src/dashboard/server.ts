@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { RefineryError } from "../core/errors.js";
 import { RunStore, type RunRecord } from "../store/store.js";
 import { APP_CSS, INDEX_HTML } from "./page.js";
-import { sendLatestVideo } from "./video.js";
+import { latestVideoInfo, sendLatestVideo } from "./video.js";
 
 export interface DashboardOptions {
   /** The runs root: the directory holding the run directories and runs.db. */
@@ -105,10 +105,11 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
       return sendJson(res, 200, { cursor, rows: rows.filter((r) => r.seq <= cursor) });
     }
     // The latest recorded episode of one run (RUN/videos/latest.gif, written by `refinery record`).
-    if (path === "/api/video") {
+    if (path === "/api/video" || path === "/api/video/info") {
       const ids = url.searchParams.getAll("run");
       const run = ids.length === 1 ? lookup(store, encodeURIComponent(ids[0])) : null;
-      return sendLatestVideo(res, run ? run.dir : null, SECURITY_HEADERS, req.method === "HEAD");
+      if (path === "/api/video") return sendLatestVideo(res, run ? run.dir : null, SECURITY_HEADERS, req.method === "HEAD");
+      return run ? sendJson(res, 200, latestVideoInfo(run.dir)) : notFound(res);
     }
     if (path === "/api/stream") {
       const ids = runIds(store, url);

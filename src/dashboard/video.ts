@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, realpathSync } from "node:fs";
+import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { join, sep } from "node:path";
 import type { ServerResponse } from "node:http";
 
@@ -11,13 +11,36 @@ export const LATEST_VIDEO = join("videos", "latest.gif");
  * lies inside the run directory — no part of the request reaches the file system.
  */
 export function latestVideo(runDir: string): Uint8Array | null {
+  const real = confinedVideoPath(runDir);
+  try {
+    return real === null ? null : readFileSync(real);
+  } catch {
+    return null;
+  }
+}
+
+/** `{ available, bytes, modifiedAt }` of the run's latest recording, for the page to decide whether to show it. */
+export function latestVideoInfo(runDir: string): { available: boolean; bytes: number | null; modifiedAt: string | null } {
+  const real = confinedVideoPath(runDir);
+  try {
+    if (real !== null) {
+      const st = statSync(real);
+      if (st.isFile()) return { available: true, bytes: st.size, modifiedAt: st.mtime.toISOString() };
+    }
+  } catch {
+    // Removed meanwhile: not available.
+  }
+  return { available: false, bytes: null, modifiedAt: null };
+}
+
+/** The real path of RUN/videos/latest.gif if it exists inside the run directory, else null. */
+function confinedVideoPath(runDir: string): string | null {
   const file = join(runDir, LATEST_VIDEO);
   if (!existsSync(file)) return null;
   try {
     const root = realpathSync(runDir);
     const real = realpathSync(file);
-    if (!real.startsWith(root + sep)) return null;
-    return readFileSync(real);
+    return real.startsWith(root + sep) ? real : null;
   } catch {
     return null;
   }

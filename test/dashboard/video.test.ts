@@ -65,10 +65,19 @@ describe("GET /api/video?run=ID", () => {
     expect(r.body.toString()).not.toContain("not for the dashboard");
   });
 
+  it("/api/video/info says whether there is a recording, so the page asks for the GIF only then", async () => {
+    const yes = JSON.parse((await get("/api/video/info?run=recorded")).body.toString()) as { available: boolean; bytes: number; modifiedAt: string };
+    expect(yes).toMatchObject({ available: true, bytes: gif.length });
+    expect(Number.isNaN(Date.parse(yes.modifiedAt))).toBe(false);
+    expect(JSON.parse((await get("/api/video/info?run=plain")).body.toString())).toEqual({ available: false, bytes: null, modifiedAt: null });
+    expect(JSON.parse((await get("/api/video/info?run=escape")).body.toString())).toMatchObject({ available: false });
+    expect((await get("/api/video/info?run=nope")).status).toBe(404);
+  });
+
   it("the page has a place for the recording", async () => {
     const page = await get("/");
     expect(page.body.toString()).toContain('id="videos"');
     const app = await get("/assets/app.js");
-    expect(app.body.toString()).toContain("/api/video?");
+    expect(app.body.toString()).toContain("/api/video/info?");
   });
 });
