@@ -6,6 +6,11 @@ import { rotate, Surface, type Rgb } from "./surface.js";
  * sizes, colours, geometry, drawing order and final vertical flip as Gymnasium 1.x's
  * `render()` methods, drawn with the rasteriser in surface.ts. Each function is pure:
  * state in, frame out.
+ *
+ * Coordinates are computed in float64. Where Gymnasium's state is float32 (Acrobot right
+ * after a reset, MountainCarContinuous after a step) numpy computes them in float32; the
+ * two agree to ~1e-4 px, so a vertex lands on another pixel only when a coordinate falls
+ * that close to an integer.
  */
 
 const WHITE: Rgb = [255, 255, 255];
