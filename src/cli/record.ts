@@ -1,17 +1,14 @@
 import { mkdirSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { InvalidArgumentError, type Command } from "commander";
 import { ConfigError } from "../core/errors.js";
 import { GifWriter } from "../envs/render/gif.js";
 import { make } from "../envs/registry.js";
 import { atomicWriteFile } from "../train/fsutil.js";
 import { loadPolicy } from "../train/load_policy.js";
-import { recordEpisodes } from "../train/record.js";
+import { LATEST_VIDEO, recordEpisodes } from "../train/record.js";
 import { RunDir } from "../train/run.js";
 import type { CliIo } from "./io.js";
-
-/** Where a run keeps its latest recording (the dashboard shows it). */
-export const LATEST_VIDEO = join("videos", "latest.gif");
 
 export interface RecordCliOptions {
   episodes: number;

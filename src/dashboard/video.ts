@@ -1,9 +1,7 @@
 import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { join, sep } from "node:path";
 import type { ServerResponse } from "node:http";
-
-/** The recording `refinery record` keeps in a run directory (relative to it). */
-export const LATEST_VIDEO = join("videos", "latest.gif");
+import { LATEST_VIDEO } from "../train/record.js";
 
 /**
  * The latest recorded episode of a run (RUN/videos/latest.gif), or null when there is

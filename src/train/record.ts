@@ -2,6 +2,9 @@ import type { ActingPolicy } from "../algos/types.js";
 import { EnvError } from "../core/errors.js";
 import type { Env, RgbFrame } from "../envs/env.js";
 
+/** Where a run directory keeps its latest recording (`refinery record`; the dashboard shows it). */
+export const LATEST_VIDEO = "videos/latest.gif";
+
 export interface RecordOptions {
   episodes: number;
   /** Seed of the first reset; later episodes continue the env's stream (as evaluatePolicy). */
