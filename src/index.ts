@@ -37,6 +37,10 @@ export { AcrobotEnv } from "./envs/classic/acrobot.js";
 export { MountainCarEnv } from "./envs/classic/mountain_car.js";
 export { ContinuousMountainCarEnv } from "./envs/classic/continuous_mountain_car.js";
 export { PendulumEnv } from "./envs/classic/pendulum.js";
+export { RENDER_MODES, pixelAt, type RenderMode, type RgbFrame, type EnvMetadata } from "./envs/render/frame.js";
+export { renderCartPole, renderAcrobot, renderMountainCar, renderPendulum } from "./envs/render/classic.js";
+export { encodeGif, GifWriter, type GifOptions } from "./envs/render/gif.js";
+export { recordEpisodes, type RecordOptions, type RecordResult } from "./train/record.js";
 
 // Training (Node): algorithms, trainer, run directories, saved policies.
 export { initBackend, backendName, type BackendName } from "./core/backend.js";

@@ -11,6 +11,7 @@ import { evalCommand } from "./eval.js";
 import { processIo, type CliIo } from "./io.js";
 import { listCommand } from "./list.js";
 import { registerPlotCommand } from "./plot.js";
+import { registerRecordCommand } from "./record.js";
 import { registerRunsCommand } from "./runs.js";
 import { trainCommand } from "./train.js";
 
@@ -170,6 +171,7 @@ export function buildProgram(io: CliIo = processIo()): Command {
 
   registerRunsCommand(program, io);
   registerPlotCommand(program, io);
+  registerRecordCommand(program, io, intOption);
   registerDashboardCommand(program, io);
   return program;
 }

@@ -41,6 +41,10 @@ export const INDEX_HTML = `<!doctype html>
       <h2>Sampled completions <span id="completions-run" class="muted"></span></h2>
       <div id="completions"></div>
     </section>
+    <section class="videos">
+      <h2>Latest recording</h2>
+      <div id="videos"></div>
+    </section>
     <section class="config">
       <h2>Config <label class="only-diff"><input id="only-diff" type="checkbox" checked> only differences</label></h2>
       <div id="config"></div>
@@ -104,5 +108,11 @@ th { font-size: 12px; color: var(--muted); font-weight: 600; }
 .only-diff { font-size: 12px; font-weight: normal; color: var(--muted); }
 .config td.differs { background: #fff6d9; }
 .config td.key { color: var(--muted); }
+.videos { padding: 8px 12px; }
+.videos h2 { font-size: 14px; margin: 4px 0 8px; }
+#videos { display: flex; flex-wrap: wrap; gap: 12px; }
+#videos figure { margin: 0; }
+#videos img { max-width: 100%; border: 1px solid var(--line); }
+#videos figcaption { font-size: 12px; color: var(--muted); }
 code { background: #eef0f2; padding: 0 3px; border-radius: 3px; }
 `;

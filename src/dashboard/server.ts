@@ -7,6 +7,7 @@ import { RefineryError } from "../core/errors.js";
 import { RunStore, type RunRecord } from "../store/store.js";
 import { completionsLimit, latestCompletions, MAX_COMPLETIONS } from "./completions.js";
 import { APP_CSS, INDEX_HTML } from "./page.js";
+import { latestVideoInfo, sendLatestVideo } from "./video.js";
 
 export interface DashboardOptions {
   /** The runs root: the directory holding the run directories and runs.db. */
@@ -110,6 +111,13 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
       const limit = completionsLimit(url.searchParams.get("limit"));
       if (limit === null) return sendJson(res, 400, { error: `limit must be an integer from 1 to ${MAX_COMPLETIONS}. Fix: pass e.g. limit=50` });
       return sendJson(res, 200, { run: run.id, completions: latestCompletions(run.dir, limit) });
+    }
+    // The latest recorded episode of one run (RUN/videos/latest.gif, written by `refinery record`).
+    if (path === "/api/video" || path === "/api/video/info") {
+      const ids = url.searchParams.getAll("run");
+      const run = ids.length === 1 ? lookup(store, encodeURIComponent(ids[0])) : null;
+      if (path === "/api/video") return sendLatestVideo(res, run ? run.dir : null, SECURITY_HEADERS, req.method === "HEAD");
+      return run ? sendJson(res, 200, latestVideoInfo(run.dir)) : notFound(res);
     }
     if (path === "/api/stream") {
       const ids = runIds(store, url);

@@ -356,10 +356,55 @@ function checkSnapshots(env: Env<unknown, unknown>, rep: Reporter): void {
   env.reset();
 }
 
+/**
+ * Gymnasium's render checks: the metadata lists the render modes (and a positive frame
+ * rate), the env's render mode is one of them, and `render()` after a reset returns a
+ * frame of that mode. An env made without a render mode is not rendered (as Gymnasium).
+ */
 function checkRender(env: Env<unknown, unknown>, rep: Reporter): void {
-  const render = (env as unknown as { render?: unknown }).render;
-  if (typeof render !== "function") return;
-  rep.group("render()", () => void render.call(env));
+  let metadata: unknown, mode: unknown;
+  try {
+    metadata = env.metadata;
+    mode = env.renderMode;
+  } catch (e) {
+    rep.error(`reading metadata or renderMode threw ${errorText(e)}. Fix: make them plain properties`);
+    return;
+  }
+  if (metadata !== undefined) {
+    const m = metadata as { renderModes?: unknown; renderFps?: unknown };
+    if (!Array.isArray(m.renderModes)) {
+      rep.error(`metadata.renderModes is ${describeValue(m.renderModes)}, not an array. Fix: set metadata = { renderModes: ["rgb_array"], renderFps: 30 } (or renderModes: [] for an env that does not draw)`);
+      return;
+    }
+    if (m.renderModes.length && m.renderFps !== undefined && !(typeof m.renderFps === "number" && m.renderFps > 0)) {
+      rep.warn(`metadata.renderFps is ${describeValue(m.renderFps)}. Fix: give the frame rate of real-time playback as a positive number`);
+    }
+    if (mode !== undefined && mode !== null && !m.renderModes.includes(mode)) {
+      rep.error(`renderMode ${describeValue(mode)} is not in metadata.renderModes ${describeValue(m.renderModes)}. Fix: list it in metadata.renderModes or refuse it in the constructor`);
+    }
+  }
+  if (mode === undefined || mode === null) return;
+  if (typeof env.render !== "function") {
+    rep.error(`renderMode is ${describeValue(mode)} but the env has no render() method. Fix: implement render() or extend BaseEnv`);
+    return;
+  }
+  rep.group("render()", () => {
+    env.reset({ seed: 0 });
+    checkFrame(env.render!(), mode, rep);
+  });
+}
+
+function checkFrame(frame: unknown, mode: unknown, rep: Reporter): void {
+  if (mode !== "rgb_array") return;
+  const f = frame as { width?: unknown; height?: unknown; data?: unknown } | null;
+  const sizeOk = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) > 0;
+  if (!f || typeof f !== "object" || !sizeOk(f.width) || !sizeOk(f.height) || !(f.data instanceof Uint8Array)) {
+    rep.error(`render() in "rgb_array" mode returned ${describeValue(frame)}. Fix: return { width, height, data } with data a Uint8Array of width·height·3 RGB bytes`);
+    return;
+  }
+  if (f.data.length !== f.width * f.height * 3) {
+    rep.error(`render() returned a ${f.width}×${f.height} frame with ${f.data.length} bytes instead of ${f.width * f.height * 3}. Fix: store 3 bytes (R, G, B) per pixel, row-major`);
+  }
 }
 
 // ---------------------------------------------------------------------------------------

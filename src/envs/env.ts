@@ -1,5 +1,9 @@
+import { EnvError } from "../core/errors.js";
 import { Rng, validateSeed } from "../core/rng.js";
 import type { Space } from "../core/spaces.js";
+import { takeRenderMode, type EnvMetadata, type RenderMode, type RgbFrame } from "./render/frame.js";
+
+export type { EnvMetadata, RenderMode, RgbFrame } from "./render/frame.js";
 
 /** Extra information returned by `reset` and `step`; free-form, as Gymnasium's `info` dict. */
 export type Info = Record<string, unknown>;
@@ -45,6 +49,12 @@ export interface Env<O = unknown, A = unknown> {
   reset(args?: ResetArgs): [O, Info];
   step(action: A): StepResult<O>;
   close(): void;
+  /** Supported render modes and frame rate (Gymnasium's `metadata`). */
+  readonly metadata?: EnvMetadata;
+  /** Fixed at construction (`make(id, { renderMode: "rgb_array" })`); null: the env does not render. */
+  readonly renderMode?: RenderMode | null;
+  /** The current picture of the env, in its render mode (Gymnasium's `render()`). */
+  render?(): RgbFrame;
 }
 
 /**
@@ -72,7 +82,10 @@ export abstract class BaseEnv<O, A> implements Env<O, A> {
   abstract readonly observationSpace: Space<O>;
   abstract readonly actionSpace: Space<A>;
   spec: EnvSpec | null = null;
+  /** Render modes and frame rate; envs that draw override it. */
+  readonly metadata: EnvMetadata = { renderModes: [] };
   private rng: Rng | null = null;
+  private mode: RenderMode | null = null;
 
   get unwrapped(): Env<unknown, unknown> {
     return this as unknown as Env<unknown, unknown>;
@@ -101,6 +114,40 @@ export abstract class BaseEnv<O, A> implements Env<O, A> {
   abstract step(action: A): StepResult<O>;
 
   close(): void {}
+
+  /** The render mode chosen at construction, or null. */
+  get renderMode(): RenderMode | null {
+    return this.mode;
+  }
+
+  /**
+   * Reads the `renderMode` constructor option (checked against `metadata.renderModes`);
+   * call it first in the constructor and check the returned remaining options.
+   */
+  protected initRenderMode(kwargs: Record<string, unknown>, envName: string): Record<string, unknown> {
+    const { renderMode, rest } = takeRenderMode(kwargs, this.metadata, envName);
+    this.mode = renderMode;
+    return rest;
+  }
+
+  /**
+   * The current picture (`render_mode="rgb_array"`): an RGB frame. Throws when the env was
+   * made without a render mode (Gymnasium warns and returns None; a silent null would only
+   * fail later, in whatever consumes the frames).
+   */
+  render(): RgbFrame {
+    if (this.mode === null) {
+      const id = this.spec?.id ?? this.constructor.name;
+      const how = this.metadata.renderModes.length ? `create it with make("${id}", { renderMode: "rgb_array" })` : "this env cannot render; use one that lists render modes in its metadata";
+      throw new EnvError("no_render_mode", `${id}: render() was called but the env was made without a renderMode`, how);
+    }
+    return this.renderFrame();
+  }
+
+  /** Draws the current state; envs with render modes override it. */
+  protected renderFrame(): RgbFrame {
+    throw new EnvError("render_not_supported", `${this.constructor.name} has no render()`, "use an env whose metadata lists render modes");
+  }
 
   toString(): string {
     return `${this.constructor.name}<${this.spec?.id ?? "unregistered"}>`;
@@ -137,6 +184,19 @@ export class Wrapper<O = unknown, A = unknown, WO = O, WA = A> implements Env<O,
   }
   close(): void {
     this.env.close();
+  }
+  get metadata(): EnvMetadata {
+    return this.env.metadata ?? { renderModes: [] };
+  }
+  get renderMode(): RenderMode | null {
+    return this.env.renderMode ?? null;
+  }
+  /** Passes the inner env's frame through unchanged. */
+  render(): RgbFrame {
+    if (typeof this.env.render !== "function") {
+      throw new EnvError("render_not_supported", `${String(this.env)} has no render()`, "use an env whose metadata lists render modes");
+    }
+    return this.env.render();
   }
   toString(): string {
     return `${this.constructor.name}<${String(this.env)}>`;

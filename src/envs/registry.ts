@@ -1,5 +1,5 @@
 import { ConfigError, describeValue } from "../core/errors.js";
-import type { Env, EnvSpec } from "./env.js";
+import type { Env, EnvSpec, RenderMode } from "./env.js";
 import { AcrobotEnv } from "./classic/acrobot.js";
 import { CartPoleEnv } from "./classic/cartpole.js";
 import { ContinuousMountainCarEnv } from "./classic/continuous_mountain_car.js";
@@ -56,6 +56,8 @@ export interface MakeOptions {
   maxEpisodeSteps?: number;
   /** Skip the PassiveEnvChecker wrapper (action and observation checks on every step). */
   disableEnvChecker?: boolean;
+  /** `"rgb_array"`: `env.render()` returns the current picture as an RGB frame (Gymnasium's `render_mode`). */
+  renderMode?: RenderMode;
   /** Anything else is passed to the env's constructor, e.g. `{ g: 9.81 }` for Pendulum-v1. */
   [kwarg: string]: unknown;
 }

@@ -72,9 +72,9 @@ export function scalarBoxAction(action: unknown, space: Box, envName: string): n
  * Throws when `step` (or `getState`) is called before the env has a state. Snapshotable
  * envs get one from `reset()` or `setState()`.
  */
-export function requireReset(hasState: boolean, envName: string, call: "step" | "getState" = "step"): void {
+export function requireReset(hasState: boolean, envName: string, call: "step" | "getState" | "render" = "step"): void {
   if (!hasState) {
-    const source = call === "getState" ? "reset() or setState()" : "reset()";
+    const source = call === "step" ? "reset()" : "reset() or setState()";
     throw new EnvError("reset_needed", `${envName}: ${call}() was called before ${source}`, "call env.reset() (optionally with a seed) first");
   }
 }

@@ -1,6 +1,6 @@
 import { ConfigError, describeValue, EnvError } from "../core/errors.js";
 import { Box, Discrete, flatSize, isNumericArray, type BoxValue, type Space } from "../core/spaces.js";
-import { Wrapper, type Env, type EnvSpec, type Info, type ResetArgs, type StepResult } from "./env.js";
+import { Wrapper, type Env, type EnvSpec, type Info, type ResetArgs, type RgbFrame, type StepResult } from "./env.js";
 import type { StatefulLayer } from "./state.js";
 
 /**
@@ -158,6 +158,14 @@ export class OrderEnforcing<O = unknown, A = unknown> extends Wrapper<O, A> impl
       this.endedBy = terminated && truncated ? "terminated and truncated" : terminated ? "terminated" : "truncated";
     }
     return result;
+  }
+
+  /** As Gymnasium's OrderEnforcing: there is nothing to draw before the first reset. */
+  override render(): RgbFrame {
+    if (!this.resetCalled) {
+      throw new EnvError("reset_needed", `${envName(this)}: render() was called before reset()`, "call env.reset() (optionally with a seed) before render()");
+    }
+    return super.render();
   }
 
   saveState(): { hasReset: boolean; episodeSteps: number; endedBy: EpisodeEnd | null } {

@@ -229,7 +229,32 @@ async function reloadSelection(): Promise<void> {
   state.cursor = cursor;
   renderCharts();
   renderConfig();
+  void renderVideos();
   openStream();
+}
+
+/**
+ * The latest recorded episode (`refinery record`) of each selected run: asks
+ * /api/video/info first, so a run without a recording costs no failed image request.
+ */
+async function renderVideos(): Promise<void> {
+  const host = $("videos");
+  const ids = [...state.selected];
+  if (!ids.length) {
+    host.replaceChildren(el("p", { class: "muted" }, "Select a run to see its latest recorded episode."));
+    return;
+  }
+  const infos = await Promise.all(ids.map((id) => getJson<{ available: boolean; modifiedAt: string | null }>(`/api/video/info?${new URLSearchParams({ run: id }).toString()}`).catch(() => null)));
+  if (ids.join("\u0000") !== state.selected.join("\u0000")) return; // the selection changed meanwhile
+  host.replaceChildren(
+    ...ids.map((id, i) => {
+      const info = infos[i];
+      const view = info?.available
+        ? el("img", { src: `/api/video?${new URLSearchParams({ run: id, t: info.modifiedAt ?? "" }).toString()}`, alt: `latest recorded episode of ${id}` })
+        : el("p", { class: "muted" }, "no recording yet: ", el("code", {}, "refinery record RUN_DIR"));
+      return el("figure", { "data-run": id }, view, el("figcaption", {}, id));
+    }),
+  );
 }
 
 function openStream(): void {

@@ -1,6 +1,7 @@
 import { ConfigError, describeValue } from "../../core/errors.js";
 import { Box, Discrete, type Space } from "../../core/spaces.js";
-import { BaseEnv, type Info, type ResetArgs, type Snapshotable, type StepResult } from "../env.js";
+import { BaseEnv, type EnvMetadata, type Info, type ResetArgs, type RgbFrame, type Snapshotable, type StepResult } from "../env.js";
+import { renderAcrobot } from "../render/classic.js";
 import { checkOptionKeys, discreteAction, finiteState, requireReset, resetBounds } from "../validate.js";
 
 const ENV_NAME = "Acrobot-v1";
@@ -45,6 +46,7 @@ export class AcrobotEnv extends BaseEnv<Float32Array, number> implements Snapsho
   bookOrNips: AcrobotDynamics;
   /** Gymnasium's `torque_noise_max` attribute. */
   torqueNoiseMax: number;
+  override readonly metadata: EnvMetadata = { renderModes: ["rgb_array"], renderFps: 15 };
 
   override readonly observationSpace = new Box(
     [-1.0, -1.0, -1.0, -1.0, -this.maxVel1, -this.maxVel2],
@@ -62,12 +64,13 @@ export class AcrobotEnv extends BaseEnv<Float32Array, number> implements Snapsho
 
   constructor(kwargs: Record<string, unknown> = {}) {
     super();
-    checkOptionKeys(kwargs, OPTION_KEYS, ENV_NAME);
-    const dyn = kwargs.bookOrNips ?? "book";
+    const options = this.initRenderMode(kwargs, ENV_NAME);
+    checkOptionKeys(options, OPTION_KEYS, ENV_NAME);
+    const dyn = options.bookOrNips ?? "book";
     if (dyn !== "book" && dyn !== "nips") {
       throw new ConfigError(`${ENV_NAME}: option bookOrNips=${describeValue(dyn)} is not "book" or "nips"`, 'pass "book" (default) or "nips"');
     }
-    const noise = kwargs.torqueNoiseMax ?? 0;
+    const noise = options.torqueNoiseMax ?? 0;
     if (typeof noise !== "number" || !Number.isFinite(noise) || noise < 0) {
       throw new ConfigError(
         `${ENV_NAME}: option torqueNoiseMax=${describeValue(noise)} is not a finite non-negative number`,
@@ -118,6 +121,12 @@ export class AcrobotEnv extends BaseEnv<Float32Array, number> implements Snapsho
     // The fifth entry of y is the torque, set by each step.
     this.y.set(finiteState(state, STATE_NAMES, ENV_NAME));
     this.hasState = true;
+  }
+
+  /** Gymnasium's 500×500 picture of the two links (see render/classic.ts). */
+  protected override renderFrame(): RgbFrame {
+    requireReset(this.hasState, ENV_NAME, "render");
+    return renderAcrobot(this.y, { linkLength1: this.linkLength1, linkLength2: this.linkLength2 });
   }
 
   private observation(): Float32Array {

@@ -1,6 +1,7 @@
 import { ConfigError, describeValue } from "../../core/errors.js";
 import { Box, Discrete, type Space } from "../../core/spaces.js";
-import { BaseEnv, type Info, type ResetArgs, type Snapshotable, type StepResult } from "../env.js";
+import { BaseEnv, type EnvMetadata, type Info, type ResetArgs, type RgbFrame, type Snapshotable, type StepResult } from "../env.js";
+import { renderCartPole } from "../render/classic.js";
 import { checkOptionKeys, discreteAction, finiteState, requireReset, resetBounds } from "../validate.js";
 
 const ENV_NAME = "CartPole-v1";
@@ -39,6 +40,7 @@ export class CartPoleEnv extends BaseEnv<Float32Array, number> implements Snapsh
   readonly thetaThresholdRadians = (12 * 2 * Math.PI) / 360;
   readonly xThreshold = 2.4;
   readonly suttonBartoReward: boolean;
+  override readonly metadata: EnvMetadata = { renderModes: ["rgb_array"], renderFps: 50 };
 
   // Bounds are twice the termination thresholds so that a failing observation still lies inside.
   override readonly observationSpace = new Box(
@@ -57,8 +59,9 @@ export class CartPoleEnv extends BaseEnv<Float32Array, number> implements Snapsh
 
   constructor(kwargs: Record<string, unknown> = {}) {
     super();
-    checkOptionKeys(kwargs, OPTION_KEYS, ENV_NAME);
-    const flag = kwargs.suttonBartoReward ?? false;
+    const options = this.initRenderMode(kwargs, ENV_NAME);
+    checkOptionKeys(options, OPTION_KEYS, ENV_NAME);
+    const flag = options.suttonBartoReward ?? false;
     if (typeof flag !== "boolean") {
       throw new ConfigError(
         `${ENV_NAME}: option suttonBartoReward=${describeValue(flag)} is not a boolean`,
@@ -147,6 +150,12 @@ export class CartPoleEnv extends BaseEnv<Float32Array, number> implements Snapsh
     this.state.set(finiteState(state, STATE_NAMES, ENV_NAME));
     this.hasState = true;
     this.stepsBeyondTerminated = null;
+  }
+
+  /** Gymnasium's 600×400 picture of the cart and pole (see render/classic.ts). */
+  protected override renderFrame(): RgbFrame {
+    requireReset(this.hasState, ENV_NAME, "render");
+    return renderCartPole(this.state, { xThreshold: this.xThreshold, length: this.length });
   }
 
   private observation(): Float32Array {

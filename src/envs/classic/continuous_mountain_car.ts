@@ -1,5 +1,6 @@
 import { Box } from "../../core/spaces.js";
-import { BaseEnv, type Info, type ResetArgs, type Snapshotable, type StepResult } from "../env.js";
+import { BaseEnv, type EnvMetadata, type Info, type ResetArgs, type RgbFrame, type Snapshotable, type StepResult } from "../env.js";
+import { renderMountainCar } from "../render/classic.js";
 import { finiteState, numberOptions, requireReset, resetBounds, scalarBoxAction } from "../validate.js";
 
 const NAME = "MountainCarContinuous-v0";
@@ -41,6 +42,7 @@ export class ContinuousMountainCarEnv extends BaseEnv<Float32Array, Float32Array
   readonly maxSpeed = 0.07;
   readonly goalPosition = 0.45;
   readonly goalVelocity: number;
+  override readonly metadata: EnvMetadata = { renderModes: ["rgb_array"], renderFps: 30 };
   readonly power = 0.0015;
 
   readonly observationSpace = new Box([this.minPosition, -this.maxSpeed], [this.maxPosition, this.maxSpeed], [2], "float32");
@@ -63,7 +65,7 @@ export class ContinuousMountainCarEnv extends BaseEnv<Float32Array, Float32Array
 
   constructor(kwargs: Record<string, unknown> = {}) {
     super();
-    const options = numberOptions(kwargs, OPTION_KEYS, NAME);
+    const options = numberOptions(this.initRenderMode(kwargs, NAME), OPTION_KEYS, NAME);
     this.goalVelocity = options.goalVelocity ?? 0;
     this.goalVelocity32 = f32(this.goalVelocity);
   }
@@ -147,6 +149,12 @@ export class ContinuousMountainCarEnv extends BaseEnv<Float32Array, Float32Array
     [this.position, this.velocity] = finiteState(state, STATE_NAMES, NAME);
     this.stateIsFloat32 = f32(this.position) === this.position && f32(this.velocity) === this.velocity;
     this.hasState = true;
+  }
+
+  /** Gymnasium's 600×400 picture of the hill, the car and the flag (see render/classic.ts). */
+  protected override renderFrame(): RgbFrame {
+    requireReset(this.hasState, NAME, "render");
+    return renderMountainCar(this.position, { minPosition: this.minPosition, maxPosition: this.maxPosition, goalPosition: this.goalPosition });
   }
 
   private observation(): Float32Array {

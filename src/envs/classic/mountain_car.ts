@@ -1,5 +1,6 @@
 import { Box, Discrete } from "../../core/spaces.js";
-import { BaseEnv, type Info, type ResetArgs, type Snapshotable, type StepResult } from "../env.js";
+import { BaseEnv, type EnvMetadata, type Info, type ResetArgs, type RgbFrame, type Snapshotable, type StepResult } from "../env.js";
+import { renderMountainCar } from "../render/classic.js";
 import { discreteAction, finiteState, numberOptions, requireReset, resetBounds } from "../validate.js";
 
 const NAME = "MountainCar-v0";
@@ -27,6 +28,7 @@ export class MountainCarEnv extends BaseEnv<Float32Array, number> implements Sna
   readonly maxSpeed = 0.07;
   readonly goalPosition = 0.5;
   readonly goalVelocity: number;
+  override readonly metadata: EnvMetadata = { renderModes: ["rgb_array"], renderFps: 30 };
   readonly force = 0.001;
   readonly gravity = 0.0025;
 
@@ -39,7 +41,7 @@ export class MountainCarEnv extends BaseEnv<Float32Array, number> implements Sna
 
   constructor(kwargs: Record<string, unknown> = {}) {
     super();
-    const options = numberOptions(kwargs, OPTION_KEYS, NAME);
+    const options = numberOptions(this.initRenderMode(kwargs, NAME), OPTION_KEYS, NAME);
     this.goalVelocity = options.goalVelocity ?? 0;
   }
 
@@ -77,6 +79,12 @@ export class MountainCarEnv extends BaseEnv<Float32Array, number> implements Sna
   setState(state: number[]): void {
     [this.position, this.velocity] = finiteState(state, STATE_NAMES, NAME);
     this.hasState = true;
+  }
+
+  /** Gymnasium's 600×400 picture of the hill, the car and the flag (see render/classic.ts). */
+  protected override renderFrame(): RgbFrame {
+    requireReset(this.hasState, NAME, "render");
+    return renderMountainCar(this.position, { minPosition: this.minPosition, maxPosition: this.maxPosition, goalPosition: this.goalPosition });
   }
 
   private observation(): Float32Array {

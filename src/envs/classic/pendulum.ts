@@ -1,6 +1,7 @@
 import { EnvError } from "../../core/errors.js";
 import { Box } from "../../core/spaces.js";
-import { BaseEnv, type Info, type ResetArgs, type Snapshotable, type StepResult } from "../env.js";
+import { BaseEnv, type EnvMetadata, type Info, type ResetArgs, type RgbFrame, type Snapshotable, type StepResult } from "../env.js";
+import { renderPendulum } from "../render/classic.js";
 import { finiteState, numberOptions, requireReset, scalarBoxAction, toFloat } from "../validate.js";
 
 const NAME = "Pendulum-v1";
@@ -35,6 +36,9 @@ export class PendulumEnv extends BaseEnv<Float32Array, Float32Array> implements 
   readonly g: number;
   readonly m = 1.0;
   readonly l = 1.0;
+  override readonly metadata: EnvMetadata = { renderModes: ["rgb_array"], renderFps: 30 };
+  /** The clipped torque of the last step (Gymnasium's `last_u`, shown by render); null after reset. */
+  lastU: number | null = null;
 
   readonly observationSpace = new Box([-1.0, -1.0, -this.maxSpeed], [1.0, 1.0, this.maxSpeed], [3], "float32");
   /** Actions are float32, the dtype of this space: any action is converted to float32 first. */
@@ -52,7 +56,7 @@ export class PendulumEnv extends BaseEnv<Float32Array, Float32Array> implements 
 
   constructor(kwargs: Record<string, unknown> = {}) {
     super();
-    const options = numberOptions(kwargs, OPTION_KEYS, NAME);
+    const options = numberOptions(this.initRenderMode(kwargs, NAME), OPTION_KEYS, NAME);
     this.g = options.g ?? 10.0;
     this.gravityTerm = (3 * this.g) / (2 * this.l);
     this.torqueTerm32 = f32(3.0 / (this.m * this.l ** 2));
@@ -66,6 +70,7 @@ export class PendulumEnv extends BaseEnv<Float32Array, Float32Array> implements 
     // np_random.uniform(low=-high, high=high) draws θ then θ̇.
     this.theta = this.npRandom.uniform(-x, x);
     this.thetaDot = this.npRandom.uniform(-y, y);
+    this.lastU = null;
     this.hasState = true;
     return [this.observation(), {}];
   }
@@ -76,6 +81,7 @@ export class PendulumEnv extends BaseEnv<Float32Array, Float32Array> implements 
     const thdot = this.thetaDot;
     const u = Math.min(Math.max(scalarBoxAction(action, this.actionSpace, NAME), -this.maxTorque), this.maxTorque);
 
+    this.lastU = u;
     const normalized = angleNormalize(th);
     // float64 + float64 + float32: only `0.001 * u**2` is float32 (twice rounded).
     const costs = normalized * normalized + 0.1 * (thdot * thdot) + f32(this.torqueCost32 * f32(u * u));
@@ -96,6 +102,12 @@ export class PendulumEnv extends BaseEnv<Float32Array, Float32Array> implements 
   setState(state: number[]): void {
     [this.theta, this.thetaDot] = finiteState(state, STATE_NAMES, NAME);
     this.hasState = true;
+  }
+
+  /** Gymnasium's 500×500 picture of the rod and the torque arrow (see render/classic.ts). */
+  protected override renderFrame(): RgbFrame {
+    requireReset(this.hasState, NAME, "render");
+    return renderPendulum(this.theta, this.lastU);
   }
 
   private observation(): Float32Array {
