@@ -2,6 +2,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { ConfigError, RefineryError, describeValue } from "./errors.js";
+import { nodeBuiltin } from "./platform.js";
 
 /**
  * Tensor backend set-up: the one place that decides which tfjs backend runs and makes
@@ -15,6 +16,8 @@ import { ConfigError, RefineryError, describeValue } from "./errors.js";
  *   `initBackend`).
  * - wasm in Node: the `.wasm` binaries ship inside `@tensorflow/tfjs-backend-wasm`; we
  *   point the backend at that folder on disk so nothing is fetched over the network.
+ * - wasm in a browser: the page must serve those `.wasm` files and pass their URL prefix
+ *   as `initBackend("wasm", { wasmPaths })`; the "cpu" backend needs nothing.
  */
 
 export type BackendName = "cpu" | "wasm";
@@ -105,12 +108,12 @@ async function configureWasmPaths(explicit: string | undefined): Promise<void> {
   wasmPathsConfigured = true;
 }
 
-/** `…/node_modules/@tensorflow/tfjs-backend-wasm/dist/` in Node, null elsewhere. */
+/** `…/node_modules/@tensorflow/tfjs-backend-wasm/dist/` in Node, null elsewhere (then tfjs looks next to the script). */
 async function nodeWasmFolder(): Promise<string | null> {
-  if (typeof process === "undefined" || typeof process.versions?.node !== "string") return null;
-  const { createRequire } = await import("node:module");
-  const path = await import("node:path");
-  const require = createRequire(import.meta.url);
+  const nodeModule = nodeBuiltin<typeof import("node:module")>("module");
+  const path = nodeBuiltin<typeof import("node:path")>("path");
+  if (!nodeModule || !path) return null;
+  const require = nodeModule.createRequire(import.meta.url);
   const entry = require.resolve("@tensorflow/tfjs-backend-wasm");
   return path.dirname(entry) + path.sep;
 }
