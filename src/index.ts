@@ -54,6 +54,7 @@ export { createAlgorithm, runIterations, yieldToEventLoop, type LoopCallbacks, t
 export { evaluatePolicy, type EvalResult } from "./train/evaluate.js";
 export { loadPolicy, type LoadedPolicy } from "./train/load_policy.js";
 export { loadWeights, type NamedArray, type JsonObject } from "./nn/weights_load.js";
+export { actorLayersModel } from "./train/export.js";
 export { gae, type GaeInput } from "./advantage/gae.js";
 export { normalizeAdvantages } from "./advantage/normalize.js";
 export { StepCollector, type RolloutBatch } from "./rollout/step_collector.js";

@@ -15,3 +15,4 @@ export { RunStore, type RunRecord, type RunStatus } from "./store/store.js";
 export { resolveRunsRoot } from "./store/root.js";
 export { plotRuns, type PlotOptions } from "./plot/plot.js";
 export { startDashboard, type DashboardOptions, type Dashboard } from "./dashboard/server.js";
+export { exportPolicy, type ExportOptions } from "./train/export_files.js";

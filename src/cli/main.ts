@@ -8,6 +8,7 @@ import { ConfigError, RefineryError } from "../core/errors.js";
 import { registerDashboardCommand } from "./dashboard.js";
 import { demoCommand } from "./demo.js";
 import { evalCommand } from "./eval.js";
+import { registerExportCommand } from "./export.js";
 import { CliExit, processIo, type CliIo } from "./io.js";
 import { listCommand } from "./list.js";
 import { registerPlotCommand } from "./plot.js";
@@ -165,6 +166,7 @@ export function buildProgram(io: CliIo = processIo()): Command {
   registerRunsCommand(program, io);
   registerPlotCommand(program, io);
   registerDashboardCommand(program, io);
+  registerExportCommand(program, io);
   return program;
 }
 

@@ -1,5 +1,5 @@
 import { policyActor } from "../algos/ppo.js";
-import { initBackend, type BackendName } from "../core/backend.js";
+import { backendName, initBackend, type BackendName } from "../core/backend.js";
 import { ConfigError, RefineryError } from "../core/errors.js";
 import { Rng } from "../core/rng.js";
 import { spaceFromJSON, type SpaceJSON } from "../core/spaces.js";
@@ -23,24 +23,24 @@ export interface LoadedPolicy {
  * whose `model.json` and `weights.bin` are fetched.
  */
 export async function loadPolicy(dir: string, options: { which?: "policy" | "best"; backend?: BackendName; seed?: number } = {}): Promise<LoadedPolicy> {
-  const candidates = [joinLocation(dir, options.which ?? "policy"), dir];
-  let saved: { arrays: NamedArray[]; extra: JsonObject } | null = null;
-  let found = dir;
+  const saved = await readSavedPolicy(dir, options.which);
+  // Keep a backend the caller already chose (a page that trains on wasm); else the cpu one.
+  await initBackend(options.backend ?? currentBackend() ?? "cpu");
+  return policyFromSaved(saved.arrays, saved.extra, saved.found, options.seed ?? 0);
+}
+
+/** The weights and spec of a run's `policy/` (or `best/`), or of a policy directory itself; a path or a URL. */
+export async function readSavedPolicy(dir: string, which: "policy" | "best" = "policy"): Promise<{ arrays: NamedArray[]; extra: JsonObject; found: string }> {
+  const candidates = [joinLocation(dir, which), dir];
   for (const candidate of candidates) {
     try {
-      saved = await loadWeights(candidate);
-      found = candidate;
-      break;
+      return { ...(await loadWeights(candidate)), found: candidate };
     } catch (err) {
       // Only "nothing there" moves on to the next place; a torn or foreign file is reported.
       if (!(err instanceof RefineryError && err.code === "weights_not_found")) throw err;
     }
   }
-  if (!saved) {
-    throw new ConfigError(`no saved policy in ${dir} (looked for ${candidates.map((c) => joinLocation(c, MODEL_JSON)).join(", ")})`, "pass a run directory whose training finished, or a policy directory", "policy_not_found");
-  }
-  await initBackend(options.backend ?? "cpu");
-  return policyFromSaved(saved.arrays, saved.extra, found, options.seed ?? 0);
+  throw new ConfigError(`no saved policy in ${dir} (looked for ${candidates.map((c) => joinLocation(c, MODEL_JSON)).join(", ")})`, "pass a run directory whose training finished, or a policy directory", "policy_not_found");
 }
 
 /** A LoadedPolicy from weights and the spec saved with them (what `exportPolicy()` gives, or loadWeights reads). */
@@ -100,4 +100,12 @@ export function policyFromSaved(arrays: readonly NamedArray[], extra: JsonObject
     },
     dispose: () => policy.dispose(),
   };
+}
+
+function currentBackend(): BackendName | null {
+  try {
+    return backendName();
+  } catch {
+    return null;
+  }
 }
