@@ -117,7 +117,7 @@ describe("examples/browser in headless Chromium", () => {
       let [obs] = env.reset({ seed: p.seed });
       let total = 0;
       for (;;) {
-        const [next, reward, terminated, truncated] = env.step(policy.act(obs, { deterministic: true }) as number);
+        const [next, reward, terminated, truncated] = env.step(policy.act(obs as Float32Array, { deterministic: true }) as number);
         total += reward;
         obs = next;
         if (terminated || truncated) break;

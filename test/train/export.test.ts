@@ -102,6 +102,20 @@ describe("refinery export --format tfjs", () => {
     expect(io.stderr.trim().split("\n")).toHaveLength(1);
   });
 
+  it("loadPolicy reads a run over HTTP (a URL) as it reads it from disk: same actions", async () => {
+    const byPath = await loadPolicy(join(root, "cartpole-norm"), { backend: "cpu" });
+    const byUrl = await loadPolicy(`${base}/cartpole-norm/`, { backend: "cpu" });
+    const obs = observations(32, 4, 3);
+    for (let i = 0; i < 32; i++) {
+      const o = obs.subarray(i * 4, i * 4 + 4);
+      expect(byUrl.act(o)).toBe(byPath.act(o));
+    }
+    expect(byUrl.env).toBe("CartPole-v1");
+    byPath.dispose();
+    byUrl.dispose();
+    await expect(loadPolicy(`${base}/missing/`)).rejects.toMatchObject({ code: "policy_not_found" });
+  });
+
   it("a directory without a saved policy is named in the error", async () => {
     const io = capture();
     expect(await run(["export", join(root, "nothing-here")], io)).toBe(2);
