@@ -25,7 +25,7 @@ export const BACKEND_NAMES: readonly BackendName[] = ["cpu", "wasm"];
 
 export interface InitBackendOptions {
   /**
-   * Folder (or URL prefix, ending in "/") holding the tfjs-backend-wasm `.wasm` files.
+   * Folder or URL (a trailing "/" is added) holding the tfjs-backend-wasm `.wasm` files.
    * Defaults to the installed package's `dist/` folder in Node; browsers must pass it
    * unless their bundler serves the files next to the script.
    */
@@ -103,7 +103,9 @@ function registerGradients(): Promise<void> {
 
 async function configureWasmPaths(explicit: string | undefined): Promise<void> {
   if (wasmPathsConfigured) return;
-  const prefix = explicit ?? (await nodeWasmFolder());
+  // A folder given without its trailing "/" would be used as a file-name prefix by tfjs.
+  const folder = explicit !== undefined && !explicit.endsWith("/") && !explicit.endsWith(".wasm") ? `${explicit}/` : explicit;
+  const prefix = folder ?? (await nodeWasmFolder());
   if (prefix !== null) setWasmPaths(prefix);
   wasmPathsConfigured = true;
 }
