@@ -2,7 +2,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { ConfigError, RefineryError, describeValue } from "./errors.js";
-import { nodeBuiltin } from "./platform.js";
+import { loadNodeBuiltin } from "./platform.js";
 
 /**
  * Tensor backend set-up: the one place that decides which tfjs backend runs and makes
@@ -112,8 +112,8 @@ async function configureWasmPaths(explicit: string | undefined): Promise<void> {
 
 /** `…/node_modules/@tensorflow/tfjs-backend-wasm/dist/` in Node, null elsewhere (then tfjs looks next to the script). */
 async function nodeWasmFolder(): Promise<string | null> {
-  const nodeModule = nodeBuiltin<typeof import("node:module")>("module");
-  const path = nodeBuiltin<typeof import("node:path")>("path");
+  const nodeModule = await loadNodeBuiltin<typeof import("node:module")>("module");
+  const path = await loadNodeBuiltin<typeof import("node:path")>("path");
   if (!nodeModule || !path) return null;
   const require = nodeModule.createRequire(import.meta.url);
   const entry = require.resolve("@tensorflow/tfjs-backend-wasm");

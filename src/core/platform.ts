@@ -24,21 +24,25 @@ export function isNode(): boolean {
 }
 
 /**
- * A Node built-in module, or null outside Node. Synchronous, through
- * `process.getBuiltinModule` (Node ≥ 20.16), so no bundler sees a `node:` import.
+ * A Node built-in module, or null outside Node (and on Node < 20.16, which lacks
+ * `process.getBuiltinModule`; callers then treat the answer as unknown). Synchronous, so
+ * no bundler sees a `node:` import.
  */
-export function nodeBuiltin<T>(id: "fs" | "path" | "module" | "crypto"): T | null {
+export function nodeBuiltin<T>(id: NodeBuiltinId): T | null {
   const p = nodeProcess();
-  if (!p) return null;
-  if (typeof p.getBuiltinModule !== "function") {
-    throw new RefineryError(
-      "node_too_old",
-      `this Node (${p.versions?.node}) lacks process.getBuiltinModule, which refinery uses to read files`,
-      "use Node 20.16 or newer",
-    );
-  }
-  return p.getBuiltinModule(`node:${id}`) as T;
+  return p && typeof p.getBuiltinModule === "function" ? (p.getBuiltinModule(`node:${id}`) as T) : null;
 }
+
+/** The same, on every Node 20: falls back to a dynamic import whose specifier bundlers cannot see. */
+export async function loadNodeBuiltin<T>(id: NodeBuiltinId): Promise<T | null> {
+  if (!nodeProcess()) return null;
+  const sync = nodeBuiltin<T>(id);
+  if (sync) return sync;
+  const specifier = `node:${id}`;
+  return (await import(/* @vite-ignore */ specifier)) as T;
+}
+
+type NodeBuiltinId = "fs" | "path" | "module";
 
 type NodeFs = typeof import("node:fs");
 
@@ -63,7 +67,7 @@ export class LocationNotFound extends RefineryError {
 
 /** Reads a file or URL as bytes. */
 export async function readBytes(location: string): Promise<Uint8Array> {
-  const fs = isUrl(location) ? null : nodeBuiltin<NodeFs>("fs");
+  const fs = isUrl(location) ? null : await loadNodeBuiltin<NodeFs>("fs");
   if (fs) {
     try {
       return new Uint8Array(await fs.promises.readFile(location));
