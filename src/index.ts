@@ -1,5 +1,10 @@
 /**
- * refinery — reinforcement learning in TypeScript.
+ * refinery — reinforcement learning in TypeScript: the isomorphic core (`refinery-rl`).
+ *
+ * Everything here runs in Node, browsers and workers: it imports no Node built-in (a test
+ * bundles it with esbuild for the browser and checks). Run directories, train() with
+ * checkpoints, the run store, PNG plots, the dashboard and the CLI are Node-only and live
+ * in `refinery-rl/node` (src/node.ts), which re-exports this module too.
  *
  * The environment layer (this entry point's `envs` exports) has no tensor dependency.
  */
@@ -42,21 +47,23 @@ export { renderCartPole, renderAcrobot, renderMountainCar, renderPendulum } from
 export { encodeGif, GifWriter, type GifOptions } from "./envs/render/gif.js";
 export { recordEpisodes, type RecordOptions, type RecordResult } from "./train/record.js";
 
-// Training (Node): algorithms, trainer, run directories, saved policies.
-export { initBackend, backendName, type BackendName } from "./core/backend.js";
+// Training: algorithms, a file-free training loop, saved policies (read from a path in Node or a URL anywhere).
+export { initBackend, backendName, type BackendName, type InitBackendOptions } from "./core/backend.js";
 export { ALGORITHMS, getAlgorithm, resolveConfig, type AlgorithmEntry, type ResolveOptions } from "./algos/index.js";
 export { PPO } from "./algos/ppo.js";
 export { ppoConfigSchema, PPO_DEFAULTS, PPO_PRESETS, type PPOConfig } from "./algos/ppo_config.js";
 export type { Algorithm, ActingPolicy, IterationMetrics } from "./algos/types.js";
-export { train, type TrainOptions, type TrainSummary, type TrainRow, type Callbacks } from "./train/trainer.js";
+export type { TrainRow, Callbacks } from "./train/trainer.js";
 export type { MetricLogger, LogFormat, CompletionRecord } from "./train/logger.js";
+export { createAlgorithm, runIterations, yieldToEventLoop, type LoopCallbacks, type RunIterationsOptions, type RunIterationsResult } from "./train/loop.js";
 export { evaluatePolicy, type EvalResult } from "./train/evaluate.js";
 export { loadPolicy, type LoadedPolicy } from "./train/load_policy.js";
+export { loadWeights, type NamedArray, type JsonObject } from "./nn/weights_load.js";
+export { actorLayersModel } from "./train/export.js";
 export { loadTextPolicy, type LoadTextPolicyOptions } from "./train/text_policy.js";
 export { textPolicy, type LoadedTextPolicy, type GenerateOptions, type Generation, type TextPolicyInfo } from "./policies/text_generator.js";
 export { TokenPolicy, type TokenPolicySpec, type ModelOptions, type SampleOptions } from "./policies/token_policy.js";
 export { TransformerLM, type TransformerConfig, type KvCache } from "./nn/transformer.js";
-export { RunDir } from "./train/run.js";
 export { gae, type GaeInput } from "./advantage/gae.js";
 export { normalizeAdvantages } from "./advantage/normalize.js";
 export { StepCollector, type RolloutBatch } from "./rollout/step_collector.js";
@@ -75,9 +82,4 @@ export { groupRelativeAdvantage, leaveOneOutAdvantage, zeroVarianceGroupFraction
 export { selectMaxVarianceSubset, selectTopTokens, d3sSchedule } from "./select/d3s.js";
 export { GSDE } from "./nn/gsde.js";
 
-// Runs you can find, compare and watch (issue 5).
-export { RunStore, type RunRecord, type RunStatus } from "./store/store.js";
-export { resolveRunsRoot } from "./store/root.js";
-export { plotRuns, type PlotOptions } from "./plot/plot.js";
-export { startDashboard, type DashboardOptions, type Dashboard } from "./dashboard/server.js";
 export * from "./envs/text/index.js";

@@ -1,7 +1,7 @@
-import { existsSync } from "node:fs";
 import type { z } from "zod";
 import { parseConfig } from "../core/config.js";
 import { ConfigError } from "../core/errors.js";
+import { fileExists } from "../core/platform.js";
 import { combineRewards } from "../envs/text/rewards.js";
 import { makeTask } from "../envs/text/registry.js";
 import { EPO_DEFAULTS, EPO_PRESETS, epoConfigSchema, epoSettings, type EPOConfig } from "./epo.js";
@@ -52,7 +52,7 @@ const parse = <S extends z.ZodObject>(schema: S, name: string, config: Record<st
 function validateText(c: { task: string; taskOptions: Record<string, unknown>; init: string | null; rewards?: { name: string; weight: number }[]; groupSize?: number; numMinibatches?: number; numPrompts?: number }): void {
   makeTask(c.task, c.taskOptions);
   if (c.rewards) combineRewards(c.rewards.map((r) => ({ fn: r.name, weight: r.weight })));
-  if (c.init !== null && !existsSync(c.init)) {
+  if (c.init !== null && fileExists(c.init) === false) {
     throw new ConfigError(`init ${c.init} does not exist`, "pass the directory of a finished text run (e.g. made by `refinery sft`), or init=null for a fresh model");
   }
   if (c.numMinibatches !== undefined && c.numPrompts !== undefined && c.groupSize !== undefined && c.numMinibatches > c.numPrompts * c.groupSize) {

@@ -22,3 +22,10 @@ export function processIo(): CliIo {
     errIsTTY: process.stderr.isTTY === true,
   };
 }
+
+/** Ends a command with this exit code without an error message (e.g. 130 after an interrupt). */
+export class CliExit extends Error {
+  constructor(readonly exitCode: number) {
+    super(`exit ${exitCode}`);
+  }
+}

@@ -8,7 +8,8 @@ import { ConfigError, RefineryError } from "../core/errors.js";
 import { registerDashboardCommand } from "./dashboard.js";
 import { demoCommand } from "./demo.js";
 import { evalCommand } from "./eval.js";
-import { processIo, type CliIo } from "./io.js";
+import { registerExportCommand } from "./export.js";
+import { CliExit, processIo, type CliIo } from "./io.js";
 import { listCommand } from "./list.js";
 import { registerPlotCommand } from "./plot.js";
 import { registerRecordCommand } from "./record.js";
@@ -173,6 +174,7 @@ export function buildProgram(io: CliIo = processIo()): Command {
   registerPlotCommand(program, io);
   registerRecordCommand(program, io, intOption);
   registerDashboardCommand(program, io);
+  registerExportCommand(program, io);
   return program;
 }
 
@@ -187,6 +189,7 @@ export async function run(argv: string[], io: CliIo = processIo()): Promise<numb
     await program.parseAsync(argv, { from: "user" });
     return 0;
   } catch (err) {
+    if (err instanceof CliExit) return err.exitCode;
     if (err instanceof CommanderError) {
       // Commander has already printed its message (or the help) through io.
       return err.exitCode === 0 || err.code === "commander.helpDisplayed" || err.code === "commander.version" ? 0 : 2;

@@ -7,7 +7,7 @@ import { ConfigError } from "../core/errors.js";
 import { parseLogFormats } from "../train/logger.js";
 import { train, type TrainRow, type TrainSummary } from "../train/trainer.js";
 import { RunDir } from "../train/run.js";
-import type { CliIo } from "./io.js";
+import { CliExit, type CliIo } from "./io.js";
 
 export interface TrainCliOptions {
   /** Undefined when not given on the command line (then "ppo"), so --resume can tell. */
@@ -90,16 +90,44 @@ export async function trainCommand(opts: TrainCliOptions, io: CliIo): Promise<vo
 
   const text = typeof (config ?? RunDir.open(runDir).readConfig().config).task === "string";
   const progress = opts.quiet ? undefined : progressLine(io, text);
-  const summary = await train({
-    runDir,
-    algo,
-    config,
-    resume: !!opts.resume,
-    log,
-    callbacks: { onIteration: progress?.update },
-  });
+  const summary = await withInterruptSignal((signal) =>
+    train({
+      runDir,
+      algo,
+      config,
+      resume: !!opts.resume,
+      log,
+      signal,
+      callbacks: { onIteration: progress?.update },
+    }),
+  );
   progress?.end();
+  if (summary.interrupted) {
+    io.err(`refinery: interrupted at step ${summary.steps}; continue with \`refinery train --resume ${runDir}\`\n`);
+    throw new CliExit(130);
+  }
   printSummary(viewOf(summary), opts.json, io);
+}
+
+/**
+ * The CLI, not train(), owns the process's signals: SIGINT/SIGTERM stop training before
+ * the next iteration (the run is marked interrupted, exit code 130); a second one exits
+ * at once.
+ */
+async function withInterruptSignal<T>(body: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const stop = new AbortController();
+  const onSignal = () => {
+    if (stop.signal.aborted) process.exit(130);
+    stop.abort();
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  try {
+    return await body(stop.signal);
+  } finally {
+    process.removeListener("SIGINT", onSignal);
+    process.removeListener("SIGTERM", onSignal);
+  }
 }
 
 /** --resume takes the run's saved config; anything that would change it is an error, not silently ignored. */

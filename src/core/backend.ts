@@ -2,6 +2,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { ConfigError, RefineryError, describeValue } from "./errors.js";
+import { loadNodeBuiltin } from "./platform.js";
 
 /**
  * Tensor backend set-up: the one place that decides which tfjs backend runs and makes
@@ -15,6 +16,8 @@ import { ConfigError, RefineryError, describeValue } from "./errors.js";
  *   `initBackend`).
  * - wasm in Node: the `.wasm` binaries ship inside `@tensorflow/tfjs-backend-wasm`; we
  *   point the backend at that folder on disk so nothing is fetched over the network.
+ * - wasm in a browser: the page must serve those `.wasm` files and pass their URL prefix
+ *   as `initBackend("wasm", { wasmPaths })`; the "cpu" backend needs nothing.
  */
 
 export type BackendName = "cpu" | "wasm";
@@ -22,7 +25,7 @@ export const BACKEND_NAMES: readonly BackendName[] = ["cpu", "wasm"];
 
 export interface InitBackendOptions {
   /**
-   * Folder (or URL prefix, ending in "/") holding the tfjs-backend-wasm `.wasm` files.
+   * Folder or URL (a trailing "/" is added) holding the tfjs-backend-wasm `.wasm` files.
    * Defaults to the installed package's `dist/` folder in Node; browsers must pass it
    * unless their bundler serves the files next to the script.
    */
@@ -100,17 +103,19 @@ function registerGradients(): Promise<void> {
 
 async function configureWasmPaths(explicit: string | undefined): Promise<void> {
   if (wasmPathsConfigured) return;
-  const prefix = explicit ?? (await nodeWasmFolder());
+  // A folder given without its trailing "/" would be used as a file-name prefix by tfjs.
+  const folder = explicit !== undefined && !explicit.endsWith("/") && !explicit.endsWith(".wasm") ? `${explicit}/` : explicit;
+  const prefix = folder ?? (await nodeWasmFolder());
   if (prefix !== null) setWasmPaths(prefix);
   wasmPathsConfigured = true;
 }
 
-/** `…/node_modules/@tensorflow/tfjs-backend-wasm/dist/` in Node, null elsewhere. */
+/** `…/node_modules/@tensorflow/tfjs-backend-wasm/dist/` in Node, null elsewhere (then tfjs looks next to the script). */
 async function nodeWasmFolder(): Promise<string | null> {
-  if (typeof process === "undefined" || typeof process.versions?.node !== "string") return null;
-  const { createRequire } = await import("node:module");
-  const path = await import("node:path");
-  const require = createRequire(import.meta.url);
+  const nodeModule = await loadNodeBuiltin<typeof import("node:module")>("module");
+  const path = await loadNodeBuiltin<typeof import("node:path")>("path");
+  if (!nodeModule || !path) return null;
+  const require = nodeModule.createRequire(import.meta.url);
   const entry = require.resolve("@tensorflow/tfjs-backend-wasm");
   return path.dirname(entry) + path.sep;
 }

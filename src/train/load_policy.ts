@@ -1,11 +1,10 @@
-import { existsSync } from "node:fs";
-import { join } from "node:path";
 import { policyActor } from "../algos/ppo.js";
-import { initBackend, type BackendName } from "../core/backend.js";
-import { ConfigError } from "../core/errors.js";
+import { backendName, initBackend, type BackendName } from "../core/backend.js";
+import { ConfigError, RefineryError } from "../core/errors.js";
 import { Rng } from "../core/rng.js";
 import { spaceFromJSON, type SpaceJSON } from "../core/spaces.js";
-import { loadWeights } from "../nn/io.js";
+import { joinLocation } from "../core/platform.js";
+import { loadWeights, MODEL_JSON, type JsonObject, type NamedArray } from "../nn/weights_load.js";
 import { ActorCritic } from "../policies/actor_critic.js";
 
 export interface LoadedPolicy {
@@ -19,16 +18,33 @@ export interface LoadedPolicy {
 
 /**
  * Loads a saved policy — a run directory (its `policy/`, or `best/` with `{ which: "best" }`)
- * or a policy directory itself — so it can act without the trainer.
+ * or a policy directory itself — so it can act without the trainer. Isomorphic: in Node
+ * `dir` is a path (or a URL); in a browser it is a URL, e.g. `new URL("policy/", location.href).href`,
+ * whose `model.json` and `weights.bin` are fetched.
  */
 export async function loadPolicy(dir: string, options: { which?: "policy" | "best"; backend?: BackendName; seed?: number } = {}): Promise<LoadedPolicy> {
-  const candidates = [join(dir, options.which ?? "policy"), dir];
-  const found = candidates.find((d) => existsSync(join(d, "model.json")));
-  if (!found) {
-    throw new ConfigError(`no saved policy in ${dir} (looked for ${candidates.map((c) => join(c, "model.json")).join(", ")})`, "pass a run directory whose training finished, or a policy directory", "policy_not_found");
+  const saved = await readSavedPolicy(dir, options.which);
+  // Keep a backend the caller already chose (a page that trains on wasm); else the cpu one.
+  await initBackend(options.backend ?? currentBackend() ?? "cpu");
+  return policyFromSaved(saved.arrays, saved.extra, saved.found, options.seed ?? 0);
+}
+
+/** The weights and spec of a run's `policy/` (or `best/`), or of a policy directory itself; a path or a URL. */
+export async function readSavedPolicy(dir: string, which: "policy" | "best" = "policy"): Promise<{ arrays: NamedArray[]; extra: JsonObject; found: string }> {
+  const candidates = [joinLocation(dir, which), dir];
+  for (const candidate of candidates) {
+    try {
+      return { ...(await loadWeights(candidate)), found: candidate };
+    } catch (err) {
+      // Only "nothing there" moves on to the next place; a torn or foreign file is reported.
+      if (!(err instanceof RefineryError && err.code === "weights_not_found")) throw err;
+    }
   }
-  await initBackend(options.backend ?? "cpu");
-  const { arrays, extra } = await loadWeights(found);
+  throw new ConfigError(`no saved policy in ${dir} (looked for ${candidates.map((c) => joinLocation(c, MODEL_JSON)).join(", ")})`, "pass a run directory whose training finished, or a policy directory", "policy_not_found");
+}
+
+/** A LoadedPolicy from weights and the spec saved with them (what `exportPolicy()` gives, or loadWeights reads). */
+export function policyFromSaved(arrays: readonly NamedArray[], extra: JsonObject, where = "the saved policy", seed = 0): LoadedPolicy {
   const spec = extra as unknown as {
     kind: string;
     env: string;
@@ -48,7 +64,7 @@ export async function loadPolicy(dir: string, options: { which?: "policy" | "bes
     throw new ConfigError(`${found} holds a text policy (a transformer over tokens), which loadPolicy cannot act with`, "load it with loadTextPolicy(dir) and call generate(prompt)", "text_policy");
   }
   if (spec.kind !== "actor-critic") {
-    throw new ConfigError(`${found} holds a "${spec.kind}" policy`, "this refinery version loads actor-critic policies", "unsupported_policy");
+    throw new ConfigError(`${where} holds a "${spec.kind}" policy`, "this refinery version loads actor-critic policies", "unsupported_policy");
   }
   const policy = new ActorCritic({
     observationSpace: spaceFromJSON(spec.observationSpace),
@@ -64,7 +80,7 @@ export async function loadPolicy(dir: string, options: { which?: "policy" | "bes
   const weights: Record<string, Float32Array> = {};
   for (const a of arrays) weights[a.name] = a.data as Float32Array;
   policy.setWeights(weights);
-  const rng = new Rng(options.seed ?? 0);
+  const rng = new Rng(seed);
   // gSDE samples with exploration matrices, not per-step draws: one set drawn here from the
   // seed, kept for the policy's life (SB3's sde_sample_freq −1 over one long rollout).
   if (policy.gsde) policy.gsde.resampleNoise(rng.split());
@@ -87,4 +103,12 @@ export async function loadPolicy(dir: string, options: { which?: "policy" | "bes
     },
     dispose: () => policy.dispose(),
   };
+}
+
+function currentBackend(): BackendName | null {
+  try {
+    return backendName();
+  } catch {
+    return null;
+  }
 }

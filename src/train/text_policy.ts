@@ -1,12 +1,11 @@
-import { existsSync } from "node:fs";
-import { join } from "node:path";
 import { ConfigError } from "../core/errors.js";
 import { Rng } from "../core/rng.js";
 import { CharTokenizer, DEFAULT_CHARS } from "../envs/text/tokenizer.js";
 import { makeTask } from "../envs/text/registry.js";
-import { loadWeights } from "../nn/io.js";
 import { initBackend, type BackendName } from "../core/backend.js";
 import { textPolicy, type LoadedTextPolicy, type TextPolicyInfo } from "../policies/text_generator.js";
+import { fileExists, joinLocation } from "../core/platform.js";
+import { loadWeights } from "../nn/weights_load.js";
 import { TokenPolicy, type ModelOptions, type TokenPolicySpec } from "../policies/token_policy.js";
 
 /** A fresh text policy over a character set (default: the built-in tasks' characters). */
@@ -16,11 +15,12 @@ export function newTextPolicy(model: ModelOptions, rng: Rng, chars: string | nul
 
 /** Where the saved policy of a run directory (or a policy directory) is. */
 export function findPolicyDir(dir: string, which: "policy" | "best" = "policy"): string {
-  const candidates = [join(dir, which), dir];
-  const found = candidates.find((d) => existsSync(join(d, "model.json")));
+  const candidates = [joinLocation(dir, which), dir];
+  // fileExists is null where files cannot be checked (a URL): then take the first candidate and let loading report it.
+  const found = candidates.find((d) => fileExists(joinLocation(d, "model.json")) !== false);
   if (!found) {
     throw new ConfigError(
-      `no saved policy in ${dir} (looked for ${candidates.map((c) => join(c, "model.json")).join(", ")})`,
+      `no saved policy in ${dir} (looked for ${candidates.map((c) => joinLocation(c, "model.json")).join(", ")})`,
       "pass a run directory whose training finished (e.g. one made by `refinery sft`), or a policy directory",
       "policy_not_found",
     );

@@ -50,6 +50,8 @@ export interface TrainSummary {
   finalEval: EvalResult & { passAt1?: number };
   /** First step at which the mean of the last 10 training returns reached the env's threshold, or null. */
   stepsToThreshold: number | null;
+  /** True when `signal` stopped the run before its end (it is resumable). */
+  interrupted?: boolean;
 }
 
 export interface TrainOptions {
@@ -64,6 +66,13 @@ export interface TrainOptions {
   callbacks?: Callbacks;
   /** Reward threshold for stepsToThreshold (defaults to the env spec's; envs without one, like Pendulum-v1, report null unless it is given). */
   threshold?: number;
+  /**
+   * Stops training before the next iteration once aborted: the run is marked interrupted
+   * and stays resumable, and train() resolves with `interrupted: true`. train() itself
+   * installs no signal handlers and never exits the process; the CLI aborts this on
+   * SIGINT/SIGTERM.
+   */
+  signal?: AbortSignal;
   /** Register the run in the run store of its parent directory (`runs.db`) and mirror its metrics there (default true). */
   store?: boolean;
   /**
@@ -120,13 +129,6 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
   const store = opts.store === false ? null : attachRunStore(run);
   status("running");
 
-  const onSignal = () => {
-    status("interrupted");
-    process.exit(130);
-  };
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
-
   const t0 = performance.now();
   const startIteration = algo.iteration;
   const cb = opts.callbacks;
@@ -177,8 +179,13 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
         algo.dispose();
         return partialSummary(run, algoName, cfg.env, algo, t0, recent, stepsToThreshold);
       }
-      // Iterations are synchronous: yield to the event loop so SIGINT/SIGTERM are handled now, not after the last one.
+      // Iterations are synchronous: yield to the event loop so an abort (the CLI's SIGINT/SIGTERM) is seen now, not after the last one.
       await new Promise((resolve) => setImmediate(resolve));
+      if (opts.signal?.aborted) {
+        status("interrupted");
+        algo.dispose();
+        return { ...partialSummary(run, algoName, cfg.env, algo, t0, recent, stepsToThreshold), interrupted: true };
+      }
       const metrics = algo.iterate();
       const episodes = algo.drainEpisodes();
       const step = stepsOf(algo);
@@ -233,8 +240,6 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
     algo.dispose();
     throw err;
   } finally {
-    process.removeListener("SIGINT", onSignal);
-    process.removeListener("SIGTERM", onSignal);
     store?.detach();
     logger.close();
   }
