@@ -61,7 +61,7 @@ export function policyFromSaved(arrays: readonly NamedArray[], extra: JsonObject
     clipObs: number | null;
   };
   if (spec.kind === "token-lm") {
-    throw new ConfigError(`${found} holds a text policy (a transformer over tokens), which loadPolicy cannot act with`, "load it with loadTextPolicy(dir) and call generate(prompt)", "text_policy");
+    throw new ConfigError(`${where} holds a text policy (a transformer over tokens), which loadPolicy cannot act with`, "load it with loadTextPolicy(dir) and call generate(prompt)", "text_policy");
   }
   if (spec.kind !== "actor-critic") {
     throw new ConfigError(`${where} holds a "${spec.kind}" policy`, "this refinery version loads actor-critic policies", "unsupported_policy");

@@ -1,10 +1,11 @@
 import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import type { Algorithm } from "../algos/types.js";
-import { ConfigError, RefineryError } from "../core/errors.js";
+import { ConfigError } from "../core/errors.js";
 import { atomicWriteFile } from "./fsutil.js";
 import { CsvSink } from "./loggers/csv.js";
 import type { MetricSink } from "./loggers/sink.js";
 import { eventFiles, TensorBoardSink } from "./loggers/tensorboard.js";
+import { PendingMetrics } from "./metric_logger.js";
 import type { RunDir } from "./run.js";
 
 /** Extra formats a run's metrics are written in, besides metrics.jsonl (and the run store). */
@@ -17,16 +18,7 @@ export const CSV_FILE = "progress.csv";
 export const COMPLETIONS_FILE = "completions.jsonl";
 
 /** The part of the logger that callbacks see: they add their own numbers to the run's metrics. */
-export interface MetricLogger {
-  /**
-   * Adds `value` under `name` to the next metrics row the trainer writes: the iteration's
-   * training row when called from onStep, onRollout, onUpdate or onIteration, the evaluation
-   * row when called from onEval, the next row when called from onCheckpoint. The row goes
-   * to metrics.jsonl, the run store (so the dashboard), TensorBoard and CSV alike. Recording
-   * a name twice before the row is written keeps the last value.
-   */
-  record(name: string, value: number): void;
-}
+export type { MetricLogger } from "./metric_logger.js";
 
 /** One sampled completion of a text run, as completions.jsonl holds it. */
 export interface CompletionRecord {
@@ -37,9 +29,6 @@ export interface CompletionRecord {
   reward: number;
   correct: boolean;
 }
-
-/** Keys the trainer sets itself; a recorded value under them would change where the row belongs. */
-const RESERVED = new Set(["kind", "iteration", "step"]);
 
 /** Longest prompt or completion kept in completions.jsonl, in characters. */
 const MAX_TEXT = 2000;
@@ -72,13 +61,13 @@ export interface RunLoggerOptions {
  * completions. A TensorBoard or CSV failure (a full disk) never fails the run: it is
  * reported once on stderr and that format stops; metrics.jsonl stays complete.
  */
-export class RunLogger implements MetricLogger {
-  private pending: Record<string, number | null> = {};
+export class RunLogger extends PendingMetrics {
   private sinks: { name: LogFormat; sink: MetricSink }[] = [];
   private readonly completionsEvery: number;
   private readonly completionsCount: number;
 
   private constructor(private readonly run: RunDir, config: Record<string, unknown>) {
+    super();
     this.completionsEvery = nonNegativeInt(config.logCompletionsEvery);
     this.completionsCount = nonNegativeInt(config.logCompletionsCount);
   }
@@ -109,23 +98,9 @@ export class RunLogger implements MetricLogger {
     return this.sinks.map((s) => s.name);
   }
 
-  record(name: string, value: number): void {
-    if (typeof name !== "string" || !name.trim()) {
-      throw new RefineryError("bad_metric_name", `logger.record needs a metric name, got ${JSON.stringify(name)}`, 'pass a non-empty string, e.g. logger.record("custom/score", 1.5)');
-    }
-    if (RESERVED.has(name)) {
-      throw new RefineryError("bad_metric_name", `logger.record("${name}", …): "${name}" is set by the trainer`, `record under another name, e.g. "custom/${name}"`);
-    }
-    if (typeof value !== "number") {
-      throw new RefineryError("bad_metric_value", `logger.record("${name}", ${JSON.stringify(value)}): the value must be a number`, "pass a number (e.g. Number(x)); NaN is written as null");
-    }
-    this.pending[name] = Number.isFinite(value) ? value : null;
-  }
-
   /** Writes one metrics row (with the values recorded since the last row) everywhere. */
   write(row: Record<string, unknown>): void {
-    const full = { ...row, ...this.pending };
-    this.pending = {};
+    const full = { ...row, ...this.take() };
     this.run.appendMetrics(full);
     for (const { name, sink } of [...this.sinks]) this.guard(name, () => sink.write(full));
   }

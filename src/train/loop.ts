@@ -1,5 +1,6 @@
 import { getAlgorithm, isTextConfig } from "../algos/index.js";
 import type { Algorithm } from "../algos/types.js";
+import { PendingMetrics } from "./metric_logger.js";
 import type { Callbacks, TrainRow } from "./trainer.js";
 
 /**
@@ -40,8 +41,13 @@ export async function createAlgorithm(algo: string, config: Record<string, unkno
  */
 export async function runIterations(algo: Algorithm, opts: RunIterationsOptions = {}): Promise<RunIterationsResult> {
   const cb = opts.callbacks;
+  // Values callbacks record go into the iteration's row, as with train().
+  const logger = new PendingMetrics();
   if (cb?.onStep || cb?.onRollout) {
-    algo.setHooks?.({ onStep: cb.onStep, onRollout: cb.onRollout ? (r) => cb.onRollout?.(r, algo) : undefined });
+    algo.setHooks?.({
+      onStep: cb.onStep ? (step) => cb.onStep?.(step, logger) : undefined,
+      onRollout: cb.onRollout ? (r) => cb.onRollout?.(r, algo, logger) : undefined,
+    });
   }
   const rows: TrainRow[] = [];
   const t0 = now();
@@ -72,7 +78,10 @@ export async function runIterations(algo: Algorithm, opts: RunIterationsOptions 
       wallSeconds: wall,
     };
     rows.push(row);
-    if (cb?.onUpdate?.(row, algo) === false || cb?.onIteration?.(row, algo) === false) {
+    Object.assign(row, logger.take());
+    const stop = cb?.onUpdate?.(row, algo, logger) === false || cb?.onIteration?.(row, algo, logger) === false;
+    Object.assign(row, logger.take());
+    if (stop) {
       stoppedBy = "callback";
       break;
     }

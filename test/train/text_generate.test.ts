@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadPolicy, loadTextPolicy, resolveConfig, train, type LoadedTextPolicy, type TokenPolicy } from "../../src/index.js";
+import { loadPolicy, loadTextPolicy, resolveConfig, train, type LoadedTextPolicy, type TokenPolicy } from "../../src/node.js";
 import { Rng } from "../../src/core/rng.js";
 import { combineRewards } from "../../src/envs/text/rewards.js";
 import { makeTask } from "../../src/envs/text/registry.js";
