@@ -1,6 +1,4 @@
 import * as tf from "@tensorflow/tfjs-core";
-import "@tensorflow/tfjs-backend-cpu";
-import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { ConfigError, RefineryError, describeValue } from "./errors.js";
 
 /**
@@ -9,10 +7,11 @@ import { ConfigError, RefineryError, describeValue } from "./errors.js";
  *
  * - Gradients: tfjs-core's Node build registers no gradient functions (`variableGrads`
  *   throws "gradient function not found"); its `register_all_gradients` module is ESM with
- *   extension-less imports that plain Node cannot load. The `@tensorflow/tfjs` umbrella's
- *   Node build bundles the gradient configs and registers them on the shared tfjs-core
- *   engine, so we import it once, lazily, here (≈ 0.2 s, paid only by code that calls
- *   `initBackend`).
+ *   extension-less imports that plain Node cannot load. The build bundles that module into
+ *   vendor/tfjs-gradients.js (scripts/bundle-gradients.mjs), which registers them on the
+ *   shared tfjs-core engine; we import it once, lazily, here.
+ * - Backends load lazily too: importing refinery loads no backend; `initBackend("cpu")`
+ *   loads tfjs-backend-cpu and `initBackend("wasm")` tfjs-backend-wasm.
  * - wasm in Node: the `.wasm` binaries ship inside `@tensorflow/tfjs-backend-wasm`; we
  *   point the backend at that folder on disk so nothing is fetched over the network.
  */
@@ -75,6 +74,7 @@ async function activate(name: BackendName, options: InitBackendOptions): Promise
   await registerGradients();
   if (tf.engine().backendName === name) return name;
   if (name === "wasm") await configureWasmPaths(options.wasmPaths);
+  else await import("@tensorflow/tfjs-backend-cpu");
   const ok = await tf.setBackend(name);
   if (!ok || tf.getBackend() !== name) {
     throw new RefineryError(
@@ -93,13 +93,14 @@ function registerGradients(): Promise<void> {
   gradientsReady ??= (async () => {
     // Production mode only silences tfjs's console advice (e.g. "install tfjs-node").
     tf.enableProdMode();
-    await import("@tensorflow/tfjs");
+    await import("../../vendor/tfjs-gradients.js");
   })();
   return gradientsReady;
 }
 
 async function configureWasmPaths(explicit: string | undefined): Promise<void> {
   if (wasmPathsConfigured) return;
+  const { setWasmPaths } = await import("@tensorflow/tfjs-backend-wasm");
   const prefix = explicit ?? (await nodeWasmFolder());
   if (prefix !== null) setWasmPaths(prefix);
   wasmPathsConfigured = true;
