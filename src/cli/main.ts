@@ -7,12 +7,10 @@ import { formatValue } from "../core/config.js";
 import { ConfigError, RefineryError } from "../core/errors.js";
 import { registerDashboardCommand } from "./dashboard.js";
 import { demoCommand } from "./demo.js";
-import { evalCommand } from "./eval.js";
 import { processIo, type CliIo } from "./io.js";
 import { listCommand } from "./list.js";
 import { registerPlotCommand } from "./plot.js";
 import { registerRunsCommand } from "./runs.js";
-import { trainCommand } from "./train.js";
 
 export type { CliIo } from "./io.js";
 
@@ -45,6 +43,10 @@ async function importModules(paths: string[] = []): Promise<void> {
   }
 }
 
+/**
+ * The command line. Building it loads only what the help texts need; each command's
+ * module (the trainer, evaluation, ...) is imported when that command runs.
+ */
 export function buildProgram(io: CliIo = processIo()): Command {
   const program = new Command();
   const algos = Object.keys(ALGORITHMS).sort();
@@ -93,6 +95,7 @@ export function buildProgram(io: CliIo = processIo()): Command {
         throw new ConfigError("refinery sft needs a task", "pass --task NAME, e.g. refinery sft --task addition (tasks: refinery list)");
       }
       await importModules(opts.import);
+      const { trainCommand } = await import("./train.js");
       await trainCommand({ ...opts, algo: opts.resume === undefined ? "sft" : undefined }, io);
     });
 
@@ -126,6 +129,7 @@ export function buildProgram(io: CliIo = processIo()): Command {
       // Only an --algo typed by the user conflicts with --resume; the default does not.
       const algo = cmd.getOptionValueSource("algo") === "default" ? undefined : (opts.algo as string);
       await importModules(opts.import);
+      const { trainCommand } = await import("./train.js");
       await trainCommand({ ...opts, algo }, io);
     });
 
@@ -153,6 +157,7 @@ export function buildProgram(io: CliIo = processIo()): Command {
     .option("--json", "print one JSON object on the last line", false)
     .action(async (dir: string, opts) => {
       await importModules(opts.import);
+      const { evalCommand } = await import("./eval.js");
       await evalCommand(dir, opts, io);
     });
 
