@@ -6,5 +6,5 @@ import { fileURLToPath } from "node:url";
  * (run by `npm ci`) generates it. This makes a bare `npx vitest` work too (a no-op when current).
  */
 export default function setup(): void {
-  execFileSync(process.execPath, [fileURLToPath(new URL("../scripts/bundle-gradients.mjs", import.meta.url))], { stdio: "inherit" });
+  execFileSync(process.execPath, [fileURLToPath(new URL("../scripts/vendor-tfjs.mjs", import.meta.url))], { stdio: "inherit" });
 }

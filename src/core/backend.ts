@@ -1,4 +1,4 @@
-import * as tf from "@tensorflow/tfjs-core";
+import * as tf from "#tfjs-core";
 import { ConfigError, RefineryError, describeValue } from "./errors.js";
 
 /**
@@ -8,7 +8,7 @@ import { ConfigError, RefineryError, describeValue } from "./errors.js";
  * - Gradients: tfjs-core's Node build registers no gradient functions (`variableGrads`
  *   throws "gradient function not found"); its `register_all_gradients` module is ESM with
  *   extension-less imports that plain Node cannot load. The build bundles that module into
- *   vendor/tfjs-gradients.js (scripts/bundle-gradients.mjs), which registers them on the
+ *   vendor/tfjs-gradients.js (scripts/vendor-tfjs.mjs), which registers them on the
  *   shared tfjs-core engine; we import it once, lazily, here.
  * - Backends load lazily too: importing refinery loads no backend; `initBackend("cpu")`
  *   loads tfjs-backend-cpu and `initBackend("wasm")` tfjs-backend-wasm.
@@ -74,7 +74,7 @@ async function activate(name: BackendName, options: InitBackendOptions): Promise
   await registerGradients();
   if (tf.engine().backendName === name) return name;
   if (name === "wasm") await configureWasmPaths(options.wasmPaths);
-  else await import("@tensorflow/tfjs-backend-cpu");
+  else await import("#tfjs-backend-cpu");
   const ok = await tf.setBackend(name);
   if (!ok || tf.getBackend() !== name) {
     throw new RefineryError(
@@ -100,7 +100,7 @@ function registerGradients(): Promise<void> {
 
 async function configureWasmPaths(explicit: string | undefined): Promise<void> {
   if (wasmPathsConfigured) return;
-  const { setWasmPaths } = await import("@tensorflow/tfjs-backend-wasm");
+  const { setWasmPaths } = await import("#tfjs-backend-wasm");
   const prefix = explicit ?? (await nodeWasmFolder());
   if (prefix !== null) setWasmPaths(prefix);
   wasmPathsConfigured = true;
