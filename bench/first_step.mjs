@@ -4,6 +4,7 @@
 //   node --import ./bench/first_step.mjs bin/refinery.js train --env CartPole-v1 --steps 512 --quiet --out /tmp/r
 //
 // It patches CartPoleEnv.prototype.step in the same module instance the CLI uses.
+import { performance } from "node:perf_hooks";
 import { CartPoleEnv } from "../dist/envs/classic/cartpole.js";
 
 const step = CartPoleEnv.prototype.step;
