@@ -15,7 +15,7 @@
  * first iteration boundary at or past `totalTimesteps`, and every schedule (learning rate,
  * D³S keep ratio, EPO phase weight) is a function of progress = steps done / totalTimesteps.
  */
-import * as tf from "@tensorflow/tfjs-core";
+import * as tf from "#tfjs-core";
 import { zeroVarianceGroupFraction } from "../advantage/group.js";
 import { initBackend } from "../core/backend.js";
 import { ConfigError } from "../core/errors.js";

@@ -16,7 +16,7 @@
  * 2048, vf_iters 5, critic minibatch 128, value clip 0.2, GAE 0.99/0.95, no entropy bonus)
  * except where tuned on CartPole-v1: the budget.
  */
-import * as tf from "@tensorflow/tfjs-core";
+import * as tf from "#tfjs-core";
 import { z } from "zod";
 import { gae } from "../advantage/gae.js";
 import { normalizeAdvantages } from "../advantage/normalize.js";

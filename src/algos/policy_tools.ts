@@ -1,4 +1,4 @@
-import * as tf from "@tensorflow/tfjs-core";
+import * as tf from "#tfjs-core";
 import type { Rng } from "../core/rng.js";
 import { valueLoss } from "../loss/value.js";
 import { Categorical } from "../nn/distributions.js";

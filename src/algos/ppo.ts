@@ -22,7 +22,7 @@
  * hand (~85 kernels, same gradients to float32 rounding); `tapeStep` is the reference and
  * the fallback. `node --import tsx bench/ppo_sps.ts` measures SPS and the time split.
  */
-import * as tf from "@tensorflow/tfjs-core";
+import * as tf from "#tfjs-core";
 import { gae } from "../advantage/gae.js";
 import { normalizeAdvantages } from "../advantage/normalize.js";
 import { initBackend } from "../core/backend.js";

@@ -13,7 +13,7 @@
  * Only the completion tokens are actions: the context (BOS + prompt, or iGRPO's conditioned
  * prompt) is read, never trained on. π_ref (KL) is the initial policy (the SFT model).
  */
-import * as tf from "@tensorflow/tfjs-core";
+import * as tf from "#tfjs-core";
 import { zeroVarianceGroupFraction } from "../advantage/group.js";
 import { initBackend, type BackendName } from "../core/backend.js";
 import { ConfigError } from "../core/errors.js";

@@ -1,5 +1,5 @@
 import { InvalidArgumentError, type Command } from "commander";
-import { DEFAULT_PORT, startDashboard } from "../dashboard/server.js";
+import { DEFAULT_PORT } from "../dashboard/server.js";
 import { RUNS_ROOT_ENV, resolveRunsRoot } from "../store/root.js";
 import type { CliIo } from "./io.js";
 
@@ -14,6 +14,7 @@ interface DashboardCliOptions {
  * The first line on stdout is the address, so scripts (and tests) can read it.
  */
 export async function dashboardCommand(opts: DashboardCliOptions, io: CliIo, stopped: Promise<unknown> = untilSignal()): Promise<void> {
+  const { startDashboard } = await import("../dashboard/server.js");
   const dashboard = await startDashboard({ runsRoot: resolveRunsRoot(opts.runsRoot), host: opts.host, port: opts.port });
   io.out(`refinery dashboard: ${dashboard.url}\n`);
   io.err(`serving the runs in ${dashboard.root}${isLoopback(dashboard.host) ? "" : ` on ${dashboard.host}, reachable from other machines`}; Ctrl-C to stop\n`);

@@ -7,14 +7,12 @@ import { formatValue } from "../core/config.js";
 import { ConfigError, RefineryError } from "../core/errors.js";
 import { registerDashboardCommand } from "./dashboard.js";
 import { demoCommand } from "./demo.js";
-import { evalCommand } from "./eval.js";
 import { registerExportCommand } from "./export.js";
 import { CliExit, processIo, type CliIo } from "./io.js";
 import { listCommand } from "./list.js";
 import { registerPlotCommand } from "./plot.js";
 import { registerRecordCommand } from "./record.js";
 import { registerRunsCommand } from "./runs.js";
-import { trainCommand } from "./train.js";
 
 export type { CliIo } from "./io.js";
 
@@ -51,6 +49,10 @@ async function importModules(paths: string[] = []): Promise<void> {
 const LOG_HELP =
   "also write the metrics as tensorboard (RUN/tb/events.out.tfevents.*; open with `tensorboard --logdir runs/`) and/or csv (RUN/progress.csv), comma-separated, e.g. --log tensorboard,csv; a resumed run keeps the formats it had (default: none, metrics.jsonl only)";
 
+/**
+ * The command line. Building it loads only what the help texts need; each command's
+ * module (the trainer, evaluation, ...) is imported when that command runs.
+ */
 export function buildProgram(io: CliIo = processIo()): Command {
   const program = new Command();
   const algos = Object.keys(ALGORITHMS).sort();
@@ -100,6 +102,7 @@ export function buildProgram(io: CliIo = processIo()): Command {
         throw new ConfigError("refinery sft needs a task", "pass --task NAME, e.g. refinery sft --task addition (tasks: refinery list)");
       }
       await importModules(opts.import);
+      const { trainCommand } = await import("./train.js");
       await trainCommand({ ...opts, algo: opts.resume === undefined ? "sft" : undefined }, io);
     });
 
@@ -134,6 +137,7 @@ export function buildProgram(io: CliIo = processIo()): Command {
       // Only an --algo typed by the user conflicts with --resume; the default does not.
       const algo = cmd.getOptionValueSource("algo") === "default" ? undefined : (opts.algo as string);
       await importModules(opts.import);
+      const { trainCommand } = await import("./train.js");
       await trainCommand({ ...opts, algo }, io);
     });
 
@@ -161,6 +165,7 @@ export function buildProgram(io: CliIo = processIo()): Command {
     .option("--json", "print one JSON object on the last line", false)
     .action(async (dir: string, opts) => {
       await importModules(opts.import);
+      const { evalCommand } = await import("./eval.js");
       await evalCommand(dir, opts, io);
     });
 

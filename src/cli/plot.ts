@@ -1,5 +1,4 @@
 import { InvalidArgumentError, type Command } from "commander";
-import { plotRuns } from "../plot/plot.js";
 import { METRIC_ALIASES } from "../plot/curves.js";
 import { RUNS_ROOT_ENV, resolveRunsRoot } from "../store/root.js";
 import type { CliIo } from "./io.js";
@@ -17,7 +16,8 @@ interface PlotCliOptions {
 }
 
 /** `refinery plot RUN... --metric M --out FILE`: learning curves as PNG and SVG, no browser needed. */
-export function plotCommand(runs: string[], opts: PlotCliOptions, io: CliIo): void {
+export async function plotCommand(runs: string[], opts: PlotCliOptions, io: CliIo): Promise<void> {
+  const { plotRuns } = await import("../plot/plot.js");
   const result = plotRuns({
     runs,
     runsRoot: resolveRunsRoot(opts.runsRoot),

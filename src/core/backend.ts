@@ -1,6 +1,4 @@
-import * as tf from "@tensorflow/tfjs-core";
-import "@tensorflow/tfjs-backend-cpu";
-import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
+import * as tf from "#tfjs-core";
 import { ConfigError, RefineryError, describeValue } from "./errors.js";
 import { loadNodeBuiltin } from "./platform.js";
 
@@ -10,10 +8,11 @@ import { loadNodeBuiltin } from "./platform.js";
  *
  * - Gradients: tfjs-core's Node build registers no gradient functions (`variableGrads`
  *   throws "gradient function not found"); its `register_all_gradients` module is ESM with
- *   extension-less imports that plain Node cannot load. The `@tensorflow/tfjs` umbrella's
- *   Node build bundles the gradient configs and registers them on the shared tfjs-core
- *   engine, so we import it once, lazily, here (≈ 0.2 s, paid only by code that calls
- *   `initBackend`).
+ *   extension-less imports that plain Node cannot load. The build bundles that module into
+ *   vendor/tfjs-gradients.js (scripts/vendor-tfjs.mjs), which registers them on the
+ *   shared tfjs-core engine; we import it once, lazily, here.
+ * - Backends load lazily too: importing refinery loads no backend; `initBackend("cpu")`
+ *   loads tfjs-backend-cpu and `initBackend("wasm")` tfjs-backend-wasm.
  * - wasm in Node: the `.wasm` binaries ship inside `@tensorflow/tfjs-backend-wasm`; we
  *   point the backend at that folder on disk so nothing is fetched over the network.
  * - wasm in a browser: the page must serve those `.wasm` files and pass their URL prefix
@@ -78,6 +77,7 @@ async function activate(name: BackendName, options: InitBackendOptions): Promise
   await registerGradients();
   if (tf.engine().backendName === name) return name;
   if (name === "wasm") await configureWasmPaths(options.wasmPaths);
+  else await import("#tfjs-backend-cpu");
   const ok = await tf.setBackend(name);
   if (!ok || tf.getBackend() !== name) {
     throw new RefineryError(
@@ -96,13 +96,14 @@ function registerGradients(): Promise<void> {
   gradientsReady ??= (async () => {
     // Production mode only silences tfjs's console advice (e.g. "install tfjs-node").
     tf.enableProdMode();
-    await import("@tensorflow/tfjs");
+    await import("../../vendor/tfjs-gradients.js");
   })();
   return gradientsReady;
 }
 
 async function configureWasmPaths(explicit: string | undefined): Promise<void> {
   if (wasmPathsConfigured) return;
+  const { setWasmPaths } = await import("#tfjs-backend-wasm");
   // A folder given without its trailing "/" would be used as a file-name prefix by tfjs.
   const folder = explicit !== undefined && !explicit.endsWith("/") && !explicit.endsWith(".wasm") ? `${explicit}/` : explicit;
   const prefix = folder ?? (await nodeWasmFolder());

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
@@ -55,6 +55,8 @@ const SECURITY_HEADERS = {
 export async function startDashboard(opts: DashboardOptions): Promise<Dashboard> {
   const host = opts.host ?? "127.0.0.1";
   const pollMs = opts.pollMs ?? 1000;
+  // Loaded here, not at the top, so importing refinery does not load the HTTP stack.
+  const { createServer } = await import("node:http");
   const store = RunStore.open(opts.runsRoot);
   store.sync();
   const assets = await loadAssets();

@@ -1,4 +1,4 @@
-import type * as tf from "@tensorflow/tfjs-core";
+import type * as tf from "#tfjs-core";
 import { ConfigError, RefineryError, describeValue } from "../core/errors.js";
 
 /**

@@ -1,4 +1,4 @@
-import * as tf from "@tensorflow/tfjs-core";
+import * as tf from "#tfjs-core";
 import { ConfigError, RefineryError, describeValue } from "../core/errors.js";
 
 /** One scalar loss term and its coefficient in the total loss. */

@@ -1,4 +1,4 @@
-import * as tf from "@tensorflow/tfjs-core";
+import * as tf from "#tfjs-core";
 import { ConfigError, RefineryError, describeValue } from "../core/errors.js";
 import { assertNonEmpty, assertNonNegative, assertRank } from "./checks.js";
 

@@ -1,4 +1,4 @@
-import * as tf from "@tensorflow/tfjs-core";
+import * as tf from "#tfjs-core";
 import { assertNonEmpty, assertNonNegative, assertRank, assertSameLength, assertSameShape } from "./checks.js";
 
 /*

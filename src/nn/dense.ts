@@ -1,4 +1,4 @@
-import * as tf from "@tensorflow/tfjs-core";
+import * as tf from "#tfjs-core";
 
 /**
  * Dense (fully connected) layers: `activation(x · W + b)` with W shaped [in, out].

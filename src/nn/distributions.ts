@@ -1,4 +1,4 @@
-import * as tf from "@tensorflow/tfjs-core";
+import * as tf from "#tfjs-core";
 import { ConfigError, RefineryError, describeValue } from "../core/errors.js";
 import type { Rng } from "../core/rng.js";
 import { createVariable } from "./variables.js";

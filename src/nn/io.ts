@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
-import * as tf from "@tensorflow/tfjs-core";
+import * as tf from "#tfjs-core";
 import { RefineryError, describeValue } from "../core/errors.js";
 import { concatBytes, loadArtifacts, MODEL_JSON, WEIGHTS_BIN, type IntegrityRecord, type JsonObject, type NamedArray } from "./weights_load.js";
 

@@ -1,4 +1,4 @@
-import * as tf from "@tensorflow/tfjs-core";
+import * as tf from "#tfjs-core";
 import { RefineryError } from "../core/errors.js";
 import { joinLocation, readBytes, readText, sha256Hex } from "../core/platform.js";
 

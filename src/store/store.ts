@@ -1,9 +1,9 @@
-import Database from "better-sqlite3";
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { hostname } from "node:os";
 import { basename, join, resolve } from "node:path";
 import { RefineryError } from "../core/errors.js";
 import { RunDir } from "../train/run.js";
+import { SqliteConnection } from "./sqlite.js";
 import { STORE_FILE } from "./root.js";
 
 export type RunStatus = "running" | "finished" | "failed" | "interrupted";
@@ -135,9 +135,9 @@ const HOST = hostname();
 export class RunStore {
   readonly root: string;
   readonly path: string;
-  private readonly db: Database.Database;
+  private readonly db: SqliteConnection;
 
-  private constructor(root: string, db: Database.Database) {
+  private constructor(root: string, db: SqliteConnection) {
     this.root = root;
     this.path = join(root, STORE_FILE);
     this.db = db;
@@ -156,9 +156,9 @@ export class RunStore {
       mkdirSync(abs, { recursive: true });
     }
     const path = join(abs, STORE_FILE);
-    let db: Database.Database | undefined;
+    let db: SqliteConnection | undefined;
     try {
-      db = new Database(path, { timeout: 15_000 });
+      db = new SqliteConnection(path, 15_000);
       const conn = db;
       conn.pragma("busy_timeout = 15000");
       // Switching a new database to WAL takes a lock that SQLite does not wait for through
@@ -203,8 +203,8 @@ export class RunStore {
     const skipped: { dir: string; reason: string }[] = [];
     const fresh = store;
     fresh.write(() => {
-      fresh.db.prepare("DELETE FROM metrics").run();
-      fresh.db.prepare("DELETE FROM runs").run();
+      fresh.db.run("DELETE FROM metrics");
+      fresh.db.run("DELETE FROM runs");
       for (const dir of runDirsIn(abs)) {
         try {
           fresh.importRun(dir);
@@ -218,7 +218,7 @@ export class RunStore {
   }
 
   close(): void {
-    if (this.db.open) this.db.close();
+    this.db.close();
   }
 
   /**
@@ -229,10 +229,10 @@ export class RunStore {
    */
   sync(): void {
     const dirs = new Map(runDirsIn(this.root).map((d) => [basename(d), d]));
-    const known = this.db.prepare("SELECT id, status, pid, host FROM runs").all() as Pick<RunRow, "id" | "status" | "pid" | "host">[];
+    const known = this.db.all("SELECT id, status, pid, host FROM runs") as Pick<RunRow, "id" | "status" | "pid" | "host">[];
     const knownIds = new Set(known.map((r) => r.id));
     const gone = known.filter((r) => !dirs.has(r.id));
-    if (gone.length) this.write(() => gone.forEach((r) => this.db.prepare("DELETE FROM runs WHERE id = ?").run(r.id)));
+    if (gone.length) this.write(() => gone.forEach((r) => this.db.run("DELETE FROM runs WHERE id = ?", r.id)));
     // One transaction per directory, so trainers never wait for a long import.
     for (const [id, dir] of dirs) {
       if (knownIds.has(id)) continue;
@@ -273,16 +273,14 @@ export class RunStore {
     const iteration = Math.max(intOr(status.iteration, 0), intOr(lastTrain.iteration, 0));
     const step = Math.max(intOr(status.step, 0), intOr(lastTrain.step, 0));
     this.write(() => {
-      this.db
-        .prepare(
-          `INSERT INTO runs (id, name, algo, env, seed, config, status, pid, host, started_at, ended_at, updated_at, iteration, step, error, dir)
+      this.db.run(
+        `INSERT INTO runs (id, name, algo, env, seed, config, status, pid, host, started_at, ended_at, updated_at, iteration, step, error, dir)
            VALUES (@id, @name, @algo, @env, @seed, @config, @status, @pid, @host, @started_at, @ended_at, @updated_at, @iteration, @step, @error, @dir)
            ON CONFLICT(id) DO UPDATE SET name = excluded.name, algo = excluded.algo, env = excluded.env, seed = excluded.seed,
              config = excluded.config, status = excluded.status, pid = excluded.pid, host = excluded.host,
              started_at = excluded.started_at, ended_at = excluded.ended_at, updated_at = excluded.updated_at,
              iteration = excluded.iteration, step = excluded.step, error = excluded.error, dir = excluded.dir`,
-        )
-        .run({
+        {
           id,
           name: `${algo} ${env} seed ${seed ?? "?"}`,
           algo,
@@ -299,12 +297,11 @@ export class RunStore {
           step,
           error: strOrNull(status.error),
           dir: abs,
-        });
-      const insert = this.db.prepare(
-        `INSERT INTO metrics (run_id, kind, iteration, step, episode_return_mean, episode_length_mean, eval_return_mean, wall_seconds, row)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, kind, iteration) DO NOTHING`,
+        },
       );
-      for (const row of metrics) insert.run(...metricValues(id, row));
+      const insert = `INSERT INTO metrics (run_id, kind, iteration, step, episode_return_mean, episode_length_mean, eval_return_mean, wall_seconds, row)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, kind, iteration) DO NOTHING`;
+      for (const row of metrics) this.db.run(insert, ...metricValues(id, row));
       if (state !== "running") this.storeFinalMetrics(id, status);
     });
     return this.getRun(id) as RunRecord;
@@ -315,12 +312,10 @@ export class RunStore {
     const state = parseStatus(status.status);
     const now = strOrNull(status.updatedAt) ?? new Date().toISOString();
     this.write(() => {
-      this.db
-        .prepare(
-          `UPDATE runs SET status = ?, pid = ?, host = ?, iteration = ?, step = ?, updated_at = ?, ended_at = ?, error = ?,
-             final_metrics = CASE WHEN ? = 'running' THEN NULL ELSE final_metrics END WHERE id = ?`,
-        )
-        .run(state, typeof status.pid === "number" ? status.pid : null, HOST, intOr(status.iteration, 0), intOr(status.step, 0), now, state === "running" ? null : now, strOrNull(status.error), state, id);
+      this.db.run(
+        `UPDATE runs SET status = ?, pid = ?, host = ?, iteration = ?, step = ?, updated_at = ?, ended_at = ?, error = ?,
+           final_metrics = CASE WHEN ? = 'running' THEN NULL ELSE final_metrics END WHERE id = ?`,
+        state, typeof status.pid === "number" ? status.pid : null, HOST, intOr(status.iteration, 0), intOr(status.step, 0), now, state === "running" ? null : now, strOrNull(status.error), state, id);
       if (state !== "running") this.storeFinalMetrics(id, status);
     });
   }
@@ -328,24 +323,23 @@ export class RunStore {
   /** Mirrors one appended metrics row of run `id`. */
   recordMetrics(id: string, row: Record<string, unknown>): void {
     this.write(() => {
-      this.db
-        .prepare(
-          `INSERT OR REPLACE INTO metrics (run_id, kind, iteration, step, episode_return_mean, episode_length_mean, eval_return_mean, wall_seconds, row)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(...metricValues(id, row));
+      this.db.run(
+        `INSERT OR REPLACE INTO metrics (run_id, kind, iteration, step, episode_return_mean, episode_length_mean, eval_return_mean, wall_seconds, row)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        ...metricValues(id, row),
+      );
       const now = new Date().toISOString();
       if ((row.kind ?? "train") === "train") {
-        this.db.prepare("UPDATE runs SET updated_at = ?, iteration = ?, step = ? WHERE id = ?").run(now, intOr(row.iteration, 0), intOr(row.step, 0), id);
+        this.db.run("UPDATE runs SET updated_at = ?, iteration = ?, step = ? WHERE id = ?", now, intOr(row.iteration, 0), intOr(row.step, 0), id);
       } else {
-        this.db.prepare("UPDATE runs SET updated_at = ? WHERE id = ?").run(now, id);
+        this.db.run("UPDATE runs SET updated_at = ? WHERE id = ?", now, id);
       }
     });
   }
 
   /** Mirrors RunDir.truncateMetrics: rows past `iteration` are dropped (a resumed run replays them). */
   truncateMetrics(id: string, iteration: number): void {
-    this.write(() => void this.db.prepare("DELETE FROM metrics WHERE run_id = ? AND iteration > ?").run(id, iteration));
+    this.write(() => void this.db.run("DELETE FROM metrics WHERE run_id = ? AND iteration > ?", id, iteration));
   }
 
   /** Runs, newest first, with dead "running" runs settled as interrupted. */
@@ -359,13 +353,13 @@ export class RunStore {
         params.push(filter[key] as string);
       }
     }
-    const rows = this.db.prepare(`SELECT * FROM runs ${where.length ? "WHERE " + where.join(" AND ") : ""} ORDER BY started_at DESC, id`).all(...params) as RunRow[];
+    const rows = this.db.all(`SELECT * FROM runs ${where.length ? "WHERE " + where.join(" AND ") : ""} ORDER BY started_at DESC, id`, ...params) as RunRow[];
     return rows.map(toRecord);
   }
 
   /** One run, or null. A dead "running" run is settled first. */
   getRun(id: string): RunRecord | null {
-    const row = this.db.prepare("SELECT * FROM runs WHERE id = ?").get(id) as RunRow | undefined;
+    const row = this.db.get("SELECT * FROM runs WHERE id = ?", id) as RunRow | undefined;
     if (!row) return null;
     if (row.status === "running" && isDead(row.pid, row.host)) {
       this.settleDeadRun(id, row.pid);
@@ -377,8 +371,8 @@ export class RunStore {
   /** The run's metrics rows of one kind (all kinds when omitted), in iteration order. */
   metrics(id: string, kind?: string): MetricRecord[] {
     const rows = kind
-      ? (this.db.prepare("SELECT seq, run_id, kind, iteration, step, row FROM metrics WHERE run_id = ? AND kind = ? ORDER BY iteration").all(id, kind) as MetricRow[])
-      : (this.db.prepare("SELECT seq, run_id, kind, iteration, step, row FROM metrics WHERE run_id = ? ORDER BY kind, iteration").all(id) as MetricRow[]);
+      ? (this.db.all("SELECT seq, run_id, kind, iteration, step, row FROM metrics WHERE run_id = ? AND kind = ? ORDER BY iteration", id, kind) as MetricRow[])
+      : (this.db.all("SELECT seq, run_id, kind, iteration, step, row FROM metrics WHERE run_id = ? ORDER BY kind, iteration", id) as MetricRow[]);
     return rows.map(toMetric);
   }
 
@@ -386,15 +380,13 @@ export class RunStore {
   metricsSince(ids: string[], since: number, limit = 5000): MetricRecord[] {
     if (!ids.length) return [];
     const marks = ids.map(() => "?").join(", ");
-    const rows = this.db
-      .prepare(`SELECT seq, run_id, kind, iteration, step, row FROM metrics WHERE seq > ? AND run_id IN (${marks}) ORDER BY seq LIMIT ?`)
-      .all(since, ...ids, limit) as MetricRow[];
+    const rows = this.db.all<MetricRow>(`SELECT seq, run_id, kind, iteration, step, row FROM metrics WHERE seq > ? AND run_id IN (${marks}) ORDER BY seq LIMIT ?`, since, ...ids, limit);
     return rows.map(toMetric);
   }
 
   /** The highest cursor so far (0 for an empty store). */
   cursor(): number {
-    const r = this.db.prepare("SELECT max(seq) AS m FROM metrics").get() as { m: number | null };
+    const r = this.db.get("SELECT max(seq) AS m FROM metrics") as { m: number | null };
     return r.m ?? 0;
   }
 
@@ -418,7 +410,7 @@ export class RunStore {
     if (run.status === "running" && !opts.force) {
       throw new RefineryError("run_running", `run ${id} is still training (pid ${run.pid ?? "?"})`, `stop it first (Ctrl-C or kill ${run.pid ?? "PID"}), or pass --force to remove it anyway`);
     }
-    this.write(() => void this.db.prepare("DELETE FROM runs WHERE id = ?").run(id));
+    this.write(() => void this.db.run("DELETE FROM runs WHERE id = ?", id));
     // Only a direct child of the root is ever removed, whatever the row says.
     const dir = join(this.root, id);
     if (basename(dir) === id && id !== "." && id !== ".." && existsSync(join(dir, "config.json"))) rmSync(dir, { recursive: true, force: true });
@@ -427,15 +419,18 @@ export class RunStore {
 
   /** SQLite's own consistency check: "ok", or the problems it found. */
   integrityCheck(): string {
-    return (this.db.pragma("integrity_check") as { integrity_check: string }[]).map((r) => r.integrity_check).join("; ");
+    return this.db
+      .pragmaRows("integrity_check")
+      .map((r) => String(r.integrity_check))
+      .join("; ");
   }
 
   private write(fn: () => void): void {
-    retryBusy(() => this.db.transaction(fn).immediate());
+    retryBusy(() => this.db.transaction(fn));
   }
 
   private settleDeadRuns(): void {
-    const running = this.db.prepare("SELECT id, pid, host FROM runs WHERE status = 'running'").all() as Pick<RunRow, "id" | "pid" | "host">[];
+    const running = this.db.all("SELECT id, pid, host FROM runs WHERE status = 'running'") as Pick<RunRow, "id" | "pid" | "host">[];
     for (const r of running) if (isDead(r.pid, r.host)) this.settleDeadRun(r.id, r.pid);
   }
 
@@ -453,16 +448,14 @@ export class RunStore {
     }
     const now = new Date().toISOString();
     this.write(() => {
-      const changed = this.db
-        .prepare("UPDATE runs SET status = 'interrupted', ended_at = coalesce(updated_at, ?) WHERE id = ? AND status = 'running' AND pid IS ?")
-        .run(now, id, pid).changes;
+      const changed = this.db.run("UPDATE runs SET status = 'interrupted', ended_at = coalesce(updated_at, ?) WHERE id = ? AND status = 'running' AND pid IS ?", now, id, pid);
       if (changed) this.storeFinalMetrics(id, {});
     });
   }
 
   private storeFinalMetrics(id: string, status: Record<string, unknown>): void {
     const numbers = this.latestNumbers(id, status);
-    this.db.prepare("UPDATE runs SET final_metrics = ? WHERE id = ?").run(JSON.stringify(numbers), id);
+    this.db.run("UPDATE runs SET final_metrics = ? WHERE id = ?", JSON.stringify(numbers), id);
   }
 
   /** Numbers of the last training row and last evaluation row, plus the trainer's end-of-run figures. */
@@ -470,7 +463,7 @@ export class RunStore {
     // The newest value of every key; a key that is null in the last row (no episode ended in
     // that iteration) takes its value from the recent rows before it.
     const last = (kind: string) => {
-      const rows = this.db.prepare("SELECT row FROM metrics WHERE run_id = ? AND kind = ? ORDER BY iteration DESC LIMIT 20").all(id, kind) as { row: string }[];
+      const rows = this.db.all("SELECT row FROM metrics WHERE run_id = ? AND kind = ? ORDER BY iteration DESC LIMIT 20", id, kind) as { row: string }[];
       const out: Record<string, unknown> = {};
       for (const r of rows) {
         for (const [k, v] of Object.entries(JSON.parse(r.row) as Record<string, unknown>)) if (out[k] === undefined || out[k] === null) out[k] = v;
@@ -524,9 +517,9 @@ export function retryBusy<T>(fn: () => T): T {
   }
 }
 
-function migrate(db: Database.Database, path: string): void {
+function migrate(db: SqliteConnection, path: string): void {
   db.transaction(() => {
-    const version = db.pragma("user_version", { simple: true }) as number;
+    const version = Number(db.pragma("user_version"));
     if (version > SCHEMA_VERSION) {
       throw new RefineryError("store_version", `${path} was written by a newer refinery (schema ${version}, this one knows ${SCHEMA_VERSION})`, "upgrade refinery, or rebuild the store for this version with `refinery runs --rebuild`");
     }
@@ -534,7 +527,7 @@ function migrate(db: Database.Database, path: string): void {
       db.exec(SCHEMA);
       db.pragma(`user_version = ${SCHEMA_VERSION}`);
     }
-  }).immediate();
+  });
 }
 
 /** A damaged database as a RefineryError that says how to rebuild it; other errors unchanged. */

@@ -1,4 +1,4 @@
-import type * as tf from "@tensorflow/tfjs-core";
+import type * as tf from "#tfjs-core";
 import { ConfigError } from "../core/errors.js";
 import type { SpaceJSON } from "../core/spaces.js";
 import type { JsonObject, NamedArray } from "../nn/weights_load.js";

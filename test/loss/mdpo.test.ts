@@ -73,7 +73,7 @@ describeEachBackend("MDPO loss terms", () => {
   it("at θ = θk the first step is a plain policy-gradient step, whatever t_k", () => {
     tf.tidy(() => {
       const old = tf.tensor2d([[0.2, -0.1], [1, 0.5], [-0.3, 0.4]]);
-      const actions = tf.oneHot(tf.tensor1d([0, 1, 1], "int32"), 2).toFloat();
+      const actions = tf.cast(tf.oneHot(tf.tensor1d([0, 1, 1], "int32"), 2), "float32");
       const adv = t1([1, -0.5, 2]);
       const logProbOf = (x: tf.Tensor2D) => tf.sum(tf.mul(tf.logSoftmax(x), actions), 1) as tf.Tensor1D;
       const oldLogProb = logProbOf(old);
