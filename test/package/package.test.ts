@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 // `npm ci`) and what `npm pack` would publish.
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const pkg = JSON.parse(readFileSync(`${root}/package.json`, "utf8")) as {
-  exports: Record<string, Record<string, string>>;
+  exports: Record<string, Record<string, string> | string>;
   dependencies: Record<string, string>;
   files: string[];
 };
@@ -26,7 +26,7 @@ beforeAll(() => {
 describe("package entry points", () => {
   it("every file named in exports exists after the build", () => {
     for (const [entry, conditions] of Object.entries(pkg.exports)) {
-      for (const [condition, file] of Object.entries(conditions)) {
+      for (const [condition, file] of Object.entries(typeof conditions === "string" ? { default: conditions } : conditions)) {
         expect(existsSync(`${root}/${file}`), `${entry} ${condition} -> ${file}`).toBe(true);
       }
     }
@@ -39,7 +39,7 @@ describe("package entry points", () => {
   });
 
   it("the require condition of older Nodes throws one line that says how to load the package", () => {
-    const r = node(["-e", `require(${JSON.stringify(`${root}/${pkg.exports["."].require}`)})`]);
+    const r = node(["-e", `require(${JSON.stringify(`${root}/${(pkg.exports["."] as Record<string, string>).require}`)})`]);
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain("refinery-rl is an ES module");
     expect(r.stderr).toContain('Fix: load it with `const refinery = await import("refinery-rl")`');
