@@ -12,7 +12,7 @@ import { processIo, type CliIo } from "./io.js";
 import { listCommand } from "./list.js";
 import { registerPlotCommand } from "./plot.js";
 import { registerRunsCommand } from "./runs.js";
-import { trainCommand } from "./train.js";
+import { InterruptedError, trainCommand } from "./train.js";
 
 export type { CliIo } from "./io.js";
 
@@ -119,7 +119,8 @@ export function buildProgram(io: CliIo = processIo()): Command {
     .option("--steps <n>", `total env steps ${algoDefault("totalTimesteps")}`, intOption("--steps", 1))
     .option("--seed <s>", `seed of weights, actions and envs ${algoDefault("seed")}`, intOption("--seed"))
     .option("--out <dir>", "run directory (default: runs/<algo>-<env>-s<seed>-<time>)")
-    .option("--resume <dir>", "continue the run in <dir> from its last checkpoint, with its saved config (default: none, a new run)")
+    .option("--resume <dir>", "continue the run in <dir> from its newest verified checkpoint, with its saved config; refused while another process trains it (default: none, a new run)")
+    .option("--restart", "with --resume: start that run over from step 0 with its saved config, deleting its checkpoints, policies and metrics (e.g. when it has no usable checkpoint)", false)
     .option("--json", "print the final summary as one JSON line on stdout", false)
     .option("--quiet", "no progress line on stderr", false)
     .action(async (opts, cmd: Command) => {
@@ -185,7 +186,8 @@ export async function run(argv: string[], io: CliIo = processIo()): Promise<numb
     }
     if (err instanceof RefineryError) {
       io.err(`refinery: ${err.message.replace(/\s*\n\s*/g, " ")}\n`);
-      return 2;
+      // An interrupted training exits with the shell's code for its signal (130, 143).
+      return err instanceof InterruptedError ? err.exitCode : 2;
     }
     throw err;
   }

@@ -148,7 +148,7 @@ async function loadArtifacts(dir: string): Promise<tf.io.ModelArtifacts> {
   return tf.io.getModelArtifactsForJSON(json, async (manifest) => {
     const parts: Uint8Array[] = [];
     for (const group of manifest) {
-      for (const p of group.paths) parts.push(new Uint8Array(await fs.readFile(path.resolve(dir, p))));
+      for (const p of group.paths) parts.push(new Uint8Array(await fs.readFile(await weightsPathInside(dir, p))));
     }
     const data = concatBytes(parts);
     if (json.refinery && (data.byteLength !== json.refinery.weightsBytes || sha256(data) !== json.refinery.weightsSha256)) {
@@ -156,6 +156,27 @@ async function loadArtifacts(dir: string): Promise<tf.io.ModelArtifacts> {
     }
     return [manifest.flatMap((g) => g.weights), data.buffer as ArrayBuffer];
   });
+}
+
+/**
+ * The file a manifest path names, which must lie inside the model directory: a model.json
+ * saying `../x` or `/etc/x`, or a weights file that is a symlink leading out, is refused,
+ * so loading a run or policy never reads files it does not hold.
+ */
+async function weightsPathInside(dir: string, p: string): Promise<string> {
+  const refuse = (why: string) =>
+    new RefineryError("corrupt_weights", `${path.join(dir, MODEL_JSON)} names the weights file ${JSON.stringify(p)}, ${why}`, "weights files must lie inside the model directory; save the model again");
+  if (path.isAbsolute(p) || p.split(/[\\/]/).includes("..")) throw refuse("which lies outside its directory");
+  const full = path.resolve(dir, p);
+  let real: string;
+  let realDir: string;
+  try {
+    [real, realDir] = await Promise.all([fs.realpath(full), fs.realpath(dir)]);
+  } catch (err) {
+    throw new RefineryError("corrupt_weights", `cannot read ${full} (${(err as NodeJS.ErrnoException).code ?? String(err)})`, "the save was interrupted or the files were removed; use an earlier checkpoint or save again");
+  }
+  if (!real.startsWith(realDir + path.sep)) throw refuse("which leads outside its directory");
+  return full;
 }
 
 let tempCounter = 0;
