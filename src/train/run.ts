@@ -350,7 +350,7 @@ function sha256File(path: string): string {
 }
 
 function isInside(parent: string, child: string): boolean {
-  return child === parent || child.startsWith(parent + sep);
+  return child === parent || child.startsWith(parent.endsWith(sep) ? parent : parent + sep);
 }
 
 /**
