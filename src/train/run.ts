@@ -310,6 +310,15 @@ function readPointer(path: string): { name: string | null; problem: string } {
 
 /** Null when `dir` is a complete checkpoint inside `realRoot` whose files match SHA256SUMS; else what is wrong. */
 function verifyCheckpoint(dir: string, realRoot: string): string | null {
+  try {
+    return checkCheckpointFiles(dir, realRoot);
+  } catch (err) {
+    // A reader can race the owner deleting a superseded checkpoint.
+    return `could not be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`;
+  }
+}
+
+function checkCheckpointFiles(dir: string, realRoot: string): string | null {
   let stat;
   try {
     stat = lstatSync(dir);
