@@ -49,7 +49,7 @@ export function acquireRunLock(dir: string): RunLock {
   try {
     for (let attempt = 0; ; attempt++) {
       try {
-        linkSync(tmp, path);
+        linkOrCreate(tmp, path, me);
         break;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
@@ -161,6 +161,21 @@ function removeStaleLock(dir: string, stale: LockOwner): boolean {
     return false;
   } finally {
     rmdirSync(guard);
+  }
+}
+
+/**
+ * Publishes the lock: a hard link of the complete temporary file, or, on file systems
+ * without hard links, an exclusive create (`wx`) followed by the write. Both fail with
+ * EEXIST when a lock exists.
+ */
+function linkOrCreate(tmp: string, path: string, me: LockOwner): void {
+  try {
+    linkSync(tmp, path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== "EPERM" && code !== "ENOTSUP" && code !== "ENOSYS" && code !== "EOPNOTSUPP") throw err;
+    writeFileSync(path, JSON.stringify(me) + "\n", { flag: "wx" });
   }
 }
 

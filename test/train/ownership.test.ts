@@ -104,3 +104,32 @@ describe("one owner per run directory", () => {
     expect(existsSync(join(process.cwd(), "config.json"))).toBe(false);
   });
 });
+
+describe("resume from the command line", () => {
+  it("says where it resumes from; no usable checkpoint is a one-line error until --restart", async () => {
+    const dir = join(root, "cli-resume");
+    const made = await cli("train", "--out", dir, "--steps", "256", "--set", "checkpointEvery=1", ...SMALL);
+    expect(made.code, made.err).toBe(0);
+    // As a kill before the end would leave it.
+    writeFileSync(join(dir, "status.json"), JSON.stringify({ status: "running", pid: 999_999_999 }));
+    rmSync(join(dir, "checkpoints", "000000004"), { recursive: true });
+    writeFileSync(join(dir, "checkpoints", "latest"), "000000004\n");
+    const resumed = await cli("train", "--resume", dir, "--quiet");
+    expect(resumed.code, resumed.err).toBe(0);
+    expect(resumed.err).toMatch(/warning: checkpoints\/latest names 000000004, which does not exist; using an older checkpoint/);
+    expect(resumed.err).toMatch(new RegExp(`resuming ${dir.replace(/[/\\]/g, "\\$&")} from step 192 \\(checkpoint 000000003\\)`));
+
+    writeFileSync(join(dir, "status.json"), JSON.stringify({ status: "running", pid: 999_999_999 }));
+    for (const c of ["000000003", "000000004"]) writeFileSync(join(dir, "checkpoints", c, "weights.bin"), "damaged");
+    const refused = await cli("train", "--resume", dir);
+    expect(refused.code).toBe(2);
+    expect(refused.err.trim().split("\n")).toHaveLength(1);
+    expect(refused.err).toMatch(/has no usable checkpoint to resume from .*Fix: start it over from step 0 with `refinery train --resume .* --restart`/);
+    expect(new RunDir(dir).readMetrics().length).toBeGreaterThan(0);
+
+    const restarted = await cli("train", "--resume", dir, "--restart", "--quiet");
+    expect(restarted.code, restarted.err).toBe(0);
+    expect(restarted.err).toMatch(/restarting .* from step 0 \(--restart/);
+    expect((await cli("train", "--restart", "--steps", "128")).err).toMatch(/--restart starts an existing run over and needs --resume DIR/);
+  }, 60_000);
+});
