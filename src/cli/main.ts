@@ -85,7 +85,8 @@ export function buildProgram(io: CliIo = processIo()): Command {
     .option("--iterations <n>", `optimiser steps (default: the config's iterations, ${formatValue(TEXT_ALGORITHMS.sft.defaults.iterations)})`, intOption("--iterations", 1))
     .option("--seed <s>", `seed of weights and sampled problems (default: ${formatValue(TEXT_ALGORITHMS.sft.defaults.seed)})`, intOption("--seed"))
     .option("--out <dir>", "run directory (default: runs/sft-text:<task>-s<seed>-<time>)")
-    .option("--resume <dir>", "continue the run in <dir> from its last checkpoint (default: none, a new run)")
+    .option("--resume <dir>", "continue the run in <dir> from its newest verified checkpoint; refused while another process trains it (default: none, a new run)")
+    .option("--restart", "with --resume: start that run over from step 0 with its saved config, deleting its checkpoints, policies and metrics", false)
     .option("--json", "print the final summary as one JSON line on stdout", false)
     .option("--quiet", "no progress line on stderr", false)
     .action(async (opts) => {
