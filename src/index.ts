@@ -44,7 +44,8 @@ export { ALGORITHMS, getAlgorithm, resolveConfig, type AlgorithmEntry, type Reso
 export { PPO } from "./algos/ppo.js";
 export { ppoConfigSchema, PPO_DEFAULTS, PPO_PRESETS, type PPOConfig } from "./algos/ppo_config.js";
 export type { Algorithm, ActingPolicy, IterationMetrics } from "./algos/types.js";
-export { train, type TrainOptions, type TrainSummary, type TrainRow, type Callbacks } from "./train/trainer.js";
+export { train, type TrainOptions, type TrainSummary, type TrainRow, type Callbacks, type StartInfo } from "./train/trainer.js";
+export { type LockOwner } from "./train/lock.js";
 export { evaluatePolicy, type EvalResult } from "./train/evaluate.js";
 export { loadPolicy, type LoadedPolicy } from "./train/load_policy.js";
 export { RunDir } from "./train/run.js";
