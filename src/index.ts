@@ -53,7 +53,8 @@ export { ALGORITHMS, getAlgorithm, resolveConfig, type AlgorithmEntry, type Reso
 export { PPO } from "./algos/ppo.js";
 export { ppoConfigSchema, PPO_DEFAULTS, PPO_PRESETS, type PPOConfig } from "./algos/ppo_config.js";
 export type { Algorithm, ActingPolicy, IterationMetrics } from "./algos/types.js";
-export type { TrainRow, Callbacks } from "./train/trainer.js";
+export type { TrainRow, Callbacks, StartInfo } from "./train/trainer.js";
+export type { LockOwner } from "./train/lock.js";
 export type { MetricLogger, LogFormat, CompletionRecord } from "./train/logger.js";
 export { createAlgorithm, runIterations, yieldToEventLoop, type LoopCallbacks, type RunIterationsOptions, type RunIterationsResult } from "./train/loop.js";
 export { evaluatePolicy, type EvalResult } from "./train/evaluate.js";

@@ -47,6 +47,7 @@ export const runShape = {
   evalEpisodes: z.number().int().positive().describe("episodes per evaluation"),
   evalDeterministic: z.boolean().describe("evaluate with the mode of the policy instead of sampling"),
   checkpointEvery: z.number().int().min(0).describe("write a checkpoint every N iterations (0: only at the end)"),
+  checkpointSeconds: z.number().min(0).describe("write a checkpoint every N seconds of wall time as well (0: off)"),
 };
 
 /**
@@ -122,6 +123,7 @@ export const COMMON_GROUP_DEFAULTS: Omit<GroupCommonConfig, "totalTimesteps" | "
   evalEpisodes: 10,
   evalDeterministic: true,
   checkpointEvery: 0,
+  checkpointSeconds: 60,
   selection: "none",
   d3s: D3S_DEFAULTS,
 };

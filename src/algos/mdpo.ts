@@ -23,7 +23,7 @@ import { normalizeAdvantages } from "../advantage/normalize.js";
 import { initBackend } from "../core/backend.js";
 import { Rng, type RngState } from "../core/rng.js";
 import type { Env } from "../envs/env.js";
-import { captureEnvState, restoreEnvState, type EnvState } from "../envs/state.js";
+import { captureEnvState, freshResetSeed, needsFreshReset, restoreEnvState, type EnvState } from "../envs/state.js";
 import type { SyncVectorEnv } from "../envs/vector.js";
 import { approxKl, clipFraction } from "../loss/kl.js";
 import { categoricalKl, gaussianKl, mdpoLoss, mdpoRatioAdvantage, mdpoStepSize } from "../loss/mdpo.js";
@@ -87,6 +87,7 @@ export const MDPO_DEFAULTS: MDPOConfig = {
   evalEpisodes: 10,
   evalDeterministic: true,
   checkpointEvery: 0,
+  checkpointSeconds: 60,
 };
 
 /** None yet: the defaults are the authors' on-policy ones (mdpo_on). */
@@ -279,10 +280,17 @@ export class MDPO implements Algorithm {
     this.optimizer.setState({ ...(json.adam as object), m: arrays["adam/m"], v: arrays["adam/v"] } as AdamState);
     this.criticOptimizer.setState({ ...(json.criticAdam as object), m: arrays["criticAdam/m"], v: arrays["criticAdam/v"] } as AdamState);
     this.rng = Rng.fromState(json.rng as RngState);
-    (json.envs as EnvState[]).forEach((s, i) => restoreEnvState(this.vec.envs[i], s));
-    this.vec.markReset();
-    this.collector.currentObs = arrays["collector/obs"] ?? null;
+    const envs = json.envs as EnvState[];
+    envs.forEach((s, i) => restoreEnvState(this.vec.envs[i], s));
     this.iterationsDone = json.iteration as number;
+    if (needsFreshReset(envs)) {
+      // Envs without snapshots cannot be put back mid-episode: they start new episodes from a
+      // reset seeded by the run's seed and the iteration, so a resume is still reproducible.
+      this.collector.reset(freshResetSeed(this.config.seed, this.iterationsDone, this.vec.numEnvs));
+    } else {
+      this.vec.markReset();
+      this.collector.currentObs = arrays["collector/obs"] ?? null;
+    }
     this.policy.syncFastWeights();
   }
 

@@ -29,7 +29,7 @@ import { initBackend } from "../core/backend.js";
 import { ConfigError } from "../core/errors.js";
 import { Rng, type RngState } from "../core/rng.js";
 import type { Env } from "../envs/env.js";
-import { captureEnvState, restoreEnvState, type EnvState } from "../envs/state.js";
+import { captureEnvState, freshResetSeed, needsFreshReset, restoreEnvState, type EnvState } from "../envs/state.js";
 import type { SyncVectorEnv } from "../envs/vector.js";
 import { approxKl, approxKlArrays, clipFraction, clipFractionArrays } from "../loss/kl.js";
 import { clippedSurrogate, clippedSurrogateArrays } from "../loss/surrogate.js";
@@ -287,10 +287,17 @@ export class PPO implements Algorithm {
       this.noiseRng = Rng.fromState(json.noiseRng as RngState);
       gsde.setNoise(arrays["gsde/noise"]);
     }
-    (json.envs as EnvState[]).forEach((s, i) => restoreEnvState(this.vec.envs[i], s));
-    this.vec.markReset();
-    this.collector.currentObs = arrays["collector/obs"] ?? null;
+    const envs = json.envs as EnvState[];
+    envs.forEach((s, i) => restoreEnvState(this.vec.envs[i], s));
     this.iterationsDone = json.iteration as number;
+    if (needsFreshReset(envs)) {
+      // Envs without snapshots cannot be put back mid-episode: they start new episodes from a
+      // reset seeded by the run's seed and the iteration, so a resume is still reproducible.
+      this.collector.reset(freshResetSeed(this.config.seed, this.iterationsDone, this.vec.numEnvs));
+    } else {
+      this.vec.markReset();
+      this.collector.currentObs = arrays["collector/obs"] ?? null;
+    }
     this.policy.syncFastWeights();
   }
 

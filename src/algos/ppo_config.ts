@@ -50,6 +50,7 @@ export const ppoConfigSchema = z
     evalEpisodes: z.number().int().positive().describe("episodes per evaluation"),
     evalDeterministic: z.boolean().describe("evaluate with the mode of the policy instead of sampling"),
     checkpointEvery: z.number().int().min(0).describe("write a checkpoint every N updates (0: only at the end)"),
+    checkpointSeconds: z.number().min(0).describe("write a checkpoint every N seconds of wall time as well (0: off)"),
   })
   .strict();
 
@@ -92,6 +93,7 @@ export const PPO_DEFAULTS: PPOConfig = {
   evalEpisodes: 10,
   evalDeterministic: true,
   checkpointEvery: 0,
+  checkpointSeconds: 60,
 };
 
 /** CleanRL `ppo_continuous_action.py` defaults (continuous control). */

@@ -42,6 +42,7 @@ export const sftConfigSchema = z
     backend: z.enum(["wasm", "cpu"]).describe("tfjs backend of the matrix products"),
     evalEvery: z.number().int().min(0).describe("evaluate (greedy pass@1 on the test split) every N iterations (0: only at the end)"),
     checkpointEvery: z.number().int().min(0).describe("write a checkpoint every N iterations (0: only at the end)"),
+    checkpointSeconds: z.number().min(0).describe("write a checkpoint every N seconds of wall time as well (0: off)"),
   })
   .strict();
 
@@ -61,6 +62,7 @@ export const SFT_DEFAULTS: SFTConfig = {
   backend: "wasm",
   evalEvery: 200,
   checkpointEvery: 0,
+  checkpointSeconds: 60,
 };
 
 /** The text with its last digit replaced by the next one (9 → 0); unchanged without a digit. */

@@ -72,6 +72,7 @@ export interface TextRunConfig {
   backend: BackendName;
   evalEvery: number;
   checkpointEvery: number;
+  checkpointSeconds: number;
   selection: "none" | "d3s";
   d3s: D3sConfig;
 }

@@ -1,3 +1,5 @@
+import { RefineryError } from "../core/errors.js";
+
 /**
  * Where the `refinery` command writes. Every command goes through one of these, so tests
  * run the CLI in-process and read exactly what a user would see on each stream.
@@ -27,5 +29,16 @@ export function processIo(): CliIo {
 export class CliExit extends Error {
   constructor(readonly exitCode: number) {
     super(`exit ${exitCode}`);
+  }
+}
+
+/** A run stopped by SIGINT/SIGTERM: one line on stderr and the shell's exit code for the signal. */
+export class InterruptedError extends RefineryError {
+  constructor(
+    problem: string,
+    fix: string,
+    readonly exitCode: number,
+  ) {
+    super("interrupted", problem, fix);
   }
 }

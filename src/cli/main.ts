@@ -8,7 +8,7 @@ import { ConfigError, RefineryError } from "../core/errors.js";
 import { registerDashboardCommand } from "./dashboard.js";
 import { demoCommand } from "./demo.js";
 import { registerExportCommand } from "./export.js";
-import { CliExit, processIo, type CliIo } from "./io.js";
+import { CliExit, InterruptedError, processIo, type CliIo } from "./io.js";
 import { listCommand } from "./list.js";
 import { registerPlotCommand } from "./plot.js";
 import { registerRecordCommand } from "./record.js";
@@ -93,7 +93,8 @@ export function buildProgram(io: CliIo = processIo()): Command {
     .option("--iterations <n>", `optimiser steps (default: the config's iterations, ${formatValue(TEXT_ALGORITHMS.sft.defaults.iterations)})`, intOption("--iterations", 1))
     .option("--seed <s>", `seed of weights and sampled problems (default: ${formatValue(TEXT_ALGORITHMS.sft.defaults.seed)})`, intOption("--seed"))
     .option("--out <dir>", "run directory (default: runs/sft-text:<task>-s<seed>-<time>)")
-    .option("--resume <dir>", "continue the run in <dir> from its last checkpoint (default: none, a new run)")
+    .option("--resume <dir>", "continue the run in <dir> from its newest verified checkpoint; refused while another process trains it (default: none, a new run)")
+    .option("--restart", "with --resume: start that run over from step 0 with its saved config, deleting its checkpoints, policies and metrics", false)
     .option("--log <formats>", LOG_HELP)
     .option("--json", "print the final summary as one JSON line on stdout", false)
     .option("--quiet", "no progress line on stderr", false)
@@ -129,7 +130,8 @@ export function buildProgram(io: CliIo = processIo()): Command {
     .option("--steps <n>", `total env steps ${algoDefault("totalTimesteps")}`, intOption("--steps", 1))
     .option("--seed <s>", `seed of weights, actions and envs ${algoDefault("seed")}`, intOption("--seed"))
     .option("--out <dir>", "run directory (default: runs/<algo>-<env>-s<seed>-<time>)")
-    .option("--resume <dir>", "continue the run in <dir> from its last checkpoint, with its saved config (default: none, a new run)")
+    .option("--resume <dir>", "continue the run in <dir> from its newest verified checkpoint, with its saved config; refused while another process trains it (default: none, a new run)")
+    .option("--restart", "with --resume: start that run over from step 0 with its saved config, deleting its checkpoints, policies and metrics (e.g. when it has no usable checkpoint)", false)
     .option("--log <formats>", LOG_HELP)
     .option("--json", "print the final summary as one JSON line on stdout", false)
     .option("--quiet", "no progress line on stderr", false)
@@ -201,7 +203,8 @@ export async function run(argv: string[], io: CliIo = processIo()): Promise<numb
     }
     if (err instanceof RefineryError) {
       io.err(`refinery: ${err.message.replace(/\s*\n\s*/g, " ")}\n`);
-      return 2;
+      // An interrupted training exits with the shell's code for its signal (130, 143).
+      return err instanceof InterruptedError ? err.exitCode : 2;
     }
     throw err;
   }

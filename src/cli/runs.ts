@@ -1,4 +1,7 @@
 import { Option, type Command } from "commander";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import { describeOwner, lockIsStale, processAlive, readRunLock, type LockOwner } from "../train/lock.js";
 import { RefineryError } from "../core/errors.js";
 import { configDifferences, flattenConfig } from "../store/compare.js";
 import { RUNS_ROOT_ENV, STORE_FILE, resolveRunsRoot } from "../store/root.js";
@@ -151,15 +154,78 @@ export function runsCompareCommand(ids: string[], opts: { json?: boolean; runsRo
   });
 }
 
-/** `refinery runs rm ID...`: deletes runs (directory and rows); a running run needs --force. */
-export function runsRemoveCommand(ids: string[], opts: { force?: boolean; runsRoot?: string }, io: CliIo): void {
-  withStore(openStoreForReading(opts.runsRoot), (store) => {
-    for (const id of ids) requireRun(store, id);
-    for (const id of ids) {
-      const run = store.removeRun(id, { force: opts.force });
+/**
+ * `refinery runs rm ID...`: deletes runs (directory and rows). A run that is still training
+ * is refused, unless --force: then its process is sent SIGTERM (the CLI trainer checkpoints
+ * and exits), and the run is removed once the process has let go of it, within
+ * STOP_TIMEOUT_MS; otherwise nothing more is removed and the error says so.
+ */
+export async function runsRemoveCommand(ids: string[], opts: { force?: boolean; runsRoot?: string }, io: CliIo): Promise<void> {
+  const store = openStoreForReading(opts.runsRoot);
+  try {
+    const unique = [...new Set(ids)];
+    const runs = unique.map((id) => requireRun(store, id));
+    for (const run of runs) {
+      const dir = join(store.root, run.id);
+      const owner = liveOwner(dir, run);
+      if (owner && !opts.force) {
+        throw new RefineryError(
+          "run_running",
+          `run ${run.id} is still training (${describeOwner(owner)})`,
+          `stop it first (Ctrl-C or kill ${owner.pid}), or pass --force to stop it and remove it`,
+        );
+      }
+      if (owner && owner.pid !== process.pid) await stopOwner(run.id, dir, owner, io);
+      store.removeRun(run.id, { force: true });
       io.out(`removed run ${run.id} (${run.dir})\n`);
     }
-  });
+  } catch (err) {
+    throw storeError(err, store.path);
+  } finally {
+    store.close();
+  }
+}
+
+/** How long `runs rm --force` waits for a training process to stop after SIGTERM. */
+export const STOP_TIMEOUT_MS = 10_000;
+
+/** The live process training the run in `dir`: its lock's owner, else (runs without a lock) the store's record. */
+function liveOwner(dir: string, run: RunRecord): LockOwner | null {
+  const lock = readRunLock(dir);
+  if (lock && lock !== "unreadable" && !lockIsStale(lock)) return lock;
+  if (run.status === "running" && run.pid !== null) return { pid: run.pid, host: run.host ?? hostname(), since: run.startedAt ?? "?", processStart: null, token: "" };
+  return null;
+}
+
+/** Sends SIGTERM to the owner and waits until it has let go of the run (lock released or process gone). */
+async function stopOwner(id: string, dir: string, owner: LockOwner, io: CliIo): Promise<void> {
+  if (owner.host !== hostname()) {
+    throw new RefineryError("run_running", `run ${id} is training on another host (${describeOwner(owner)}) and cannot be stopped from here`, `stop it on ${owner.host}, then remove it`);
+  }
+  io.err(`refinery: stopping run ${id} (SIGTERM to pid ${owner.pid})…\n`);
+  try {
+    process.kill(owner.pid, "SIGTERM");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "EPERM") {
+      throw new RefineryError("run_running", `run ${id} is trained by pid ${owner.pid}, which this user may not stop`, `stop it as its owner (kill ${owner.pid}), then remove it`);
+    }
+  }
+  const released = () => {
+    if (!processAlive(owner.pid)) return true;
+    const now = readRunLock(dir);
+    return owner.token !== "" && (now === null || (now !== "unreadable" && now.token !== owner.token));
+  };
+  const deadline = Date.now() + STOP_TIMEOUT_MS;
+  while (!released()) {
+    if (Date.now() > deadline) {
+      throw new RefineryError(
+        "run_running",
+        `run ${id} (pid ${owner.pid}) did not stop within ${STOP_TIMEOUT_MS / 1000} s of SIGTERM; it was not removed`,
+        `stop it with kill -9 ${owner.pid}, then run \`refinery runs rm ${id}\` again`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 function requireRun(store: RunStore, id: string): RunRecord {
@@ -231,9 +297,9 @@ export function registerRunsCommand(program: Command, io: CliIo): void {
 
   runs
     .command("rm")
-    .description("remove runs: their directories and their rows in the store (no questions asked)")
+    .description("remove runs: their directories and their rows in the store (no questions asked); a run still training is refused unless --force")
     .argument("<ids...>", "run ids")
-    .option("--force", "also remove a run that is still training (its process is not stopped)", false)
+    .option("--force", `also remove a run that is still training: its process gets SIGTERM (the trainer checkpoints and exits) and the run is removed once it has stopped (waits up to ${STOP_TIMEOUT_MS / 1000} s)`, false)
     .addOption(rootOption())
     .action((ids: string[], _opts, cmd: Command) => runsRemoveCommand(ids, cmd.optsWithGlobals(), io));
 }

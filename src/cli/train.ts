@@ -1,13 +1,14 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { resolveConfig } from "../algos/index.js";
 import { applySets } from "../core/config.js";
 import { ConfigError } from "../core/errors.js";
+import { describeOwner } from "../train/lock.js";
 import { parseLogFormats } from "../train/logger.js";
-import { train, type TrainRow, type TrainSummary } from "../train/trainer.js";
-import { RunDir } from "../train/run.js";
-import { CliExit, type CliIo } from "./io.js";
+import { train, type StartInfo, type TrainRow, type TrainSummary } from "../train/trainer.js";
+import { checkRunDirPlace, RunDir } from "../train/run.js";
+import { InterruptedError, type CliIo } from "./io.js";
 
 export interface TrainCliOptions {
   /** Undefined when not given on the command line (then "ppo"), so --resume can tell. */
@@ -24,6 +25,8 @@ export interface TrainCliOptions {
   seed?: number;
   out?: string;
   resume?: string;
+  /** With --resume: start the run over from step 0 with its saved config. */
+  restart?: boolean;
   json: boolean;
   quiet?: boolean;
   /** --log: "tensorboard", "csv" or both, comma-separated; allowed with --resume (it changes no training). */
@@ -55,10 +58,13 @@ interface SummaryView {
  */
 export async function trainCommand(opts: TrainCliOptions, io: CliIo): Promise<void> {
   const log = opts.log === undefined ? undefined : parseLogFormats(opts.log);
+  if (opts.restart && !opts.resume) {
+    throw new ConfigError("--restart starts an existing run over and needs --resume DIR", "pass --resume DIR --restart, or drop --restart for a new run", "resume_conflict");
+  }
   if (opts.resume) {
     rejectOptionsWithResume(opts);
     const run = RunDir.open(opts.resume);
-    const finished = finishedSummary(run);
+    const finished = opts.restart ? null : finishedSummary(run);
     if (finished) {
       io.err(`refinery: ${opts.resume} already finished at ${finished.steps} steps; nothing to train (evaluate it with \`refinery eval ${opts.resume}\`, or start a new run with another --out)\n`);
       printSummary(finished, opts.json, io);
@@ -90,44 +96,32 @@ export async function trainCommand(opts: TrainCliOptions, io: CliIo): Promise<vo
 
   const text = typeof (config ?? RunDir.open(runDir).readConfig().config).task === "string";
   const progress = opts.quiet ? undefined : progressLine(io, text);
-  const summary = await withInterruptSignal((signal) =>
-    train({
+  const stop = stopOnSignals(io, runDir, () => progress?.end());
+  let summary: TrainSummary;
+  try {
+    summary = await train({
       runDir,
       algo,
       config,
       resume: !!opts.resume,
       log,
-      signal,
-      callbacks: { onIteration: progress?.update },
-    }),
-  );
+      restart: opts.restart === true,
+      signal: stop.signal,
+      callbacks: { onIteration: progress?.update, onStart: (info) => reportStart(info, io) },
+    });
+  } finally {
+    stop.dispose();
+  }
   progress?.end();
   if (summary.interrupted) {
-    io.err(`refinery: interrupted at step ${summary.steps}; continue with \`refinery train --resume ${runDir}\`\n`);
-    throw new CliExit(130);
+    const resume = `refinery train --resume ${summary.runDir}`;
+    throw new InterruptedError(
+      `run ${summary.runDir} stopped by ${stop.signalName() ?? "a signal"} at step ${summary.steps.toLocaleString("en-US")} (checkpoint ${summary.checkpoint ?? "none"} saved, run marked interrupted)`,
+      `continue it with \`${resume}\``,
+      stop.signalName() === "SIGTERM" ? 143 : 130,
+    );
   }
   printSummary(viewOf(summary), opts.json, io);
-}
-
-/**
- * The CLI, not train(), owns the process's signals: SIGINT/SIGTERM stop training before
- * the next iteration (the run is marked interrupted, exit code 130); a second one exits
- * at once.
- */
-async function withInterruptSignal<T>(body: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const stop = new AbortController();
-  const onSignal = () => {
-    if (stop.signal.aborted) process.exit(130);
-    stop.abort();
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
-  try {
-    return await body(stop.signal);
-  } finally {
-    process.removeListener("SIGINT", onSignal);
-    process.removeListener("SIGTERM", onSignal);
-  }
 }
 
 /** --resume takes the run's saved config; anything that would change it is an error, not silently ignored. */
@@ -305,6 +299,7 @@ function readConfigFile(path: string, algo: string): Record<string, unknown> {
 }
 
 function checkOutDir(dir: string): void {
+  checkRunDirPlace(resolve(dir));
   if (existsSync(dir) && !statSync(dir).isDirectory()) {
     throw new ConfigError(`--out ${dir} is a file, not a directory`, "pass a new or empty directory for the run");
   }
@@ -335,4 +330,50 @@ function round(x: number, d: number): number {
 
 function nullable(x: number): number | null {
   return Number.isFinite(x) ? x : null;
+}
+
+/** What a resumed (or restarted, or taken-over) run says before training. */
+function reportStart(info: StartInfo, io: CliIo): void {
+  if (info.tookOverFrom) {
+    io.err(`refinery: took over ${info.runDir} from ${describeOwner(info.tookOverFrom)}, which is no longer running\n`);
+  }
+  for (const s of info.resumed?.skipped ?? []) io.err(`refinery: warning: ${s}; using an older checkpoint\n`);
+  if (info.resumed) {
+    io.err(`refinery: resuming ${info.runDir} from step ${info.resumed.step.toLocaleString("en-US")} (checkpoint ${info.resumed.checkpoint})\n`);
+  } else if (info.restarted === "on_request") {
+    io.err(`refinery: restarting ${info.runDir} from step 0 (--restart: its checkpoints, policies and metrics were deleted)\n`);
+  } else if (info.restarted === "nothing_done") {
+    io.err(`refinery: resuming ${info.runDir} from step 0 (it stopped before its first iteration)\n`);
+  }
+}
+
+/**
+ * SIGINT/SIGTERM while training: the first asks the trainer to stop after the current
+ * iteration (it writes a checkpoint and marks the run interrupted); a second one exits at
+ * once, after saying where to resume from. Only the CLI installs these handlers; `train()`
+ * called from code never does.
+ */
+function stopOnSignals(io: CliIo, runDir: string, endProgress: () => void): { signal: AbortSignal; signalName(): string | null; dispose(): void } {
+  const controller = new AbortController();
+  let received: string | null = null;
+  const handler = (name: NodeJS.Signals) => {
+    endProgress();
+    if (received) {
+      io.err(`refinery: stopped at once by a second ${name}; continue the run with \`refinery train --resume ${runDir}\` (from its last checkpoint)\n`);
+      process.exit(name === "SIGTERM" ? 143 : 130);
+    }
+    received = name;
+    io.err(`refinery: ${name}: stopping after this iteration and writing a checkpoint (send it again to stop at once)\n`);
+    controller.abort();
+  };
+  process.on("SIGINT", handler);
+  process.on("SIGTERM", handler);
+  return {
+    signal: controller.signal,
+    signalName: () => received,
+    dispose() {
+      process.removeListener("SIGINT", handler);
+      process.removeListener("SIGTERM", handler);
+    },
+  };
 }

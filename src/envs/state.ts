@@ -18,6 +18,11 @@ export interface EnvState {
   /** Outermost first; null for layers without state. */
   layers: unknown[];
   base: { state: number[] | null; rng: RngState | null };
+  /**
+   * True when the innermost env has no getState()/setState(): the wrapper layers are saved
+   * but the env itself is not, so a restore must start it again with a seeded reset.
+   */
+  noSnapshot?: boolean;
 }
 
 function isStateful(x: unknown): x is StatefulLayer {
@@ -35,25 +40,27 @@ function layersOf(env: Env<unknown, unknown>): unknown[] {
   return out;
 }
 
+/**
+ * The state of an env and its wrappers. An env without getState()/setState() is not an
+ * error: its wrapper layers are captured and the result says `noSnapshot`, so a
+ * checkpoint of a run on a plain reset/step env still saves everything else.
+ */
 export function captureEnvState(env: Env<unknown, unknown>): EnvState {
   const base = env.unwrapped;
-  if (!hasSnapshots(env)) {
-    throw new RefineryError(
-      "no_snapshots",
-      `${String(base)} has no getState()/setState(), so it cannot be checkpointed`,
-      "implement getState/setState on your env (see Snapshotable) to checkpoint and resume runs",
-    );
-  }
+  const layers = layersOf(env).map((l) => (isStateful(l) ? l.saveState() : null));
+  if (!hasSnapshots(env)) return { layers, base: { state: null, rng: null }, noSnapshot: true };
   let state: number[] | null;
   try {
     state = (base as unknown as { getState(): number[] }).getState();
   } catch {
     state = null; // never reset yet
   }
-  return {
-    layers: layersOf(env).map((l) => (isStateful(l) ? l.saveState() : null)),
-    base: { state, rng: base instanceof BaseEnv ? base.npRandom.getState() : null },
-  };
+  return { layers, base: { state, rng: base instanceof BaseEnv ? base.npRandom.getState() : null } };
+}
+
+/** Whether restoring these states cannot put the envs back where they were (see EnvState.noSnapshot). */
+export function needsFreshReset(states: readonly EnvState[]): boolean {
+  return states.some((s) => s.noSnapshot === true);
 }
 
 export function restoreEnvState(env: Env<unknown, unknown>, s: EnvState): void {
@@ -71,4 +78,12 @@ export function restoreEnvState(env: Env<unknown, unknown>, s: EnvState): void {
   const base = env.unwrapped;
   if (s.base.state && hasSnapshots(env)) (base as unknown as { setState(x: number[]): void }).setState(s.base.state);
   if (s.base.rng && base instanceof BaseEnv) base.npRandom.setState(s.base.rng);
+}
+
+/**
+ * The reset seed of envs restarted on resume (no snapshots): a function of the run's seed
+ * and the iteration only, different from the seeds of the run's first reset (seed + i).
+ */
+export function freshResetSeed(seed: number, iteration: number, numEnvs: number): number {
+  return (seed + 7919 * (iteration + 1) * Math.max(1, numEnvs)) % 2_147_483_647;
 }

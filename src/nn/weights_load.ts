@@ -1,6 +1,6 @@
 import * as tf from "#tfjs-core";
 import { RefineryError } from "../core/errors.js";
-import { joinLocation, readBytes, readText, sha256Hex } from "../core/platform.js";
+import { isUrl, joinLocation, loadNodeBuiltin, readBytes, readText, sha256Hex } from "../core/platform.js";
 
 /**
  * Reading weights saved in TensorFlow.js's model format (`model.json` with a
@@ -75,7 +75,7 @@ export async function loadArtifacts(dir: string): Promise<tf.io.ModelArtifacts> 
   return tf.io.getModelArtifactsForJSON(json, async (manifest) => {
     const parts: Uint8Array[] = [];
     for (const group of manifest) {
-      for (const p of group.paths) parts.push(await readBytes(joinLocation(dir, p)));
+      for (const p of group.paths) parts.push(await readBytes(await weightsPathInside(dir, p)));
     }
     const data = concatBytes(parts);
     if (json.refinery) {
@@ -106,4 +106,29 @@ export function tornFiles(dir: string, problem: string): RefineryError {
     `${joinLocation(dir, MODEL_JSON)}: ${problem}`,
     "the save was interrupted or the files were edited; use an earlier checkpoint or save again",
   );
+}
+
+/**
+ * The location a manifest path names, which must lie inside the model directory: a
+ * model.json saying `../x` or `/etc/x`, or (on disk) a weights file that is a symlink leading
+ * out, is refused, so loading a run or policy never reads files it does not hold.
+ */
+export async function weightsPathInside(dir: string, p: string): Promise<string> {
+  const refuse = (why: string) =>
+    new RefineryError("corrupt_weights", `${joinLocation(dir, MODEL_JSON)} names the weights file ${JSON.stringify(p)}, ${why}`, "weights files must lie inside the model directory; save the model again");
+  if (isUrl(p) || p.startsWith("/") || p.startsWith("\\") || /^[a-z]:/i.test(p) || p.split(/[\\/]/).includes("..")) throw refuse("which lies outside its directory");
+  const full = joinLocation(dir, p);
+  if (isUrl(dir)) return full;
+  const fs = await loadNodeBuiltin<typeof import("node:fs")>("fs");
+  const path = await loadNodeBuiltin<typeof import("node:path")>("path");
+  if (!fs || !path) return full;
+  let real: string;
+  let realDir: string;
+  try {
+    [real, realDir] = await Promise.all([fs.promises.realpath(full), fs.promises.realpath(dir)]);
+  } catch (err) {
+    throw new RefineryError("corrupt_weights", `cannot read ${full} (${(err as { code?: string }).code ?? String(err)})`, "the save was interrupted or the files were removed; use an earlier checkpoint or save again");
+  }
+  if (!real.startsWith(realDir + path.sep)) throw refuse("which leads outside its directory");
+  return full;
 }

@@ -410,10 +410,15 @@ export class RunStore {
     if (run.status === "running" && !opts.force) {
       throw new RefineryError("run_running", `run ${id} is still training (pid ${run.pid ?? "?"})`, `stop it first (Ctrl-C or kill ${run.pid ?? "PID"}), or pass --force to remove it anyway`);
     }
-    this.write(() => void this.db.run("DELETE FROM runs WHERE id = ?", id));
-    // Only a direct child of the root is ever removed, whatever the row says.
+    // Only a direct child of the root is ever removed, whatever the row says, and never a
+    // directory holding a run store or other runs (a run made in a runs root by mistake).
     const dir = join(this.root, id);
-    if (basename(dir) === id && id !== "." && id !== ".." && existsSync(join(dir, "config.json"))) rmSync(dir, { recursive: true, force: true });
+    const removable = basename(dir) === id && id !== "." && id !== ".." && resolve(dir) !== resolve(this.root) && existsSync(join(dir, "config.json"));
+    if (removable && (existsSync(join(dir, STORE_FILE)) || runDirsIn(dir).length > 0)) {
+      throw new RefineryError("run_holds_runs", `run ${id} (${dir}) holds other runs or a run store, so removing it would remove them too`, `move the runs out of ${dir} first, or delete what you mean to by hand`);
+    }
+    this.write(() => void this.db.run("DELETE FROM runs WHERE id = ?", id));
+    if (removable) rmSync(dir, { recursive: true, force: true });
     return run;
   }
 

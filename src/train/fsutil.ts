@@ -48,15 +48,19 @@ export async function atomicWriteDir(path: string, fill: (dir: string) => void |
 }
 
 /**
- * Tidies a directory after an interrupted atomic write: a `.name.old-*` whose `name` is
- * missing (killed between the two renames of atomicWriteDir) is put back; other
- * `.name.tmp-*` / `.name.old-*` leftovers are removed.
+ * Tidies a directory after an interrupted atomic write by a process that is gone: a
+ * `.name.old-PID-*` whose `name` is missing (killed between the two renames of
+ * atomicWriteDir) is put back; other `.name.tmp-PID-*` / `.name.old-PID-*` leftovers are
+ * removed. Only leftovers of dead processes (or of this one) are touched: a live process's
+ * temporary files are its work in progress. Only a run's owner calls this.
  */
-export function cleanTempFiles(dir: string): void {
+export function cleanStaleTempFiles(dir: string, isGone: (pid: number) => boolean): void {
   if (!existsSync(dir)) return;
   for (const entry of readdirSync(dir)) {
-    const m = /^\.(.+)\.(tmp|old)-/.exec(entry);
+    const m = /^\.(.+)\.(tmp|old)-(\d+)-/.exec(entry);
     if (!m) continue;
+    const pid = Number(m[3]);
+    if (pid !== process.pid && !isGone(pid)) continue;
     if (m[2] === "old" && !existsSync(join(dir, m[1]))) renameSync(join(dir, entry), join(dir, m[1]));
     else rmSync(join(dir, entry), { recursive: true, force: true });
   }

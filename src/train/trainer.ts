@@ -4,7 +4,8 @@ import type { Algorithm, IterationMetrics } from "../algos/types.js";
 import { attachRunStore } from "../store/sink.js";
 import { evaluatePolicy, type EvalResult } from "./evaluate.js";
 import { parseLogFormats, RunLogger, type LogFormat, type MetricLogger } from "./logger.js";
-import { RunDir } from "./run.js";
+import type { LockOwner } from "./lock.js";
+import { checkpointName, RunDir } from "./run.js";
 
 /**
  * Hooks called by the trainer; all optional. Returning `false` from onIteration stops training.
@@ -24,6 +25,19 @@ export interface Callbacks {
   onEval?(result: EvalResult & { iteration: number; step: number }, algo: Algorithm, logger: MetricLogger): void;
   /** After a checkpoint is written. */
   onCheckpoint?(iteration: number, algo: Algorithm, logger: MetricLogger): void;
+  /** Once the run directory is owned and the state loaded, before the first iteration. */
+  onStart?(info: StartInfo): void;
+}
+
+/** How a run starts: fresh, resumed from a checkpoint, or restarted on purpose. */
+export interface StartInfo {
+  runDir: string;
+  /** Set when the run continues from a checkpoint. */
+  resumed: { iteration: number; step: number; checkpoint: string; skipped: string[] } | null;
+  /** A resumed run with neither checkpoints nor metrics (stopped before its first iteration) starts at step 0. */
+  restarted: "on_request" | "nothing_done" | null;
+  /** The owner whose stale lock was taken over (its process was gone), if any. */
+  tookOverFrom: LockOwner | null;
 }
 
 export interface TrainRow extends IterationMetrics {
@@ -50,8 +64,10 @@ export interface TrainSummary {
   finalEval: EvalResult & { passAt1?: number };
   /** First step at which the mean of the last 10 training returns reached the env's threshold, or null. */
   stepsToThreshold: number | null;
-  /** True when `signal` stopped the run before its end (it is resumable). */
+  /** True when training stopped early (`signal`, `stopAfterIterations`); the run is resumable. */
   interrupted?: boolean;
+  /** The newest checkpoint of the run when it stopped (e.g. "000000012"), if any. */
+  checkpoint?: string | null;
 }
 
 export interface TrainOptions {
@@ -61,18 +77,19 @@ export interface TrainOptions {
   /** Resolved config (see resolveConfig); ignored on resume, which reads the run's own. */
   config?: Record<string, unknown>;
   resume?: boolean;
+  /** With `resume`: start the run over from step 0 with its saved config, deleting its checkpoints, policies and metrics. */
+  restart?: boolean;
+  /**
+   * Stops training at the next iteration boundary: a checkpoint is written, the run is
+   * marked interrupted and the summary says so. `train` installs no signal handlers; the
+   * CLI aborts this on SIGINT/SIGTERM.
+   */
+  signal?: AbortSignal;
   /** Stop after this many iterations in this process (for tests of interruption); the run stays resumable. */
   stopAfterIterations?: number;
   callbacks?: Callbacks;
   /** Reward threshold for stepsToThreshold (defaults to the env spec's; envs without one, like Pendulum-v1, report null unless it is given). */
   threshold?: number;
-  /**
-   * Stops training before the next iteration once aborted: the run is marked interrupted
-   * and stays resumable, and train() resolves with `interrupted: true`. train() itself
-   * installs no signal handlers and never exits the process; the CLI aborts this on
-   * SIGINT/SIGTERM.
-   */
-  signal?: AbortSignal;
   /** Register the run in the run store of its parent directory (`runs.db`) and mirror its metrics there (default true). */
   store?: boolean;
   /**
@@ -84,13 +101,23 @@ export interface TrainOptions {
 
 /**
  * The training loop: iterate the algorithm, log metrics (one JSON line per iteration),
- * evaluate every `evalEvery` iterations (and at the end), checkpoint every
- * `checkpointEvery` iterations (and at the end), keep the best policy by evaluation,
- * save the final policy. A resumed run continues from the last checkpoint exactly.
+ * evaluate every `evalEvery` iterations (and at the end), checkpoint at the start, every
+ * `checkpointEvery` iterations, every `checkpointSeconds` of wall time and at the end,
+ * keep the best policy by evaluation, save the final policy. A resumed run continues from
+ * its newest verified checkpoint exactly; with no usable checkpoint it is an error, never
+ * a silent restart. The process owns the run directory (its lock) until this returns.
  */
 export async function train(opts: TrainOptions): Promise<TrainSummary> {
   if (opts.log) parseLogFormats(opts.log, "TrainOptions.log"); // a bad format fails before the run directory is made
-  const run = opts.resume ? RunDir.open(opts.runDir) : RunDir.create(opts.runDir, opts.algo ?? "ppo", opts.config ?? {});
+  const run = opts.resume ? RunDir.openAsOwner(opts.runDir) : RunDir.create(opts.runDir, opts.algo ?? "ppo", opts.config ?? {});
+  try {
+    return await trainOwned(run, opts);
+  } finally {
+    run.release();
+  }
+}
+
+async function trainOwned(run: RunDir, opts: TrainOptions): Promise<TrainSummary> {
   const { algo: algoName, config } = run.readConfig();
   const entry = getAlgorithm(algoName, isTextConfig(config));
   const algo = await entry.create(config);
@@ -100,21 +127,31 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
   const recent: number[] = [];
   let stepsToThreshold: number | null = null;
   let bestEval = -Infinity;
-  if (opts.resume && run.hasCheckpoint()) {
-    const state = await run.readCheckpoint();
-    algo.loadState(state);
-    const t = state.json.trainer as { recent: number[]; stepsToThreshold: number | null; bestEval: number | null } | undefined;
-    if (t) {
-      recent.push(...t.recent);
-      stepsToThreshold = t.stepsToThreshold;
-      bestEval = t.bestEval ?? -Infinity;
+  let resumed: StartInfo["resumed"] = null;
+  let restarted: StartInfo["restarted"] = null;
+  try {
+    if (opts.resume && opts.restart) {
+      restarted = "on_request";
+    } else if (opts.resume && !run.hasCheckpoint() && run.readMetrics().length === 0 && !run.hasCheckpointDirs()) {
+      // Stopped before its first checkpoint and before any iteration: nothing is lost by starting at 0.
+      restarted = "nothing_done";
+    } else if (opts.resume) {
+      const state = await run.readCheckpoint();
+      algo.loadState(state);
+      const t = state.json.trainer as { recent: number[]; stepsToThreshold: number | null; bestEval: number | null } | undefined;
+      if (t) {
+        recent.push(...t.recent);
+        stepsToThreshold = t.stepsToThreshold;
+        bestEval = t.bestEval ?? -Infinity;
+      }
+      resumed = { iteration: algo.iteration, step: stepsOf(algo), checkpoint: state.name, skipped: state.skipped };
     }
-    run.truncateMetrics(algo.iteration);
-  } else if (opts.resume) {
-    run.truncateMetrics(0);
+  } catch (err) {
+    algo.dispose();
+    throw err;
   }
   const threshold = opts.threshold ?? registry.get(cfg.env)?.rewardThreshold;
-  if (opts.resume && algo.iteration >= algo.totalIterations && run.readStatus()?.status === "finished") {
+  if (resumed && algo.iteration >= algo.totalIterations && run.readStatus()?.status === "finished") {
     // Nothing left to train: report the run as it ended, without touching its files.
     const evals = run.readMetrics().filter((r) => r.kind === "eval");
     const last = evals[evals.length - 1] ?? {};
@@ -125,9 +162,22 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
   }
   const status = (s: string, extra: Record<string, unknown> = {}) =>
     run.writeStatus({ status: s, pid: process.pid, algo: algoName, env: cfg.env, iteration: algo.iteration, step: stepsOf(algo), ...extra });
-  const logger = RunLogger.open(run, { formats: opts.log, resumed: !!opts.resume, iteration: algo.iteration, step: stepsOf(algo), config });
   const store = opts.store === false ? null : attachRunStore(run);
+  try {
+    // After attaching the store, so it drops the rows the files drop; before the logger, which
+    // starts CSV and TensorBoard from the rows that remain. The final evaluation follows the
+    // final checkpoint: a run resumed from that checkpoint evaluates again.
+    if (resumed) run.truncateMetrics(algo.iteration, { dropEvalAt: algo.iteration >= algo.totalIterations ? algo.iteration : undefined });
+    if (restarted) run.clearForRestart();
+  } catch (err) {
+    store?.detach();
+    algo.dispose();
+    throw err;
+  }
+  // A restarted run also drops what its logs hold past step 0.
+  const logger = RunLogger.open(run, { formats: opts.log, resumed: resumed !== null || restarted !== null, iteration: algo.iteration, step: stepsOf(algo), config });
   status("running");
+  opts.callbacks?.onStart?.({ runDir: run.path, resumed, restarted, tookOverFrom: run.tookOverFrom });
 
   const t0 = performance.now();
   const startIteration = algo.iteration;
@@ -166,26 +216,29 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
     }
     return result;
   };
+  const checkpointSeconds = typeof config.checkpointSeconds === "number" ? config.checkpointSeconds : DEFAULT_CHECKPOINT_SECONDS;
+  let lastCheckpoint: { iteration: number; at: number } | null = resumed ? { iteration: algo.iteration, at: performance.now() } : null;
   const checkpoint = async () => {
     const s = algo.saveState();
     await run.writeCheckpoint(algo.iteration, { ...s.json, trainer: { recent, stepsToThreshold, bestEval: Number.isFinite(bestEval) ? bestEval : null } }, s.arrays);
+    lastCheckpoint = { iteration: algo.iteration, at: performance.now() };
     opts.callbacks?.onCheckpoint?.(algo.iteration, algo, logger);
+  };
+  const stopEarly = async (): Promise<TrainSummary> => {
+    if (lastCheckpoint?.iteration !== algo.iteration) await checkpoint();
+    status("interrupted");
+    algo.dispose();
+    return { ...partialSummary(run, algoName, cfg.env, algo, t0, recent, stepsToThreshold), interrupted: true, checkpoint: checkpointName(algo.iteration) };
   };
 
   try {
+    // A first checkpoint before any training, so a run stopped at any moment can be resumed.
+    if (!resumed) await checkpoint();
     while (algo.iteration < algo.totalIterations) {
-      if (opts.stopAfterIterations !== undefined && algo.iteration - startIteration >= opts.stopAfterIterations) {
-        status("interrupted");
-        algo.dispose();
-        return partialSummary(run, algoName, cfg.env, algo, t0, recent, stepsToThreshold);
-      }
-      // Iterations are synchronous: yield to the event loop so an abort (the CLI's SIGINT/SIGTERM) is seen now, not after the last one.
+      if (opts.stopAfterIterations !== undefined && algo.iteration - startIteration >= opts.stopAfterIterations) return await stopEarly();
+      // Iterations are synchronous: yield to the event loop so a signal handler can abort now, not after the last one.
       await new Promise((resolve) => setImmediate(resolve));
-      if (opts.signal?.aborted) {
-        status("interrupted");
-        algo.dispose();
-        return { ...partialSummary(run, algoName, cfg.env, algo, t0, recent, stepsToThreshold), interrupted: true };
-      }
+      if (opts.signal?.aborted) return await stopEarly();
       const metrics = algo.iterate();
       const episodes = algo.drainEpisodes();
       const step = stepsOf(algo);
@@ -211,7 +264,8 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
       logger.afterIteration(algo, algo.iteration, step);
       if (stop) break;
       if (cfg.evalEvery > 0 && algo.iteration % cfg.evalEvery === 0 && algo.iteration < algo.totalIterations) await evaluateNow();
-      if (cfg.checkpointEvery > 0 && algo.iteration % cfg.checkpointEvery === 0) await checkpoint();
+      const due = (cfg.checkpointEvery > 0 && algo.iteration % cfg.checkpointEvery === 0) || (checkpointSeconds > 0 && performance.now() - (lastCheckpoint?.at ?? t0) >= checkpointSeconds * 1000);
+      if (due && algo.iteration < algo.totalIterations) await checkpoint();
     }
     // Checkpoint first, so a failure in the final evaluation loses no training: resuming
     // the run then only evaluates and saves.
@@ -234,7 +288,7 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
     };
     status("finished", { finalMeanReturn: summary.finalMeanReturn, evalReturnMean: finalEval.meanReturn, stepsToThreshold });
     algo.dispose();
-    return summary;
+    return { ...summary, checkpoint: checkpointName(algo.iteration) };
   } catch (err) {
     status("failed", { error: (err as Error).message });
     algo.dispose();
@@ -244,6 +298,9 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
     logger.close();
   }
 }
+
+/** Wall-clock checkpoint period when a config has no `checkpointSeconds` (runs made before it existed). */
+export const DEFAULT_CHECKPOINT_SECONDS = 60;
 
 function partialSummary(run: RunDir, algo: string, env: string, a: Algorithm, t0: number, recent: number[], stepsToThreshold: number | null): TrainSummary {
   const wall = (performance.now() - t0) / 1000;

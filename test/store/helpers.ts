@@ -41,5 +41,7 @@ export function fakeRun(dir: string, opts: { seed: number; learningRate?: number
   run.appendMetrics({ kind: "eval", iteration: last, step: 128 * last, evalReturnMean: opts.returns[last - 1] * 2, evalReturnStd: 1 });
   run.writeStatus({ status: opts.status ?? "finished", pid: opts.pid ?? process.pid, iteration: last, step: 128 * last, finalMeanReturn: opts.returns[last - 1] });
   store.detach();
+  // Not a trainer: it lets go of the directory like a trainer that has ended.
+  run.release();
   return run;
 }

@@ -139,7 +139,7 @@ describe("refinery runs rm", () => {
   it("refuses a run that is still training unless --force", async () => {
     const refused = await cli("runs", "rm", "live", "--runs-root", root);
     expect(refused.code).toBe(2);
-    expect(refused.err).toMatch(/run live is still training \(pid \d+\).*--force/);
+    expect(refused.err).toMatch(/run live is still training \(pid \d+ on .* since .*\).*--force/);
     expect(existsSync(join(root, "live"))).toBe(true);
     const forced = await cli("runs", "rm", "live", "--force", "--runs-root", root);
     expect(forced.code, forced.err).toBe(0);

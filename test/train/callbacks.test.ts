@@ -43,7 +43,7 @@ describe("trainer callbacks", () => {
     expect(seen.stepRows).toBe(5 * 32);
     expect(seen.rolloutSteps).toBe(s.steps);
     expect(seen.evals).toBe(2 + 1); // iterations 2 and 4, plus the final one
-    expect(seen.checkpoints).toBe(2 + 1);
+    expect(seen.checkpoints).toBe(1 + 2 + 1); // before training, iterations 2 and 4, the end
   });
 
   it("stops training when onUpdate returns false", async () => {
