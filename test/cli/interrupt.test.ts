@@ -25,6 +25,6 @@ describe("refinery train and signals", () => {
     child.kill("SIGINT");
     expect(await exited(child)).toBe(130);
     expect(status(dir)?.status).toBe("interrupted");
-    expect(stderr).toMatch(/refinery: interrupted at step \d+; continue with `refinery train --resume .*run`/);
+    expect(stderr).toMatch(/refinery: run .*run stopped by SIGINT at step [\d,]+ \(checkpoint \d+ saved, run marked interrupted\)\. Fix: continue it with `refinery train --resume .*run`/);
   });
 });
