@@ -152,7 +152,9 @@ export function runsCompareCommand(ids: string[], opts: { json?: boolean; runsRo
 }
 
 /** `refinery runs rm ID...`: deletes runs (directory and rows); a running run needs --force. */
-export function runsRemoveCommand(ids: string[], opts: { force?: boolean; runsRoot?: string }, io: CliIo): void {
+export function runsRemoveCommand(given: string[], opts: { force?: boolean; runsRoot?: string }, io: CliIo): void {
+  // `runs rm a a` removes a once (the second would be an unknown run after the first).
+  const ids = [...new Set(given)];
   withStore(openStoreForReading(opts.runsRoot), (store) => {
     for (const id of ids) requireRun(store, id);
     for (const id of ids) {

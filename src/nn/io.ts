@@ -148,7 +148,16 @@ async function loadArtifacts(dir: string): Promise<tf.io.ModelArtifacts> {
   return tf.io.getModelArtifactsForJSON(json, async (manifest) => {
     const parts: Uint8Array[] = [];
     for (const group of manifest) {
-      for (const p of group.paths) parts.push(new Uint8Array(await fs.readFile(path.resolve(dir, p))));
+      for (const p of group.paths) {
+        try {
+          parts.push(new Uint8Array(await fs.readFile(path.resolve(dir, p))));
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          // A missing or unreadable weights file is a damaged save, not a crash.
+          if (code === "ENOENT" || code === "EISDIR") throw tornFiles(dir, `${p} is ${code === "ENOENT" ? "missing" : "a directory"}`);
+          throw err;
+        }
+      }
     }
     const data = concatBytes(parts);
     if (json.refinery && (data.byteLength !== json.refinery.weightsBytes || sha256(data) !== json.refinery.weightsSha256)) {

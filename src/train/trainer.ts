@@ -4,6 +4,7 @@ import type { Algorithm, IterationMetrics } from "../algos/types.js";
 import { attachRunStore } from "../store/sink.js";
 import { evaluatePolicy, type EvalResult } from "./evaluate.js";
 import { RunDir } from "./run.js";
+import { resolve } from "node:path";
 
 /** Hooks called by the trainer; all optional. Returning `false` from onIteration stops training. */
 export interface Callbacks {
@@ -70,10 +71,46 @@ export interface TrainOptions {
  * save the final policy. A resumed run continues from the last checkpoint exactly.
  */
 export async function train(opts: TrainOptions): Promise<TrainSummary> {
+  // A new run builds its algorithm before its directory exists, so every error the
+  // constructor finds (model shapes, tokenizer, --init run, seeds) leaves nothing behind.
+  // The config goes through JSON as it would through config.json.
+  const fresh = opts.resume ? undefined : (JSON.parse(JSON.stringify(opts.config ?? {})) as Record<string, unknown>);
+  const prebuilt = fresh ? await getAlgorithm(opts.algo ?? "ppo", isTextConfig(fresh)).create(fresh) : undefined;
+  const started = { created: false, prebuiltTaken: false };
+  try {
+    return await trainRun(opts, started, prebuilt);
+  } catch (err) {
+    if (prebuilt && !started.prebuiltTaken) prebuilt.dispose();
+    markFailedAtStart(opts, started.created, err);
+    throw err;
+  }
+}
+
+/**
+ * A run that fails after its directory exists but before its loop ran (where the loop's own
+ * handler records it) is marked failed with the reason, never left "running" or status-less.
+ */
+function markFailedAtStart(opts: TrainOptions, created: boolean, err: unknown): void {
+  try {
+    const run = new RunDir(resolve(opts.runDir));
+    const status = run.readStatus();
+    const ours = created ? status === null || status.status === "running" : status?.status === "running" && status.pid === process.pid;
+    if (!ours) return;
+    const store = opts.store === false ? null : attachRunStore(run);
+    run.writeStatus({ ...(status ?? {}), status: "failed", pid: process.pid, error: (err as Error)?.message ?? String(err) });
+    store?.detach();
+  } catch {
+    // The directory itself is unwritable: the error being thrown already says why.
+  }
+}
+
+async function trainRun(opts: TrainOptions, started: { created: boolean; prebuiltTaken: boolean }, prebuilt?: Algorithm): Promise<TrainSummary> {
   const run = opts.resume ? RunDir.open(opts.runDir) : RunDir.create(opts.runDir, opts.algo ?? "ppo", opts.config ?? {});
+  started.created = !opts.resume;
   const { algo: algoName, config } = run.readConfig();
   const entry = getAlgorithm(algoName, isTextConfig(config));
-  const algo = await entry.create(config);
+  started.prebuiltTaken = prebuilt !== undefined;
+  const algo = prebuilt ?? (await entry.create(config));
   const cfg = config as { env: string; seed: number; evalEvery: number; evalEpisodes: number; evalDeterministic: boolean; checkpointEvery: number };
   // A text run names its task where a control run names its env.
   if (isTextConfig(config)) cfg.env = `text:${String(config.task)}`;
