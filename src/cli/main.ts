@@ -137,7 +137,8 @@ export function buildProgram(io: CliIo = processIo()): Command {
     .description("evaluate a trained policy: mean ± std of the return over fresh episodes; on a text run, pass@1 (greedy and sampled), pass@k and mean length on held-out problems")
     .argument("<run_dir>", "run directory written by `refinery train`")
     .option("--episodes <n>", "episodes to play", intOption("--episodes", 1), 10)
-    .option("--deterministic", "take the most likely action instead of sampling", false)
+    .option("--stochastic", "sample actions from the policy instead of taking the most likely one (default: deterministic, as the trainer's final evaluation)", false)
+    .option("--deterministic", "take the most likely action (already the default; kept for scripts)", false)
     .option("--seed <s>", "seed of the eval env and of sampled actions", intOption("--seed", 0, MAX_SEED), 0)
     .option("--best", "use the best policy by evaluation (best/) instead of the final one", false)
     .addOption(
@@ -154,9 +155,10 @@ export function buildProgram(io: CliIo = processIo()): Command {
       return t;
     })
     .option("--json", "print one JSON object on the last line", false)
-    .action(async (dir: string, opts) => {
+    .action(async (dir: string, opts, cmd: Command) => {
       await importModules(opts.import);
-      await evalCommand(dir, opts, io);
+      const given = new Set(cmd.options.map((o) => o.attributeName()).filter((k) => cmd.getOptionValueSource(k) === "cli"));
+      await evalCommand(dir, { ...opts, given }, io);
     });
 
   program
