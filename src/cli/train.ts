@@ -6,6 +6,7 @@ import { applySets } from "../core/config.js";
 import { ConfigError, RefineryError } from "../core/errors.js";
 import { resolveRunsRoot } from "../store/root.js";
 import { train, type TrainRow, type TrainSummary } from "../train/trainer.js";
+import { checkBudget, plannedSteps } from "../train/budget.js";
 import { RunDir } from "../train/run.js";
 import type { CliIo } from "./io.js";
 
@@ -44,6 +45,8 @@ interface SummaryView {
   evalPassAt1?: number;
   stepsToThreshold: number | null;
   alreadyFinished?: boolean;
+  /** Env steps asked for (totalTimesteps) when it differs from what whole iterations train. */
+  requestedSteps?: number;
 }
 
 /**
@@ -82,10 +85,18 @@ export async function trainCommand(opts: TrainCliOptions, io: CliIo): Promise<vo
     const overrides = applySets(flags, opts.set);
     config = resolveConfig({ algo, preset: opts.preset, file, fileName: opts.config, overrides, overridesName: "the command line" });
     runDir = opts.out ?? defaultRunDir(algo, typeof config.task === "string" ? `text:${config.task}` : (config.env as string), config.seed as number);
+    checkBudget(algo, config);
     checkOutDir(runDir, opts.out === undefined ? "the run directory" : "--out");
   }
 
   const text = typeof (config ?? RunDir.open(runDir).readConfig().config).task === "string";
+  const planned = config ? plannedSteps(config) : null;
+  if (planned && config && planned.steps !== config.totalTimesteps && !opts.quiet) {
+    // Iterations are whole rollouts of numEnvs × numSteps: say what will run instead of silently rounding.
+    io.err(
+      `refinery: note: ${Number(config.totalTimesteps).toLocaleString("en-US")} steps is not a multiple of numEnvs × numSteps = ${planned.perIteration.toLocaleString("en-US")}; training ${planned.iterations} iterations = ${planned.steps.toLocaleString("en-US")} steps\n`,
+    );
+  }
   const progress = opts.quiet ? undefined : progressLine(io, text);
   const summary = await train({
     runDir,
@@ -95,7 +106,9 @@ export async function trainCommand(opts: TrainCliOptions, io: CliIo): Promise<vo
     callbacks: { onIteration: progress?.update },
   });
   progress?.end();
-  printSummary(viewOf(summary), opts.json, io);
+  const view = viewOf(summary);
+  if (planned && config && planned.steps !== config.totalTimesteps) view.requestedSteps = config.totalTimesteps as number;
+  printSummary(view, opts.json, io);
 }
 
 /** --resume takes the run's saved config; anything that would change it is an error, not silently ignored. */
@@ -174,6 +187,7 @@ function printSummary(s: SummaryView, json: boolean, io: CliIo): void {
         algo: s.algo,
         env: s.env,
         steps: s.steps,
+        ...(s.requestedSteps === undefined ? {} : { requested_steps: s.requestedSteps }),
         wall_s: nullable(round(s.wallSeconds, 3)),
         sps: nullable(Math.round(s.sps)),
         final_mean_return: nullable(s.finalMeanReturn),

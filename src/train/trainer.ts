@@ -4,6 +4,7 @@ import type { Algorithm, IterationMetrics } from "../algos/types.js";
 import { attachRunStore } from "../store/sink.js";
 import { evaluatePolicy, type EvalResult } from "./evaluate.js";
 import { RunDir } from "./run.js";
+import { checkBudget } from "./budget.js";
 import { resolve } from "node:path";
 
 /** Hooks called by the trainer; all optional. Returning `false` from onIteration stops training. */
@@ -75,6 +76,7 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
   // constructor finds (model shapes, tokenizer, --init run, seeds) leaves nothing behind.
   // The config goes through JSON as it would through config.json.
   const fresh = opts.resume ? undefined : (JSON.parse(JSON.stringify(opts.config ?? {})) as Record<string, unknown>);
+  if (fresh) checkBudget(opts.algo ?? "ppo", fresh);
   const prebuilt = fresh ? await getAlgorithm(opts.algo ?? "ppo", isTextConfig(fresh)).create(fresh) : undefined;
   const started = { created: false, prebuiltTaken: false };
   try {
