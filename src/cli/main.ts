@@ -8,7 +8,7 @@ import { ConfigError } from "../core/errors.js";
 import { registerDashboardCommand } from "./dashboard.js";
 import { demoCommand } from "./demo.js";
 import { evalCommand } from "./eval.js";
-import { describeFailure, EXIT, EXIT_CODES_HELP } from "./exit.js";
+import { describeFailure, EXIT, EXIT_CODES_HELP, oneLine } from "./exit.js";
 import { processIo, type CliIo } from "./io.js";
 import { listCommand } from "./list.js";
 import { registerPlotCommand } from "./plot.js";
@@ -55,8 +55,12 @@ export function buildProgram(io: CliIo = processIo()): Command {
     .name("refinery")
     .description("Train and refine policies with reinforcement learning.")
     .version("0.1.0")
-    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
-    .showHelpAfterError("(run with --help for usage)")
+    .configureOutput({
+      writeOut: (s) => io.out(s),
+      writeErr: (s) => io.err(s),
+      // Usage errors are one line like every other error: "refinery: <problem> (… --help …)".
+      outputError: (s, write) => write(`refinery: ${oneLine(s.replace(/^error: /, ""))} (run with --help for usage)\n`),
+    })
     .addHelpText("after", `\n${EXIT_CODES_HELP}\n`)
     .exitOverride();
 
