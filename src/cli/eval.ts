@@ -82,8 +82,9 @@ export async function evalCommand(dir: string, opts: EvalCliOptions, io: CliIo):
 function rejectOptionsOfOtherKind(given: Set<string>, text: boolean): void {
   const wrong = (text ? ENV_ONLY : TEXT_ONLY).filter((k) => given.has(k)).map((k) => `--${k}`);
   if (!wrong.length) return;
+  const verb = wrong.length === 1 ? "applies" : "apply";
   throw new ConfigError(
-    text ? `${wrong.join(", ")} apply to env runs, and this is a text run` : `${wrong.join(", ")} apply to text runs, and this run trained on an env`,
+    text ? `${wrong.join(", ")} ${verb} to env runs, and this is a text run` : `${wrong.join(", ")} ${verb} to text runs, and this run trained on an env`,
     text ? `drop ${wrong.join(", ")}; a text run is evaluated with --problems, --samples, --k and --temperature` : `drop ${wrong.join(", ")}; an env run is evaluated with --episodes, --stochastic and --seed`,
   );
 }

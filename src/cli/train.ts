@@ -65,6 +65,7 @@ export async function trainCommand(opts: TrainCliOptions, io: CliIo): Promise<vo
       return;
     }
   }
+  if (opts.resume) checkWritable(opts.resume);
   const algo = opts.algo ?? "ppo";
   let config: Record<string, unknown> | undefined;
   let runDir: string;
@@ -308,6 +309,15 @@ function checkOutDir(dir: string, flag: string): void {
     accessSync(existing, constants.W_OK | constants.X_OK);
   } catch {
     throw new RefineryError("permission_denied", `cannot create the run directory ${dir}: ${existing} is not writable`, "pass an --out (or REFINERY_RUNS) in a directory you can write, or change its permissions");
+  }
+}
+
+/** A run to resume must be writable (metrics, checkpoints, status), said before training starts. */
+function checkWritable(dir: string): void {
+  try {
+    accessSync(dir, constants.W_OK | constants.X_OK);
+  } catch {
+    throw new RefineryError("permission_denied", `cannot resume ${dir}: the run directory is not writable`, "change its permissions (chmod u+w), or resume it as the user who started it");
   }
 }
 

@@ -139,13 +139,22 @@ describe("item 9: user-caused failures are one line with an exit code by class",
     expect(readdirSync(locked)).toEqual([]);
   });
 
-  it("an unwritable existing run directory's parent for a default run (REFINERY_RUNS): exit 4", () => {
+  it("an unwritable runs root for a run without --out (REFINERY_RUNS): exit 4", () => {
     const locked = join(root, "locked-root");
     mkdirSync(locked);
     chmodSync(locked, 0o555);
     const r = spawnCli(["train", ...FAST], { asNobody: true, env: { REFINERY_RUNS: locked } });
     expectOneLine(r, EXIT.environment, /not writable/);
     expect(readdirSync(locked)).toEqual([]);
+  });
+
+  it("resuming an unwritable run directory: exit 4 naming it", () => {
+    const dir = join(root, "unwritable-run");
+    cpSync(ppoRun, dir, { recursive: true });
+    writeFileSync(join(dir, "status.json"), JSON.stringify({ status: "interrupted" }));
+    chmodSync(dir, 0o555);
+    const r = spawnCli(["train", "--resume", dir], { asNobody: true });
+    expectOneLine(r, EXIT.environment, /cannot resume .*unwritable-run: the run directory is not writable/);
   });
 
   describe("a read-only run store", () => {
@@ -311,9 +320,9 @@ describe("item 12: eval", () => {
 
   it("--k larger than --samples, text options on an env run and env options on a text run are errors", async () => {
     expectOneLine(await cli("eval", sftRun, "--samples", "2", "--k", "1,4"), EXIT.usage, /--k 4 is larger than --samples 2/);
-    expectOneLine(await cli("eval", ppoRun, "--problems", "5"), EXIT.usage, /--problems apply to text runs/);
-    expectOneLine(await cli("eval", ppoRun, "--k", "2"), EXIT.usage, /--k apply to text runs/);
-    expectOneLine(await cli("eval", sftRun, "--episodes", "3"), EXIT.usage, /--episodes apply to env runs/);
+    expectOneLine(await cli("eval", ppoRun, "--problems", "5"), EXIT.usage, /--problems applies to text runs/);
+    expectOneLine(await cli("eval", ppoRun, "--k", "2"), EXIT.usage, /--k applies to text runs/);
+    expectOneLine(await cli("eval", sftRun, "--episodes", "3"), EXIT.usage, /--episodes applies to env runs/);
     expectOneLine(await cli("eval", ppoRun, "--stochastic", "--deterministic"), EXIT.usage, /contradict/);
   });
 });
