@@ -61,7 +61,7 @@ export function buildProgram(io: CliIo = processIo()): Command {
       // Usage errors are one line like every other error: "refinery: <problem> (… --help …)".
       outputError: (s, write) => write(`refinery: ${oneLine(s.replace(/^error: /, ""))} (run with --help for usage)\n`),
     })
-    .addHelpText("after", `\n${EXIT_CODES_HELP}\n`)
+    .addHelpText("afterAll", `\n${EXIT_CODES_HELP}\n`)
     .exitOverride();
 
   program
