@@ -170,7 +170,8 @@ const otherArgs = fc.oneof(
     .tuple(
       fc.constantFrom(["ppo-seed"], [ppoRun], ["nope"], [ppoRun, sftRun]),
       flag("--metric", fc.constantFrom("return", "eval", "kl", "nope")),
-      flag("--out", fc.constantFrom(join(root, "plot.png"), files.dir ?? join(root, "a-dir"), join(root, "a-file", "x.png"), join(root, "plots/"))),
+      // Always an --out in the temporary root: the default (curves.png) would land in the working directory.
+      fc.constantFrom(join(root, "plot.png"), join(root, "a-dir"), join(root, "a-file", "x.png"), join(root, "plots/")).map((o) => ["--out", o]),
       flag("--smooth", fc.constantFrom("0", "0.5", "1", "x")),
       flag("--width", fc.constantFrom("300", "10", "x")),
     )
