@@ -118,6 +118,8 @@ export function systemFailure(err: unknown): Failure | null {
         message: `cannot listen on ${address}${e.port !== undefined ? ` port ${e.port}` : ""}: ${code === "EADDRNOTAVAIL" ? "no network interface of this machine has that address" : code === "EAFNOSUPPORT" ? "that address family is not supported here" : "the name does not resolve"}. Fix: pass --host 127.0.0.1 (this machine only), or an address this machine owns`,
       };
     }
+    case "EEXIST":
+      return { code: EXIT.usage, message: `${e.path ?? "a path"} already exists and is in the way (${op}). Fix: pass another path, or move that file away` };
     case "ENOTDIR":
       return { code: EXIT.damaged, message: `a part of the path${where} is a file where a directory was expected (${op}). Fix: use a path whose parent folders are directories, or remove the file in the way` };
     case "EISDIR":

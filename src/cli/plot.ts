@@ -1,6 +1,7 @@
 import { existsSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { InvalidArgumentError, type Command } from "commander";
+import { ConfigError } from "../core/errors.js";
 import { plotRuns } from "../plot/plot.js";
 import { METRIC_ALIASES } from "../plot/curves.js";
 import { RUNS_ROOT_ENV, resolveRunsRoot } from "../store/root.js";
@@ -42,7 +43,14 @@ export function plotCommand(runs: string[], opts: PlotCliOptions, io: CliIo): vo
 /** --out DIR (an existing directory, or a path ending in "/") writes DIR/curves.png and DIR/curves.svg. */
 function outFile(out: string): string {
   const isDir = /[\\/]$/.test(out) || (existsSync(out) && statSync(out).isDirectory());
-  return isDir ? join(out, "curves.png") : out;
+  const file = isDir ? join(out, "curves.png") : out;
+  // A parent that is a file would fail deep in the write; say so first.
+  let parent = dirname(resolve(file));
+  while (!existsSync(parent) && dirname(parent) !== parent) parent = dirname(parent);
+  if (!statSync(parent).isDirectory()) {
+    throw new ConfigError(`--out ${out} lies under ${parent}, which is a file, not a directory`, "pass an --out whose parent folders are directories");
+  }
+  return file;
 }
 
 function numberIn(name: string, min: number, max: number, integer = false) {

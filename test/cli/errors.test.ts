@@ -377,6 +377,12 @@ describe("item 16: smaller things", () => {
     expect(existsSync(`${out}.png`)).toBe(false);
   });
 
+  it("plot --out under a file is one line, exit 2 (found by the fuzz test)", async () => {
+    const file = join(root, "plot-file");
+    writeFileSync(file, "");
+    expectOneLine(await cli("plot", ppoRun, "--out", join(file, "x.png")), EXIT.usage, /--out .* lies under .*plot-file, which is a file/);
+  });
+
   it("runs rm a a removes the run once", async () => {
     const rmRoot = join(root, "rm-root");
     cpSync(ppoRun, join(rmRoot, "a"), { recursive: true });
