@@ -9,5 +9,5 @@ if (!existsSync(fileURLToPath(main))) {
   console.error("refinery: dist/ is missing. Fix: run `npm run build` (or `npm ci`) in the package directory first.");
   process.exit(1);
 }
-const { run } = await import(main.href);
-process.exitCode = await run(process.argv.slice(2));
+const cli = await import(main.href);
+await cli.main(process.argv.slice(2));

@@ -1,3 +1,4 @@
+import { MAX_SEED } from "../core/config.js";
 import { z } from "zod";
 import { AGGREGATION_MODES } from "../loss/aggregate.js";
 import { START_STATE_MODES } from "../rollout/group_collector.js";
@@ -11,7 +12,7 @@ import { START_STATE_MODES } from "../rollout/group_collector.js";
 /** Which env, how much training, and the B × G group rollouts of an iteration. */
 export const groupRolloutShape = {
   env: z.string().min(1).describe("environment id (refinery list); it needs env snapshots (getState/setState)"),
-  seed: z.number().int().min(0).describe("seed of everything: weights, actions, start states"),
+  seed: z.number().int().min(0).max(MAX_SEED).describe("seed of everything: weights, actions, start states"),
   totalTimesteps: z
     .number().int().positive()
     .describe("env steps to train for; iterations vary in size (whole episodes), so the last one may overshoot"),

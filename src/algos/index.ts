@@ -134,12 +134,18 @@ export function resolveConfig(opts: ResolveOptions): Record<string, unknown> {
   const overrides = opts.overrides ?? {};
   const file = opts.file ?? {};
   const text = opts.task !== undefined || "task" in overrides || "task" in file;
-  const entry = getAlgorithm(opts.algo, text);
   const fileName = opts.fileName ? `config file ${opts.fileName}` : "the config file";
   const overridesName = opts.overridesName ?? "the overrides";
+  // Checked before the algorithm: with both, the conflict is the env and the task, whatever the algorithm.
   if (text && (opts.env !== undefined || "env" in overrides || "env" in file)) {
-    throw new ConfigError("a run takes an env or a text task, and this one names both", "drop --env (or env) for a text run, or --task (or task) for an env run");
+    const where = (key: string) => (key in overrides || (key === "task" && opts.task !== undefined) || (key === "env" && opts.env !== undefined) ? overridesName : fileName);
+    throw new ConfigError(
+      `a run takes an env or a text task, and this one names both: env ${describeValue(overrides.env ?? file.env ?? opts.env)} (from ${where("env")}) and task ${describeValue(overrides.task ?? file.task ?? opts.task)} (from ${where("task")})`,
+      "drop --env (or env) for a text run, or --task (or task) for an env run",
+      "env_and_task",
+    );
   }
+  const entry = getAlgorithm(opts.algo, text);
   const env = (text ? (overrides.task ?? file.task ?? opts.task ?? entry.defaults.task) : (overrides.env ?? file.env ?? opts.env ?? entry.defaults.env)) as string;
   if (!text && (typeof env !== "string" || !registry.has(env))) {
     const from = "env" in overrides ? overridesName : "env" in file ? fileName : undefined;
@@ -170,7 +176,7 @@ export function resolveConfig(opts: ResolveOptions): Record<string, unknown> {
   const merged = mergeLayers(entry.defaults, presetValues, file, overrides, text ? { task: env } : { env });
   // Name the layer a bad value came from, so the user knows which file or flag to edit.
   const originOf = (key: string): string | undefined =>
-    key in overrides ? overridesName : key in file ? fileName : key in presetValues ? `preset "${opts.preset}"` : undefined;
+    hasPath(overrides, key) ? overridesName : hasPath(file, key) ? fileName : hasPath(presetValues, key) ? `preset "${opts.preset}"` : undefined;
   rejectGroupKeys(entry, merged, originOf);
   rejectUnknownNestedKeys(entry, merged, originOf);
   const config = parseConfig(entry.schema, merged, `${entry.name} config`, { defaults: entry.defaults, originOf }) as Record<string, unknown>;
@@ -192,6 +198,16 @@ function mergeLayers(...layers: Record<string, unknown>[]): Record<string, unkno
   return out;
 }
 
+/** Whether a dotted key ("model.width") is set in a layer. */
+function hasPath(layer: Record<string, unknown>, key: string): boolean {
+  let cur: unknown = layer;
+  for (const k of key.split(".")) {
+    if (!isPlainObject(cur) || !(k in cur)) return false;
+    cur = cur[k];
+  }
+  return true;
+}
+
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v) && Object.getPrototypeOf(v) === Object.prototype;
 }
@@ -204,7 +220,7 @@ function rejectUnknownNestedKeys(entry: AlgorithmEntry, merged: Record<string, u
     const allowed = Object.keys(schema.shape);
     const unknown = Object.keys(value).filter((k) => !allowed.includes(k));
     if (!unknown.length) continue;
-    const origin = originOf(key);
+    const origin = originOf(`${key}.${unknown[0]}`);
     throw new ConfigError(
       `invalid ${entry.name} config: unknown key ${unknown.map((k) => `"${key}.${k}"`).join(", ")}${origin ? ` (from ${origin})` : ""}`,
       `use only the ${key} keys: ${allowed.map((k) => `${key}.${k}`).join(", ")} (\`refinery list\` describes them)`,

@@ -16,6 +16,7 @@
  * 2048, vf_iters 5, critic minibatch 128, value clip 0.2, GAE 0.99/0.95, no entropy bonus)
  * except where tuned on CartPole-v1: the budget.
  */
+import { MAX_SEED } from "../core/config.js";
 import * as tf from "#tfjs-core";
 import { z } from "zod";
 import { gae } from "../advantage/gae.js";
@@ -40,7 +41,7 @@ import type { ActingPolicy, Algorithm, AlgorithmPreset, IterationMetrics, Rollou
 export const mdpoConfigSchema = z
   .object({
     env: z.string().min(1).describe("environment id (refinery list)"),
-    seed: z.number().int().min(0).describe("seed of everything: weights, actions, envs"),
+    seed: z.number().int().min(0).max(MAX_SEED).describe("seed of everything: weights, actions, envs"),
     totalTimesteps: z.number().int().positive().describe("env steps to train for (all envs together); also sets K of t_k"),
     numEnvs: z.number().int().positive().describe("parallel envs in the vector env"),
     numSteps: z.number().int().positive().describe("steps per env per rollout (numEnvs·numSteps = timesteps_per_batch)"),

@@ -1,3 +1,4 @@
+import { MAX_SEED } from "../core/config.js";
 import { z } from "zod";
 
 /**
@@ -8,7 +9,7 @@ import { z } from "zod";
 export const ppoConfigSchema = z
   .object({
     env: z.string().min(1).describe("environment id (refinery list)"),
-    seed: z.number().int().min(0).describe("seed of everything: weights, actions, envs"),
+    seed: z.number().int().min(0).max(MAX_SEED).describe("seed of everything: weights, actions, envs"),
     totalTimesteps: z.number().int().positive().describe("env steps to train for (all envs together)"),
     numEnvs: z.number().int().positive().describe("parallel envs in the vector env"),
     numSteps: z.number().int().positive().describe("steps per env per rollout"),

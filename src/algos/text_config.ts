@@ -1,3 +1,4 @@
+import { MAX_SEED } from "../core/config.js";
 import { z } from "zod";
 
 /*
@@ -44,7 +45,7 @@ export const rewardTermSchema = z
 export const taskShape = {
   task: z.string().min(1).describe("text task (refinery list): addition, multiplication, sorting, countdown, parity, or a registered one"),
   taskOptions: z.record(z.string(), z.union([z.number(), z.string(), z.boolean()])).describe("options of the task, e.g. taskOptions.digits=3 for addition"),
-  seed: z.number().int().min(0).describe("seed of everything: weights, sampled prompts and tokens"),
+  seed: z.number().int().min(0).max(MAX_SEED).describe("seed of everything: weights, sampled prompts and tokens"),
   iterations: z.number().int().positive().describe("iterations to train for (an RL iteration: numPrompts × groupSize completions and the update; SFT: one batch)"),
   init: z.string().min(1).nullable().describe("a run directory (e.g. an SFT run) whose saved policy to start from; null: a fresh model of size model.*"),
   chars: z

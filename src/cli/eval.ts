@@ -1,4 +1,5 @@
-import { make } from "../envs/registry.js";
+import { ConfigError } from "../core/errors.js";
+import { make, registry } from "../envs/registry.js";
 import { evaluatePolicy } from "../train/evaluate.js";
 import { loadPolicy } from "../train/load_policy.js";
 import { RunDir } from "../train/run.js";
@@ -12,42 +13,78 @@ export interface EvalCliOptions {
   k?: number[];
   temperature?: number;
   episodes: number;
-  deterministic: boolean;
+  /** Sample actions; the default takes the policy's most likely action (mean of a Gaussian). */
+  stochastic?: boolean;
+  /** Accepted for scripts written when sampling was the default; deterministic is the default now. */
+  deterministic?: boolean;
   seed: number;
   best: boolean;
   json: boolean;
+  /** Options typed on the command line (not defaults), so options of the other kind of run are refused. */
+  given?: Set<string>;
 }
 
-/** `refinery eval RUN_DIR`: load the saved policy, play episodes on a fresh env, print mean ± std. */
+/** Options that only mean something on a text run, and only on an env run. */
+const TEXT_ONLY = ["problems", "samples", "k", "temperature"];
+const ENV_ONLY = ["episodes", "stochastic", "deterministic"];
+
+/**
+ * `refinery eval RUN_DIR`: load the saved policy and play episodes on a fresh env, taking
+ * the most likely action (as SB3's evaluate_policy and the trainer's final evaluation do;
+ * --stochastic samples), and print mean ± std and whether the env's threshold is reached.
+ */
 export async function evalCommand(dir: string, opts: EvalCliOptions, io: CliIo): Promise<void> {
+  if (opts.stochastic && opts.deterministic) {
+    throw new ConfigError("--stochastic and --deterministic contradict each other", "pass one of them (deterministic is the default)");
+  }
   const run = RunDir.open(dir);
   const { config } = run.readConfig();
-  if (typeof config.task === "string") return evalTextCommand(dir, config, opts, io);
+  const text = typeof config.task === "string";
+  rejectOptionsOfOtherKind(opts.given ?? new Set(), text);
+  if (text) return evalTextCommand(dir, config, opts, io);
+  const deterministic = !opts.stochastic;
   const policy = await loadPolicy(dir, { which: opts.best ? "best" : "policy", seed: opts.seed });
   let result;
   try {
     const env = make(policy.env);
     try {
-      result = evaluatePolicy(env, { actOne: (obs, det) => policy.act(obs, { deterministic: det }) }, opts.episodes, opts.seed, opts.deterministic);
+      result = evaluatePolicy(env, { actOne: (obs, det) => policy.act(obs, { deterministic: det }) }, opts.episodes, opts.seed, deterministic);
     } finally {
       env.close();
     }
   } finally {
     policy.dispose();
   }
+  const threshold = registry.get(policy.env)?.rewardThreshold;
+  const reached = threshold === undefined ? null : result.meanReturn >= threshold;
   if (opts.json) {
     io.out(
       JSON.stringify({
         env: policy.env,
         episodes: opts.episodes,
-        deterministic: opts.deterministic,
+        deterministic,
         mean_return: result.meanReturn,
         std_return: result.stdReturn,
         mean_length: result.meanLength,
+        reward_threshold: threshold ?? null,
+        threshold_reached: reached,
         returns: result.returns,
       }) + "\n",
     );
   } else {
-    io.out(`${policy.env}: return ${result.meanReturn.toFixed(2)} ± ${result.stdReturn.toFixed(2)} over ${opts.episodes} episodes (${opts.deterministic ? "deterministic" : "sampled"} actions), mean length ${result.meanLength.toFixed(1)}\n`);
+    const verdict = threshold === undefined ? "no reward threshold registered for this env" : `threshold ${threshold}: ${reached ? "reached" : "not reached"}`;
+    io.out(
+      `${policy.env}: return ${result.meanReturn.toFixed(2)} ± ${result.stdReturn.toFixed(2)} over ${opts.episodes} episodes (${deterministic ? "deterministic" : "sampled"} actions), mean length ${result.meanLength.toFixed(1)}; ${verdict}\n`,
+    );
   }
+}
+
+function rejectOptionsOfOtherKind(given: Set<string>, text: boolean): void {
+  const wrong = (text ? ENV_ONLY : TEXT_ONLY).filter((k) => given.has(k)).map((k) => `--${k}`);
+  if (!wrong.length) return;
+  const verb = wrong.length === 1 ? "applies" : "apply";
+  throw new ConfigError(
+    text ? `${wrong.join(", ")} ${verb} to env runs, and this is a text run` : `${wrong.join(", ")} ${verb} to text runs, and this run trained on an env`,
+    text ? `drop ${wrong.join(", ")}; a text run is evaluated with --problems, --samples, --k and --temperature` : `drop ${wrong.join(", ")}; an env run is evaluated with --episodes, --stochastic and --seed`,
+  );
 }

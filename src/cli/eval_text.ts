@@ -1,4 +1,5 @@
 import { initBackend } from "../core/backend.js";
+import { ConfigError } from "../core/errors.js";
 import { combineRewards } from "../envs/text/rewards.js";
 import { makeTask } from "../envs/text/registry.js";
 import { problemSet } from "../envs/text/task.js";
@@ -22,6 +23,10 @@ export interface TextEvalCliOptions {
  * (unbiased estimator), and the mean completion length.
  */
 export async function evalTextCommand(dir: string, config: Record<string, unknown>, opts: TextEvalCliOptions, io: CliIo): Promise<void> {
+  const tooLarge = (opts.k ?? []).filter((k) => k > opts.samples);
+  if (tooLarge.length) {
+    throw new ConfigError(`--k ${tooLarge.join(",")} is larger than --samples ${opts.samples}: pass@k needs at least k samples per problem`, `pass --samples ${Math.max(...tooLarge)} or more, or a smaller --k`);
+  }
   await initBackend("wasm");
   const { policy, spec } = await loadTokenPolicyWithSpec(dir, opts.best ? "best" : "policy");
   const task = makeTask(String(config.task), (config.taskOptions ?? {}) as Record<string, unknown>);
@@ -30,7 +35,7 @@ export async function evalTextCommand(dir: string, config: Record<string, unknow
   const problems = problemSet(task, "test", opts.problems, 0, { upTo: true });
   const maxCompletionLength = (config.maxCompletionLength as number | null | undefined) ?? task.maxCompletionLength;
   const temperature = opts.temperature ?? Number(spec.temperature ?? 1);
-  const ks = (opts.k ?? [1, opts.samples]).filter((k) => k <= opts.samples);
+  const ks = opts.k ?? [1, opts.samples];
   const greedy = evaluateText(policy, task, reward, problems, { samples: 1, temperature: 0, maxCompletionLength, seed: opts.seed });
   const sampled = evaluateText(policy, task, reward, problems, { samples: opts.samples, temperature, maxCompletionLength, seed: opts.seed, ks: [...new Set([1, ...ks])] });
   const view = (r: TextEvalResult) => ({ pass_at_1: r.passAt1, pass_at_k: r.passAtK, mean_reward: r.meanReward, mean_length: r.meanLength, truncated_fraction: r.truncatedFraction });

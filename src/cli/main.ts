@@ -3,11 +3,12 @@ import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { ALGORITHMS, TEXT_ALGORITHMS } from "../algos/index.js";
-import { formatValue } from "../core/config.js";
-import { ConfigError, RefineryError } from "../core/errors.js";
+import { formatValue, MAX_SEED } from "../core/config.js";
+import { ConfigError } from "../core/errors.js";
 import { registerDashboardCommand } from "./dashboard.js";
 import { demoCommand } from "./demo.js";
 import { registerExportCommand } from "./export.js";
+import { describeFailure, EXIT, EXIT_CODES_HELP, oneLine } from "./exit.js";
 import { CliExit, InterruptedError, processIo, type CliIo } from "./io.js";
 import { listCommand } from "./list.js";
 import { registerPlotCommand } from "./plot.js";
@@ -16,12 +17,13 @@ import { registerRunsCommand } from "./runs.js";
 
 export type { CliIo } from "./io.js";
 
-/** Parses a non-negative integer option, or fails with a message that names the option. */
-export function intOption(name: string, min = 0) {
+/** Parses an integer option in [min, max], or fails with a message that names the option. */
+export function intOption(name: string, min = 0, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {
     const n = Number(value);
-    if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min) {
-      throw new InvalidArgumentError(`${name} must be an integer >= ${min}, got "${value}".`);
+    if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+      const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `in [${min}, ${max}]`;
+      throw new InvalidArgumentError(`${name} must be an integer ${range}, got "${value}".`);
     }
     return n;
   };
@@ -61,8 +63,13 @@ export function buildProgram(io: CliIo = processIo()): Command {
     .name("refinery")
     .description("Train and refine policies with reinforcement learning.")
     .version("0.1.0")
-    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
-    .showHelpAfterError("(run with --help for usage)")
+    .configureOutput({
+      writeOut: (s) => io.out(s),
+      writeErr: (s) => io.err(s),
+      // Usage errors are one line like every other error: "refinery: <problem> (… --help …)".
+      outputError: (s, write) => write(`refinery: ${oneLine(s.replace(/^error: /, ""))} (run with --help for usage)\n`),
+    })
+    .addHelpText("afterAll", `\n${EXIT_CODES_HELP}\n`)
     .exitOverride();
 
   program
@@ -70,7 +77,7 @@ export function buildProgram(io: CliIo = processIo()): Command {
     .description("make an env, check it against the API and play random episodes, printing their returns")
     .option("--env <id>", "environment id (see `refinery list`)", "CartPole-v1")
     .option("--episodes <n>", "number of episodes", intOption("--episodes", 1), 5)
-    .option("--seed <s>", "seed of the env and of the random actions", intOption("--seed"), 0)
+    .option("--seed <s>", "seed of the env and of the random actions", intOption("--seed", 0, MAX_SEED), 0)
     .option("--json", "print one JSON object per line instead of text", false)
     .action((opts) => demoCommand(opts, io));
 
@@ -91,8 +98,8 @@ export function buildProgram(io: CliIo = processIo()): Command {
         .default([] as string[], "none"),
     )
     .option("--iterations <n>", `optimiser steps (default: the config's iterations, ${formatValue(TEXT_ALGORITHMS.sft.defaults.iterations)})`, intOption("--iterations", 1))
-    .option("--seed <s>", `seed of weights and sampled problems (default: ${formatValue(TEXT_ALGORITHMS.sft.defaults.seed)})`, intOption("--seed"))
-    .option("--out <dir>", "run directory (default: runs/sft-text:<task>-s<seed>-<time>)")
+    .option("--seed <s>", `seed of weights and sampled problems (default: ${formatValue(TEXT_ALGORITHMS.sft.defaults.seed)})`, intOption("--seed", 0, MAX_SEED))
+    .option("--out <dir>", "run directory (default: RUNS/sft-text-<task>-s<seed>-<time>, RUNS being $REFINERY_RUNS, else ./runs)")
     .option("--resume <dir>", "continue the run in <dir> from its newest verified checkpoint; refused while another process trains it (default: none, a new run)")
     .option("--restart", "with --resume: start that run over from step 0 with its saved config, deleting its checkpoints, policies and metrics", false)
     .option("--log <formats>", LOG_HELP)
@@ -128,8 +135,8 @@ export function buildProgram(io: CliIo = processIo()): Command {
         .default([] as string[], "none"),
     )
     .option("--steps <n>", `total env steps ${algoDefault("totalTimesteps")}`, intOption("--steps", 1))
-    .option("--seed <s>", `seed of weights, actions and envs ${algoDefault("seed")}`, intOption("--seed"))
-    .option("--out <dir>", "run directory (default: runs/<algo>-<env>-s<seed>-<time>)")
+    .option("--seed <s>", `seed of weights, actions and envs ${algoDefault("seed")}`, intOption("--seed", 0, MAX_SEED))
+    .option("--out <dir>", "run directory (default: RUNS/<algo>-<env>-s<seed>-<time>, RUNS being $REFINERY_RUNS, else ./runs)")
     .option("--resume <dir>", "continue the run in <dir> from its newest verified checkpoint, with its saved config; refused while another process trains it (default: none, a new run)")
     .option("--restart", "with --resume: start that run over from step 0 with its saved config, deleting its checkpoints, policies and metrics (e.g. when it has no usable checkpoint)", false)
     .option("--log <formats>", LOG_HELP)
@@ -148,8 +155,9 @@ export function buildProgram(io: CliIo = processIo()): Command {
     .description("evaluate a trained policy: mean ± std of the return over fresh episodes; on a text run, pass@1 (greedy and sampled), pass@k and mean length on held-out problems")
     .argument("<run_dir>", "run directory written by `refinery train`")
     .option("--episodes <n>", "episodes to play", intOption("--episodes", 1), 10)
-    .option("--deterministic", "take the most likely action instead of sampling", false)
-    .option("--seed <s>", "seed of the eval env and of sampled actions", intOption("--seed"), 0)
+    .option("--stochastic", "sample actions from the policy instead of taking the most likely one (default: deterministic, as the trainer's final evaluation)", false)
+    .option("--deterministic", "take the most likely action (already the default; kept for scripts)", false)
+    .option("--seed <s>", "seed of the eval env and of sampled actions", intOption("--seed", 0, MAX_SEED), 0)
     .option("--best", "use the best policy by evaluation (best/) instead of the final one", false)
     .addOption(
       new Option("--import <module>", "a JavaScript module to load first, e.g. one that registers your own text task or reward (repeatable)")
@@ -165,10 +173,11 @@ export function buildProgram(io: CliIo = processIo()): Command {
       return t;
     })
     .option("--json", "print one JSON object on the last line", false)
-    .action(async (dir: string, opts) => {
+    .action(async (dir: string, opts, cmd: Command) => {
       await importModules(opts.import);
       const { evalCommand } = await import("./eval.js");
-      await evalCommand(dir, opts, io);
+      const given = new Set(cmd.options.map((o) => o.attributeName()).filter((k) => cmd.getOptionValueSource(k) === "cli"));
+      await evalCommand(dir, { ...opts, given }, io);
     });
 
   program
@@ -186,26 +195,67 @@ export function buildProgram(io: CliIo = processIo()): Command {
 }
 
 /**
- * Runs the command line in-process; returns the exit code: 0 on success (and for
- * --help/--version), 2 for usage and config errors, which print one line on `io.err`.
- * Anything else is a bug or an environment failure and is rethrown with its stack.
+ * Runs the command line in-process; returns the exit code (see EXIT in exit.ts): 0 on
+ * success (and for --help/--version), 2 for usage and config errors, 3 for damaged run
+ * data, 4 when the machine refuses (permissions, disk, network), 1 for a bug. Every
+ * failure prints exactly one line on `io.err`; REFINERY_DEBUG=1 adds the stack trace.
  */
 export async function run(argv: string[], io: CliIo = processIo()): Promise<number> {
   const program = buildProgram(io);
   try {
     await program.parseAsync(argv, { from: "user" });
-    return 0;
+    return EXIT.ok;
   } catch (err) {
     if (err instanceof CliExit) return err.exitCode;
     if (err instanceof CommanderError) {
       // Commander has already printed its message (or the help) through io.
-      return err.exitCode === 0 || err.code === "commander.helpDisplayed" || err.code === "commander.version" ? 0 : 2;
+      return err.exitCode === 0 || err.code === "commander.helpDisplayed" || err.code === "commander.version" ? EXIT.ok : EXIT.usage;
     }
-    if (err instanceof RefineryError) {
-      io.err(`refinery: ${err.message.replace(/\s*\n\s*/g, " ")}\n`);
-      // An interrupted training exits with the shell's code for its signal (130, 143).
-      return err instanceof InterruptedError ? err.exitCode : 2;
+    if (isClosedPipe(err)) return EXIT.ok;
+    // An interrupted training exits with the shell's code for its signal (130, 143).
+    if (err instanceof InterruptedError) {
+      io.err(`refinery: ${oneLine(err.message)}\n`);
+      return err.exitCode;
     }
-    throw err;
+    const failure = describeFailure(err);
+    io.err(`refinery: ${failure.message}\n`);
+    if (process.env.REFINERY_DEBUG && err instanceof Error && err.stack) io.err(err.stack + "\n");
+    return failure.code;
   }
+}
+
+/** stdout closed by its reader (`refinery runs | head -1`): stop quietly, as `ls | head` does. */
+function isClosedPipe(err: unknown): boolean {
+  return typeof err === "object" && err !== null && (err as { code?: string }).code === "EPIPE";
+}
+
+/**
+ * The `refinery` executable: runs the command line on the process's streams and sets the
+ * exit code. A reader that closes stdout or stderr early ends the output quietly instead of
+ * crashing with an unhandled 'error' event, and anything thrown outside a command (a late
+ * server error) is still one line with an exit code.
+ */
+export async function main(argv: string[] = process.argv.slice(2)): Promise<void> {
+  let stdoutClosed = false;
+  process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code !== "EPIPE") throw err;
+    stdoutClosed = true;
+    // Nothing more can be printed; results already written stay written.
+    process.exit(EXIT.ok);
+  });
+  process.stderr.on("error", (err: NodeJS.ErrnoException) => {
+    // Progress and notices go to stderr; losing them must not stop a training run.
+    if (err.code !== "EPIPE") throw err;
+  });
+  const io = processIo();
+  const fatal = (err: unknown) => {
+    if (stdoutClosed || isClosedPipe(err)) process.exit(EXIT.ok);
+    const failure = describeFailure(err);
+    process.stderr.write(`refinery: ${failure.message}\n`);
+    if (process.env.REFINERY_DEBUG && err instanceof Error && err.stack) process.stderr.write(err.stack + "\n");
+    process.exit(failure.code);
+  };
+  process.on("uncaughtException", fatal);
+  process.on("unhandledRejection", fatal);
+  process.exitCode = await run(argv, io);
 }

@@ -1,4 +1,7 @@
+import { existsSync, statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { InvalidArgumentError, type Command } from "commander";
+import { ConfigError } from "../core/errors.js";
 import { METRIC_ALIASES } from "../plot/curves.js";
 import { RUNS_ROOT_ENV, resolveRunsRoot } from "../store/root.js";
 import type { CliIo } from "./io.js";
@@ -22,7 +25,7 @@ export async function plotCommand(runs: string[], opts: PlotCliOptions, io: CliI
     runs,
     runsRoot: resolveRunsRoot(opts.runsRoot),
     metric: opts.metric,
-    out: opts.out,
+    out: outFile(opts.out),
     smoothing: opts.smooth,
     title: opts.title,
     width: opts.width,
@@ -35,6 +38,19 @@ export async function plotCommand(runs: string[], opts: PlotCliOptions, io: CliI
   }
   for (const c of result.curves) io.out(`  ${c.label}: ${c.points} points (${c.runIds.join(", ")})\n`);
   io.out(`wrote ${result.png} and ${result.svg}\n`);
+}
+
+/** --out DIR (an existing directory, or a path ending in "/") writes DIR/curves.png and DIR/curves.svg. */
+function outFile(out: string): string {
+  const isDir = /[\\/]$/.test(out) || (existsSync(out) && statSync(out).isDirectory());
+  const file = isDir ? join(out, "curves.png") : out;
+  // A parent that is a file would fail deep in the write; say so first.
+  let parent = dirname(resolve(file));
+  while (!existsSync(parent) && dirname(parent) !== parent) parent = dirname(parent);
+  if (!statSync(parent).isDirectory()) {
+    throw new ConfigError(`--out ${out} lies under ${parent}, which is a file, not a directory`, "pass an --out whose parent folders are directories");
+  }
+  return file;
 }
 
 function numberIn(name: string, min: number, max: number, integer = false) {
@@ -53,7 +69,7 @@ export function registerPlotCommand(program: Command, io: CliIo): void {
     .description("draw learning curves of runs to a PNG and an SVG; seeds of one config become a mean with a min/max band")
     .argument("<runs...>", "run directories, or run ids in the runs root")
     .option("--metric <name>", `metric to plot against env steps; aliases: ${Object.entries(METRIC_ALIASES).map(([a, m]) => `${a}=${m}`).join(", ")}`, "episodeReturnMean")
-    .option("--out <file>", "output file; FILE.png and FILE.svg are written", "curves.png")
+    .option("--out <file>", "output file; FILE.png and FILE.svg are written (an existing directory DIR: DIR/curves.png and DIR/curves.svg)", "curves.png")
     .option("--smooth <w>", "exponential moving average weight in [0, 1) applied to each run (0: none)", numberIn("--smooth", 0, 0.999), 0)
     .option("--title <text>", "chart title (default: the metric's name)")
     .option("--width <px>", "width of the chart", numberIn("--width", 200, 4000, true), 900)

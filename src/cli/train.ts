@@ -1,12 +1,14 @@
-import { existsSync, readFileSync, statSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { accessSync, constants, existsSync, readFileSync, statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { resolveConfig } from "../algos/index.js";
 import { applySets } from "../core/config.js";
-import { ConfigError } from "../core/errors.js";
+import { ConfigError, RefineryError } from "../core/errors.js";
+import { resolveRunsRoot } from "../store/root.js";
 import { describeOwner } from "../train/lock.js";
 import { parseLogFormats } from "../train/logger.js";
 import { train, type StartInfo, type TrainRow, type TrainSummary } from "../train/trainer.js";
+import { checkBudget, plannedSteps } from "../train/budget.js";
 import { checkRunDirPlace, RunDir } from "../train/run.js";
 import { InterruptedError, type CliIo } from "./io.js";
 
@@ -49,6 +51,8 @@ interface SummaryView {
   evalPassAt1?: number;
   stepsToThreshold: number | null;
   alreadyFinished?: boolean;
+  /** Env steps asked for (totalTimesteps) when it differs from what whole iterations train. */
+  requestedSteps?: number;
 }
 
 /**
@@ -71,6 +75,7 @@ export async function trainCommand(opts: TrainCliOptions, io: CliIo): Promise<vo
       return;
     }
   }
+  if (opts.resume) checkWritable(opts.resume);
   const algo = opts.algo ?? "ppo";
   let config: Record<string, unknown> | undefined;
   let runDir: string;
@@ -91,10 +96,18 @@ export async function trainCommand(opts: TrainCliOptions, io: CliIo): Promise<vo
     const overrides = applySets(flags, opts.set);
     config = resolveConfig({ algo, preset: opts.preset, file, fileName: opts.config, overrides, overridesName: "the command line" });
     runDir = opts.out ?? defaultRunDir(algo, typeof config.task === "string" ? `text:${config.task}` : (config.env as string), config.seed as number);
-    checkOutDir(runDir);
+    checkBudget(algo, config);
+    checkOutDir(runDir, opts.out === undefined ? "the run directory" : "--out");
   }
 
   const text = typeof (config ?? RunDir.open(runDir).readConfig().config).task === "string";
+  const planned = config ? plannedSteps(config) : null;
+  if (planned && config && planned.steps !== config.totalTimesteps && !opts.quiet) {
+    // Iterations are whole rollouts of numEnvs × numSteps: say what will run instead of silently rounding.
+    io.err(
+      `refinery: note: ${Number(config.totalTimesteps).toLocaleString("en-US")} steps is not a multiple of numEnvs × numSteps = ${planned.perIteration.toLocaleString("en-US")}; training ${planned.iterations} iterations = ${planned.steps.toLocaleString("en-US")} steps\n`,
+    );
+  }
   const progress = opts.quiet ? undefined : progressLine(io, text);
   const stop = stopOnSignals(io, runDir, () => progress?.end());
   let summary: TrainSummary;
@@ -121,7 +134,9 @@ export async function trainCommand(opts: TrainCliOptions, io: CliIo): Promise<vo
       stop.signalName() === "SIGTERM" ? 143 : 130,
     );
   }
-  printSummary(viewOf(summary), opts.json, io);
+  const view = viewOf(summary);
+  if (planned && config && planned.steps !== config.totalTimesteps) view.requestedSteps = config.totalTimesteps as number;
+  printSummary(view, opts.json, io);
 }
 
 /** --resume takes the run's saved config; anything that would change it is an error, not silently ignored. */
@@ -200,6 +215,7 @@ function printSummary(s: SummaryView, json: boolean, io: CliIo): void {
         algo: s.algo,
         env: s.env,
         steps: s.steps,
+        ...(s.requestedSteps === undefined ? {} : { requested_steps: s.requestedSteps }),
         wall_s: nullable(round(s.wallSeconds, 3)),
         sps: nullable(Math.round(s.sps)),
         final_mean_return: nullable(s.finalMeanReturn),
@@ -275,7 +291,8 @@ function progressLine(io: CliIo, text = false): { update(row: TrainRow, algo: { 
 function readConfigFile(path: string, algo: string): Record<string, unknown> {
   if (!existsSync(path)) throw new ConfigError(`config file ${path} does not exist`, "pass the path of a .json or .yaml file");
   if (statSync(path).isDirectory()) throw new ConfigError(`config file ${path} is a directory`, "pass the path of a .json or .yaml file (a run's config is RUN_DIR/config.json)");
-  const text = readFileSync(path, "utf8");
+  // Editors on Windows save UTF-8 with a byte-order mark; it is not part of the JSON or YAML.
+  const text = readFileSync(path, "utf8").replace(/^\uFEFF/, "");
   const yaml = /\.ya?ml$/i.test(path);
   let data: unknown;
   try {
@@ -298,20 +315,50 @@ function readConfigFile(path: string, algo: string): Record<string, unknown> {
   return obj;
 }
 
-function checkOutDir(dir: string): void {
-  checkRunDirPlace(resolve(dir));
-  if (existsSync(dir) && !statSync(dir).isDirectory()) {
-    throw new ConfigError(`--out ${dir} is a file, not a directory`, "pass a new or empty directory for the run");
+/**
+ * The run directory can be created: it is not a file, holds no run, no parent folder is a
+ * file, and the nearest existing folder is writable. Checked before anything is created.
+ */
+function checkOutDir(dir: string, flag: string): void {
+  const abs = resolve(dir);
+  checkRunDirPlace(abs);
+  if (existsSync(abs) && !statSync(abs).isDirectory()) {
+    throw new ConfigError(`${flag} ${dir} is a file, not a directory`, "pass a new or empty directory for the run");
   }
-  if (existsSync(join(dir, "config.json"))) {
-    throw new ConfigError(`--out ${dir} already holds a run`, `continue it with --resume ${dir}, or pass another --out directory`, "run_exists");
+  if (existsSync(join(abs, "config.json"))) {
+    throw new ConfigError(`${flag} ${dir} already holds a run`, `continue it with --resume ${dir}, or pass another --out directory`, "run_exists");
+  }
+  let existing = abs;
+  while (!existsSync(existing) && dirname(existing) !== existing) existing = dirname(existing);
+  if (!statSync(existing).isDirectory()) {
+    throw new ConfigError(`${flag} ${dir} lies under ${existing}, which is a file, not a directory`, "pass a path whose parent folders are directories (or remove that file)");
+  }
+  try {
+    accessSync(existing, constants.W_OK | constants.X_OK);
+  } catch {
+    throw new RefineryError("permission_denied", `cannot create the run directory ${dir}: ${existing} is not writable`, "pass an --out (or REFINERY_RUNS) in a directory you can write, or change its permissions");
   }
 }
 
+/** A run to resume must be writable (metrics, checkpoints, status), said before training starts. */
+function checkWritable(dir: string): void {
+  try {
+    accessSync(dir, constants.W_OK | constants.X_OK);
+  } catch {
+    throw new RefineryError("permission_denied", `cannot resume ${dir}: the run directory is not writable`, "change its permissions (chmod u+w), or resume it as the user who started it");
+  }
+}
+
+/**
+ * runs/<algo>-<env>-s<seed>-<time> in the runs root ($REFINERY_RUNS, else ./runs). The name
+ * keeps only portable characters (a text run's "text:addition" becomes "text-addition").
+ */
 function defaultRunDir(algo: string, env: string, seed: number): string {
+  const root = resolveRunsRoot();
   const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\..+/, "").replace("T", "-");
-  let dir = join("runs", `${algo}-${env}-s${seed}-${stamp}`);
-  for (let i = 2; existsSync(dir); i++) dir = join("runs", `${algo}-${env}-s${seed}-${stamp}-${i}`);
+  const base = `${algo}-${env}-s${seed}-${stamp}`.replace(/[^A-Za-z0-9._-]+/g, "-");
+  let dir = join(root, base);
+  for (let i = 2; existsSync(dir); i++) dir = join(root, `${base}-${i}`);
   return dir;
 }
 

@@ -1,11 +1,20 @@
 import { z } from "zod";
 import { ConfigError, describeValue } from "./errors.js";
 
+/**
+ * The largest seed a run takes: 2^32 - 1, as NumPy and Gymnasium. Runs derive further seeds
+ * by adding offsets (one per env, per iteration, per evaluation), which must stay exact.
+ */
+export const MAX_SEED = 4_294_967_295;
+
 /** Extra knowledge for config error messages. */
 export interface ParseHints {
   /** Default of each key, quoted in the fix so the user sees a known-good value. */
   defaults?: Record<string, unknown>;
-  /** Where a top-level key's value came from (e.g. "the command line", "config file a.yaml"). */
+  /**
+   * Where a key's value came from (e.g. "the command line", "config file a.yaml"); `key`
+   * may be dotted ("model.width") for a value inside an option object.
+   */
   originOf?(key: string): string | undefined;
 }
 
@@ -36,7 +45,8 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown, schema: z.ZodObjec
   const path = issue.path.map(String).join(".");
   const value = valueAt(raw, issue.path as PropertyKey[]);
   const top = String(issue.path[0] ?? "");
-  const origin = top ? hints.originOf?.(top) : undefined;
+  // The deepest key names the layer: model.width from a file is not "the command line" because --set model.layers was.
+  const origin = top ? (hints.originOf?.(issue.path.slice(0, 2).map(String).join(".")) ?? hints.originOf?.(top)) : undefined;
   const field = issue.path.length === 1 ? (schema.shape[top] as z.ZodType | undefined) : undefined;
   return `key "${path}" = ${describeValue(value)}${origin ? ` (from ${origin})` : ""} ${plainIssue(issue, value, field)}`;
 }

@@ -127,8 +127,11 @@ export async function weightsPathInside(dir: string, p: string): Promise<string>
   try {
     [real, realDir] = await Promise.all([fs.promises.realpath(full), fs.promises.realpath(dir)]);
   } catch (err) {
-    throw new RefineryError("corrupt_weights", `cannot read ${full} (${(err as { code?: string }).code ?? String(err)})`, "the save was interrupted or the files were removed; use an earlier checkpoint or save again");
+    // A missing weights file is a damaged save, not a crash.
+    const code = (err as { code?: string }).code;
+    throw tornFiles(dir, code === "ENOENT" ? `${p} is missing` : `${p} cannot be read (${code ?? String(err)})`);
   }
   if (!real.startsWith(realDir + path.sep)) throw refuse("which leads outside its directory");
+  if (fs.statSync(real).isDirectory()) throw tornFiles(dir, `${p} is a directory`);
   return full;
 }

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { accessSync, chmodSync, constants, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { hostname } from "node:os";
 import { basename, join, resolve } from "node:path";
 import { RefineryError } from "../core/errors.js";
@@ -156,6 +156,7 @@ export class RunStore {
       mkdirSync(abs, { recursive: true });
     }
     const path = join(abs, STORE_FILE);
+    checkStoreFiles(abs, path);
     let db: SqliteConnection | undefined;
     try {
       db = new SqliteConnection(path, 15_000);
@@ -486,6 +487,42 @@ export class RunStore {
     take(evalRow);
     for (const k of ["finalMeanReturn", "stepsToThreshold"]) if (k in status) take({ [k]: status[k] });
     return out;
+  }
+}
+
+/**
+ * What SQLite would report obscurely (or mend by creating a read-only `-shm` that breaks
+ * every later open), said plainly before it opens: the root is a file, runs.db is a
+ * directory, runs.db is read-only. A stale read-only `-wal`/`-shm` beside a writable
+ * runs.db (left by an earlier open of a read-only store) gets runs.db's permissions back.
+ */
+function checkStoreFiles(root: string, path: string): void {
+  if (!statSync(root).isDirectory()) {
+    throw new RefineryError("not_a_runs_root", `the runs root ${root} is a file, not a directory`, "pass --runs-root (or set REFINERY_RUNS to) the directory that holds your run directories");
+  }
+  if (!existsSync(path)) return;
+  if (statSync(path).isDirectory()) {
+    throw new RefineryError("store_corrupt", `the run store ${path} is a directory, not a database`, "move that directory away, then recreate the store with `refinery runs --rebuild`");
+  }
+  if (!writable(path)) {
+    throw new RefineryError("store_readonly", `the run store ${path} is read-only`, `make it writable (chmod u+w ${path}), or pass another --runs-root`);
+  }
+  for (const side of [`${path}-wal`, `${path}-shm`]) {
+    if (!existsSync(side) || writable(side)) continue;
+    try {
+      chmodSync(side, statSync(path).mode & 0o777);
+    } catch {
+      throw new RefineryError("store_readonly", `${side} is read-only, so the run store cannot be written`, `make it writable (chmod u+w ${side}), or remove it when no refinery process is running`);
+    }
+  }
+}
+
+function writable(path: string): boolean {
+  try {
+    accessSync(path, constants.W_OK);
+    return true;
+  } catch {
+    return false;
   }
 }
 

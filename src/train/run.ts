@@ -103,11 +103,22 @@ export class RunDir {
   }
 
   readConfig(): { algo: string; config: Record<string, unknown> } {
+    let saved: unknown;
     try {
-      return JSON.parse(readFileSync(this.file("config.json"), "utf8"));
+      saved = JSON.parse(readFileSync(this.file("config.json"), "utf8"));
     } catch (err) {
       throw new RefineryError("corrupt_run", `cannot read ${this.file("config.json")}: ${(err as Error).message}`, "the run directory is damaged; start a new run");
     }
+    // `{}`, `null` or a hand-edited file would otherwise fail later, far from the cause.
+    const obj = saved as { algo?: unknown; config?: unknown } | null;
+    if (!obj || typeof obj !== "object" || typeof obj.algo !== "string" || !obj.config || typeof obj.config !== "object" || Array.isArray(obj.config)) {
+      throw new RefineryError(
+        "corrupt_run",
+        `${this.file("config.json")} is not a run config (expected {"algo": NAME, "config": {...}}, got ${JSON.stringify(saved)?.slice(0, 60)})`,
+        "the run directory is damaged; restore config.json or start a new run",
+      );
+    }
+    return obj as { algo: string; config: Record<string, unknown> };
   }
 
   writeStatus(status: Record<string, unknown>): void {
@@ -133,6 +144,9 @@ export class RunDir {
 
   readMetrics(): Record<string, unknown>[] {
     if (!existsSync(this.file("metrics.jsonl"))) return [];
+    if (statSync(this.file("metrics.jsonl")).isDirectory()) {
+      throw new RefineryError("corrupt_run", `${this.file("metrics.jsonl")} is a directory, not the run's metrics file`, "the run directory is damaged; remove that directory (the run's metrics are lost) or the run");
+    }
     return readFileSync(this.file("metrics.jsonl"), "utf8")
       .split("\n")
       .filter((l) => l.trim())

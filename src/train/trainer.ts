@@ -6,6 +6,8 @@ import { evaluatePolicy, type EvalResult } from "./evaluate.js";
 import { parseLogFormats, RunLogger, type LogFormat, type MetricLogger } from "./logger.js";
 import type { LockOwner } from "./lock.js";
 import { checkpointName, RunDir } from "./run.js";
+import { checkBudget } from "./budget.js";
+import { resolve } from "node:path";
 
 /**
  * Hooks called by the trainer; all optional. Returning `false` from onIteration stops training.
@@ -109,18 +111,55 @@ export interface TrainOptions {
  */
 export async function train(opts: TrainOptions): Promise<TrainSummary> {
   if (opts.log) parseLogFormats(opts.log, "TrainOptions.log"); // a bad format fails before the run directory is made
-  const run = opts.resume ? RunDir.openAsOwner(opts.runDir) : RunDir.create(opts.runDir, opts.algo ?? "ppo", opts.config ?? {});
+  // A new run builds its algorithm before its directory exists, so every error the
+  // constructor finds (model shapes, tokenizer, --init run, seeds) leaves nothing behind.
+  // The config goes through JSON as it would through config.json.
+  const fresh = opts.resume ? undefined : (JSON.parse(JSON.stringify(opts.config ?? {})) as Record<string, unknown>);
+  if (fresh) checkBudget(opts.algo ?? "ppo", fresh);
+  const prebuilt = fresh ? await getAlgorithm(opts.algo ?? "ppo", isTextConfig(fresh)).create(fresh) : undefined;
+  const started = { created: false, prebuiltTaken: false };
   try {
-    return await trainOwned(run, opts);
+    return await trainRun(opts, started, prebuilt);
+  } catch (err) {
+    if (prebuilt && !started.prebuiltTaken) prebuilt.dispose();
+    markFailedAtStart(opts, started.created, err);
+    throw err;
+  }
+}
+
+/**
+ * A run that fails after its directory exists but before its loop ran (where the loop's own
+ * handler records it) is marked failed with the reason, never left "running" or status-less.
+ */
+function markFailedAtStart(opts: TrainOptions, created: boolean, err: unknown): void {
+  try {
+    const run = new RunDir(resolve(opts.runDir));
+    const status = run.readStatus();
+    const ours = created ? status === null || status.status === "running" : status?.status === "running" && status.pid === process.pid;
+    if (!ours) return;
+    const store = opts.store === false ? null : attachRunStore(run);
+    run.writeStatus({ ...(status ?? {}), status: "failed", pid: process.pid, error: (err as Error)?.message ?? String(err) });
+    store?.detach();
+  } catch {
+    // The directory itself is unwritable: the error being thrown already says why.
+  }
+}
+
+async function trainRun(opts: TrainOptions, started: { created: boolean; prebuiltTaken: boolean }, prebuilt?: Algorithm): Promise<TrainSummary> {
+  const run = opts.resume ? RunDir.openAsOwner(opts.runDir) : RunDir.create(opts.runDir, opts.algo ?? "ppo", opts.config ?? {});
+  started.created = !opts.resume;
+  try {
+    return await trainOwned(run, opts, started, prebuilt);
   } finally {
     run.release();
   }
 }
 
-async function trainOwned(run: RunDir, opts: TrainOptions): Promise<TrainSummary> {
+async function trainOwned(run: RunDir, opts: TrainOptions, started: { created: boolean; prebuiltTaken: boolean }, prebuilt?: Algorithm): Promise<TrainSummary> {
   const { algo: algoName, config } = run.readConfig();
   const entry = getAlgorithm(algoName, isTextConfig(config));
-  const algo = await entry.create(config);
+  started.prebuiltTaken = prebuilt !== undefined;
+  const algo = prebuilt ?? (await entry.create(config));
   const cfg = config as { env: string; seed: number; evalEvery: number; evalEpisodes: number; evalDeterministic: boolean; checkpointEvery: number };
   // A text run names its task where a control run names its env.
   if (isTextConfig(config)) cfg.env = `text:${String(config.task)}`;

@@ -213,7 +213,7 @@ describe("the store is a cache of the run directories", () => {
     for (const f of ["runs.db-wal", "runs.db-shm"]) rmSync(join(root, f), { force: true });
     writeFileSync(join(root, "runs.db"), "this is not an SQLite database, it was overwritten by accident ".repeat(100));
     const broken = await cli("runs", "--runs-root", root);
-    expect(broken.code).toBe(2);
+    expect(broken.code).toBe(3); // damaged data (see EXIT in src/cli/exit.ts)
     expect(broken.err).toMatch(/runs\.db is damaged/);
     expect(broken.err).toMatch(/refinery runs --rebuild/);
 
