@@ -417,7 +417,7 @@ export function runEpochs(
 }
 
 
-/** The kept steps of some episodes, episode-contiguous, with each episode's kept count. */
+/** The kept steps of some episodes, episode-contiguous, with each episode's kept count (episodes with none left out). */
 export interface Minibatch {
   numSteps: number;
   lengths: number[];
@@ -452,7 +452,10 @@ export function gatherMinibatch(
       rows.push(t);
       len++;
     }
-    lengths.push(len);
+    // An episode whose steps step-level selection dropped entirely leaves the minibatch, as if
+    // sample-level selection had dropped it: it does not count in B of grpo/dr_grpo aggregation,
+    // so the loss does not shrink with the keep ratio. (Without selection every episode has steps.)
+    if (len > 0) lengths.push(len);
   }
   const n = rows.length;
   const { obsSize, actSize } = batch;
