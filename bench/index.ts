@@ -2,6 +2,7 @@
  * Benchmark dispatcher: `npm run bench -- <name> [options]`.
  *   ppo    PPO per built-in env and seed: steps to threshold, final eval return, SPS, wall time
  *   compare  every algorithm (and each with D³S) on the same envs and budget
+ *   fidelity  each method's claimed direction at small scale (D³S, EPO, RLOO vs REINFORCE)
  *   sps    PPO throughput on CartPole-v1 with CleanRL's defaults, with the rollout/update split
  *   envs   raw env steps per second (also `npm run bench:envs`)
  *   text   SFT then grpo, rloo, epo, grpo+D³S, igrpo on text tasks: pass@1/pass@8, tokens/s
@@ -18,6 +19,11 @@ switch (name) {
   case "compare": {
     const { benchCompare } = await import("./compare.js");
     await benchCompare(rest);
+    break;
+  }
+  case "fidelity": {
+    const { benchFidelity } = await import("./fidelity.js");
+    await benchFidelity(rest);
     break;
   }
   case "sps": {

@@ -14,7 +14,7 @@ export interface GroupAdvantageOptions {
   scale?: "std" | "none";
   /** Which std (docs/methods.md, notation): unbiased (n − 1, `torch.std`, what TRL uses) or population (n). */
   std?: StdKind;
-  /** Added to the std before dividing. TRL uses 1e-4; verl 1e-6 (UNVERIFIED, §2). */
+  /** Added to the std before dividing. TRL uses 1e-4; verl 1e-6 (both with the unbiased std). */
   eps?: number;
 }
 
@@ -28,8 +28,9 @@ export const GROUP_ADVANTAGE_DEFAULTS: Required<GroupAdvantageOptions> = { scale
  *   Dr. GRPO   A_i =  r_i − mean_g(r)                          scale "none"
  *
  * mean and std over the members of i's group g. A group whose rewards are all equal gets
- * A = 0 (no signal). A one-member group has no unbiased std (PyTorch gives NaN); here its
- * std is taken as 0, so its advantage is 0 rather than NaN.
+ * A = 0 (no signal). A one-member group has no unbiased std (PyTorch, and so TRL, gives NaN;
+ * verl sets its mean to 0 and std to 1, passing the raw reward through); here its std is
+ * taken as 0, so its advantage is 0: one episode alone has nothing to be relative to.
  */
 export function groupRelativeAdvantage(
   rewards: ArrayLike<number>,

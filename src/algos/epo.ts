@@ -15,9 +15,14 @@
  * authors' code. Training progress (steps done / totalTimesteps) is mapped onto EPO's epochs:
  * e = 100·progress of E = 100.
  *
- * Defaults: EPO's for its own terms (c_H 0.001, c_s 1, κ 0.8/1.2, penalty 0.1, as-coded
- * smoothing, J 50, token-mean = `bnpo` aggregation); GRPO's tuned defaults for the rest (EPO's
- * lr 1e-6 and one epoch are for language models). Not reproduced: the dual-clip (c = 3).
+ * Defaults: EPO's for its own terms (c_H 0.001, c_s 1, κ 0.8/1.2, J 50, token-mean = `bnpo`
+ * aggregation); GRPO's tuned defaults for the rest (EPO's lr 1e-6 and one epoch are for language
+ * models). Smoothing defaults to the differentiable penalty, relu distance to the band (our
+ * choice): the authors' code adds a constant penalty outside the band, which has no gradient,
+ * so as coded (the `as-coded` option and preset) EPO's update is GRPO's with bnpo aggregation and
+ * an entropy bonus — smoothCoef, the band, the penalty, turns and phase weights then change only
+ * the logged P. Every iteration logs P (epoPenalty) and the fraction of steps outside the band
+ * (epoOutOfBand). Not reproduced: the dual-clip (c = 3).
  */
 import { z } from "zod";
 import { GRPO_DEFAULTS, grpoRecipe, grpoShape, validateGrpo, type GRPOConfig } from "./grpo.js";
@@ -31,10 +36,10 @@ export const epoConfigSchema = z
     smoothCoef: z.number().min(0).describe("c_s: weight of the smoothing penalty P (entropy_smooth_coeff)"),
     kappaLow: z.number().min(0).describe("κ_l: lower edge of the entropy band, as a fraction of Ĥ"),
     kappaHigh: z.number().min(0).describe("κ_r: upper edge of the entropy band (≥ kappaLow)"),
-    outRangePenalty: z.number().min(0).describe("p outside the band in smoothing as-coded"),
+    outRangePenalty: z.number().min(0).describe("p outside the band in smoothing as-coded (unused by differentiable)"),
     smoothing: z
       .enum(["as-coded", "differentiable"])
-      .describe("as-coded: constant p outside the band, no gradient (authors' code); differentiable: relu distance to the band (UNVERIFIED)"),
+      .describe("differentiable: relu distance to the band, pulls the entropy back into it (our choice); as-coded: the authors' constant p outside the band, which has no gradient (EPO then updates as GRPO does)"),
     turns: z.number().int().positive().describe("J: turns the time limit is bucketed into (EPO max_steps 50)"),
     phaseWeights: z.boolean().describe("scale P by the phase weight w(e) over training (enable_smooth_weights)"),
   })
@@ -51,13 +56,17 @@ export const EPO_DEFAULTS: EPOConfig = {
   kappaLow: 0.8,
   kappaHigh: 1.2,
   outRangePenalty: 0.1,
-  smoothing: "as-coded",
+  smoothing: "differentiable",
   turns: 50,
   phaseWeights: true,
 };
 
 export const EPO_PRESETS: AlgorithmPreset[] = [
-  { name: "differentiable", description: "the smoothing penalty as relu distance to the band, so it has a gradient (UNVERIFIED)", forEnv: () => ({ smoothing: "differentiable" }) },
+  {
+    name: "as-coded",
+    description: "the authors' code: a constant penalty outside the band, which has no gradient, so the update equals GRPO's with bnpo aggregation and entCoef = entropyCoef",
+    forEnv: () => ({ smoothing: "as-coded" }),
+  },
 ];
 
 export function epoSettings(c: EPOConfig): EpoSettings {

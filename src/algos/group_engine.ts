@@ -24,7 +24,7 @@ import { hasSnapshots, type Env } from "../envs/env.js";
 import { make } from "../envs/registry.js";
 import { aggregate, type AggregationMode } from "../loss/aggregate.js";
 import { weightedSum, type WeightedTerm } from "../loss/combine.js";
-import { EntropyHistory, epoEntropyLoss, epoPhaseWeight, epoSmoothingApplies, type EntropyHistoryState, type SmoothingMode } from "../loss/epo.js";
+import { EntropyHistory, epoBandStats, epoEntropyLoss, epoPhaseWeight, epoSmoothingApplies, type EntropyHistoryState, type SmoothingMode } from "../loss/epo.js";
 import { approxKl, clipFraction, klK1, klK3 } from "../loss/kl.js";
 import { clippedSurrogate, policyGradient } from "../loss/surrogate.js";
 import { Adam } from "../nn/optim.js";
@@ -385,13 +385,13 @@ export class GroupPolicyOptimizer implements Algorithm {
  * no step) and the metrics are the means over the steps taken.
  */
 export function runEpochs(
-  r: Pick<GroupRecipe, "updateEpochs" | "kl">,
+  r: Pick<GroupRecipe, "updateEpochs" | "kl" | "epo">,
   numEpisodes: number,
   numMinibatches: number,
   rng: Rng,
   step: (episodes: Int32Array) => StepDiagnostics | null,
 ): IterationMetrics {
-  const sums: StepDiagnostics = { policyLoss: 0, entropy: 0, approxKl: 0, clipFraction: 0, klRef: 0, gradNorm: 0 };
+  const sums: StepDiagnostics = { policyLoss: 0, entropy: 0, approxKl: 0, clipFraction: 0, klRef: 0, epoPenalty: 0, epoOutOfBand: 0, gradNorm: 0 };
   let count = 0;
   for (let epoch = 0; epoch < r.updateEpochs; epoch++) {
     const perm = rng.permutation(numEpisodes);
@@ -410,13 +410,14 @@ export function runEpochs(
     approxKl: mean(sums.approxKl),
     clipFraction: mean(sums.clipFraction),
     ...(r.kl ? { klRef: mean(sums.klRef) } : {}),
+    ...(r.epo ? { epoPenalty: mean(sums.epoPenalty), epoOutOfBand: mean(sums.epoOutOfBand) } : {}),
     gradNorm: mean(sums.gradNorm),
     policySteps: count,
   };
 }
 
 
-/** The kept steps of some episodes, episode-contiguous, with each episode's kept count. */
+/** The kept steps of some episodes, episode-contiguous, with each episode's kept count (episodes with none left out). */
 export interface Minibatch {
   numSteps: number;
   lengths: number[];
@@ -451,7 +452,10 @@ export function gatherMinibatch(
       rows.push(t);
       len++;
     }
-    lengths.push(len);
+    // An episode whose steps step-level selection dropped entirely leaves the minibatch, as if
+    // sample-level selection had dropped it: it does not count in B of grpo/dr_grpo aggregation,
+    // so the loss does not shrink with the keep ratio. (Without selection every episode has steps.)
+    if (len > 0) lengths.push(len);
   }
   const n = rows.length;
   const { obsSize, actSize } = batch;
@@ -484,6 +488,9 @@ export interface StepDiagnostics {
   approxKl: number;
   clipFraction: number;
   klRef: number;
+  /** EPO: the smoothing penalty P (token mean, before c_s·w) and the fraction of tokens outside the band; 0 without EPO. */
+  epoPenalty: number;
+  epoOutOfBand: number;
   gradNorm: number;
 }
 
@@ -494,7 +501,8 @@ export interface StepDiagnostics {
  *   ℓ_t = surrogate_t (clipped ratio, or −A·logπ) + β·KL_t(π_θ‖π_ref) − entCoef·H_t
  *   L   = aggregate(ℓ laid out [episodes, maxLen] with a mask, grpo|bnpo|dr_grpo) [+ epo]
  *
- * `diagnostics` holds [mean surrogate, mean entropy, approx-KL, clip fraction, mean KL to π_ref].
+ * `diagnostics` holds [mean surrogate, mean entropy, approx-KL, clip fraction, mean KL to π_ref,
+ * EPO's P, EPO's out-of-band fraction].
  */
 export function groupStepLoss(
   r: GroupRecipe,
@@ -502,7 +510,7 @@ export function groupStepLoss(
   entropy: tf.Tensor1D,
   mb: Pick<Minibatch, "oldLogProbs" | "advantages" | "refLogProbs" | "lengths">,
   maxLen: number,
-  epo: tf.Scalar | null,
+  epo: EpoTerm | null,
 ): { loss: tf.Scalar; diagnostics: tf.Tensor1D } {
   const oldLogProb = tf.tensor1d(mb.oldLogProbs);
   const adv = tf.tensor1d(mb.advantages);
@@ -516,7 +524,7 @@ export function groupStepLoss(
   if (r.entCoef > 0) perStep = tf.sub(perStep, tf.mul(entropy, r.entCoef));
   const { padded, mask } = padByEpisode(perStep, mb.lengths);
   const terms: WeightedTerm[] = [{ loss: aggregate(padded, mask, r.lossAggregation, maxLen), weight: 1 }];
-  if (epo) terms.push({ loss: epo, weight: 1 });
+  if (epo) terms.push({ loss: epo.loss, weight: 1 });
   const diagnostics = tf.stack([
     tf.mean(surrogate),
     tf.mean(entropy),
@@ -524,19 +532,27 @@ export function groupStepLoss(
     clipFraction(logProb, oldLogProb, r.clipLow, r.clipHigh),
     kl ? tf.mean(kl) : tf.scalar(0),
   ]) as tf.Tensor1D;
-  return { loss: weightedSum(terms), diagnostics };
+  return { loss: weightedSum(terms), diagnostics: epo ? tf.concat([diagnostics, epo.stats]) : tf.concat([diagnostics, tf.zeros([2])]) };
 }
 
 /** Reads (and disposes) the diagnostics tensor of groupStepLoss. */
 export function readDiagnostics(diag: tf.Tensor, gradNorm: number): StepDiagnostics {
   const d = diag.dataSync();
   diag.dispose();
-  return { policyLoss: d[0], entropy: d[1], approxKl: d[2], clipFraction: d[3], klRef: d[4], gradNorm };
+  return { policyLoss: d[0], entropy: d[1], approxKl: d[2], clipFraction: d[3], klRef: d[4], epoPenalty: d[5], epoOutOfBand: d[6], gradNorm };
+}
+
+/** EPO's loss term on a minibatch, and [P, out-of-band fraction] for the metrics. */
+export interface EpoTerm {
+  loss: tf.Scalar;
+  stats: tf.Tensor1D;
 }
 
 /** EPO's −c_H·(H̄ − c_s·w·P) over the minibatch's steps, Ĥ taken at each step's turn. */
-export function epoTerm(e: EpoSettings, entropy: tf.Tensor1D, mb: Pick<Minibatch, "turns" | "turnReference">, progress: number): tf.Scalar {
-  return epoEntropyLoss(entropy, tf.tensor1d(mb.turnReference as Float32Array), {
+export function epoTerm(e: EpoSettings, entropy: tf.Tensor1D, mb: Pick<Minibatch, "turns" | "turnReference">, progress: number): EpoTerm {
+  const reference = tf.tensor1d(mb.turnReference as Float32Array);
+  const band = { kappaLow: e.kappaLow, kappaHigh: e.kappaHigh, penalty: e.penalty, mode: e.smoothing };
+  const loss = epoEntropyLoss(entropy, reference, {
     entropyCoef: e.entropyCoef,
     smoothCoef: e.smoothCoef,
     kappaLow: e.kappaLow,
@@ -546,6 +562,7 @@ export function epoTerm(e: EpoSettings, entropy: tf.Tensor1D, mb: Pick<Minibatch
     phaseWeight: e.phaseWeights ? epoPhaseWeight(progress * EPO_PHASE_EPOCHS, EPO_PHASE_EPOCHS) : 1,
     applySmoothing: epoSmoothingApplies(mb.turns as Int32Array, e.turns),
   });
+  return { loss, stats: epoBandStats(entropy, reference, band) };
 }
 
 /**

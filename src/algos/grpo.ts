@@ -38,7 +38,7 @@ export const grpoShape = {
   gamma: z.number().min(0).max(1).describe("discount of the returns-to-go in rewardMode per-step (outcome returns are undiscounted)"),
   advantageScale: z.enum(["std", "none"]).describe("std: divide by the group's std (GRPO); none: only subtract the group mean (Dr. GRPO)"),
   advantageStd: z.enum(["unbiased", "population"]).describe("which std scales advantages: unbiased (n − 1, TRL) or population (n)"),
-  advantageEps: z.number().min(0).describe("added to the group std before dividing (TRL 1e-4)"),
+  advantageEps: z.number().min(0).describe("added to the group std before dividing (TRL 1e-4, the default; verl 1e-6: --preset verl)"),
   ...selectionShape,
   ...networkShape,
   ...runShape,
@@ -75,6 +75,11 @@ export const GRPO_PRESETS: AlgorithmPreset[] = [
     name: "dr-grpo",
     description: "Dr. GRPO: no std division, dr_grpo aggregation (constant normaliser), β = 0",
     forEnv: () => ({ advantageScale: "none", lossAggregation: "dr_grpo", beta: 0 }),
+  },
+  {
+    name: "verl",
+    description: "verl's group normalisation: unbiased std with eps 1e-6 (TRL's, the default, uses 1e-4)",
+    forEnv: () => ({ advantageStd: "unbiased", advantageEps: 1e-6 }),
   },
   {
     name: "deepseekmath",

@@ -2,6 +2,7 @@ import { ZodObject, type z } from "zod";
 import { parseConfig } from "../core/config.js";
 import { ConfigError, describeValue } from "../core/errors.js";
 import { closeMatches, registry } from "../envs/registry.js";
+import { inertKeys } from "./inert.js";
 import { createEpo, EPO_DEFAULTS, EPO_PRESETS, epoConfigSchema, validateEpo } from "./epo.js";
 import { createGrpo, GRPO_DEFAULTS, GRPO_PRESETS, grpoConfigSchema, validateGrpo } from "./grpo.js";
 import { createMdpo, MDPO_DEFAULTS, MDPO_PRESETS, mdpoConfigSchema } from "./mdpo.js";
@@ -180,8 +181,38 @@ export function resolveConfig(opts: ResolveOptions): Record<string, unknown> {
   rejectGroupKeys(entry, merged, originOf);
   rejectUnknownNestedKeys(entry, merged, originOf);
   const config = parseConfig(entry.schema, merged, `${entry.name} config`, { defaults: entry.defaults, originOf }) as Record<string, unknown>;
+  rejectInertKeys(entry, config, [
+    [overrides, overridesName],
+    [file, fileName],
+    [presetValues, `preset "${opts.preset}"`],
+  ]);
   entry.validate?.(config);
   return config;
+}
+
+/** A key the user set (to a non-default value) that cannot have an effect is an error, not ignored. */
+function rejectInertKeys(entry: AlgorithmEntry, config: Record<string, unknown>, layers: [Record<string, unknown>, string][]): void {
+  const at = (obj: unknown, path: string[]): { found: boolean; value?: unknown } => {
+    let cur = obj;
+    for (const p of path) {
+      if (!isPlainObject(cur) || !(p in cur)) return { found: false };
+      cur = cur[p];
+    }
+    return { found: true, value: cur };
+  };
+  for (const inert of inertKeys(entry.name, config)) {
+    const path = inert.key.split(".");
+    const fallback = at(entry.defaults, path).value;
+    for (const [layer, name] of layers) {
+      const set = at(layer, path);
+      if (!set.found || JSON.stringify(set.value) === JSON.stringify(fallback)) continue;
+      throw new ConfigError(
+        `${inert.key} = ${describeValue(set.value)} (from ${name}) has no effect on ${entry.name}: ${inert.because}`,
+        inert.fix,
+        "inert_option",
+      );
+    }
+  }
 }
 
 /**

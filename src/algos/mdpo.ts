@@ -5,10 +5,13 @@
  *   StepCollector (numEnvs × numSteps)  →  gae(γ, λ)  →  Â = (A − mean)/std over the batch (population std)
  *   π_θk = the policy that collected the batch, frozen: its log-probs and distribution
  *          parameters on the batch's states are stored before the first step
- *   t_k = mdpoStepSize(k, K),  K = totalTimesteps / (numEnvs·numSteps)
+ *   t_k = mdpoStepSize(k, K, stepSchedule),  K = totalTimesteps / (numEnvs·numSteps); the authors'
+ *          schedule (default) starts one iteration early: t_1 = 1 + 1/K, final KL weight ≈ K/2
  *   sgdSteps × (full batch):  L = −mean(ρ·Â) + (1/t_k)·mean(KL(π_θ(·|s) ‖ π_θk(·|s))) [− entCoef·mean H]
  *                             ρ = π_θ(a|s)/π_θk(a|s); Adam, global grad-norm clip
- *   critic: vfIters epochs of minibatch clipped value loss on the GAE returns, its own Adam
+ *   critic: vfIters epochs of minibatch clipped value loss on the GAE returns, its own Adam; as the
+ *           authors code it (criticUpdate "authors"): mean squared error without the ½, no
+ *           gradient clipping, a last partial minibatch dropped ("cleanrl": ½, clipped, kept)
  *
  * Freezing π_θk as its outputs on the batch is the same as keeping a copy of its weights:
  * the KL and ratio only ever evaluate it on these states. KL is the closed form (categorical
@@ -26,7 +29,7 @@ import { Rng, type RngState } from "../core/rng.js";
 import type { Env } from "../envs/env.js";
 import { captureEnvState, freshResetSeed, needsFreshReset, restoreEnvState, type EnvState } from "../envs/state.js";
 import type { SyncVectorEnv } from "../envs/vector.js";
-import { approxKl, clipFraction } from "../loss/kl.js";
+import { approxKl } from "../loss/kl.js";
 import { categoricalKl, gaussianKl, mdpoLoss, mdpoRatioAdvantage, mdpoStepSize } from "../loss/mdpo.js";
 import { DiagGaussian } from "../nn/distributions.js";
 import { Adam, type AdamState } from "../nn/optim.js";
@@ -50,12 +53,18 @@ export const mdpoConfigSchema = z
     gamma: z.number().min(0).max(1).describe("discount factor γ"),
     gaeLambda: z.number().min(0).max(1).describe("GAE λ"),
     entCoef: z.number().min(0).describe("entropy bonus coefficient"),
-    maxGradNorm: z.number().positive().describe("global gradient-norm clip of each policy and critic step"),
+    maxGradNorm: z.number().positive().describe("global gradient-norm clip of each policy step (and critic step with criticUpdate cleanrl)"),
     bootstrapTruncated: z.boolean().describe("bootstrap time-limit truncations from V(final obs); false treats them as terminal"),
     valueLearningRate: z.number().positive().describe("Adam learning rate of the critic"),
     vfIters: z.number().int().positive().describe("epochs of critic regression per iteration"),
     valueMinibatchSize: z.number().int().positive().describe("steps per critic minibatch"),
     valueClip: z.number().positive().nullable().describe("clip V around the rollout's values by this much (null: plain squared error)"),
+    stepSchedule: z
+      .enum(["authors", "paper"])
+      .describe("t_k's decay: authors (their code: starts one iteration early, t_1 = 1 + 1/K, final KL weight ≈ K/2) or paper (t_1 = 1, final weight K)"),
+    criticUpdate: z
+      .enum(["authors", "cleanrl"])
+      .describe("critic step: authors (mean squared error without ½, no gradient clip, last partial minibatch dropped) or cleanrl (½·MSE, clipped at maxGradNorm, partial minibatch kept)"),
     ...networkShape,
     ...runShape,
   })
@@ -80,6 +89,8 @@ export const MDPO_DEFAULTS: MDPOConfig = {
   vfIters: 5,
   valueMinibatchSize: 128,
   valueClip: 0.2,
+  stepSchedule: "authors",
+  criticUpdate: "authors",
   hidden: [64, 64],
   activation: "tanh",
   initLogStd: 0,
@@ -164,7 +175,7 @@ export class MDPO implements Algorithm {
   iterate(): IterationMetrics {
     const c = this.config;
     // A budget shorter than one batch still runs its one iteration, at t = 1.
-    const tk = mdpoStepSize(this.iterationsDone + 1, Math.max(this.kTotal, this.iterationsDone + 1));
+    const tk = mdpoStepSize(this.iterationsDone + 1, Math.max(this.kTotal, this.iterationsDone + 1), c.stepSchedule);
     const t0 = performance.now();
     const batch = this.collector.collect(this.rng);
     this.hooks.onRollout?.({ steps: batch.numSteps * batch.numEnvs, episodes: batch.episodes });
@@ -174,13 +185,15 @@ export class MDPO implements Algorithm {
     const adv = normalizeAdvantages(advantages, 1e-8, "population");
     const old = this.freezeOldPolicy(batch.obs, batch.actions, batch.logProbs, n);
 
-    let stats = { policyLoss: 0, kl: 0, entropy: 0, approxKl: 0, clipFraction: 0, gradNorm: 0 };
+    let stats = { policyLoss: 0, kl: 0, entropy: 0, approxKl: 0, gradNorm: 0 };
     for (let m = 0; m < c.sgdSteps; m++) stats = this.policyStep(batch.obs, batch.actions, adv, old, n, tk);
     const valueLoss = fitCritic(
       this.policy,
       this.criticOptimizer,
       { obs: batch.obs, targets: returns, oldValues: batch.values },
-      { epochs: c.vfIters, minibatchSize: c.valueMinibatchSize, clip: c.valueClip, maxGradNorm: c.maxGradNorm },
+      c.criticUpdate === "authors"
+        ? { epochs: c.vfIters, minibatchSize: c.valueMinibatchSize, clip: c.valueClip, maxGradNorm: null, lossScale: 1, dropLast: true }
+        : { epochs: c.vfIters, minibatchSize: c.valueMinibatchSize, clip: c.valueClip, maxGradNorm: c.maxGradNorm },
       this.rng,
     );
     const t2 = performance.now();
@@ -227,13 +240,14 @@ export class MDPO implements Algorithm {
           : categoricalKl(params, oldParams);
       const ratioAdv = mdpoRatioAdvantage(logProb, oldLogProb, tf.tensor1d(adv));
       const meanEntropy = tf.mean(entropy);
-      diag = tf.keep(tf.stack([tf.neg(tf.mean(ratioAdv)), tf.mean(kl), meanEntropy, approxKl(logProb, oldLogProb), clipFraction(logProb, oldLogProb, 0.2)]));
+      diag = tf.keep(tf.stack([tf.neg(tf.mean(ratioAdv)), tf.mean(kl), meanEntropy, approxKl(logProb, oldLogProb)]));
       const loss = mdpoLoss(ratioAdv, kl, tk);
       return c.entCoef > 0 ? (tf.sub(loss, tf.mul(meanEntropy, c.entCoef)) as tf.Scalar) : loss;
     }, c.maxGradNorm);
     const d = (diag as unknown as tf.Tensor).dataSync();
     (diag as unknown as tf.Tensor).dispose();
-    return { policyLoss: d[0], kl: d[1], entropy: d[2], approxKl: d[3], clipFraction: d[4], gradNorm };
+    // No clip fraction: MDPO has no clip range to count against (the KL term is its trust region).
+    return { policyLoss: d[0], kl: d[1], entropy: d[2], approxKl: d[3], gradNorm };
   }
 
   drainEpisodes(): { return: number; length: number }[] {

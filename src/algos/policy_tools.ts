@@ -57,7 +57,12 @@ export interface CriticFitOptions {
   minibatchSize: number;
   /** Clip V around the rollout's values by this much (MDPO, CleanRL); null: plain squared error. */
   clip: number | null;
-  maxGradNorm: number;
+  /** Global gradient-norm clip of each critic step; null: none (MDPO's authors). */
+  maxGradNorm: number | null;
+  /** Multiplies the mean squared error: 0.5 (CleanRL, the default) or 1 (MDPO's authors). */
+  lossScale?: number;
+  /** Skip a last minibatch smaller than minibatchSize in each epoch (MDPO's authors); default false. */
+  dropLast?: boolean;
 }
 
 /**
@@ -80,12 +85,14 @@ export function fitCritic(
   const targets = new Float32Array(size);
   const old = new Float32Array(size);
   const clip = options.clip !== null && data.oldValues ? options.clip : undefined;
+  const scale = options.lossScale ?? 0.5;
   let sum = 0;
   let count = 0;
   for (let epoch = 0; epoch < options.epochs; epoch++) {
     const perm = rng.permutation(n);
     for (let start = 0; start < n; start += size) {
       const m = Math.min(size, n - start);
+      if (options.dropLast && m < size) break;
       for (let k = 0; k < m; k++) {
         const i = perm[start + k];
         obs.set(data.obs.subarray(i * obsSize, (i + 1) * obsSize), k * obsSize);
@@ -95,8 +102,10 @@ export function fitCritic(
       const { loss } = optimizer.minimize(() => {
         const v = tf.reshape(policy.critic.apply(tf.tensor2d(obs.subarray(0, m * obsSize), [m, obsSize])), [-1]) as tf.Tensor1D;
         const oldT = clip === undefined ? undefined : tf.tensor1d(old.subarray(0, m));
-        return valueLoss(v, tf.tensor1d(targets.subarray(0, m)), oldT, clip);
-      }, options.maxGradNorm);
+        const loss = valueLoss(v, tf.tensor1d(targets.subarray(0, m)), oldT, clip);
+        // valueLoss is 0.5·mean(…); lossScale 1 doubles it.
+        return scale === 0.5 ? loss : (tf.mul(loss, scale / 0.5) as tf.Scalar);
+      }, options.maxGradNorm ?? undefined);
       sum += loss;
       count++;
     }

@@ -8,7 +8,10 @@
  *   clip: false (RLOO)  ℓ_t = −A·logπ_θ(a_t|s_t), one full-batch step per iteration
  *   L = aggregate(ℓ over episodes as sequences)
  *
- * No std division (§3: extra normalisation is an option, `advantageNorm`, default off).
+ * No std division (§3: extra normalisation is an option, `advantageNorm`, default off; it
+ * normalises the episodes' advantages, one value per episode, so long episodes do not outweigh
+ * short ones and no episode's sign flips). Aggregation defaults to `bnpo`, the mean over all
+ * steps of the batch, as the reference loss has it.
  * ε = 0.2 is the paper family's token-policy value (UNVERIFIED). K, B, the learning rate
  * (annealed), epochs and budget are tuned on CartPole-v1: K = 8 from one start state per
  * iteration learnt more reliably there than the paper family's K = 4 (UNVERIFIED) with B = 2.
@@ -34,7 +37,9 @@ export const rlooConfigSchema = z
     clip: z.boolean().describe("true: LOOP (clipped ratio, several epochs); false: plain RLOO (policy gradient, one step)"),
     ...clipKlShape,
     ...aggregationShape,
-    advantageNorm: z.enum(["none", "batch"]).describe("extra normalisation of the leave-one-out advantages: none (RLOO) or batch (mean 0, std 1)"),
+    advantageNorm: z
+      .enum(["none", "batch"])
+      .describe("extra normalisation of the leave-one-out advantages: none (RLOO) or batch (mean 0, unbiased std 1 over the batch's episodes, one value each)"),
     ...selectionShape,
     ...networkShape,
     ...runShape,
@@ -58,7 +63,7 @@ export const RLOO_DEFAULTS: RLOOConfig = {
   beta: 0,
   klEstimator: "k3",
   refUpdateEvery: 0,
-  lossAggregation: "grpo",
+  lossAggregation: "bnpo",
   entCoef: 0,
   advantageNorm: "none",
 };
@@ -67,10 +72,14 @@ export const RLOO_PRESETS: AlgorithmPreset[] = [
   { name: "rloo", description: "plain RLOO: no ratio clipping, one policy-gradient step per batch", forEnv: () => ({ clip: false }) },
 ];
 
-/** Leave-one-out advantages of the episode returns, on every step (§3). */
-export function rlooAdvantages(batch: GroupBatch, norm: "none" | "batch"): Float32Array {
-  const perStep = broadcastEpisodeValue(leaveOneOutAdvantage(batch.episodeReturn, batch.episodeGroup), batch.episodeIndex);
-  return norm === "batch" ? normalizeAdvantages(perStep) : perStep;
+/**
+ * Leave-one-out advantages of the episode returns, on every step (§3). `batch` normalisation
+ * acts on the episodes' values before they are copied to the steps: normalising per step
+ * would weigh an episode by its length and can flip the sign of a good but shorter one.
+ */
+export function rlooAdvantages(batch: Pick<GroupBatch, "episodeReturn" | "episodeGroup" | "episodeIndex">, norm: "none" | "batch"): Float32Array {
+  const perEpisode = leaveOneOutAdvantage(batch.episodeReturn, batch.episodeGroup);
+  return broadcastEpisodeValue(norm === "batch" ? normalizeAdvantages(perEpisode) : perEpisode, batch.episodeIndex);
 }
 
 export function rlooRecipe(c: RLOOConfig): GroupRecipe {

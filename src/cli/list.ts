@@ -103,3 +103,23 @@ function wrap(text: string, width: number): string[] {
   lines.push(line);
   return lines;
 }
+
+/**
+ * The "## Options" section of docs/algorithms.md: each algorithm's description, every option
+ * with its default and meaning, and its presets, generated from the config schemas so the
+ * docs cannot drift from the code (`npm run docs:options` rewrites it; a test compares).
+ */
+export function optionsMarkdown(names: string[] = ["grpo", "rloo", "reinforce", "mdpo", "epo"]): string {
+  const byName = new Map(listAlgorithms().map((a) => [a.name, a]));
+  const cell = (s: string) => s.replace(/\|/g, "\\|");
+  const out: string[] = ["## Options", ""];
+  for (const name of names) {
+    const a = byName.get(name);
+    if (!a) throw new Error(`optionsMarkdown: no algorithm ${name}`);
+    out.push(`### ${a.name}`, "", a.description, "", "| key | default | meaning |", "|---|---|---|");
+    for (const o of a.options) out.push(`| \`${o.key}\` | ${cell(JSON.stringify(o.default) ?? "—")} | ${cell(o.description)} |`);
+    const presets = a.presets.map((p) => `\`${p.name}\` (${p.description})`).join("; ");
+    out.push("", `Presets: ${presets || "none"}`, "");
+  }
+  return out.join("\n");
+}

@@ -177,6 +177,20 @@ function constantOutsideBand(entropy: tf.Tensor1D, low: tf.Tensor, high: tf.Tens
   return f(entropy, low, high) as tf.Tensor1D;
 }
 
+/**
+ * What EPO's smoothing does on a batch, for the metrics: [P, out-of-band fraction], P the
+ * token mean of `smoothingPenalty` (before c_s·w, whether or not the gate applies it) and the
+ * fraction of tokens whose entropy is outside the open band (κ_l·Ĥ, κ_r·Ĥ).
+ */
+export function epoBandStats(tokenEntropy: tf.Tensor1D, reference: tf.Tensor1D | number, options: SmoothingOptions = {}): tf.Tensor1D {
+  const { kappaLow, kappaHigh } = { ...EPO_SMOOTHING_DEFAULTS, ...options };
+  const h = tokenEntropy; // a diagnostic: it is never part of the differentiated loss
+  const ref = typeof reference === "number" ? tf.scalar(reference) : reference;
+  const inside = tf.logicalAnd(tf.greater(h, tf.mul(ref, kappaLow)), tf.less(h, tf.mul(ref, kappaHigh)));
+  const outside = tf.sub(1, tf.mean(tf.cast(inside, "float32")));
+  return tf.stack([tf.mean(smoothingPenalty(h, reference, options)), outside]) as tf.Tensor1D;
+}
+
 export interface EpoEntropyOptions extends SmoothingOptions {
   /** c_s, `entropy_smooth_coeff`. Default 1.0. */
   smoothCoef?: number;

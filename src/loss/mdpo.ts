@@ -13,19 +13,29 @@ import { assertNonEmpty, assertRank, assertSameShape } from "./checks.js";
  */
 
 /**
- * MDPO's annealed step size (§4): t_k = 1 − (k − 1)/K_total, for iteration k = 1, 2, …
- * (1-based) and K_total = total_timesteps / timesteps_per_batch (need not be an integer).
- * t_k falls linearly from 1 to 1/K_total at k = K_total, so the KL weight 1/t_k grows from 1
- * to K_total and the trust region tightens. A k with t_k ≤ 0 is an error.
+ * Where t_k's linear decay starts (docs/methods.md, MDPO):
+ * - `"authors"`: the authors' code, one iteration earlier: t_k = 1 − (k − 2)/K_total, so the
+ *   first iteration has t = 1 + 1/K_total and the last (k = K_total) t = 2/K_total, a final
+ *   KL weight of about K_total/2.
+ * - `"paper"`: t_k = 1 − (k − 1)/K_total: t = 1 at the first iteration, 1/K_total at the last.
  */
-export function mdpoStepSize(k: number, kTotal: number): number {
+export type MdpoStepSchedule = "authors" | "paper";
+
+/**
+ * MDPO's annealed step size (§4a) for iteration k = 1, 2, … (1-based) and K_total =
+ * total_timesteps / timesteps_per_batch (need not be an integer): t_k falls linearly over
+ * training, so the KL weight 1/t_k grows and the trust region tightens. `schedule` picks where
+ * the decay starts (see MdpoStepSchedule; default "paper" here, the algorithm's config defaults
+ * to "authors"). A k with t_k ≤ 0 is an error.
+ */
+export function mdpoStepSize(k: number, kTotal: number, schedule: MdpoStepSchedule = "paper"): number {
   if (!Number.isSafeInteger(k) || k < 1) {
     throw new ConfigError(`mdpoStepSize: iteration k must be an integer ≥ 1 (1-based), got ${describeValue(k)}`, "pass the 1-based iteration number");
   }
   if (!Number.isFinite(kTotal) || kTotal <= 0) {
     throw new ConfigError(`mdpoStepSize: kTotal must be a positive number, got ${describeValue(kTotal)}`, "pass total_timesteps / timesteps_per_batch");
   }
-  const t = 1 - (k - 1) / kTotal;
+  const t = 1 - (k - (schedule === "authors" ? 2 : 1)) / kTotal;
   if (t <= 0) {
     throw new ConfigError(
       `mdpoStepSize: iteration ${k} is past kTotal = ${kTotal}, so t_k = ${t} ≤ 0 and the KL weight 1/t_k is undefined`,

@@ -34,5 +34,7 @@ describe("gae", () => {
     expect(advantages[0]).toBeCloseTo(1.593446, 5);
     expect(advantages[4]).toBeCloseTo(0.898, 5);
     expect(advantages[1]).toBeCloseTo(2 - 1, 6); // δ = r − V, no bootstrap past the end
+    // Every slot, both envs (env 1's later steps have r = V = 0 and bootstrap from V = 0).
+    expect(Array.from(advantages)).toEqual([1.593446, 1, 0.741569, 0, 0.898, 0].map((x) => expect.closeTo(x, 5)));
   });
 });

@@ -85,8 +85,29 @@ describe("zeroVarianceGroupFraction", () => {
     expect(zeroVarianceGroupFraction([], [])).toBe(0);
   });
 
+  it("takes each group's true max and min, wherever they sit", () => {
+    // [3, 1, 2]: range 2 — not flat at tolerance 1.5 (the last value is not the max).
+    expect(zeroVarianceGroupFraction([3, 1, 2], [0, 0, 0], 1.5)).toBe(0);
+    expect(zeroVarianceGroupFraction([1, 3, 2], [0, 0, 0], 1.5)).toBe(0);
+    expect(zeroVarianceGroupFraction([3, 1, 2], [0, 0, 0], 2)).toBe(1);
+  });
+
   it("skips unused group ids and honours a tolerance", () => {
     expect(zeroVarianceGroupFraction([1, 1.0000001, 5, 6], [0, 0, 2, 2])).toBe(0);
     expect(zeroVarianceGroupFraction([1, 1.0000001, 5, 6], [0, 0, 2, 2], 1e-6)).toBe(0.5);
+  });
+});
+
+describe("group ids in any order", () => {
+  it("a later episode with a smaller group id does not shrink the set of groups", () => {
+    // Group 1 comes first: [1, 0] → ±0.5 centred; group 0: [3, 5] → ∓1 centred (Dr. GRPO scale).
+    expect(Array.from(groupRelativeAdvantage([1, 0, 3, 5], [1, 1, 0, 0], { scale: "none" }))).toEqual(close([0.5, -0.5, -1, 1]));
+    expect(Array.from(leaveOneOutAdvantage([1, 0, 3, 5], [1, 1, 0, 0]))).toEqual(close([1, -1, -2, 2]));
+  });
+
+  it("eps 0 is allowed (a plain std division); a negative or non-finite eps is refused", () => {
+    expect(Array.from(groupRelativeAdvantage([1, 0, 0, 1], oneGroup, { eps: 0 }))).toEqual(close([0.866025, -0.866025, -0.866025, 0.866025]));
+    expect(() => groupRelativeAdvantage([1, 0], [0, 0], { eps: -1 })).toThrow(/eps must be a finite number ≥ 0/);
+    expect(() => groupRelativeAdvantage([1, 0], [0, 0], { eps: Infinity })).toThrow(/eps must be a finite number ≥ 0/);
   });
 });

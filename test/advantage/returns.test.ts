@@ -40,6 +40,12 @@ describe("discountedReturnsToGo", () => {
     const spans = { episodeStart: [0], episodeLength: [3] };
     expect(() => discountedReturnsToGo([1, 2], spans, 0.9)).toThrow(/does not fit in 2 steps/);
     expect(() => discountedReturnsToGo([1, 2, 3], spans, 1.5)).toThrow(/gamma must be in \[0, 1\]/);
+    for (const gamma of [-0.1, NaN, Infinity]) expect(() => discountedReturnsToGo([1, 2, 3], spans, gamma)).toThrow(/gamma must be in \[0, 1\]/);
+    expect(Array.from(discountedReturnsToGo([1, 2, 3], spans, 0))).toEqual([1, 2, 3]); // γ = 0 is allowed: each step's own reward
+    // Spans that cannot be: negative or fractional starts and lengths.
+    for (const bad of [{ episodeStart: [-1], episodeLength: [2] }, { episodeStart: [0], episodeLength: [-1] }, { episodeStart: [0.5], episodeLength: [2] }, { episodeStart: [0], episodeLength: [1.5] }]) {
+      expect(() => discountedReturnsToGo([1, 2, 3], bad, 0.9)).toThrow(/does not fit in 3 steps/);
+    }
     expect(() => discountedReturnsToGo([1, 2, 3], spans, 0.9, { baseline: [0] })).toThrow(/baseline has 1 values for 3 steps/);
     expect(() => discountedReturnsToGo([1, 2, 3], spans, 0.9, { bootstrap: [0, 0] })).toThrow(/bootstrap has 2 values for 1 episodes/);
   });

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { describe, expect, it } from "vitest";
-import { padByEpisode, perTurnEntropy } from "../../src/algos/group_engine.js";
+import { gatherMinibatch, padByEpisode, perTurnEntropy } from "../../src/algos/group_engine.js";
 import { aggregate } from "../../src/loss/aggregate.js";
 import type { GroupBatch } from "../../src/rollout/group_collector.js";
 import { create } from "../helpers/algos.js";
@@ -66,5 +66,31 @@ describe("group engine step accounting", () => {
     expect(steps - last).toBeLessThan(300); // the last iteration started inside the budget
     expect(algo.totalIterations).toBe(algo.iteration);
     algo.dispose();
+  });
+});
+
+describe("gatherMinibatch with step-level selection (D³S)", () => {
+  it("leaves out an episode whose steps were all dropped, so grpo/dr_grpo aggregation does not count it", () => {
+    // Three episodes of 2, 3 and 2 steps; selection drops both steps of episode 1 (batch rows 0–1).
+    const batch = {
+      numSteps: 7,
+      numEpisodes: 3,
+      episodeStart: Int32Array.from([0, 2, 5]),
+      episodeLength: Int32Array.from([2, 3, 2]),
+      obs: Float32Array.from({ length: 7 }, (_, i) => i),
+      actions: new Int32Array(7),
+      logProbs: new Float32Array(7),
+      obsSize: 1,
+      actSize: 1,
+      discrete: true,
+    } as unknown as GroupBatch;
+    const adv = Float32Array.from([1, 1, 2, 2, 2, 3, 3]);
+    const keep = Uint8Array.from([0, 0, 1, 0, 1, 1, 1]);
+    const mb = gatherMinibatch(batch, Int32Array.from([0, 1, 2]), adv, keep, null, null, null);
+    expect(mb.lengths).toEqual([2, 2]);
+    expect(Array.from(mb.rows)).toEqual([2, 4, 5, 6]);
+    expect(Array.from(mb.advantages)).toEqual([2, 2, 3, 3]);
+    const none = gatherMinibatch(batch, Int32Array.from([0, 1, 2]), adv, null, null, null, null);
+    expect(none.lengths).toEqual([2, 3, 2]);
   });
 });

@@ -130,6 +130,26 @@ describe("invalid combinations are rejected at start-up", () => {
     expect(rejection({ algo: "epo", overrides: { kappaLow: 1.2, kappaHigh: 0.8 } }).message).toMatch(/kappaHigh/);
   });
 
+  it("options that cannot act given the rest of the config, when set to a non-default value", () => {
+    const cases: [string, Record<string, unknown>, RegExp][] = [
+      ["grpo", { d3s: { levels: "step" } }, /d3s\.levels = "step" \(from the overrides\) has no effect on grpo: selection is "none".*Fix: add --set selection=d3s/],
+      ["grpo", { klEstimator: "k1" }, /klEstimator = "k1" .* beta = 0/],
+      ["grpo", { advantageScale: "none", advantageEps: 1e-6 }, /advantageEps .* advantageScale is "none"/],
+      ["grpo", { gamma: 0.9 }, /gamma = 0.9 .* rewardMode is "outcome"/],
+      ["rloo", { clip: false, updateEpochs: 8 }, /updateEpochs = 8 .* clip is false/],
+      ["reinforce", { baseline: "none", valueEpochs: 3 }, /valueEpochs = 3 .* baseline is "none"/],
+    ];
+    for (const [algo, overrides, message] of cases) expect(rejection({ algo, overrides }).message).toMatch(message);
+    // The same keys act once their condition holds, and default values are never refused.
+    expect(() => resolveConfig({ algo: "grpo", overrides: { selection: "d3s", d3s: { levels: "step" } } })).not.toThrow();
+    expect(() => resolveConfig({ algo: "grpo", overrides: { beta: 0.04, klEstimator: "k1" } })).not.toThrow();
+    expect(() => resolveConfig({ algo: "grpo", overrides: { rewardMode: "per-step", gamma: 0.9 } })).not.toThrow();
+    expect(() => resolveConfig({ algo: "reinforce", overrides: { valueEpochs: 3 } })).not.toThrow();
+    expect(() => resolveConfig({ algo: "grpo", overrides: { d3s: { levels: "both" } } })).not.toThrow();
+    // From a config file, the file is named.
+    expect(rejection({ algo: "grpo", file: { klEstimator: "k1" }, fileName: "grpo.yaml" }).message).toMatch(/from config file grpo\.yaml/);
+  });
+
   it("keys of another algorithm, naming the origin", () => {
     expect(rejection({ algo: "reinforce", overrides: { clipLow: 0.1 }, overridesName: "the command line" }).message).toMatch(/unknown key "clipLow" \(from the command line\)/);
   });

@@ -5,12 +5,19 @@ import { create, expectCommonMetrics, expectDeterministic, expectExactResume, ex
 const SMALL = { numEnvs: 2, numSteps: 128, totalTimesteps: 2560, sgdSteps: 3, vfIters: 2, valueMinibatchSize: 64 };
 
 describe("mdpo", () => {
-  it("anneals t_k = 1 − (k − 1)/K and reports the KL weight 1/t_k", async () => {
+  it("anneals t_k as the authors' code does by default: t_1 = 1 + 1/K, then 1/K less each iteration", async () => {
     const rows = await iterations("mdpo", SMALL, 3);
+    expect(rows.map((m) => m.stepSize)).toEqual([1.1, 1, 0.9].map((v) => expect.closeTo(v, 12)));
+    expect(rows[2].klWeight).toBeCloseTo(1 / 0.9, 12);
+    for (const m of rows) expectCommonMetrics(m, { clip: false }); // MDPO has no clip range to count against
+  });
+
+  it("anneals t_k = 1 − (k − 1)/K with stepSchedule paper and reports the KL weight 1/t_k", async () => {
+    const rows = await iterations("mdpo", { ...SMALL, stepSchedule: "paper" }, 3);
     expect(rows.map((m) => m.stepSize)).toEqual([1, 0.9, 0.8].map((v) => expect.closeTo(v, 12)));
     expect(rows[2].klWeight).toBeCloseTo(1.25, 12);
     for (const m of rows) {
-      expectCommonMetrics(m);
+      expectCommonMetrics(m, { clip: false });
       expect(m.zeroVarianceGroups).toBeNaN(); // the step collector has no groups
       expect(Number.isFinite(m.valueLoss)).toBe(true);
     }

@@ -3,11 +3,12 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { getAlgorithm, resolveConfig } from "../../src/algos/index.js";
 import { bestIndex, igrpoSampler } from "../../src/algos/igrpo.js";
 import { corruptLastDigit } from "../../src/algos/sft.js";
-import { textLearningRate, type TextGroupOptimizer } from "../../src/algos/text_engine.js";
+import { completionOf, textLearningRate, type TextGroupOptimizer } from "../../src/algos/text_engine.js";
 import { initBackend } from "../../src/core/backend.js";
 import { Rng } from "../../src/core/rng.js";
 import { defineTask, makeTask, registerTask } from "../../src/envs/text/registry.js";
 import { TextEnv } from "../../src/envs/text/text_env.js";
+import { EOS } from "../../src/envs/text/tokenizer.js";
 import { TextGroupCollector } from "../../src/rollout/text_collector.js";
 import { newTextPolicy } from "../../src/train/text_policy.js";
 
@@ -186,6 +187,46 @@ describe("igrpo", () => {
     expect(bestIndex([0, 1, 0, 0])).toBe(1);
     expect(bestIndex([1, 1, 0, 1])).toBe(0);
     expect(bestIndex([0, 0, 1, 0, 1, 1], 2, 4)).toBe(0);
+  });
+
+  it("conditions on the draft with the highest reward (not the first) and scores refinements against the original problem", () => {
+    // A reward the untrained model's random completions spread out: the share of completion
+    // characters that occur in the prompt. It depends on the prompt, so scoring a refinement
+    // against the conditioned context (prompt ⊕ draft ⊕ ";") instead would change it.
+    const task = defineTask({
+      name: "share-of-prompt-chars",
+      description: "test task",
+      maxCompletionLength: 6,
+      maxPromptLength: 8,
+      generate: (rng) => ({ prompt: `${rng.integer(100, 1000)}+=`, solution: "1", data: {} }),
+      verify: (problem, completion) => (completion.length ? [...completion].filter((ch) => problem.prompt.includes(ch)).length / completion.length : 0),
+    });
+    const policy = newTextPolicy(TINY, new Rng(3));
+    const collector = new TextGroupCollector(() => new TextEnv({ task, tokenizer: policy.tokenizer }), policy, { numPrompts: 4, groupSize: 2, temperature: 1, topK: 0, maxGroupSize: 4 });
+    let drafts: ReturnType<TextGroupCollector["collect"]> | null = null;
+    const collect = collector.collect.bind(collector);
+    collector.collect = (...args: Parameters<TextGroupCollector["collect"]>) => {
+      const out = collect(...args);
+      drafts ??= out; // the first call samples the drafts
+      return out;
+    };
+    const { batch } = igrpoSampler(4, ";").sample(collector, new Rng(8));
+    const d = drafts as unknown as ReturnType<TextGroupCollector["collect"]>;
+    let notFirst = 0;
+    batch.starts.forEach((s, g) => {
+      const returns = Array.from(d.batch.episodeReturn.subarray(g * 4, g * 4 + 4));
+      const best = returns.indexOf(Math.max(...returns));
+      if (best > 0) notFirst++;
+      let tokens = completionOf(d.batch, g * 4 + best);
+      if (tokens.length && tokens[tokens.length - 1] === EOS) tokens = tokens.subarray(0, tokens.length - 1);
+      expect(policy.tokenizer.decode(batch.contexts[g])).toBe(s.problem.prompt + policy.tokenizer.decode(tokens) + ";");
+    });
+    expect(notFirst).toBeGreaterThan(0); // the data exercise a best draft other than the first
+    for (let e = 0; e < batch.batch.numEpisodes; e++) {
+      const problem = batch.starts[batch.batch.episodeGroup[e]].problem;
+      expect(batch.batch.episodeReturn[e]).toBeCloseTo(task.verify(problem, batch.completions[e]), 6); // stored as float32
+    }
+    expect(new Set(Array.from(batch.batch.episodeReturn)).size).toBeGreaterThan(1); // rewards that can tell problems apart
   });
 
   it("conditions the refinements on prompt ⊕ best draft ⊕ separator and scores them against the prompt", () => {

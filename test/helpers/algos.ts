@@ -58,15 +58,19 @@ export async function expectExactResume(algo: string, overrides: Record<string, 
   resumed.dispose();
 }
 
-/** The diagnostics every algorithm reports, within their ranges. */
-export function expectCommonMetrics(m: IterationMetrics): void {
-  for (const key of ["policyLoss", "entropy", "approxKl", "clipFraction", "advantageMean", "advantageStd", "zeroVarianceGroups", "selectedFraction"]) {
+/** The diagnostics every algorithm reports, within their ranges; `clip` false for one without a clip range (mdpo). */
+export function expectCommonMetrics(m: IterationMetrics, { clip = true } = {}): void {
+  if (clip) expect(m).toHaveProperty("clipFraction");
+  else expect(m).not.toHaveProperty("clipFraction");
+  for (const key of ["policyLoss", "entropy", "approxKl", "advantageMean", "advantageStd", "zeroVarianceGroups", "selectedFraction"]) {
     expect(m, key).toHaveProperty(key);
   }
   expect(m.entropy).toBeGreaterThan(0);
   expect(m.approxKl).toBeGreaterThanOrEqual(-1e-7);
-  expect(m.clipFraction).toBeGreaterThanOrEqual(0);
-  expect(m.clipFraction).toBeLessThanOrEqual(1);
+  if ("clipFraction" in m) {
+    expect(m.clipFraction).toBeGreaterThanOrEqual(0);
+    expect(m.clipFraction).toBeLessThanOrEqual(1);
+  }
   expect(m.advantageStd).toBeGreaterThanOrEqual(0);
   expect(m.selectedFraction).toBeGreaterThan(0);
   expect(m.selectedFraction).toBeLessThanOrEqual(1);

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import {
   EPO_SMOOTHING_DEFAULTS,
   EntropyHistory,
+  epoBandStats,
   epoEntropyLoss,
   epoEntropyTerm,
   epoPhaseWeight,
@@ -58,6 +59,17 @@ describe("epoSmoothingApplies", () => {
   it("applies only when a turn index reaches J/2", () => {
     expect(epoSmoothingApplies([0, 3, 24], 50)).toBe(false);
     expect(epoSmoothingApplies([0, 25], 50)).toBe(true);
+  });
+});
+
+describeEachBackend("EPO band statistics (metrics)", () => {
+  it("P is the token-mean penalty and the out-of-band fraction counts boundaries as outside", () => {
+    tf.tidy(() => {
+      const H = t1([0.5, 0.8, 1, 1.5]); // Ĥ = 1, band (0.8, 1.2): 0.5, 0.8 and 1.5 are outside
+      expectValues(epoBandStats(H, 1, { mode: "differentiable" }), [(0.3 + 0 + 0 + 0.3) / 4, 0.75], 6);
+      expectValues(epoBandStats(H, 1, { mode: "as-coded" }), [(0.1 * 3) / 4, 0.75], 6);
+      expectValues(epoBandStats(H, t1([1, 1, 1, 1]), { kappaLow: 0, kappaHigh: 10 }), [0, 0], 6);
+    });
   });
 });
 

@@ -11,6 +11,15 @@ describe("mdpoStepSize (docs/methods.md §4)", () => {
     expect(1 / mdpoStepSize(100, 100)).toBeCloseTo(100, 8);
   });
 
+  it("the authors' schedule starts one iteration early: t_1 = 1 + 1/K, t_K = 2/K (final KL weight K/2)", () => {
+    expect(mdpoStepSize(1, 100, "authors")).toBeCloseTo(1.01, 12);
+    expect(mdpoStepSize(2, 100, "authors")).toBe(1);
+    expect(mdpoStepSize(100, 100, "authors")).toBeCloseTo(0.02, 12);
+    expect(1 / mdpoStepSize(100, 100, "authors")).toBeCloseTo(50, 8);
+    expect(mdpoStepSize(101, 100, "authors")).toBeCloseTo(0.01, 12);
+    expect(() => mdpoStepSize(102, 100, "authors")).toThrow(/past kTotal = 100/);
+  });
+
   it("accepts a non-integer K_total and rejects iterations past it", () => {
     expect(mdpoStepSize(2, 2.5)).toBeCloseTo(0.6, 12);
     expect(() => mdpoStepSize(0, 100)).toThrow(/k must be an integer ≥ 1/);

@@ -64,3 +64,62 @@ describe("TokenPolicy", () => {
     expect(() => policy.sample(prompts, new Rng(1), { temperature: 1, topK: 0, maxNewTokens: 30 })).toThrow(/context length 24/);
   });
 });
+
+describe("TokenPolicy.backward", () => {
+  it("maps dL/dlogπ and dL/dH to the logits as float64 finite differences do, at temperature 0.7 with left padding", () => {
+    const policy = newTextPolicy(MODEL, new Rng(7));
+    const tau = 0.7;
+    const contexts = ["12+34=", "5+6=", "7="].map((p) => policy.encodeContext(p)); // three lengths: left padding
+    const { tokens } = policy.sample(contexts, new Rng(4), { temperature: tau, topK: 0, maxNewTokens: 4 });
+    const ev = policy.evaluate(contexts, tokens, tau, true);
+    const pass = ev.pass!;
+    const K = ev.logProb.length;
+    const V = policy.vocabSize;
+    const rng = new Rng(9);
+    const c = Float32Array.from({ length: K }, () => rng.normal());
+    const d = Float32Array.from({ length: K }, () => rng.normal());
+    // Capture the logit gradients TokenPolicy hands to the (separately gradient-checked) transformer.
+    let dLogits = new Float32Array(0);
+    const model = policy.model;
+    const original = model.backward.bind(model);
+    model.backward = (trace, g) => {
+      dLogits = g.slice();
+      return original(trace, g);
+    };
+    policy.backward(pass, c, d);
+    model.backward = original;
+
+    // L(z) = Σ_k c_k·log softmax(z_r/τ)[y_k] + d_k·H(softmax(z_r/τ)), r = the row predicting token k.
+    const raw = Float64Array.from(pass.logits, (x) => x * tau);
+    const loss = () => {
+      let sum = 0;
+      for (let k = 0; k < K; k++) {
+        const row = pass.layout.logitRows[k];
+        const z = Array.from({ length: V }, (_, v) => raw[row * V + v] / tau);
+        const max = Math.max(...z);
+        const logZ = max + Math.log(z.reduce((s, x) => s + Math.exp(x - max), 0));
+        const entropy = -z.reduce((s, x) => s + Math.exp(x - logZ) * (x - logZ), 0);
+        sum += c[k] * (z[pass.layout.targets[k]] - logZ) + d[k] * entropy;
+      }
+      return sum;
+    };
+    const rows = new Set(pass.layout.logitRows);
+    let checked = 0;
+    for (let i = 0; i < dLogits.length; i++) {
+      if (!rows.has(Math.floor(i / V))) {
+        expect(dLogits[i]).toBe(0); // padding and context positions predict no completion token
+        continue;
+      }
+      const old = raw[i];
+      raw[i] = old + 1e-6;
+      const up = loss();
+      raw[i] = old - 1e-6;
+      const down = loss();
+      raw[i] = old;
+      const fd = (up - down) / 2e-6;
+      if (!(Math.abs(dLogits[i] - fd) <= 1e-4 + 1e-3 * Math.abs(fd))) throw new Error(`dLogits[${i}]: backward ${dLogits[i]}, finite differences ${fd}`);
+      checked++;
+    }
+    expect(checked).toBe(rows.size * V);
+  });
+});

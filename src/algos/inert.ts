@@ -1,0 +1,43 @@
+/**
+ * Options that cannot change a run given the rest of its config: a KL estimator with β = 0, D³S
+ * options without D³S selection, and so on. `resolveConfig` refuses such a key when the user set
+ * it to a value other than its default, so an option that would be accepted and ignored is a
+ * clear error instead. Each rule reads only keys the config has, so it serves control and text
+ * runs of every algorithm alike.
+ */
+export interface InertKey {
+  /** The key, with its path for option objects (`d3s.levels`). */
+  key: string;
+  /** Why it has no effect, in words that name the key that makes it so. */
+  because: string;
+  /** What to do instead. */
+  fix: string;
+}
+
+export function inertKeys(algo: string, c: Record<string, unknown>): InertKey[] {
+  const out: InertKey[] = [];
+  const add = (keys: string[], because: string, fix: string) => {
+    for (const key of keys) if (key.split(".")[0] in c) out.push({ key, because, fix });
+  };
+  if ("selection" in c && c.selection !== "d3s" && c.d3s && typeof c.d3s === "object") {
+    add(Object.keys(c.d3s).map((k) => `d3s.${k}`), `selection is "${String(c.selection)}", so no D³S option applies`, "add --set selection=d3s, or drop the d3s.* keys");
+  }
+  if (c.beta === 0) add(["klEstimator", "refUpdateEvery"], "beta = 0, so there is no KL to a reference policy", "set beta > 0 (e.g. --set beta=0.04), or drop the key");
+  if (c.advantageScale === "none") add(["advantageStd", "advantageEps"], 'advantageScale is "none" (Dr. GRPO), so no std divides the advantages', "set advantageScale=std, or drop the key");
+  if (c.rewardMode === "outcome" && algo !== "reinforce") add(["gamma"], 'rewardMode is "outcome": every step gets its episode\'s undiscounted return', "set rewardMode=per-step to use a discount, or drop gamma");
+  if (c.clip === false) add(["updateEpochs", "numMinibatches"], "clip is false (plain RLOO): one full-batch policy-gradient step per iteration", "set clip=true (LOOP) for epochs and minibatches, or drop the key");
+  if (c.baseline === "none") {
+    add(["valueLearningRate", "valueEpochs", "valueMinibatchSize"], 'baseline is "none", so there is no critic to fit', "set baseline=value (control tasks), or drop the key");
+  }
+  if (algo === "epo" && c.smoothing === "as-coded") {
+    add(
+      ["smoothCoef", "kappaLow", "kappaHigh", "outRangePenalty", "turns", "phaseWeights"],
+      'smoothing is "as-coded": the authors\' constant penalty has no gradient, so it changes only the logged epoPenalty, never the update',
+      "use smoothing=differentiable (the default) for a penalty that acts, or drop the key",
+    );
+  }
+  if (algo === "epo" && c.smoothing === "differentiable") {
+    add(["outRangePenalty"], 'smoothing is "differentiable": the penalty is the distance to the band, not a constant', "drop outRangePenalty, or use smoothing=as-coded");
+  }
+  return out;
+}
