@@ -135,12 +135,17 @@ const HOST = hostname();
 export class RunStore {
   readonly root: string;
   readonly path: string;
-  private readonly db: Database.Database;
+  private db: Database.Database;
+  /** The database file this connection opened (device and inode), to notice when it is deleted or replaced. */
+  private identity: string;
+  /** Grows each time `reopenIfReplaced` opens a new file: cursors (`seq`) of an older generation mean nothing in the new one. */
+  generation = 0;
 
   private constructor(root: string, db: Database.Database) {
     this.root = root;
     this.path = join(root, STORE_FILE);
     this.db = db;
+    this.identity = fileIdentity(this.path) ?? "";
   }
 
   /**
@@ -155,26 +160,31 @@ export class RunStore {
       }
       mkdirSync(abs, { recursive: true });
     }
-    const path = join(abs, STORE_FILE);
-    let db: Database.Database | undefined;
-    try {
-      db = new Database(path, { timeout: 15_000 });
-      const conn = db;
-      conn.pragma("busy_timeout = 15000");
-      // Switching a new database to WAL takes a lock that SQLite does not wait for through
-      // the busy handler, so two processes creating the store at once can see SQLITE_BUSY
-      // here: retry instead of failing.
-      retryBusy(() => conn.pragma("journal_mode = WAL"));
-      // In WAL mode NORMAL loses no committed transaction on a process crash, only on power loss,
-      // and the run directories can rebuild the store in that case.
-      conn.pragma("synchronous = NORMAL");
-      conn.pragma("foreign_keys = ON");
-      retryBusy(() => migrate(conn, path));
-      return new RunStore(abs, db);
-    } catch (err) {
-      db?.close();
-      throw storeError(err, path);
+    return new RunStore(abs, openDatabase(join(abs, STORE_FILE)));
+  }
+
+  /**
+   * Notices that runs.db was deleted or replaced (another file at its path, e.g. after a
+   * rebuild moved a damaged one aside) since this connection opened it, and then reopens
+   * the path, creating a fresh store when the file is gone. Until then this connection
+   * would go on reading and writing a file nobody else sees. One stat call: cheap enough
+   * to run before every write of a trainer and every request of the dashboard. Returns
+   * whether it reopened (the caller re-registers what the new file lacks). A deleted runs
+   * root is not recreated: that is an error.
+   */
+  reopenIfReplaced(): boolean {
+    const now = fileIdentity(this.path);
+    if (now !== null && now === this.identity) return false;
+    if (!existsSync(this.root)) {
+      throw new RefineryError("no_runs_root", `the runs root ${this.root} was removed`, "recreate it, or restart with --runs-root / REFINERY_RUNS naming the directory that holds your runs");
     }
+    // Closing a connection whose file was unlinked or renamed neither checkpoints into nor
+    // deletes the new file's -wal (SQLite checks that the file has not moved).
+    this.close();
+    this.db = openDatabase(this.path);
+    this.identity = fileIdentity(this.path) ?? "";
+    this.generation++;
+    return true;
   }
 
   /**
@@ -343,6 +353,17 @@ export class RunStore {
     });
   }
 
+  /** Stores many rows of run `id` in one transaction (imports, benchmarks); the run's progress is not touched. */
+  recordMetricsBatch(id: string, rows: Record<string, unknown>[]): void {
+    this.write(() => {
+      const insert = this.db.prepare(
+        `INSERT OR REPLACE INTO metrics (run_id, kind, iteration, step, episode_return_mean, episode_length_mean, eval_return_mean, wall_seconds, row)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      );
+      for (const row of rows) insert.run(...metricValues(id, row));
+    });
+  }
+
   /** Mirrors RunDir.truncateMetrics: rows past `iteration` are dropped (a resumed run replays them). */
   truncateMetrics(id: string, iteration: number): void {
     this.write(() => void this.db.prepare("DELETE FROM metrics WHERE run_id = ? AND iteration > ?").run(id, iteration));
@@ -382,13 +403,68 @@ export class RunStore {
     return rows.map(toMetric);
   }
 
-  /** Rows of the given runs written after cursor `since` (a `seq`), oldest first, at most `limit`. */
-  metricsSince(ids: string[], since: number, limit = 5000): MetricRecord[] {
+  /**
+   * Rows of the given runs written after cursor `since` (a `seq`), oldest first, at most
+   * `limit`; only rows up to cursor `until` and of one `kind` when given. A bounded
+   * `until` bounds the work of one call however many rows other runs wrote meanwhile.
+   */
+  metricsSince(ids: string[], since: number, limit = 5000, opts: { until?: number; kind?: string } = {}): MetricRecord[] {
     if (!ids.length) return [];
     const marks = ids.map(() => "?").join(", ");
+    const until = opts.until ?? Number.MAX_SAFE_INTEGER;
+    const kind = opts.kind === undefined ? "" : "AND kind = ?";
     const rows = this.db
-      .prepare(`SELECT seq, run_id, kind, iteration, step, row FROM metrics WHERE seq > ? AND run_id IN (${marks}) ORDER BY seq LIMIT ?`)
-      .all(since, ...ids, limit) as MetricRow[];
+      .prepare(`SELECT seq, run_id, kind, iteration, step, row FROM metrics WHERE seq > ? AND seq <= ? AND run_id IN (${marks}) ${kind} ORDER BY seq LIMIT ?`)
+      .all(since, until, ...ids, ...(opts.kind === undefined ? [] : [opts.kind]), limit) as MetricRow[];
+    return rows.map(toMetric);
+  }
+
+  /** The kinds of rows a run has ("train", "eval", ...), sorted; one index lookup per kind. */
+  metricKinds(id: string): string[] {
+    const next = this.db.prepare("SELECT kind FROM metrics WHERE run_id = ? AND kind > ? ORDER BY kind LIMIT 1");
+    const kinds: string[] = [];
+    for (let r = next.get(id, "") as { kind: string } | undefined; r; r = next.get(id, r.kind) as { kind: string } | undefined) kinds.push(r.kind);
+    return kinds;
+  }
+
+  /**
+   * The first and last iteration and step of a run's rows of one kind, or null when it has
+   * none. Each bound is one index lookup (min and max in one SELECT would scan every row).
+   */
+  metricsRange(id: string, kind: string): { minIteration: number; maxIteration: number; minStep: number; maxStep: number } | null {
+    const one = (sql: string) => (this.db.prepare(sql).get(id, kind) as { v: number | null }).v;
+    const minIteration = one("SELECT min(iteration) AS v FROM metrics WHERE run_id = ? AND kind = ?");
+    if (minIteration === null) return null;
+    return {
+      minIteration,
+      maxIteration: one("SELECT max(iteration) AS v FROM metrics WHERE run_id = ? AND kind = ?") as number,
+      minStep: one("SELECT min(step) AS v FROM metrics WHERE run_id = ? AND kind = ?") as number,
+      maxStep: one("SELECT max(step) AS v FROM metrics WHERE run_id = ? AND kind = ?") as number,
+    };
+  }
+
+  /** A run's rows of one kind with `after` < iteration <= `upTo`, in iteration order, at most `limit`: a page of a long read. */
+  metricsPage(id: string, kind: string, after: number, limit: number, upTo = Number.MAX_SAFE_INTEGER): MetricRecord[] {
+    const rows = this.db
+      .prepare("SELECT seq, run_id, kind, iteration, step, row FROM metrics WHERE run_id = ? AND kind = ? AND iteration > ? AND iteration <= ? ORDER BY iteration LIMIT ?")
+      .all(id, kind, after, upTo, limit) as MetricRow[];
+    return rows.map(toMetric);
+  }
+
+  /**
+   * Every `stride`-th row of a run's rows of one kind (iterations from, from + stride, ...
+   * up to `to`, and the row at `to`), found by index lookups: a preview of a long run that
+   * reads a few thousand rows instead of all of them.
+   */
+  sampleMetrics(id: string, kind: string, from: number, stride: number, to: number): MetricRecord[] {
+    const rows = this.db
+      .prepare(
+        `WITH RECURSIVE it(i) AS (SELECT ? UNION ALL SELECT i + ? FROM it WHERE i + ? <= ?)
+         SELECT m.seq, m.run_id, m.kind, m.iteration, m.step, m.row FROM it JOIN metrics m ON m.run_id = ? AND m.kind = ? AND m.iteration = it.i
+         UNION SELECT seq, run_id, kind, iteration, step, row FROM metrics WHERE run_id = ? AND kind = ? AND iteration = ?
+         ORDER BY 4`,
+      )
+      .all(from, stride, stride, to, id, kind, id, kind, to) as MetricRow[];
     return rows.map(toMetric);
   }
 
@@ -521,6 +597,39 @@ export function retryBusy<T>(fn: () => T): T {
       if (Date.now() > deadline) throw err;
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Math.min(5 + attempt * 5, 100));
     }
+  }
+}
+
+/** Opens (creating when missing) the database file of a store, in WAL mode with the current schema. */
+function openDatabase(path: string): Database.Database {
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(path, { timeout: 15_000 });
+    const conn = db;
+    conn.pragma("busy_timeout = 15000");
+    // Switching a new database to WAL takes a lock that SQLite does not wait for through
+    // the busy handler, so two processes creating the store at once can see SQLITE_BUSY
+    // here: retry instead of failing.
+    retryBusy(() => conn.pragma("journal_mode = WAL"));
+    // In WAL mode NORMAL loses no committed transaction on a process crash, only on power loss,
+    // and the run directories can rebuild the store in that case.
+    conn.pragma("synchronous = NORMAL");
+    conn.pragma("foreign_keys = ON");
+    retryBusy(() => migrate(conn, path));
+    return conn;
+  } catch (err) {
+    db?.close();
+    throw storeError(err, path);
+  }
+}
+
+/** Device and inode of a file, or null when it does not exist. */
+function fileIdentity(path: string): string | null {
+  try {
+    const st = statSync(path);
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return null;
   }
 }
 
