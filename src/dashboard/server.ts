@@ -175,7 +175,8 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
 
   /**
    * The curves of the given runs, downsampled to at most `points` points per series (M4
-   * buckets over steps; see downsample.ts), read page by page. With `preview=1`, a quick
+   * buckets over steps; see downsample.ts), read page by page; a kind with no more rows than
+   * `points` is sent whole. With `preview=1`, a quick
    * stand-in instead: every k-th row, found by index lookups, so a long run draws at once
    * while its exact curves are computed. `exact` says whether no row was left out.
    */
@@ -193,7 +194,13 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
         const range = store.metricsRange(id, kind);
         if (!range) continue;
         const span = range.maxIteration - range.minIteration + 1;
-        if (preview && span > points) {
+        if (span <= points) {
+          // Few enough rows to send them all: every point, one bounded read.
+          const rows = store.metricsPage(id, kind, range.minIteration - 1, points, range.maxIteration);
+          kinds[kind] = { exact: true, rows: rows.length, series: rawSeries(rows, keys) };
+          continue;
+        }
+        if (preview) {
           // At most points - 2 rows on the stride, plus the last row.
           const stride = Math.ceil(span / (points - 2));
           const rows = store.sampleMetrics(id, kind, range.minIteration, stride, range.maxIteration);
@@ -318,7 +325,7 @@ interface CurveKind {
   exact: boolean;
   /** Rows read. */
   rows: number;
-  /** The M4 buckets (exact curves only). */
+  /** The M4 buckets, when the curves were downsampled. */
   buckets?: BucketGrid;
   series: Record<string, Series>;
 }
