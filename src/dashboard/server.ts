@@ -141,6 +141,14 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     return notFound(res);
   }
 
+  /** The last few downsampled curves computed, by what they were computed from (a few MB at most). */
+  const curveCache = new Map<string, CurveKind>();
+  const remember = (key: string, value: CurveKind) => {
+    curveCache.delete(key);
+    curveCache.set(key, value);
+    while (curveCache.size > 16) curveCache.delete(curveCache.keys().next().value as string);
+  };
+
   /** Yields to the event loop between steps of a long request; false once the client has gone. */
   async function nextChunk(what: "curves" | "metrics" | "stream", res: ServerResponse): Promise<boolean> {
     await new Promise((resolve) => setImmediate(resolve));
@@ -207,6 +215,14 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
           kinds[kind] = { exact: false, rows: rows.length, series: rawSeries(rows, keys) };
           continue;
         }
+        // A run that has not changed since its curves were computed (a finished run, mostly)
+        // gets them again without reading its rows: reloading the page is instant.
+        const key = JSON.stringify([store.generation, id, kind, points, only, range, store.getRun(id)?.updatedAt ?? null]);
+        const cached = curveCache.get(key);
+        if (cached) {
+          kinds[kind] = cached;
+          continue;
+        }
         const down = new CurveDownsampler(bucketGrid(range.minStep, range.maxStep, Math.floor(points / 4)), keys);
         let after = range.minIteration - 1;
         for (;;) {
@@ -217,6 +233,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
           if (!(await nextChunk("curves", res))) return;
         }
         kinds[kind] = { exact: true, rows: down.rows, buckets: down.grid, series: down.result() };
+        remember(key, kinds[kind]);
       }
       out.push({ id, kinds });
     }
