@@ -22,7 +22,7 @@ export interface DashboardOptions {
   create?: boolean;
   /**
    * Rows read per step of a long request (curves, pages, the event stream) before it yields
-   * to the event loop, so other requests are answered meanwhile. Default 2000.
+   * to the event loop, so other requests are answered meanwhile. Default 1000.
    */
   chunkRows?: number;
   /** Called after each step of a long request, before the next (tests use it to act while one is in flight). */
@@ -73,7 +73,7 @@ const SECURITY_HEADERS = {
 export async function startDashboard(opts: DashboardOptions): Promise<Dashboard> {
   const host = opts.host ?? "127.0.0.1";
   const pollMs = opts.pollMs ?? 1000;
-  const chunkRows = Math.max(1, Math.floor(opts.chunkRows ?? 2000));
+  const chunkRows = Math.max(1, Math.floor(opts.chunkRows ?? 1000));
   const onChunk = opts.onChunk ?? (() => undefined);
   checkRunsRoot(opts.runsRoot, opts.create ?? false);
   const store = RunStore.open(opts.runsRoot);
@@ -209,9 +209,17 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
           continue;
         }
         if (preview) {
-          // At most points - 2 rows on the stride, plus the last row.
-          const stride = Math.ceil(span / (points - 2));
-          const rows = store.sampleMetrics(id, kind, range.minIteration, stride, range.maxIteration);
+          // At most points - 1 rows on an even grid of iterations, plus the last row, in chunks.
+          const stride = span / (points - 1);
+          const targets = Array.from({ length: points - 1 }, (_, i) => Math.floor(range.minIteration + i * stride));
+          targets.push(range.maxIteration);
+          const rows: { iteration: number; step: number; row: Record<string, unknown> }[] = [];
+          const perChunk = Math.max(16, Math.floor(chunkRows / 8));
+          for (let i = 0; i < targets.length; i += perChunk) {
+            const from = Math.max(targets[i], (rows.at(-1)?.iteration ?? -Infinity) + 1);
+            rows.push(...store.metricsAtOrAfter(id, kind, [from, ...targets.slice(i + 1, i + perChunk)]));
+            if (i + perChunk < targets.length && !(await nextChunk("curves", res))) return;
+          }
           kinds[kind] = { exact: false, rows: rows.length, series: rawSeries(rows, keys) };
           continue;
         }
@@ -257,8 +265,13 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     const event = (name: string, data: unknown): Promise<void> | void => {
       if (res.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`)) return;
       return new Promise((resolve) => {
-        res.once("drain", resolve);
-        res.once("close", resolve);
+        const done = () => {
+          res.off("drain", done);
+          res.off("close", done);
+          resolve();
+        };
+        res.on("drain", done);
+        res.on("close", done);
       });
     };
     /** Sends the run list when it changed, then the new rows in chunks of at most `chunkRows`, yielding between chunks. */

@@ -458,25 +458,22 @@ export class RunStore {
   }
 
   /**
-   * Every `stride`-th row of a run's rows of one kind (iterations from, from + stride, ...
-   * up to `to`, and the row at `to`), found by index lookups: a preview of a long run that
-   * reads a few thousand rows instead of all of them.
+   * For each of the given iterations (ascending), the run's first row of one kind at or
+   * after it, each row once: a sample of a long run found by index seeks, so a preview
+   * reads a few thousand rows instead of all of them, even where the rows are sparse.
    */
-  sampleMetrics(id: string, kind: string, from: number, stride: number, to: number): MetricRecord[] {
-    // One point lookup per sampled iteration: a join with a generated series of iterations
-    // lets SQLite's planner scan the run's rows instead.
-    const at = this.db.prepare("SELECT seq, run_id, kind, iteration, step, row FROM metrics WHERE run_id = ? AND kind = ? AND iteration = ?");
-    const rows: MetricRow[] = [];
-    const step = Math.max(1, Math.floor(stride));
-    for (let i = from; i <= to; i += step) {
-      const r = at.get(id, kind, i) as MetricRow | undefined;
-      if (r) rows.push(r);
+  metricsAtOrAfter(id: string, kind: string, iterations: number[]): { iteration: number; step: number; row: Record<string, unknown> }[] {
+    const seek = this.db.prepare("SELECT iteration, step, row FROM metrics WHERE run_id = ? AND kind = ? AND iteration >= ? ORDER BY iteration LIMIT 1");
+    const out: { iteration: number; step: number; row: Record<string, unknown> }[] = [];
+    let next = -Infinity;
+    for (const it of iterations) {
+      if (it < next) continue;
+      const r = seek.get(id, kind, it) as { iteration: number; step: number; row: string } | undefined;
+      if (!r) break;
+      out.push({ iteration: r.iteration, step: r.step, row: JSON.parse(r.row) as Record<string, unknown> });
+      next = r.iteration + 1;
     }
-    if (rows.at(-1)?.iteration !== to) {
-      const last = at.get(id, kind, to) as MetricRow | undefined;
-      if (last) rows.push(last);
-    }
-    return rows.map(toMetric);
+    return out;
   }
 
   /** The highest cursor so far (0 for an empty store). */

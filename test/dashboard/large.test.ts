@@ -98,6 +98,12 @@ describe("a long run in the dashboard", () => {
     const byStep = new Map(all.filter((m) => m.runId === "long" && m.kind === "train").map((m) => [m.step, m.row.episodeReturnMean]));
     s.x.forEach((x, i) => expect(s.y[i]).toBe(byStep.get(x)));
     expect(reply.cursor).toBeGreaterThan(0);
+    // Sparse rows (an evaluation every 10 iterations) are sampled too: each sample seeks the next row.
+    const evals = reply.runs[0].kinds.eval;
+    expect(evals.exact).toBe(false);
+    expect(evals.series.evalReturnMean.x.length).toBeGreaterThan(90);
+    expect(evals.series.evalReturnMean.x.length).toBeLessThanOrEqual(100);
+    expect(new Set(evals.series.evalReturnMean.x).size).toBe(evals.series.evalReturnMean.x.length);
     // A run no longer than `points` is exact even in a preview.
     const small = await get<Curves>("/api/curves?run=other&points=1000&preview=1");
     expect(small.runs[0].kinds.train.exact).toBe(true);

@@ -301,14 +301,15 @@ async function reloadSelection(): Promise<void> {
   state.buffered = new Map();
   const ids = [...state.selected];
   renderSelection();
-  const query = (runs: string[], extra: [string, string][]) => new URLSearchParams([...runs.map((id): [string, string] => ["run", id]), ["points", String(POINTS)], ...extra]);
+  const query = (runs: string[], points: number, extra: [string, string][] = []) => new URLSearchParams([...runs.map((id): [string, string] => ["run", id]), ["points", String(points)], ...extra]);
   let cursor = 0;
   let inexact: string[] = [];
   try {
     if (ids.length) {
       setLoading(`loading the curves of ${ids.length === 1 ? "1 run" : `${ids.length} runs`}…`, "loading");
       renderCharts();
-      const preview = await getJson<CurvesReply>(`/api/curves?${query(ids, [["preview", "1"]])}`, loading.signal);
+      // The preview reads one row per point: fewer points draw sooner, and it is replaced anyway.
+      const preview = await getJson<CurvesReply>(`/api/curves?${query(ids, Math.min(POINTS, 1000), [["preview", "1"]])}`, loading.signal);
       setCurves(preview);
       cursor = preview.cursor;
       inexact = preview.runs.filter((r) => Object.values(r.kinds).some((k) => !k.exact)).map((r) => r.id);
@@ -321,7 +322,7 @@ async function reloadSelection(): Promise<void> {
     for (const [i, id] of inexact.entries()) {
       const rows = state.runs.find((r) => r.id === id)?.iteration;
       setLoading(`showing a sample; reading every row of ${id}${rows ? ` (${rows.toLocaleString("en-US")} iterations)` : ""}${inexact.length > 1 ? `, run ${i + 1} of ${inexact.length}` : ""}…`, "preview");
-      const exact = await getJson<CurvesReply>(`/api/curves?${query([id], [])}`, loading.signal);
+      const exact = await getJson<CurvesReply>(`/api/curves?${query([id], POINTS)}`, loading.signal);
       setCurves(exact);
       for (const m of state.buffered.get(id) ?? []) appendRow(m);
       state.buffered.delete(id);
