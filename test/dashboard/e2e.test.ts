@@ -107,7 +107,8 @@ describe("dashboard in headless Chromium", () => {
     requireChromium();
     const root = join(tmp, "long-runs");
     const ROWS = 30_000;
-    bigRun(root, "long", ROWS, { evalEvery: 50 });
+    // An id with characters that need URL encoding: the page must encode it, the server decode it.
+    bigRun(root, "long \\ 50% #1 ü+", ROWS, { evalEvery: 50 });
     const server = spawnTs(new URL("./cli_child.ts", import.meta.url), ["dashboard", "--port", "0", "--runs-root", root]);
     children.push(server);
     const [, url] = await lineFrom(server, /refinery dashboard: (http:\/\/127\.0\.0\.1:\d+\/)/, "the dashboard");
@@ -131,7 +132,7 @@ describe("dashboard in headless Chromium", () => {
     const states = await page.evaluate(() => (window as unknown as { chartStates: string[] }).chartStates);
     const phases = states.map((s) => s.split("|")[0]).filter((p, i, all) => p !== all[i - 1]);
     expect(phases.slice(-3)).toEqual(["loading", "preview", "ready"]);
-    expect(states.some((s) => /^preview\|showing a sample; reading every row of long/.test(s))).toBe(true);
+    expect(states.some((s) => /^preview\|showing a sample; reading every row of long \\ 50% #1 ü\+/.test(s))).toBe(true);
     expect(await page.locator("#loading").isHidden()).toBe(true);
     const points = Number(await page.locator('.chart[data-metric="episodeReturnMean"]').getAttribute("data-points"));
     expect(points).toBeGreaterThan(500);
