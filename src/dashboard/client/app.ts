@@ -510,7 +510,9 @@ async function start(): Promise<void> {
   });
   renderCharts();
   setRuns(runs);
-  if (!state.stream) openStream();
+  // With a run selected, its load opens the stream at the right cursor; from 0 it would
+  // replay every row of a long run the page is about to get downsampled.
+  if (!state.stream && !state.loading) openStream();
 }
 
 void start();
