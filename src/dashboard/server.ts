@@ -214,7 +214,8 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
           const targets = Array.from({ length: points - 1 }, (_, i) => Math.floor(range.minIteration + i * stride));
           targets.push(range.maxIteration);
           const rows: { iteration: number; step: number; row: Record<string, unknown> }[] = [];
-          const perChunk = Math.max(16, Math.floor(chunkRows / 8));
+          // A seek can be a disk read on a cold cache: few per step keep other requests quick.
+          const perChunk = Math.max(16, Math.floor(chunkRows / 32));
           for (let i = 0; i < targets.length; i += perChunk) {
             const from = Math.max(targets[i], (rows.at(-1)?.iteration ?? -Infinity) + 1);
             rows.push(...store.metricsAtOrAfter(id, kind, [from, ...targets.slice(i + 1, i + perChunk)]));
