@@ -7,6 +7,7 @@
  *   envs   raw env steps per second (also `npm run bench:envs`)
  *   text   SFT then grpo, rloo, epo, grpo+D³S, igrpo on text tasks: pass@1/pass@8, tokens/s
  *   transformer  the text policy's training step and sampling speed
+ *   dashboard  the dashboard with a 1,000,000-row run: /api/runs latency during curve loads, curve time and bytes, peak RSS
  * Benchmarks print what they measure and assert nothing.
  */
 const [name, ...rest] = process.argv.slice(2);
@@ -46,7 +47,12 @@ switch (name) {
     await import("./envs.js");
     break;
   }
+  case "dashboard": {
+    const { benchDashboard } = await import("./dashboard.js");
+    await benchDashboard(rest);
+    break;
+  }
   default:
-    console.error(`usage: npm run bench -- <ppo|compare|sps|envs|text|transformer> [options]${name ? ` (unknown benchmark "${name}")` : ""}`);
+    console.error(`usage: npm run bench -- <ppo|compare|sps|envs|text|transformer|dashboard> [options]${name ? ` (unknown benchmark "${name}")` : ""}`);
     process.exitCode = 2;
 }

@@ -34,9 +34,10 @@ export const INDEX_HTML = `<!doctype html>
     <div class="toolbar">
       <span id="selection" class="muted">select runs on the left to plot them</span>
       <select id="extra-metric" title="plot another logged number, e.g. a custom metric from logger.record"><option value="">add a curve…</option></select>
+      <span id="loading" class="loading" role="status" aria-live="polite" hidden></span>
       <label class="smoothing">smoothing <input id="smoothing" type="range" min="0" max="0.99" step="0.01" value="0"> <output id="smoothing-value">0.00</output></label>
     </div>
-    <div id="charts" class="charts"></div>
+    <div id="charts" class="charts" data-state="ready"></div>
     <section id="completions-section" class="completions" hidden>
       <h2>Sampled completions <span id="completions-run" class="muted"></span></h2>
       <div id="completions"></div>
@@ -91,6 +92,10 @@ th { font-size: 12px; color: var(--muted); font-weight: 600; }
 .status.interrupted { background: #fff1d6; color: #8a5a00; }
 .content { display: flex; flex-direction: column; gap: 14px; min-width: 0; }
 .toolbar { display: flex; align-items: center; gap: 16px; padding: 8px 12px; }
+.loading { font-size: 12px; color: var(--muted); }
+.loading::before { content: ""; display: inline-block; width: 9px; height: 9px; margin-right: 6px; border: 2px solid var(--line); border-top-color: var(--accent); border-radius: 50%; animation: spin 0.8s linear infinite; vertical-align: -1px; }
+@keyframes spin { to { transform: rotate(360deg); } }
+.charts[data-state="loading"] .chart .empty { font-style: italic; }
 .smoothing { margin-left: auto; display: flex; align-items: center; gap: 6px; }
 .charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(360px, 1fr)); gap: 10px; padding: 10px; }
 .chart { min-width: 0; }

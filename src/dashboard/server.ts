@@ -1,11 +1,13 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { BlockList, isIPv4, isIPv6, type AddressInfo } from "node:net";
+import { resolve as resolvePath } from "node:path";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { RefineryError } from "../core/errors.js";
-import { RunStore, type RunRecord } from "../store/store.js";
+import { RunStore, type MetricRecord, type RunRecord } from "../store/store.js";
 import { completionsLimit, latestCompletions, MAX_COMPLETIONS } from "./completions.js";
+import { bucketGrid, CurveDownsampler, rawSeries, type BucketGrid, type Series } from "./downsample.js";
 import { APP_CSS, INDEX_HTML } from "./page.js";
 import { latestVideoInfo, sendLatestVideo } from "./video.js";
 
@@ -18,6 +20,15 @@ export interface DashboardOptions {
   port?: number;
   /** How often the event stream looks for new rows (ms). */
   pollMs?: number;
+  /** Create the runs root when it does not exist (the default `./runs`); otherwise a missing root is an error. */
+  create?: boolean;
+  /**
+   * Rows read per step of a long request (curves, pages, the event stream) before it yields
+   * to the event loop, so other requests are answered meanwhile. Default 1000.
+   */
+  chunkRows?: number;
+  /** Called after each step of a long request, before the next (tests use it to act while one is in flight). */
+  onChunk?: (what: "curves" | "metrics" | "stream") => void | Promise<void>;
 }
 
 export interface Dashboard {
@@ -26,6 +37,8 @@ export interface Dashboard {
   host: string;
   port: number;
   root: string;
+  /** Bound to a loopback address: only this machine can connect, and the Host header is checked. */
+  loopback: boolean;
   close(): Promise<void>;
 }
 
@@ -36,7 +49,14 @@ interface Asset {
 
 export const DEFAULT_PORT = 6060;
 
-const LOOPBACK_NAMES = new Set(["127.0.0.1", "localhost", "::1", "[::1]"]);
+/** Curve points per series when a request does not say (about four per pixel column of a wide chart). */
+export const DEFAULT_CURVE_POINTS = 2000;
+const MAX_CURVE_POINTS = 20_000;
+/** Raw rows per page of /api/metrics when a request does not say, and the most it may ask for. */
+export const DEFAULT_PAGE_ROWS = 5000;
+const MAX_PAGE_ROWS = 50_000;
+/** At most this many `seq` values are scanned by one query of a long read, however sparse the wanted rows are among them. */
+const SCAN_WINDOW = 50_000;
 
 const SECURITY_HEADERS = {
   "X-Content-Type-Options": "nosniff",
@@ -57,13 +77,22 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
   const pollMs = opts.pollMs ?? 1000;
   // Loaded here, not at the top, so importing refinery does not load the HTTP stack.
   const { createServer } = await import("node:http");
+  const chunkRows = Math.max(1, Math.floor(opts.chunkRows ?? 1000));
+  const onChunk = opts.onChunk ?? (() => undefined);
+  checkRunsRoot(opts.runsRoot, opts.create ?? false);
   const store = RunStore.open(opts.runsRoot);
   store.sync();
   const assets = await loadAssets();
   const streams = new Set<ServerResponse>();
+  let loopback = true;
+  /** runs.db deleted or replaced (e.g. by a rebuild): read the new file, which first learns the run directories. */
+  const followStore = () => {
+    if (store.reopenIfReplaced()) store.sync();
+  };
   // New run directories (and runs whose process died) are noticed by a periodic sync.
   const syncTimer = setInterval(() => {
     try {
+      followStore();
       store.sync();
     } catch {
       // A transient failure (e.g. a run directory being removed): the next sync retries.
@@ -72,20 +101,23 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
   syncTimer.unref();
 
   const server = createServer((req, res) => {
-    try {
-      handle(req, res);
-    } catch (err) {
+    const failed = (err: unknown) => {
       if (!res.headersSent) sendJson(res, 500, { error: (err as Error).message });
       else res.end();
+    };
+    try {
+      void handle(req, res)?.catch(failed);
+    } catch (err) {
+      failed(err);
     }
   });
 
-  function handle(req: IncomingMessage, res: ServerResponse): void {
+  function handle(req: IncomingMessage, res: ServerResponse): Promise<void> | void {
     if (req.method !== "GET" && req.method !== "HEAD") {
       res.setHeader("Allow", "GET, HEAD");
       return sendText(res, 405, "method not allowed: the dashboard is read-only\n");
     }
-    if (!hostAllowed(req.headers.host, host)) return sendText(res, 403, "forbidden host\n");
+    if (loopback && !loopbackHostHeader(req.headers.host)) return sendText(res, 403, "forbidden host\n");
     const url = new URL(req.url ?? "/", "http://dashboard.invalid");
     const path = url.pathname;
     if (path === "/" || path === "/index.html") return send(res, 200, "text/html; charset=utf-8", INDEX_HTML, req.method === "HEAD");
@@ -94,19 +126,17 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
       if (asset) return send(res, 200, asset.type, asset.body(), req.method === "HEAD", "public, max-age=60");
       return notFound(res);
     }
+    if (!path.startsWith("/api/")) return notFound(res);
+    followStore();
     if (path === "/api/runs") return sendJson(res, 200, { root: store.root, runs: listing(store) });
     if (path.startsWith("/api/runs/")) {
       const run = lookup(store, path.slice("/api/runs/".length));
       if (!run) return notFound(res);
       return sendJson(res, 200, { run: { ...withoutHost(run), metrics: store.summary(run.id) } });
     }
-    if (path === "/api/metrics") {
-      const ids = runIds(store, url);
-      if (!ids) return notFound(res);
-      const cursor = store.cursor();
-      const rows = ids.flatMap((id) => store.metrics(id));
-      return sendJson(res, 200, { cursor, rows: rows.filter((r) => r.seq <= cursor) });
-    }
+    const ids = runIds(store, url);
+    if (path === "/api/metrics") return ids ? metricsPage(req, res, url, ids) : notFound(res);
+    if (path === "/api/curves") return ids ? curves(req, res, url, ids) : notFound(res);
     if (path === "/api/completions") {
       const run = lookup(store, encodeURIComponent(url.searchParams.get("run") ?? ""));
       if (!run) return notFound(res);
@@ -122,12 +152,119 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
       return run ? sendJson(res, 200, latestVideoInfo(run.dir)) : notFound(res);
     }
     if (path === "/api/stream") {
-      const ids = runIds(store, url);
       if (!ids) return notFound(res);
       const since = Number(url.searchParams.get("since") ?? "0");
       return eventStream(req, res, ids, Number.isFinite(since) ? since : 0);
     }
     return notFound(res);
+  }
+
+  /** The last few downsampled curves computed, by what they were computed from (a few MB at most). */
+  const curveCache = new Map<string, CurveKind>();
+  const remember = (key: string, value: CurveKind) => {
+    curveCache.delete(key);
+    curveCache.set(key, value);
+    while (curveCache.size > 16) curveCache.delete(curveCache.keys().next().value as string);
+  };
+
+  /** Yields to the event loop between steps of a long request; false once the client has gone. */
+  async function nextChunk(what: "curves" | "metrics" | "stream", res: ServerResponse): Promise<boolean> {
+    await new Promise((resolve) => setImmediate(resolve));
+    await onChunk(what);
+    return !res.destroyed;
+  }
+
+  /**
+   * Raw rows, a page at a time: the given runs' rows (of one kind, with `kind`) with
+   * `after` < seq <= cursor, in seq order, at most `limit`. `next` is the `after` of the
+   * next page, null on the last one; paging from after=0 to next=null returns every row
+   * of the runs up to the first page's cursor exactly once.
+   */
+  async function metricsPage(req: IncomingMessage, res: ServerResponse, url: URL, ids: string[]): Promise<void> {
+    const limit = intParam(url, "limit", DEFAULT_PAGE_ROWS, 1, MAX_PAGE_ROWS);
+    const after = intParam(url, "after", 0, 0, Number.MAX_SAFE_INTEGER);
+    const kind = url.searchParams.get("kind") ?? undefined;
+    if (limit === null || after === null) return sendText(res, 400, "limit and after must be non-negative integers (limit 1 to 50000)\n");
+    const cursor = intParam(url, "cursor", store.cursor(), 0, Number.MAX_SAFE_INTEGER) as number;
+    const rows: MetricRecord[] = [];
+    let pos = after;
+    while (rows.length < limit && pos < cursor) {
+      const want = Math.min(limit - rows.length, chunkRows);
+      const until = Math.min(cursor, pos + SCAN_WINDOW);
+      const got = store.metricsSince(ids, pos, want, { until, kind });
+      rows.push(...got);
+      pos = got.length === want ? got[got.length - 1].seq : until;
+      if (rows.length < limit && pos < cursor && !(await nextChunk("metrics", res))) return;
+    }
+    sendJson(res, 200, { cursor, rows, next: pos < cursor ? pos : null });
+  }
+
+  /**
+   * The curves of the given runs, downsampled to at most `points` points per series (M4
+   * buckets over steps; see downsample.ts), read page by page; a kind with no more rows than
+   * `points` is sent whole. With `preview=1`, a quick
+   * stand-in instead: every k-th row, found by index lookups, so a long run draws at once
+   * while its exact curves are computed. `exact` says whether no row was left out.
+   */
+  async function curves(req: IncomingMessage, res: ServerResponse, url: URL, ids: string[]): Promise<void> {
+    const points = intParam(url, "points", DEFAULT_CURVE_POINTS, 8, MAX_CURVE_POINTS);
+    if (points === null) return sendText(res, 400, `points must be an integer from 8 to ${MAX_CURVE_POINTS}\n`);
+    const only = url.searchParams.getAll("metric");
+    const keys = only.length ? new Set(only) : undefined;
+    const preview = url.searchParams.get("preview") === "1";
+    const cursor = store.cursor();
+    const out: CurveRun[] = [];
+    for (const id of ids) {
+      const kinds: Record<string, CurveKind> = {};
+      for (const kind of store.metricKinds(id)) {
+        const range = store.metricsRange(id, kind);
+        if (!range) continue;
+        const span = range.maxIteration - range.minIteration + 1;
+        if (span <= points) {
+          // Few enough rows to send them all: every point, one bounded read.
+          const rows = store.metricsPage(id, kind, range.minIteration - 1, points, range.maxIteration);
+          kinds[kind] = { exact: true, rows: rows.length, series: rawSeries(rows, keys) };
+          continue;
+        }
+        if (preview) {
+          // At most points - 1 rows on an even grid of iterations, plus the last row, in chunks.
+          const stride = span / (points - 1);
+          const targets = Array.from({ length: points - 1 }, (_, i) => Math.floor(range.minIteration + i * stride));
+          targets.push(range.maxIteration);
+          const rows: { iteration: number; step: number; row: Record<string, unknown> }[] = [];
+          // A seek can be a disk read on a cold cache: few per step keep other requests quick.
+          const perChunk = Math.max(16, Math.floor(chunkRows / 32));
+          for (let i = 0; i < targets.length; i += perChunk) {
+            const from = Math.max(targets[i], (rows.at(-1)?.iteration ?? -Infinity) + 1);
+            rows.push(...store.metricsAtOrAfter(id, kind, [from, ...targets.slice(i + 1, i + perChunk)]));
+            if (i + perChunk < targets.length && !(await nextChunk("curves", res))) return;
+          }
+          kinds[kind] = { exact: false, rows: rows.length, series: rawSeries(rows, keys) };
+          continue;
+        }
+        // A run that has not changed since its curves were computed (a finished run, mostly)
+        // gets them again without reading its rows: reloading the page is instant.
+        const key = JSON.stringify([store.generation, id, kind, points, only, range, store.getRun(id)?.updatedAt ?? null]);
+        const cached = curveCache.get(key);
+        if (cached) {
+          kinds[kind] = cached;
+          continue;
+        }
+        const down = new CurveDownsampler(bucketGrid(range.minStep, range.maxStep, Math.floor(points / 4)), keys);
+        let after = range.minIteration - 1;
+        for (;;) {
+          const page = store.metricsPage(id, kind, after, chunkRows, range.maxIteration);
+          for (const m of page) down.add(m.step, m.row);
+          if (page.length < chunkRows) break;
+          after = page[page.length - 1].iteration;
+          if (!(await nextChunk("curves", res))) return;
+        }
+        kinds[kind] = { exact: true, rows: down.rows, buckets: down.grid, series: down.result() };
+        remember(key, kinds[kind]);
+      }
+      out.push({ id, kinds });
+    }
+    sendJson(res, 200, { cursor, points, runs: out });
   }
 
   function eventStream(req: IncomingMessage, res: ServerResponse, ids: string[], since: number): void {
@@ -140,30 +277,59 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     res.write("retry: 2000\n\n");
     let cursor = since;
     let signature = "";
-    const event = (name: string, data: unknown) => res.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
-    const tick = () => {
+    let generation = store.generation;
+    let busy = false;
+    let closed = false;
+    /** Writes one event; resolves when the socket can take more (bounded memory for a slow reader). */
+    const event = (name: string, data: unknown): Promise<void> | void => {
+      if (res.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`)) return;
+      return new Promise((resolve) => {
+        const done = () => {
+          res.off("drain", done);
+          res.off("close", done);
+          resolve();
+        };
+        res.on("drain", done);
+        res.on("close", done);
+      });
+    };
+    /** Sends the run list when it changed, then the new rows in chunks of at most `chunkRows`, yielding between chunks. */
+    const tick = async () => {
+      if (busy || closed) return;
+      busy = true;
       try {
+        followStore();
+        if (store.generation !== generation) {
+          // runs.db was replaced: its cursors start over, so the page reloads its curves.
+          generation = store.generation;
+          cursor = store.cursor();
+          await event("reset", { cursor });
+        }
         const runs = store.listRuns();
         const sig = JSON.stringify(runs.map((r) => [r.id, r.status, r.step, r.updatedAt, r.pid]));
         if (sig !== signature) {
           signature = sig;
-          event("runs", { runs: runs.map((r) => ({ ...withoutHost(r), metrics: store.summary(r.id) })) });
+          await event("runs", { runs: runs.map((r) => ({ ...withoutHost(r), metrics: store.summary(r.id) })) });
         }
-        for (;;) {
-          const rows = store.metricsSince(ids, cursor, 2000);
-          if (!rows.length) break;
-          cursor = rows[rows.length - 1].seq;
-          event("metrics", { cursor, rows });
-          if (rows.length < 2000) break;
+        const upTo = store.cursor();
+        while (!closed && cursor < upTo) {
+          const until = Math.min(upTo, cursor + SCAN_WINDOW);
+          const rows = store.metricsSince(ids, cursor, chunkRows, { until });
+          cursor = rows.length === chunkRows ? rows[rows.length - 1].seq : until;
+          if (rows.length) await event("metrics", { cursor, rows });
+          if (cursor < upTo && !(await nextChunk("stream", res))) break;
         }
       } catch {
         // The store was busy or a run vanished mid-read: try again on the next tick.
+      } finally {
+        busy = false;
       }
     };
-    tick();
-    const timer = setInterval(tick, pollMs);
+    void tick();
+    const timer = setInterval(() => void tick(), pollMs);
     const ping = setInterval(() => res.write(": ping\n\n"), 15_000);
     const stop = () => {
+      closed = true;
       clearInterval(timer);
       clearInterval(ping);
       streams.delete(res);
@@ -176,12 +342,12 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     server.once("error", (err: NodeJS.ErrnoException) => {
       store.close();
       clearInterval(syncTimer);
-      if (err.code === "EADDRINUSE") reject(new RefineryError("port_in_use", `port ${opts.port ?? DEFAULT_PORT} on ${host} is already in use`, "pass another --port, or --port 0 for any free port"));
-      else reject(err);
+      reject(listenError(err, host, opts.port ?? DEFAULT_PORT));
     });
     server.listen(opts.port ?? DEFAULT_PORT, host, () => resolve());
   });
   const address = server.address() as AddressInfo;
+  loopback = isLoopbackAddress(address.address);
   const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
   return {
     server,
@@ -189,6 +355,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     port: address.port,
     url: `http://${shownHost}:${address.port}/`,
     root: store.root,
+    loopback,
     close: () =>
       new Promise<void>((resolve) => {
         clearInterval(syncTimer);
@@ -200,6 +367,60 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
         });
       }),
   };
+}
+
+interface CurveKind {
+  /** False for a preview that left rows out. */
+  exact: boolean;
+  /** Rows read. */
+  rows: number;
+  /** The M4 buckets, when the curves were downsampled. */
+  buckets?: BucketGrid;
+  series: Record<string, Series>;
+}
+
+interface CurveRun {
+  id: string;
+  kinds: Record<string, CurveKind>;
+}
+
+/** A missing runs root is an error unless asked to create it (a mistyped --runs-root must not become a new empty root). */
+function checkRunsRoot(root: string, create: boolean): void {
+  const abs = resolvePath(root);
+  let isDir: boolean;
+  try {
+    isDir = statSync(abs).isDirectory();
+  } catch {
+    if (create) return;
+    throw new RefineryError("no_runs_root", `the runs root ${abs} does not exist`, "check the path given to --runs-root or REFINERY_RUNS (it is the directory holding your run directories and runs.db), or train a run into it first");
+  }
+  if (!isDir) throw new RefineryError("runs_root_not_dir", `the runs root ${abs} is a file, not a directory`, "pass --runs-root the directory holding your run directories");
+}
+
+/** A failed listen as a one-line error naming the address. */
+function listenError(err: NodeJS.ErrnoException, host: string, port: number): Error {
+  switch (err.code) {
+    case "EADDRINUSE":
+      return new RefineryError("port_in_use", `port ${port} on ${host} is already in use`, "pass another --port, or --port 0 for any free port");
+    case "EACCES":
+      return new RefineryError("port_denied", `binding port ${port} on ${host} is not permitted`, "pass a port above 1023, or --port 0 for any free port");
+    case "EADDRNOTAVAIL":
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+    case "EINVAL":
+      return new RefineryError("bad_host", `cannot listen on --host ${host} (${err.code}: not an address of this machine)`, "pass an address of one of this machine's interfaces, e.g. 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)");
+    default:
+      return err;
+  }
+}
+
+/** An integer query parameter within [min, max], `fallback` when absent, null when malformed. */
+function intParam(url: URL, name: string, fallback: number, min: number, max: number): number | null {
+  const raw = url.searchParams.get(name);
+  if (raw === null || raw === "") return fallback;
+  if (!/^\d+$/.test(raw)) return null;
+  const n = Number(raw);
+  return n < min ? null : Math.min(n, max);
 }
 
 function listing(store: RunStore) {
@@ -219,7 +440,9 @@ function lookup(store: RunStore, segment: string): RunRecord | null {
   } catch {
     return null;
   }
-  if (!id || id === "." || id === ".." || /[/\\\0]/.test(id)) return null;
+  // Ids are only ever looked up in the store, never used as paths; a run directory's name
+  // may hold any character but "/" and NUL (a backslash, %, #, spaces, unicode).
+  if (!id || id === "." || id === ".." || /[/\0]/.test(id)) return null;
   return store.getRun(id);
 }
 
@@ -231,14 +454,32 @@ function runIds(store: RunStore, url: URL): string[] | null {
 }
 
 /**
- * Guards against DNS rebinding: a server bound to loopback answers only requests addressed
- * to a loopback name, so a web page on another origin cannot read run data through it.
+ * Whether a bound address is a loopback one: all of 127.0.0.0/8 (also IPv4-mapped) and ::1.
+ * Only this machine can connect to it.
  */
-function hostAllowed(header: string | undefined, bound: string): boolean {
-  if (!LOOPBACK_NAMES.has(bound)) return true;
+export function isLoopbackAddress(address: string): boolean {
+  const a = address.toLowerCase().replace(/^\[|\]$/g, "");
+  if (a === "localhost") return true;
+  if (isIPv4(a)) return LOOPBACK.check(a, "ipv4");
+  return isIPv6(a) && LOOPBACK.check(a, "ipv6");
+}
+
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet("127.0.0.0", 8, "ipv4");
+LOOPBACK.addAddress("::1", "ipv6");
+LOOPBACK.addSubnet("::ffff:127.0.0.0", 104, "ipv6");
+
+/**
+ * Guards against DNS rebinding: a server bound to loopback answers only requests addressed
+ * to a loopback name or address (localhost, 127.x.x.x, [::1]), so a web page on another
+ * origin whose name resolves to this machine cannot read run data through it.
+ */
+export function loopbackHostHeader(header: string | undefined): boolean {
   if (!header) return false;
-  const name = header.startsWith("[") ? header.slice(0, header.indexOf("]") + 1) : header.split(":")[0];
-  return LOOPBACK_NAMES.has(name.toLowerCase());
+  const h = header.trim().toLowerCase();
+  const name = h.startsWith("[") ? h.slice(1, h.indexOf("]")) : h.replace(/:\d*$/, "");
+  if (h.startsWith("[") && !/^\[[^\]]*\](:\d*)?$/.test(h)) return false;
+  return isLoopbackAddress(name);
 }
 
 function send(res: ServerResponse, status: number, type: string, body: string, headOnly: boolean, cache = "no-store"): void {

@@ -12,7 +12,8 @@ export interface StoreAttachment {
  * Registers a run in the store of its runs root (the run directory's parent) and mirrors
  * every later status and metrics write of `run` into it. The store is only a cache of the
  * run directory, so it never fails a run: the first store error is reported once on
- * stderr and mirroring stops; `refinery runs --rebuild` catches up later.
+ * stderr and mirroring stops; `refinery runs --rebuild` catches up later. A runs.db that
+ * is deleted or replaced meanwhile is noticed at the next write and reopened.
  */
 export function attachRunStore(run: RunDir): StoreAttachment {
   const id = basename(run.path);
@@ -35,6 +36,9 @@ export function attachRunStore(run: RunDir): StoreAttachment {
   const guard = (write: (s: RunStore) => void) => {
     if (!store) return;
     try {
+      // runs.db deleted or replaced while the run trains: write to the new file, which first
+      // learns the run (config, status and rows so far) from the run directory.
+      if (store.reopenIfReplaced()) store.importRun(run.path);
       write(store);
     } catch (err) {
       fail(err);

@@ -135,12 +135,17 @@ const HOST = hostname();
 export class RunStore {
   readonly root: string;
   readonly path: string;
-  private readonly db: SqliteConnection;
+  private db: SqliteConnection;
+  /** The database file this connection opened (device and inode), to notice when it is deleted or replaced. */
+  private identity: string;
+  /** Grows each time `reopenIfReplaced` opens a new file: cursors (`seq`) of an older generation mean nothing in the new one. */
+  generation = 0;
 
   private constructor(root: string, db: SqliteConnection) {
     this.root = root;
     this.path = join(root, STORE_FILE);
     this.db = db;
+    this.identity = fileIdentity(this.path) ?? "";
   }
 
   /**
@@ -157,25 +162,31 @@ export class RunStore {
     }
     const path = join(abs, STORE_FILE);
     checkStoreFiles(abs, path);
-    let db: SqliteConnection | undefined;
-    try {
-      db = new SqliteConnection(path, 15_000);
-      const conn = db;
-      conn.pragma("busy_timeout = 15000");
-      // Switching a new database to WAL takes a lock that SQLite does not wait for through
-      // the busy handler, so two processes creating the store at once can see SQLITE_BUSY
-      // here: retry instead of failing.
-      retryBusy(() => conn.pragma("journal_mode = WAL"));
-      // In WAL mode NORMAL loses no committed transaction on a process crash, only on power loss,
-      // and the run directories can rebuild the store in that case.
-      conn.pragma("synchronous = NORMAL");
-      conn.pragma("foreign_keys = ON");
-      retryBusy(() => migrate(conn, path));
-      return new RunStore(abs, db);
-    } catch (err) {
-      db?.close();
-      throw storeError(err, path);
+    return new RunStore(abs, openDatabase(path));
+  }
+
+  /**
+   * Notices that runs.db was deleted or replaced (another file at its path, e.g. after a
+   * rebuild moved a damaged one aside) since this connection opened it, and then reopens
+   * the path, creating a fresh store when the file is gone. Until then this connection
+   * would go on reading and writing a file nobody else sees. One stat call: cheap enough
+   * to run before every write of a trainer and every request of the dashboard. Returns
+   * whether it reopened (the caller re-registers what the new file lacks). A deleted runs
+   * root is not recreated: that is an error.
+   */
+  reopenIfReplaced(): boolean {
+    const now = fileIdentity(this.path);
+    if (now !== null && now === this.identity) return false;
+    if (!existsSync(this.root)) {
+      throw new RefineryError("no_runs_root", `the runs root ${this.root} was removed`, "recreate it, or restart with --runs-root / REFINERY_RUNS naming the directory that holds your runs");
     }
+    // Closing a connection whose file was unlinked or renamed neither checkpoints into nor
+    // deletes the new file's -wal (SQLite checks that the file has not moved).
+    this.close();
+    this.db = openDatabase(this.path);
+    this.identity = fileIdentity(this.path) ?? "";
+    this.generation++;
+    return true;
   }
 
   /**
@@ -338,6 +349,15 @@ export class RunStore {
     });
   }
 
+  /** Stores many rows of run `id` in one transaction (imports, benchmarks); the run's progress is not touched. */
+  recordMetricsBatch(id: string, rows: Record<string, unknown>[]): void {
+    this.write(() => {
+      const insert = `INSERT OR REPLACE INTO metrics (run_id, kind, iteration, step, episode_return_mean, episode_length_mean, eval_return_mean, wall_seconds, row)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+      for (const row of rows) this.db.run(insert, ...metricValues(id, row));
+    });
+  }
+
   /** Mirrors RunDir.truncateMetrics: rows past `iteration` are dropped (a resumed run replays them). */
   truncateMetrics(id: string, iteration: number): void {
     this.write(() => void this.db.run("DELETE FROM metrics WHERE run_id = ? AND iteration > ?", id, iteration));
@@ -377,12 +397,88 @@ export class RunStore {
     return rows.map(toMetric);
   }
 
-  /** Rows of the given runs written after cursor `since` (a `seq`), oldest first, at most `limit`. */
-  metricsSince(ids: string[], since: number, limit = 5000): MetricRecord[] {
+  /**
+   * Rows of the given runs written after cursor `since` (a `seq`), oldest first, at most
+   * `limit`; only rows up to cursor `until` and of one `kind` when given. A bounded
+   * `until` bounds the work of one call however many rows other runs wrote meanwhile.
+   */
+  metricsSince(ids: string[], since: number, limit = 5000, opts: { until?: number; kind?: string } = {}): MetricRecord[] {
     if (!ids.length) return [];
     const marks = ids.map(() => "?").join(", ");
-    const rows = this.db.all<MetricRow>(`SELECT seq, run_id, kind, iteration, step, row FROM metrics WHERE seq > ? AND run_id IN (${marks}) ORDER BY seq LIMIT ?`, since, ...ids, limit);
+    const until = opts.until ?? Number.MAX_SAFE_INTEGER;
+    const kind = opts.kind === undefined ? "" : "AND +kind = ?";
+    // The unary + keeps SQLite on the seq (rowid) range: an index on run_id would make it
+    // read every row of the runs and sort them, however small the range.
+    const rows = this.db.all<MetricRow>(
+      `SELECT seq, run_id, kind, iteration, step, row FROM metrics WHERE seq > ? AND seq <= ? AND +run_id IN (${marks}) ${kind} ORDER BY seq LIMIT ?`,
+      since,
+      until,
+      ...ids,
+      ...(opts.kind === undefined ? [] : [opts.kind]),
+      limit,
+    );
     return rows.map(toMetric);
+  }
+
+  /** The kinds of rows a run has ("train", "eval", ...), sorted; one index lookup per kind. */
+  metricKinds(id: string): string[] {
+    const next = (after: string) => this.db.get<{ kind: string }>("SELECT kind FROM metrics WHERE run_id = ? AND kind > ? ORDER BY kind LIMIT 1", id, after);
+    const kinds: string[] = [];
+    for (let r = next(""); r; r = next(r.kind)) kinds.push(r.kind);
+    return kinds;
+  }
+
+  /**
+   * The first and last iteration and step of a run's rows of one kind, or null when it has
+   * none. Each bound is one index lookup (min and max in one SELECT would scan every row).
+   */
+  metricsRange(id: string, kind: string): { minIteration: number; maxIteration: number; minStep: number; maxStep: number } | null {
+    const one = (sql: string) => (this.db.get<{ v: number | null }>(sql, id, kind) as { v: number | null }).v;
+    const minIteration = one("SELECT min(iteration) AS v FROM metrics WHERE run_id = ? AND kind = ?");
+    if (minIteration === null) return null;
+    return {
+      minIteration,
+      maxIteration: one("SELECT max(iteration) AS v FROM metrics WHERE run_id = ? AND kind = ?") as number,
+      minStep: one("SELECT min(step) AS v FROM metrics WHERE run_id = ? AND kind = ?") as number,
+      maxStep: one("SELECT max(step) AS v FROM metrics WHERE run_id = ? AND kind = ?") as number,
+    };
+  }
+
+  /**
+   * A run's rows of one kind with `after` < iteration <= `upTo`, in iteration order, at most
+   * `limit`: a page of a long read. Only iteration, step and the row (reading a million
+   * rows, every column left out counts).
+   */
+  metricsPage(id: string, kind: string, after: number, limit: number, upTo = Number.MAX_SAFE_INTEGER): { iteration: number; step: number; row: Record<string, unknown> }[] {
+    const rows = this.db.all<{ iteration: number; step: number; row: string }>(
+      "SELECT iteration, step, row FROM metrics WHERE run_id = ? AND kind = ? AND iteration > ? AND iteration <= ? ORDER BY iteration LIMIT ?",
+      id,
+      kind,
+      after,
+      upTo,
+      limit,
+    );
+    return rows.map((r) => ({ iteration: r.iteration, step: r.step, row: JSON.parse(r.row) as Record<string, unknown> }));
+  }
+
+  /**
+   * For each of the given iterations (ascending), the run's first row of one kind at or
+   * after it, each row once: a sample of a long run found by index seeks, so a preview
+   * reads a few thousand rows instead of all of them, even where the rows are sparse.
+   */
+  metricsAtOrAfter(id: string, kind: string, iterations: number[]): { iteration: number; step: number; row: Record<string, unknown> }[] {
+    const seek = (it: number) =>
+      this.db.get<{ iteration: number; step: number; row: string }>("SELECT iteration, step, row FROM metrics WHERE run_id = ? AND kind = ? AND iteration >= ? ORDER BY iteration LIMIT 1", id, kind, it);
+    const out: { iteration: number; step: number; row: Record<string, unknown> }[] = [];
+    let next = -Infinity;
+    for (const it of iterations) {
+      if (it < next) continue;
+      const r = seek(it);
+      if (!r) break;
+      out.push({ iteration: r.iteration, step: r.step, row: JSON.parse(r.row) as Record<string, unknown> });
+      next = r.iteration + 1;
+    }
+    return out;
   }
 
   /** The highest cursor so far (0 for an empty store). */
@@ -556,6 +652,39 @@ export function retryBusy<T>(fn: () => T): T {
       if (Date.now() > deadline) throw err;
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Math.min(5 + attempt * 5, 100));
     }
+  }
+}
+
+/** Opens (creating when missing) the database file of a store, in WAL mode with the current schema. */
+function openDatabase(path: string): SqliteConnection {
+  let db: SqliteConnection | undefined;
+  try {
+    db = new SqliteConnection(path, 15_000);
+    const conn = db;
+    conn.pragma("busy_timeout = 15000");
+    // Switching a new database to WAL takes a lock that SQLite does not wait for through
+    // the busy handler, so two processes creating the store at once can see SQLITE_BUSY
+    // here: retry instead of failing.
+    retryBusy(() => conn.pragma("journal_mode = WAL"));
+    // In WAL mode NORMAL loses no committed transaction on a process crash, only on power loss,
+    // and the run directories can rebuild the store in that case.
+    conn.pragma("synchronous = NORMAL");
+    conn.pragma("foreign_keys = ON");
+    retryBusy(() => migrate(conn, path));
+    return conn;
+  } catch (err) {
+    db?.close();
+    throw storeError(err, path);
+  }
+}
+
+/** Device and inode of a file, or null when it does not exist. */
+function fileIdentity(path: string): string | null {
+  try {
+    const st = statSync(path);
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return null;
   }
 }
 

@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { chromium, type BrowserContext } from "playwright-core";
 import { afterAll, describe, expect, it } from "vitest";
 import { exited, spawnTs } from "../store/helpers.js";
+import { bigRun } from "./helpers.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
@@ -99,6 +100,44 @@ describe("dashboard in headless Chromium", () => {
     expect([...png.subarray(0, 4)]).toEqual([0x89, 0x50, 0x4e, 0x47]);
     expect(png.length).toBeGreaterThan(20_000);
     if (process.env.REFINERY_UPDATE_SCREENSHOTS === "1") copyFileSync(shot, fileURLToPath(new URL("../../docs/images/dashboard.png", import.meta.url)));
+    expect(pageErrors).toEqual([]);
+  });
+
+  it("draws a long run from a sampled preview, says so while the exact curves load, then draws those", { timeout: 120_000 }, async () => {
+    requireChromium();
+    const root = join(tmp, "long-runs");
+    const ROWS = 30_000;
+    // An id with characters that need URL encoding: the page must encode it, the server decode it.
+    bigRun(root, "long \\ 50% #1 ü+", ROWS, { evalEvery: 50 });
+    const server = spawnTs(new URL("./cli_child.ts", import.meta.url), ["dashboard", "--port", "0", "--runs-root", root]);
+    children.push(server);
+    const [, url] = await lineFrom(server, /refinery dashboard: (http:\/\/127\.0\.0\.1:\d+\/)/, "the dashboard");
+    browser ??= await chromium.launchPersistentContext(mkdtempSync(join(tmp, "chromium-profile-")), { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1280, height: 900 } });
+    const page = await browser.newPage();
+    const pageErrors: string[] = [];
+    page.on("pageerror", (e) => pageErrors.push(e.message));
+    // Every state the charts go through, and what the progress line said, recorded as it happens.
+    await page.addInitScript(() => {
+      const seen: string[] = [];
+      (window as unknown as { chartStates: string[] }).chartStates = seen;
+      new MutationObserver(() => {
+        const charts = document.getElementById("charts");
+        const note = document.getElementById("loading");
+        const entry = `${charts?.dataset.state}|${note && !note.hidden ? note.textContent : ""}`;
+        if (seen.at(-1) !== entry) seen.push(entry);
+      }).observe(document, { subtree: true, attributes: true, childList: true, characterData: true });
+    });
+    await page.goto(url);
+    await page.locator('#charts[data-state="ready"] .chart[data-metric="episodeReturnMean"] canvas').waitFor({ timeout: 90_000 });
+    const states = await page.evaluate(() => (window as unknown as { chartStates: string[] }).chartStates);
+    const phases = states.map((s) => s.split("|")[0]).filter((p, i, all) => p !== all[i - 1]);
+    expect(phases.slice(-3)).toEqual(["loading", "preview", "ready"]);
+    expect(states.some((s) => /^preview\|showing a sample; reading every row of long \\ 50% #1 ü\+/.test(s))).toBe(true);
+    expect(await page.locator("#loading").isHidden()).toBe(true);
+    const points = Number(await page.locator('.chart[data-metric="episodeReturnMean"]').getAttribute("data-points"));
+    expect(points).toBeGreaterThan(500);
+    expect(points).toBeLessThanOrEqual(4000);
+    expect(Number(await page.locator('.chart[data-metric="evalReturnMean"]').getAttribute("data-points"))).toBeGreaterThan(100);
     expect(pageErrors).toEqual([]);
   });
 });

@@ -1,7 +1,8 @@
 /**
  * The dashboard page's script (runs in the browser). It lists runs, plots the selected
  * runs' curves with uPlot, keeps them live through the server's event stream, and shows
- * their configs side by side. Served as an ES module; uPlot is loaded before it as a
+ * their configs side by side. Curves arrive downsampled (a few thousand points per series
+ * however long the run): first a sampled preview, then the exact M4 curves. Served as an ES module; uPlot is loaded before it as a
  * global script. Nothing here leaves the page's own origin.
  */
 import type UPlot from "uplot";
@@ -28,6 +29,17 @@ interface MetricRecord {
   iteration: number;
   step: number;
   row: Record<string, unknown>;
+}
+
+/** One curve: steps and values, sorted by step. */
+interface Series {
+  x: number[];
+  y: number[];
+}
+
+interface CurvesReply {
+  cursor: number;
+  runs: { id: string; kinds: Record<string, { exact: boolean; rows: number; series: Record<string, Series> }> }[];
 }
 
 interface ChartSpec {
@@ -57,13 +69,23 @@ const EXTRA_KEY = "refinery.extraCharts";
 
 const PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#999999"];
 
+/**
+ * Points per series asked of the server: about four per pixel column of a chart (M4 keeps
+ * first, last, min and max per column), never more than a few thousand.
+ */
+const POINTS = Math.min(4000, Math.max(800, 4 * Math.ceil(window.innerWidth / 2)));
+
 const uPlotCtor = (window as unknown as { uPlot: typeof UPlot }).uPlot;
 
 const state = {
   runs: [] as Run[],
   selected: [] as string[],
-  /** Per run: rows keyed by "kind:iteration" (a resumed run rewrites rows; the newest wins). */
-  rows: new Map<string, Map<string, MetricRecord>>(),
+  /** Per run, per kind, per metric: the curve drawn (downsampled, then grown by live rows). */
+  curves: new Map<string, Map<string, Map<string, Series>>>(),
+  /** Live rows of runs whose exact curves are still loading, replayed on top of them when they arrive. */
+  buffered: new Map<string, MetricRecord[]>(),
+  /** Cancels the requests of a selection that changed. */
+  loading: null as AbortController | null,
   cursor: 0,
   smoothing: 0,
   autoSelected: false,
@@ -86,8 +108,8 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<Record
   return node;
 }
 
-async function getJson<T>(path: string): Promise<T> {
-  const res = await fetch(path, { headers: { accept: "application/json" } });
+async function getJson<T>(path: string, signal?: AbortSignal): Promise<T> {
+  const res = await fetch(path, { headers: { accept: "application/json" }, signal });
   if (!res.ok) throw new Error(`${path}: HTTP ${res.status}`);
   return (await res.json()) as T;
 }
@@ -186,14 +208,77 @@ function toggleRun(id: string): void {
 
 // ---- data -------------------------------------------------------------------
 
+/** Live rows: each numeric field extends its curve (a row at a step already drawn replaces that point). */
 function addRows(records: MetricRecord[]): void {
   for (const m of records) {
     if (!state.selected.includes(m.runId)) continue;
-    let rows = state.rows.get(m.runId);
-    if (!rows) state.rows.set(m.runId, (rows = new Map()));
-    rows.set(`${m.kind}:${m.iteration}`, m);
+    state.buffered.get(m.runId)?.push(m);
+    appendRow(m);
     if (m.seq > state.cursor) state.cursor = m.seq;
   }
+}
+
+function appendRow(m: MetricRecord): void {
+  let kinds = state.curves.get(m.runId);
+  if (!kinds) state.curves.set(m.runId, (kinds = new Map()));
+  let metrics = kinds.get(m.kind);
+  if (!metrics) kinds.set(m.kind, (metrics = new Map()));
+  for (const [key, v] of Object.entries(m.row)) {
+    if (key === "kind" || key === "iteration" || key === "step" || typeof v !== "number" || !Number.isFinite(v)) continue;
+    let s = metrics.get(key);
+    if (!s) metrics.set(key, (s = { x: [], y: [] }));
+    const last = s.x.length - 1;
+    if (last < 0 || m.step > s.x[last]) {
+      s.x.push(m.step);
+      s.y.push(v);
+    } else if (m.step === s.x[last]) {
+      s.y[last] = v;
+    } else continue; // older than what is drawn: already part of the curve
+    if (s.x.length > 2 * POINTS) metrics.set(key, compact(s, POINTS));
+  }
+}
+
+/** The server's M4 downsampling, on the client: a curve grown by live rows is cut back to `points` points. */
+function compact(s: Series, points: number): Series {
+  const buckets = Math.max(1, Math.floor(points / 4));
+  const x0 = s.x[0];
+  const width = Math.max(1, Math.ceil((s.x[s.x.length - 1] - x0 + 1) / buckets));
+  const out: Series = { x: [], y: [] };
+  let i = 0;
+  while (i < s.x.length) {
+    const b = Math.floor((s.x[i] - x0) / width);
+    let j = i;
+    let lo = i;
+    let hi = i;
+    while (j < s.x.length && Math.floor((s.x[j] - x0) / width) === b) {
+      if (s.y[j] < s.y[lo]) lo = j;
+      if (s.y[j] > s.y[hi]) hi = j;
+      j++;
+    }
+    for (const k of [...new Set([i, lo, hi, j - 1])].sort((p, q) => p - q)) {
+      out.x.push(s.x[k]);
+      out.y.push(s.y[k]);
+    }
+    i = j;
+  }
+  return out;
+}
+
+/** The curves of a server reply replace the runs' curves. */
+function setCurves(reply: CurvesReply): void {
+  for (const run of reply.runs) {
+    const kinds = new Map<string, Map<string, Series>>();
+    for (const [kind, k] of Object.entries(run.kinds)) kinds.set(kind, new Map(Object.entries(k.series)));
+    state.curves.set(run.id, kinds);
+  }
+}
+
+/** The progress line above the charts; empty hides it. */
+function setLoading(text: string, phase: "loading" | "preview" | "ready"): void {
+  const note = $("loading");
+  note.textContent = text;
+  note.hidden = !text;
+  $("charts").dataset.state = phase;
 }
 
 /** The selected runs as coloured chips: the charts' legend. */
@@ -212,25 +297,55 @@ function renderSelection(): void {
   );
 }
 
-/** Loads every row of the selected runs, then follows new rows through the event stream. */
+/**
+ * Loads the selected runs' curves: a sampled preview of all of them first (a few thousand
+ * rows, read through the index, so even a run with a million rows draws at once), then
+ * the exact downsampled curves of each run whose preview left rows out, one run at a time.
+ * New rows are followed through the event stream from the preview's cursor on.
+ */
 async function reloadSelection(): Promise<void> {
   state.stream?.close();
   state.stream = null;
-  state.rows = new Map();
+  state.loading?.abort();
+  const loading = new AbortController();
+  state.loading = loading;
+  state.curves = new Map();
+  state.buffered = new Map();
   const ids = [...state.selected];
   renderSelection();
+  const query = (runs: string[], points: number, extra: [string, string][] = []) => new URLSearchParams([...runs.map((id): [string, string] => ["run", id]), ["points", String(points)], ...extra]);
   let cursor = 0;
-  if (ids.length) {
-    const data = await getJson<{ cursor: number; rows: MetricRecord[] }>(`/api/metrics?${new URLSearchParams(ids.map((id) => ["run", id]))}`);
-    if (ids.join("\u0000") !== state.selected.join("\u0000")) return; // the selection changed meanwhile
-    addRows(data.rows);
-    cursor = data.cursor;
+  let inexact: string[] = [];
+  try {
+    if (ids.length) {
+      setLoading(`loading the curves of ${ids.length === 1 ? "1 run" : `${ids.length} runs`}…`, "loading");
+      renderCharts();
+      // The preview reads one row per point: fewer points draw sooner, and it is replaced anyway.
+      const preview = await getJson<CurvesReply>(`/api/curves?${query(ids, Math.min(POINTS, 1000), [["preview", "1"]])}`, loading.signal);
+      setCurves(preview);
+      cursor = preview.cursor;
+      inexact = preview.runs.filter((r) => Object.values(r.kinds).some((k) => !k.exact)).map((r) => r.id);
+    }
+    state.cursor = cursor;
+    for (const id of inexact) state.buffered.set(id, []);
+    renderCharts();
+    renderConfig();
+    void renderVideos();
+    openStream();
+    for (const [i, id] of inexact.entries()) {
+      const rows = state.runs.find((r) => r.id === id)?.iteration;
+      setLoading(`showing a sample; reading every row of ${id}${rows ? ` (${rows.toLocaleString("en-US")} iterations)` : ""}${inexact.length > 1 ? `, run ${i + 1} of ${inexact.length}` : ""}…`, "preview");
+      const exact = await getJson<CurvesReply>(`/api/curves?${query([id], POINTS)}`, loading.signal);
+      setCurves(exact);
+      for (const m of state.buffered.get(id) ?? []) appendRow(m);
+      state.buffered.delete(id);
+      renderCharts();
+    }
+    setLoading("", "ready");
+  } catch (err) {
+    if (loading.signal.aborted) return; // the selection changed: a newer load runs
+    setLoading(`could not load the curves (${(err as Error).message}); reload the page to retry`, "ready");
   }
-  state.cursor = cursor;
-  renderCharts();
-  renderConfig();
-  void renderVideos();
-  openStream();
 }
 
 /**
@@ -272,6 +387,8 @@ function openStream(): void {
     conn.className = "connection down";
   });
   stream.addEventListener("runs", (e) => setRuns((JSON.parse((e as MessageEvent).data) as { runs: Run[] }).runs));
+  // runs.db was replaced (a rebuild): its cursors start over, so load the curves afresh.
+  stream.addEventListener("reset", () => void reloadSelection());
   stream.addEventListener("metrics", (e) => {
     if (state.stream !== stream) return;
     addRows((JSON.parse((e as MessageEvent).data) as { rows: MetricRecord[] }).rows);
@@ -297,17 +414,8 @@ function smooth(values: (number | null)[], weight: number): (number | null)[] {
 /** One x axis (the union of steps) and one y array per selected run, null where a run has no value. */
 function chartData(spec: ChartSpec): { data: UPlot.AlignedData; points: number } {
   const perRun = state.selected.map((id) => {
-    const rows = [...(state.rows.get(id)?.values() ?? [])].filter((m) => m.kind === spec.kind).sort((a, b) => a.step - b.step);
-    const xs: number[] = [];
-    const ys: (number | null)[] = [];
-    for (const m of rows) {
-      const v = m.row[spec.metric];
-      if (typeof v === "number" && Number.isFinite(v)) {
-        xs.push(m.step);
-        ys.push(v);
-      }
-    }
-    return { xs, ys: smooth(ys, state.smoothing) };
+    const s = state.curves.get(id)?.get(spec.kind)?.get(spec.metric) ?? { x: [], y: [] };
+    return { xs: s.x, ys: smooth(s.y, state.smoothing) };
   });
   const steps = [...new Set(perRun.flatMap((r) => r.xs))].sort((a, b) => a - b);
   const index = new Map(steps.map((s, i) => [s, i]));
@@ -358,7 +466,8 @@ function renderCharts(): void {
       chart.plot = null;
       chart.seriesKey = "";
       const empty = chart.el.querySelector(".empty") ?? chart.el.appendChild(el("div", { class: "empty" }));
-      empty.textContent = state.selected.length ? (spec.kind === "eval" ? "no evaluation yet" : "no data yet") : "no run selected";
+      const phase = $("charts").dataset.state;
+      empty.textContent = !state.selected.length ? "no run selected" : phase === "loading" ? "loading…" : spec.kind === "eval" ? "no evaluation yet" : "no data yet";
       continue;
     }
     chart.el.querySelector(".empty")?.remove();
@@ -418,9 +527,9 @@ function curveChoices(): string[] {
   const shown = new Set(allCharts().map(chartKey));
   const found = new Set<string>();
   for (const id of state.selected) {
-    for (const m of state.rows.get(id)?.values() ?? []) {
-      if (m.kind !== "train" && m.kind !== "eval") continue;
-      for (const [k, v] of Object.entries(m.row)) if (!NOT_CURVES.has(k) && (typeof v === "number" || v === null)) found.add(`${m.kind}:${k}`);
+    for (const [kind, series] of state.curves.get(id) ?? []) {
+      if (kind !== "train" && kind !== "eval") continue;
+      for (const metric of series.keys()) if (!NOT_CURVES.has(metric)) found.add(`${kind}:${metric}`);
     }
   }
   return [...found].filter((k) => !shown.has(k)).sort();
@@ -572,7 +681,9 @@ async function start(): Promise<void> {
   });
   renderCharts();
   setRuns(runs);
-  if (!state.stream) openStream();
+  // With a run selected, its load opens the stream at the right cursor; from 0 it would
+  // replay every row of a long run the page is about to get downsampled.
+  if (!state.stream && !state.loading) openStream();
 }
 
 void start();
