@@ -101,9 +101,23 @@ export class SqliteConnection {
     }
   }
 
+  /**
+   * Checkpoints the WAL into the database file and empties it, then closes. libsql's close
+   * leaves the -wal file behind (SQLite's own last-connection close would checkpoint and
+   * delete it); a WAL left next to a runs.db that is later replaced (a rebuild, a user's
+   * copy) would be replayed into the new file. The checkpoint does not wait: when another
+   * process is reading, it is skipped and that process's close does it.
+   */
   close(): void {
     this.statements.clear();
-    if (this.db.open) this.db.close();
+    if (!this.db.open) return;
+    try {
+      this.db.pragma("busy_timeout = 0");
+      this.db.pragma("wal_checkpoint(TRUNCATE)");
+    } catch {
+      // busy, read-only or already gone: nothing to empty from here
+    }
+    this.db.close();
   }
 
   /** Prepared statements are cached by their text: the store runs a handful of statements many times. */
