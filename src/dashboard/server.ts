@@ -403,12 +403,16 @@ function listenError(err: NodeJS.ErrnoException, host: string, port: number): Er
     case "EADDRINUSE":
       return new RefineryError("port_in_use", `port ${port} on ${host} is already in use`, "pass another --port, or --port 0 for any free port");
     case "EACCES":
-      return new RefineryError("port_denied", `binding port ${port} on ${host} is not permitted`, "pass a port above 1023, or --port 0 for any free port");
+      return new RefineryError("permission_denied", `binding port ${port} on ${host} is not permitted`, "pass a port above 1023, or --port 0 for any free port");
     case "EADDRNOTAVAIL":
     case "ENOTFOUND":
     case "EAI_AGAIN":
     case "EINVAL":
-      return new RefineryError("bad_host", `cannot listen on --host ${host} (${err.code}: not an address of this machine)`, "pass an address of one of this machine's interfaces, e.g. 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)");
+      return new RefineryError(
+        "address_unavailable",
+        `cannot listen on --host ${host}: ${err.code === "EADDRNOTAVAIL" ? "no network interface of this machine has that address" : err.code === "EINVAL" ? "that is not a usable address" : "the name does not resolve"}`,
+        "pass --host 127.0.0.1 (this machine only), or an address this machine owns (0.0.0.0: every interface)",
+      );
     default:
       return err;
   }

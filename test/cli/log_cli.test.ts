@@ -39,7 +39,7 @@ describe("refinery train --log", () => {
     const config = resolveConfig({ algo: "ppo", env: "CartPole-v1", overrides: { numEnvs: 2, numSteps: 16, totalTimesteps: 32 * 4, evalEpisodes: 1, checkpointEvery: 2, backend: "cpu" } });
     await train({ runDir: out, algo: "ppo", config, store: false, stopAfterIterations: 2 });
     const r = await cli("train", "--resume", out, "--log", "csv", "--quiet", "--json");
-    expect(r.err).toBe("");
+    expect(r.err).toMatch(/^refinery: resuming .* from step [\d,]+ \(checkpoint \d+\)\n$/); // the one line a resume prints
     expect(r.code).toBe(0);
     const lines = readFileSync(join(out, "progress.csv"), "utf8").trim().split("\n").slice(1);
     expect(lines.map((l) => l.split(",").slice(0, 2).join(","))).toEqual(["train,1", "train,2", "train,3", "train,4", "eval,4"]);

@@ -122,7 +122,7 @@ describe("resume from the command line", () => {
     writeFileSync(join(dir, "status.json"), JSON.stringify({ status: "running", pid: 999_999_999 }));
     for (const c of ["000000003", "000000004"]) writeFileSync(join(dir, "checkpoints", c, "weights.bin"), "damaged");
     const refused = await cli("train", "--resume", dir);
-    expect(refused.code).toBe(2);
+    expect(refused.code).toBe(3); // damaged run data (docs/reliability.md, exit codes)
     expect(refused.err.trim().split("\n")).toHaveLength(1);
     expect(refused.err).toMatch(/has no usable checkpoint to resume from .*Fix: start it over from step 0 with `refinery train --resume .* --restart`/);
     expect(new RunDir(dir).readMetrics().length).toBeGreaterThan(0);
