@@ -1,3 +1,5 @@
+import { createRequire } from "node:module";
+import { pathToFileURL } from "node:url";
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from "node:worker_threads";
 import { makeTrainingEnv } from "../algos/env_stack.js";
 import { ConfigError, describeValue, EnvError, RefineryError } from "../core/errors.js";
@@ -29,10 +31,18 @@ interface WorkerSlot {
   seq: number;
 }
 
-/** The worker's file next to this one: .ts under tsx/vitest, .js in dist/. */
-function workerUrl(): { url: URL; execArgv: string[] } {
-  const ts = import.meta.url.endsWith(".ts");
-  return { url: new URL(ts ? "./env_worker.ts" : "./env_worker.js", import.meta.url), execArgv: ts ? ["--import", "tsx"] : [] };
+/**
+ * The worker's file next to this one: env_worker.js in dist/; under tsx or vitest (this file
+ * is .ts) a small bootstrap registers tsx in the new thread first and then imports
+ * env_worker.ts (Node 20 does not apply `--import tsx` to a worker's .ts entry).
+ */
+function workerEntry(): { entry: string | URL; eval: boolean } {
+  if (!import.meta.url.endsWith(".ts")) return { entry: new URL("./env_worker.js", import.meta.url), eval: false };
+  // tsx's ESM API (require.resolve finds its CommonJS twin next to it).
+  const tsxApi = pathToFileURL(createRequire(import.meta.url).resolve("tsx/esm/api").replace(/\.cjs$/, ".mjs")).href;
+  const worker = new URL("./env_worker.ts", import.meta.url).href;
+  const code = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(worker)}); });`;
+  return { entry: code, eval: true };
 }
 
 function fromWire(e: WireError): Error {
@@ -59,6 +69,7 @@ function makeLocal(recipe: EnvRecipe): Env<unknown, unknown> {
  * it stays synchronous and the results are identical to SyncVectorEnv's for the same
  * seeds. Infos travel as messages only when an env ended or returned a non-empty info.
  *
+ * Build it with `await AsyncVectorEnv.create(recipe, numEnvs, { workers })`.
  * Envs are built in each worker from a recipe (`make(id, options)` or the training
  * stack), after importing the user's `--import` modules. Call `close()` when done; the
  * workers are unref'd, so a forgotten close does not keep the process alive.
@@ -81,7 +92,7 @@ export class AsyncVectorEnv implements VectorEnv {
   private hasReset = false;
   private closed = false;
 
-  constructor(recipe: EnvRecipe, numEnvs: number, options: AsyncVectorEnvOptions = {}) {
+  private constructor(recipe: EnvRecipe, numEnvs: number, options: AsyncVectorEnvOptions) {
     if (!Number.isSafeInteger(numEnvs) || numEnvs <= 0) {
       throw new ConfigError(`AsyncVectorEnv numEnvs must be a positive integer, got ${describeValue(numEnvs)}`, "pass e.g. 4");
     }
@@ -112,18 +123,27 @@ export class AsyncVectorEnv implements VectorEnv {
     this.finalObs = new Float32Array(buffers.finalObs, 0, numEnvs * this.obsSize);
     this.rewards = new Float64Array(buffers.rewards, 0, numEnvs);
     this.flags = new Uint8Array(buffers.flags, 0, numEnvs * 2);
-    const imports = options.imports ?? userModules();
+    this.startWorkers(recipe, buffers, options.imports ?? userModules());
+  }
+
+  /**
+   * Start the workers and wait until each has made its envs. Asynchronous because a worker
+   * thread needs the main thread's event loop to start (module loading).
+   */
+  static async create(recipe: EnvRecipe, numEnvs: number, options: AsyncVectorEnvOptions = {}): Promise<AsyncVectorEnv> {
+    const vec = new AsyncVectorEnv(recipe, numEnvs, options);
     try {
-      this.startWorkers(recipe, buffers, imports);
-      for (const slot of this.slots) this.waitReady(slot, options.startTimeoutMs ?? 60_000);
+      await Promise.all(vec.slots.map((slot) => vec.waitReady(slot, options.startTimeoutMs ?? 60_000)));
     } catch (e) {
-      this.terminateAll();
+      vec.closed = true;
+      vec.terminateAll();
       throw e;
     }
+    return vec;
   }
 
   private startWorkers(recipe: EnvRecipe, buffers: Record<"actions" | "obs" | "finalObs" | "rewards" | "flags", SharedArrayBuffer>, imports: string[]): void {
-    const { url, execArgv } = workerUrl();
+    const { entry, eval: isEval } = workerEntry();
     const base = Math.floor(this.numEnvs / this.numWorkers), extra = this.numEnvs % this.numWorkers;
     let start = 0;
     for (let w = 0; w < this.numWorkers; w++) {
@@ -137,7 +157,7 @@ export class AsyncVectorEnv implements VectorEnv {
         discrete: this.discreteActions, box: this.singleActionSpace instanceof Box, imports,
         ctrl: ctrlBuf, ...buffers, name: this.label, port: channel.port2,
       };
-      const worker = new Worker(url, { workerData: init, transferList: [channel.port2], execArgv });
+      const worker = new Worker(entry, { workerData: init, transferList: [channel.port2], eval: isEval, execArgv: [] });
       worker.unref();
       // Errors are read from the shared control block; keep the event from crashing the process.
       worker.on("error", () => undefined);
@@ -146,13 +166,20 @@ export class AsyncVectorEnv implements VectorEnv {
     }
   }
 
-  private waitReady(slot: WorkerSlot, timeoutMs: number): void {
+  private async waitReady(slot: WorkerSlot, timeoutMs: number): Promise<void> {
+    let exitCode: number | null = null;
+    let failure = "";
+    slot.worker.once("exit", (code: number) => (exitCode = code));
+    slot.worker.once("error", (e: Error) => (failure = `: ${e.message.split("\n")[0]}`));
     const t0 = Date.now();
     while (Atomics.load(slot.ctrl, CTRL.doneSeq) === -1) {
+      if (exitCode !== null) {
+        throw new RefineryError("worker_start", `${this.label}: a worker exited (code ${exitCode}) before its envs were made${failure}`, "check that the env can be made in a fresh thread (its module imported with --import), or use vectorEnv=sync");
+      }
       if (Date.now() - t0 > timeoutMs) {
         throw new RefineryError("worker_start", `${this.label}: a worker did not start within ${timeoutMs} ms`, "check that the env can be made in a fresh thread (its module imported with --import), or use vectorEnv=sync");
       }
-      Atomics.wait(slot.ctrl, CTRL.doneSeq, -1, 100);
+      await new Promise((res) => setTimeout(res, 2));
     }
     if (Atomics.load(slot.ctrl, CTRL.reply) === REPLY.error) throw this.readError(slot);
   }
