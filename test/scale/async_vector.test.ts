@@ -109,6 +109,24 @@ describe("AsyncVectorEnv", () => {
     );
   });
 
+  it("imports the user's modules in the workers, so user-registered envs work", async () => {
+    const url = new URL("../fixtures/user_env.ts", import.meta.url).href;
+    await import(url); // the main thread has it too (the CLI imports --import modules first)
+    await expect(AsyncVectorEnv.create({ kind: "make", id: "UserPole-v0" }, 2, { workers: 2, imports: [] })).rejects.toThrow(/UserPole-v0/);
+    const a = await AsyncVectorEnv.create({ kind: "make", id: "UserPole-v0" }, 3, { workers: 2, imports: [url] });
+    open.push(a);
+    const s = makeVec("UserPole-v0", 3);
+    a.reset({ seed: 4 });
+    s.reset({ seed: 4 });
+    let truncs = 0;
+    for (let t = 0; t < 120; t++) {
+      const ra = a.step([t % 2, 1, 0]), rs = s.step([t % 2, 1, 0]);
+      expectSameStep(ra, rs);
+      truncs += ra[3].reduce((x, y) => x + y, 0);
+    }
+    expect(truncs).toBeGreaterThan(0); // its 5-step limit came from the user's registration
+  });
+
   it("close() ends every worker thread and later use throws", async () => {
     const a = await AsyncVectorEnv.create({ kind: "make", id: "CartPole-v1" }, 3, { workers: 3 });
     a.reset({ seed: 0 });
