@@ -4,6 +4,7 @@
  *   compare  every algorithm (and each with D³S) on the same envs and budget
  *   sps    PPO throughput on CartPole-v1 with CleanRL's defaults, with the rollout/update split
  *   envs   raw env steps per second (also `npm run bench:envs`)
+ *   async  sync vs worker-thread vector envs: env steps/s and PPO SPS with 1 and 2 workers
  *   text   SFT then grpo, rloo, epo, grpo+D³S, igrpo on text tasks: pass@1/pass@8, tokens/s
  *   transformer  the text policy's training step and sampling speed
  * Benchmarks print what they measure and assert nothing.
@@ -25,6 +26,11 @@ switch (name) {
     await import("./ppo_sps.js");
     break;
   }
+  case "async": {
+    const { benchAsync } = await import("./async.js");
+    await benchAsync(rest);
+    break;
+  }
   case "text": {
     const { benchText } = await import("./text.js");
     await benchText(rest);
@@ -41,6 +47,6 @@ switch (name) {
     break;
   }
   default:
-    console.error(`usage: npm run bench -- <ppo|compare|sps|envs|text|transformer> [options]${name ? ` (unknown benchmark "${name}")` : ""}`);
+    console.error(`usage: npm run bench -- <ppo|compare|sps|envs|async|text|transformer> [options]${name ? ` (unknown benchmark "${name}")` : ""}`);
     process.exitCode = 2;
 }
