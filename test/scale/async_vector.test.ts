@@ -71,7 +71,10 @@ describe("AsyncVectorEnv", () => {
     const s = makeVec("CartPole-v1", 3);
     a.reset({ seed: 1 });
     s.reset({ seed: 1 });
-    for (let t = 0; t < 5; t++) a.step([1, 0, 1]), s.step([1, 0, 1]);
+    for (let t = 0; t < 5; t++) {
+      a.step([1, 0, 1]);
+      s.step([1, 0, 1]);
+    }
     const saved = a.getEnvStates();
     expect(saved).toEqual(s.getEnvStates());
     const after = a.step([0, 0, 0]);
