@@ -212,7 +212,16 @@ export class AsyncVectorEnv implements VectorEnv {
       for (;;) {
         const done = Atomics.load(slot.ctrl, CTRL.doneSeq);
         if (done === slot.seq) break;
-        Atomics.wait(slot.ctrl, CTRL.doneSeq, done);
+        if (Atomics.load(slot.ctrl, CTRL.dead) === 1) {
+          this.closed = true;
+          this.terminateAll();
+          throw new RefineryError(
+            "worker_exited",
+            `${this.label}: the worker of envs ${slot.start}–${slot.start + slot.count - 1} ended while stepping them (did the env call process.exit?)`,
+            "fix the env, or run it with vectorEnv=sync to see its error in this thread",
+          );
+        }
+        Atomics.wait(slot.ctrl, CTRL.doneSeq, done, 1000);
       }
       const reply = Atomics.load(slot.ctrl, CTRL.reply);
       if (reply === REPLY.error) error ??= this.readError(slot);

@@ -24,6 +24,13 @@ const rewards = new Float64Array(init.rewards);
 const flags = new Uint8Array(init.flags);
 const k = init.obsSize;
 
+// If the thread ends while the main thread waits (an env calls process.exit, say), wake it
+// up with the news instead of leaving it blocked in Atomics.wait forever.
+process.on("exit", () => {
+  Atomics.store(ctrl, CTRL.dead, 1);
+  Atomics.notify(ctrl, CTRL.doneSeq);
+});
+
 function toWire(e: unknown): WireError {
   if (e instanceof RefineryError) return { name: e.name, message: e.message, code: e.code, problem: e.problem, fix: e.fix };
   if (e instanceof Error) return { name: e.name, message: e.message };

@@ -19,7 +19,9 @@ export const CTRL = {
   actKind: 3,
   /** The worker's answer: 0 nothing posted, 1 a reply was posted, 2 an error was posted. */
   reply: 4,
-  length: 5,
+  /** Set to 1 by the worker when its thread ends (process.exit in an env, a crash). */
+  dead: 5,
+  length: 6,
 } as const;
 
 export const CMD = { step: 1, message: 2, close: 3 } as const;

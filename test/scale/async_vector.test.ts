@@ -130,6 +130,18 @@ describe("AsyncVectorEnv", () => {
     expect(truncs).toBeGreaterThan(0); // its 5-step limit came from the user's registration
   });
 
+  it("throws instead of hanging when a worker thread ends mid-step", async () => {
+    const url = new URL("../fixtures/user_env.ts", import.meta.url).href;
+    await import(url);
+    const a = await AsyncVectorEnv.create({ kind: "make", id: "ExitPole-v0" }, 2, { workers: 2, imports: [url] });
+    open.push(a);
+    a.reset({ seed: 0 });
+    a.step([0, 1]);
+    a.step([0, 1]);
+    expect(() => a.step([0, 1])).toThrow(/worker of envs 0–0 ended while stepping/);
+    expect(() => a.step([0, 1])).toThrow(/used after close/);
+  });
+
   it("close() ends every worker thread and later use throws", async () => {
     const a = await AsyncVectorEnv.create({ kind: "make", id: "CartPole-v1" }, 3, { workers: 3 });
     a.reset({ seed: 0 });
