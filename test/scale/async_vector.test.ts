@@ -3,6 +3,7 @@ import { resolveConfig } from "../../src/algos/index.js";
 import { PPO } from "../../src/algos/ppo.js";
 import type { PPOConfig } from "../../src/algos/ppo_config.js";
 import { makeVec, type VecStepResult } from "../../src/envs/vector.js";
+import { iterations } from "../helpers/algos.js";
 import { AsyncVectorEnv } from "../../src/scale/async_vector.js";
 
 const open: AsyncVectorEnv[] = [];
@@ -188,5 +189,33 @@ describe("PPO with vectorEnv=async", () => {
       sync.dispose();
       asy.dispose();
     }
+  });
+});
+
+describe("PPO with vectorEnv=async and normObs", () => {
+  it("exports and evaluates with the workers' observation statistics", async () => {
+    const cfg = resolveConfig({ algo: "ppo", env: "CartPole-v1", overrides: { numSteps: 32, totalTimesteps: 1280, backend: "cpu", numEnvs: 3, normObs: true } }) as PPOConfig;
+    const sync = await PPO.create(cfg);
+    const asy = await PPO.create({ ...cfg, vectorEnv: "async", workers: 2 });
+    try {
+      expect(untimed(asy.iterate())).toEqual(untimed(sync.iterate()));
+      const stats = asy.exportPolicy().spec.obsNorm as { count: number };
+      expect(stats.count).toBeGreaterThan(32);
+      expect(stats).toEqual(sync.exportPolicy().spec.obsNorm);
+      const [oa] = asy.makeEvalEnv().reset({ seed: 5 }), [os] = sync.makeEvalEnv().reset({ seed: 5 });
+      expect(Array.from(oa as Float32Array)).toEqual(Array.from(os as Float32Array));
+    } finally {
+      sync.dispose();
+      asy.dispose();
+    }
+  });
+});
+
+describe("MDPO with vectorEnv=async", () => {
+  it("gives the same metrics as sync on Pendulum (Box actions)", async () => {
+    const over = { numEnvs: 3, numSteps: 64 };
+    const sync = await iterations("mdpo", over, 2, "Pendulum-v1");
+    const asy = await iterations("mdpo", { ...over, vectorEnv: "async", workers: 2 }, 2, "Pendulum-v1");
+    expect(asy.map(untimed)).toEqual(sync.map(untimed));
   });
 });
