@@ -58,13 +58,14 @@ export function makeTrainingVecEnv(opts: EnvStackOptions, numEnvs: number): Sync
 
 /** Where the training envs run: `sync` in this thread, `async` in `workers` worker threads. */
 export interface VecEnvMode {
-  vectorEnv: "sync" | "async";
-  workers: number;
+  vectorEnv?: "sync" | "async";
+  workers?: number;
 }
 
 /** The training vector env of PPO/MDPO, in this thread or in worker threads (src/scale/). */
 export async function createTrainingVecEnv(opts: EnvStackOptions, numEnvs: number, mode: VecEnvMode): Promise<VectorEnv> {
-  if (mode.vectorEnv === "sync") return makeTrainingVecEnv(opts, numEnvs);
+  // Runs written before these options existed have neither key: they ran in this thread.
+  if (mode.vectorEnv !== "async") return makeTrainingVecEnv(opts, numEnvs);
   // Loaded on demand: worker threads are only needed in async mode.
   const { AsyncVectorEnv } = await import("../scale/async_vector.js");
   const stack: EnvStackOptions = {
