@@ -1,6 +1,11 @@
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { resolveConfig } from "../../src/algos/index.js";
 import { PPO } from "../../src/algos/ppo.js";
+import { run } from "../../src/cli/main.js";
 import type { PPOConfig } from "../../src/algos/ppo_config.js";
 import { makeVec, type VecStepResult } from "../../src/envs/vector.js";
 import { iterations } from "../helpers/algos.js";
@@ -156,7 +161,7 @@ describe("AsyncVectorEnv", () => {
 
 /** Iteration metrics without wall-clock timings. */
 function untimed(m: object): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(m).filter(([k]) => !k.endsWith("Seconds")));
+  return Object.fromEntries(Object.entries(m).filter(([k]) => !k.endsWith("Seconds") && k !== "sps" && k !== "time"));
 }
 
 /** A JSON value without RecordEpisodeStatistics' wall-clock fields. */
@@ -217,5 +222,29 @@ describe("MDPO with vectorEnv=async", () => {
     const sync = await iterations("mdpo", over, 2, "Pendulum-v1");
     const asy = await iterations("mdpo", { ...over, vectorEnv: "async", workers: 2 }, 2, "Pendulum-v1");
     expect(asy.map(untimed)).toEqual(sync.map(untimed));
+  });
+});
+
+describe("refinery train --set vectorEnv=async", () => {
+  it("trains on an env registered by an --import module, with the metrics of a sync run", async () => {
+    const root = mkdtempSync(join(tmpdir(), "refinery-async-"));
+    const mod = fileURLToPath(new URL("../fixtures/user_env.ts", import.meta.url));
+    const io = { out: () => undefined, err: (e: string) => void (errors += e) };
+    let errors = "";
+    const common = ["train", "--algo", "ppo", "--env", "UserPole-v0", "--import", mod, "--quiet", "--set", "totalTimesteps=512", "--set", "numSteps=64", "--set", "backend=cpu"];
+    try {
+      expect(await run([...common, "--out", join(root, "sync")], io)).toBe(0);
+      expect(await run([...common, "--set", "vectorEnv=async", "--set", "workers=2", "--out", join(root, "async")], io)).toBe(0);
+      expect(errors).toBe("");
+      const rows = (dir: string) =>
+        readFileSync(join(root, dir, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => untimed(JSON.parse(l) as object));
+      const sync = rows("sync");
+      expect(sync.length).toBeGreaterThan(1);
+      expect(rows("async")).toEqual(sync);
+      expect(await run([...common, "--set", "vectorEnv=threads", "--out", join(root, "bad")], io)).not.toBe(0);
+      expect(errors).toMatch(/vectorEnv/);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
