@@ -1,10 +1,11 @@
 import { Box } from "../core/spaces.js";
 import type { Env } from "../envs/env.js";
 import { make } from "../envs/registry.js";
-import { SyncVectorEnv } from "../envs/vector.js";
+import { SyncVectorEnv, type VectorEnv } from "../envs/vector.js";
 import {
   ClipAction,
   NormalizeObservation,
+  type RunningMeanStdState,
   NormalizeReward,
   RecordEpisodeStatistics,
   TransformObservation,
@@ -53,6 +54,32 @@ export function makeTrainingEnv(opts: EnvStackOptions, training = true): Env<unk
 
 export function makeTrainingVecEnv(opts: EnvStackOptions, numEnvs: number): SyncVectorEnv {
   return new SyncVectorEnv(Array.from({ length: numEnvs }, () => () => makeTrainingEnv(opts, true)));
+}
+
+/** Where the training envs run: `sync` in this thread, `async` in `workers` worker threads. */
+export interface VecEnvMode {
+  vectorEnv?: "sync" | "async";
+  workers?: number;
+}
+
+/** The training vector env of PPO/MDPO, in this thread or in worker threads (src/scale/). */
+export async function createTrainingVecEnv(opts: EnvStackOptions, numEnvs: number, mode: VecEnvMode): Promise<VectorEnv> {
+  // Runs written before these options existed have neither key: they ran in this thread.
+  if (mode.vectorEnv !== "async") return makeTrainingVecEnv(opts, numEnvs);
+  // Loaded on demand: worker threads are only needed in async mode.
+  const { AsyncVectorEnv } = await import("../scale/async_vector.js");
+  const stack: EnvStackOptions = {
+    env: opts.env, normObs: opts.normObs, normReward: opts.normReward,
+    clipObs: opts.clipObs, clipReward: opts.clipReward, gamma: opts.gamma,
+  };
+  return AsyncVectorEnv.create({ kind: "training", stack }, numEnvs, { workers: mode.workers });
+}
+
+/** Observation-normalisation statistics of the first training env (null without normObs). */
+export function trainingObsNormStats(vec: VectorEnv): RunningMeanStdState | null {
+  if (vec instanceof SyncVectorEnv) return findObsNormalizer(vec.envs[0])?.getStatistics() ?? null;
+  const remote = vec as VectorEnv & { obsNormStatistics?: () => RunningMeanStdState | null };
+  return remote.obsNormStatistics ? remote.obsNormStatistics() : null;
 }
 
 /** Finds the NormalizeObservation layer of a wrapped env, if any. */

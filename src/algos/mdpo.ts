@@ -27,15 +27,15 @@ import { normalizeAdvantages } from "../advantage/normalize.js";
 import { initBackend } from "../core/backend.js";
 import { Rng, type RngState } from "../core/rng.js";
 import type { Env } from "../envs/env.js";
-import { captureEnvState, freshResetSeed, needsFreshReset, restoreEnvState, type EnvState } from "../envs/state.js";
-import type { SyncVectorEnv } from "../envs/vector.js";
+import { freshResetSeed, needsFreshReset, type EnvState } from "../envs/state.js";
+import type { VectorEnv } from "../envs/vector.js";
 import { approxKl } from "../loss/kl.js";
 import { categoricalKl, gaussianKl, mdpoLoss, mdpoRatioAdvantage, mdpoStepSize } from "../loss/mdpo.js";
 import { DiagGaussian } from "../nn/distributions.js";
 import { Adam, type AdamState } from "../nn/optim.js";
 import { ActorCritic } from "../policies/actor_critic.js";
 import { StepCollector } from "../rollout/step_collector.js";
-import { makeTrainingEnv, makeTrainingVecEnv, type EnvStackOptions } from "./env_stack.js";
+import { createTrainingVecEnv, makeTrainingEnv, type EnvStackOptions } from "./env_stack.js";
 import { networkShape, runShape } from "./group_config.js";
 import { actorForward, actorReadout, actorVariables, fitCritic, meanStd, stepTensors } from "./policy_tools.js";
 import { policyActor } from "./ppo.js";
@@ -48,6 +48,10 @@ export const mdpoConfigSchema = z
     totalTimesteps: z.number().int().positive().describe("env steps to train for (all envs together); also sets K of t_k"),
     numEnvs: z.number().int().positive().describe("parallel envs in the vector env"),
     numSteps: z.number().int().positive().describe("steps per env per rollout (numEnvs·numSteps = timesteps_per_batch)"),
+    vectorEnv: z
+      .enum(["sync", "async"])
+      .describe("where the training envs run: sync (this thread) or async (worker threads, same results; pays off for slow envs)"),
+    workers: z.number().int().positive().describe("with vectorEnv=async: worker threads the envs are split over"),
     learningRate: z.number().positive().describe("Adam learning rate of the policy (constant, eps 1e-5)"),
     sgdSteps: z.number().int().positive().describe("m: full-batch SGD steps on the KL-regularised objective per iteration"),
     gamma: z.number().min(0).max(1).describe("discount factor γ"),
@@ -77,6 +81,8 @@ export const MDPO_DEFAULTS: MDPOConfig = {
   seed: 1,
   totalTimesteps: 150_000,
   numEnvs: 1,
+  vectorEnv: "sync",
+  workers: 2,
   numSteps: 2048,
   learningRate: 3e-4,
   sgdSteps: 10,
@@ -124,7 +130,7 @@ export class MDPO implements Algorithm {
   readonly totalIterations: number;
   /** K of t_k = 1 − (k − 1)/K: iterations the budget allows, not rounded. */
   readonly kTotal: number;
-  readonly vec: SyncVectorEnv;
+  readonly vec: VectorEnv;
   readonly policy: ActorCritic;
   readonly optimizer: Adam;
   readonly criticOptimizer: Adam;
@@ -133,7 +139,7 @@ export class MDPO implements Algorithm {
   private iterationsDone = 0;
   private episodes: { return: number; length: number }[] = [];
 
-  private constructor(readonly config: MDPOConfig) {
+  private constructor(readonly config: MDPOConfig, vec: VectorEnv) {
     const c = config;
     this.stepsPerIteration = c.numEnvs * c.numSteps;
     this.kTotal = c.totalTimesteps / this.stepsPerIteration;
@@ -141,7 +147,7 @@ export class MDPO implements Algorithm {
     const root = new Rng(c.seed);
     const initRng = root.split();
     this.rng = root.split();
-    this.vec = makeTrainingVecEnv(envOptions(c), c.numEnvs);
+    this.vec = vec;
     this.policy = new ActorCritic({
       observationSpace: this.vec.singleObservationSpace,
       actionSpace: this.vec.singleActionSpace,
@@ -158,7 +164,13 @@ export class MDPO implements Algorithm {
 
   static async create(config: MDPOConfig): Promise<MDPO> {
     await initBackend(config.backend);
-    return new MDPO(config);
+    const vec = await createTrainingVecEnv(envOptions(config), config.numEnvs, config);
+    try {
+      return new MDPO(config, vec);
+    } catch (e) {
+      vec.close();
+      throw e;
+    }
   }
 
   private hooks: RolloutHooks = {};
@@ -281,7 +293,7 @@ export class MDPO implements Algorithm {
         rng: this.rng.getState(),
         adam: { step: adam.step, learningRate: adam.learningRate },
         criticAdam: { step: critic.step, learningRate: critic.learningRate },
-        envs: this.vec.envs.map((e) => captureEnvState(e)),
+        envs: this.vec.getEnvStates(),
       },
       arrays,
     };
@@ -296,7 +308,7 @@ export class MDPO implements Algorithm {
     this.criticOptimizer.setState({ ...(json.criticAdam as object), m: arrays["criticAdam/m"], v: arrays["criticAdam/v"] } as AdamState);
     this.rng = Rng.fromState(json.rng as RngState);
     const envs = json.envs as EnvState[];
-    envs.forEach((s, i) => restoreEnvState(this.vec.envs[i], s));
+    this.vec.setEnvStates(envs);
     this.iterationsDone = json.iteration as number;
     if (needsFreshReset(envs)) {
       // Envs without snapshots cannot be put back mid-episode: they start new episodes from a

@@ -29,15 +29,15 @@ import { initBackend } from "../core/backend.js";
 import { ConfigError } from "../core/errors.js";
 import { Rng, type RngState } from "../core/rng.js";
 import type { Env } from "../envs/env.js";
-import { captureEnvState, freshResetSeed, needsFreshReset, restoreEnvState, type EnvState } from "../envs/state.js";
-import type { SyncVectorEnv } from "../envs/vector.js";
+import { freshResetSeed, needsFreshReset, type EnvState } from "../envs/state.js";
+import type { VectorEnv } from "../envs/vector.js";
 import { approxKl, approxKlArrays, clipFraction, clipFractionArrays } from "../loss/kl.js";
 import { clippedSurrogate, clippedSurrogateArrays } from "../loss/surrogate.js";
 import { valueLoss, valueLossArrays } from "../loss/value.js";
 import { Adam, type AdamState } from "../nn/optim.js";
 import { ActorCritic } from "../policies/actor_critic.js";
 import { StepCollector, type RolloutBatch } from "../rollout/step_collector.js";
-import { findObsNormalizer, makeTrainingEnv, makeTrainingVecEnv } from "./env_stack.js";
+import { createTrainingVecEnv, findObsNormalizer, makeTrainingEnv, trainingObsNormStats } from "./env_stack.js";
 import type { PPOConfig } from "./ppo_config.js";
 import type { ActingPolicy, Algorithm, IterationMetrics, RolloutHooks } from "./types.js";
 
@@ -46,7 +46,7 @@ export class PPO implements Algorithm {
   readonly stepsPerIteration: number;
   readonly totalIterations: number;
   readonly minibatchSize: number;
-  readonly vec: SyncVectorEnv;
+  readonly vec: VectorEnv;
   readonly policy: ActorCritic;
   readonly optimizer: Adam;
   private readonly collector: StepCollector;
@@ -57,7 +57,7 @@ export class PPO implements Algorithm {
   private episodes: { return: number; length: number }[] = [];
 
   /** Use `await PPO.create(config)`: the tensor backend must be ready before networks exist. */
-  private constructor(readonly config: PPOConfig) {
+  private constructor(readonly config: PPOConfig, vec: VectorEnv) {
     const c = config;
     this.stepsPerIteration = c.numEnvs * c.numSteps;
     this.totalIterations = Math.max(1, Math.floor(c.totalTimesteps / this.stepsPerIteration));
@@ -66,7 +66,7 @@ export class PPO implements Algorithm {
     const initRng = root.split();
     this.rng = root.split();
     this.noiseRng = root.split();
-    this.vec = makeTrainingVecEnv(c, c.numEnvs);
+    this.vec = vec;
     this.policy = new ActorCritic({
       observationSpace: this.vec.singleObservationSpace,
       actionSpace: this.vec.singleActionSpace,
@@ -84,7 +84,13 @@ export class PPO implements Algorithm {
 
   static async create(config: PPOConfig): Promise<PPO> {
     await initBackend(config.backend);
-    return new PPO(config);
+    const vec = await createTrainingVecEnv(config, config.numEnvs, config);
+    try {
+      return new PPO(config, vec);
+    } catch (e) {
+      vec.close();
+      throw e;
+    }
   }
 
   private hooks: RolloutHooks = {};
@@ -236,9 +242,9 @@ export class PPO implements Algorithm {
   makeEvalEnv(): Env<unknown, unknown> {
     const env = makeTrainingEnv(this.config, false);
     const evalNorm = findObsNormalizer(env);
-    const trainNorm = findObsNormalizer(this.vec.envs[0]);
-    if (evalNorm && trainNorm) {
-      evalNorm.setStatistics(trainNorm.getStatistics());
+    const trainStats = evalNorm ? trainingObsNormStats(this.vec) : null;
+    if (evalNorm && trainStats) {
+      evalNorm.setStatistics(trainStats);
       evalNorm.updateRunningMean = false;
     }
     return env;
@@ -256,7 +262,7 @@ export class PPO implements Algorithm {
       iteration: this.iterationsDone,
       rng: this.rng.getState(),
       adam: { step: adam.step, learningRate: adam.learningRate },
-      envs: this.vec.envs.map((e) => captureEnvState(e)),
+      envs: this.vec.getEnvStates(),
     };
     const gsde = this.policy.gsde;
     if (gsde) {
@@ -288,7 +294,7 @@ export class PPO implements Algorithm {
       gsde.setNoise(arrays["gsde/noise"]);
     }
     const envs = json.envs as EnvState[];
-    envs.forEach((s, i) => restoreEnvState(this.vec.envs[i], s));
+    this.vec.setEnvStates(envs);
     this.iterationsDone = json.iteration as number;
     if (needsFreshReset(envs)) {
       // Envs without snapshots cannot be put back mid-episode: they start new episodes from a
@@ -302,12 +308,12 @@ export class PPO implements Algorithm {
   }
 
   exportPolicy(): { spec: Record<string, unknown>; weights: Record<string, Float32Array>; shapes: Record<string, number[]> } {
-    const norm = findObsNormalizer(this.vec.envs[0]);
+    const normStats = trainingObsNormStats(this.vec);
     return {
       spec: {
         ...this.policy.spec,
         env: this.config.env,
-        obsNorm: norm ? norm.getStatistics() : null,
+        obsNorm: normStats,
         clipObs: this.config.normObs ? this.config.clipObs : null,
       },
       weights: this.policy.getWeights(),

@@ -13,6 +13,10 @@ export const ppoConfigSchema = z
     totalTimesteps: z.number().int().positive().describe("env steps to train for (all envs together)"),
     numEnvs: z.number().int().positive().describe("parallel envs in the vector env"),
     numSteps: z.number().int().positive().describe("steps per env per rollout"),
+    vectorEnv: z
+      .enum(["sync", "async"])
+      .describe("where the training envs run: sync (this thread) or async (worker threads, same results; pays off for slow envs)"),
+    workers: z.number().int().positive().describe("with vectorEnv=async: worker threads the envs are split over"),
     learningRate: z.number().positive().describe("Adam learning rate (eps 1e-5)"),
     annealLr: z.boolean().describe("decay the learning rate linearly to 0 over training"),
     gamma: z.number().min(0).max(1).describe("discount factor γ"),
@@ -63,6 +67,8 @@ export const PPO_DEFAULTS: PPOConfig = {
   seed: 1,
   totalTimesteps: 500_000,
   numEnvs: 4,
+  vectorEnv: "sync",
+  workers: 2,
   numSteps: 128,
   learningRate: 2.5e-4,
   annealLr: true,

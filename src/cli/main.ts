@@ -1,4 +1,5 @@
 import { existsSync } from "node:fs";
+import { recordUserModule } from "../scale/user_modules.js";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
@@ -43,7 +44,9 @@ async function importModules(paths: string[] = []): Promise<void> {
   for (const p of paths) {
     const file = resolve(p);
     if (!existsSync(file)) throw new ConfigError(`--import ${p}: no such file (${file})`, "pass the path of a .js/.mjs module, e.g. --import ./my-task.mjs");
-    await import(pathToFileURL(file).href);
+    const url = pathToFileURL(file).href;
+    await import(url);
+    recordUserModule(url); // worker threads (vectorEnv=async) import it too
   }
 }
 

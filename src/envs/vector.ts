@@ -3,6 +3,7 @@ import { validateSeed } from "../core/rng.js";
 import { Box, Discrete, flatSize, isNumericArray, type Space } from "../core/spaces.js";
 import type { Env, Info } from "./env.js";
 import { make, type MakeOptions } from "./registry.js";
+import { captureEnvState, restoreEnvState, type EnvState } from "./state.js";
 import type { EpisodeStatistics } from "./wrappers.js";
 
 /** Per-env infos of a vector `reset`. */
@@ -37,6 +38,26 @@ export interface VecResetArgs {
 }
 
 /**
+ * What collectors and trainers need from a vector env: `SyncVectorEnv` (this thread) and
+ * `AsyncVectorEnv` (worker threads, src/scale/) both implement it with the same semantics.
+ */
+export interface VectorEnv {
+  readonly numEnvs: number;
+  readonly singleObservationSpace: Space<unknown>;
+  readonly singleActionSpace: Space<unknown>;
+  readonly obsSize: number;
+  readonly actSize: number;
+  reset(args?: VecResetArgs): [Float32Array, VecResetInfo];
+  step(actions: ArrayLike<number>): VecStepResult;
+  /** Checkpoint state of every sub-env (see captureEnvState), env i first-to-last. */
+  getEnvStates(): EnvState[];
+  /** Restore every sub-env from `getEnvStates()` output, then behave as after `markReset()`. */
+  setEnvStates(states: EnvState[]): void;
+  markReset(): void;
+  close(): void;
+}
+
+/**
  * Runs `numEnvs` copies of an env one after the other in this thread and batches their
  * data into typed arrays: observations in one Float32Array (numEnvs × obsSize, row i =
  * env i), rewards in a Float64Array, terminated/truncated flags in Uint8Arrays.
@@ -64,7 +85,7 @@ export interface VecResetArgs {
  *
  * Sub-envs are public (`vec.envs[i]`) so collectors can snapshot and restore them.
  */
-export class SyncVectorEnv {
+export class SyncVectorEnv implements VectorEnv {
   readonly envs: Env<unknown, unknown>[];
   readonly numEnvs: number;
   readonly singleObservationSpace: Space<unknown>;
@@ -236,6 +257,18 @@ export class SyncVectorEnv {
     this.hasReset = true;
   }
 
+  getEnvStates(): EnvState[] {
+    this.requireOpen();
+    return this.envs.map((e) => captureEnvState(e));
+  }
+
+  setEnvStates(states: EnvState[]): void {
+    this.requireOpen();
+    checkStateCount(String(this), states, this.numEnvs);
+    states.forEach((s, i) => restoreEnvState(this.envs[i], s));
+    this.markReset();
+  }
+
   private requireOpen(): void {
     if (this.closed) throw new EnvError("env_closed", `${this}: used after close()`, "create a new vector env");
   }
@@ -245,6 +278,16 @@ export class SyncVectorEnv {
     if (this.closed) return;
     this.closed = true;
     for (const env of this.envs) env.close();
+  }
+}
+
+/** Throws unless `states` holds one saved state per env. */
+export function checkStateCount(name: string, states: unknown, numEnvs: number): void {
+  if (!Array.isArray(states) || states.length !== numEnvs) {
+    throw new ConfigError(
+      `${name}: got ${describeValue(states)} as saved env states but there are ${numEnvs} envs`,
+      "resume with the numEnvs the run was started with",
+    );
   }
 }
 

@@ -1,6 +1,6 @@
 import { ConfigError, describeValue } from "../core/errors.js";
 import type { Rng } from "../core/rng.js";
-import type { SyncVectorEnv } from "../envs/vector.js";
+import type { VectorEnv } from "../envs/vector.js";
 import type { ActBuffers, ActorCritic } from "../policies/actor_critic.js";
 
 /**
@@ -51,7 +51,7 @@ export class StepCollector {
   private readonly finalValue = new Float32Array(1);
 
   constructor(
-    readonly vec: SyncVectorEnv,
+    readonly vec: VectorEnv,
     readonly policy: ActorCritic,
     readonly numSteps: number,
     readonly gamma: number,
