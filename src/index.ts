@@ -36,7 +36,6 @@ export {
 export { make, register, registry, listEnvs, type EnvRegistration, type MakeOptions } from "./envs/registry.js";
 export * from "./envs/wrappers.js";
 export * from "./envs/vector.js";
-export { AsyncVectorEnv, type AsyncVectorEnvOptions } from "./scale/async_vector.js";
 export type { EnvRecipe } from "./scale/protocol.js";
 export * from "./envs/check.js";
 export { CartPoleEnv } from "./envs/classic/cartpole.js";

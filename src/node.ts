@@ -9,6 +9,7 @@ export * from "./index.js";
 export { train, type TrainOptions, type TrainSummary } from "./train/trainer.js";
 export { RunDir } from "./train/run.js";
 export { saveWeights } from "./nn/io.js";
+export { AsyncVectorEnv, type AsyncVectorEnvOptions } from "./scale/async_vector.js";
 
 // Runs you can find, compare and watch (issue 5).
 export { RunStore, type RunRecord, type RunStatus } from "./store/store.js";

@@ -1,3 +1,5 @@
+import { ConfigError } from "../core/errors.js";
+import { isNode } from "../core/platform.js";
 import { Box } from "../core/spaces.js";
 import type { Env } from "../envs/env.js";
 import { make } from "../envs/registry.js";
@@ -66,8 +68,13 @@ export interface VecEnvMode {
 export async function createTrainingVecEnv(opts: EnvStackOptions, numEnvs: number, mode: VecEnvMode): Promise<VectorEnv> {
   // Runs written before these options existed have neither key: they ran in this thread.
   if (mode.vectorEnv !== "async") return makeTrainingVecEnv(opts, numEnvs);
-  // Loaded on demand: worker threads are only needed in async mode.
-  const { AsyncVectorEnv } = await import("../scale/async_vector.js");
+  if (!isNode()) {
+    throw new ConfigError("vectorEnv = \"async\" steps envs in Node worker threads, which this runtime does not have", "use vectorEnv=sync (the default) in a browser");
+  }
+  // Loaded on demand, and through a specifier bundlers do not follow: worker threads exist
+  // only in Node, and the core must bundle for browsers (refinery-rl/node exports the class).
+  const specifier = "../scale/async_vector.js";
+  const { AsyncVectorEnv } = (await import(/* @vite-ignore */ specifier)) as typeof import("../scale/async_vector.js");
   const stack: EnvStackOptions = {
     env: opts.env, normObs: opts.normObs, normReward: opts.normReward,
     clipObs: opts.clipObs, clipReward: opts.clipReward, gamma: opts.gamma,
