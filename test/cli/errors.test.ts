@@ -39,6 +39,7 @@ async function cli(...argv: string[]): Promise<Result> {
  * permission tests run it as the unprivileged user `nobody` (uid 65534) instead.
  */
 function spawnCli(args: string[], opts: { asNobody?: boolean; env?: Record<string, string> } = {}): Result {
+  if (opts.asNobody && isRoot) expectNobodyReachesCheckout();
   const r = spawnSync(process.execPath, [BIN, ...args], {
     cwd: root,
     encoding: "utf8",
@@ -46,6 +47,19 @@ function spawnCli(args: string[], opts: { asNobody?: boolean; env?: Record<strin
     ...(opts.asNobody && isRoot ? { uid: NOBODY, gid: NOBODY } : {}),
   });
   return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+}
+
+let nobodyChecked = false;
+
+/** A checkout nobody cannot reach fails here with what to do, not with a confusing CLI error. */
+function expectNobodyReachesCheckout(): void {
+  if (nobodyChecked) return;
+  const probe = spawnSync(process.execPath, ["-e", `require("node:fs").accessSync(${JSON.stringify(BIN)}, 4)`], { uid: NOBODY, gid: NOBODY, encoding: "utf8" });
+  expect(
+    probe.status,
+    `the permission tests run the CLI as user nobody, who cannot read ${BIN}: let others traverse the directories above the checkout (chmod o+x on each; .ci/run does), or run the tests as a user other than root`,
+  ).toBe(0);
+  nobodyChecked = true;
 }
 
 /** One line on stderr, "refinery: …", no stack frames. */
