@@ -1,5 +1,5 @@
 import { getAlgorithm, isTextConfig } from "../algos/index.js";
-import type { Algorithm } from "../algos/types.js";
+import type { Algorithm, IterationMetrics } from "../algos/types.js";
 import { PendingMetrics } from "./metric_logger.js";
 import type { Callbacks, TrainRow } from "./trainer.js";
 
@@ -66,17 +66,7 @@ export async function runIterations(algo: Algorithm, opts: RunIterationsOptions 
     }
     const metrics = algo.iterate();
     const episodes = algo.drainEpisodes();
-    const wall = (now() - t0) / 1000;
-    const row: TrainRow = {
-      iteration: algo.iteration,
-      step: stepsOf(algo),
-      ...metrics,
-      episodes: episodes.length,
-      episodeReturnMean: episodes.length ? mean(episodes.map((e) => e.return)) : NaN,
-      episodeLengthMean: episodes.length ? mean(episodes.map((e) => e.length)) : NaN,
-      sps: (stepsOf(algo) - startSteps) / Math.max(wall, 1e-9),
-      wallSeconds: wall,
-    };
+    const row = trainRow(algo, metrics, episodes, startSteps, (now() - t0) / 1000);
     rows.push(row);
     Object.assign(row, logger.take());
     const stop = cb?.onUpdate?.(row, algo, logger) === false || cb?.onIteration?.(row, algo, logger) === false;
@@ -87,6 +77,20 @@ export async function runIterations(algo: Algorithm, opts: RunIterationsOptions 
     }
   }
   return { iterations: rows.length, rows, stoppedBy };
+}
+
+/** The row of one iteration: its metrics, its finished episodes' means, and throughput since `startSteps`. */
+export function trainRow(algo: Algorithm, metrics: IterationMetrics, episodes: { return: number; length: number }[], startSteps: number, wallSeconds: number): TrainRow {
+  return {
+    iteration: algo.iteration,
+    step: stepsOf(algo),
+    ...metrics,
+    episodes: episodes.length,
+    episodeReturnMean: episodes.length ? mean(episodes.map((e) => e.return)) : NaN,
+    episodeLengthMean: episodes.length ? mean(episodes.map((e) => e.length)) : NaN,
+    sps: (stepsOf(algo) - startSteps) / Math.max(wallSeconds, 1e-9),
+    wallSeconds,
+  };
 }
 
 /** Env steps consumed so far: exact for algorithms whose iterations vary in size (group collectors). */

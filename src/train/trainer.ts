@@ -7,6 +7,7 @@ import { parseLogFormats, RunLogger, type LogFormat, type MetricLogger } from ".
 import type { LockOwner } from "./lock.js";
 import { checkpointName, RunDir } from "./run.js";
 import { checkBudget } from "./budget.js";
+import { stepsOf, trainRow } from "./loop.js";
 import { resolve } from "node:path";
 
 /**
@@ -286,17 +287,7 @@ async function trainOwned(run: RunDir, opts: TrainOptions, started: { created: b
         if (recent.length > 100) recent.shift();
         if (stepsToThreshold === null && threshold !== undefined && recent.length >= 10 && mean(recent.slice(-10)) >= threshold) stepsToThreshold = step;
       }
-      const wall = (performance.now() - t0) / 1000;
-      const row: TrainRow = {
-        iteration: algo.iteration,
-        step,
-        ...metrics,
-        episodes: episodes.length,
-        episodeReturnMean: episodes.length ? mean(episodes.map((e) => e.return)) : NaN,
-        episodeLengthMean: episodes.length ? mean(episodes.map((e) => e.length)) : NaN,
-        sps: (stepsOf(algo) - startSteps) / Math.max(wall, 1e-9),
-        wallSeconds: wall,
-      };
+      const row = trainRow(algo, metrics, episodes, startSteps, (performance.now() - t0) / 1000);
       // Callbacks run before the row is written, so values they record join it.
       const stop = opts.callbacks?.onUpdate?.(row, algo, logger) === false || opts.callbacks?.onIteration?.(row, algo, logger) === false;
       logger.write({ kind: "train", ...nullifyNaN(row) });
@@ -355,12 +346,6 @@ function partialSummary(run: RunDir, algo: string, env: string, a: Algorithm, t0
     finalEval: { returns: [], lengths: [], meanReturn: NaN, stdReturn: NaN, meanLength: NaN },
     stepsToThreshold,
   };
-}
-
-
-/** Env steps consumed so far: exact for algorithms whose iterations vary in size (group collectors). */
-function stepsOf(a: Algorithm): number {
-  return a.stepsDone ?? a.iteration * a.stepsPerIteration;
 }
 
 function mean(xs: number[]): number {

@@ -3,7 +3,7 @@
 // the run's return curve grow. Set REFINERY_UPDATE_SCREENSHOTS=1 to also write the
 // screenshot to docs/images/dashboard.png (the README's picture).
 import { type ChildProcess } from "node:child_process";
-import { accessSync, constants, copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -11,9 +11,8 @@ import { chromium, type BrowserContext } from "playwright-core";
 import { afterAll, describe, expect, it } from "vitest";
 import { exited, spawnTs } from "../store/helpers.js";
 import { bigRun } from "./helpers.js";
+import { CHROMIUM, CHROMIUM_ARGS, requireChromium } from "../helpers/chromium.js";
 
-const CHROMIUM = "/usr/bin/chromium";
-const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 const tmp = mkdtempSync(join(tmpdir(), "refinery-e2e-"));
 const children: ChildProcess[] = [];
 let browser: BrowserContext | undefined;
@@ -25,14 +24,6 @@ afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-/** Fails (never skips) when the browser is missing: CI installs it, and so must a developer. */
-function requireChromium(): void {
-  try {
-    accessSync(CHROMIUM, constants.X_OK);
-  } catch {
-    throw new Error(`Chromium is not installed at ${CHROMIUM}: the dashboard's end-to-end test needs Debian's chromium package. Install it with \`apt-get update && apt-get install -y --no-install-recommends chromium\` (.ci/run does).`);
-  }
-}
 
 /** Resolves with the first stdout line matching `re` of a child, or rejects when it exits first. */
 function lineFrom(child: ChildProcess, re: RegExp, what: string): Promise<RegExpExecArray> {

@@ -9,8 +9,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import { startDashboard, type Dashboard } from "../../src/dashboard/server.js";
 import { attachRunStore } from "../../src/store/sink.js";
 import { RunDir } from "../../src/train/run.js";
+import { CHROMIUM, CHROMIUM_ARGS } from "../helpers/chromium.js";
 
-const CHROMIUM = "/usr/bin/chromium";
 const tmp = mkdtempSync(join(tmpdir(), "refinery-logging-e2e-"));
 let browser: BrowserContext | undefined;
 let dashboard: Dashboard | undefined;
@@ -58,7 +58,7 @@ describe("dashboard: custom metrics and sampled completions", () => {
     browser = await chromium.launchPersistentContext(mkdtempSync(join(tmp, "profile-")), {
       executablePath: CHROMIUM,
       headless: true,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+      args: CHROMIUM_ARGS,
       viewport: { width: 1280, height: 1000 },
     });
     const page = browser.pages()[0] ?? (await browser.newPage());

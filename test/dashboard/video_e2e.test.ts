@@ -8,8 +8,8 @@ import { startDashboard, type Dashboard } from "../../src/dashboard/server.js";
 import { make } from "../../src/envs/registry.js";
 import { encodeGif } from "../../src/envs/render/gif.js";
 import { fakeRun } from "../store/helpers.js";
+import { CHROMIUM, CHROMIUM_ARGS } from "../helpers/chromium.js";
 
-const CHROMIUM = "/usr/bin/chromium";
 const tmp = mkdtempSync(join(tmpdir(), "refinery-video-e2e-"));
 let browser: BrowserContext | undefined;
 let dash: Dashboard | undefined;
@@ -35,7 +35,7 @@ describe("latest recording in the dashboard, headless Chromium", () => {
     browser = await chromium.launchPersistentContext(mkdtempSync(join(tmp, "profile-")), {
       executablePath: CHROMIUM,
       headless: true,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+      args: CHROMIUM_ARGS,
     });
     const page = browser.pages()[0] ?? (await browser.newPage());
     const errors: string[] = [];

@@ -3,7 +3,7 @@
 // headless Chromium, and plays a policy saved by a tiny `refinery train` run, fetched over
 // HTTP. No network beyond 127.0.0.1.
 import { spawn, type ChildProcess } from "node:child_process";
-import { accessSync, constants, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -12,9 +12,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import { make } from "../../src/envs/registry.js";
 import { loadPolicy } from "../../src/train/load_policy.js";
 import { cli, exited } from "../store/helpers.js";
+import { CHROMIUM, CHROMIUM_ARGS, requireChromium } from "../helpers/chromium.js";
 
-const CHROMIUM = "/usr/bin/chromium";
-const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
 const SERVE = fileURLToPath(new URL("../../examples/browser/serve.mjs", import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), "refinery-browser-example-"));
 const children: ChildProcess[] = [];
@@ -27,14 +26,6 @@ afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-/** Fails (never skips) when the browser is missing. */
-function requireChromium(): void {
-  try {
-    accessSync(CHROMIUM, constants.X_OK);
-  } catch {
-    throw new Error(`Chromium is not installed at ${CHROMIUM}: install it with \`apt-get update && apt-get install -y --no-install-recommends chromium\`.`);
-  }
-}
 
 function pageAddress(child: ChildProcess): Promise<string> {
   return new Promise((resolve, reject) => {
