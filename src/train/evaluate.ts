@@ -18,20 +18,29 @@ export function evaluatePolicy(env: Env<unknown, unknown>, policy: ActingPolicy,
   const returns: number[] = [];
   const lengths: number[] = [];
   for (let ep = 0; ep < episodes; ep++) {
-    let [obs] = env.reset(ep === 0 ? { seed } : {});
-    let total = 0;
-    let length = 0;
-    for (;;) {
-      const [next, reward, terminated, truncated] = env.step(policy.actOne(obs as Float32Array, deterministic));
-      total += reward;
-      length++;
-      if (terminated || truncated) break;
-      obs = next;
-    }
-    returns.push(total);
-    lengths.push(length);
+    const [obs] = env.reset(ep === 0 ? { seed } : {});
+    const played = playEpisode(env, policy, obs, deterministic);
+    returns.push(played.return);
+    lengths.push(played.length);
   }
   return { returns, lengths, ...summarize(returns), meanLength: mean(lengths) };
+}
+
+/**
+ * Plays one episode from `obs`, the observation of the reset that began it, until it
+ * terminates or is truncated; `afterStep` runs after every step (the terminal one too).
+ */
+export function playEpisode(env: Env<unknown, unknown>, policy: ActingPolicy, obs: unknown, deterministic: boolean, afterStep?: () => void): { return: number; length: number } {
+  let total = 0;
+  let length = 0;
+  for (;;) {
+    const [next, reward, terminated, truncated] = env.step(policy.actOne(obs as Float32Array, deterministic));
+    afterStep?.();
+    total += reward;
+    length++;
+    if (terminated || truncated) return { return: total, length };
+    obs = next;
+  }
 }
 
 export function summarize(xs: number[]): { meanReturn: number; stdReturn: number } {

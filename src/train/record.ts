@@ -1,6 +1,7 @@
 import type { ActingPolicy } from "../algos/types.js";
 import { EnvError } from "../core/errors.js";
 import type { Env, RgbFrame } from "../envs/env.js";
+import { playEpisode } from "./evaluate.js";
 
 /** Where a run directory keeps its latest recording (`refinery record`; the dashboard shows it). */
 export const LATEST_VIDEO = "videos/latest.gif";
@@ -36,21 +37,15 @@ export function recordEpisodes(env: Env<unknown, unknown>, policy: ActingPolicy,
   const lengths: number[] = [];
   let frames = 0;
   for (let ep = 0; ep < options.episodes; ep++) {
-    let [obs] = env.reset(ep === 0 ? { seed: options.seed } : {});
-    onFrame(render(), ep);
-    frames++;
-    let total = 0, length = 0;
-    for (;;) {
-      const [next, reward, terminated, truncated] = env.step(policy.actOne(obs as Float32Array, options.deterministic));
+    const [obs] = env.reset(ep === 0 ? { seed: options.seed } : {});
+    const frame = () => {
       onFrame(render(), ep);
       frames++;
-      total += reward;
-      length++;
-      if (terminated || truncated) break;
-      obs = next;
-    }
-    returns.push(total);
-    lengths.push(length);
+    };
+    frame();
+    const played = playEpisode(env, policy, obs, options.deterministic, frame);
+    returns.push(played.return);
+    lengths.push(played.length);
   }
   return { returns, lengths, frames };
 }
