@@ -149,17 +149,9 @@ export class SyncVectorEnv implements VectorEnv {
   }
 
   private seedsFor(seed: VecResetArgs["seed"]): (number | undefined)[] {
-    if (seed === undefined || seed === null) return new Array(this.numEnvs).fill(undefined);
-    if (Array.isArray(seed)) {
-      if (seed.length !== this.numEnvs) {
-        throw new ConfigError(`${this}: reset got ${seed.length} seeds for ${this.numEnvs} envs`, `pass one seed per env (length ${this.numEnvs}) or a single number`);
-      }
-      seed.forEach((s, i) => s !== undefined && validateSeed(s, `seed of env ${i}`));
-      return seed;
-    }
-    validateSeed(seed, "vector reset seed");
-    return Array.from({ length: this.numEnvs }, (_, i) => seed + i);
+    return vectorResetSeeds(String(this), seed, this.numEnvs);
   }
+
 
   /**
    * Step every env with its row of `actions`: for a Discrete action space an Int32Array or
@@ -206,18 +198,9 @@ export class SyncVectorEnv implements VectorEnv {
   }
 
   private checkActions(actions: ArrayLike<number>): void {
-    const need = this.numEnvs * this.actSize;
-    if (isNumericArray(actions) && actions.length === need) return;
-    const space = String(this.singleActionSpace);
-    const fix = this.discreteActions
-      ? `pass an Int32Array or number[] of length ${need}, one ${space} action per env`
-      : `pass a ${this.singleActionSpace instanceof Box ? "Float32Array" : "Int32Array"} of length ${need} (${this.numEnvs} envs × ${this.actSize} values of ${space}), row i holding env i's action`;
-    throw new EnvError(
-      "invalid_action",
-      `${this}: step() got actions ${describeValue(actions)} but ${need} values are needed`,
-      fix,
-    );
+    checkVectorActions(String(this), actions, this.numEnvs, this.actSize, this.singleActionSpace, this.discreteActions);
   }
+
 
   private actionOf(actions: ArrayLike<number>, i: number): unknown {
     if (this.discreteActions) return actions[i];
@@ -232,20 +215,9 @@ export class SyncVectorEnv implements VectorEnv {
 
   /** Copy one env's observation (number or numeric array) into row `i` of `out`. */
   private writeRow(out: Float32Array, i: number, o: unknown): void {
-    const k = this.obsSize, base = i * k;
-    if (typeof o === "number" && k === 1) {
-      out[base] = o;
-      return;
-    }
-    if (!isNumericArray(o) || o.length !== k) {
-      throw new EnvError(
-        "invalid_observation",
-        `${this}: env ${i} returned observation ${describeValue(o)} but ${String(this.singleObservationSpace)} has ${k} values`,
-        "return observations matching the observation space",
-      );
-    }
-    for (let j = 0; j < k; j++) out[base + j] = o[j];
+    writeObservationRow(out, i * this.obsSize, this.obsSize, o, () => `${this}: env ${i} returned observation ${describeValue(o)} but ${String(this.singleObservationSpace)} has ${this.obsSize} values`);
   }
+
 
   /**
    * Declare that every sub-env is inside an episode although this vector env did not reset
@@ -282,6 +254,41 @@ export class SyncVectorEnv implements VectorEnv {
 }
 
 /** Throws unless `states` holds one saved state per env. */
+/** The seed of each sub-env for a vector reset: none, one per env, or `seed + i` for env i. */
+export function vectorResetSeeds(name: string, seed: VecResetArgs["seed"], numEnvs: number): (number | undefined)[] {
+  if (seed === undefined || seed === null) return new Array(numEnvs).fill(undefined);
+  if (Array.isArray(seed)) {
+    if (seed.length !== numEnvs) {
+      throw new ConfigError(`${name}: reset got ${seed.length} seeds for ${numEnvs} envs`, `pass one seed per env (length ${numEnvs}) or a single number`);
+    }
+    seed.forEach((s, i) => s !== undefined && validateSeed(s, `seed of env ${i}`));
+    return seed;
+  }
+  validateSeed(seed, "vector reset seed");
+  return Array.from({ length: numEnvs }, (_, i) => seed + i);
+}
+
+/** A vector step's actions: numEnvs × actSize numbers, or a one-line error saying what to pass. */
+export function checkVectorActions(name: string, actions: ArrayLike<number>, numEnvs: number, actSize: number, actionSpace: Space<unknown>, discrete: boolean): void {
+  const need = numEnvs * actSize;
+  if (isNumericArray(actions) && actions.length === need) return;
+  const space = String(actionSpace);
+  const fix = discrete
+    ? `pass an Int32Array or number[] of length ${need}, one ${space} action per env`
+    : `pass a ${actionSpace instanceof Box ? "Float32Array" : "Int32Array"} of length ${need} (${numEnvs} envs × ${actSize} values of ${space}), row i holding env i's action`;
+  throw new EnvError("invalid_action", `${name}: step() got actions ${describeValue(actions)} but ${need} values are needed`, fix);
+}
+
+/** Copies one env's observation (a number or numeric array of `size` values) to `out` at `base`. */
+export function writeObservationRow(out: Float32Array, base: number, size: number, o: unknown, problem: () => string): void {
+  if (typeof o === "number" && size === 1) {
+    out[base] = o;
+    return;
+  }
+  if (!isNumericArray(o) || o.length !== size) throw new EnvError("invalid_observation", problem(), "return observations matching the observation space");
+  for (let j = 0; j < size; j++) out[base + j] = o[j];
+}
+
 export function checkStateCount(name: string, states: unknown, numEnvs: number): void {
   if (!Array.isArray(states) || states.length !== numEnvs) {
     throw new ConfigError(

@@ -3,12 +3,11 @@ import { pathToFileURL } from "node:url";
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from "node:worker_threads";
 import { makeTrainingEnv } from "../algos/env_stack.js";
 import { ConfigError, describeValue, EnvError, RefineryError } from "../core/errors.js";
-import { validateSeed } from "../core/rng.js";
-import { Box, Discrete, flatSize, isNumericArray, type Space } from "../core/spaces.js";
+import { Box, Discrete, flatSize, type Space } from "../core/spaces.js";
 import type { Env, Info } from "../envs/env.js";
 import { make } from "../envs/registry.js";
 import type { EnvState } from "../envs/state.js";
-import { checkStateCount, type VecResetArgs, type VecResetInfo, type VecStepResult, type VectorEnv } from "../envs/vector.js";
+import { checkStateCount, checkVectorActions, vectorResetSeeds, type VecResetArgs, type VecResetInfo, type VecStepResult, type VectorEnv } from "../envs/vector.js";
 import type { EpisodeStatistics, RunningMeanStdState } from "../envs/wrappers.js";
 import { ACT_KIND, CMD, CTRL, REPLY, type EnvRecipe, type StepReply, type WireError, type WorkerInit, type WorkerRequest } from "./protocol.js";
 import { userModules } from "./user_modules.js";
@@ -246,17 +245,9 @@ export class AsyncVectorEnv implements VectorEnv {
   }
 
   private seedsFor(seed: VecResetArgs["seed"]): (number | undefined)[] {
-    if (seed === undefined || seed === null) return new Array(this.numEnvs).fill(undefined);
-    if (Array.isArray(seed)) {
-      if (seed.length !== this.numEnvs) {
-        throw new ConfigError(`${this}: reset got ${seed.length} seeds for ${this.numEnvs} envs`, `pass one seed per env (length ${this.numEnvs}) or a single number`);
-      }
-      seed.forEach((s, i) => s !== undefined && validateSeed(s, `seed of env ${i}`));
-      return seed;
-    }
-    validateSeed(seed, "vector reset seed");
-    return Array.from({ length: this.numEnvs }, (_, i) => seed + i);
+    return vectorResetSeeds(String(this), seed, this.numEnvs);
   }
+
 
   step(actions: ArrayLike<number>): VecStepResult {
     this.requireOpen();
@@ -297,14 +288,9 @@ export class AsyncVectorEnv implements VectorEnv {
   }
 
   private checkActions(actions: ArrayLike<number>): void {
-    const need = this.numEnvs * this.actSize;
-    if (isNumericArray(actions) && actions.length === need) return;
-    const space = String(this.singleActionSpace);
-    const fix = this.discreteActions
-      ? `pass an Int32Array or number[] of length ${need}, one ${space} action per env`
-      : `pass a ${this.singleActionSpace instanceof Box ? "Float32Array" : "Int32Array"} of length ${need} (${this.numEnvs} envs × ${this.actSize} values of ${space}), row i holding env i's action`;
-    throw new EnvError("invalid_action", `${this}: step() got actions ${describeValue(actions)} but ${need} values are needed`, fix);
+    checkVectorActions(String(this), actions, this.numEnvs, this.actSize, this.singleActionSpace, this.discreteActions);
   }
+
 
   getEnvStates(): EnvState[] {
     return (this.request({ type: "getStates" }) as EnvState[][]).flat();

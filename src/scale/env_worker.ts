@@ -7,11 +7,11 @@
  */
 import { receiveMessageOnPort, workerData, type MessagePort } from "node:worker_threads";
 import { findObsNormalizer, makeTrainingEnv } from "../algos/env_stack.js";
-import { describeValue, EnvError, RefineryError } from "../core/errors.js";
-import { isNumericArray } from "../core/spaces.js";
+import { describeValue, RefineryError } from "../core/errors.js";
 import type { Env, Info } from "../envs/env.js";
 import { make } from "../envs/registry.js";
 import { captureEnvState, restoreEnvState, type EnvState } from "../envs/state.js";
+import { writeObservationRow } from "../envs/vector.js";
 import { ACT_KIND, CMD, CTRL, REPLY, type EnvRecipe, type StepReply, type WireError, type WorkerInit, type WorkerRequest } from "./protocol.js";
 
 const init = workerData as WorkerInit & { port: MessagePort };
@@ -49,18 +49,7 @@ function makeEnv(recipe: EnvRecipe): Env<unknown, unknown> {
 
 /** Same checks and copy as SyncVectorEnv.writeRow, into row `i` (global index) of `out`. */
 function writeRow(out: Float32Array, i: number, o: unknown, base = i * k): void {
-  if (typeof o === "number" && k === 1) {
-    out[base] = o;
-    return;
-  }
-  if (!isNumericArray(o) || o.length !== k) {
-    throw new EnvError(
-      "invalid_observation",
-      `${init.name}: env ${i} returned observation ${describeValue(o)} but the observation space has ${k} values`,
-      "return observations matching the observation space",
-    );
-  }
-  for (let j = 0; j < k; j++) out[base + j] = o[j];
+  writeObservationRow(out, base, k, o, () => `${init.name}: env ${i} returned observation ${describeValue(o)} but the observation space has ${k} values`);
 }
 
 /** Env i's action, typed as SyncVectorEnv would pass it for the caller's array type. */
