@@ -1,6 +1,7 @@
 import * as tf from "#tfjs-core";
 import { backendName } from "../core/backend.js";
 import { ConfigError, describeValue } from "../core/errors.js";
+import { gemmSimd, simdKernelsAvailable } from "./kernels/simd.js";
 
 /**
  * General matrix product over row-major Float32Arrays, for the hand-written networks
@@ -21,6 +22,8 @@ import { ConfigError, describeValue } from "../core/errors.js";
  *   blocked loop here, so on "cpu" every product takes the JS path.
  */
 
+export type GemmPath = "auto" | "simd" | "js" | "backend";
+
 export interface GemmOptions {
   /** A is stored [k, m] (use its transpose). */
   transA?: boolean;
@@ -33,10 +36,12 @@ export interface GemmOptions {
   /** A row vector [n] added to every row of the product (a linear layer's bias), fused into the write. */
   bias?: Float32Array;
   /**
-   * Which implementation: "auto" (default: size and backend decide), "js" (always the
-   * blocked JS loop) or "backend" (always tfjs's matMul). For tests and benchmarks.
+   * Which implementation: "auto" (default: refinery's WebAssembly SIMD kernel where the
+   * platform has WebAssembly SIMD, else size and backend decide), "simd" (always the
+   * kernel), "js" (always the blocked JS loop) or "backend" (always tfjs's matMul). For
+   * tests and benchmarks.
    */
-  path?: "auto" | "js" | "backend";
+  path?: GemmPath;
 }
 
 /** Below this many multiply-adds (m·k·n) the JS loop is faster than a wasm matMul call. */
@@ -62,7 +67,12 @@ export function gemm(A: Float32Array, B: Float32Array, m: number, k: number, n: 
     if (bias !== null) addRows(out, m, n, bias);
     return out;
   }
-  if (useJs(m, k, n, opts.path ?? "auto")) {
+  const path = choosePath(m, k, n, opts.path ?? "auto");
+  if (path === "simd") {
+    gemmSimd(A, B, m, k, n, { transA, transB, out, accumulate, bias: bias ?? undefined });
+    return out;
+  }
+  if (path === "js") {
     // A(i,p) = A[i·aRow + p·aCol], B(p,j) = B[p·bRow + j·bCol].
     const aRow = transA ? 1 : k;
     const aCol = transA ? m : 1;
@@ -76,13 +86,22 @@ export function gemm(A: Float32Array, B: Float32Array, m: number, k: number, n: 
   return out;
 }
 
-function useJs(m: number, k: number, n: number, path: "auto" | "js" | "backend"): boolean {
-  if (path === "js") return true;
-  if (path === "backend") return false;
-  if (path !== "auto") {
-    throw new ConfigError(`unknown gemm path ${describeValue(path)}`, 'use "auto", "js" or "backend"');
+/**
+ * The SIMD kernel, where it runs, beats both others at every RL size measured
+ * (`npm run bench -- kernels`: 7–15× the JS loop, 1.0–1.9× XNNPACK from 64×64×64 up, far
+ * more below, where a tfjs call's fixed cost dominates).
+ */
+function choosePath(m: number, k: number, n: number, path: GemmPath): "simd" | "js" | "backend" {
+  if (path === "simd") {
+    if (!simdKernelsAvailable()) throw new ConfigError("gemm path \"simd\" needs WebAssembly SIMD, which this platform lacks", 'use path "auto", "js" or "backend"');
+    return "simd";
   }
-  return m * k * n < GEMM_JS_MAX_WORK || backendName() !== "wasm";
+  if (path === "js" || path === "backend") return path;
+  if (path !== "auto") {
+    throw new ConfigError(`unknown gemm path ${describeValue(path)}`, 'use "auto", "simd", "js" or "backend"');
+  }
+  if (simdKernelsAvailable()) return "simd";
+  return m * k * n < GEMM_JS_MAX_WORK || backendName() !== "wasm" ? "js" : "backend";
 }
 
 function checkDims(A: Float32Array, B: Float32Array, m: number, k: number, n: number, opts: GemmOptions): void {

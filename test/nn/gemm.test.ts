@@ -47,7 +47,7 @@ describe.each<BackendName>(["wasm", "cpu"])("gemm on %s", (backend) => {
     await initBackend(backend);
   });
 
-  for (const path of ["js", "backend", "auto"] as const) {
+  for (const path of ["simd", "js", "backend", "auto"] as const) {
     it(`matches the naive product for all transpose combinations and odd sizes (${path} path)`, () => {
       const rng = new Rng(11);
       // Odd sizes hit every remainder of the 4×4 blocking; the big ones take the tfjs
@@ -98,7 +98,7 @@ describe.each<BackendName>(["wasm", "cpu"])("gemm on %s", (backend) => {
 
   it("adds a bias row, fused or not, with and without accumulate", () => {
     const rng = new Rng(15);
-    for (const path of ["js", "backend"] as const) {
+    for (const path of ["simd", "js", "backend"] as const) {
       for (const [m, k, n, transA] of [[13, 7, 9, false], [9, 129, 70, true]] as const) {
         const A = randomArray(rng, m * k);
         const B = randomArray(rng, k * n);
@@ -120,7 +120,7 @@ describe.each<BackendName>(["wasm", "cpu"])("gemm on %s", (backend) => {
     expect(m * k * n).toBeGreaterThan(GEMM_JS_MAX_WORK);
     const A = randomArray(rng, m * k + 5);
     const B = randomArray(rng, k * n + 7);
-    for (const path of ["js", "backend"] as const) {
+    for (const path of ["simd", "js", "backend"] as const) {
       expectClose(gemm(A, B, m, k, n, { path }), naive(A, B, m, k, n, false, false), k);
       expectClose(gemm(A, B, m, k, n, { transA: true, path }), naive(A, B, m, k, n, true, false), k);
     }

@@ -1,0 +1,110 @@
+;; refinery's WebAssembly SIMD kernels (128-bit, f32x4). Assembled to gemm_wasm.ts by
+;; `npm run kernels` (scripts/build-kernels.mjs, with wabt); a test checks the two agree.
+;;
+;; All matrices are row-major f32 in this module's memory, addressed in bytes. The caller
+;; pads: rows to a multiple of 4 and columns of B and C to a multiple of 8, so the inner
+;; kernel is one 4×8 register block (eight f32x4 accumulators) with no edge cases.
+(module
+  (memory (export "memory") 1)
+
+  ;; C[mp, np] = A[mp, k] · B[k, np]  (+ C when accum ≠ 0)  (+ bias[np] when pbias ≠ 0),
+  ;; then max(·, 0) when relu ≠ 0.  mp % 4 = 0, np % 8 = 0, k ≥ 0.
+  (func (export "gemm")
+    (param $pa i32) (param $pb i32) (param $pc i32)
+    (param $mp i32) (param $k i32) (param $np i32)
+    (param $pbias i32) (param $accum i32) (param $relu i32)
+    (local $i i32) (local $j i32) (local $p i32)
+    (local $lda i32) (local $ldb i32)
+    (local $ap i32) (local $bp i32) (local $cp i32) (local $arow i32)
+    (local $a v128) (local $b0 v128) (local $b1 v128) (local $zero v128)
+    (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128)
+    (local $c20 v128) (local $c21 v128) (local $c30 v128) (local $c31 v128)
+    (local.set $lda (i32.shl (local.get $k) (i32.const 2)))
+    (local.set $ldb (i32.shl (local.get $np) (i32.const 2)))
+    (local.set $zero (v128.const i32x4 0 0 0 0))
+    (local.set $i (i32.const 0))
+    (block $rows_done
+      (loop $rows
+        (br_if $rows_done (i32.ge_u (local.get $i) (local.get $mp)))
+        (local.set $arow (i32.add (local.get $pa) (i32.mul (local.get $i) (local.get $lda))))
+        (local.set $j (i32.const 0))
+        (block $cols_done
+          (loop $cols
+            (br_if $cols_done (i32.ge_u (local.get $j) (local.get $np)))
+            ;; cp = &C[i, j]
+            (local.set $cp (i32.add (local.get $pc)
+              (i32.shl (i32.add (i32.mul (local.get $i) (local.get $np)) (local.get $j)) (i32.const 2))))
+            (if (local.get $accum)
+              (then
+                (local.set $c00 (v128.load offset=0 (local.get $cp)))
+                (local.set $c01 (v128.load offset=16 (local.get $cp)))
+                (local.set $cp (i32.add (local.get $cp) (local.get $ldb)))
+                (local.set $c10 (v128.load offset=0 (local.get $cp)))
+                (local.set $c11 (v128.load offset=16 (local.get $cp)))
+                (local.set $cp (i32.add (local.get $cp) (local.get $ldb)))
+                (local.set $c20 (v128.load offset=0 (local.get $cp)))
+                (local.set $c21 (v128.load offset=16 (local.get $cp)))
+                (local.set $cp (i32.add (local.get $cp) (local.get $ldb)))
+                (local.set $c30 (v128.load offset=0 (local.get $cp)))
+                (local.set $c31 (v128.load offset=16 (local.get $cp))))
+              (else
+                (local.set $c00 (local.get $zero)) (local.set $c01 (local.get $zero))
+                (local.set $c10 (local.get $zero)) (local.set $c11 (local.get $zero))
+                (local.set $c20 (local.get $zero)) (local.set $c21 (local.get $zero))
+                (local.set $c30 (local.get $zero)) (local.set $c31 (local.get $zero))))
+            (local.set $ap (local.get $arow))
+            (local.set $bp (i32.add (local.get $pb) (i32.shl (local.get $j) (i32.const 2))))
+            (local.set $p (i32.const 0))
+            (block $k_done
+              (loop $kloop
+                (br_if $k_done (i32.ge_u (local.get $p) (local.get $k)))
+                (local.set $b0 (v128.load offset=0 (local.get $bp)))
+                (local.set $b1 (v128.load offset=16 (local.get $bp)))
+                (local.set $a (f32x4.splat (f32.load (local.get $ap))))
+                (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $a) (local.get $b0))))
+                (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $a) (local.get $b1))))
+                (local.set $a (f32x4.splat (f32.load (i32.add (local.get $ap) (local.get $lda)))))
+                (local.set $c10 (f32x4.add (local.get $c10) (f32x4.mul (local.get $a) (local.get $b0))))
+                (local.set $c11 (f32x4.add (local.get $c11) (f32x4.mul (local.get $a) (local.get $b1))))
+                (local.set $a (f32x4.splat (f32.load (i32.add (local.get $ap) (i32.shl (local.get $lda) (i32.const 1))))))
+                (local.set $c20 (f32x4.add (local.get $c20) (f32x4.mul (local.get $a) (local.get $b0))))
+                (local.set $c21 (f32x4.add (local.get $c21) (f32x4.mul (local.get $a) (local.get $b1))))
+                (local.set $a (f32x4.splat (f32.load (i32.add (local.get $ap) (i32.mul (local.get $lda) (i32.const 3))))))
+                (local.set $c30 (f32x4.add (local.get $c30) (f32x4.mul (local.get $a) (local.get $b0))))
+                (local.set $c31 (f32x4.add (local.get $c31) (f32x4.mul (local.get $a) (local.get $b1))))
+                (local.set $ap (i32.add (local.get $ap) (i32.const 4)))
+                (local.set $bp (i32.add (local.get $bp) (local.get $ldb)))
+                (local.set $p (i32.add (local.get $p) (i32.const 1)))
+                (br $kloop)))
+            ;; epilogue: bias, relu, store the 4×8 block
+            (if (local.get $pbias)
+              (then
+                (local.set $b0 (v128.load offset=0 (i32.add (local.get $pbias) (i32.shl (local.get $j) (i32.const 2)))))
+                (local.set $b1 (v128.load offset=16 (i32.add (local.get $pbias) (i32.shl (local.get $j) (i32.const 2)))))
+                (local.set $c00 (f32x4.add (local.get $c00) (local.get $b0))) (local.set $c01 (f32x4.add (local.get $c01) (local.get $b1)))
+                (local.set $c10 (f32x4.add (local.get $c10) (local.get $b0))) (local.set $c11 (f32x4.add (local.get $c11) (local.get $b1)))
+                (local.set $c20 (f32x4.add (local.get $c20) (local.get $b0))) (local.set $c21 (f32x4.add (local.get $c21) (local.get $b1)))
+                (local.set $c30 (f32x4.add (local.get $c30) (local.get $b0))) (local.set $c31 (f32x4.add (local.get $c31) (local.get $b1)))))
+            (if (local.get $relu)
+              (then
+                (local.set $c00 (f32x4.max (local.get $c00) (local.get $zero))) (local.set $c01 (f32x4.max (local.get $c01) (local.get $zero)))
+                (local.set $c10 (f32x4.max (local.get $c10) (local.get $zero))) (local.set $c11 (f32x4.max (local.get $c11) (local.get $zero)))
+                (local.set $c20 (f32x4.max (local.get $c20) (local.get $zero))) (local.set $c21 (f32x4.max (local.get $c21) (local.get $zero)))
+                (local.set $c30 (f32x4.max (local.get $c30) (local.get $zero))) (local.set $c31 (f32x4.max (local.get $c31) (local.get $zero)))))
+            (local.set $cp (i32.add (local.get $pc)
+              (i32.shl (i32.add (i32.mul (local.get $i) (local.get $np)) (local.get $j)) (i32.const 2))))
+            (v128.store offset=0 (local.get $cp) (local.get $c00))
+            (v128.store offset=16 (local.get $cp) (local.get $c01))
+            (local.set $cp (i32.add (local.get $cp) (local.get $ldb)))
+            (v128.store offset=0 (local.get $cp) (local.get $c10))
+            (v128.store offset=16 (local.get $cp) (local.get $c11))
+            (local.set $cp (i32.add (local.get $cp) (local.get $ldb)))
+            (v128.store offset=0 (local.get $cp) (local.get $c20))
+            (v128.store offset=16 (local.get $cp) (local.get $c21))
+            (local.set $cp (i32.add (local.get $cp) (local.get $ldb)))
+            (v128.store offset=0 (local.get $cp) (local.get $c30))
+            (v128.store offset=16 (local.get $cp) (local.get $c31))
+            (local.set $j (i32.add (local.get $j) (i32.const 8)))
+            (br $cols)))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $rows)))))
