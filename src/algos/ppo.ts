@@ -35,7 +35,7 @@ import { approxKl, approxKlArrays, clipFraction, clipFractionArrays } from "../l
 import { clippedSurrogate, clippedSurrogateArrays } from "../loss/surrogate.js";
 import { valueLoss, valueLossArrays } from "../loss/value.js";
 import { Adam, type AdamState } from "../nn/optim.js";
-import { ActorCritic } from "../policies/actor_critic.js";
+import { ActorCritic, type LossOutputs } from "../policies/actor_critic.js";
 import { StepCollector, type RolloutBatch } from "../rollout/step_collector.js";
 import { createTrainingVecEnv, findObsNormalizer, makeTrainingEnv, trainingObsNormStats } from "./env_stack.js";
 import type { PPOConfig } from "./ppo_config.js";
@@ -83,7 +83,9 @@ export class PPO implements Algorithm {
   }
 
   static async create(config: PPOConfig): Promise<PPO> {
-    await initBackend(config.backend);
+    // With the kernels, tfjs only stores the weights (and runs the tape path of policies
+    // without typed-array distribution twins): its light cpu backend does.
+    await initBackend(config.backend === "kernels" ? "cpu" : config.backend);
     const vec = await createTrainingVecEnv(config, config.numEnvs, config);
     try {
       return new PPO(config, vec);
@@ -145,7 +147,11 @@ export class PPO implements Algorithm {
       for (let start = 0; start + mb.size <= n; start += mb.size) {
         mb.gather(batch, advantages, returns, perm, start);
         const adv = c.normAdv ? normalizeAdvantages(mb.advantages) : mb.advantages;
-        const stats = this.policy.supportsManualGradients ? this.manualStep(mb, adv, clip) : this.tapeStep(mb, adv, clip);
+        const stats = !this.policy.supportsManualGradients
+          ? this.tapeStep(mb, adv, clip)
+          : this.config.backend === "kernels"
+            ? this.kernelStep(mb, adv, clip)
+            : this.manualStep(mb, adv, clip);
         for (const key of Object.keys(sums) as (keyof MinibatchStats)[]) sums[key] += stats[key];
         lastKl = stats.approxKl;
         count++;
@@ -175,33 +181,52 @@ export class PPO implements Algorithm {
    * (tfjs's per-op overhead, not arithmetic, dominates at these sizes).
    */
   private manualStep(mb: Minibatch, adv: Float32Array, clip: number): MinibatchStats {
+    return tf.tidy(() => {
+      const fwd = this.policy.forwardForLoss(mb.obs, mb.actions, mb.size);
+      const loss = this.lossGradients(fwd, mb, adv, clip);
+      const grads = this.policy.backwardForLoss(fwd, loss.dLogProb, loss.dEntropy, loss.dValue);
+      return { ...loss.stats, gradNorm: this.optimizer.applyGradients(grads, this.config.maxGradNorm) };
+    });
+  }
+
+  /**
+   * `manualStep` on refinery's WebAssembly SIMD kernels (`backend: "kernels"`): the same
+   * loss and derivatives, with the networks' forward and backward passes in typed arrays
+   * and no tensors but the optimiser's reads and writes of the weights.
+   */
+  private kernelStep(mb: Minibatch, adv: Float32Array, clip: number): MinibatchStats {
+    const fwd = this.policy.forwardForLossKernels(mb.obs, mb.actions, mb.size);
+    const loss = this.lossGradients(fwd, mb, adv, clip);
+    const grads = this.policy.backwardForLossKernels(fwd, loss.dLogProb, loss.dEntropy, loss.dValue);
+    return { ...loss.stats, gradNorm: this.policy.applyGradientsKernels(this.optimizer, grads, this.config.maxGradNorm) };
+  }
+
+  /**
+   * The minibatch loss L = mean(clippedSurrogate) − entCoef·mean(H) + vfCoef·valueLoss from
+   * a forward pass's log π, H and V, and its derivatives with respect to each of them.
+   */
+  private lossGradients(fwd: LossOutputs, mb: Minibatch, adv: Float32Array, clip: number) {
     const c = this.config;
     const size = mb.size;
-    return tf.tidy(() => {
-      const fwd = this.policy.forwardForLoss(mb.obs, mb.actions, size);
-      // Policy term: mean over the minibatch of the clipped surrogate.
-      const pgPerSample = new Float32Array(size);
-      const dLogProb = new Float32Array(size);
-      clippedSurrogateArrays(fwd.logProb, mb.logProbs, adv, clip, clip, pgPerSample, dLogProb);
-      scaleInPlace(dLogProb, 1 / size);
-      // Value term, weighted by vfCoef.
-      const dValue = new Float32Array(size);
-      const valueLoss = valueLossArrays(fwd.value, mb.returns, c.clipVloss ? mb.values : undefined, c.clipVloss ? clip : undefined, dValue);
-      scaleInPlace(dValue, c.vfCoef);
-      // Entropy bonus: −entCoef·mean(H).
-      const dEntropy = new Float32Array(size).fill(-c.entCoef / size);
-
-      const grads = this.policy.backwardForLoss(fwd, dLogProb, dEntropy, dValue);
-      const gradNorm = this.optimizer.applyGradients(grads, c.maxGradNorm);
-      return {
-        policyLoss: meanOf(pgPerSample),
-        valueLoss,
-        entropy: meanOf(fwd.entropy),
-        approxKl: approxKlArrays(fwd.logProb, mb.logProbs),
-        clipFraction: clipFractionArrays(fwd.logProb, mb.logProbs, clip),
-        gradNorm,
-      };
-    });
+    // Policy term: mean over the minibatch of the clipped surrogate.
+    const pgPerSample = new Float32Array(size);
+    const dLogProb = new Float32Array(size);
+    clippedSurrogateArrays(fwd.logProb, mb.logProbs, adv, clip, clip, pgPerSample, dLogProb);
+    scaleInPlace(dLogProb, 1 / size);
+    // Value term, weighted by vfCoef.
+    const dValue = new Float32Array(size);
+    const valueLoss = valueLossArrays(fwd.value, mb.returns, c.clipVloss ? mb.values : undefined, c.clipVloss ? clip : undefined, dValue);
+    scaleInPlace(dValue, c.vfCoef);
+    // Entropy bonus: −entCoef·mean(H).
+    const dEntropy = new Float32Array(size).fill(-c.entCoef / size);
+    const stats = {
+      policyLoss: meanOf(pgPerSample),
+      valueLoss,
+      entropy: meanOf(fwd.entropy),
+      approxKl: approxKlArrays(fwd.logProb, mb.logProbs),
+      clipFraction: clipFractionArrays(fwd.logProb, mb.logProbs, clip),
+    };
+    return { dLogProb, dEntropy, dValue, stats };
   }
 
   /**

@@ -50,7 +50,9 @@ export const ppoConfigSchema = z
     normReward: z.boolean().describe("scale rewards by the running std of the discounted return (NormalizeReward)"),
     clipObs: z.number().positive().nullable().describe("clip normalised observations to ±clipObs (null: no clip)"),
     clipReward: z.number().positive().nullable().describe("clip normalised rewards to ±clipReward (null: no clip)"),
-    backend: z.enum(["wasm", "cpu"]).describe("tfjs backend for the updates"),
+    backend: z
+      .enum(["wasm", "cpu", "kernels"])
+      .describe("what computes the updates: tfjs's wasm or cpu backend, or kernels (refinery's WebAssembly SIMD kernels; tfjs cpu only holds the weights)"),
     evalEvery: z.number().int().min(0).describe("evaluate every N updates (0: only at the end)"),
     evalEpisodes: z.number().int().positive().describe("episodes per evaluation"),
     evalDeterministic: z.boolean().describe("evaluate with the mode of the policy instead of sampling"),

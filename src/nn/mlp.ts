@@ -2,6 +2,7 @@ import * as tf from "#tfjs-core";
 import { ConfigError, describeValue } from "../core/errors.js";
 import type { Rng } from "../core/rng.js";
 import { dense, denseForward, denseGrads, type DenseMode, type DenseSaved } from "./dense.js";
+import { gemmSimd, simdKernelsAvailable } from "./kernels/simd.js";
 import { linearDefault, orthogonal, zeros } from "./init.js";
 import { createVariable } from "./variables.js";
 
@@ -17,6 +18,16 @@ export type MLPInit = "orthogonal" | "torch-default";
 /** What `MLP.backward` needs from `MLP.forwardTrace`: each layer's input, kernel and output. */
 export interface MLPTrace {
   saved: DenseSaved[];
+}
+
+/**
+ * What `MLP.backwardArrays` needs from `MLP.forwardTraceArrays`: each layer's input and
+ * output (after the activation), row-major typed arrays.
+ */
+export interface MLPArrayTrace {
+  batch: number;
+  inputs: Float32Array[];
+  outputs: Float32Array[];
 }
 
 export interface MLPOptions {
@@ -64,6 +75,8 @@ export class MLP {
   // Fast path: kernels stored transposed ([out][in]) so the inner loop reads both
   // operands contiguously.
   private readonly fastKernelsT: Float32Array[];
+  // The kernels as stored ([in][out]), for the SIMD kernels' training path.
+  private readonly fastKernels: Float32Array[];
   private readonly fastBiases: Float32Array[];
   private scratch: Float32Array[] = [];
   private scratchBatch = 0;
@@ -106,9 +119,11 @@ export class MLP {
     this.paramShapes = shapes;
     this.variables = vars;
     this.fastKernelsT = [];
+    this.fastKernels = [];
     this.fastBiases = [];
     for (let i = 0; i < layers; i++) {
       this.fastKernelsT.push(new Float32Array(sizes[i] * sizes[i + 1]));
+      this.fastKernels.push(new Float32Array(sizes[i] * sizes[i + 1]));
       this.fastBiases.push(new Float32Array(sizes[i + 1]));
     }
     this.syncFastWeights();
@@ -239,16 +254,79 @@ export class MLP {
   /** Refreshes the typed-array weights used by forwardFast: one dataSync per variable. */
   syncFastWeights(): void {
     this.checkLive();
+    this.setFastWeights(this.variables.map((v) => v.dataSync() as Float32Array));
+  }
+
+  /**
+   * Refreshes the typed-array weights from arrays in `variables` order that equal the
+   * variables' values (e.g. what an optimiser just assigned): syncFastWeights without
+   * reading the variables back.
+   */
+  setFastWeights(weights: readonly Float32Array[]): void {
     for (let l = 0; l < this.numLayers; l++) {
       const fanIn = this.sizes[l];
       const fanOut = this.sizes[l + 1];
-      const kernel = this.variables[2 * l].dataSync() as Float32Array;
+      const kernel = weights[2 * l];
       const kt = this.fastKernelsT[l];
       for (let i = 0; i < fanIn; i++) {
         for (let j = 0; j < fanOut; j++) kt[j * fanIn + i] = kernel[i * fanOut + j];
       }
-      this.fastBiases[l].set(this.variables[2 * l + 1].dataSync() as Float32Array);
+      this.fastKernels[l].set(kernel);
+      this.fastBiases[l].set(weights[2 * l + 1]);
     }
+  }
+
+  /**
+   * The forward pass for training on refinery's WebAssembly SIMD kernels: no tensors, the
+   * cached weights (call syncFastWeights/setFastWeights after each optimiser step), every
+   * layer one fused kernel call (product, bias, activation; tanh by the kernel's rational
+   * approximation, within 4e-7). x: [batch, in] row-major. Pass the trace to backwardArrays.
+   */
+  forwardTraceArrays(x: Float32Array, batch: number): { output: Float32Array; trace: MLPArrayTrace } {
+    this.checkLive();
+    checkKernels();
+    const inputs: Float32Array[] = [];
+    const outputs: Float32Array[] = [];
+    let h = x.length === batch * this.inputSize ? x : x.subarray(0, batch * this.inputSize);
+    const last = this.numLayers - 1;
+    for (let l = 0; l <= last; l++) {
+      const y = gemmSimd(h, this.fastKernels[l], batch, this.sizes[l], this.sizes[l + 1], {
+        bias: this.fastBiases[l],
+        activation: l === last ? "linear" : this.activation,
+      });
+      inputs.push(h);
+      outputs.push(y);
+      h = y;
+    }
+    return { output: h, trace: { batch, inputs, outputs } };
+  }
+
+  /**
+   * Backpropagation through a `forwardTraceArrays`: given dL/d(output) [batch, out]
+   * row-major, the gradient of every parameter as Float32Arrays in `variables` order (the
+   * same numbers as `backward`, to float32 rounding).
+   */
+  backwardArrays(trace: MLPArrayTrace, dOutput: Float32Array): Float32Array[] {
+    this.checkLive();
+    checkKernels();
+    const { batch } = trace;
+    const grads: Float32Array[] = new Array(this.variables.length);
+    let dy = dOutput;
+    const last = this.numLayers - 1;
+    for (let l = last; l >= 0; l--) {
+      const fanIn = this.sizes[l];
+      const fanOut = this.sizes[l + 1];
+      const dz = l === last ? dy : activationGradArrays(dy, trace.outputs[l], batch * fanOut, this.activation);
+      const db = new Float32Array(fanOut);
+      for (let r = 0; r < batch; r++) {
+        const o = r * fanOut;
+        for (let j = 0; j < fanOut; j++) db[j] += dz[o + j];
+      }
+      grads[2 * l] = gemmSimd(trace.inputs[l], dz, fanIn, batch, fanOut, { transA: true }); // xᵀ·dz
+      grads[2 * l + 1] = db;
+      if (l > 0) dy = gemmSimd(dz, this.fastKernels[l], batch, fanOut, fanIn, { transB: true }); // dz·Wᵀ
+    }
+    return grads;
   }
 
   /**
@@ -321,6 +399,20 @@ export class MLP {
       throw new ConfigError("this MLP was disposed", "create a new network instead of reusing a disposed one", "disposed");
     }
   }
+}
+
+function checkKernels(): void {
+  if (!simdKernelsAvailable()) {
+    throw new ConfigError("the kernels backend needs WebAssembly SIMD, which this platform lacks", "use --set backend=wasm or --set backend=cpu");
+  }
+}
+
+/** dL/dz = dL/dy ⊙ act′, written with the saved output y (tanh: 1 − y²; relu: 1 where y > 0). */
+function activationGradArrays(dy: Float32Array, y: Float32Array, n: number, activation: HiddenActivation): Float32Array {
+  const dz = new Float32Array(n);
+  if (activation === "tanh") for (let i = 0; i < n; i++) dz[i] = dy[i] * (1 - y[i] * y[i]);
+  else for (let i = 0; i < n; i++) dz[i] = y[i] > 0 ? dy[i] : 0;
+  return dz;
 }
 
 const ACT_LINEAR = 0;

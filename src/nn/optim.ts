@@ -197,10 +197,45 @@ export class Adam extends AdamBase {
     }
     checkMaxGradNorm(maxGradNorm);
     this.gatherGradients(grads);
+    return this.updateVariables(maxGradNorm);
+  }
+
+  /**
+   * `applyGradients` with the gradients as Float32Arrays in variable order (from a
+   * backward pass computed in typed arrays, e.g. `MLP.backwardArrays`). Returns the
+   * pre-clip global norm; `onWeights`, when given, receives the updated weights (in
+   * variable order, valid during the call) so a caller can refresh its own copies without
+   * reading the variables back.
+   */
+  applyGradientArrays(grads: readonly Float32Array[], maxGradNorm?: number, onWeights?: (weights: readonly Float32Array[]) => void): number {
+    if (grads.length !== this.variables.length) {
+      throw new ConfigError(
+        `applyGradientArrays got ${grads.length} gradients for ${this.variables.length} variables`,
+        "pass one gradient per variable, in the optimiser's variable order",
+      );
+    }
+    checkMaxGradNorm(maxGradNorm);
+    let offset = 0;
+    grads.forEach((grad, k) => {
+      if (!(grad instanceof Float32Array) || grad.length !== this.sizes[k]) {
+        throw new ConfigError(
+          `applyGradientArrays: the gradient of ${this.variables[k].name} is ${describeValue(grad)}, the variable has ${this.sizes[k]} entries`,
+          "pass Float32Array gradients in the optimiser's variable order",
+        );
+      }
+      this.flatGrad.set(grad, offset);
+      offset += grad.length;
+    });
+    return this.updateVariables(maxGradNorm, onWeights);
+  }
+
+  /** The Adam update of the variables from the gradient in flatGrad: read, update in JS, assign. */
+  private updateVariables(maxGradNorm: number | undefined, onWeights?: (weights: readonly Float32Array[]) => void): number {
     // Copies: the cpu backend's dataSync hands out the tensor's own storage.
     const weights = this.variables.map((v) => (v.dataSync() as Float32Array).slice());
     const norm = this.update(weights, maxGradNorm);
     tf.tidy(() => this.variables.forEach((v, k) => v.assign(tf.tensor(weights[k], v.shape, "float32"))));
+    onWeights?.(weights);
     return norm;
   }
 

@@ -4,7 +4,8 @@ import type { Rng } from "../core/rng.js";
 import { Box, Discrete, type Space } from "../core/spaces.js";
 import { Categorical, DiagGaussian } from "../nn/distributions.js";
 import { GSDE } from "../nn/gsde.js";
-import { MLP, type HiddenActivation, type MLPTrace } from "../nn/mlp.js";
+import { MLP, type HiddenActivation, type MLPArrayTrace, type MLPTrace } from "../nn/mlp.js";
+import type { Adam } from "../nn/optim.js";
 
 export interface ActorCriticOptions {
   observationSpace: Space<unknown>;
@@ -54,11 +55,8 @@ export interface ActBuffers {
   values: Float32Array;
 }
 
-/**
- * A minibatch forward pass kept for `backwardForLoss`: log π(a|s), entropy and V(s) as
- * typed arrays, plus the network activations (tensors owned by the enclosing tf.tidy).
- */
-export interface LossForward {
+/** log π(a|s), entropy and V(s) of a minibatch as typed arrays, with what their gradients need. */
+export interface LossOutputs {
   batch: number;
   logProb: Float32Array;
   entropy: Float32Array;
@@ -68,8 +66,21 @@ export interface LossForward {
   /** gSDE policies: the actor's last hidden activation per row, [batch, latentDim]. */
   latent?: Float32Array;
   actions: Int32Array | Float32Array;
+}
+
+/**
+ * A minibatch forward pass kept for `backwardForLoss`: the outputs plus the network
+ * activations (tensors owned by the enclosing tf.tidy).
+ */
+export interface LossForward extends LossOutputs {
   actorTrace: MLPTrace;
   criticTrace: MLPTrace;
+}
+
+/** A minibatch forward pass on the SIMD kernels, kept for `backwardForLossKernels`. */
+export interface KernelLossForward extends LossOutputs {
+  actorTrace: MLPArrayTrace;
+  criticTrace: MLPArrayTrace;
 }
 
 /**
@@ -260,19 +271,36 @@ export class ActorCritic {
     const critic = this.critic.forwardTrace(x);
     const params = actor.output.dataSync() as Float32Array;
     const value = critic.output.dataSync() as Float32Array;
+    const latent = this.gsde ? (this.actor.traceHidden(actor.trace).dataSync() as Float32Array) : undefined;
+    return { ...this.distributionOutputs(params, value, latent, actions, batch), actorTrace: actor.trace, criticTrace: critic.trace };
+  }
+
+  /**
+   * `forwardForLoss` on refinery's WebAssembly SIMD kernels: no tensors at all (the
+   * networks run on their cached weights; keep them fresh with `applyGradientsKernels` or
+   * syncFastWeights). Pass the result to `backwardForLossKernels`.
+   */
+  forwardForLossKernels(obs: Float32Array, actions: Int32Array | Float32Array, batch: number): KernelLossForward {
+    const x = obs.subarray(0, batch * this.obsSize);
+    const actor = this.actor.forwardTraceArrays(x, batch);
+    const critic = this.critic.forwardTraceArrays(x, batch);
+    const latent = this.gsde ? actor.trace.outputs[this.actor.numLayers - 2] : undefined;
+    return { ...this.distributionOutputs(actor.output, critic.output, latent, actions, batch), actorTrace: actor.trace, criticTrace: critic.trace };
+  }
+
+  /** log π and entropy of the actions under the actor's outputs (the part both forward passes share). */
+  private distributionOutputs(params: Float32Array, value: Float32Array, latent: Float32Array | undefined, actions: Int32Array | Float32Array, batch: number): LossOutputs {
     const logProb = new Float32Array(batch);
     const entropy = new Float32Array(batch);
-    const fwd: LossForward = { batch, logProb, entropy, value, params, actions, actorTrace: actor.trace, criticTrace: critic.trace };
     const dist = this.plainDist;
     if (this.gsde) {
-      fwd.latent = this.actor.traceHidden(actor.trace).dataSync() as Float32Array;
-      this.gsde.logProbEntropyArrays(params, fwd.latent, actions as Float32Array, batch, logProb, entropy);
+      this.gsde.logProbEntropyArrays(params, latent as Float32Array, actions as Float32Array, batch, logProb, entropy);
     } else if (dist instanceof Categorical) {
       dist.logProbEntropyArrays(params, actions as Int32Array, batch, logProb, entropy);
     } else {
       (dist as DiagGaussian).logProbEntropyArrays(params, actions as Float32Array, batch, logProb, entropy);
     }
-    return fwd;
+    return { batch, logProb, entropy, value, params, latent, actions };
   }
 
   /**
@@ -282,10 +310,43 @@ export class ActorCritic {
    * with `evaluate`, to float32 rounding). Call inside the same tf.tidy.
    */
   backwardForLoss(fwd: LossForward, dLogProb: Float32Array, dEntropy: Float32Array, dValue: Float32Array): tf.Tensor[] {
+    const { batch } = fwd;
+    const { dParams, dLogStd } = this.distributionGrads(fwd, dLogProb, dEntropy);
+    const grads = [
+      ...this.actor.backward(fwd.actorTrace, tf.tensor2d(dParams, [batch, this.actor.outputSize])),
+      ...this.critic.backward(fwd.criticTrace, tf.tensor2d(dValue.subarray(0, batch), [batch, 1])),
+    ];
+    if (dLogStd) grads.push(tf.tensor(dLogStd, this.logStdParam()?.variable.shape));
+    return grads;
+  }
+
+  /** `backwardForLoss` of a `forwardForLossKernels`: the gradients as Float32Arrays, in `trainableVariables()` order. */
+  backwardForLossKernels(fwd: KernelLossForward, dLogProb: Float32Array, dEntropy: Float32Array, dValue: Float32Array): Float32Array[] {
+    const { dParams, dLogStd } = this.distributionGrads(fwd, dLogProb, dEntropy);
+    const grads = [...this.actor.backwardArrays(fwd.actorTrace, dParams), ...this.critic.backwardArrays(fwd.criticTrace, dValue.subarray(0, fwd.batch))];
+    if (dLogStd) grads.push(dLogStd);
+    return grads;
+  }
+
+  /**
+   * One Adam step of `optimizer` (over `trainableVariables()`) from kernel gradients, then
+   * the acting and kernel weight copies are refreshed from the updated weights directly.
+   * Returns the pre-clip global gradient norm.
+   */
+  applyGradientsKernels(optimizer: Adam, grads: readonly Float32Array[], maxGradNorm?: number): number {
+    const nActor = this.actor.variables.length;
+    const nCritic = this.critic.variables.length;
+    return optimizer.applyGradientArrays(grads, maxGradNorm, (weights) => {
+      this.actor.setFastWeights(weights.slice(0, nActor));
+      this.critic.setFastWeights(weights.slice(nActor, nActor + nCritic));
+      this.logStdParam()?.owner.syncFastWeights();
+    });
+  }
+
+  /** dL/d(actor outputs) and dL/d(log-std) from dL/dlogπ and dL/dH per row (shared by both backward passes). */
+  private distributionGrads(fwd: LossOutputs, dLogProb: Float32Array, dEntropy: Float32Array): { dParams: Float32Array; dLogStd: Float32Array | null } {
     const { batch, params, actions } = fwd;
-    const outSize = this.actor.outputSize;
-    const dParams = new Float32Array(batch * outSize);
-    let dLogStd: tf.Tensor | null = null;
+    const dParams = new Float32Array(batch * this.actor.outputSize);
     const dist = this.plainDist;
     if (this.gsde) {
       if (!fwd.latent) {
@@ -294,21 +355,16 @@ export class ActorCritic {
       const shape = this.gsde.logStd.shape;
       const d = new Float32Array(shape[0] * shape[1]);
       this.gsde.logProbEntropyGrad(params, fwd.latent, actions as Float32Array, batch, dLogProb, dEntropy, dParams, d);
-      dLogStd = tf.tensor2d(d, shape);
-    } else if (dist instanceof Categorical) {
-      dist.logProbEntropyGrad(params, actions as Int32Array, batch, dLogProb, dEntropy, dParams);
-    } else {
-      const gaussian = dist as DiagGaussian;
-      const d = new Float32Array(gaussian.dim);
-      gaussian.logProbEntropyGrad(params, actions as Float32Array, batch, dLogProb, dEntropy, dParams, d);
-      dLogStd = tf.tensor1d(d);
+      return { dParams, dLogStd: d };
     }
-    const grads = [
-      ...this.actor.backward(fwd.actorTrace, tf.tensor2d(dParams, [batch, outSize])),
-      ...this.critic.backward(fwd.criticTrace, tf.tensor2d(dValue.subarray(0, batch), [batch, 1])),
-    ];
-    if (dLogStd) grads.push(dLogStd);
-    return grads;
+    if (dist instanceof Categorical) {
+      dist.logProbEntropyGrad(params, actions as Int32Array, batch, dLogProb, dEntropy, dParams);
+      return { dParams, dLogStd: null };
+    }
+    const gaussian = dist as DiagGaussian;
+    const d = new Float32Array(gaussian.dim);
+    gaussian.logProbEntropyGrad(params, actions as Float32Array, batch, dLogProb, dEntropy, dParams, d);
+    return { dParams, dLogStd: d };
   }
 
   /** Every trainable variable: the actor's, then the critic's, then the log-std (Box actions; gSDE's is [latent, actions]). */

@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { Rng } from "../../src/core/rng.js";
-import { gemmSimd, simdKernelsAvailable } from "../../src/nn/kernels/simd.js";
+import { gemmSimd, simdKernelsAvailable, tanhSimd } from "../../src/nn/kernels/simd.js";
 
 describe("WebAssembly SIMD kernels", () => {
   it("are available on the Node this project supports (SIMD is on since Node 16.4)", () => {
@@ -20,7 +20,7 @@ describe("WebAssembly SIMD kernels", () => {
       const B = Float32Array.from({ length: k * n }, () => rng.normal());
       const bias = Float32Array.from({ length: n }, () => rng.normal());
       const out = new Float32Array(m * n + 4).fill(7);
-      gemmSimd(A, B, m, k, n, { bias, relu: true, out });
+      gemmSimd(A, B, m, k, n, { bias, activation: "relu", out });
       let negatives = 0;
       for (let i = 0; i < m; i++) {
         for (let j = 0; j < n; j++) {
@@ -33,6 +33,20 @@ describe("WebAssembly SIMD kernels", () => {
       expect(Array.from(out.subarray(m * n))).toEqual([7, 7, 7, 7]);
       if (m * n > 20) expect(negatives).toBeGreaterThan(0); // the relu had something to clip
     }
+  });
+
+  it("tanh (fused or alone) is within 4e-7 of Math.tanh from −12 to 12, and odd", () => {
+    const xs = Float32Array.from({ length: 24001 }, (_, i) => -12 + i * 0.001);
+    const ys = tanhSimd(xs.slice());
+    let worst = 0;
+    for (let i = 0; i < xs.length; i++) worst = Math.max(worst, Math.abs(ys[i] - Math.tanh(xs[i])));
+    expect(worst).toBeLessThan(4e-7);
+    expect(worst).toBeGreaterThan(0); // an approximation, not Math.tanh itself
+    const negated = tanhSimd(xs.map((x) => -x));
+    for (let i = 0; i < xs.length; i++) expect(negated[i] + ys[i]).toBe(0);
+    // Fused: tanh(x·1 + 0) row by row equals the standalone kernel.
+    const fused = gemmSimd(xs, Float32Array.of(1), xs.length, 1, 1, { activation: "tanh" });
+    expect(Array.from(fused)).toEqual(Array.from(ys));
   });
 
   it("reuses its memory across calls of different sizes without stale values", () => {

@@ -7,12 +7,12 @@
 (module
   (memory (export "memory") 1)
 
-  ;; C[mp, np] = A[mp, k] · B[k, np]  (+ C when accum ≠ 0)  (+ bias[np] when pbias ≠ 0),
-  ;; then max(·, 0) when relu ≠ 0.  mp % 4 = 0, np % 8 = 0, k ≥ 0.
+  ;; C[mp, np] = act(A[mp, k] · B[k, np]  (+ C when accum ≠ 0)  (+ bias[np] when pbias ≠ 0)),
+  ;; act: 0 none, 1 relu, 2 tanh.  mp % 4 = 0, np % 8 = 0, k ≥ 0.
   (func (export "gemm")
     (param $pa i32) (param $pb i32) (param $pc i32)
     (param $mp i32) (param $k i32) (param $np i32)
-    (param $pbias i32) (param $accum i32) (param $relu i32)
+    (param $pbias i32) (param $accum i32) (param $act i32)
     (local $i i32) (local $j i32) (local $p i32)
     (local $lda i32) (local $ldb i32)
     (local $ap i32) (local $bp i32) (local $cp i32) (local $arow i32)
@@ -85,7 +85,13 @@
                 (local.set $c10 (f32x4.add (local.get $c10) (local.get $b0))) (local.set $c11 (f32x4.add (local.get $c11) (local.get $b1)))
                 (local.set $c20 (f32x4.add (local.get $c20) (local.get $b0))) (local.set $c21 (f32x4.add (local.get $c21) (local.get $b1)))
                 (local.set $c30 (f32x4.add (local.get $c30) (local.get $b0))) (local.set $c31 (f32x4.add (local.get $c31) (local.get $b1)))))
-            (if (local.get $relu)
+            (if (i32.eq (local.get $act) (i32.const 2))
+              (then
+                (local.set $c00 (call $tanh4 (local.get $c00))) (local.set $c01 (call $tanh4 (local.get $c01)))
+                (local.set $c10 (call $tanh4 (local.get $c10))) (local.set $c11 (call $tanh4 (local.get $c11)))
+                (local.set $c20 (call $tanh4 (local.get $c20))) (local.set $c21 (call $tanh4 (local.get $c21)))
+                (local.set $c30 (call $tanh4 (local.get $c30))) (local.set $c31 (call $tanh4 (local.get $c31)))))
+            (if (i32.eq (local.get $act) (i32.const 1))
               (then
                 (local.set $c00 (f32x4.max (local.get $c00) (local.get $zero))) (local.set $c01 (f32x4.max (local.get $c01) (local.get $zero)))
                 (local.set $c10 (f32x4.max (local.get $c10) (local.get $zero))) (local.set $c11 (f32x4.max (local.get $c11) (local.get $zero)))
@@ -107,4 +113,38 @@
             (local.set $j (i32.add (local.get $j) (i32.const 8)))
             (br $cols)))
         (local.set $i (i32.add (local.get $i) (i32.const 4)))
-        (br $rows)))))
+        (br $rows))))
+
+  ;; tanh of four floats: a rational approximation (odd degree-13 numerator, even degree-6
+  ;; denominator) on x clamped to ±7.905311, where float32 tanh is ±1. Max absolute error
+  ;; 3.6e-7 against Math.tanh over [-12, 12] (test/nn/kernels.test.ts checks it).
+  (func $tanh4 (param $x v128) (result v128)
+    (local $x2 v128) (local $p v128) (local $q v128)
+    (local.set $x (f32x4.min (f32x4.max (local.get $x) (f32x4.splat (f32.const -7.90531110763549805)))
+                             (f32x4.splat (f32.const 7.90531110763549805))))
+    (local.set $x2 (f32x4.mul (local.get $x) (local.get $x)))
+    (local.set $p (f32x4.splat (f32.const -2.76076847742355e-16)))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $x2) (local.get $p)) (f32x4.splat (f32.const 2.00018790482477e-13))))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $x2) (local.get $p)) (f32x4.splat (f32.const -8.60467152213735e-11))))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $x2) (local.get $p)) (f32x4.splat (f32.const 5.12229709037114e-08))))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $x2) (local.get $p)) (f32x4.splat (f32.const 1.48572235717979e-05))))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $x2) (local.get $p)) (f32x4.splat (f32.const 6.37261928875436e-04))))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $x2) (local.get $p)) (f32x4.splat (f32.const 4.89352455891786e-03))))
+    (local.set $p (f32x4.mul (local.get $x) (local.get $p)))
+    (local.set $q (f32x4.splat (f32.const 1.19825839466702e-06)))
+    (local.set $q (f32x4.add (f32x4.mul (local.get $x2) (local.get $q)) (f32x4.splat (f32.const 1.18534705686654e-04))))
+    (local.set $q (f32x4.add (f32x4.mul (local.get $x2) (local.get $q)) (f32x4.splat (f32.const 2.26843463243900e-03))))
+    (local.set $q (f32x4.add (f32x4.mul (local.get $x2) (local.get $q)) (f32x4.splat (f32.const 4.89352518554385e-03))))
+    (f32x4.div (local.get $p) (local.get $q)))
+
+  ;; x[i] = tanh(x[i]) for n floats at byte offset px (n % 4 = 0).
+  (func (export "tanh") (param $px i32) (param $n i32)
+    (local $end i32)
+    (local.set $end (i32.add (local.get $px) (i32.shl (local.get $n) (i32.const 2))))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $px) (local.get $end)))
+        (v128.store (local.get $px) (call $tanh4 (v128.load (local.get $px))))
+        (local.set $px (i32.add (local.get $px) (i32.const 16)))
+        (br $next))))
+)

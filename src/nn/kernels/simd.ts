@@ -14,7 +14,8 @@ import { GEMM_WASM_BASE64 } from "./gemm_wasm.js";
 
 interface GemmExports {
   memory: WebAssembly.Memory;
-  gemm(pa: number, pb: number, pc: number, mp: number, k: number, np: number, pbias: number, accum: number, relu: number): void;
+  gemm(pa: number, pb: number, pc: number, mp: number, k: number, np: number, pbias: number, accum: number, act: number): void;
+  tanh(px: number, n: number): void;
 }
 
 let kernels: GemmExports | null | undefined;
@@ -46,14 +47,19 @@ export function simdKernelsAvailable(): boolean {
   return load() !== null;
 }
 
+/** tanh is a rational approximation, within 3.6e-7 of Math.tanh (float32 rounding). */
+export type KernelActivation = "linear" | "relu" | "tanh";
+
+const ACTIVATION_CODE: Record<KernelActivation, number> = { linear: 0, relu: 1, tanh: 2 };
+
 export interface SimdGemmOptions {
   transA?: boolean;
   transB?: boolean;
   out?: Float32Array;
   accumulate?: boolean;
   bias?: Float32Array;
-  /** Apply max(·, 0) after the bias (fused). */
-  relu?: boolean;
+  /** Activation applied after the bias, fused into the kernel. Default "linear". */
+  activation?: KernelActivation;
 }
 
 const up = (x: number, to: number) => Math.ceil(x / to) * to;
@@ -66,7 +72,7 @@ function heap(k: GemmExports, bytes: number): Float32Array {
 }
 
 /**
- * C[m,n] = op(A)·op(B) (+ C with accumulate) (+ bias per row) (then relu), row-major.
+ * C[m,n] = act(op(A)·op(B) (+ C with accumulate) (+ bias per row)), row-major.
  * transA: A is stored [k,m]; transB: B is stored [n,k]. Sizes are not checked here: the
  * caller (gemm in nn/gemm.ts) checks them. Throws when the kernels are unavailable.
  */
@@ -115,7 +121,7 @@ export function gemmSimd(A: Float32Array, B: Float32Array, m: number, k: number,
     mem.set(bias.length === n ? bias : bias.subarray(0, n), offBias);
     mem.fill(0, offBias + n, offBias + np);
   }
-  mod.gemm(offA * 4, offB * 4, offC * 4, mp, k, np, bias !== undefined ? offBias * 4 : 0, accumulate ? 1 : 0, opts.relu === true ? 1 : 0);
+  mod.gemm(offA * 4, offB * 4, offC * 4, mp, k, np, bias !== undefined ? offBias * 4 : 0, accumulate ? 1 : 0, ACTIVATION_CODE[opts.activation ?? "linear"]);
   copyRows(mem, np, out, 0, n, m, n, offC);
   return out;
 }
@@ -127,4 +133,16 @@ function copyRows(src: Float32Array, sStride: number, dst: Float32Array, dOff: n
     return;
   }
   for (let i = 0; i < rows; i++) dst.set(src.subarray(sOff + i * sStride, sOff + i * sStride + cols), dOff + i * dStride);
+}
+
+/** x[i] ← tanh(x[i]) for i < n (default: all of x), in place, by the kernel's rational approximation. */
+export function tanhSimd(x: Float32Array, n = x.length): Float32Array {
+  const mod = load();
+  if (mod === null) throw new Error("WebAssembly SIMD kernels are not available on this platform");
+  const padded = up(n, 4);
+  const mem = heap(mod, padded * 4);
+  mem.set(x.subarray(0, n), 0);
+  mod.tanh(0, padded);
+  x.set(mem.subarray(0, n), 0);
+  return x;
 }
