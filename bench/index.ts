@@ -8,6 +8,7 @@
  *   async  sync vs worker-thread vector envs: env steps/s and PPO SPS with 1 and 2 workers
  *   text   SFT then grpo, rloo, epo, grpo+D³S, igrpo on text tasks: pass@1/pass@8, tokens/s
  *   transformer  the text policy's training step and sampling speed
+ *   vs-cleanrl  PPO CartPole whole-process wall time and memory against CleanRL's ppo.py (PYTHON, CLEANRL_PPO), or its recorded figures
  *   kernels  the matrix product at RL sizes: our WebAssembly SIMD kernel vs the JS loop vs tfjs-wasm
  *   dashboard  the dashboard with a 1,000,000-row run: /api/runs latency during curve loads, curve time and bytes, peak RSS
  * Benchmarks print what they measure and assert nothing.
@@ -52,6 +53,12 @@ switch (name) {
   case "envs": {
     process.argv = [process.argv[0], process.argv[1], ...rest];
     await import("./envs.js");
+    break;
+  }
+  case "vs-cleanrl": {
+    process.argv = [process.argv[0], process.argv[1], ...rest];
+    const { benchVsCleanrl } = await import("./vs_cleanrl.js");
+    await benchVsCleanrl();
     break;
   }
   case "kernels": {
