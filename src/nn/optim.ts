@@ -115,6 +115,24 @@ abstract class AdamBase {
     return norm;
   }
 
+  /**
+   * Copies Float32Array gradients, one per parameter of `sizes[k]` entries, into flatGrad;
+   * `what(k)` names parameter k in the error a wrong count or length gets.
+   */
+  protected gatherArrays(method: string, grads: readonly Float32Array[], sizes: readonly number[], what: (k: number) => string): void {
+    if (grads.length !== sizes.length) {
+      throw new ConfigError(`${method} got ${grads.length} gradients for ${sizes.length} parameters`, "pass one gradient per parameter, in the optimiser's parameter order");
+    }
+    let offset = 0;
+    grads.forEach((grad, k) => {
+      if (!(grad instanceof Float32Array) || grad.length !== sizes[k]) {
+        throw new ConfigError(`${method}: ${what(k)} is ${describeValue(grad)}, its parameter has ${sizes[k]} entries`, "pass Float32Array gradients in the optimiser's parameter order");
+      }
+      this.flatGrad.set(grad, offset);
+      offset += grad.length;
+    });
+  }
+
   /** Copies of the optimiser state as plain typed arrays (the same format for both optimisers). */
   getState(): AdamState {
     return { step: this.t, learningRate: this.lr, m: this.m.slice(), v: this.v.slice() };
@@ -208,24 +226,8 @@ export class Adam extends AdamBase {
    * reading the variables back.
    */
   applyGradientArrays(grads: readonly Float32Array[], maxGradNorm?: number, onWeights?: (weights: readonly Float32Array[]) => void): number {
-    if (grads.length !== this.variables.length) {
-      throw new ConfigError(
-        `applyGradientArrays got ${grads.length} gradients for ${this.variables.length} variables`,
-        "pass one gradient per variable, in the optimiser's variable order",
-      );
-    }
     checkMaxGradNorm(maxGradNorm);
-    let offset = 0;
-    grads.forEach((grad, k) => {
-      if (!(grad instanceof Float32Array) || grad.length !== this.sizes[k]) {
-        throw new ConfigError(
-          `applyGradientArrays: the gradient of ${this.variables[k].name} is ${describeValue(grad)}, the variable has ${this.sizes[k]} entries`,
-          "pass Float32Array gradients in the optimiser's variable order",
-        );
-      }
-      this.flatGrad.set(grad, offset);
-      offset += grad.length;
-    });
+    this.gatherArrays("applyGradientArrays", grads, this.sizes, (k) => `the gradient of ${this.variables[k].name}`);
     return this.updateVariables(maxGradNorm, onWeights);
   }
 
@@ -265,6 +267,7 @@ export class Adam extends AdamBase {
  */
 export class ArrayAdam extends AdamBase {
   readonly params: readonly Float32Array[];
+  private readonly sizes: number[];
 
   constructor(params: readonly Float32Array[], options: AdamOptions) {
     if (params.length === 0 || params.some((p) => !(p instanceof Float32Array))) {
@@ -275,6 +278,7 @@ export class ArrayAdam extends AdamBase {
       options,
     );
     this.params = [...params];
+    this.sizes = this.params.map((p) => p.length);
   }
 
   /**
@@ -283,24 +287,8 @@ export class ArrayAdam extends AdamBase {
    * place. Returns the pre-clip global norm. The gradients are not modified.
    */
   applyGradients(grads: readonly Float32Array[], maxGradNorm?: number): number {
-    if (grads.length !== this.params.length) {
-      throw new ConfigError(
-        `applyGradients got ${grads.length} gradients for ${this.params.length} parameters`,
-        "pass one gradient per parameter, in the optimiser's parameter order",
-      );
-    }
     checkMaxGradNorm(maxGradNorm);
-    let offset = 0;
-    grads.forEach((grad, k) => {
-      if (!(grad instanceof Float32Array) || grad.length !== this.params[k].length) {
-        throw new ConfigError(
-          `applyGradients: gradient ${k} is ${describeValue(grad)}, its parameter has ${this.params[k].length} entries`,
-          "pass Float32Array gradients in the optimiser's parameter order",
-        );
-      }
-      this.flatGrad.set(grad, offset);
-      offset += grad.length;
-    });
+    this.gatherArrays("applyGradients", grads, this.sizes, (k) => `gradient ${k}`);
     return this.update(this.params, maxGradNorm);
   }
 }
