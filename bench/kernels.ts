@@ -12,7 +12,8 @@ import { initBackend } from "../src/core/backend.js";
 import { gemm } from "../src/nn/gemm.js";
 import { gemmSimd } from "../src/nn/kernels/simd.js";
 
-const SHAPES: [string, number, number, number][] = [
+// [label, m, k, n, transA]: transA rows are weight gradients xᵀ·dz with x stored [k, m].
+const SHAPES: [string, number, number, number, boolean?][] = [
   ["act 1×4→64", 1, 4, 64],
   ["act 4×64→64", 4, 64, 64],
   ["act 8×64→64", 8, 64, 64],
@@ -20,7 +21,8 @@ const SHAPES: [string, number, number, number][] = [
   ["mb 128×64→64", 128, 64, 64],
   ["mb 256×256→256", 256, 256, 256],
   ["mb 512×64→64", 512, 64, 64],
-  ["dW 64ᵀ×512·512×64", 64, 512, 64],
+  ["dW xᵀ·dz 64×128→64", 64, 128, 64, true],
+  ["dW xᵀ·dz 64×512→64", 64, 512, 64, true],
   ["big 1024×256→256", 1024, 256, 256],
   ["big 4096×64→64", 4096, 64, 64],
   ["tx 256×128→512", 256, 128, 512],
@@ -49,14 +51,14 @@ export async function benchKernels(args: string[]): Promise<void> {
   await initBackend("wasm");
   console.log(`matrix product C = A·B: median µs per call (GFLOP/s), ≥ ${minMs} ms per cell`);
   console.log(["shape".padEnd(22), "simd".padStart(18), "js".padStart(18), "tfjs-wasm".padStart(18), "simd/js".padStart(8), "simd/tfjs".padStart(10)].join(""));
-  for (const [label, m, k, n] of SHAPES) {
+  for (const [label, m, k, n, transA = false] of SHAPES) {
     const A = Float32Array.from({ length: m * k }, (_, i) => Math.sin(i));
     const B = Float32Array.from({ length: k * n }, (_, i) => Math.cos(i));
     const out = new Float32Array(m * n);
     const flops = 2 * m * k * n;
-    const simd = time(() => gemmSimd(A, B, m, k, n, { out }), minMs);
-    const js = time(() => gemm(A, B, m, k, n, { out, path: "js" }), minMs);
-    const tfjs = time(() => gemm(A, B, m, k, n, { out, path: "backend" }), minMs);
+    const simd = time(() => gemmSimd(A, B, m, k, n, { out, transA }), minMs);
+    const js = time(() => gemm(A, B, m, k, n, { out, transA, path: "js" }), minMs);
+    const tfjs = time(() => gemm(A, B, m, k, n, { out, transA, path: "backend" }), minMs);
     const cell = (us: number) => `${us.toFixed(1)} (${(flops / us / 1000).toFixed(2)})`.padStart(18);
     console.log([label.padEnd(22), cell(simd), cell(js), cell(tfjs), `${(js / simd).toFixed(2)}×`.padStart(8), `${(tfjs / simd).toFixed(2)}×`.padStart(10)].join(""));
   }

@@ -324,7 +324,7 @@ export class MLP {
       }
       grads[2 * l] = gemmSimd(trace.inputs[l], dz, fanIn, batch, fanOut, { transA: true }); // xᵀ·dz
       grads[2 * l + 1] = db;
-      if (l > 0) dy = gemmSimd(dz, this.fastKernels[l], batch, fanOut, fanIn, { transB: true }); // dz·Wᵀ
+      if (l > 0) dy = gemmSimd(dz, this.fastKernelsT[l], batch, fanOut, fanIn); // dz·Wᵀ, with Wᵀ the acting copy [out][in]
     }
     return grads;
   }

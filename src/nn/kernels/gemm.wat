@@ -115,6 +115,117 @@
         (local.set $i (i32.add (local.get $i) (i32.const 4)))
         (br $rows))))
 
+  ;; C[mp, np] = act(Aᵀ · B (+ C) (+ bias)) with A stored transposed, [k, mp] (row stride
+  ;; mp): the weight gradient xᵀ·dz without a transposed copy. The four A values a block
+  ;; row needs at step p are adjacent, so one v128 load and four lane shuffles replace
+  ;; four scalar loads.
+  (func (export "gemm_tn")
+    (param $pa i32) (param $pb i32) (param $pc i32)
+    (param $mp i32) (param $k i32) (param $np i32)
+    (param $pbias i32) (param $accum i32) (param $act i32)
+    (local $i i32) (local $j i32) (local $p i32)
+    (local $lda i32) (local $ldb i32)
+    (local $ap i32) (local $bp i32) (local $cp i32) (local $arow i32)
+    (local $a v128) (local $av v128) (local $b0 v128) (local $b1 v128) (local $zero v128)
+    (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128)
+    (local $c20 v128) (local $c21 v128) (local $c30 v128) (local $c31 v128)
+    (local.set $lda (i32.shl (local.get $mp) (i32.const 2)))
+    (local.set $ldb (i32.shl (local.get $np) (i32.const 2)))
+    (local.set $zero (v128.const i32x4 0 0 0 0))
+    (local.set $i (i32.const 0))
+    (block $rows_done
+      (loop $rows
+        (br_if $rows_done (i32.ge_u (local.get $i) (local.get $mp)))
+        (local.set $arow (i32.add (local.get $pa) (i32.shl (local.get $i) (i32.const 2))))
+        (local.set $j (i32.const 0))
+        (block $cols_done
+          (loop $cols
+            (br_if $cols_done (i32.ge_u (local.get $j) (local.get $np)))
+            ;; cp = &C[i, j]
+            (local.set $cp (i32.add (local.get $pc)
+              (i32.shl (i32.add (i32.mul (local.get $i) (local.get $np)) (local.get $j)) (i32.const 2))))
+            (if (local.get $accum)
+              (then
+                (local.set $c00 (v128.load offset=0 (local.get $cp)))
+                (local.set $c01 (v128.load offset=16 (local.get $cp)))
+                (local.set $cp (i32.add (local.get $cp) (local.get $ldb)))
+                (local.set $c10 (v128.load offset=0 (local.get $cp)))
+                (local.set $c11 (v128.load offset=16 (local.get $cp)))
+                (local.set $cp (i32.add (local.get $cp) (local.get $ldb)))
+                (local.set $c20 (v128.load offset=0 (local.get $cp)))
+                (local.set $c21 (v128.load offset=16 (local.get $cp)))
+                (local.set $cp (i32.add (local.get $cp) (local.get $ldb)))
+                (local.set $c30 (v128.load offset=0 (local.get $cp)))
+                (local.set $c31 (v128.load offset=16 (local.get $cp))))
+              (else
+                (local.set $c00 (local.get $zero)) (local.set $c01 (local.get $zero))
+                (local.set $c10 (local.get $zero)) (local.set $c11 (local.get $zero))
+                (local.set $c20 (local.get $zero)) (local.set $c21 (local.get $zero))
+                (local.set $c30 (local.get $zero)) (local.set $c31 (local.get $zero))))
+            (local.set $ap (local.get $arow))
+            (local.set $bp (i32.add (local.get $pb) (i32.shl (local.get $j) (i32.const 2))))
+            (local.set $p (i32.const 0))
+            (block $k_done
+              (loop $kloop
+                (br_if $k_done (i32.ge_u (local.get $p) (local.get $k)))
+                (local.set $b0 (v128.load offset=0 (local.get $bp)))
+                (local.set $b1 (v128.load offset=16 (local.get $bp)))
+                (local.set $av (v128.load (local.get $ap)))
+                (local.set $a (i8x16.shuffle 0 1 2 3 0 1 2 3 0 1 2 3 0 1 2 3 (local.get $av) (local.get $av)))
+                (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $a) (local.get $b0))))
+                (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $a) (local.get $b1))))
+                (local.set $a (i8x16.shuffle 4 5 6 7 4 5 6 7 4 5 6 7 4 5 6 7 (local.get $av) (local.get $av)))
+                (local.set $c10 (f32x4.add (local.get $c10) (f32x4.mul (local.get $a) (local.get $b0))))
+                (local.set $c11 (f32x4.add (local.get $c11) (f32x4.mul (local.get $a) (local.get $b1))))
+                (local.set $a (i8x16.shuffle 8 9 10 11 8 9 10 11 8 9 10 11 8 9 10 11 (local.get $av) (local.get $av)))
+                (local.set $c20 (f32x4.add (local.get $c20) (f32x4.mul (local.get $a) (local.get $b0))))
+                (local.set $c21 (f32x4.add (local.get $c21) (f32x4.mul (local.get $a) (local.get $b1))))
+                (local.set $a (i8x16.shuffle 12 13 14 15 12 13 14 15 12 13 14 15 12 13 14 15 (local.get $av) (local.get $av)))
+                (local.set $c30 (f32x4.add (local.get $c30) (f32x4.mul (local.get $a) (local.get $b0))))
+                (local.set $c31 (f32x4.add (local.get $c31) (f32x4.mul (local.get $a) (local.get $b1))))
+                (local.set $ap (i32.add (local.get $ap) (local.get $lda)))
+                (local.set $bp (i32.add (local.get $bp) (local.get $ldb)))
+                (local.set $p (i32.add (local.get $p) (i32.const 1)))
+                (br $kloop)))
+            ;; epilogue: bias, relu, store the 4×8 block
+            (if (local.get $pbias)
+              (then
+                (local.set $b0 (v128.load offset=0 (i32.add (local.get $pbias) (i32.shl (local.get $j) (i32.const 2)))))
+                (local.set $b1 (v128.load offset=16 (i32.add (local.get $pbias) (i32.shl (local.get $j) (i32.const 2)))))
+                (local.set $c00 (f32x4.add (local.get $c00) (local.get $b0))) (local.set $c01 (f32x4.add (local.get $c01) (local.get $b1)))
+                (local.set $c10 (f32x4.add (local.get $c10) (local.get $b0))) (local.set $c11 (f32x4.add (local.get $c11) (local.get $b1)))
+                (local.set $c20 (f32x4.add (local.get $c20) (local.get $b0))) (local.set $c21 (f32x4.add (local.get $c21) (local.get $b1)))
+                (local.set $c30 (f32x4.add (local.get $c30) (local.get $b0))) (local.set $c31 (f32x4.add (local.get $c31) (local.get $b1)))))
+            (if (i32.eq (local.get $act) (i32.const 2))
+              (then
+                (local.set $c00 (call $tanh4 (local.get $c00))) (local.set $c01 (call $tanh4 (local.get $c01)))
+                (local.set $c10 (call $tanh4 (local.get $c10))) (local.set $c11 (call $tanh4 (local.get $c11)))
+                (local.set $c20 (call $tanh4 (local.get $c20))) (local.set $c21 (call $tanh4 (local.get $c21)))
+                (local.set $c30 (call $tanh4 (local.get $c30))) (local.set $c31 (call $tanh4 (local.get $c31)))))
+            (if (i32.eq (local.get $act) (i32.const 1))
+              (then
+                (local.set $c00 (f32x4.max (local.get $c00) (local.get $zero))) (local.set $c01 (f32x4.max (local.get $c01) (local.get $zero)))
+                (local.set $c10 (f32x4.max (local.get $c10) (local.get $zero))) (local.set $c11 (f32x4.max (local.get $c11) (local.get $zero)))
+                (local.set $c20 (f32x4.max (local.get $c20) (local.get $zero))) (local.set $c21 (f32x4.max (local.get $c21) (local.get $zero)))
+                (local.set $c30 (f32x4.max (local.get $c30) (local.get $zero))) (local.set $c31 (f32x4.max (local.get $c31) (local.get $zero)))))
+            (local.set $cp (i32.add (local.get $pc)
+              (i32.shl (i32.add (i32.mul (local.get $i) (local.get $np)) (local.get $j)) (i32.const 2))))
+            (v128.store offset=0 (local.get $cp) (local.get $c00))
+            (v128.store offset=16 (local.get $cp) (local.get $c01))
+            (local.set $cp (i32.add (local.get $cp) (local.get $ldb)))
+            (v128.store offset=0 (local.get $cp) (local.get $c10))
+            (v128.store offset=16 (local.get $cp) (local.get $c11))
+            (local.set $cp (i32.add (local.get $cp) (local.get $ldb)))
+            (v128.store offset=0 (local.get $cp) (local.get $c20))
+            (v128.store offset=16 (local.get $cp) (local.get $c21))
+            (local.set $cp (i32.add (local.get $cp) (local.get $ldb)))
+            (v128.store offset=0 (local.get $cp) (local.get $c30))
+            (v128.store offset=16 (local.get $cp) (local.get $c31))
+            (local.set $j (i32.add (local.get $j) (i32.const 8)))
+            (br $cols)))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $rows))))
+
   ;; tanh of four floats: a rational approximation (odd degree-13 numerator, even degree-6
   ;; denominator) on x clamped to ±7.905311, where float32 tanh is ±1. Max absolute error
   ;; 3.6e-7 against Math.tanh over [-12, 12] (test/nn/kernels.test.ts checks it).

@@ -15,6 +15,7 @@ import { GEMM_WASM_BASE64 } from "./gemm_wasm.js";
 interface GemmExports {
   memory: WebAssembly.Memory;
   gemm(pa: number, pb: number, pc: number, mp: number, k: number, np: number, pbias: number, accum: number, act: number): void;
+  gemm_tn(pa: number, pb: number, pc: number, mp: number, k: number, np: number, pbias: number, accum: number, act: number): void;
   tanh(px: number, n: number): void;
 }
 
@@ -82,23 +83,28 @@ export function gemmSimd(A: Float32Array, B: Float32Array, m: number, k: number,
   const out = opts.out ?? new Float32Array(m * n);
   const mp = up(m, 4);
   const np = up(n, 8);
-  // Layout in floats: A [mp,k] | B [k,np] | C [mp,np] | bias [np].
+  // Layout in floats: A [mp,k] (or [k,mp]) | B [k,np] | C [mp,np] | bias [np].
   const offA = 0;
   const offB = offA + mp * k;
   const offC = offB + k * np;
   const offBias = offC + mp * np;
   const mem = heap(mod, (offBias + np) * 4);
 
-  // A, padded rows zeroed.
-  if (opts.transA === true) {
-    for (let p = 0; p < k; p++) {
-      const src = p * m;
-      for (let i = 0; i < m; i++) mem[offA + i * k + p] = A[src + i];
+  // A as stored ([m,k], or [k,m] with transA: the gemm_tn kernel reads it so), padded
+  // rows zeroed.
+  const transA = opts.transA === true;
+  if (transA) {
+    if (mp === m) mem.set(A.length === m * k ? A : A.subarray(0, m * k), offA);
+    else {
+      for (let p = 0; p < k; p++) {
+        mem.set(A.subarray(p * m, p * m + m), offA + p * mp);
+        mem.fill(0, offA + p * mp + m, offA + (p + 1) * mp);
+      }
     }
   } else {
     mem.set(A.length === m * k ? A : A.subarray(0, m * k), offA);
+    if (mp > m) mem.fill(0, offA + m * k, offA + mp * k);
   }
-  if (mp > m) mem.fill(0, offA + m * k, offA + mp * k);
   // B, padded columns zeroed.
   if (opts.transB === true) {
     for (let j = 0; j < n; j++) {
@@ -121,7 +127,7 @@ export function gemmSimd(A: Float32Array, B: Float32Array, m: number, k: number,
     mem.set(bias.length === n ? bias : bias.subarray(0, n), offBias);
     mem.fill(0, offBias + n, offBias + np);
   }
-  mod.gemm(offA * 4, offB * 4, offC * 4, mp, k, np, bias !== undefined ? offBias * 4 : 0, accumulate ? 1 : 0, ACTIVATION_CODE[opts.activation ?? "linear"]);
+  (transA ? mod.gemm_tn : mod.gemm)(offA * 4, offB * 4, offC * 4, mp, k, np, bias !== undefined ? offBias * 4 : 0, accumulate ? 1 : 0, ACTIVATION_CODE[opts.activation ?? "linear"]);
   copyRows(mem, np, out, 0, n, m, n, offC);
   return out;
 }
