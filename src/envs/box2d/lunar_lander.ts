@@ -1,4 +1,5 @@
 import { ConfigError, describeValue, EnvError } from "../../core/errors.js";
+import type { RngState } from "../../core/rng.js";
 import { Box, Discrete, type Space } from "../../core/spaces.js";
 import { BaseEnv, type EnvMetadata, type Info, type ResetArgs, type RgbFrame, type Snapshotable, type StepResult } from "../env.js";
 import { boxAction, checkOptionKeys, discreteAction, requireReset } from "../validate.js";
@@ -31,13 +32,18 @@ export interface LunarLanderOptions {
 }
 
 /**
- * Snapshot layout (getState): a header, then one record of 4 numbers per step taken since
- * the reset (including the reset's own no-op step):
+ * Snapshot layout (getState): the episode's setup, the generator, then one record of 4
+ * numbers per step taken since the reset (including the reset's own no-op step):
  * `[format, gravity, enableWind, windPower, turbulencePower, windIdx, torqueIdx,
- *   smoothY × 11, initialForceX, initialForceY, steps, (mPower, ±sPower, dispersion0, dispersion1) × steps]`.
+ *   smoothY × 11, initialForceX, initialForceY, rng × 6, steps,
+ *   (mPower, ±sPower, dispersion0, dispersion1) × steps]`.
+ * The generator is part of the state because every step draws the engines' dispersion
+ * from it: with it, the next step depends on the snapshot alone.
  */
 const FORMAT = 1;
-const HEADER = 7 + 11 + 2 + 1;
+const SETUP = 7 + 11 + 2;
+const RNG = 6;
+const HEADER = SETUP + RNG + 1;
 const RECORD = 4;
 
 /**
@@ -58,10 +64,10 @@ const RECORD = 4;
  * rest (its Box2D body falls asleep), which also end the episode. Truncation at 1000 steps
  * is the TimeLimit's job (`make("LunarLander-v3")`).
  *
- * Snapshots replay: getState() returns the episode's inputs (terrain, push, and every
- * step's engine input), and setState() rebuilds the world and replays them, so the restored
- * world is the original bit for bit. A restore costs as many physics steps as the
- * snapshot's episode had taken.
+ * Snapshots replay: getState() returns the episode's inputs (terrain, push, the generator
+ * and every step's engine input), and setState() rebuilds the world and replays them, so
+ * the restored world is the original bit for bit. A restore costs as many physics steps as
+ * the snapshot's episode had taken.
  */
 export class LunarLanderEnv extends BaseEnv<Float32Array, number | Float32Array> implements Snapshotable {
   readonly continuous: boolean;
@@ -80,7 +86,7 @@ export class LunarLanderEnv extends BaseEnv<Float32Array, number | Float32Array>
 
   private world: LanderWorld | null = null;
   private particles: ExhaustParticles | null = null;
-  /** The snapshot header of the current episode and its step records, flattened. */
+  /** The snapshot header of the current episode (without the step count) and its step records, flattened. */
   private header: number[] = [];
   private records: number[] = [];
   private prevShaping: number | null = null;
@@ -148,7 +154,7 @@ export class LunarLanderEnv extends BaseEnv<Float32Array, number | Float32Array>
     }
     world.observe(this.state);
     const s = this.state;
-    const shaping = this.shaping(s);
+    const shaping = landerShaping(s);
     let reward = this.prevShaping === null ? 0 : shaping - this.prevShaping;
     this.prevShaping = shaping;
     reward -= input.mPower * 0.3; // less fuel spent is better
@@ -171,7 +177,9 @@ export class LunarLanderEnv extends BaseEnv<Float32Array, number | Float32Array>
    */
   getState(): number[] {
     requireReset(this.world !== null, this.envName, "getState");
-    return this.header.concat(this.records);
+    const rng = this.npRandom.getState();
+    const spare = rng.spare ?? null;
+    return this.header.concat(rng.s, [spare === null ? 0 : 1, spare ?? 0, this.records.length / RECORD], this.records);
   }
 
   /**
@@ -180,8 +188,9 @@ export class LunarLanderEnv extends BaseEnv<Float32Array, number | Float32Array>
    * gravity and wind options. Exhaust particles (decoration) start afresh.
    */
   setState(state: number[]): void {
-    const { setup, records } = this.parseState(state);
-    if (this.world && sameNumbers(this.header, state, 0, HEADER) && this.records.length === records.length && sameNumbers(this.records, state, HEADER, records.length)) {
+    const { setup, rng, records } = this.parseState(state);
+    this.npRandom.setState(rng);
+    if (this.world && sameNumbers(this.header, state, 0, SETUP) && this.records.length === records.length && sameNumbers(this.records, state, HEADER, records.length)) {
       return; // already there
     }
     this.start(setup);
@@ -198,7 +207,7 @@ export class LunarLanderEnv extends BaseEnv<Float32Array, number | Float32Array>
     this.records = records;
     if (records.length > 0) {
       world.observe(this.state);
-      this.prevShaping = this.shaping(this.state);
+      this.prevShaping = landerShaping(this.state);
     }
   }
 
@@ -224,33 +233,15 @@ export class LunarLanderEnv extends BaseEnv<Float32Array, number | Float32Array>
     this.prevShaping = null;
   }
 
-  private shaping(s: Float64Array): number {
-    return -100 * Math.sqrt(s[0] * s[0] + s[1] * s[1]) - 100 * Math.sqrt(s[2] * s[2] + s[3] * s[3]) - 100 * Math.abs(s[4]) + 10 * s[6] + 10 * s[7];
-  }
-
   /** The engines an action fires (dispersion filled in by `step`). */
   private engineInput(action: unknown): EngineInput {
-    const input: EngineInput = { mPower: 0, sPower: 0, direction: 0, dispersion0: 0, dispersion1: 0 };
-    if (this.continuous) {
-      const a = boxAction(action, this.actionSpace as unknown as Box, this.envName);
-      const main = clip(a[0], -1, 1), lateral = clip(a[1], -1, 1);
-      if (main > 0.0) input.mPower = (clip(main, 0.0, 1.0) + 1.0) * 0.5; // 50%..100%
-      if (Math.abs(lateral) > 0.5) {
-        input.direction = Math.sign(lateral);
-        input.sPower = clip(Math.abs(lateral), 0.5, 1.0);
-      }
-    } else {
-      const a = discreteAction(action, this.actionSpace as unknown as Discrete, this.envName);
-      if (a === 2) input.mPower = 1.0;
-      if (a === 1 || a === 3) {
-        input.direction = a - 2;
-        input.sPower = 1.0;
-      }
-    }
-    return input;
+    const a = this.continuous
+      ? boxAction(action, this.actionSpace as unknown as Box, this.envName)
+      : discreteAction(action, this.actionSpace as unknown as Discrete, this.envName);
+    return { ...landerThrottles(a, this.continuous), dispersion0: 0, dispersion1: 0 };
   }
 
-  private parseState(state: unknown): { setup: LanderSetup; records: number[] } {
+  private parseState(state: unknown): { setup: LanderSetup; rng: RngState; records: number[] } {
     const name = this.envName;
     const values = Array.isArray(state) || (ArrayBuffer.isView(state) && !(state instanceof DataView)) ? (state as ArrayLike<unknown>) : null;
     const bad = (why: string): never => {
@@ -285,8 +276,46 @@ export class LunarLanderEnv extends BaseEnv<Float32Array, number | Float32Array>
       smoothY: Array.from({ length: 11 }, (_, i) => v[7 + i]),
       initialForce: [v[18], v[19]],
     };
-    return { setup, records: Array.from({ length: v.length - HEADER }, (_, i) => v[HEADER + i]) };
+    const words = [v[SETUP], v[SETUP + 1], v[SETUP + 2], v[SETUP + 3]];
+    if (words.some((x) => !Number.isInteger(x) || x < 0 || x > 0xffffffff) || (v[SETUP + 4] !== 0 && v[SETUP + 4] !== 1)) bad(`a malformed generator state at indices ${SETUP}..${SETUP + RNG - 1}`);
+    const rng: RngState = { s: words, spare: v[SETUP + 4] === 1 ? v[SETUP + 5] : null };
+    return { setup, rng, records: Array.from({ length: v.length - HEADER }, (_, i) => v[HEADER + i]) };
   }
+}
+
+/**
+ * The engine throttles of an (already validated) action, as Gymnasium maps them. Discrete:
+ * 1 left, 2 main, 3 right, each at full power. Continuous `[main, lateral]`, clipped to
+ * [-1, 1]: main > 0 throttles the main engine from 50% to 100%; |lateral| > 0.5 fires the
+ * left (negative) or right side engine at |lateral| (50%..100%); anything else is off.
+ */
+export function landerThrottles(action: number | ArrayLike<number>, continuous: boolean): { mPower: number; sPower: number; direction: number } {
+  const out = { mPower: 0, sPower: 0, direction: 0 };
+  if (continuous) {
+    const a = action as ArrayLike<number>;
+    const main = clip(a[0], -1, 1), lateral = clip(a[1], -1, 1);
+    if (main > 0.0) out.mPower = (clip(main, 0.0, 1.0) + 1.0) * 0.5;
+    if (Math.abs(lateral) > 0.5) {
+      out.direction = Math.sign(lateral);
+      out.sPower = clip(Math.abs(lateral), 0.5, 1.0);
+    }
+  } else {
+    const a = action as number;
+    if (a === 2) out.mPower = 1.0;
+    if (a === 1 || a === 3) {
+      out.direction = a - 2;
+      out.sPower = 1.0;
+    }
+  }
+  return out;
+}
+
+/**
+ * Gymnasium's shaping term of the 8-value state: -100·‖(x, y)‖ - 100·‖(vx, vy)‖ - 100·|angle|
+ * + 10 per leg touching. A step's reward is its change minus the fuel spent.
+ */
+export function landerShaping(s: ArrayLike<number>): number {
+  return -100 * Math.sqrt(s[0] * s[0] + s[1] * s[1]) - 100 * Math.sqrt(s[2] * s[2] + s[3] * s[3]) - 100 * Math.abs(s[4]) + 10 * s[6] + 10 * s[7];
 }
 
 function clip(x: number, lo: number, hi: number): number {
