@@ -1,4 +1,5 @@
-import { Box, Circle, Edge, Polygon, RevoluteJoint, Vec2, World, type Body, type Contact } from "planck";
+import type { Body, Contact, World } from "planck";
+import { planck } from "./planck.js";
 
 /**
  * The physics of Gymnasium 1.x's LunarLander-v3 on planck (a JavaScript port of Box2D 2.3):
@@ -102,6 +103,7 @@ export class LanderWorld {
   torqueIdx: number;
 
   constructor(readonly setup: LanderSetup) {
+    const { World, Vec2, Edge, Polygon, Box, RevoluteJoint } = planck();
     this.world = new World({ gravity: new Vec2(0, setup.gravity) });
     this.windIdx = setup.windIdx;
     this.torqueIdx = setup.torqueIdx;
@@ -172,7 +174,7 @@ export class LanderWorld {
       // tanh(sin(2k·t) + sin(πk·t)) with k = 0.01 never repeats.
       const windMag = Math.tanh(Math.sin(0.02 * this.windIdx) + Math.sin(Math.PI * 0.01 * this.windIdx)) * this.setup.windPower;
       this.windIdx += 1;
-      lander.applyForceToCenter(new Vec2(windMag, 0.0), true);
+      lander.applyForceToCenter({ x: windMag, y: 0.0 }, true);
       const torqueMag = Math.tanh(Math.sin(0.02 * this.torqueIdx) + Math.sin(Math.PI * 0.01 * this.torqueIdx)) * this.setup.turbulencePower;
       this.torqueIdx += 1;
       lander.applyTorque(torqueMag, true);
@@ -189,9 +191,9 @@ export class LanderWorld {
       const ox = tip0 * (MAIN_ENGINE_Y_LOCATION / SCALE + 2 * d0) + side0 * d1;
       const oy = -tip1 * (MAIN_ENGINE_Y_LOCATION / SCALE + 2 * d0) - side1 * d1;
       const pos = lander.getPosition();
-      const at = new Vec2(pos.x + ox, pos.y + oy);
+      const at = { x: pos.x + ox, y: pos.y + oy };
       impulses.push({ x: at.x, y: at.y, ix: ox * MAIN_ENGINE_POWER * p, iy: oy * MAIN_ENGINE_POWER * p, mass: 3.5, power: p });
-      lander.applyLinearImpulse(new Vec2(-ox * MAIN_ENGINE_POWER * p, -oy * MAIN_ENGINE_POWER * p), at, true);
+      lander.applyLinearImpulse({ x: -ox * MAIN_ENGINE_POWER * p, y: -oy * MAIN_ENGINE_POWER * p }, at, true);
     }
 
     if (input.sPower > 0) {
@@ -201,9 +203,9 @@ export class LanderWorld {
       const pos = lander.getPosition();
       // Gymnasium's 17 (not SIDE_ENGINE_HEIGHT) makes the thrust point, and so the torque,
       // depend on the lander's orientation; kept as is.
-      const at = new Vec2(pos.x + ox - (tip0 * 17) / SCALE, pos.y + oy + (tip1 * SIDE_ENGINE_HEIGHT) / SCALE);
+      const at = { x: pos.x + ox - (tip0 * 17) / SCALE, y: pos.y + oy + (tip1 * SIDE_ENGINE_HEIGHT) / SCALE };
       impulses.push({ x: at.x, y: at.y, ix: ox * SIDE_ENGINE_POWER * p, iy: oy * SIDE_ENGINE_POWER * p, mass: 0.7, power: p });
-      lander.applyLinearImpulse(new Vec2(-ox * SIDE_ENGINE_POWER * p, -oy * SIDE_ENGINE_POWER * p), at, true);
+      lander.applyLinearImpulse({ x: -ox * SIDE_ENGINE_POWER * p, y: -oy * SIDE_ENGINE_POWER * p }, at, true);
     }
 
     this.world.step(1.0 / FPS, VELOCITY_ITERATIONS, POSITION_ITERATIONS);
@@ -239,6 +241,7 @@ export class ExhaustParticles {
   private readonly particles: { body: Body; ttl: number }[] = [];
 
   constructor(gravity: number, smoothY: readonly number[]) {
+    const { World, Vec2, Edge } = planck();
     this.world = new World({ gravity: new Vec2(0, gravity) });
     const ground = this.world.createBody({ type: "static" });
     ground.createFixture({ shape: new Edge(new Vec2(0, 0), new Vec2(W, 0)) });
@@ -248,6 +251,7 @@ export class ExhaustParticles {
   }
 
   emit(impulse: EngineImpulse): void {
+    const { Circle, Vec2 } = planck();
     const body = this.world.createBody({ type: "dynamic", position: new Vec2(impulse.x, impulse.y), angle: 0 });
     body.createFixture({ shape: new Circle(new Vec2(0, 0), 2 / SCALE), density: impulse.mass, friction: 0.1, filterCategoryBits: 0x0100, filterMaskBits: 0x001, restitution: 0.3 });
     body.applyLinearImpulse(new Vec2(impulse.ix, impulse.iy), new Vec2(impulse.x, impulse.y), true);

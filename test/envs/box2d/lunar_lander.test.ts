@@ -1,4 +1,5 @@
-import { describe, expect, it } from "vitest";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it, vi } from "vitest";
 import { ConfigError, EnvError } from "../../../src/core/errors.js";
 import { Rng } from "../../../src/core/rng.js";
 import { Box, Discrete } from "../../../src/core/spaces.js";
@@ -291,8 +292,8 @@ describe("LunarLander-v3 picture", () => {
   it("rgb_array: 600×400, black sky at the top, white ground at the bottom, yellow flags, the violet lander", () => {
     const env = make<Float32Array, Action>("LunarLander-v3", { renderMode: "rgb_array" });
     env.reset({ seed: 2 });
-    let obs = new Float32Array(8);
-    for (let t = 0; t < 50; t++) [obs] = env.step(t % 10 ? 0 : 2);
+    let [obs] = env.step(2);
+    for (let t = 1; t < 50; t++) [obs] = env.step(t % 10 ? 0 : 2);
     expect(obs[1]).toBeLessThan(1.25); // fallen into view (it starts at the top edge)
     const frame = env.render!();
     expect([frame.width, frame.height, frame.data.length]).toEqual([600, 400, 600 * 400 * 3]);
@@ -319,5 +320,42 @@ describe("LunarLander-v3 picture", () => {
       }, 60);
     };
     expect(run("rgb_array").obs.map((o) => Array.from(o))).toEqual(run().obs.map((o) => Array.from(o)));
+  });
+});
+
+describe("loading planck on demand", () => {
+  it("the core imports planck only dynamically, so importing refinery-rl does not load it", async () => {
+    const { build } = await import("esbuild");
+    const result = await build({
+      entryPoints: [fileURLToPath(new URL("../../../src/index.ts", import.meta.url))],
+      bundle: true,
+      platform: "neutral",
+      format: "esm",
+      packages: "external",
+      write: false,
+      metafile: true,
+      logLevel: "silent",
+    });
+    const planckImports = Object.values(result.metafile.inputs).flatMap((input) => input.imports.filter((imp) => imp.path === "planck"));
+    expect(planckImports.length).toBeGreaterThan(0);
+    expect(planckImports.map((imp) => imp.kind)).toEqual(planckImports.map(() => "dynamic-import"));
+  });
+
+  it("without Node's getBuiltinModule (a browser) making an episode asks for loadBox2d(), which then makes it work", async () => {
+    vi.resetModules();
+    const proc = process as { getBuiltinModule?: unknown };
+    const saved = proc.getBuiltinModule;
+    proc.getBuiltinModule = undefined;
+    try {
+      const fresh = await import("../../../src/envs/box2d/lunar_lander.js");
+      const loader = await import("../../../src/envs/box2d/planck.js");
+      const env = new fresh.LunarLanderEnv();
+      expect(() => env.reset({ seed: 0 })).toThrow(/run `await loadBox2d\(\)`/);
+      await loader.loadBox2d();
+      expect(env.reset({ seed: 0 })[0]).toHaveLength(8);
+    } finally {
+      proc.getBuiltinModule = saved;
+      vi.resetModules();
+    }
   });
 });
