@@ -5,7 +5,6 @@ import { CartPoleEnv } from "./classic/cartpole.js";
 import { ContinuousMountainCarEnv } from "./classic/continuous_mountain_car.js";
 import { MountainCarEnv } from "./classic/mountain_car.js";
 import { PendulumEnv } from "./classic/pendulum.js";
-import { BipedalWalkerEnv } from "./box2d/bipedal_walker.js";
 import { LunarLanderEnv } from "./box2d/lunar_lander.js";
 import { OrderEnforcing, PassiveEnvChecker, TimeLimit } from "./wrappers.js";
 
@@ -180,19 +179,4 @@ register({
   rewardThreshold: 200,
   kwargs: { continuous: true },
   description: "LunarLander with throttles; Box(-1, 1, (2,)): main engine 50–100% above 0, side engines beyond ±0.5",
-});
-register({
-  id: "BipedalWalker-v3",
-  entryPoint: (kw) => new BipedalWalkerEnv(kw),
-  maxEpisodeSteps: 1600,
-  rewardThreshold: 300,
-  description: "walk a four-joint robot over rough grass; Box(-1, 1, (4,)) motors, ~300 for reaching the end, -100 for a fall",
-});
-register({
-  id: "BipedalWalkerHardcore-v3",
-  entryPoint: (kw) => new BipedalWalkerEnv(kw),
-  maxEpisodeSteps: 2000,
-  rewardThreshold: 300,
-  kwargs: { hardcore: true },
-  description: "BipedalWalker over stumps, stairs and pits",
 });

@@ -138,8 +138,8 @@ export class LanderWorld {
             bodyB: leg,
             localAnchorA: new Vec2(0, 0),
             localAnchorB: new Vec2((i * LEG_AWAY) / SCALE, LEG_DOWN / SCALE),
-            // Box2D's revoluteJointDef defaults to 0; planck would measure it from the bodies.
-            referenceAngle: 0,
+            // pybox2d's revoluteJointDef takes the bodies' angle difference as the reference.
+            referenceAngle: i * 0.05,
             enableMotor: true,
             enableLimit: true,
             maxMotorTorque: LEG_SPRING_TORQUE,
