@@ -43,6 +43,8 @@ export { AcrobotEnv } from "./envs/classic/acrobot.js";
 export { MountainCarEnv } from "./envs/classic/mountain_car.js";
 export { ContinuousMountainCarEnv } from "./envs/classic/continuous_mountain_car.js";
 export { PendulumEnv } from "./envs/classic/pendulum.js";
+export { LunarLanderEnv, landerShaping, landerThrottles, type LunarLanderOptions } from "./envs/box2d/lunar_lander.js";
+export { loadBox2d } from "./envs/box2d/planck.js";
 export { RENDER_MODES, pixelAt, type RenderMode, type RgbFrame, type EnvMetadata } from "./envs/render/frame.js";
 export { renderCartPole, renderAcrobot, renderMountainCar, renderPendulum } from "./envs/render/classic.js";
 export { encodeGif, GifWriter, type GifOptions } from "./envs/render/gif.js";

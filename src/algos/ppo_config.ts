@@ -156,6 +156,11 @@ const ZOO: Record<string, Partial<PPOConfig>> = {
     gaeLambda: 0.95, gamma: 0.9, learningRate: 1e-3, annealLr: false, entCoef: 0, vfCoef: 1.0, clipVloss: false,
     useSde: true, sdeSampleFreq: 4, initLogStd: 0, orthoInit: true,
   },
+  // Zoo tuned these for LunarLander-v2, whose dynamics and rewards v3 keeps.
+  "LunarLander-v3": {
+    totalTimesteps: 1_000_000, numEnvs: 16, numSteps: 1024, numMinibatches: 256, updateEpochs: 4,
+    gaeLambda: 0.98, gamma: 0.999, learningRate: 3e-4, annealLr: false, entCoef: 0.01, vfCoef: 1.0, clipVloss: false,
+  },
 };
 
 export interface Preset {

@@ -5,6 +5,7 @@ import { CartPoleEnv } from "./classic/cartpole.js";
 import { ContinuousMountainCarEnv } from "./classic/continuous_mountain_car.js";
 import { MountainCarEnv } from "./classic/mountain_car.js";
 import { PendulumEnv } from "./classic/pendulum.js";
+import { LunarLanderEnv } from "./box2d/lunar_lander.js";
 import { OrderEnforcing, PassiveEnvChecker, TimeLimit } from "./wrappers.js";
 
 /** How to build an env id: a factory taking the constructor options, and the spec data. */
@@ -161,4 +162,21 @@ register({
   entryPoint: (kw) => new PendulumEnv(kw),
   maxEpisodeSteps: 200,
   description: "swing a pendulum up and hold it; Box(-2, 2, (1,)), reward -(θ² + 0.1·θ̇² + 0.001·u²)",
+});
+
+// Box2D (on planck, a JavaScript port of Box2D 2.3): Gymnasium's ids, limits and thresholds.
+register({
+  id: "LunarLander-v3",
+  entryPoint: (kw) => new LunarLanderEnv(kw),
+  maxEpisodeSteps: 1000,
+  rewardThreshold: 200,
+  description: "land on the pad between the flags; Discrete(4) engines, shaped reward, ±100 on crash/rest",
+});
+register({
+  id: "LunarLanderContinuous-v3",
+  entryPoint: (kw) => new LunarLanderEnv(kw),
+  maxEpisodeSteps: 1000,
+  rewardThreshold: 200,
+  kwargs: { continuous: true },
+  description: "LunarLander with throttles; Box(-1, 1, (2,)): main engine 50–100% above 0, side engines beyond ±0.5",
 });
