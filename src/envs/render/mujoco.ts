@@ -187,33 +187,34 @@ function thickSegment(s: Surface, a: [number, number], b: [number, number], r: n
  * checker pattern; seen edge-on (a side view) it fills everything below its horizon line.
  */
 function drawPlane(s: Surface, g: SceneGeom, cam: SceneCamera, scale: number): void {
-  const normal = column(g.mat, 2);
-  const facing = dot(normal, cam.forward);
+  const n = column(g.mat, 2);
+  const facing = dot(n, cam.forward);
+  const edgeOn = Math.abs(facing) < 1e-6;
+  const [r, u, f, c] = [cam.right, cam.up, cam.forward, cam.center];
+  // Height above the plane of the picture-plane point under a pixel: linear in (a, b).
+  const h0 = (c[0] - g.pos[0]) * n[0] + (c[1] - g.pos[1]) * n[1] + (c[2] - g.pos[2]) * n[2];
+  const hr = dot(r, n), hu = dot(u, n);
+  // The checker's second axis: depth (y) when seen from above, height (z) when edge-on.
+  const k = edgeOn ? 2 : 1;
   const d = s.data;
   for (let py = 0; py < s.height; py++) {
+    const b = (s.height / 2 - (py + 0.5)) / scale;
     for (let px = 0; px < s.width; px++) {
-      const u = (px + 0.5 - s.width / 2) / scale, v = (s.height / 2 - (py + 0.5)) / scale;
-      // The point of the picture plane through `center` under this pixel.
-      const p: Vec3 = [
-        cam.center[0] + u * cam.right[0] + v * cam.up[0],
-        cam.center[1] + u * cam.right[1] + v * cam.up[1],
-        cam.center[2] + u * cam.right[2] + v * cam.up[2],
-      ];
-      const height = dot([p[0] - g.pos[0], p[1] - g.pos[1], p[2] - g.pos[2]], normal);
-      let world: Vec3;
-      if (Math.abs(facing) < 1e-6) {
+      const a = (px + 0.5 - s.width / 2) / scale;
+      const height = h0 + a * hr + b * hu;
+      let t = 0;
+      if (edgeOn) {
         if (height > 0) continue; // above the horizon: sky
-        world = p;
       } else {
-        const t = -height / facing;
-        world = [p[0] + t * cam.forward[0], p[1] + t * cam.forward[1], p[2] + t * cam.forward[2]];
+        t = -height / facing;
       }
-      const cx = Math.floor(world[0] / CHECKER), cy = Math.floor((Math.abs(facing) < 1e-6 ? world[2] : world[1]) / CHECKER);
-      const c = (cx + cy) & 1 ? FLOOR_A : FLOOR_B;
+      const wx = c[0] + a * r[0] + b * u[0] + t * f[0];
+      const wk = c[k] + a * r[k] + b * u[k] + t * f[k];
+      const col = (Math.floor(wx / CHECKER) + Math.floor(wk / CHECKER)) & 1 ? FLOOR_A : FLOOR_B;
       const i = (py * s.width + px) * 3;
-      d[i] = c[0];
-      d[i + 1] = c[1];
-      d[i + 2] = c[2];
+      d[i] = col[0];
+      d[i + 1] = col[1];
+      d[i + 2] = col[2];
     }
   }
 }
