@@ -5,6 +5,7 @@
  *   fidelity  each method's claimed direction at small scale (D³S, EPO, RLOO vs REINFORCE)
  *   sps    PPO throughput on CartPole-v1 with CleanRL's defaults, with the rollout/update split
  *   envs   raw env steps per second (also `npm run bench:envs`)
+ *   mujoco-envs  raw steps per second of each MuJoCo v5 env (bare, make(), physics steps/s)
  *   async  sync vs worker-thread vector envs: env steps/s and PPO SPS with 1 and 2 workers
  *   text   SFT then grpo, rloo, epo, grpo+D³S, igrpo on text tasks: pass@1/pass@8, tokens/s
  *   transformer  the text policy's training step and sampling speed
@@ -53,12 +54,17 @@ switch (name) {
     await import("./envs.js");
     break;
   }
+  case "mujoco-envs": {
+    process.argv = [process.argv[0], process.argv[1], ...rest];
+    await import("./mujoco_envs.js");
+    break;
+  }
   case "dashboard": {
     const { benchDashboard } = await import("./dashboard.js");
     await benchDashboard(rest);
     break;
   }
   default:
-    console.error(`usage: npm run bench -- <ppo|compare|fidelity|sps|envs|async|text|transformer|dashboard> [options]${name ? ` (unknown benchmark "${name}")` : ""}`);
+    console.error(`usage: npm run bench -- <ppo|compare|fidelity|sps|envs|mujoco-envs|async|text|transformer|dashboard> [options]${name ? ` (unknown benchmark "${name}")` : ""}`);
     process.exitCode = 2;
 }
