@@ -272,10 +272,15 @@ export abstract class MujocoEnv extends BaseEnv<Float64Array, Float32Array> impl
 /** Box(low, high, (nu,), float32) from the actuators' ctrlrange, as Gymnasium's `_set_action_space`. */
 function actionSpaceOf(m: MjModelLike, envName: string): Box {
   const range = m.actuator_ctrlrange;
-  const limited = m.actuator_ctrllimited;
+  let limited: ArrayLike<number> | null;
+  try {
+    limited = m.actuator_ctrllimited;
+  } catch {
+    limited = null; // @mujoco/mujoco 3.14.0 cannot read byte arrays of flags; a set range implies a limit
+  }
   const low: number[] = [], high: number[] = [];
   for (let i = 0; i < m.nu; i++) {
-    if (!limited[i]) {
+    if (limited ? !limited[i] : !(range[2 * i] < range[2 * i + 1])) {
       throw new ConfigError(`${envName}: actuator ${i} has no ctrlrange`, "give every actuator ctrllimited=\"true\" and a ctrlrange in the MJCF");
     }
     low.push(range[2 * i]);
