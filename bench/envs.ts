@@ -73,7 +73,8 @@ function timeVector(id: string): number {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const rows: { env: string; raw: number; wrapped: number; vec8: number }[] = [];
-for (const { id } of listEnvs()) {
+// Envs with asynchronous set-up (the MuJoCo envs) have their own benchmark: `npm run bench -- mujoco-envs`.
+for (const { id } of listEnvs().filter((e) => !registry.get(e.id)?.prepare)) {
   const reg = registry.get(id)!;
   const raw: number[] = [], wrapped: number[] = [], vec: number[] = [];
   for (let r = 0; r < rounds; r++) {

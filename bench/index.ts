@@ -6,6 +6,7 @@
  *   sps    PPO throughput on CartPole-v1 with CleanRL's defaults, with the rollout/update split
  *   envs   raw env steps per second (also `npm run bench:envs`)
  *   box2d  LunarLander on planck: env steps per second, reset and snapshot-restore cost
+ *   mujoco-envs  raw steps per second of each MuJoCo v5 env (bare, make(), physics steps/s)
  *   async  sync vs worker-thread vector envs: env steps/s and PPO SPS with 1 and 2 workers
  *   text   SFT then grpo, rloo, epo, grpo+D³S, igrpo on text tasks: pass@1/pass@8, tokens/s
  *   transformer  the text policy's training step and sampling speed
@@ -72,12 +73,17 @@ switch (name) {
     await benchBox2d(rest);
     break;
   }
+  case "mujoco-envs": {
+    process.argv = [process.argv[0], process.argv[1], ...rest];
+    await import("./mujoco_envs.js");
+    break;
+  }
   case "dashboard": {
     const { benchDashboard } = await import("./dashboard.js");
     await benchDashboard(rest);
     break;
   }
   default:
-    console.error(`usage: npm run bench -- <ppo|compare|fidelity|sps|vs-cleanrl|kernels|envs|box2d|async|text|transformer|dashboard> [options]${name ? ` (unknown benchmark "${name}")` : ""}`);
+    console.error(`usage: npm run bench -- <ppo|compare|fidelity|sps|vs-cleanrl|kernels|envs|mujoco-envs|box2d|async|text|transformer|dashboard> [options]${name ? ` (unknown benchmark "${name}")` : ""}`);
     process.exitCode = 2;
 }

@@ -33,7 +33,7 @@ export {
   type StepResult,
   type Snapshotable,
 } from "./envs/env.js";
-export { make, register, registry, listEnvs, type EnvRegistration, type MakeOptions } from "./envs/registry.js";
+export { make, prepareEnv, register, registry, listEnvs, type EnvRegistration, type MakeOptions } from "./envs/registry.js";
 export * from "./envs/wrappers.js";
 export * from "./envs/vector.js";
 export type { EnvRecipe } from "./scale/protocol.js";
@@ -45,6 +45,12 @@ export { ContinuousMountainCarEnv } from "./envs/classic/continuous_mountain_car
 export { PendulumEnv } from "./envs/classic/pendulum.js";
 export { LunarLanderEnv, landerShaping, landerThrottles, type LunarLanderOptions } from "./envs/box2d/lunar_lander.js";
 export { loadBox2d } from "./envs/box2d/planck.js";
+export { loadMujoco, mujocoLoaded, type MujocoFactory, type MujocoModule } from "./envs/mujoco/loader.js";
+export { MujocoEnv } from "./envs/mujoco/base.js";
+export { InvertedPendulumEnv, InvertedDoublePendulumEnv } from "./envs/mujoco/pendulums.js";
+export { HalfCheetahEnv, HopperEnv, Walker2dEnv, SwimmerEnv, AntEnv } from "./envs/mujoco/locomotion.js";
+export { ReacherEnv } from "./envs/mujoco/reacher.js";
+export { renderMujocoScene, type SceneCamera, type SceneGeom } from "./envs/render/mujoco.js";
 export { RENDER_MODES, pixelAt, type RenderMode, type RgbFrame, type EnvMetadata } from "./envs/render/frame.js";
 export { renderCartPole, renderAcrobot, renderMountainCar, renderPendulum } from "./envs/render/classic.js";
 export { encodeGif, GifWriter, type GifOptions } from "./envs/render/gif.js";

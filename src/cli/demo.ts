@@ -1,6 +1,6 @@
 import { Rng } from "../core/rng.js";
 import { checkEnv, formatCheckReport } from "../envs/check.js";
-import { make } from "../envs/registry.js";
+import { make, prepareEnv } from "../envs/registry.js";
 import type { CliIo } from "./io.js";
 
 export interface DemoOptions {
@@ -11,7 +11,8 @@ export interface DemoOptions {
 }
 
 /** `refinery demo`: make an env, check it, play random episodes and print their returns. */
-export function demoCommand(opts: DemoOptions, io: CliIo): void {
+export async function demoCommand(opts: DemoOptions, io: CliIo): Promise<void> {
+  await prepareEnv(opts.env);
   const out = (s: string) => io.out(s);
   const report = checkEnv(make(opts.env));
   if (opts.json) out(JSON.stringify({ check: report }) + "\n");

@@ -1,5 +1,5 @@
 import { ConfigError } from "../core/errors.js";
-import { make, registry } from "../envs/registry.js";
+import { make, prepareEnv, registry } from "../envs/registry.js";
 import { evaluatePolicy } from "../train/evaluate.js";
 import { loadPolicy } from "../train/load_policy.js";
 import { RunDir } from "../train/run.js";
@@ -46,6 +46,7 @@ export async function evalCommand(dir: string, opts: EvalCliOptions, io: CliIo):
   const policy = await loadPolicy(dir, { which: opts.best ? "best" : "policy", seed: opts.seed });
   let result;
   try {
+    await prepareEnv(policy.env);
     const env = make(policy.env);
     try {
       result = evaluatePolicy(env, { actOne: (obs, det) => policy.act(obs, { deterministic: det }) }, opts.episodes, opts.seed, deterministic);

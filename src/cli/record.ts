@@ -3,7 +3,7 @@ import { dirname, resolve } from "node:path";
 import { InvalidArgumentError, type Command } from "commander";
 import { ConfigError } from "../core/errors.js";
 import { GifWriter } from "../envs/render/gif.js";
-import { make } from "../envs/registry.js";
+import { make, prepareEnv } from "../envs/registry.js";
 import { atomicWriteFile } from "../train/fsutil.js";
 import { loadPolicy } from "../train/load_policy.js";
 import { LATEST_VIDEO, recordEpisodes } from "../train/record.js";
@@ -33,6 +33,7 @@ export async function recordCommand(dir: string, opts: RecordCliOptions, io: Cli
   const policy = await loadPolicy(dir, { which: opts.best ? "best" : "policy", seed: opts.seed });
   let bytes: Uint8Array, result, fps: number;
   try {
+    await prepareEnv(policy.env);
     const probe = make(policy.env, { disableEnvChecker: true });
     const modes = probe.metadata?.renderModes ?? [];
     probe.close();

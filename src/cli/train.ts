@@ -4,6 +4,7 @@ import { parse as parseYaml } from "yaml";
 import { resolveConfig } from "../algos/index.js";
 import { applySets } from "../core/config.js";
 import { ConfigError, RefineryError } from "../core/errors.js";
+import { prepareEnv } from "../envs/registry.js";
 import { resolveRunsRoot } from "../store/root.js";
 import { describeOwner } from "../train/lock.js";
 import { parseLogFormats } from "../train/logger.js";
@@ -83,6 +84,8 @@ export async function trainCommand(opts: TrainCliOptions, io: CliIo): Promise<vo
     runDir = opts.resume;
   } else {
     const file = opts.config ? readConfigFile(opts.config, algo) : undefined;
+    // Envs with asynchronous set-up (MuJoCo loads its WebAssembly module) before the config checks make them.
+    await prepareEnv(opts.env ?? file?.env);
     const flags: Record<string, unknown> = {};
     if (opts.steps !== undefined && opts.task !== undefined) {
       throw new ConfigError("--steps counts env steps, and a text run counts iterations", "use --iterations N with --task");

@@ -6,6 +6,10 @@ import { ContinuousMountainCarEnv } from "./classic/continuous_mountain_car.js";
 import { MountainCarEnv } from "./classic/mountain_car.js";
 import { PendulumEnv } from "./classic/pendulum.js";
 import { LunarLanderEnv } from "./box2d/lunar_lander.js";
+import { loadMujoco } from "./mujoco/loader.js";
+import { AntEnv, HalfCheetahEnv, HopperEnv, SwimmerEnv, Walker2dEnv } from "./mujoco/locomotion.js";
+import { InvertedDoublePendulumEnv, InvertedPendulumEnv } from "./mujoco/pendulums.js";
+import { ReacherEnv } from "./mujoco/reacher.js";
 import { OrderEnforcing, PassiveEnvChecker, TimeLimit } from "./wrappers.js";
 
 /** How to build an env id: a factory taking the constructor options, and the spec data. */
@@ -18,6 +22,11 @@ export interface EnvRegistration {
   kwargs?: Record<string, unknown>;
   /** One line for `refinery list`. */
   description?: string;
+  /**
+   * Asynchronous set-up the env needs before `make` can build it synchronously (e.g.
+   * loading a WebAssembly physics engine); run by `prepareEnv(id)`.
+   */
+  prepare?: () => Promise<unknown>;
 }
 
 const entries = new Map<string, EnvRegistration>();
@@ -50,6 +59,17 @@ export function listEnvs(): (EnvSpec & { description?: string })[] {
       kwargs: { ...(r.kwargs ?? {}) },
       description: r.description,
     }));
+}
+
+/**
+ * Runs the env's one-time asynchronous set-up (MuJoCo envs load their WebAssembly module),
+ * so that `make(id)` works synchronously afterwards. A no-op for envs without one and for
+ * unknown ids (make reports those). The CLI, the trainers and the env workers call it.
+ */
+export async function prepareEnv(id: unknown): Promise<void> {
+  if (typeof id !== "string") return;
+  const reg = entries.get(id);
+  if (reg?.prepare) await reg.prepare();
 }
 
 export interface MakeOptions {
@@ -180,3 +200,15 @@ register({
   kwargs: { continuous: true },
   description: "LunarLander with throttles; Box(-1, 1, (2,)): main engine 50–100% above 0, side engines beyond ±0.5",
 });
+// MuJoCo v5 (Gymnasium's ids, limits and thresholds) on the official MuJoCo WebAssembly
+// build; `prepare` loads the module on first use, so importing refinery does not.
+const mujoco = (id: string, entryPoint: EnvRegistration["entryPoint"], maxEpisodeSteps: number, rewardThreshold: number | undefined, description: string) =>
+  register({ id, entryPoint, maxEpisodeSteps, rewardThreshold, description, prepare: () => loadMujoco() });
+mujoco("InvertedPendulum-v5", (kw) => new InvertedPendulumEnv(kw), 1000, 950, "MuJoCo: keep a pole upright on a cart; Box(-3, 3, (1,)), +1 per step");
+mujoco("InvertedDoublePendulum-v5", (kw) => new InvertedDoublePendulumEnv(kw), 1000, 9100, "MuJoCo: balance two stacked poles on a cart; Box(-1, 1, (1,)), 10 alive − distance − velocity penalties");
+mujoco("HalfCheetah-v5", (kw) => new HalfCheetahEnv(kw), 1000, 4800, "MuJoCo: run a planar cheetah forward; Box(-1, 1, (6,)), forward velocity − 0.1·Σa²");
+mujoco("Hopper-v5", (kw) => new HopperEnv(kw), 1000, 3800, "MuJoCo: hop forward on one leg; Box(-1, 1, (3,)), forward velocity + 1 healthy − 1e-3·Σa²");
+mujoco("Walker2d-v5", (kw) => new Walker2dEnv(kw), 1000, undefined, "MuJoCo: walk forward on two legs; Box(-1, 1, (6,)), forward velocity + 1 healthy − 1e-3·Σa²");
+mujoco("Swimmer-v5", (kw) => new SwimmerEnv(kw), 1000, 360, "MuJoCo: swim forward in a viscous fluid; Box(-1, 1, (2,)), forward velocity − 1e-4·Σa²");
+mujoco("Reacher-v5", (kw) => new ReacherEnv(kw), 50, -3.75, "MuJoCo: move an arm's tip to a target; Box(-1, 1, (2,)), −distance − Σa²");
+mujoco("Ant-v5", (kw) => new AntEnv(kw), 1000, 6000, "MuJoCo: walk a four-legged robot forward; Box(-1, 1, (8,)), forward + 1 healthy − 0.5·Σa² − contact cost");

@@ -5,7 +5,7 @@ import { makeTrainingEnv } from "../algos/env_stack.js";
 import { ConfigError, describeValue, EnvError, RefineryError } from "../core/errors.js";
 import { Box, Discrete, flatSize, type Space } from "../core/spaces.js";
 import type { Env, Info } from "../envs/env.js";
-import { make } from "../envs/registry.js";
+import { make, prepareEnv } from "../envs/registry.js";
 import type { EnvState } from "../envs/state.js";
 import { checkStateCount, checkVectorActions, vectorResetSeeds, type VecResetArgs, type VecResetInfo, type VecStepResult, type VectorEnv } from "../envs/vector.js";
 import type { EpisodeStatistics, RunningMeanStdState } from "../envs/wrappers.js";
@@ -130,6 +130,7 @@ export class AsyncVectorEnv implements VectorEnv {
    * thread needs the main thread's event loop to start (module loading).
    */
   static async create(recipe: EnvRecipe, numEnvs: number, options: AsyncVectorEnvOptions = {}): Promise<AsyncVectorEnv> {
+    await prepareEnv(recipe.kind === "make" ? recipe.id : recipe.stack.env); // the local env for the spaces
     const vec = new AsyncVectorEnv(recipe, numEnvs, options);
     try {
       await Promise.all(vec.slots.map((slot) => vec.waitReady(slot, options.startTimeoutMs ?? 60_000)));

@@ -9,7 +9,7 @@ import { receiveMessageOnPort, workerData, type MessagePort } from "node:worker_
 import { findObsNormalizer, makeTrainingEnv } from "../algos/env_stack.js";
 import { describeValue, RefineryError } from "../core/errors.js";
 import type { Env, Info } from "../envs/env.js";
-import { make } from "../envs/registry.js";
+import { make, prepareEnv } from "../envs/registry.js";
 import { captureEnvState, restoreEnvState, type EnvState } from "../envs/state.js";
 import { writeObservationRow } from "../envs/vector.js";
 import { ACT_KIND, CMD, CTRL, REPLY, type EnvRecipe, type StepReply, type WireError, type WorkerInit, type WorkerRequest } from "./protocol.js";
@@ -156,6 +156,7 @@ async function main(): Promise<void> {
   let envs: Env<unknown, unknown>[];
   try {
     for (const url of init.imports) await import(url);
+    await prepareEnv(init.recipe.kind === "make" ? init.recipe.id : init.recipe.stack.env);
     envs = Array.from({ length: init.count }, () => makeEnv(init.recipe));
   } catch (e) {
     port.postMessage(toWire(e));

@@ -1,4 +1,5 @@
 import { getAlgorithm, isTextConfig } from "../algos/index.js";
+import { prepareEnv } from "../envs/registry.js";
 import type { Algorithm, IterationMetrics } from "../algos/types.js";
 import { PendingMetrics } from "./metric_logger.js";
 import type { Callbacks, TrainRow } from "./trainer.js";
@@ -31,6 +32,7 @@ export interface RunIterationsResult {
 
 /** A fresh algorithm for a resolved config (see resolveConfig); dispose() it when done. */
 export async function createAlgorithm(algo: string, config: Record<string, unknown>): Promise<Algorithm> {
+  await prepareEnv(config.env); // e.g. load the MuJoCo module, so the env can be made
   return getAlgorithm(algo, isTextConfig(config)).create(config);
 }
 

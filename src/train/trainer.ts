@@ -1,5 +1,5 @@
 import { getAlgorithm, isTextConfig } from "../algos/index.js";
-import { registry } from "../envs/registry.js";
+import { prepareEnv, registry } from "../envs/registry.js";
 import type { Algorithm, IterationMetrics } from "../algos/types.js";
 import { attachRunStore } from "../store/sink.js";
 import { evaluatePolicy, type EvalResult } from "./evaluate.js";
@@ -116,6 +116,7 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
   // constructor finds (model shapes, tokenizer, --init run, seeds) leaves nothing behind.
   // The config goes through JSON as it would through config.json.
   const fresh = opts.resume ? undefined : (JSON.parse(JSON.stringify(opts.config ?? {})) as Record<string, unknown>);
+  await prepareEnv(fresh?.env); // e.g. load the MuJoCo module, so the env can be made
   if (fresh) checkBudget(opts.algo ?? "ppo", fresh);
   const prebuilt = fresh ? await getAlgorithm(opts.algo ?? "ppo", isTextConfig(fresh)).create(fresh) : undefined;
   const started = { created: false, prebuiltTaken: false };
@@ -160,6 +161,7 @@ async function trainOwned(run: RunDir, opts: TrainOptions, started: { created: b
   const { algo: algoName, config } = run.readConfig();
   const entry = getAlgorithm(algoName, isTextConfig(config));
   started.prebuiltTaken = prebuilt !== undefined;
+  if (!prebuilt) await prepareEnv(config.env);
   const algo = prebuilt ?? (await entry.create(config));
   const cfg = config as { env: string; seed: number; evalEvery: number; evalEpisodes: number; evalDeterministic: boolean; checkpointEvery: number };
   // A text run names its task where a control run names its env.

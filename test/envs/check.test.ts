@@ -3,7 +3,7 @@ import { Rng } from "../../src/core/rng.js";
 import { Box, Discrete, type Space } from "../../src/core/spaces.js";
 import { BaseEnv, type Env, type Info, type ResetArgs, type StepResult } from "../../src/envs/env.js";
 import { checkEnv, formatCheckReport, sameValue } from "../../src/envs/check.js";
-import { listEnvs, make, registry } from "../../src/envs/registry.js";
+import { listEnvs, make, prepareEnv, registry } from "../../src/envs/registry.js";
 
 /** A float32 Box typed as a space of Float32Array (the observations these envs return). */
 const f32Box = (low: number, high: number, shape: number[]) => new Box(low, high, shape, "float32") as Box & Space<Float32Array>;
@@ -49,8 +49,9 @@ describe("checkEnv on correct envs", () => {
     expect(formatCheckReport(report, "Walk")).toBe("env check of Walk: passed");
   });
 
-  it("passes every built-in env, bare and through make()", () => {
+  it("passes every built-in env, bare and through make()", async () => {
     const ids = listEnvs().map((s) => s.id);
+    for (const id of ids) await prepareEnv(id); // MuJoCo envs load their WebAssembly module
     expect(ids).toEqual(expect.arrayContaining(["CartPole-v1", "Acrobot-v1", "MountainCar-v0", "MountainCarContinuous-v0", "Pendulum-v1"]));
     for (const id of ids) {
       const made = checkEnv(make(id));
