@@ -6,6 +6,7 @@ import { ContinuousMountainCarEnv } from "./classic/continuous_mountain_car.js";
 import { MountainCarEnv } from "./classic/mountain_car.js";
 import { PendulumEnv } from "./classic/pendulum.js";
 import { OrderEnforcing, PassiveEnvChecker, TimeLimit } from "./wrappers.js";
+import { GRID_REGISTRATIONS } from "./grid/register.js";
 
 /** How to build an env id: a factory taking the constructor options, and the spec data. */
 export interface EnvRegistration {
@@ -162,3 +163,6 @@ register({
   maxEpisodeSteps: 200,
   description: "swing a pendulum up and hold it; Box(-2, 2, (1,)), reward -(θ² + 0.1·θ̇² + 0.001·u²)",
 });
+
+// Grid worlds: MiniGrid's and BabyAI's ids and semantics (src/envs/grid/, docs/grid-worlds.md).
+for (const reg of GRID_REGISTRATIONS) register(reg);
