@@ -81,15 +81,21 @@ export function egocentricView(
     for (let vy = 0; vy < n; vy++) {
       const i = vx * n + vy, o = i * 3;
       if (!visible[i]) {
-        out[o] = 0, out[o + 1] = 0, out[o + 2] = 0;
+        out[o] = 0;
+        out[o + 1] = 0;
+        out[o + 2] = 0;
         continue;
       }
       const obj = view[i];
       if (obj === null) {
-        out[o] = OBJECT_TO_IDX.empty, out[o + 1] = 0, out[o + 2] = 0;
+        out[o] = OBJECT_TO_IDX.empty;
+        out[o + 1] = 0;
+        out[o + 2] = 0;
       } else {
         const [t, c, s] = obj.encode();
-        out[o] = t, out[o + 1] = c, out[o + 2] = s;
+        out[o] = t;
+        out[o + 1] = c;
+        out[o + 2] = s;
       }
     }
   }
@@ -141,11 +147,15 @@ export function fullEncoding(grid: Grid, agentX: number, agentY: number, dir: nu
       const o = (x * grid.height + y) * 3;
       const obj = grid.get(x, y);
       const [t, c, s] = obj ? obj.encode() : [OBJECT_TO_IDX.empty, 0, 0];
-      out[o] = t, out[o + 1] = c, out[o + 2] = s;
+      out[o] = t;
+      out[o + 1] = c;
+      out[o + 2] = s;
     }
   }
   const a = (agentX * grid.height + agentY) * 3;
-  out[a] = OBJECT_TO_IDX.agent, out[a + 1] = 0, out[a + 2] = dir;
+  out[a] = OBJECT_TO_IDX.agent;
+  out[a + 1] = 0;
+  out[a + 2] = dir;
   return out;
 }
 

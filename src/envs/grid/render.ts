@@ -37,7 +37,9 @@ class Tile {
       for (let px = 0; px < n; px++) {
         if (!shape((px + 0.5) / n, (py + 0.5) / n)) continue;
         const o = (py * n + px) * 3;
-        this.data[o] = c[0], this.data[o + 1] = c[1], this.data[o + 2] = c[2];
+        this.data[o] = c[0];
+        this.data[o + 1] = c[1];
+        this.data[o + 2] = c[2];
       }
     }
   }
