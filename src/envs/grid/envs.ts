@@ -168,6 +168,12 @@ export class GoToDoorEnv extends MiniGridEnv {
     }
     return [reward, terminated];
   }
+  protected override doneMatters(): boolean {
+    return true;
+  }
+  protected override adjustMask(mask: Int8Array): void {
+    mask[Actions.toggle] = 1; // toggling ends the episode here
+  }
   protected override taskState(): number[] {
     return [this.targetX, this.targetY, COLOR_TO_IDX[this.targetColor]];
   }

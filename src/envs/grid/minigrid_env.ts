@@ -300,8 +300,43 @@ export abstract class MiniGridEnv extends BaseEnv<GridObs, number> implements Sn
     };
   }
 
+  /**
+   * `info.action_mask`: 1 for each action that can change the state now, 0 for the no-ops
+   * (forward into a wall or closed door, pickup with full hands or nothing to take, drop onto
+   * an occupied cell, toggle on nothing toggleable or a locked door without its key, done
+   * where it means nothing). Turning is always allowed, so some action is always allowed.
+   */
   protected info(): Info {
-    return { mission: this.mission };
+    return { mission: this.mission, action_mask: this.actionMask() };
+  }
+
+  actionMask(): Int8Array {
+    const mask = new Int8Array(7);
+    mask[Actions.left] = 1;
+    mask[Actions.right] = 1;
+    const [fx, fy] = this.frontPos();
+    const inside = this.grid.inBounds(fx, fy);
+    const front = inside ? this.grid.get(fx, fy) : null;
+    mask[Actions.forward] = inside && (front === null || front.canOverlap()) ? 1 : 0;
+    mask[Actions.pickup] = front !== null && front.canPickup() && this.carrying === null ? 1 : 0;
+    mask[Actions.drop] = inside && front === null && this.carrying !== null ? 1 : 0;
+    let toggle = false;
+    if (front?.type === "box") toggle = true;
+    if (front?.type === "door") toggle = !front.isLocked || (this.carrying?.type === "key" && this.carrying.color === front.color);
+    mask[Actions.toggle] = toggle ? 1 : 0;
+    mask[Actions.done] = this.doneMatters() ? 1 : 0;
+    this.adjustMask(mask);
+    return mask;
+  }
+
+  /** Whether `done` does anything in this env (GoToDoor). */
+  protected doneMatters(): boolean {
+    return false;
+  }
+
+  /** Env-specific changes to the mask (e.g. GoToDoor, where toggle ends the episode). */
+  protected adjustMask(mask: Int8Array): void {
+    void mask;
   }
 
   // ---------------------------------------------------------------------------------------
