@@ -79,6 +79,8 @@ export abstract class MiniGridEnv extends BaseEnv<GridObs, number> implements Sn
   stepCount = 0;
   mission = "";
   private hasState = false;
+  private missionTokens: Int32Array = new Int32Array(MISSION_LENGTH);
+  private missionTokensOf: string | null = null;
   private scripted: DrawSource | null = null;
 
   constructor(opts: MiniGridOptions) {
@@ -293,10 +295,15 @@ export abstract class MiniGridEnv extends BaseEnv<GridObs, number> implements Sn
 
   /** The partial observation of the current state. */
   observation(): GridObs {
+    // The mission rarely changes within an episode: tokenise it once per string.
+    if (this.missionTokensOf !== this.mission) {
+      this.missionTokens = encodeMission(this.mission);
+      this.missionTokensOf = this.mission;
+    }
     return {
       image: egocentricView(this.grid, this.agentX, this.agentY, this.agentDir, this.carrying, this.seeThroughWalls),
       direction: this.agentDir,
-      mission: encodeMission(this.mission),
+      mission: this.missionTokens.slice(),
     };
   }
 
