@@ -14,8 +14,13 @@ export {
   Box,
   Discrete,
   MultiDiscrete,
+  MultiBinary,
+  Tuple,
+  Dict,
   spaceFromJSON,
   flatSize,
+  flatDim,
+  flattenInto,
   type Space,
   type SpaceJSON,
   type BoxDtype,
@@ -51,6 +56,16 @@ export { InvertedPendulumEnv, InvertedDoublePendulumEnv } from "./envs/mujoco/pe
 export { HalfCheetahEnv, HopperEnv, Walker2dEnv, SwimmerEnv, AntEnv } from "./envs/mujoco/locomotion.js";
 export { ReacherEnv } from "./envs/mujoco/reacher.js";
 export { renderMujocoScene, type SceneCamera, type SceneGeom } from "./envs/render/mujoco.js";
+// Grid worlds (MiniGrid / BabyAI): envs, observation wrappers and the pieces to build your own.
+export { MiniGridEnv, RejectLayout, type GridObs, type DrawSource, type MiniGridOptions } from "./envs/grid/minigrid_env.js";
+export { RoomGridEnv, Room, KeyCorridorEnv, UnlockEnv } from "./envs/grid/roomgrid.js";
+export { EmptyEnv, DoorKeyEnv, FourRoomsEnv, LavaGapEnv, GoToDoorEnv, MultiRoomEnv } from "./envs/grid/envs.js";
+export { GoToLocalEnv, PickupLocEnv } from "./envs/grid/babyai.js";
+export { Grid } from "./envs/grid/grid.js";
+export { WorldObj } from "./envs/grid/objects.js";
+export { ImgObsWrapper, OneHotPartialObsWrapper, FullyObsWrapper, GRID_OBSERVATIONS, type GridObservation } from "./envs/grid/wrappers.js";
+export { MISSION_VOCAB, MISSION_LENGTH, encodeMission, decodeMission } from "./envs/grid/mission.js";
+export { OBJECT_TO_IDX, COLOR_TO_IDX, STATE_TO_IDX, COLOR_NAMES, ACTION_NAMES, DIR_TO_VEC } from "./envs/grid/constants.js";
 export { RENDER_MODES, pixelAt, type RenderMode, type RgbFrame, type EnvMetadata } from "./envs/render/frame.js";
 export { renderCartPole, renderAcrobot, renderMountainCar, renderPendulum } from "./envs/render/classic.js";
 export { encodeGif, GifWriter, type GifOptions } from "./envs/render/gif.js";

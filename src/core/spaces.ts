@@ -9,7 +9,10 @@ export type BoxValue = Float32Array | Float64Array | Int32Array;
 export type SpaceJSON =
   | { type: "Discrete"; n: number; start: number }
   | { type: "Box"; shape: number[]; dtype: BoxDtype; low: (number | string)[]; high: (number | string)[] }
-  | { type: "MultiDiscrete"; nvec: number[] };
+  | { type: "MultiDiscrete"; nvec: number[] }
+  | { type: "MultiBinary"; shape: number[] }
+  | { type: "Tuple"; spaces: SpaceJSON[] }
+  | { type: "Dict"; spaces: Record<string, SpaceJSON> };
 
 /**
  * A set of valid observations or actions, as in Gymnasium: it can sample an element,
@@ -213,7 +216,162 @@ export class MultiDiscrete implements Space<Int32Array> {
   }
 }
 
-export type AnySpace = Discrete | Box<BoxValue> | MultiDiscrete;
+/**
+ * Binary vectors (Gymnasium's `MultiBinary`): every element is 0 or 1. `n` is a length or a
+ * shape; elements are row-major Int8Arrays (numpy's int8).
+ */
+export class MultiBinary implements Space<Int8Array> {
+  readonly shape: readonly number[];
+  /** Number of bits (product of the shape). */
+  readonly size: number;
+  constructor(n: number | readonly number[]) {
+    const shape = typeof n === "number" ? [n] : [...n];
+    if (shape.length === 0 || shape.some((d) => !Number.isSafeInteger(d) || d <= 0)) {
+      throw new ConfigError(`MultiBinary needs a positive length or shape, got ${describeValue(n)}`, "pass e.g. 8 or [7, 7, 20]");
+    }
+    this.shape = shape;
+    this.size = shape.reduce((a, b) => a * b, 1);
+  }
+  sample(rng: Rng): Int8Array {
+    const out = new Int8Array(this.size);
+    for (let i = 0; i < out.length; i++) out[i] = rng.integer(0, 2);
+    return out;
+  }
+  contains(x: unknown): x is Int8Array {
+    if (!isNumericArray(x) || x.length !== this.size) return false;
+    for (let i = 0; i < x.length; i++) if (x[i] !== 0 && x[i] !== 1) return false;
+    return true;
+  }
+  toJSON(): SpaceJSON {
+    return { type: "MultiBinary", shape: [...this.shape] };
+  }
+  toString(): string {
+    return this.shape.length === 1 ? `MultiBinary(${this.size})` : `MultiBinary((${this.shape.join(", ")}))`;
+  }
+}
+
+/**
+ * A fixed-length tuple of spaces (Gymnasium's `Tuple`); elements are plain arrays whose
+ * item i belongs to space i. `shape` is `[]`, as Gymnasium's is None: use `flatDim`.
+ */
+export class Tuple implements Space<unknown[]> {
+  readonly shape: readonly number[] = [];
+  readonly spaces: readonly Space<unknown>[];
+  constructor(spaces: readonly Space<unknown>[]) {
+    if (!Array.isArray(spaces) || spaces.some((s) => !isSpace(s))) {
+      throw new ConfigError(`Tuple needs an array of spaces, got ${describeValue(spaces)}`, "pass e.g. new Tuple([new Discrete(2), new Box(0, 1, [3])])");
+    }
+    this.spaces = [...spaces];
+  }
+  sample(rng: Rng): unknown[] {
+    return this.spaces.map((s) => s.sample(rng));
+  }
+  contains(x: unknown): x is unknown[] {
+    return Array.isArray(x) && x.length === this.spaces.length && this.spaces.every((s, i) => s.contains(x[i]));
+  }
+  toJSON(): SpaceJSON {
+    return { type: "Tuple", spaces: this.spaces.map((s) => s.toJSON()) };
+  }
+  toString(): string {
+    return `Tuple(${this.spaces.map(String).join(", ")})`;
+  }
+}
+
+/**
+ * Named sub-spaces (Gymnasium's `Dict`); elements are plain objects with exactly these keys.
+ * Keys are kept sorted, as Gymnasium sorts the keys of a dict it is given, so that flattening
+ * and `sample` visit them in one fixed order. `shape` is `[]`: use `flatDim`.
+ */
+export class Dict implements Space<Record<string, unknown>> {
+  readonly shape: readonly number[] = [];
+  readonly spaces: Readonly<Record<string, Space<unknown>>>;
+  readonly keys: readonly string[];
+  constructor(spaces: Record<string, Space<unknown>>) {
+    if (spaces === null || typeof spaces !== "object" || Array.isArray(spaces) || Object.values(spaces).some((s) => !isSpace(s))) {
+      throw new ConfigError(`Dict needs an object of spaces, got ${describeValue(spaces)}`, "pass e.g. new Dict({ image: new MultiDiscrete([...]), direction: new Discrete(4) })");
+    }
+    this.keys = Object.keys(spaces).sort();
+    const sorted: Record<string, Space<unknown>> = {};
+    for (const k of this.keys) sorted[k] = spaces[k];
+    this.spaces = sorted;
+  }
+  sample(rng: Rng): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const k of this.keys) out[k] = this.spaces[k].sample(rng);
+    return out;
+  }
+  contains(x: unknown): x is Record<string, unknown> {
+    if (x === null || typeof x !== "object" || Array.isArray(x) || ArrayBuffer.isView(x)) return false;
+    const obj = x as Record<string, unknown>;
+    const keys = Object.keys(obj);
+    return keys.length === this.keys.length && this.keys.every((k) => k in obj && this.spaces[k].contains(obj[k]));
+  }
+  toJSON(): SpaceJSON {
+    const spaces: Record<string, SpaceJSON> = {};
+    for (const k of this.keys) spaces[k] = this.spaces[k].toJSON();
+    return { type: "Dict", spaces };
+  }
+  toString(): string {
+    return `Dict(${this.keys.map((k) => `${k}: ${String(this.spaces[k])}`).join(", ")})`;
+  }
+}
+
+export type AnySpace = Discrete | Box<BoxValue> | MultiDiscrete | MultiBinary | Tuple | Dict;
+
+function isSpace(s: unknown): s is Space<unknown> {
+  const x = s as Partial<Space<unknown>> | null;
+  return !!x && typeof x.sample === "function" && typeof x.contains === "function" && typeof x.toJSON === "function";
+}
+
+/**
+ * Length of Gymnasium's `flatten(space, x)`: Box and MultiBinary their size, Discrete n
+ * (one-hot), MultiDiscrete the sum of nvec (one one-hot per entry), Tuple and Dict the sum of
+ * their parts.
+ */
+export function flatDim(space: Space<unknown>): number {
+  if (space instanceof Discrete) return space.n;
+  if (space instanceof MultiDiscrete) return space.nvec.reduce((a, b) => a + b, 0);
+  if (space instanceof Tuple) return space.spaces.reduce((a, s) => a + flatDim(s), 0);
+  if (space instanceof Dict) return space.keys.reduce((a, k) => a + flatDim(space.spaces[k]), 0);
+  return space.shape.reduce((a, b) => a * b, 1);
+}
+
+/**
+ * Gymnasium's `flatten`: writes element `x` of `space` into `out` from `offset` as floats
+ * (one-hot for Discrete and MultiDiscrete, raw values otherwise, Dict parts in sorted key
+ * order) and returns the offset after it.
+ */
+export function flattenInto(space: Space<unknown>, x: unknown, out: Float32Array, offset = 0): number {
+  if (space instanceof Discrete) {
+    out.fill(0, offset, offset + space.n);
+    out[offset + (x as number) - space.start] = 1;
+    return offset + space.n;
+  }
+  if (space instanceof MultiDiscrete) {
+    const v = x as ArrayLike<number>;
+    let o = offset;
+    for (let i = 0; i < space.nvec.length; i++) {
+      out.fill(0, o, o + space.nvec[i]);
+      out[o + v[i]] = 1;
+      o += space.nvec[i];
+    }
+    return o;
+  }
+  if (space instanceof Tuple) {
+    let o = offset;
+    space.spaces.forEach((s, i) => (o = flattenInto(s, (x as unknown[])[i], out, o)));
+    return o;
+  }
+  if (space instanceof Dict) {
+    let o = offset;
+    for (const k of space.keys) o = flattenInto(space.spaces[k], (x as Record<string, unknown>)[k], out, o);
+    return o;
+  }
+  const v: ArrayLike<number> = typeof x === "number" ? [x] : (x as ArrayLike<number>);
+  const n = flatSize(space);
+  for (let i = 0; i < n; i++) out[offset + i] = v[i];
+  return offset + n;
+}
 
 /** Rebuild a space from `space.toJSON()`. */
 export function spaceFromJSON(json: SpaceJSON): AnySpace {
@@ -226,13 +384,24 @@ export function spaceFromJSON(json: SpaceJSON): AnySpace {
     }
     case "MultiDiscrete":
       return new MultiDiscrete(json.nvec);
+    case "MultiBinary":
+      return new MultiBinary(json.shape);
+    case "Tuple":
+      return new Tuple(json.spaces.map(spaceFromJSON));
+    case "Dict": {
+      const spaces: Record<string, Space<unknown>> = {};
+      for (const [k, v] of Object.entries(json.spaces)) spaces[k] = spaceFromJSON(v);
+      return new Dict(spaces);
+    }
     default:
-      throw new ConfigError(`unknown space description ${describeValue(json)}`, 'pass the output of space.toJSON() (type "Discrete", "Box" or "MultiDiscrete")');
+      throw new ConfigError(`unknown space description ${describeValue(json)}`, 'pass the output of space.toJSON() (type "Discrete", "Box", "MultiDiscrete", "MultiBinary", "Tuple" or "Dict")');
   }
 }
 
-/** Number of scalars in one element of the space (1 for Discrete). */
+/** Number of scalars in one element of the space (1 for Discrete; the sum of the parts for Tuple and Dict). */
 export function flatSize(space: Space<unknown>): number {
+  if (space instanceof Tuple) return space.spaces.reduce((a, s) => a + flatSize(s), 0);
+  if (space instanceof Dict) return space.keys.reduce((a, k) => a + flatSize(space.spaces[k]), 0);
   return space.shape.reduce((a, b) => a * b, 1);
 }
 

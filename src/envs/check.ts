@@ -1,6 +1,6 @@
 import { describeValue } from "../core/errors.js";
 import { Rng, type RngState } from "../core/rng.js";
-import { Box, isNumericArray, type Space } from "../core/spaces.js";
+import { Box, Dict, isNumericArray, Tuple, type Space } from "../core/spaces.js";
 import { BaseEnv, hasSnapshots, type Env } from "./env.js";
 
 /**
@@ -140,7 +140,15 @@ function runChecks(env: Env<unknown, unknown>, rep: Reporter, options: CheckEnvO
 function checkSpace(space: unknown, name: "actionSpace" | "observationSpace", rep: Reporter): void {
   const s = space as Partial<Space<unknown>> | null | undefined;
   if (!s || typeof s.sample !== "function" || typeof s.contains !== "function" || !Array.isArray(s.shape) || typeof s.toJSON !== "function") {
-    rep.fail(`${name} is ${describeValue(space)}, not a space. Fix: set ${name} to a Discrete, Box or MultiDiscrete from core/spaces`);
+    rep.fail(`${name} is ${describeValue(space)}, not a space. Fix: set ${name} to a Discrete, Box, MultiDiscrete, MultiBinary, Tuple or Dict from core/spaces`);
+  }
+  if (name === "actionSpace" && (space instanceof Dict || space instanceof Tuple)) {
+    rep.warn(`the action space is ${String(space)}; refinery's policies act in Discrete and Box spaces only. Fix: nothing if you bring your own policy; otherwise flatten the action space`);
+  }
+  if (space instanceof Dict || space instanceof Tuple) {
+    const parts = space instanceof Dict ? space.keys.map((k) => space.spaces[k]) : space.spaces;
+    for (const part of parts) checkSpace(part, name, rep);
+    return;
   }
   if (!(space instanceof Box)) return;
   const kind = name === "actionSpace" ? "action" : "observation";
@@ -417,6 +425,14 @@ function isPlainObject(x: unknown): x is Record<string, unknown> {
 
 function firstNonFinite(obs: unknown): { index: number; value: number } | null {
   if (typeof obs === "number") return Number.isFinite(obs) ? null : { index: 0, value: obs };
+  // Dict and Tuple observations: report the first bad value of any part.
+  if (isPlainObject(obs)) {
+    for (const v of Object.values(obs)) {
+      const bad = firstNonFinite(v);
+      if (bad) return bad;
+    }
+    return null;
+  }
   if (!isNumericArray(obs)) return null;
   for (let i = 0; i < obs.length; i++) {
     const v = obs[i];
@@ -434,6 +450,7 @@ function rngState(env: Env<unknown, unknown>): RngState | null {
 function copy(x: unknown): unknown {
   if (ArrayBuffer.isView(x) && !(x instanceof DataView)) return (x as unknown as { slice(): unknown }).slice();
   if (Array.isArray(x)) return x.map(copy);
+  if (isPlainObject(x)) return Object.fromEntries(Object.entries(x).map(([k, v]) => [k, copy(v)]));
   return x;
 }
 

@@ -11,6 +11,7 @@ import { AntEnv, HalfCheetahEnv, HopperEnv, SwimmerEnv, Walker2dEnv } from "./mu
 import { InvertedDoublePendulumEnv, InvertedPendulumEnv } from "./mujoco/pendulums.js";
 import { ReacherEnv } from "./mujoco/reacher.js";
 import { OrderEnforcing, PassiveEnvChecker, TimeLimit } from "./wrappers.js";
+import { GRID_REGISTRATIONS } from "./grid/register.js";
 
 /** How to build an env id: a factory taking the constructor options, and the spec data. */
 export interface EnvRegistration {
@@ -212,3 +213,5 @@ mujoco("Walker2d-v5", (kw) => new Walker2dEnv(kw), 1000, undefined, "MuJoCo: wal
 mujoco("Swimmer-v5", (kw) => new SwimmerEnv(kw), 1000, 360, "MuJoCo: swim forward in a viscous fluid; Box(-1, 1, (2,)), forward velocity − 1e-4·Σa²");
 mujoco("Reacher-v5", (kw) => new ReacherEnv(kw), 50, -3.75, "MuJoCo: move an arm's tip to a target; Box(-1, 1, (2,)), −distance − Σa²");
 mujoco("Ant-v5", (kw) => new AntEnv(kw), 1000, 6000, "MuJoCo: walk a four-legged robot forward; Box(-1, 1, (8,)), forward + 1 healthy − 0.5·Σa² − contact cost");
+// Grid worlds: MiniGrid's and BabyAI's ids and semantics (src/envs/grid/, docs/grid-worlds.md).
+for (const reg of GRID_REGISTRATIONS) register(reg);

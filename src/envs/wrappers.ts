@@ -1,5 +1,5 @@
 import { ConfigError, describeValue, EnvError } from "../core/errors.js";
-import { Box, Discrete, flatSize, isNumericArray, type BoxValue, type Space } from "../core/spaces.js";
+import { Box, Dict, Discrete, flatDim, flatSize, flattenInto, isNumericArray, Tuple, type BoxValue, type Space } from "../core/spaces.js";
 import { Wrapper, type Env, type EnvSpec, type Info, type ResetArgs, type RgbFrame, type StepResult } from "./env.js";
 import type { StatefulLayer } from "./state.js";
 
@@ -842,4 +842,63 @@ export class TransformReward<O = unknown, A = unknown> extends Wrapper<O, A> {
     result[1] = this.fn(result[1]);
     return result;
   }
+}
+
+// ---------------------------------------------------------------------------------------
+// FlattenObservation
+// ---------------------------------------------------------------------------------------
+
+/**
+ * Gymnasium's `FlattenObservation`: every observation becomes one float32 vector of
+ * `flatDim(space)` values, with Gymnasium's `flatten` rules: Box and MultiBinary values as
+ * they are, Discrete and MultiDiscrete one-hot, Tuple and Dict parts concatenated (Dict in
+ * sorted key order). The result is a flat Box, the input the MLP policies take.
+ */
+export class FlattenObservation<A = unknown> extends Wrapper<Float32Array, A, unknown, A> {
+  private readonly inner: Space<unknown>;
+  private readonly space: Box;
+
+  constructor(env: Env<unknown, A>) {
+    super(env);
+    this.inner = env.observationSpace;
+    const n = flatDim(this.inner);
+    // One-hot parts lie in [0, 1]; raw Box parts keep their bounds.
+    const low = new Float32Array(n), high = new Float32Array(n).fill(1);
+    fillFlatBounds(this.inner, low, high, 0);
+    this.space = new Box(low, high, [n], "float32");
+  }
+
+  override get observationSpace(): Space<Float32Array> {
+    return this.space as unknown as Space<Float32Array>;
+  }
+
+  override reset(args?: ResetArgs): [Float32Array, Info] {
+    const [obs, info] = this.env.reset(args);
+    return [this.flatten(obs), info];
+  }
+
+  override step(action: A): StepResult<Float32Array> {
+    const [obs, reward, terminated, truncated, info] = this.env.step(action);
+    return [this.flatten(obs), reward, terminated, truncated, info];
+  }
+
+  private flatten(obs: unknown): Float32Array {
+    if (!this.inner.contains(obs)) {
+      throw new EnvError("invalid_observation", `${envName(this)}: FlattenObservation got ${describeValue(obs)}, not in ${String(this.inner)}`, "return observations of the declared space");
+    }
+    const out = new Float32Array(this.space.size);
+    flattenInto(this.inner, obs, out, 0);
+    return out;
+  }
+}
+
+function fillFlatBounds(space: Space<unknown>, low: Float32Array, high: Float32Array, offset: number): number {
+  if (space instanceof Box) {
+    low.set(space.low, offset);
+    high.set(space.high, offset);
+    return offset + space.size;
+  }
+  if (space instanceof Tuple) return space.spaces.reduce((o, s) => fillFlatBounds(s, low, high, o), offset);
+  if (space instanceof Dict) return space.keys.reduce((o, k) => fillFlatBounds(space.spaces[k], low, high, o), offset);
+  return offset + flatDim(space);
 }

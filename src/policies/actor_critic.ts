@@ -116,7 +116,7 @@ export class ActorCritic {
     if (!(observationSpace instanceof Box) || observationSpace.shape.length !== 1) {
       throw new ConfigError(
         `the actor-critic MLP policy needs a flat Box observation space, got ${String(observationSpace)}`,
-        "flatten the observation with a TransformObservation wrapper",
+        "flatten the observation with FlattenObservation (grid ids: keep the default observation \"flat\")",
       );
     }
     const hidden = [...(options.hidden ?? [64, 64])];
