@@ -15,6 +15,7 @@ import { listCommand } from "./list.js";
 import { registerPlotCommand } from "./plot.js";
 import { registerRecordCommand } from "./record.js";
 import { registerRunsCommand } from "./runs.js";
+import { registerRemoteCommands } from "./remote.js";
 
 export type { CliIo } from "./io.js";
 
@@ -194,6 +195,7 @@ export function buildProgram(io: CliIo = processIo()): Command {
   registerRecordCommand(program, io, intOption);
   registerDashboardCommand(program, io);
   registerExportCommand(program, io);
+  registerRemoteCommands(program, io, intOption);
   return program;
 }
 
