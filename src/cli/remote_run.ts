@@ -1,4 +1,5 @@
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { atomicWriteFile } from "../train/fsutil.js";
 import { join } from "node:path";
 import { ConfigError } from "../core/errors.js";
 import { runActor } from "../scale/actor.js";
@@ -61,11 +62,17 @@ export async function learnerCommand(opts: LearnerCliOptions, io: CliIo): Promis
       {
         resumeCommand: () => resumeCommand,
         async setup(algo, config, signal) {
-          const shards = opts.shards ?? (config.numEnvs as number);
+          // A resumed run keeps its shards unless told otherwise (remote.json in the run directory).
+          const shards = opts.shards ?? (opts.resume ? savedShards(runDir) : undefined) ?? (config.numEnvs as number);
           const learner = new RemoteLearner(redis, run, algo, config, shards, signal, (s) => io.err(s));
+          let saved = false;
           if (!opts.quiet) io.err(`refinery: learner of run ${run} (session ${learner.session.slice(0, 8)}): ${shards} shard(s) per iteration; start actors with \`refinery actor --redis URL --run ${run}\`\n`);
           return {
-            beforeIteration: (a) => learner.beforeIteration(a),
+            beforeIteration: async (a) => {
+              if (!saved) atomicWriteFile(join(runDir, "remote.json"), JSON.stringify({ run, shards }) + "\n");
+              saved = true;
+              await learner.beforeIteration(a);
+            },
             onUpdate: (_row, _a, logger) => learner.recordMetrics(logger),
             finish: async (summary) => {
               if (!summary.interrupted) await learner.finish();
@@ -123,6 +130,15 @@ export async function actorCommand(opts: ActorCliOptions, io: CliIo): Promise<vo
     process.removeListener("SIGINT", onSignal);
     process.removeListener("SIGTERM", onSignal);
     await redis.quit().catch(() => redis.disconnect());
+  }
+}
+
+function savedShards(runDir: string): number | undefined {
+  try {
+    const s = (JSON.parse(readFileSync(join(runDir, "remote.json"), "utf8")) as { shards?: unknown }).shards;
+    return typeof s === "number" ? s : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -59,7 +59,7 @@ export async function runActor(redis: Redis, opts: ActorOptions): Promise<ActorR
         report.reason = "finished";
         break;
       }
-      const configText = JSON.stringify(meta.config);
+      const configText = JSON.stringify([meta.config, meta.shards]);
       if (!algo || configText !== algoConfig) {
         algo?.dispose();
         algo = await buildActorAlgo(meta, opts.seed ?? seedOf(name));
