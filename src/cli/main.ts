@@ -16,6 +16,7 @@ import { registerPlotCommand } from "./plot.js";
 import { registerRecordCommand } from "./record.js";
 import { registerRunsCommand } from "./runs.js";
 import { registerRemoteCommands } from "./remote.js";
+import { registerSweepCommands } from "./sweep.js";
 
 export type { CliIo } from "./io.js";
 
@@ -196,6 +197,7 @@ export function buildProgram(io: CliIo = processIo()): Command {
   registerDashboardCommand(program, io);
   registerExportCommand(program, io);
   registerRemoteCommands(program, io, intOption);
+  registerSweepCommands(program, io, intOption);
   return program;
 }
 

@@ -41,14 +41,13 @@ export async function runActor(redis: Redis, opts: ActorOptions): Promise<ActorR
   const name = opts.name ?? `${hostname()}-${process.pid}`;
   const log = opts.log ?? (() => {});
   const report: ActorReport = { shards: 0, steps: 0, reclaimed: 0, staleTasks: 0, rejectedMessages: 0, reason: "signal" };
-  let meta: RunMeta | null = null;
   let algo: PPO | null = null;
   let algoConfig = "";
   let weightsTag = "";
   let waitingSaid = false;
   try {
     while (!opts.signal?.aborted) {
-      meta = await readMeta(redis, keys.meta, opts.run);
+      const meta = await readMeta(redis, keys.meta, opts.run);
       if (!meta) {
         if (!waitingSaid) log(`refinery: actor ${name}: waiting for a learner of run ${opts.run}\n`);
         waitingSaid = true;

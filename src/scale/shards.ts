@@ -41,7 +41,7 @@ export function shardBatch(msg: WireMessage, shape: ShardShape): RolloutBatch {
   }
   const n = shape.numSteps * shape.numEnvs;
   const a = msg.arrays;
-  const need = (name: string, Ctor: Function, length: number) => {
+  const need = (name: string, Ctor: abstract new (...args: never[]) => unknown, length: number) => {
     const x = a[name];
     if (!(x instanceof Ctor) || x.length !== length) throw new WireError(`shard array ${name} is missing or has the wrong type or length`);
     return x;
