@@ -6,6 +6,7 @@
  *   sps    PPO throughput on CartPole-v1 with CleanRL's defaults, with the rollout/update split
  *   envs   raw env steps per second (also `npm run bench:envs`)
  *   async  sync vs worker-thread vector envs: env steps/s and PPO SPS with 1 and 2 workers
+ *   scale  actor–learner PPO through a local redis-server: SPS against 1, 2, 4 actor processes, learner busy share, bytes on the wire
  *   text   SFT then grpo, rloo, epo, grpo+D³S, igrpo on text tasks: pass@1/pass@8, tokens/s
  *   transformer  the text policy's training step and sampling speed
  *   dashboard  the dashboard with a 1,000,000-row run: /api/runs latency during curve loads, curve time and bytes, peak RSS
@@ -38,6 +39,11 @@ switch (name) {
     await benchAsync(rest);
     break;
   }
+  case "scale": {
+    const { benchScale } = await import("./scale.js");
+    await benchScale(rest);
+    break;
+  }
   case "text": {
     const { benchText } = await import("./text.js");
     await benchText(rest);
@@ -59,6 +65,6 @@ switch (name) {
     break;
   }
   default:
-    console.error(`usage: npm run bench -- <ppo|compare|fidelity|sps|envs|async|text|transformer|dashboard> [options]${name ? ` (unknown benchmark "${name}")` : ""}`);
+    console.error(`usage: npm run bench -- <ppo|compare|fidelity|sps|envs|async|scale|text|transformer|dashboard> [options]${name ? ` (unknown benchmark "${name}")` : ""}`);
     process.exitCode = 2;
 }
