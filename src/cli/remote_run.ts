@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { ConfigError } from "../core/errors.js";
 import { runActor } from "../scale/actor.js";
 import { RemoteLearner } from "../scale/learner.js";
-import { checkRunName, connectRedis } from "../scale/redis.js";
+import { checkRunName, connectRedis, redactUrl } from "../scale/redis.js";
 import { InterruptedError, type CliIo } from "./io.js";
 import { learnerRunDir } from "./remote.js";
 import { trainCommand } from "./train.js";
@@ -34,7 +34,7 @@ export async function learnerCommand(opts: LearnerCliOptions, io: CliIo): Promis
   if (opts.resume && !existsSync(join(runDir, "config.json"))) {
     throw new ConfigError(`--resume: ${runDir} holds no run`, `start the run without --resume, or pass its directory with --out`, "run_missing");
   }
-  const redis = connectRedis(opts.redis);
+  const redis = connectRedis(opts.redis, (s) => io.err(s));
   let closed = false;
   const close = async () => {
     if (closed) return;
@@ -99,12 +99,14 @@ export interface ActorCliOptions {
 /** `refinery actor`: collect shards until the run finishes; SIGINT/SIGTERM stop it after the current shard. */
 export async function actorCommand(opts: ActorCliOptions, io: CliIo): Promise<void> {
   const run = checkRunName(opts.run);
-  const redis = connectRedis(opts.redis);
+  const redis = connectRedis(opts.redis, (s) => io.err(s));
   const controller = new AbortController();
   let signalName: NodeJS.Signals | null = null;
   const onSignal = (name: NodeJS.Signals) => {
     signalName = name;
     controller.abort();
+    // Waiting for an unreachable Redis would never end: drop the connection, which fails the wait.
+    if (redis.status !== "ready") redis.disconnect();
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
@@ -121,6 +123,9 @@ export async function actorCommand(opts: ActorCliOptions, io: CliIo): Promise<vo
       log: (s) => {
         if (!opts.quiet || s.includes("rejected")) io.err(s);
       },
+    }).catch((err: unknown) => {
+      if (signalName) throw new InterruptedError(`actor of run ${run} stopped by ${signalName} while Redis was unreachable`, "start it again to rejoin the run", signalName === "SIGTERM" ? 143 : 130);
+      throw err;
     });
     io.out(
       JSON.stringify({ actor: opts.name ?? null, run, reason: report.reason, shards: report.shards, steps: report.steps, reclaimed: report.reclaimed, stale_tasks: report.staleTasks, rejected_messages: report.rejectedMessages }) + "\n",
@@ -139,16 +144,5 @@ function savedShards(runDir: string): number | undefined {
     return typeof s === "number" ? s : undefined;
   } catch {
     return undefined;
-  }
-}
-
-/** The URL without its password, for messages. */
-function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = "***";
-    return u.toString().replace(/\/$/, "");
-  } catch {
-    return "URL";
   }
 }

@@ -3,6 +3,7 @@ import { appendFileSync, existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConfigError } from "../core/errors.js";
+import type { Redis } from "ioredis";
 import { connectRedis } from "../scale/redis.js";
 import { expandTrials, readSweepSpec, toSets, type SweepSpec, type Trial, type TrialResult } from "../scale/sweep.js";
 import { enqueueSweep, readResults, readSweepMeta, runningTrials, runWorker, SWEEPS_SET } from "../scale/sweep_queue.js";
@@ -34,13 +35,13 @@ export async function sweepCommand(file: string, opts: SweepCliOptions, io: CliI
 }
 
 async function runOnRedis(url: string, spec: SweepSpec, trials: Trial[], dir: string, detach: boolean, io: CliIo): Promise<Map<string, TrialResult> | null> {
-  const redis = connectRedis(url);
+  const redis = connectRedis(url, (s) => io.err(s));
   try {
     await enqueueSweep(redis, spec, trials);
     io.err(`refinery: queued; start workers with \`refinery worker --redis URL\` (progress: \`refinery sweep status ${spec.name} --redis URL\`)\n`);
     if (detach) return null;
     const seen = new Set<string>();
-    const stop = interruptible();
+    const stop = interruptible(redis);
     try {
       for (;;) {
         const results = await readResults(redis, spec.name);
@@ -55,6 +56,11 @@ async function runOnRedis(url: string, spec: SweepSpec, trials: Trial[], dir: st
         }
         await new Promise((r) => setTimeout(r, 500));
       }
+    } catch (err) {
+      if (stop.signal.aborted && !(err instanceof InterruptedError)) {
+        throw new InterruptedError(`stopped following sweep ${spec.name} while Redis was unreachable; its trials stay queued`, `follow it with \`refinery sweep status ${spec.name} --redis URL\``, 130);
+      }
+      throw err;
     } finally {
       stop.dispose();
     }
@@ -121,7 +127,7 @@ function fmt(x: number | null | undefined): string {
 
 /** `refinery sweep status [NAME]`: per sweep, trials done / running / queued; with a name, one line per trial. */
 export async function sweepStatusCommand(url: string, name: string | undefined, json: boolean, io: CliIo): Promise<void> {
-  const redis = connectRedis(url);
+  const redis = connectRedis(url, (s) => io.err(s));
   try {
     const names = name ? [name] : (await redis.smembers(SWEEPS_SET)).sort();
     const out = [];
@@ -164,8 +170,8 @@ export interface WorkerCliOptions {
 
 /** `refinery worker`: SIGINT/SIGTERM stop it after a checkpoint of the current trial, which another worker then resumes. */
 export async function workerCommand(opts: WorkerCliOptions, io: CliIo): Promise<void> {
-  const redis = connectRedis(opts.redis);
-  const stop = interruptible();
+  const redis = connectRedis(opts.redis, (s) => io.err(s));
+  const stop = interruptible(redis);
   try {
     const stats = await runWorker(redis, {
       sweep: opts.sweep,
@@ -176,6 +182,9 @@ export async function workerCommand(opts: WorkerCliOptions, io: CliIo): Promise<
       log: (s) => {
         if (!opts.quiet || s.includes("rejected") || s.includes("failed")) io.err(s);
       },
+    }).catch((err: unknown) => {
+      if (stop.signal.aborted) throw new InterruptedError("worker stopped by a signal while Redis was unreachable", "start it again to rejoin the sweeps", 130);
+      throw err;
     });
     io.out(JSON.stringify({ worker: opts.name ?? null, trials: stats.trials, rejected_messages: stats.rejected }) + "\n");
   } finally {
@@ -184,9 +193,13 @@ export async function workerCommand(opts: WorkerCliOptions, io: CliIo): Promise<
   }
 }
 
-function interruptible(): { signal: AbortSignal; dispose(): void } {
+/** SIGINT/SIGTERM abort; waiting on an unreachable Redis is cut off by dropping the connection. */
+function interruptible(redis: Redis): { signal: AbortSignal; dispose(): void } {
   const controller = new AbortController();
-  const handler = () => controller.abort();
+  const handler = () => {
+    controller.abort();
+    if (redis.status !== "ready") redis.disconnect();
+  };
   process.on("SIGINT", handler);
   process.on("SIGTERM", handler);
   return {

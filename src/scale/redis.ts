@@ -7,7 +7,7 @@ import { ConfigError } from "../core/errors.js";
  * honours all of them. Commands wait across a Redis restart (reconnect with back-off and
  * resend), so neither side of a run has to restart with it.
  */
-export function connectRedis(url: string): Redis {
+export function connectRedis(url: string, log: (s: string) => void = () => {}): Redis {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -23,9 +23,29 @@ export function connectRedis(url: string): Redis {
     retryStrategy: (times) => Math.min(100 * times, 2000),
     lazyConnect: false,
   });
-  // Connection errors are retried; without a listener ioredis would print each one.
-  redis.on("error", () => {});
+  // Connection errors are retried; say so once per outage (a wrong host would otherwise look like a hang).
+  let down = false;
+  redis.on("error", (err: Error) => {
+    if (down) return;
+    down = true;
+    log(`refinery: cannot reach Redis at ${redactUrl(url)} (${err.message}); retrying until it answers (Ctrl-C to stop)\n`);
+  });
+  redis.on("ready", () => {
+    if (down) log(`refinery: reconnected to Redis at ${redactUrl(url)}\n`);
+    down = false;
+  });
   return redis;
+}
+
+/** The URL without its password, for messages. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString().replace(/\/$/, "");
+  } catch {
+    return "the Redis URL";
+  }
 }
 
 /** The keys of one run (actor–learner) in Redis. */
