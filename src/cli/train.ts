@@ -35,6 +35,8 @@ export interface TrainCliOptions {
   quiet?: boolean;
   /** --log: "tensorboard", "csv" or both, comma-separated; allowed with --resume (it changes no training). */
   log?: string;
+  /** --actor-threads N: collect PPO's rollouts in N worker threads (src/scale/thread_actors.ts). */
+  actorThreads?: number;
 }
 
 /** What `train` prints at the end, in text or as the final JSON line. */
@@ -77,6 +79,7 @@ export interface TrainHooks {
  * print a summary. Resuming a finished run trains nothing and prints its summary.
  */
 export async function trainCommand(opts: TrainCliOptions, io: CliIo, hooks?: TrainHooks): Promise<void> {
+  if (opts.actorThreads !== undefined && !hooks) hooks = threadActorHooks(opts.actorThreads);
   const log = opts.log === undefined ? undefined : parseLogFormats(opts.log);
   if (opts.restart && !opts.resume) {
     throw new ConfigError("--restart starts an existing run over and needs --resume DIR", "pass --resume DIR --restart, or drop --restart for a new run", "resume_conflict");
@@ -164,6 +167,23 @@ export async function trainCommand(opts: TrainCliOptions, io: CliIo, hooks?: Tra
   const view = viewOf(summary);
   if (planned && config && planned.steps !== config.totalTimesteps) view.requestedSteps = config.totalTimesteps as number;
   printSummary(view, opts.json, io);
+}
+
+/** --actor-threads: each iteration's rollout collected in worker threads, the update here. */
+function threadActorHooks(threads: number): TrainHooks {
+  return {
+    resumeCommand: (runDir) => `refinery train --resume ${runDir} --actor-threads ${threads}`,
+    async setup(algo, config) {
+      const { ThreadActors } = await import("../scale/thread_actors.js");
+      const actors = await ThreadActors.create(algo, config, threads);
+      return {
+        beforeIteration: (a) => actors.beforeIteration(a),
+        onUpdate: () => {},
+        finish: async () => {},
+        close: () => actors.close(),
+      };
+    },
+  };
 }
 
 /** --resume takes the run's saved config; anything that would change it is an error, not silently ignored. */

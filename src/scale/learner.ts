@@ -20,14 +20,14 @@ export interface RunMeta {
   status: "running" | "finished";
 }
 
-/** Options of a run that a remote actor cannot reproduce (yet): refused at start. */
-export function checkRemoteConfig(algo: string, config: Record<string, unknown>, shards: number): void {
-  if (algo !== "ppo") throw new ConfigError(`refinery learner trains ppo only, got --algo ${algo}`, "use --algo ppo (other algorithms run with refinery train)");
-  if (config.useSde === true) throw new ConfigError("useSde is not supported with remote actors (the exploration noise lives on the learner)", "set useSde=false, or train with refinery train");
-  if (config.normObs === true) throw new ConfigError("normObs is not supported with remote actors (each actor would normalise with its own statistics)", "set normObs=false, or train with refinery train");
+/** Options of a run that actors elsewhere (Redis or threads) cannot reproduce (yet): refused at start. */
+export function checkRemoteConfig(algo: string, config: Record<string, unknown>, shards: number, via: { what: string; flag: string } = { what: "refinery learner", flag: "--shards" }): void {
+  if (algo !== "ppo") throw new ConfigError(`${via.what} trains ppo only, got --algo ${algo}`, "use --algo ppo (other algorithms run with refinery train)");
+  if (config.useSde === true) throw new ConfigError(`useSde is not supported with ${via.what} (the exploration noise lives on the learner)`, "set useSde=false, or train without it");
+  if (config.normObs === true) throw new ConfigError(`normObs is not supported with ${via.what} (each actor would normalise with its own statistics)`, "set normObs=false, or train without it");
   const numEnvs = config.numEnvs as number;
   if (!Number.isSafeInteger(shards) || shards < 1 || numEnvs % shards !== 0) {
-    throw new ConfigError(`--shards ${shards} does not divide numEnvs ${numEnvs}`, `pass a divisor of numEnvs, e.g. --shards ${numEnvs}`);
+    throw new ConfigError(`${via.flag} ${shards} does not divide numEnvs ${numEnvs}`, `pass a divisor of numEnvs, or --set numEnvs=${Math.max(1, shards) * Math.max(1, Math.ceil(numEnvs / Math.max(1, shards)))}`);
   }
 }
 

@@ -150,7 +150,7 @@ describe("refinery learner + refinery actor", () => {
     const out = join(dir, "refused");
     const p = start(["learner", "--redis", redis.url, "--run", "bad", "--set", "normObs=true", "--out", out]);
     expect(await p.exit).toBe(2);
-    expect(p.err).toMatch(/normObs is not supported with remote actors.*Fix: set normObs=false/);
+    expect(p.err).toMatch(/normObs is not supported with refinery learner.*Fix: set normObs=false/);
     expect(existsSync(out)).toBe(false);
     const q = start(["learner", "--redis", redis.url, "--run", "bad", "--shards", "3", "--out", out]);
     expect(await q.exit).toBe(2);
