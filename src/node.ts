@@ -26,3 +26,4 @@ export { encodeMessage, decodeMessage, WireError, type WireMessage, type WireArr
 export { mergeShards, encodeShard, shardBatch, type ShardHeader, type ShardShape } from "./scale/shards.js";
 export { readSweepSpec, expandTrials, sweepSpecSchema, type SweepSpec, type Trial, type TrialResult } from "./scale/sweep.js";
 export { enqueueSweep, runWorker, readResults, sweepKeys, type WorkerOptions } from "./scale/sweep_queue.js";
+export { ThreadActors } from "./scale/thread_actors.js";
