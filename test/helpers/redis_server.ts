@@ -28,10 +28,14 @@ export class TestRedis {
 
   private async launch(): Promise<void> {
     const bin = process.env.REDIS_SERVER ?? "redis-server";
-    this.proc = spawn(bin, ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", this.dir], { stdio: "ignore" });
+    const proc = spawn(bin, ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", this.dir], { stdio: "ignore" });
+    this.proc = proc;
+    let missing: Error | null = null;
+    proc.on("error", (err) => (missing = err));
     const client = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
     client.on("error", () => {});
     for (let i = 0; i < 200; i++) {
+      if (missing) throw new Error(`cannot start ${bin} (${(missing as Error).message}): install redis-server (apt-get install redis-server) or set REDIS_SERVER to its path`);
       try {
         await client.connect();
         await client.ping();
