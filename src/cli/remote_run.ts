@@ -65,6 +65,7 @@ export async function learnerCommand(opts: LearnerCliOptions, io: CliIo): Promis
           // A resumed run keeps its shards unless told otherwise (remote.json in the run directory).
           const shards = opts.shards ?? (opts.resume ? savedShards(runDir) : undefined) ?? (config.numEnvs as number);
           const learner = new RemoteLearner(redis, run, algo, config, shards, signal, (s) => io.err(s));
+          await learner.claimLease();
           let saved = false;
           if (!opts.quiet) io.err(`refinery: learner of run ${run} (session ${learner.session.slice(0, 8)}): ${shards} shard(s) per iteration; start actors with \`refinery actor --redis URL --run ${run}\`\n`);
           return {
@@ -77,7 +78,10 @@ export async function learnerCommand(opts: LearnerCliOptions, io: CliIo): Promis
             finish: async (summary) => {
               if (!summary.interrupted) await learner.finish();
             },
-            close,
+            close: async () => {
+              await learner.releaseLease().catch(() => {});
+              await close();
+            },
           };
         },
       },

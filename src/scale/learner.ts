@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
 import type { Redis } from "ioredis";
 import { PPO } from "../algos/ppo.js";
 import type { Algorithm } from "../algos/types.js";
@@ -67,11 +68,41 @@ export class RemoteLearner {
     return { run: this.run, algo: this.algoName, config: this.config, session: this.session, shards: this.shards, status };
   }
 
+  /**
+   * One learner per run: a lease in Redis (refreshed while it trains, expiring LEASE_MS after
+   * it stops). Another live learner's lease refuses the start; a lease left by a dead process
+   * on this machine (kill -9, then --resume) is taken over at once.
+   */
+  async claimLease(): Promise<void> {
+    const mine = JSON.stringify({ host: hostname(), pid: process.pid, session: this.session });
+    if ((await this.redis.set(this.keys.learner, mine, "PX", LEASE_MS, "NX")) === "OK") return;
+    const text = await this.redis.get(this.keys.learner);
+    let other: { host?: string; pid?: number } = {};
+    try {
+      other = JSON.parse(text ?? "{}") as typeof other;
+    } catch {
+      // unreadable: treat as another learner's
+    }
+    if (text !== null && !(other.host === hostname() && typeof other.pid === "number" && !processAlive(other.pid))) {
+      throw new ConfigError(
+        `another learner (pid ${String(other.pid)} on ${String(other.host)}) is training run ${this.run}`,
+        `stop it first, or pass another --run; a learner that died on another machine frees the run ${LEASE_MS / 1000} s after its last sign of life`,
+        "run_busy",
+      );
+    }
+    await this.redis.set(this.keys.learner, mine, "PX", LEASE_MS);
+  }
+
+  private renewLease(): void {
+    this.redis.set(this.keys.learner, JSON.stringify({ host: hostname(), pid: process.pid, session: this.session }), "PX", LEASE_MS).catch(() => {});
+  }
+
   /** The trainer's beforeIteration: publish weights v, then wait for all shards of v. */
   async beforeIteration(algo: Algorithm): Promise<void> {
     if (!(algo instanceof PPO)) throw new ConfigError(`refinery learner trains ppo only, got ${algo.name}`, "use --algo ppo");
     const version = algo.iteration;
     const t0 = performance.now();
+    this.renewLease();
     await this.ensureGroups();
     if (this.published !== version) await this.publish(algo, version, new Set());
     const t1 = performance.now();
@@ -115,6 +146,7 @@ export class RemoteLearner {
     let idle = 0;
     while (got.size < this.shards) {
       if (this.signal?.aborted) return null;
+      this.renewLease();
       let entries;
       try {
         entries = await readGroup(this.redis, this.keys.batches, LEARNER_GROUP, "learner", 64, 500);
@@ -202,7 +234,25 @@ export class RemoteLearner {
     this.finished = true;
     const tx = this.redis.multi();
     tx.set(this.keys.meta, JSON.stringify(this.meta("finished")));
-    tx.del(this.keys.weights, this.keys.weightsTag, this.keys.tasks, this.keys.batches);
+    tx.del(this.keys.weights, this.keys.weightsTag, this.keys.tasks, this.keys.batches, this.keys.learner);
     await tx.exec();
+  }
+
+  /** Frees the run for the next learner (an interrupted run's --resume), if the lease is still ours. */
+  async releaseLease(): Promise<void> {
+    const text = await this.redis.get(this.keys.learner);
+    if (text && text.includes(this.session)) await this.redis.del(this.keys.learner);
+  }
+}
+
+/** A learner's lease lasts this long after its last renewal (each iteration and every wait). */
+export const LEASE_MS = 30_000;
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
   }
 }

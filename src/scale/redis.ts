@@ -62,6 +62,8 @@ export function runKeys(run: string) {
     tasks: p + "tasks",
     /** Stream of collected shards; group LEARNER. */
     batches: p + "batches",
+    /** The live learner's lease: JSON {host, pid, session}, expiring unless refreshed. */
+    learner: p + "learner",
   };
 }
 

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeMessage } from "../../src/scale/wire.js";
@@ -155,5 +155,13 @@ describe("refinery learner + refinery actor", () => {
     const q = start(["learner", "--redis", redis.url, "--run", "bad", "--shards", "3", "--out", out]);
     expect(await q.exit).toBe(2);
     expect(q.err).toMatch(/--shards 3 does not divide numEnvs 4/);
+    // A live learner of the same run (here: this test process holds the lease) refuses a second one.
+    const client = redis.client();
+    await client.set(runKeys("busy").learner, JSON.stringify({ host: hostname(), pid: process.pid, session: "s" }), "PX", 60_000);
+    const r = start(["learner", "--redis", redis.url, "--run", "busy", "--out", out]);
+    expect(await r.exit).toBe(2);
+    expect(r.err).toMatch(new RegExp(`another learner \\(pid ${process.pid} on .*\\) is training run busy`));
+    expect(existsSync(out)).toBe(false);
+    client.disconnect();
   });
 });
