@@ -19,6 +19,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  // A test that timed out leaves its processes running: end them here.
+  for (const c of children) c.kill("SIGKILL");
   await redis?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -30,8 +32,11 @@ interface Proc {
   exit: Promise<number | null>;
 }
 
+const children: ChildProcess[] = [];
+
 function start(args: string[], env: Record<string, string> = {}): Proc {
   const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, REFINERY_RUNS: dir, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  children.push(child);
   const p: Proc = { child, out: "", err: "", exit: Promise.resolve(null) };
   child.stdout?.on("data", (d) => (p.out += d));
   child.stderr?.on("data", (d) => (p.err += d));

@@ -17,12 +17,17 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  // A test that timed out leaves its processes running: end them here.
+  for (const c of children) c.kill("SIGKILL");
   await redis?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 
+const children: ChildProcess[] = [];
+
 function start(args: string[]) {
   const child: ChildProcess = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, REFINERY_RUNS: dir }, stdio: ["ignore", "pipe", "pipe"] });
+  children.push(child);
   const p = { child, out: "", err: "", exit: null as unknown as Promise<number | null> };
   child.stdout?.on("data", (d) => (p.out += d));
   child.stderr?.on("data", (d) => (p.err += d));
