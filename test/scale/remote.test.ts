@@ -129,7 +129,16 @@ describe("refinery learner + refinery actor", () => {
     const rowsNow = () => trainRows(runDir).length;
     try {
       await until("3 iterations", () => rowsNow() >= 3);
-      await redis.restart(); // all streams, groups and weights are gone
+      const runId = async () => {
+        const c = redis.client();
+        const info = await c.info("server");
+        c.disconnect();
+        return /run_id:(\w+)/.exec(info)?.[1];
+      };
+      const before = await runId();
+      // A new redis-server without persistence: no weights, no streams, no groups. Both sides rebuild them.
+      await redis.restart();
+      expect(await runId()).not.toBe(before);
       await until("progress after the Redis restart", () => rowsNow() >= 7);
       learner.child.kill("SIGKILL");
       expect(await learner.exit).toBe(null);
@@ -147,7 +156,7 @@ describe("refinery learner + refinery actor", () => {
     const rows = trainRows(runDir);
     // The resumed run dropped the rows past its checkpoint and wrote them again: each iteration once.
     expect(rows.map((r) => r.iteration)).toEqual(Array.from({ length: 16 }, (_, i) => i + 1));
-    expect(sum(rows, "remote/republished")).toBeGreaterThanOrEqual(1);
+    // (remote/republished counts the restarts the learner met while waiting; one during an update needs no republishing.)
     expect(JSON.parse(actor.out.trim()).reason).toBe("finished");
   });
 
