@@ -8,6 +8,7 @@
  *   box2d  LunarLander on planck: env steps per second, reset and snapshot-restore cost
  *   mujoco-envs  raw steps per second of each MuJoCo v5 env (bare, make(), physics steps/s)
  *   async  sync vs worker-thread vector envs: env steps/s and PPO SPS with 1 and 2 workers
+ *   scale  actor–learner PPO through a local redis-server: SPS against 1, 2, 4 actor processes, learner busy share, bytes on the wire
  *   text   SFT then grpo, rloo, epo, grpo+D³S, igrpo on text tasks: pass@1/pass@8, tokens/s
  *   transformer  the text policy's training step and sampling speed
  *   vs-cleanrl  PPO CartPole whole-process wall time and memory against CleanRL's ppo.py (PYTHON, CLEANRL_PPO), or its recorded figures
@@ -40,6 +41,11 @@ switch (name) {
   case "async": {
     const { benchAsync } = await import("./async.js");
     await benchAsync(rest);
+    break;
+  }
+  case "scale": {
+    const { benchScale } = await import("./scale.js");
+    await benchScale(rest);
     break;
   }
   case "text": {
@@ -84,6 +90,6 @@ switch (name) {
     break;
   }
   default:
-    console.error(`usage: npm run bench -- <ppo|compare|fidelity|sps|vs-cleanrl|kernels|envs|mujoco-envs|box2d|async|text|transformer|dashboard> [options]${name ? ` (unknown benchmark "${name}")` : ""}`);
+    console.error(`usage: npm run bench -- <ppo|compare|fidelity|sps|vs-cleanrl|kernels|envs|mujoco-envs|box2d|async|scale|text|transformer|dashboard> [options]${name ? ` (unknown benchmark "${name}")` : ""}`);
     process.exitCode = 2;
 }

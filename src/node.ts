@@ -17,3 +17,13 @@ export { resolveRunsRoot } from "./store/root.js";
 export { plotRuns, type PlotOptions } from "./plot/plot.js";
 export { startDashboard, type DashboardOptions, type Dashboard } from "./dashboard/server.js";
 export { exportPolicy, type ExportOptions } from "./train/export_files.js";
+
+// Scale out across machines through Redis (issue 16): actor–learner PPO and sweeps.
+export { RemoteLearner, checkRemoteConfig, type RunMeta } from "./scale/learner.js";
+export { runActor, type ActorOptions, type ActorReport } from "./scale/actor.js";
+export { connectRedis, runKeys } from "./scale/redis.js";
+export { encodeMessage, decodeMessage, WireError, type WireMessage, type WireArray } from "./scale/wire.js";
+export { mergeShards, encodeShard, shardBatch, type ShardHeader, type ShardShape } from "./scale/shards.js";
+export { readSweepSpec, expandTrials, sweepSpecSchema, type SweepSpec, type Trial, type TrialResult } from "./scale/sweep.js";
+export { enqueueSweep, runWorker, readResults, sweepKeys, type WorkerOptions } from "./scale/sweep_queue.js";
+export { ThreadActors } from "./scale/thread_actors.js";

@@ -96,6 +96,21 @@ export class PPO implements Algorithm {
   }
 
   private hooks: RolloutHooks = {};
+  private batchSource: (() => RolloutBatch) | null = null;
+
+  /**
+   * Where iterations get their rollouts: null (the default) collects them here; a function
+   * hands over one collected elsewhere (remote actors, src/scale/), which must have been
+   * collected with this iteration's weights and have numEnvs × numSteps steps.
+   */
+  setBatchSource(source: (() => RolloutBatch) | null): void {
+    this.batchSource = source;
+  }
+
+  /** One rollout with the current weights and no update: what a remote actor does. */
+  collectRollout(): RolloutBatch {
+    return this.collector.collect(this.rng, this.noiseRng);
+  }
 
   setHooks(hooks: RolloutHooks): void {
     this.hooks = hooks;
@@ -114,7 +129,7 @@ export class PPO implements Algorithm {
     this.optimizer.setLearningRate(Math.max(lr, 1e-12));
 
     const t0 = performance.now();
-    const batch = this.collector.collect(this.rng, this.noiseRng);
+    const batch = this.batchSource ? this.batchSource() : this.collector.collect(this.rng, this.noiseRng);
     this.hooks.onRollout?.({ steps: batch.numSteps * batch.numEnvs, episodes: batch.episodes });
     const t1 = performance.now();
     const { advantages, returns } = gae({ ...batch, numEnvs: batch.numEnvs, gamma: c.gamma, lambda: c.gaeLambda });

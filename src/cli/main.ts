@@ -15,6 +15,8 @@ import { listCommand } from "./list.js";
 import { registerPlotCommand } from "./plot.js";
 import { registerRecordCommand } from "./record.js";
 import { registerRunsCommand } from "./runs.js";
+import { registerRemoteCommands } from "./remote.js";
+import { registerSweepCommands } from "./sweep.js";
 
 export type { CliIo } from "./io.js";
 
@@ -143,6 +145,7 @@ export function buildProgram(io: CliIo = processIo()): Command {
     .option("--resume <dir>", "continue the run in <dir> from its newest verified checkpoint, with its saved config; refused while another process trains it (default: none, a new run)")
     .option("--restart", "with --resume: start that run over from step 0 with its saved config, deleting its checkpoints, policies and metrics (e.g. when it has no usable checkpoint)", false)
     .option("--log <formats>", LOG_HELP)
+    .option("--actor-threads <n>", "ppo: collect each iteration's rollout in N worker threads (numEnvs / N envs each, own seeds), the update in this thread; exactly on-policy (default: none, all in this thread)", intOption("--actor-threads", 1))
     .option("--json", "print the final summary as one JSON line on stdout", false)
     .option("--quiet", "no progress line on stderr", false)
     .action(async (opts, cmd: Command) => {
@@ -194,6 +197,8 @@ export function buildProgram(io: CliIo = processIo()): Command {
   registerRecordCommand(program, io, intOption);
   registerDashboardCommand(program, io);
   registerExportCommand(program, io);
+  registerRemoteCommands(program, io, intOption);
+  registerSweepCommands(program, io, intOption);
   return program;
 }
 

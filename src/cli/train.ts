@@ -9,6 +9,8 @@ import { resolveRunsRoot } from "../store/root.js";
 import { describeOwner } from "../train/lock.js";
 import { parseLogFormats } from "../train/logger.js";
 import { train, type StartInfo, type TrainRow, type TrainSummary } from "../train/trainer.js";
+import type { Algorithm } from "../algos/types.js";
+import type { MetricLogger } from "../train/metric_logger.js";
 import { checkBudget, plannedSteps } from "../train/budget.js";
 import { checkRunDirPlace, RunDir } from "../train/run.js";
 import { InterruptedError, type CliIo } from "./io.js";
@@ -34,6 +36,8 @@ export interface TrainCliOptions {
   quiet?: boolean;
   /** --log: "tensorboard", "csv" or both, comma-separated; allowed with --resume (it changes no training). */
   log?: string;
+  /** --actor-threads N: collect PPO's rollouts in N worker threads (src/scale/thread_actors.ts). */
+  actorThreads?: number;
 }
 
 /** What `train` prints at the end, in text or as the final JSON line. */
@@ -56,12 +60,27 @@ interface SummaryView {
   requestedSteps?: number;
 }
 
+/** What `refinery learner` adds to a training run (src/cli/remote.ts). */
+export interface TrainHooks {
+  /** Called once the run's algo and config are known, before its directory is made or opened; may refuse them. */
+  setup(algo: string, config: Record<string, unknown>, signal: AbortSignal): Promise<{
+    beforeIteration(algo: Algorithm): Promise<void>;
+    onUpdate(row: TrainRow, algo: Algorithm, logger: MetricLogger): void;
+    /** After training (finished or interrupted). */
+    finish(summary: TrainSummary): Promise<void>;
+    close(): Promise<void>;
+  }>;
+  /** The command that continues an interrupted run, e.g. `refinery learner --resume …`. */
+  resumeCommand(runDir: string): string;
+}
+
 /**
  * `refinery train`: resolve and validate the whole config first (every config error
  * surfaces before anything is built), then train with a progress line on stderr and
  * print a summary. Resuming a finished run trains nothing and prints its summary.
  */
-export async function trainCommand(opts: TrainCliOptions, io: CliIo): Promise<void> {
+export async function trainCommand(opts: TrainCliOptions, io: CliIo, hooks?: TrainHooks): Promise<void> {
+  if (opts.actorThreads !== undefined && !hooks) hooks = threadActorHooks(opts.actorThreads);
   const log = opts.log === undefined ? undefined : parseLogFormats(opts.log);
   if (opts.restart && !opts.resume) {
     throw new ConfigError("--restart starts an existing run over and needs --resume DIR", "pass --resume DIR --restart, or drop --restart for a new run", "resume_conflict");
@@ -103,7 +122,8 @@ export async function trainCommand(opts: TrainCliOptions, io: CliIo): Promise<vo
     checkOutDir(runDir, opts.out === undefined ? "the run directory" : "--out");
   }
 
-  const text = typeof (config ?? RunDir.open(runDir).readConfig().config).task === "string";
+  const saved = config ? { algo, config } : RunDir.open(runDir).readConfig();
+  const text = typeof saved.config.task === "string";
   const planned = config ? plannedSteps(config) : null;
   if (planned && config && planned.steps !== config.totalTimesteps && !opts.quiet) {
     // Iterations are whole rollouts of numEnvs × numSteps: say what will run instead of silently rounding.
@@ -112,9 +132,12 @@ export async function trainCommand(opts: TrainCliOptions, io: CliIo): Promise<vo
     );
   }
   const progress = opts.quiet ? undefined : progressLine(io, text);
-  const stop = stopOnSignals(io, runDir, () => progress?.end());
+  const resumeCommand = hooks ? hooks.resumeCommand(runDir) : `refinery train --resume ${runDir}`;
+  const stop = stopOnSignals(io, resumeCommand, () => progress?.end());
   let summary: TrainSummary;
+  let extra: Awaited<ReturnType<TrainHooks["setup"]>> | undefined;
   try {
+    extra = hooks ? await hooks.setup(saved.algo, saved.config, stop.signal) : undefined;
     summary = await train({
       runDir,
       algo,
@@ -123,14 +146,21 @@ export async function trainCommand(opts: TrainCliOptions, io: CliIo): Promise<vo
       log,
       restart: opts.restart === true,
       signal: stop.signal,
-      callbacks: { onIteration: progress?.update, onStart: (info) => reportStart(info, io) },
+      beforeIteration: extra?.beforeIteration,
+      callbacks: {
+        onIteration: progress?.update,
+        onUpdate: extra?.onUpdate,
+        onStart: (info) => reportStart(info, io),
+      },
     });
+    await extra?.finish(summary);
   } finally {
     stop.dispose();
+    await extra?.close();
   }
   progress?.end();
   if (summary.interrupted) {
-    const resume = `refinery train --resume ${summary.runDir}`;
+    const resume = resumeCommand;
     throw new InterruptedError(
       `run ${summary.runDir} stopped by ${stop.signalName() ?? "a signal"} at step ${summary.steps.toLocaleString("en-US")} (checkpoint ${summary.checkpoint ?? "none"} saved, run marked interrupted)`,
       `continue it with \`${resume}\``,
@@ -140,6 +170,23 @@ export async function trainCommand(opts: TrainCliOptions, io: CliIo): Promise<vo
   const view = viewOf(summary);
   if (planned && config && planned.steps !== config.totalTimesteps) view.requestedSteps = config.totalTimesteps as number;
   printSummary(view, opts.json, io);
+}
+
+/** --actor-threads: each iteration's rollout collected in worker threads, the update here. */
+function threadActorHooks(threads: number): TrainHooks {
+  return {
+    resumeCommand: (runDir) => `refinery train --resume ${runDir} --actor-threads ${threads}`,
+    async setup(algo, config) {
+      const { ThreadActors } = await import("../scale/thread_actors.js");
+      const actors = await ThreadActors.create(algo, config, threads);
+      return {
+        beforeIteration: (a) => actors.beforeIteration(a),
+        onUpdate: () => {},
+        finish: async () => {},
+        close: () => actors.close(),
+      };
+    },
+  };
 }
 
 /** --resume takes the run's saved config; anything that would change it is an error, not silently ignored. */
@@ -403,13 +450,13 @@ function reportStart(info: StartInfo, io: CliIo): void {
  * once, after saying where to resume from. Only the CLI installs these handlers; `train()`
  * called from code never does.
  */
-function stopOnSignals(io: CliIo, runDir: string, endProgress: () => void): { signal: AbortSignal; signalName(): string | null; dispose(): void } {
+function stopOnSignals(io: CliIo, resumeCommand: string, endProgress: () => void): { signal: AbortSignal; signalName(): string | null; dispose(): void } {
   const controller = new AbortController();
   let received: string | null = null;
   const handler = (name: NodeJS.Signals) => {
     endProgress();
     if (received) {
-      io.err(`refinery: stopped at once by a second ${name}; continue the run with \`refinery train --resume ${runDir}\` (from its last checkpoint)\n`);
+      io.err(`refinery: stopped at once by a second ${name}; continue the run with \`${resumeCommand}\` (from its last checkpoint)\n`);
       process.exit(name === "SIGTERM" ? 143 : 130);
     }
     received = name;

@@ -100,6 +100,12 @@ export interface TrainOptions {
    * A resumed run keeps writing the formats its directory already has.
    */
   log?: LogFormat[];
+  /**
+   * Awaited before every iteration, after the stop checks: a remote learner publishes the
+   * weights and waits for the rollout there (src/scale/). It may return early when `signal`
+   * aborts; the trainer then stops as for any signal.
+   */
+  beforeIteration?: (algo: Algorithm) => Promise<void>;
 }
 
 /**
@@ -281,6 +287,10 @@ async function trainOwned(run: RunDir, opts: TrainOptions, started: { created: b
       // Iterations are synchronous: yield to the event loop so a signal handler can abort now, not after the last one.
       await new Promise((resolve) => setImmediate(resolve));
       if (opts.signal?.aborted) return await stopEarly();
+      if (opts.beforeIteration) {
+        await opts.beforeIteration(algo);
+        if (opts.signal?.aborted) return await stopEarly();
+      }
       const metrics = algo.iterate();
       const episodes = algo.drainEpisodes();
       const step = stepsOf(algo);

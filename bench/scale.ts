@@ -1,0 +1,71 @@
+/**
+ * `npm run bench -- scale [--steps N] [--actors 1,2,4]`: actor–learner PPO on CartPole-v1
+ * through a private redis-server (loopback, started here), against the number of actor
+ * processes: SPS, the learner's busy share, its per-iteration costs and the bytes on the wire.
+ * Everything (Redis, learner, actors) shares this machine's cores: read the SPS as what
+ * this machine does, not as what N machines would.
+ */
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { PPO } from "../src/algos/ppo.js";
+import { PPO_DEFAULTS } from "../src/algos/ppo_config.js";
+import { encodeMessage } from "../src/scale/wire.js";
+import { TestRedis } from "../test/helpers/redis_server.js";
+
+const BIN = resolve("bin/refinery.js");
+
+function run(args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((res) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (err += d));
+    child.on("exit", (code) => res({ code, out, err }));
+  });
+}
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+
+export async function benchScale(argv: string[]): Promise<void> {
+  const arg = (name: string, def: string) => {
+    const i = argv.indexOf(name);
+    return i >= 0 ? argv[i + 1] : def;
+  };
+  const steps = Number(arg("--steps", "8192"));
+  const actorCounts = arg("--actors", "1,2,4").split(",").map(Number);
+  const dir = mkdtempSync(join(tmpdir(), "refinery-bench-scale-"));
+  const redis = await TestRedis.start();
+  const env = { REFINERY_RUNS: dir };
+  try {
+    const ppo = await PPO.create({ ...PPO_DEFAULTS, numEnvs: 1 });
+    const weightBytes = encodeMessage({ kind: "weights", run: "bench", session: "x".repeat(36), version: 0 }, ppo.policy.getWeights()).length;
+    ppo.dispose();
+    const single = await run(["train", "--steps", String(steps), "--out", join(dir, "single"), "--json", "--quiet"], env);
+    const s = JSON.parse(single.out.trim().split("\n").at(-1) as string);
+    console.log(`CartPole-v1 PPO (CleanRL defaults: 4 envs × 128 steps = 512 steps per iteration), ${steps} steps; busy 2-core machine`);
+    console.log(`single process (refinery train): ${Math.round(s.sps)} SPS`);
+    console.log(`weights message: ${weightBytes} bytes`);
+    console.log("actors  SPS    learner busy  wait/it  update/it  publish/it  shards/it  bytes/shard");
+    for (const n of actorCounts) {
+      const name = `bench${n}`;
+      const learner = run(["learner", "--redis", redis.url, "--run", name, "--steps", String(steps), "--shards", "4", "--out", join(dir, name), "--json", "--quiet"], env);
+      const actors = Array.from({ length: n }, (_, i) => run(["actor", "--redis", redis.url, "--run", name, "--name", `a${i}`, "--quiet"], env));
+      const l = await learner;
+      await Promise.all(actors);
+      if (l.code !== 0) throw new Error(`learner failed: ${l.err}`);
+      const summary = JSON.parse(l.out.trim().split("\n").at(-1) as string);
+      const rows = readFileSync(join(dir, name, "metrics.jsonl"), "utf8").trim().split("\n").map((x) => JSON.parse(x)).filter((r) => r.kind === "train").slice(1);
+      const col = (k: string) => mean(rows.map((r) => Number(r[k])));
+      console.log(
+        `${String(n).padEnd(7)} ${String(Math.round(summary.sps)).padEnd(6)} ${(100 * col("remote/learnerBusy")).toFixed(0).padStart(5)} %       ` +
+          `${(1000 * col("remote/waitSeconds")).toFixed(0).padStart(4)} ms  ${(1000 * col("updateSeconds")).toFixed(0).padStart(5)} ms   ${(1000 * col("remote/publishSeconds")).toFixed(1).padStart(6)} ms   4          ${Math.round(col("remote/bytesPerShard"))}`,
+      );
+    }
+  } finally {
+    await redis.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
