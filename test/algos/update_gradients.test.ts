@@ -377,37 +377,39 @@ describeEachBackend("one update end to end: the gradient each algorithm applies 
     });
   }
 
-  it("LOOP (rloo clip on) with a k3 KL to the initial policy: 2 epochs × 2 minibatches of whole episodes, clipped ratio, asymmetric clip, dr_grpo", async () => {
+  it("LOOP (rloo clip on) with a k3 KL to the initial policy: 2 epochs × 2 minibatches of whole episodes, clipped ratio, asymmetric clip, dr_grpo; two iterations", async () => {
     const o = { clipLow: 0.05, clipHigh: 0.1, beta: 0.5, maxLen: 15 };
     const r = await record<GroupBatch>(
       "rloo",
       { numStarts: 2, groupSize: 3, maxEpisodeSteps: o.maxLen, clip: true, updateEpochs: 2, numMinibatches: 2, clipLow: o.clipLow, clipHigh: o.clipHigh, beta: o.beta, lossAggregation: "dr_grpo", learningRate: 0.03, annealLr: false, totalTimesteps: 300 },
       backend,
+      2,
     );
     const { policy, optimizer } = r.internals;
-    const b = r.batches[0];
-    const perEpisode = leaveOneOut(b);
-    const adv = Array.from(b.episodeIndex, (e) => perEpisode[e]);
-    policy.setWeights(r.policySteps[0].weights); // the reference policy is the initial one
-    const refLogProb = tf.tidy(() => Array.from(forward(policy, b.obs, b.actions, b.numSteps).logProb.dataSync()));
-    expect(r.permutations).toHaveLength(2);
-    expect(r.policySteps).toHaveLength(4);
+    expect(r.permutations).toHaveLength(4);
+    expect(r.policySteps).toHaveLength(8);
     let s = 0;
-    for (const perm of r.permutations) {
-      for (const episodes of [perm.subarray(0, 3), perm.subarray(3, 6)]) {
-        const rows = Array.from(episodes, (e) => episodeSteps(b, e));
-        const objective = () => {
-          const lp = forward(policy, b.obs, b.actions, b.numSteps).logProb;
-          const x = tf.sub(tf.tensor1d(refLogProb), lp); // log π_ref − log π_θ
-          const k3 = tf.sub(tf.sub(tf.exp(x), x), 1); // estimates KL(π_θ ‖ π_ref) ≥ 0
-          const perStep = tf.add(clippedLoss(lp, b.logProbs, adv, o.clipLow, o.clipHigh), tf.mul(o.beta, k3)) as tf.Tensor1D;
-          return aggregateRows(perStep, rows, "dr_grpo", o.maxLen);
-        };
-        expectSameGradients(r.policySteps[s].grads, referenceGrads(policy, optimizer, r.policySteps[s].weights, objective));
-        s++;
+    r.batches.forEach((b, k) => {
+      const perEpisode = leaveOneOut(b);
+      const adv = Array.from(b.episodeIndex, (e) => perEpisode[e]);
+      policy.setWeights(r.policySteps[0].weights); // π_ref stays the initial policy (refUpdateEvery 0)
+      const refLogProb = tf.tidy(() => Array.from(forward(policy, b.obs, b.actions, b.numSteps).logProb.dataSync()));
+      for (const perm of r.permutations.slice(2 * k, 2 * k + 2)) {
+        for (const episodes of [perm.subarray(0, 3), perm.subarray(3, 6)]) {
+          const rows = Array.from(episodes, (e) => episodeSteps(b, e));
+          const objective = () => {
+            const lp = forward(policy, b.obs, b.actions, b.numSteps).logProb;
+            const x = tf.sub(tf.tensor1d(refLogProb), lp); // log π_ref − log π_θ
+            const k3 = tf.sub(tf.sub(tf.exp(x), x), 1); // estimates KL(π_θ ‖ π_ref) ≥ 0
+            const perStep = tf.add(clippedLoss(lp, b.logProbs, adv, o.clipLow, o.clipHigh), tf.mul(o.beta, k3)) as tf.Tensor1D;
+            return aggregateRows(perStep, rows, "dr_grpo", o.maxLen);
+          };
+          expectSameGradients(r.policySteps[s].grads, referenceGrads(policy, optimizer, r.policySteps[s].weights, objective));
+          s++;
+        }
       }
-    }
-    expect(clippedShare(policy, r.policySteps[3].weights, b.obs, b.actions, b.logProbs, o.clipLow, o.clipHigh)).toBeGreaterThan(0);
+      expect(clippedShare(policy, r.policySteps[s - 1].weights, b.obs, b.actions, b.logProbs, o.clipLow, o.clipHigh)).toBeGreaterThan(0);
+    });
     r.algo.dispose();
   });
 
