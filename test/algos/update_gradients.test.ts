@@ -7,198 +7,30 @@
 // reversed direction anywhere between the batch and the optimiser fails these tests.
 import * as tf from "@tensorflow/tfjs-core";
 import { expect, it } from "vitest";
-import { ALGORITHMS, resolveConfig } from "../../src/algos/index.js";
-import type { Algorithm } from "../../src/algos/types.js";
-import type { BackendName } from "../../src/core/backend.js";
-import type { Rng } from "../../src/core/rng.js";
 import type { Adam } from "../../src/nn/optim.js";
-import type { ActorCritic } from "../../src/policies/actor_critic.js";
 import type { GroupBatch } from "../../src/rollout/group_collector.js";
 import type { RolloutBatch } from "../../src/rollout/step_collector.js";
 import { describeEachBackend } from "../loss/backends.js";
-
-/** What an algorithm exposes to this test (its private parts reached by name). */
-interface Internals {
-  policy: ActorCritic;
-  optimizer: Adam;
-  criticOptimizer: Adam | null;
-  collector: { collect: (...args: unknown[]) => unknown };
-  rng: Rng;
-}
-
-/** One optimiser step: the weights it started from and the gradient it was given (variable order). */
-interface Step {
-  weights: Record<string, Float32Array>;
-  grads: Float32Array[];
-}
-
-interface Recorded<B> {
-  algo: Algorithm;
-  internals: Internals;
-  batches: B[];
-  policySteps: Step[];
-  criticSteps: Step[];
-  permutations: Int32Array[];
-}
-
-function recordSteps(optimizer: Adam, policy: ActorCritic): Step[] {
-  const steps: Step[] = [];
-  const apply = optimizer.applyGradients.bind(optimizer);
-  optimizer.applyGradients = (grads, maxGradNorm) => {
-    const weights = Object.fromEntries(Object.entries(policy.getWeights()).map(([k, v]) => [k, v.slice()]));
-    steps.push({ weights, grads: grads.map((g, i) => (g ? Float32Array.from(g.dataSync()) : new Float32Array(optimizer.variables[i].size))) });
-    return apply(grads, maxGradNorm);
-  };
-  return steps;
-}
-
-/** A fresh run of `algo` with the spies in place, after `iterations` iterations. */
-async function record<B>(algo: string, overrides: Record<string, unknown>, backend: BackendName, iterations = 1, env = "CartPole-v1"): Promise<Recorded<B>> {
-  const config = resolveConfig({ algo, env, overrides: { backend, ...overrides } });
-  const a = await ALGORITHMS[algo].create(config);
-  const internals = a as unknown as Internals;
-  const batches: B[] = [];
-  const collect = internals.collector.collect.bind(internals.collector);
-  internals.collector.collect = (...args: unknown[]) => {
-    const b = collect(...args) as B;
-    batches.push(b);
-    return b;
-  };
-  const permutations: Int32Array[] = [];
-  const permutation = internals.rng.permutation.bind(internals.rng);
-  internals.rng.permutation = (n: number) => {
-    const p = permutation(n);
-    permutations.push(p.slice());
-    return p;
-  };
-  const policySteps = recordSteps(internals.optimizer, internals.policy);
-  const criticSteps = internals.criticOptimizer ? recordSteps(internals.criticOptimizer, internals.policy) : [];
-  for (let i = 0; i < iterations; i++) a.iterate();
-  return { algo: a, internals, batches, policySteps, criticSteps, permutations };
-}
-
-/** tfjs autodiff of `loss` with respect to the optimiser's variables, at `weights`. */
-function referenceGrads(policy: ActorCritic, optimizer: Adam, weights: Record<string, Float32Array>, loss: () => tf.Scalar): Float32Array[] {
-  policy.setWeights(weights);
-  const out: Float32Array[] = [];
-  tf.tidy(() => {
-    const { grads } = tf.variableGrads(loss, optimizer.variables as tf.Variable[]);
-    for (const v of optimizer.variables) out.push(grads[v.name] ? Float32Array.from(grads[v.name].dataSync()) : new Float32Array(v.size));
-  });
-  return out;
-}
-
-/** Every component within 1e-4 of the largest one (float32 noise is ~1e-6; a wrong term is ≫ 1e-3). */
-function expectSameGradients(got: Float32Array[], want: Float32Array[]): void {
-  expect(got.length).toBe(want.length);
-  let scale = 0;
-  let err = 0;
-  got.forEach((g, i) => {
-    expect(g.length).toBe(want[i].length);
-    for (let j = 0; j < g.length; j++) {
-      scale = Math.max(scale, Math.abs(want[i][j]));
-      err = Math.max(err, Math.abs(g[j] - want[i][j]));
-    }
-  });
-  expect(scale).toBeGreaterThan(1e-6);
-  expect(err / scale).toBeLessThan(1e-4);
-}
-
-// ---- forward pass pieces (the policy's network, nothing of the algorithm) ----
-
-function obsTensor(policy: ActorCritic, obs: Float32Array, n: number): tf.Tensor2D {
-  return tf.tensor2d(obs.subarray(0, n * policy.obsSize), [n, policy.obsSize]);
-}
-
-function actTensor(policy: ActorCritic, actions: Int32Array | Float32Array, n: number): tf.Tensor {
-  return policy.discrete ? tf.tensor1d(actions.subarray(0, n) as Int32Array, "int32") : tf.tensor2d(actions.subarray(0, n * policy.actSize) as Float32Array, [n, policy.actSize]);
-}
-
-function forward(policy: ActorCritic, obs: Float32Array, actions: Int32Array | Float32Array, n: number) {
-  return policy.evaluate(obsTensor(policy, obs, n), actTensor(policy, actions, n));
-}
-
-/** Log-probabilities of every action of a Discrete policy, [n, A], from log π(a|s) of constant actions. */
-function allLogProbs(policy: ActorCritic, obs: Float32Array, n: number, numActions: number): tf.Tensor2D {
-  const cols = Array.from({ length: numActions }, (_, a) => policy.evaluate(obsTensor(policy, obs, n), tf.fill([n], a, "int32")).logProb);
-  return tf.stack(cols, 1) as tf.Tensor2D;
-}
-
-function critic(policy: ActorCritic, obs: Float32Array, n: number): Float64Array {
-  return tf.tidy(() => Float64Array.from(tf.reshape(policy.critic.apply(obsTensor(policy, obs, n)), [-1]).dataSync()));
-}
-
-function entropies(policy: ActorCritic, obs: Float32Array, actions: Int32Array | Float32Array, n: number): Float64Array {
-  return tf.tidy(() => Float64Array.from(forward(policy, obs, actions, n).entropy.dataSync()));
-}
-
-// ---- plain-number pieces of the objectives ----
-
-const sum = (xs: ArrayLike<number>) => Array.from(xs).reduce((a, b) => a + b, 0);
-const mean = (xs: ArrayLike<number>) => sum(xs) / xs.length;
-function std(xs: ArrayLike<number>, unbiased = true): number {
-  const m = mean(xs);
-  return Math.sqrt(sum(Array.from(xs, (x) => (x - m) ** 2)) / (xs.length - (unbiased ? 1 : 0)));
-}
-const standardise = (xs: ArrayLike<number>, unbiased = true, eps = 1e-8) => {
-  const m = mean(xs);
-  const s = std(xs, unbiased);
-  return Array.from(xs, (x) => (x - m) / (s + eps));
-};
-
-/** GAE over a time-major [numSteps, numEnvs] rollout whose `dones` mark the step an episode ended at. */
-function gaeReference(b: RolloutBatch, gamma: number, lambda: number): { adv: number[]; returns: number[] } {
-  const E = b.numEnvs;
-  const adv = new Array<number>(b.numSteps * E).fill(0);
-  for (let e = 0; e < E; e++) {
-    let next = 0;
-    for (let t = b.numSteps - 1; t >= 0; t--) {
-      const i = t * E + e;
-      const alive = b.dones[i] ? 0 : 1;
-      const nextValue = t === b.numSteps - 1 ? b.lastValues[e] : b.values[i + E];
-      const delta = b.rewards[i] + gamma * nextValue * alive - b.values[i];
-      next = delta + gamma * lambda * alive * next;
-      adv[i] = next;
-    }
-  }
-  return { adv, returns: adv.map((a, i) => a + b.values[i]) };
-}
-
-/** The steps of each episode of a group batch. */
-function episodeSteps(b: GroupBatch, e: number): number[] {
-  return Array.from({ length: b.episodeLength[e] }, (_, k) => b.episodeStart[e] + k);
-}
-
-/**
- * Per-step losses [N] aggregated over episodes given as lists of step rows, as a weighted sum
- * (a gather's gradient needs a kernel wasm lacks): grpo weighs a step 1/(|o_i|·episodes), bnpo
- * 1/(steps), dr_grpo 1/(episodes·L_max); episodes without rows do not count.
- */
-function aggregateRows(perStep: tf.Tensor1D, episodes: number[][], mode: string, maxLen: number): tf.Scalar {
-  const kept = episodes.filter((rows) => rows.length > 0);
-  const steps = kept.reduce((s, rows) => s + rows.length, 0);
-  const w = new Float32Array(perStep.shape[0]);
-  for (const rows of kept) {
-    for (const t of rows) w[t] = mode === "grpo" ? 1 / (rows.length * kept.length) : mode === "bnpo" ? 1 / steps : 1 / (kept.length * maxLen);
-  }
-  return tf.sum(tf.mul(perStep, tf.tensor1d(w))) as tf.Scalar;
-}
-
-/** −min(ρA, clip(ρ, 1 − lo, 1 + hi)·A) per step. */
-function clippedLoss(logProb: tf.Tensor1D, old: ArrayLike<number>, adv: ArrayLike<number>, lo: number, hi: number): tf.Tensor1D {
-  const ratio = tf.exp(tf.sub(logProb, tf.tensor1d(Array.from(old))));
-  const A = tf.tensor1d(Array.from(adv));
-  return tf.neg(tf.minimum(tf.mul(ratio, A), tf.mul(tf.clipByValue(ratio, 1 - lo, 1 + hi), A))) as tf.Tensor1D;
-}
-
-/** Fraction of the steps whose ratio at `weights` lies outside [1 − lo, 1 + hi] (to know the clip branch ran). */
-function clippedShare(policy: ActorCritic, weights: Record<string, Float32Array>, obs: Float32Array, actions: Int32Array | Float32Array, old: ArrayLike<number>, lo: number, hi: number): number {
-  policy.setWeights(weights);
-  return tf.tidy(() => {
-    const lp = forward(policy, obs, actions, old.length).logProb.dataSync();
-    return mean(Array.from(lp, (l, i) => Math.exp(l - old[i]) < 1 - lo || Math.exp(l - old[i]) > 1 + hi ? 1 : 0));
-  });
-}
+import {
+  referenceGrads,
+  expectSameGradients,
+  obsTensor,
+  forward,
+  allLogProbs,
+  critic,
+  entropies,
+  mean,
+  std,
+  standardise,
+  gaeReference,
+  episodeSteps,
+  aggregateRows,
+  readOut,
+  record,
+  clippedLoss,
+  clippedShare,
+  ppoLoss,
+} from "../helpers/update_probe.js";
 
 describeEachBackend("one update end to end: the gradient each algorithm applies equals autodiff of its objective written out", (backend) => {
   for (const normAdv of [true, false]) {
@@ -213,18 +45,7 @@ describeEachBackend("one update end to end: the gradient each algorithm applies 
         const { policy, optimizer } = r.internals;
         const b = r.batches[0];
         const n = b.numSteps * b.numEnvs;
-        const { adv: rawAdv, returns } = gaeReference(b, o.gamma, o.gaeLambda);
-        const adv = normAdv ? standardise(rawAdv) : rawAdv;
-        const objective = () => {
-          const { logProb, entropy, value } = forward(policy, b.obs, b.actions, n);
-          const pg = tf.mean(clippedLoss(logProb, b.logProbs, adv, o.clipCoef, o.clipCoef));
-          const R = tf.tensor1d(returns);
-          const unclipped = tf.square(tf.sub(value, R));
-          const vOld = tf.tensor1d(b.values);
-          const vClipped = tf.add(vOld, tf.clipByValue(tf.sub(value, vOld), -o.clipCoef, o.clipCoef));
-          const vl = tf.mul(0.5, tf.mean(clipVloss ? tf.maximum(unclipped, tf.square(tf.sub(vClipped, R))) : unclipped));
-          return tf.add(tf.sub(pg, tf.mul(o.entCoef, tf.mean(entropy))), tf.mul(o.vfCoef, vl)) as tf.Scalar;
-        };
+        const objective = ppoLoss(policy, b, { ...o, normAdv, clipVloss });
         expect(r.policySteps).toHaveLength(3);
         for (const step of r.policySteps) expectSameGradients(step.grads, referenceGrads(policy, optimizer, step.weights, objective));
         // The last step started away from the behaviour policy: the clip branches were taken.
@@ -238,33 +59,25 @@ describeEachBackend("one update end to end: the gradient each algorithm applies 
     }
   }
 
-  it("ppo on a Box action space (Gaussian with its log-std): the same objective", async () => {
-    const o = { clipCoef: 0.1, entCoef: 0.3, vfCoef: 0.7, gamma: 0.9, gaeLambda: 0.8 };
-    const r = await record<RolloutBatch>(
-      "ppo",
-      { ...o, numEnvs: 2, numSteps: 8, numMinibatches: 1, updateEpochs: 2, learningRate: 0.03, annealLr: false, totalTimesteps: 160 },
-      backend,
-      1,
-      "Pendulum-v1",
-    );
-    const { policy, optimizer } = r.internals;
-    const b = r.batches[0];
-    const n = b.numSteps * b.numEnvs;
-    const { adv: rawAdv, returns } = gaeReference(b, o.gamma, o.gaeLambda);
-    const adv = standardise(rawAdv);
-    const objective = () => {
-      const { logProb, entropy, value } = forward(policy, b.obs, b.actions, n);
-      const pg = tf.mean(clippedLoss(logProb, b.logProbs, adv, o.clipCoef, o.clipCoef));
-      const R = tf.tensor1d(returns);
-      const vOld = tf.tensor1d(b.values);
-      const vClipped = tf.add(vOld, tf.clipByValue(tf.sub(value, vOld), -o.clipCoef, o.clipCoef));
-      const vl = tf.mul(0.5, tf.mean(tf.maximum(tf.square(tf.sub(value, R)), tf.square(tf.sub(vClipped, R)))));
-      return tf.add(tf.sub(pg, tf.mul(o.entCoef, tf.mean(entropy))), tf.mul(o.vfCoef, vl)) as tf.Scalar;
-    };
-    expect(r.policySteps).toHaveLength(2);
-    for (const step of r.policySteps) expectSameGradients(step.grads, referenceGrads(policy, optimizer, step.weights, objective));
-    r.algo.dispose();
-  });
+  for (const preset of [undefined, "zoo"]) {
+    it(`ppo on a Box action space (${preset ? "gSDE, the Zoo preset, with its normalisation wrappers" : "Gaussian with its log-std"}): the same objective`, async () => {
+      const o = { clipCoef: 0.1, entCoef: 0.3, vfCoef: 0.7, gamma: 0.9, gaeLambda: 0.8, normAdv: true, clipVloss: true };
+      const r = await record<RolloutBatch>(
+        "ppo",
+        { ...o, numEnvs: 2, numSteps: 8, numMinibatches: 1, updateEpochs: 2, learningRate: 0.03, annealLr: false, totalTimesteps: 160 },
+        backend,
+        1,
+        "Pendulum-v1",
+        preset,
+      );
+      const { policy, optimizer } = r.internals;
+      expect(policy.usesSde).toBe(preset === "zoo");
+      const objective = ppoLoss(policy, r.batches[0], o);
+      expect(r.policySteps).toHaveLength(2);
+      for (const step of r.policySteps) expectSameGradients(step.grads, referenceGrads(policy, optimizer, step.weights, objective));
+      r.algo.dispose();
+    });
+  }
 
   it("mdpo: −mean(ρÂ) + (1/t_k)·mean KL(π_θ‖π_θk) − entCoef·H̄ over three SGD steps of two iterations (authors' t_k), and the authors' critic step", async () => {
     const o = { gamma: 0.9, gaeLambda: 0.8, entCoef: 0.1, valueClip: 0.2 };
@@ -286,12 +99,12 @@ describeEachBackend("one update end to end: the gradient each algorithm applies 
       const steps = r.policySteps.slice(3 * (k - 1), 3 * k);
       // π_θk: the policy at the iteration's first step, on the batch's states.
       policy.setWeights(steps[0].weights);
-      const oldLogPi = tf.tidy(() => allLogProbs(policy, b.obs, n, 2).arraySync());
+      const oldLogPi = readOut(() => allLogProbs(policy, b.obs, n, 2));
       const objective = () => {
         const { logProb, entropy } = forward(policy, b.obs, b.actions, n);
         const ratioAdv = tf.mul(tf.exp(tf.sub(logProb, tf.tensor1d(b.logProbs))), tf.tensor1d(adv));
         const logPi = allLogProbs(policy, b.obs, n, 2);
-        const kl = tf.sum(tf.mul(tf.exp(logPi), tf.sub(logPi, tf.tensor2d(oldLogPi))), 1); // KL(π_θ ‖ π_θk)
+        const kl = tf.sum(tf.mul(tf.exp(logPi), tf.sub(logPi, tf.tensor2d(oldLogPi, [n, 2]))), 1); // KL(π_θ ‖ π_θk)
         return tf.sub(tf.add(tf.neg(tf.mean(ratioAdv)), tf.mul(1 / tk, tf.mean(kl))), tf.mul(o.entCoef, tf.mean(entropy))) as tf.Scalar;
       };
       for (const step of steps) expectSameGradients(step.grads, referenceGrads(policy, optimizer, step.weights, objective));
@@ -393,7 +206,7 @@ describeEachBackend("one update end to end: the gradient each algorithm applies 
       const perEpisode = leaveOneOut(b);
       const adv = Array.from(b.episodeIndex, (e) => perEpisode[e]);
       policy.setWeights(r.policySteps[0].weights); // π_ref stays the initial policy (refUpdateEvery 0)
-      const refLogProb = tf.tidy(() => Array.from(forward(policy, b.obs, b.actions, b.numSteps).logProb.dataSync()));
+      const refLogProb = readOut(() => forward(policy, b.obs, b.actions, b.numSteps).logProb);
       for (const perm of r.permutations.slice(2 * k, 2 * k + 2)) {
         for (const episodes of [perm.subarray(0, 3), perm.subarray(3, 6)]) {
           const rows = Array.from(episodes, (e) => episodeSteps(b, e));
