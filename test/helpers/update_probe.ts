@@ -208,11 +208,16 @@ export function lossAt(policy: ActorCritic, weights: Record<string, Float32Array
   return readOut(loss)[0];
 }
 
-/** PPO's full-batch loss as CleanRL writes it, from the batch's raw data (GAE here, not the algorithm's). */
+/**
+ * PPO's full-batch loss as CleanRL writes it, from the batch's raw data (GAE here, not the
+ * algorithm's); `part` picks the actor's terms (surrogate − entropy bonus), the critic's
+ * (vfCoef·value loss) or their sum.
+ */
 export function ppoLoss(
   policy: ActorCritic,
   b: RolloutBatch,
   o: { clipCoef: number; entCoef: number; vfCoef: number; gamma: number; gaeLambda: number; normAdv: boolean; clipVloss: boolean },
+  part: "actor" | "critic" | "all" = "all",
 ): () => tf.Scalar {
   const n = b.numSteps * b.numEnvs;
   const { adv: rawAdv, returns } = gaeReference(b, o.gamma, o.gaeLambda);
@@ -225,6 +230,8 @@ export function ppoLoss(
     const vOld = tf.tensor1d(b.values);
     const vClipped = tf.add(vOld, tf.clipByValue(tf.sub(value, vOld), -o.clipCoef, o.clipCoef));
     const vl = tf.mul(0.5, tf.mean(o.clipVloss ? tf.maximum(unclipped, tf.square(tf.sub(vClipped, R))) : unclipped));
-    return tf.add(tf.sub(pg, tf.mul(o.entCoef, tf.mean(entropy))), tf.mul(o.vfCoef, vl)) as tf.Scalar;
+    const actor = tf.sub(pg, tf.mul(o.entCoef, tf.mean(entropy)));
+    const critic = tf.mul(o.vfCoef, vl);
+    return (part === "actor" ? actor : part === "critic" ? critic : tf.add(actor, critic)) as tf.Scalar;
   };
 }
