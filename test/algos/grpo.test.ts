@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { GRPO_DEFAULTS, grpoAdvantages } from "../../src/algos/grpo.js";
+import { GRPO_DEFAULTS, grpoAdvantages, type GRPOConfig } from "../../src/algos/grpo.js";
 import type { GroupBatch } from "../../src/rollout/group_collector.js";
-import { create, expectCommonMetrics, expectDeterministic, expectExactResume, expectNoTensorLeak, iterations } from "../helpers/algos.js";
+import { create, expectCommonMetrics, expectDeterministic, expectExactResume, expectNoTensorLeak, iterations, smallConfig } from "../helpers/algos.js";
+import { aggregateRows, clippedLoss, episodeSteps, forward, lossAt, record } from "../helpers/update_probe.js";
 
 const SMALL = { numStarts: 2, groupSize: 4, numMinibatches: 2, totalTimesteps: 5000 };
 
@@ -89,12 +90,24 @@ describe("grpo", () => {
     }
   });
 
-  it("changes the update with the aggregation mode and with per-step rewards", async () => {
-    const loss = async (o: Record<string, unknown>) => (await iterations("grpo", { ...SMALL, ...o }, 1))[0].gradNorm;
-    const grpo = await loss({});
-    expect(await loss({ lossAggregation: "bnpo" })).not.toBe(grpo);
-    expect(await loss({ lossAggregation: "dr_grpo" })).not.toBe(grpo);
-    expect(await loss({ rewardMode: "per-step" })).not.toBe(grpo);
+  it("changes the update with the aggregation mode and with per-step rewards, and each step lowers its own loss on the batch", async () => {
+    const gradNorms: number[] = [];
+    for (const o of [{}, { lossAggregation: "bnpo" }, { lossAggregation: "dr_grpo" }, { rewardMode: "per-step" }]) {
+      // One small step (one epoch, one minibatch): the loss it descends must fall on the batch.
+      const overrides = { ...SMALL, ...o, numMinibatches: 1, updateEpochs: 1 };
+      const r = await record<GroupBatch>("grpo", overrides, "cpu");
+      const c = smallConfig("grpo", overrides) as GRPOConfig;
+      const b = r.batches[0];
+      const { policy } = r.internals;
+      const adv = grpoAdvantages(b, c);
+      const episodes = Array.from({ length: b.numEpisodes }, (_, e) => episodeSteps(b, e));
+      const loss = () => aggregateRows(clippedLoss(forward(policy, b.obs, b.actions, b.numSteps).logProb, b.logProbs, adv, c.clipLow, c.clipHigh), episodes, c.lossAggregation, 500);
+      const after = policy.getWeights();
+      expect(lossAt(policy, after, loss)).toBeLessThan(lossAt(policy, r.policySteps[0].weights, loss));
+      gradNorms.push(Math.hypot(...r.policySteps[0].grads.flatMap((g) => Array.from(g))));
+      r.algo.dispose();
+    }
+    expect(new Set(gradNorms).size).toBe(4); // each mode weighs the steps differently
   });
 
   it("down-samples with D³S: sample level keeps k of G per group, step level keeps the scheduled fraction", async () => {

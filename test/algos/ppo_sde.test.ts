@@ -7,7 +7,8 @@ import { makeTrainingVecEnv } from "../../src/algos/env_stack.js";
 import { initBackend } from "../../src/core/backend.js";
 import { Rng } from "../../src/core/rng.js";
 import { ActorCritic } from "../../src/policies/actor_critic.js";
-import { StepCollector } from "../../src/rollout/step_collector.js";
+import { StepCollector, type RolloutBatch } from "../../src/rollout/step_collector.js";
+import { lossAt, ppoLoss, record } from "../helpers/update_probe.js";
 
 /** The Zoo's Pendulum preset (gSDE, noise every 4 steps), shrunk to 2 × 32 steps per iteration. */
 const small = (overrides: Record<string, unknown> = {}) =>
@@ -44,6 +45,21 @@ describe("PPO with gSDE", () => {
     const logStd1 = ppo.policy.getWeights()["actor/gsde/log_std"];
     expect(Array.from(logStd1)).not.toEqual(Array.from(logStd0));
     ppo.dispose();
+  });
+
+  it("takes a step that lowers both parts of PPO's loss on the batch (gSDE log-probs, entropy and value written out in the test)", async () => {
+    const overrides = { numEnvs: 2, numSteps: 32, numMinibatches: 1, updateEpochs: 1, totalTimesteps: 640 };
+    const c = small(overrides);
+    const r = await record<RolloutBatch>("ppo", overrides, "cpu", 1, "Pendulum-v1", "zoo");
+    const { policy } = r.internals;
+    expect(policy.usesSde).toBe(true);
+    const after = policy.getWeights();
+    // Actor and critic are separate networks: each part of the loss must fall on its own.
+    for (const part of ["actor", "critic"] as const) {
+      const loss = ppoLoss(policy, r.batches[0], c, part);
+      expect(lossAt(policy, after, loss), part).toBeLessThan(lossAt(policy, r.policySteps[0].weights, loss));
+    }
+    r.algo.dispose();
   });
 
   it("is deterministic for a seed and differs across seeds", async () => {

@@ -9,7 +9,8 @@ import { Rng } from "../../src/core/rng.js";
 import { defineTask, makeTask, registerTask } from "../../src/envs/text/registry.js";
 import { TextEnv } from "../../src/envs/text/text_env.js";
 import { EOS } from "../../src/envs/text/tokenizer.js";
-import { TextGroupCollector } from "../../src/rollout/text_collector.js";
+import { TextGroupCollector, type TextBatch } from "../../src/rollout/text_collector.js";
+import { rlooAdvantages } from "../../src/algos/rloo.js";
 import { newTextPolicy } from "../../src/train/text_policy.js";
 
 const TINY = { layers: 1, width: 16, heads: 2, contextLength: 32, ffWidth: 32, activation: "gelu" as const };
@@ -71,7 +72,7 @@ describe("text group engine", () => {
     algo.dispose();
   });
 
-  it("updates the policy when the rewards of a group differ", async () => {
+  it("updates the policy when the rewards of a group differ, in the direction that raises the surrogate on the batch", async () => {
     // A fresh model is never right; a length penalty gives its completions different rewards.
     const algo = await create("rloo", { learningRate: 1e-2, numMinibatches: 1, rewards: [{ name: "length-penalty", weight: 1 }] });
     const w0 = algo.policy.getWeights();
@@ -80,6 +81,19 @@ describe("text group engine", () => {
     const w1 = algo.policy.getWeights();
     const changed = Object.keys(w0).filter((k) => w0[k].some((v, i) => v !== w1[k][i]));
     expect(changed.length).toBeGreaterThan(0);
+    // In the right direction: the aggregated surrogate Σ w_t·A_t·π_θ/π_old over the batch's tokens went up.
+    const sampled = (algo as unknown as { lastSampled: TextBatch }).lastSampled;
+    const b = sampled.batch;
+    const adv = rlooAdvantages(b, "none");
+    expect(algo.recipe.lossAggregation).toBe("bnpo");
+    const surrogate = (weights: Record<string, Float32Array>) => {
+      algo.policy.setWeights(weights);
+      const contexts = Array.from(b.episodeGroup, (g) => sampled.contexts[g]);
+      const completions = Array.from({ length: b.numEpisodes }, (_, e) => completionOf(b, e));
+      const { logProb } = algo.policy.evaluate(contexts, completions, 1, false);
+      return logProb.reduce((s, lp, t) => s + adv[t] * Math.exp(lp - b.logProbs[t]), 0) / b.numSteps;
+    };
+    expect(surrogate(w1)).toBeGreaterThan(surrogate(w0));
     algo.dispose();
   });
 

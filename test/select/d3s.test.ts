@@ -72,8 +72,16 @@ describe("selectMaxVarianceSubset (D³S sample level)", () => {
 
   it("keeps the whole group when k ≥ n, and rejects k < 1", () => {
     expect(Array.from(selectMaxVarianceSubset([3, 1, 2], 5).indices)).toEqual([0, 1, 2]);
-    expect(() => selectMaxVarianceSubset(A, 0)).toThrow(/k must be an integer ≥ 1, got 0/);
-    expect(() => selectMaxVarianceSubset([1, NaN], 1)).toThrow(/advantage 1 is NaN/);
+    expect(() => selectMaxVarianceSubset(A, 0)).toThrow(/k must be an integer ≥ 1, got 0\. Fix: keep at least one rollout per group/);
+    expect(() => selectMaxVarianceSubset([1, NaN], 1)).toThrow(/advantage 1 is NaN\. Fix: pass finite advantages/);
+  });
+
+  it("breaks ties as documented: fewest top values among equal variances, lower index among equal advantages", () => {
+    // k = 1: every candidate has variance 0, so the one with no top value (the minimum) wins.
+    expect(Array.from(selectMaxVarianceSubset([0, 1, -1], 1).indices)).toEqual([2]);
+    // Equal advantages sort by index: the bottom value of {min, max} is the first 0.
+    expect(Array.from(selectMaxVarianceSubset([0, 0, 0, 0, 0, 1], 2).indices)).toEqual([0, 5]);
+    expect(Array.from(selectMaxVarianceSubset([1, 0, 0, 0, 0, 0], 2).indices)).toEqual([0, 1]);
   });
 });
 
@@ -83,6 +91,10 @@ describe("selectMaxVarianceGroups", () => {
     const adv = [...A, 0, 10, 5];
     const groups = [0, 0, 0, 0, 0, 0, 1, 1, 1];
     expect(Array.from(selectMaxVarianceGroups(adv, groups, 2))).toEqual([1, 0, 0, 0, 0, 1, 1, 1, 0]);
+  });
+
+  it("rejects a group id list of another length", () => {
+    expect(() => selectMaxVarianceGroups([1, 2, 3], [0, 0], 1)).toThrow(/3 advantages but 2 group ids\. Fix: pass one advantage and one group id per episode/);
   });
 });
 
@@ -95,14 +107,16 @@ describe("selectTopTokens (D³S token level)", () => {
     // Scores: 0.2, 0.2, 0.6, 0.2 → keep ⌈0.3·4⌉ = 2: index 2, then index 0 of the tied ones.
     expect(Array.from(selectTopTokens([-1, 2, -3, 0.5], [0.2, 0.1, 0.2, 0.4], 0.3))).toEqual([1, 0, 1, 0]);
     // Float noise does not add a step: 0.3·10 = 3.0000000000000004 → 3.
-    expect(selectTopTokens(new Array(10).fill(1), new Array(10).fill(1), 0.3).reduce((s, x) => s + x, 0)).toBe(3);
+    expect(Array.from(selectTopTokens(new Array(10).fill(1), new Array(10).fill(1), 0.3))).toEqual([1, 1, 1, 0, 0, 0, 0, 0, 0, 0]);
     expect(Array.from(selectTopTokens([1, 1], [1, 1], 0))).toEqual([0, 0]);
     expect(Array.from(selectTopTokens([1, 1], [1, 1], 1))).toEqual([1, 1]);
   });
 
   it("rejects bad inputs", () => {
-    expect(() => selectTopTokens([1], [1, 2], 0.5)).toThrow(/1 advantages but 2 entropies/);
-    expect(() => selectTopTokens([1], [1], 1.5)).toThrow(/keepFraction must be in \[0, 1\]/);
+    expect(() => selectTopTokens([1], [1, 2], 0.5)).toThrow(/1 advantages but 2 entropies\. Fix: pass one advantage and one entropy per step/);
+    expect(() => selectTopTokens([1], [1], 1.5)).toThrow(/keepFraction must be in \[0, 1\], got 1\.5\. Fix: pass e\.g\. 0\.5 to keep half the steps/);
+    expect(() => selectTopTokens([1], [1], -0.1)).toThrow(/keepFraction must be in \[0, 1\]/);
+    expect(() => selectTopTokens([1, NaN], [1, 1], 0.5)).toThrow(/step 1 has score NaN.*Fix: pass finite advantages and entropies/);
   });
 });
 
@@ -122,7 +136,9 @@ describe("d3sSchedule", () => {
     expect(D3S_SCHEDULE_DEFAULTS).toEqual({ keepRatioStart: 0.5, keepRatioEnd: 1, schedule: "linear" });
     expect(d3sSchedule(-1)).toBe(0.5);
     expect(d3sSchedule(2)).toBe(1);
-    expect(() => d3sSchedule(0.5, { keepRatioStart: 0 })).toThrow(/keepRatioStart must be in \(0, 1\]/);
-    expect(() => d3sSchedule(0.5, { schedule: "step" as never })).toThrow(/schedule "step"/);
+    expect(() => d3sSchedule(0.5, { keepRatioStart: 0 })).toThrow(/keepRatioStart must be in \(0, 1\], got 0\. Fix: set keepRatioStart to e\.g\. 0\.5/);
+    expect(() => d3sSchedule(0.5, { keepRatioEnd: 1.5 })).toThrow(/keepRatioEnd must be in \(0, 1\]/);
+    expect(() => d3sSchedule(NaN)).toThrow(/progress must be a finite number.*Fix: pass iteration \/ totalIterations/);
+    expect(() => d3sSchedule(0.5, { schedule: "step" as never })).toThrow(/schedule "step" is unknown\. Fix: use "linear" or "cosine"/);
   });
 });
