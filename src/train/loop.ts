@@ -31,7 +31,7 @@ export interface RunIterationsResult {
 
 /** A fresh algorithm for a resolved config (see resolveConfig); dispose() it when done. */
 export async function createAlgorithm(algo: string, config: Record<string, unknown>): Promise<Algorithm> {
-  return getAlgorithm(algo, isTextConfig(config)).create(config);
+  return getAlgorithm(algo, isTextConfig(config), config.task).create(config);
 }
 
 /**

@@ -59,7 +59,7 @@ export class AgentEnv {
   readonly split: Split;
   readonly maxContextLength: number;
   readonly malformedPenalty: number;
-  private current: { problem: AgentProblem; promptIds: Int32Array; drawnFrom: RngState } | null = null;
+  private current: { problem: AgentProblem; promptIds: Int32Array; drawnFrom: RngState | null } | null = null;
   private rng: Rng = new Rng(0);
   private tokens: number[] = [];
   private mask: number[] = [];
@@ -95,7 +95,12 @@ export class AgentEnv {
     return { prompt: problem.prompt, problem };
   }
 
-  private begin(problem: AgentProblem, drawnFrom: RngState): void {
+  /** Starts an episode on a given problem (evaluation on a fixed problem set); such an episode has no snapshot. */
+  startFrom(problem: AgentProblem): void {
+    this.begin(problem, null);
+  }
+
+  private begin(problem: AgentProblem, drawnFrom: RngState | null): void {
     this.current = { problem, promptIds: this.tokenizer.encode(problem.prompt), drawnFrom };
     this.tokens = [];
     this.mask = [];
@@ -213,6 +218,7 @@ export class AgentEnv {
    */
   getState(): number[] {
     const s = this.state();
+    if (s.drawnFrom === null) throw new EnvError("no_snapshot", `${ENV_NAME}: getState() on an episode started from a given problem`, "start it with reset(seed) to take snapshots");
     const out = [this.split === "test" ? 1 : 0, ...rngToNumbers(s.drawnFrom), ...rngToNumbers(this.rng.getState()), this.records.length];
     let at = 0;
     for (const r of this.records) {
@@ -229,7 +235,7 @@ export class AgentEnv {
     if (!Array.isArray(state) || state.length < 14 || state.some((v) => typeof v !== "number" || !Number.isFinite(v))) bad("expected at least 14 finite numbers");
     if (state[0] !== (this.split === "test" ? 1 : 0)) bad(`it was taken in another split than ${this.split}`);
     const drawnFrom = rngFromNumbers(state.slice(1, 7));
-    const same = this.current !== null && sameRng(this.current.drawnFrom, drawnFrom);
+    const same = this.current !== null && this.current.drawnFrom !== null && sameRng(this.current.drawnFrom, drawnFrom);
     const problem = same ? (this.current as NonNullable<typeof this.current>).problem : this.task.sample(Rng.fromState(drawnFrom), this.split);
     this.begin(problem, drawnFrom);
     this.rng.setState(rngFromNumbers(state.slice(7, 13)));
