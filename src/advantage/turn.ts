@@ -173,3 +173,41 @@ export function hgpoAdvantages(rows: TurnRows, o: HgpoOptions): Float32Array {
   }
   return out;
 }
+
+/**
+ * ProRAG's dual-granularity advantage, per token: the outcome advantage of its episode plus β
+ * times its process score normalised over all tokens of its group,
+ *
+ *   A_{i,t} = (r_i − mean_g r) / (std_g r + eps) + β·(p_{i,t} − μ_g) / σ_g
+ *
+ * std_g unbiased over the group's episodes; μ_g, σ_g over the group's tokens with the population
+ * variance and 1e-8 inside the square root (σ_g = 1 for a group of ≤ 1 token). `tokenScore` is
+ * the score of each token (its turn's score); `tokenEpisode` the episode of each token.
+ */
+export function processRewardAdvantages(
+  episodeReturn: ArrayLike<number>,
+  episodeGroup: ArrayLike<number>,
+  tokenScore: Float32Array,
+  tokenEpisode: Int32Array,
+  opts: { beta: number; eps: number },
+): Float32Array {
+  const outcome = new Float64Array(episodeReturn.length);
+  const byGroup = clusters(Array.from(episodeGroup as ArrayLike<number>, String));
+  const returns = Float32Array.from(episodeReturn as ArrayLike<number>);
+  for (const idx of byGroup) {
+    if (idx.length < 2) continue;
+    const mean = meanOf(returns, idx);
+    const std = stdOf(returns, idx, mean, true);
+    for (const i of idx) outcome[i] = (returns[i] - mean) / (std + opts.eps);
+  }
+  const tokenGroup = Array.from(tokenEpisode, (e) => String(episodeGroup[e]));
+  const out = new Float32Array(tokenScore.length);
+  for (const idx of clusters(tokenGroup)) {
+    const mean = meanOf(tokenScore, idx);
+    let v = 0;
+    for (const i of idx) v += (tokenScore[i] - mean) ** 2;
+    const sigma = idx.length <= 1 ? 1 : Math.sqrt(v / idx.length + 1e-8);
+    for (const i of idx) out[i] = outcome[tokenEpisode[i]] + opts.beta * ((tokenScore[i] - mean) / sigma);
+  }
+  return out;
+}

@@ -7,7 +7,8 @@
 import { z } from "zod";
 import { groupRelativeAdvantage } from "../advantage/group.js";
 import { broadcastEpisodeValue } from "../advantage/returns.js";
-import { flowGrpoAdvantages, gigpoAdvantages, hgpoAdvantages } from "../advantage/turn.js";
+import { flowGrpoAdvantages, gigpoAdvantages, hgpoAdvantages, processRewardAdvantages } from "../advantage/turn.js";
+import { allocateBudget, enforceMinGroup, SuccessPredictor } from "../select/v0.js";
 import { parseConfig } from "../core/config.js";
 import { ConfigError } from "../core/errors.js";
 import { fileExists } from "../core/platform.js";
@@ -16,6 +17,8 @@ import "../envs/text/agent/tasks.js";
 import type { AgentBatch } from "../rollout/agent_collector.js";
 import { agentRlShape, agentTaskShape, AGENT_RL_DEFAULTS, type AgentRlConfig } from "./agent_config.js";
 import { AgentGroupOptimizer, turnRowsOf, type AgentCredit } from "./agent_engine.js";
+import type { AgentGroupCollector } from "../rollout/agent_collector.js";
+import type { Rng } from "../core/rng.js";
 import { AgentSFT, agentSftSchema, AGENT_SFT_DEFAULTS, type AgentSFTConfig } from "./agent_sft.js";
 import type { AlgorithmEntry } from "./index.js";
 
@@ -68,6 +71,7 @@ function rlEntry<E extends Extra>(e: {
   extra: E;
   defaults: Record<string, unknown>;
   credit: (c: AgentRlConfig & z.infer<z.ZodObject<E>>) => AgentCredit;
+  check?: (c: AgentRlConfig & z.infer<z.ZodObject<E>>) => void;
 }): AlgorithmEntry {
   const schema = z.object({ ...agentTaskShape, ...agentRlShape, ...e.extra }).strict();
   type C = AgentRlConfig & z.infer<z.ZodObject<E>>;
@@ -78,9 +82,14 @@ function rlEntry<E extends Extra>(e: {
     schema,
     defaults: { ...AGENT_RL_DEFAULTS, ...e.defaults },
     presets: [],
-    validate: (config) => validateAgent(read(config)),
+    validate: (config) => {
+      const c = read(config);
+      e.check?.(c);
+      validateAgent(c);
+    },
     create: (config) => {
       const c = read(config);
+      e.check?.(c);
       return AgentGroupOptimizer.create(e.name, e.credit(c), c);
     },
   };
@@ -88,6 +97,68 @@ function rlEntry<E extends Extra>(e: {
 
 const gammaKey = z.number().min(0).max(1).describe("γ of the turn returns Σ γ^(u−t)·r_u the step groups compare");
 const normKey = z.enum(["mean_std_norm", "mean_norm"]).describe("mean_std_norm: (R − mean)/(std + eps); mean_norm: R − mean");
+
+/**
+ * REFUEL's plan: each of the B starts is a fresh problem rolled in by the policy for h turns, h
+ * uniform in [0, maxTurns − 1] (fewer when the episode would end), then two episodes continue it.
+ */
+function refuelPlan(collector: AgentGroupCollector, rng: Rng) {
+  const maxTurns = collector.envs[0].task.maxTurns;
+  return { starts: collector.rollInStarts(rng, (r) => r.integer(0, maxTurns)) };
+}
+
+/** Each policy token's process score: the score of its turn. */
+function tokenScores(ab: AgentBatch): Float32Array {
+  return Float32Array.from(ab.stepTurn, (turn, s) => ab.turns[ab.batch.episodeIndex[s]].records[turn].score);
+}
+
+/**
+ * V₀'s plan: draw `candidates` fresh problems, predict the policy's success on each from its
+ * recent outcomes, and split the B × G episode budget over them (see select/v0.ts); `observe`
+ * records each group's success rate. `uniform` keeps the first B with G episodes each (the same
+ * sampling as grpo) while still fitting the predictor, for comparison.
+ */
+function v0Credit(c: AgentRlConfig & { candidates: number; delta: number; allocation: string; historySize: number; neighbours: number }): AgentCredit {
+  const predictor = new SuccessPredictor(c.historySize, c.neighbours);
+  const base = episodeCredit((ab) => groupRelativeAdvantage(ab.batch.episodeReturn, ab.batch.episodeGroup, { scale: c.advantageScale, std: c.advantageStd, eps: c.advantageEps }));
+  let last: { predicted: number[]; kept: number } = { predicted: [], kept: 0 };
+  return {
+    ...base,
+    plan: (collector, rng) => {
+      const budget = c.numPrompts * c.groupSize;
+      const candidates = collector.drawStarts(rng, c.candidates);
+      const pHat = candidates.map((s) => predictor.predict(s.problem.prompt));
+      let sizes = c.allocation === "variance" ? enforceMinGroup(allocateBudget(pHat, budget, c.delta), 2) : [];
+      if (sizes.reduce((a, b) => a + b, 0) === 0) sizes = candidates.map((_, i) => (i < c.numPrompts ? c.groupSize : 0));
+      const keep = sizes.map((n, i) => (n > 0 ? i : -1)).filter((i) => i >= 0);
+      last = { predicted: keep.map((i) => pHat[i]), kept: keep.length };
+      return { starts: keep.map((i) => candidates[i]), groupSizes: keep.map((i) => sizes[i]) };
+    },
+    observe: (ab) => {
+      for (let g = 0; g < ab.starts.length; g++) {
+        let sum = 0;
+        let n = 0;
+        for (let e = 0; e < ab.batch.numEpisodes; e++) {
+          if (ab.batch.episodeGroup[e] !== g) continue;
+          sum += ab.correct[e];
+          n++;
+        }
+        predictor.record(ab.starts[g].problem.prompt, n ? sum / n : 0);
+      }
+    },
+    metrics: (ab) => {
+      // Brier score of the predictions against the groups' observed success rates.
+      let brier = 0;
+      ab.starts.forEach((_, g) => {
+        let sum = 0;
+        let n = 0;
+        for (let e = 0; e < ab.batch.numEpisodes; e++) if (ab.batch.episodeGroup[e] === g) (sum += ab.correct[e]), n++;
+        brier += ((last.predicted[g] ?? 0.5) - (n ? sum / n : 0)) ** 2;
+      });
+      return { keptPrompts: last.kept, predictedSuccessMean: last.predicted.reduce((a, b) => a + b, 0) / Math.max(1, last.predicted.length), predictionBrier: brier / Math.max(1, ab.starts.length) };
+    },
+  };
+}
 
 export const AGENT_ALGORITHMS: Record<string, AlgorithmEntry> = {
   sft: {
@@ -165,5 +236,45 @@ export const AGENT_ALGORITHMS: Record<string, AlgorithmEntry> = {
           }),
         anchorGroupMetrics,
       ),
+  }),
+  refuel: rlEntry({
+    name: "refuel",
+    description: "REFUEL: pairs of episodes continuing one rolled-in prefix; least squares of the change of the turn's log-probability difference on η × the difference of the rewards from that turn on",
+    extra: { eta: z.number().positive().describe("η: scale of the reward difference the log-ratio difference regresses on") },
+    defaults: { eta: 1, groupSize: 2, numPrompts: 32 },
+    check: (c) => {
+      if (c.groupSize !== 2) throw new ConfigError(`refuel compares pairs of continuations, so groupSize must be 2, got ${c.groupSize}`, "drop groupSize (2 is the default for refuel) and raise numPrompts for more pairs");
+    },
+    credit: (c) => ({ turnRows: false, advantages: (ab) => new Float32Array(ab.batch.numSteps), plan: refuelPlan, regression: { eta: c.eta as number } }),
+  }),
+  process: rlEntry({
+    name: "process",
+    description: "ProRAG-style process reward: the episode's outcome advantage plus β × the turn's process score normalised over all tokens of the problem's episodes",
+    extra: { processWeight: z.number().min(0).describe("β: weight of the normalised process score (ProRAG: 0.5 by default, 0.3 in its script)") },
+    defaults: { processWeight: 0.5, advantageEps: 1e-4 },
+    credit: (c) => ({
+      turnRows: false,
+      advantages: (ab) => processRewardAdvantages(ab.batch.episodeReturn, ab.batch.episodeGroup, tokenScores(ab), ab.batch.episodeIndex, { beta: c.processWeight as number, eps: c.advantageEps }),
+      metrics: (ab) => {
+        const s = tokenScores(ab);
+        return { processScoreMean: s.reduce((a, b) => a + b, 0) / Math.max(1, s.length) };
+      },
+    }),
+  }),
+  v0: rlEntry({
+    name: "v0",
+    description: "episode-level GRPO with a V₀-style budget: predict each candidate problem's success from the policy's recent outcomes, skip near-certain ones, split B × G episodes in proportion to p̂(1 − p̂)",
+    extra: {
+      candidates: z.number().int().positive().describe("fresh problems drawn per iteration before the budget is split"),
+      allocation: z.enum(["variance", "uniform"]).describe("variance: skip p̂ outside [δ, 1 − δ], episodes ∝ p̂(1 − p̂), groups of ≥ 2 (our documented default; the paper's rule is not published); uniform: the first numPrompts candidates × groupSize"),
+      delta: z.number().min(0).max(0.5).describe("δ: problems predicted below δ or above 1 − δ get no episodes"),
+      historySize: z.number().int().positive().describe("recent (problem, group success) records the predictor keeps"),
+      neighbours: z.number().int().positive().describe("k of the k-nearest-neighbour predictor (prompts compared by their character counts)"),
+    },
+    defaults: { candidates: 24, allocation: "variance", delta: 0.05, historySize: 512, neighbours: 16 },
+    check: (c) => {
+      if ((c.candidates as number) < c.numPrompts) throw new ConfigError(`v0 draws candidates = ${c.candidates} problems, fewer than numPrompts = ${c.numPrompts}`, `set candidates to at least ${c.numPrompts}`);
+    },
+    credit: (c) => v0Credit(c as AgentRlConfig & { candidates: number; delta: number; allocation: string; historySize: number; neighbours: number }),
   }),
 };

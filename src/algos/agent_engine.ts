@@ -42,6 +42,16 @@ export interface AgentCredit {
   turnRows: boolean;
   /** Extra metrics of the credit (e.g. the share of turns with a step-level group). */
   metrics?(ab: AgentBatch): IterationMetrics;
+  /** Where an iteration's groups start and how many episodes each gets (default: B fresh problems × G). */
+  plan?(collector: AgentGroupCollector, rng: Rng): { starts: AgentStart[]; groupSizes?: number[] };
+  /** Called with each iteration's batch after the update (e.g. to record outcomes). */
+  observe?(ab: AgentBatch): void;
+  /**
+   * REFUEL's regression in place of the clipped surrogate: groups are pairs, and the loss is
+   * mean over pairs of ((Δlogπ_θ(y) − Δlogπ_θ(y')) − η·(Q̂(y) − Q̂(y')))², Δlogπ_θ the change of
+   * the first turn's sequence log-probability since sampling.
+   */
+  regression?: { eta: number };
 }
 
 /** Everything a multi-turn run needs built before training. */
@@ -205,18 +215,23 @@ export class AgentGroupOptimizer implements Algorithm {
     if (this.reference && kl && kl.refUpdateEvery > 0 && this.iterationsDone > 0 && this.iterationsDone % kl.refUpdateEvery === 0) this.reference.setWeights(this.policy.getWeights());
 
     const t0 = performance.now();
+    if (!starts && this.credit.plan) ({ starts, groupSizes } = this.credit.plan(this.collector, this.rng));
     const ab = this.collector.collect(this.rng, starts, groupSizes);
     this.lastSampled = ab;
     const t1 = performance.now();
     const batch = ab.batch;
     const adv = this.credit.advantages(ab);
     const refLogProbs = this.reference ? this.logProbsOf(this.reference, ab) : null;
-    const numMinibatches = Math.max(1, Math.min(this.recipe.numMinibatches, batch.numEpisodes));
-    const stats = runEpochs(this.recipe, batch.numEpisodes, numMinibatches, this.rng, (episodes) => {
-      const mb = gatherMinibatch(batch, episodes, adv, null, refLogProbs, null, null);
+    const regression = this.credit.regression;
+    const units = regression ? batch.numGroups : batch.numEpisodes;
+    const numMinibatches = Math.max(1, Math.min(this.recipe.numMinibatches, units));
+    const stats = runEpochs(this.recipe, units, numMinibatches, this.rng, (picked) => {
+      if (regression) return this.regressionStep(ab, picked, regression.eta);
+      const mb = gatherMinibatch(batch, picked, adv, null, refLogProbs, null, null);
       if (this.credit.turnRows) mb.lengths = turnLengths(ab, mb.rows);
-      return mb.numSteps === 0 ? null : this.policyStep(ab, episodes, mb);
+      return mb.numSteps === 0 ? null : this.policyStep(ab, picked, mb);
     });
+    this.credit.observe?.(ab);
     const t2 = performance.now();
 
     this.iterationsDone++;
@@ -280,6 +295,58 @@ export class AgentGroupOptimizer implements Algorithm {
     const paramGrads = this.policy.backward(out.pass as NonNullable<typeof out.pass>, grads.dLogProbAll, grads.dEntropyAll);
     const gradNorm = this.optimizer.applyGradients(paramGrads, this.config.maxGradNorm);
     return readDiagnostics(grads.diagnostics, gradNorm);
+  }
+
+  /**
+   * One Adam step of REFUEL's least squares on some pairs (groups of two episodes from one
+   * start). The gradient is by hand: dL/dlogπ of a token of y's first turn is 2·res/P, of y''s
+   * −2·res/P (P pairs); every other token gets 0.
+   */
+  private regressionStep(ab: AgentBatch, groups: Int32Array, eta: number): StepDiagnostics | null {
+    const b = ab.batch;
+    const pairs: [number, number][] = [];
+    for (const g of groups) {
+      const members: number[] = [];
+      for (let e = 0; e < b.numEpisodes; e++) if (b.episodeGroup[e] === g) members.push(e);
+      if (members.length === 2 && b.episodeLength[members[0]] > 0 && b.episodeLength[members[1]] > 0) pairs.push([members[0], members[1]]);
+    }
+    if (pairs.length === 0) return null;
+    const eps = pairs.flat();
+    const out = this.policy.evaluate(
+      eps.map((e) => ab.contexts[e]),
+      eps.map((e) => ab.transcripts[e]),
+      this.config.temperature,
+      true,
+    );
+    const { offset } = this.forwardRows(ab, eps);
+    // The first turn's tokens of each episode: where they sit in the forward, and their sampled log-probabilities.
+    const firstTurn = (e: number) => {
+      const n = ab.turns[e].records[0].length;
+      const rows = Array.from({ length: n }, (_, k) => b.episodeStart[e] + k);
+      const pick = this.pickOf(ab, offset, rows);
+      let now = 0;
+      let old = 0;
+      rows.forEach((t, k) => {
+        now += out.logProb[pick[k]];
+        old += b.logProbs[t];
+      });
+      return { pick, delta: now - old };
+    };
+    const dLogProb = new Float32Array(out.logProb.length);
+    let loss = 0;
+    for (const [y, y2] of pairs) {
+      const a = firstTurn(y);
+      const c = firstTurn(y2);
+      const res = refuelResidual(a.delta, c.delta, b.episodeReturn[y], b.episodeReturn[y2], eta);
+      loss += res * res;
+      for (const i of a.pick) dLogProb[i] += (2 * res) / pairs.length;
+      for (const i of c.pick) dLogProb[i] -= (2 * res) / pairs.length;
+    }
+    const grads = this.policy.backward(out.pass as NonNullable<typeof out.pass>, dLogProb, null);
+    const gradNorm = this.optimizer.applyGradients(grads, this.config.maxGradNorm);
+    let entropy = 0;
+    for (const x of out.entropy) entropy += x;
+    return { policyLoss: loss / pairs.length, entropy: entropy / Math.max(1, out.entropy.length), approxKl: 0, clipFraction: 0, klRef: 0, epoPenalty: 0, epoOutOfBand: 0, gradNorm };
   }
 
   /** logπ of every policy step of the batch under `policy` (π_ref). */
@@ -397,4 +464,12 @@ export function turnLengths(ab: AgentBatch, rows: Int32Array): number[] {
     prev = key;
   }
   return lengths;
+}
+
+/**
+ * REFUEL's residual for one pair sharing a prefix: (Δ(y) − Δ(y')) − η·(Q̂(y) − Q̂(y')), with
+ * Δ = logπ_θ − logπ_t of the turn's tokens summed; the loss is its square.
+ */
+export function refuelResidual(deltaY: number, deltaY2: number, qY: number, qY2: number, eta: number): number {
+  return deltaY - deltaY2 - eta * (qY - qY2);
 }

@@ -30,9 +30,9 @@ export interface PlayedEpisode {
  * Plays every env (already reset or restored) to the end of its episode. Returns, per env,
  * the log-probabilities and entropies of the tokens the policy wrote.
  */
-export function playEpisodes(policy: TokenPolicy, envs: AgentEnv[], rng: Rng, sampling: AgentSampling): PlayedEpisode[] {
+export function playEpisodes(policy: TokenPolicy, envs: AgentEnv[], rng: Rng, sampling: AgentSampling, maxTurns = Infinity): PlayedEpisode[] {
   const played: PlayedEpisode[] = envs.map(() => ({ logProbs: [], entropies: [] }));
-  for (;;) {
+  for (let turn = 0; turn < maxTurns; turn++) {
     const rows = envs.map((env, i) => (env.isDone ? -1 : i)).filter((i) => i >= 0);
     if (rows.length === 0) return played;
     const contexts = rows.map((i) => concat(envs[i].context, envs[i].transcript));
@@ -50,6 +50,7 @@ export function playEpisodes(policy: TokenPolicy, envs: AgentEnv[], rng: Rng, sa
       played[i].entropies.push(...out.entropies[r]);
     });
   }
+  return played;
 }
 
 function concat(a: Int32Array, b: Int32Array): Int32Array {
@@ -77,7 +78,7 @@ export interface AgentBatch {
   /** Steps = the policy's tokens; the episode's reward sits on its last policy token. */
   batch: GroupBatch;
   starts: AgentStart[];
-  /** Per episode: BOS + prompt. */
+  /** Per episode: BOS + prompt (+ the turns before the start, for a start taken mid-episode). */
   contexts: Int32Array[];
   /** Per episode: everything after the context (turns and observations). */
   transcripts: Int32Array[];
@@ -120,6 +121,35 @@ export class AgentGroupCollector {
     });
   }
 
+  /**
+   * B starts taken mid-episode (REFUEL's roll-in): each a seeded reset followed by h turns of the
+   * policy, h = turnsOf(rng) drawn per start; a roll-in that would end its episode stops one turn
+   * earlier, so every start leaves at least one turn to play.
+   */
+  rollInStarts(rng: Rng, turnsOf: (rng: Rng) => number, count = this.options.numPrompts): AgentStart[] {
+    const envs = this.envs.slice(0, count);
+    const seeds = envs.map((env) => {
+      const seed = rng.nextSeed();
+      env.reset(seed);
+      return seed;
+    });
+    const remaining = envs.map(() => turnsOf(rng));
+    for (;;) {
+      const rows = envs.map((_, i) => i).filter((i) => remaining[i] > 0);
+      if (rows.length === 0) break;
+      const snaps = rows.map((i) => envs[i].getState());
+      playEpisodes(this.policy, rows.map((i) => envs[i]), rng, this.options, 1);
+      rows.forEach((i, k) => {
+        remaining[i]--;
+        if (envs[i].isDone) {
+          envs[i].setState(snaps[k]);
+          remaining[i] = 0;
+        }
+      });
+    }
+    return envs.map((env, i) => ({ seed: seeds[i], state: env.getState(), problem: env.problem }));
+  }
+
   /** G episodes from each start (default G = options.groupSize, starts drawn from `rng`). */
   collect(rng: Rng, starts: AgentStart[] = this.drawStarts(rng), groupSizes?: number[]): AgentBatch {
     const sizes = groupSizes ?? starts.map(() => this.options.groupSize);
@@ -134,13 +164,22 @@ export class AgentGroupCollector {
         episodeGroup[e] = b;
       }
     });
+    // A start taken mid-episode (REFUEL's roll-in) has turns already: they are context here.
+    const prefix = envs.map((env) => ({ turns: env.turns.length, tokens: env.transcript.length }));
     const played = playEpisodes(this.policy, envs, rng, this.options);
-    return toAgentBatch(envs, played, starts, episodeGroup, sizes);
+    return toAgentBatch(envs, played, starts, episodeGroup, sizes, prefix);
   }
 }
 
 /** The played episodes as an AgentBatch (G is the largest group when groups differ in size). */
-export function toAgentBatch(envs: AgentEnv[], played: PlayedEpisode[], starts: AgentStart[], episodeGroup: Int32Array, sizes: number[]): AgentBatch {
+export function toAgentBatch(
+  envs: AgentEnv[],
+  played: PlayedEpisode[],
+  starts: AgentStart[],
+  episodeGroup: Int32Array,
+  sizes: number[],
+  prefix: { turns: number; tokens: number }[] = envs.map(() => ({ turns: 0, tokens: 0 })),
+): AgentBatch {
   const n = envs.length;
   const episodeLength = Int32Array.from(played, (p) => p.logProbs.length);
   const episodeStart = new Int32Array(n);
@@ -165,13 +204,18 @@ export function toAgentBatch(envs: AgentEnv[], played: PlayedEpisode[], starts: 
   const texts: string[] = [];
   envs.forEach((env, i) => {
     const s = episodeStart[i];
-    const transcript = env.transcript;
-    const mask = env.policyMask;
+    const full = env.transcript;
+    const cut = prefix[i].tokens;
+    const transcript = full.slice(cut);
+    const mask = env.policyMask.subarray(cut);
     const positions: number[] = [];
     mask.forEach((m, p) => {
       if (m) positions.push(p);
     });
-    contexts.push(env.context);
+    const context = new Int32Array(env.context.length + cut);
+    context.set(env.context);
+    context.set(full.subarray(0, cut), env.context.length);
+    contexts.push(context);
     transcripts.push(transcript);
     policyPositions.push(Int32Array.from(positions));
     positions.forEach((p, k) => (actions[s + k] = transcript[p]));
@@ -179,7 +223,8 @@ export function toAgentBatch(envs: AgentEnv[], played: PlayedEpisode[], starts: 
     entropy.set(played[i].entropies, s);
     episodeIndex.fill(i, s, s + episodeLength[i]);
     groupIndex.fill(episodeGroup[i], s, s + episodeLength[i]);
-    const records = [...env.turns];
+    const before = env.turns.slice(0, prefix[i].turns);
+    const records = env.turns.slice(prefix[i].turns);
     let at = s;
     records.forEach((r, t) => {
       stepTurn.fill(t, at, at + r.length);
@@ -192,7 +237,8 @@ export function toAgentBatch(envs: AgentEnv[], played: PlayedEpisode[], starts: 
     terminated[i] = end?.terminated ? 1 : 0;
     truncated[i] = end?.terminated ? 0 : 1;
     correct[i] = end?.correct ?? 0;
-    turns.push({ records, anchors: records.map((_, t) => (t === 0 ? env.problem.prompt : records[t - 1].observation)) });
+    const previous = (t: number) => (t > 0 ? records[t - 1].observation : before.length ? before[before.length - 1].observation : env.problem.prompt);
+    turns.push({ records, anchors: records.map((_, t) => previous(t)) });
     texts.push(records.map((r) => (r.observation ? `${r.text} [${r.observation}]` : r.text)).join(" | "));
   });
   const G = Math.max(0, ...sizes);

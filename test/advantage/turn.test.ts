@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { episodeTotals, flowGrpoAdvantages, gigpoAdvantages, hgpoAdvantages, turnReturns } from "../../src/advantage/turn.js";
+import { episodeTotals, flowGrpoAdvantages, gigpoAdvantages, hgpoAdvantages, processRewardAdvantages, turnReturns } from "../../src/advantage/turn.js";
 
 /** Rows of episodes given as lists of [anchor, reward] turns, all in group 0 unless told. */
 function rowsOf(episodes: [string, number][][], groups?: number[]) {
@@ -80,5 +80,23 @@ describe("HGPO advantages", () => {
   it("a row whose every cluster is a singleton or gives 0 gets 0", () => {
     const a = hgpoAdvantages(rowsOf([[["a", 1]], [["b", 0]]]), opts);
     expect(Array.from(a)).toEqual([0, 0]);
+  });
+});
+
+describe("process-reward advantages (ProRAG)", () => {
+  it("r = [1,0,0,1], token scores [.9,.9,.4], [.2,.2], [.5], [.8,.8], β 0.5 → episode 0 tokens [1.423223, 1.423223, 0.531467]", () => {
+    const scores = Float32Array.from([0.9, 0.9, 0.4, 0.2, 0.2, 0.5, 0.8, 0.8]);
+    const episodes = Int32Array.from([0, 0, 0, 1, 1, 2, 3, 3]);
+    const a = processRewardAdvantages([1, 0, 0, 1], [0, 0, 0, 0], scores, episodes, { beta: 0.5, eps: 1e-4 });
+    expect(a[0]).toBeCloseTo(1.423223, 5);
+    expect(a[1]).toBeCloseTo(1.423223, 5);
+    expect(a[2]).toBeCloseTo(0.531467, 5);
+    // μ = 0.5875, σ = 0.280346: a failed episode's token of score 0.2 is pushed down further.
+    expect(a[3]).toBeCloseTo(-0.865881 + (0.5 * (0.2 - 0.5875)) / 0.280346, 4);
+  });
+  it("β = 0 is the outcome advantage alone", () => {
+    const a = processRewardAdvantages([1, 0], [0, 0], Float32Array.from([1, 0, 0]), Int32Array.from([0, 0, 1]), { beta: 0, eps: 1e-4 });
+    expect(a[0]).toBeCloseTo(0.707007, 5);
+    expect(a[2]).toBeCloseTo(-0.707007, 5);
   });
 });

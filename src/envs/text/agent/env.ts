@@ -28,6 +28,8 @@ export interface TurnRecord {
   malformed: boolean;
   /** Reward of the turn: the malformed penalty, plus the outcome on the last turn. */
   reward: number;
+  /** The task's process score of the turn, in [0, 1]. */
+  score: number;
 }
 
 export interface AgentStepResult {
@@ -165,10 +167,11 @@ export class AgentEnv {
     const text = this.textOf(ids);
     const history = this.records.map((r) => r.text);
     const response = this.task.respond(s.problem, text, this.records.length, history);
-    return this.apply(ids, text, response);
+    const score = this.task.processScore(s.problem, text, response, this.records.length, history);
+    return this.apply(ids, text, response, score);
   }
 
-  private apply(ids: number[], text: string, response: TurnResponse): AgentStepResult {
+  private apply(ids: number[], text: string, response: TurnResponse, score: number): AgentStepResult {
     const problem = this.state().problem;
     for (const t of ids) {
       this.tokens.push(t);
@@ -195,7 +198,7 @@ export class AgentEnv {
       this.tokens.push(t);
       this.mask.push(0);
     }
-    this.records.push({ text, length: ids.length, observation, toolCall: response.toolCall, malformed: response.malformed, reward });
+    this.records.push({ text, length: ids.length, observation, toolCall: response.toolCall, malformed: response.malformed, reward, score });
     this.done = terminated || truncated;
     this.last = { observationTokens: obsIds, reward, terminated, truncated, correct };
     return this.last;

@@ -67,6 +67,12 @@ export interface AgentTask {
   respond(problem: AgentProblem, turn: string, turnIndex: number, history: readonly string[]): TurnResponse;
   /** 1 when the final answer is right, else 0. Never throws. */
   verify(problem: AgentProblem, answer: string): number;
+  /**
+   * A process score in [0, 1] of one turn given its response (a rule-based stand-in for a
+   * process reward model). Default: 1 for an accepted tool call or a right answer, 0 otherwise.
+   * Never throws.
+   */
+  processScore(problem: AgentProblem, turn: string, response: TurnResponse, turnIndex: number, history: readonly string[]): number;
 }
 
 const tools = new Map<string, { fn: Tool; description: string }>();
@@ -131,6 +137,8 @@ export interface AgentTaskDefinition {
   /** Default: the tool protocol over `tools`. */
   respond?(problem: AgentProblem, turn: string, turnIndex: number, history: readonly string[]): TurnResponse;
   verify(problem: AgentProblem, answer: string): number;
+  /** Default: 1 for an accepted tool call (its observation is not "=?;") or a right final answer, else 0. */
+  processScore?(problem: AgentProblem, turn: string, response: TurnResponse, turnIndex: number, history: readonly string[]): number;
 }
 
 /** Draws before `sample` gives up finding a problem of the split. */
@@ -182,6 +190,14 @@ export function defineAgentTask(def: AgentTaskDefinition): AgentTask {
     }
     return p;
   };
+  const verify = (problem: AgentProblem, answer: string): number => {
+    try {
+      const v = def.verify(problem, answer);
+      return typeof v === "number" && Number.isFinite(v) ? v : 0;
+    } catch {
+      return 0;
+    }
+  };
   return Object.freeze({
     name,
     description: String(def.description ?? ""),
@@ -200,10 +216,17 @@ export function defineAgentTask(def: AgentTaskDefinition): AgentTask {
       throw new ConfigError(`agent task ${name}: no ${split} problem in ${MAX_SPLIT_DRAWS} draws`, "choose options that give more distinct problems", "empty_split");
     },
     respond,
-    verify(problem: AgentProblem, answer: string): number {
+    verify,
+    processScore(problem: AgentProblem, turn: string, response: TurnResponse, turnIndex: number, history: readonly string[]): number {
       try {
-        const v = def.verify(problem, answer);
-        return typeof v === "number" && Number.isFinite(v) ? v : 0;
+        const v = def.processScore
+          ? def.processScore(problem, turn, response, turnIndex, history)
+          : response.done
+            ? verify(problem, response.answer ?? "")
+            : response.toolCall && response.observation !== "=?;"
+              ? 1
+              : 0;
+        return typeof v === "number" && Number.isFinite(v) ? Math.min(1, Math.max(0, v)) : 0;
       } catch {
         return 0;
       }

@@ -68,6 +68,14 @@ export function calcTask(options?: Record<string, unknown>): AgentTask {
       return { prompt, data: { nums, value }, demonstration };
     },
     verify: (problem, answer) => (answer === String(problem.data.value) ? 1 : 0),
+    // A call is a good step when its result is one of the problem's intermediate values.
+    processScore: (problem, _turn, response) => {
+      if (response.done) return response.answer === String(problem.data.value) ? 1 : 0;
+      const nums = problem.data.nums as number[];
+      const partials = [nums[0] * nums[1]];
+      for (let i = 2; i < nums.length; i++) partials.push(partials[partials.length - 1] + nums[i]);
+      return response.toolCall && partials.some((v) => response.observation === `=${v};`) ? 1 : 0;
+    },
   });
 }
 
