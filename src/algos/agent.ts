@@ -13,7 +13,7 @@ import { parseConfig } from "../core/config.js";
 import { ConfigError } from "../core/errors.js";
 import { fileExists } from "../core/platform.js";
 import { makeAgentTask } from "../envs/text/agent/task.js";
-import "../envs/text/agent/tasks.js";
+import "../envs/text/agent/critique.js";
 import type { AgentBatch } from "../rollout/agent_collector.js";
 import { agentRlShape, agentTaskShape, AGENT_RL_DEFAULTS, type AgentRlConfig } from "./agent_config.js";
 import { AgentGroupOptimizer, turnRowsOf, type AgentCredit } from "./agent_engine.js";
@@ -277,4 +277,49 @@ export const AGENT_ALGORITHMS: Record<string, AlgorithmEntry> = {
     },
     credit: (c) => v0Credit(c as AgentRlConfig & { candidates: number; delta: number; allocation: string; historySize: number; neighbours: number }),
   }),
+  critique: rlEntry({
+    name: "critique",
+    description: "critique-and-refine (Critique-RL / RefCritic) on --task critique: the policy's verdict turns are rewarded for matching the verifier (discriminability) and for the refinement they lead to; its answer turns for the outcome",
+    extra: { helpfulnessWeight: z.number().min(0).describe("weight of the outcome advantage on the critic's turns (0: stage I, discriminability only; > 0: stage II adds helpfulness)") },
+    defaults: { task: "critique", helpfulnessWeight: 1 },
+    check: (c) => {
+      if (c.task !== "critique") throw new ConfigError(`critique trains the verdict turns of the critique task, got task ${c.task}`, "use --task critique (its taskOptions.base picks the underlying task, e.g. calc)");
+    },
+    credit: (c) => ({
+      turnRows: false,
+      advantages: (ab) => critiqueAdvantages(ab, c.helpfulnessWeight as number, { scale: c.advantageScale, std: c.advantageStd, eps: c.advantageEps }),
+      metrics: (ab) => {
+        let verdicts = 0;
+        let right = 0;
+        for (const t of ab.turns) for (const r of t.records) if (r.role === "critic" && !r.malformed) (verdicts++, (right += r.taskReward > 0 ? 1 : 0));
+        return { verdictsPerEpisode: verdicts / Math.max(1, ab.turns.length), verdictAccuracy: verdicts ? right / verdicts : NaN };
+      },
+    }),
+  }),
 };
+
+/**
+ * Critique-and-refine credit: the outcome (episode reward without the verdict rewards) is
+ * group-normalised per episode and given to the actor's turns; each critic turn gets its verdict
+ * reward normalised over the critic turns of its group, plus helpfulnessWeight × its episode's
+ * outcome advantage.
+ */
+export function critiqueAdvantages(ab: AgentBatch, helpfulnessWeight: number, norm: { scale: "std" | "none"; std: "unbiased" | "population"; eps: number }): Float32Array {
+  const b = ab.batch;
+  const outcome = Float32Array.from(ab.turns, (t, e) => b.episodeReturn[e] - t.records.reduce((s, r) => s + r.taskReward, 0));
+  const outcomeAdv = groupRelativeAdvantage(outcome, b.episodeGroup, norm);
+  const rows = turnRowsOf(ab);
+  const criticRows: number[] = [];
+  const flat = ab.turns.flatMap((t) => t.records);
+  flat.forEach((r, i) => {
+    if (r.role === "critic") criticRows.push(i);
+  });
+  const verdictAdv = groupRelativeAdvantage(
+    criticRows.map((i) => flat[i].taskReward),
+    criticRows.map((i) => rows.group[i]),
+    norm,
+  );
+  const rowAdv = Float32Array.from(flat, (r, i) => outcomeAdv[rows.episode[i]]);
+  criticRows.forEach((i, k) => (rowAdv[i] = verdictAdv[k] + helpfulnessWeight * outcomeAdv[rows.episode[i]]));
+  return Float32Array.from(rows.rowOfStep, (r) => rowAdv[r]);
+}

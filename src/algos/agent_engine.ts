@@ -20,7 +20,7 @@ import { ConfigError } from "../core/errors.js";
 import { Rng, type RngState } from "../core/rng.js";
 import { AgentEnv } from "../envs/text/agent/env.js";
 import { agentProblemSet, makeAgentTask, replayDemonstration, type AgentTask } from "../envs/text/agent/task.js";
-import "../envs/text/agent/tasks.js";
+import "../envs/text/agent/critique.js";
 import { ArrayAdam } from "../nn/optim.js";
 import type { TokenPolicy } from "../policies/token_policy.js";
 import { AgentGroupCollector, type AgentBatch, type AgentStart } from "../rollout/agent_collector.js";

@@ -6,7 +6,7 @@ import { RunDir } from "../train/run.js";
 import { evalTextCommand } from "./eval_text.js";
 import { evalAgentCommand } from "./eval_agent.js";
 import { isAgentTask } from "../envs/text/agent/task.js";
-import "../envs/text/agent/tasks.js";
+import "../envs/text/agent/critique.js";
 import type { CliIo } from "./io.js";
 
 export interface EvalCliOptions {

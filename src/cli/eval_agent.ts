@@ -1,7 +1,7 @@
 import { initBackend } from "../core/backend.js";
 import { ConfigError } from "../core/errors.js";
 import { agentProblemSet, makeAgentTask } from "../envs/text/agent/task.js";
-import "../envs/text/agent/tasks.js";
+import "../envs/text/agent/critique.js";
 import { evaluateAgent, type AgentEvalResult } from "../train/agent_eval.js";
 import { loadTokenPolicyWithSpec } from "../train/text_policy.js";
 import type { CliIo } from "./io.js";

@@ -12,3 +12,4 @@ export { countdownTask, parseExpression, evaluateExpression, scoreCountdown, MAX
 export * from "./agent/task.js";
 export { AgentEnv, type AgentEnvOptions, type AgentStepResult, type TurnRecord } from "./agent/env.js";
 export { calcTask, lookupTask, guessTask, calculator, kbLookup } from "./agent/tasks.js";
+export { critiqueTask } from "./agent/critique.js";

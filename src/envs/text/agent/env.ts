@@ -30,6 +30,10 @@ export interface TurnRecord {
   reward: number;
   /** The task's process score of the turn, in [0, 1]. */
   score: number;
+  /** Who wrote it: the actor, or the policy as a critic (critique-and-refine tasks). */
+  role: "actor" | "critic";
+  /** The task's own reward of the turn (included in `reward`). */
+  taskReward: number;
 }
 
 export interface AgentStepResult {
@@ -177,7 +181,8 @@ export class AgentEnv {
       this.tokens.push(t);
       this.mask.push(1);
     }
-    let reward = response.malformed ? this.malformedPenalty : 0;
+    const taskReward = response.reward ?? 0;
+    let reward = (response.malformed ? this.malformedPenalty : 0) + taskReward;
     let correct = 0;
     const terminated = response.done;
     let observation = terminated ? "" : response.observation;
@@ -198,7 +203,7 @@ export class AgentEnv {
       this.tokens.push(t);
       this.mask.push(0);
     }
-    this.records.push({ text, length: ids.length, observation, toolCall: response.toolCall, malformed: response.malformed, reward, score });
+    this.records.push({ text, length: ids.length, observation, toolCall: response.toolCall, malformed: response.malformed, reward, score, role: response.role ?? "actor", taskReward });
     this.done = terminated || truncated;
     this.last = { observationTokens: obsIds, reward, terminated, truncated, correct };
     return this.last;

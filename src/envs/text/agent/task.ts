@@ -38,6 +38,10 @@ export interface TurnResponse {
   toolCall: boolean;
   /** The turn could not be read (no tool, no answer): counted, and optionally penalised. */
   malformed: boolean;
+  /** A reward of this turn from the task beyond the outcome (e.g. a critic's verdict being right); default 0. */
+  reward?: number;
+  /** Who wrote the turn, when the policy plays several roles: "critic" for a verdict turn; default "actor". */
+  role?: "actor" | "critic";
 }
 
 /** A tool: reads its argument text (and the problem, for tools over hidden data) and returns its result text. Throw ToolInputError for bad arguments. */
@@ -171,7 +175,8 @@ export function defineAgentTask(def: AgentTaskDefinition): AgentTask {
       if (!r.done && observation.length > def.maxObservationLength) {
         throw new ConfigError(`agent task ${name}: observation ${JSON.stringify(observation)} is longer than maxObservationLength ${def.maxObservationLength}`, "raise maxObservationLength or shorten the tool's results");
       }
-      return { observation, done: Boolean(r.done), answer: r.answer, toolCall: Boolean(r.toolCall), malformed: Boolean(r.malformed) };
+      const reward = Number(r.reward ?? 0);
+      return { observation, done: Boolean(r.done), answer: r.answer, toolCall: Boolean(r.toolCall), malformed: Boolean(r.malformed), reward: Number.isFinite(reward) ? reward : 0, role: r.role === "critic" ? "critic" : "actor" };
     } catch (err) {
       if (err instanceof ConfigError) throw err;
       return { observation: "?;", done: false, toolCall: false, malformed: true };
