@@ -152,7 +152,11 @@ function v0Credit(c: AgentRlConfig & { candidates: number; delta: number; alloca
       ab.starts.forEach((_, g) => {
         let sum = 0;
         let n = 0;
-        for (let e = 0; e < ab.batch.numEpisodes; e++) if (ab.batch.episodeGroup[e] === g) (sum += ab.correct[e]), n++;
+        for (let e = 0; e < ab.batch.numEpisodes; e++) {
+          if (ab.batch.episodeGroup[e] !== g) continue;
+          sum += ab.correct[e];
+          n++;
+        }
         brier += ((last.predicted[g] ?? 0.5) - (n ? sum / n : 0)) ** 2;
       });
       return { keptPrompts: last.kept, predictedSuccessMean: last.predicted.reduce((a, b) => a + b, 0) / Math.max(1, last.predicted.length), predictionBrier: brier / Math.max(1, ab.starts.length) };
@@ -291,7 +295,13 @@ export const AGENT_ALGORITHMS: Record<string, AlgorithmEntry> = {
       metrics: (ab) => {
         let verdicts = 0;
         let right = 0;
-        for (const t of ab.turns) for (const r of t.records) if (r.role === "critic" && !r.malformed) (verdicts++, (right += r.taskReward > 0 ? 1 : 0));
+        for (const t of ab.turns) {
+          for (const r of t.records) {
+            if (r.role !== "critic" || r.malformed) continue;
+            verdicts++;
+            if (r.taskReward > 0) right++;
+          }
+        }
         return { verdictsPerEpisode: verdicts / Math.max(1, ab.turns.length), verdictAccuracy: verdicts ? right / verdicts : NaN };
       },
     }),
