@@ -7,6 +7,7 @@
  *   envs   raw env steps per second (also `npm run bench:envs`)
  *   async  sync vs worker-thread vector envs: env steps/s and PPO SPS with 1 and 2 workers
  *   text   SFT then grpo, rloo, epo, grpo+D³S, igrpo on text tasks: pass@1/pass@8, tokens/s
+ *   agents  SFT then every multi-turn method on calc, lookup and guess: success, pass@4, turns, tool calls
  *   transformer  the text policy's training step and sampling speed
  *   dashboard  the dashboard with a 1,000,000-row run: /api/runs latency during curve loads, curve time and bytes, peak RSS
  * Benchmarks print what they measure and assert nothing.
@@ -41,6 +42,11 @@ switch (name) {
   case "text": {
     const { benchText } = await import("./text.js");
     await benchText(rest);
+    break;
+  }
+  case "agents": {
+    const { benchAgents } = await import("./agents.js");
+    await benchAgents(rest);
     break;
   }
   case "transformer": {
