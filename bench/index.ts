@@ -10,6 +10,7 @@
  *   async  sync vs worker-thread vector envs: env steps/s and PPO SPS with 1 and 2 workers
  *   scale  actor–learner PPO through a local redis-server: SPS against 1, 2, 4 actor processes, learner busy share, bytes on the wire
  *   text   SFT then grpo, rloo, epo, grpo+D³S, igrpo on text tasks: pass@1/pass@8, tokens/s
+ *   agents  SFT then every multi-turn method on calc, lookup and guess: success, pass@4, turns, tool calls
  *   transformer  the text policy's training step and sampling speed
  *   vs-cleanrl  PPO CartPole whole-process wall time and memory against CleanRL's ppo.py (PYTHON, CLEANRL_PPO), or its recorded figures
  *   kernels  the matrix product at RL sizes: our WebAssembly SIMD kernel vs the JS loop vs tfjs-wasm
@@ -51,6 +52,11 @@ switch (name) {
   case "text": {
     const { benchText } = await import("./text.js");
     await benchText(rest);
+    break;
+  }
+  case "agents": {
+    const { benchAgents } = await import("./agents.js");
+    await benchAgents(rest);
     break;
   }
   case "transformer": {

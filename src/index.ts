@@ -73,6 +73,7 @@ export { recordEpisodes, type RecordOptions, type RecordResult } from "./train/r
 
 // Training: algorithms, a file-free training loop, saved policies (read from a path in Node or a URL anywhere).
 export { initBackend, backendName, type BackendName, type InitBackendOptions } from "./core/backend.js";
+export { AGENT_ALGORITHMS } from "./algos/agent.js";
 export { ALGORITHMS, getAlgorithm, resolveConfig, type AlgorithmEntry, type ResolveOptions } from "./algos/index.js";
 export { PPO } from "./algos/ppo.js";
 export { ppoConfigSchema, PPO_DEFAULTS, PPO_PRESETS, type PPOConfig } from "./algos/ppo_config.js";
@@ -86,6 +87,9 @@ export { loadPolicy, type LoadedPolicy } from "./train/load_policy.js";
 export { loadWeights, type NamedArray, type JsonObject } from "./nn/weights_load.js";
 export { actorLayersModel } from "./train/export.js";
 export { loadTextPolicy, type LoadTextPolicyOptions } from "./train/text_policy.js";
+export { evaluateAgent, transcriptText, type AgentEvalOptions, type AgentEvalResult } from "./train/agent_eval.js";
+export { AgentGroupCollector, playEpisodes, type AgentBatch, type AgentStart, type EpisodeTurns } from "./rollout/agent_collector.js";
+export { flowGrpoAdvantages, gigpoAdvantages, hgpoAdvantages, turnReturns, type TurnRows, type GigpoOptions, type HgpoOptions } from "./advantage/turn.js";
 export { textPolicy, type LoadedTextPolicy, type GenerateOptions, type Generation, type TextPolicyInfo } from "./policies/text_generator.js";
 export { TokenPolicy, type TokenPolicySpec, type ModelOptions, type SampleOptions } from "./policies/token_policy.js";
 export { TransformerLM, type TransformerConfig, type KvCache } from "./nn/transformer.js";

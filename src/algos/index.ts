@@ -11,9 +11,11 @@ import { PPO_DEFAULTS, PPO_PRESETS, ppoConfigSchema } from "./ppo_config.js";
 import { createReinforce, REINFORCE_DEFAULTS, REINFORCE_PRESETS, reinforceConfigSchema, validateReinforce } from "./reinforce.js";
 import { createRloo, RLOO_DEFAULTS, RLOO_PRESETS, rlooConfigSchema, validateRloo } from "./rloo.js";
 import { TEXT_ALGORITHMS } from "./text.js";
+import { AGENT_ALGORITHMS } from "./agent.js";
+import { isAgentTask } from "../envs/text/agent/task.js";
 import type { Algorithm, AlgorithmPreset } from "./types.js";
 
-export { TEXT_ALGORITHMS };
+export { TEXT_ALGORITHMS, AGENT_ALGORITHMS };
 
 /** A named algorithm: its config schema, defaults, presets and constructor. */
 export interface AlgorithmEntry {
@@ -94,9 +96,21 @@ export function isTextConfig(config: Record<string, unknown> | undefined): boole
 
 /**
  * The algorithm of a name; with `text`, its text-task version (a run whose config names a
- * task): sft and igrpo exist only there, ppo and mdpo only on envs.
+ * task): sft and igrpo exist only there, ppo and mdpo only on envs. With `task` a multi-turn
+ * task (registerAgentTask), its multi-turn version.
  */
-export function getAlgorithm(name: string, text = false): AlgorithmEntry {
+export function getAlgorithm(name: string, text = false, task?: unknown): AlgorithmEntry {
+  if (text && isAgentTask(task)) {
+    const entry = AGENT_ALGORITHMS[name];
+    if (!entry) {
+      throw new ConfigError(
+        `unknown algorithm ${describeValue(name)} for the multi-turn task ${String(task)}`,
+        `${didYouMean(String(name), Object.keys(AGENT_ALGORITHMS))}use one of: ${Object.keys(AGENT_ALGORITHMS).join(", ")}`,
+        "unknown_algo",
+      );
+    }
+    return entry;
+  }
   const table = text ? TEXT_ALGORITHMS : ALGORITHMS;
   const entry = table[name];
   if (!entry) {
@@ -146,7 +160,7 @@ export function resolveConfig(opts: ResolveOptions): Record<string, unknown> {
       "env_and_task",
     );
   }
-  const entry = getAlgorithm(opts.algo, text);
+  const entry = getAlgorithm(opts.algo, text, overrides.task ?? file.task ?? opts.task);
   const env = (text ? (overrides.task ?? file.task ?? opts.task ?? entry.defaults.task) : (overrides.env ?? file.env ?? opts.env ?? entry.defaults.env)) as string;
   if (!text && (typeof env !== "string" || !registry.has(env))) {
     const from = "env" in overrides ? overridesName : "env" in file ? fileName : undefined;

@@ -4,6 +4,9 @@ import { evaluatePolicy } from "../train/evaluate.js";
 import { loadPolicy } from "../train/load_policy.js";
 import { RunDir } from "../train/run.js";
 import { evalTextCommand } from "./eval_text.js";
+import { evalAgentCommand } from "./eval_agent.js";
+import { isAgentTask } from "../envs/text/agent/task.js";
+import "../envs/text/agent/critique.js";
 import type { CliIo } from "./io.js";
 
 export interface EvalCliOptions {
@@ -41,6 +44,7 @@ export async function evalCommand(dir: string, opts: EvalCliOptions, io: CliIo):
   const { config } = run.readConfig();
   const text = typeof config.task === "string";
   rejectOptionsOfOtherKind(opts.given ?? new Set(), text);
+  if (text && isAgentTask(config.task)) return evalAgentCommand(dir, config, opts, io);
   if (text) return evalTextCommand(dir, config, opts, io);
   const deterministic = !opts.stochastic;
   const policy = await loadPolicy(dir, { which: opts.best ? "best" : "policy", seed: opts.seed });

@@ -1,4 +1,5 @@
-import { ALGORITHMS, TEXT_ALGORITHMS, type AlgorithmEntry } from "../algos/index.js";
+import { AGENT_ALGORITHMS, ALGORITHMS, TEXT_ALGORITHMS, type AlgorithmEntry } from "../algos/index.js";
+import { listAgentTasks, listTools } from "../envs/text/agent/task.js";
 import { listTasks } from "../envs/text/registry.js";
 import { describeSchema, formatValue } from "../core/config.js";
 import { listEnvs } from "../envs/registry.js";
@@ -29,8 +30,11 @@ export function listCommand(opts: { json: boolean }, io: CliIo): void {
   const algorithms = listAlgorithms();
   const tasks = listTasks();
   const textAlgorithms = listAlgorithms(TEXT_ALGORITHMS);
+  const agentTasks = listAgentTasks();
+  const tools = listTools();
+  const agentAlgorithms = listAlgorithms(AGENT_ALGORITHMS);
   if (opts.json) {
-    io.out(JSON.stringify({ envs, algorithms, tasks, textAlgorithms }, null, 2) + "\n");
+    io.out(JSON.stringify({ envs, algorithms, tasks, textAlgorithms, agentTasks, tools, agentAlgorithms }, null, 2) + "\n");
     return;
   }
   const lines: string[] = ["Environments (refinery train --env ID):"];
@@ -64,6 +68,16 @@ export function listCommand(opts: { json: boolean }, io: CliIo): void {
       lines.push("  Presets (--preset NAME):");
       lines.push(...table(a.presets.map((p) => [p.name, p.description]), "    ", io.columns));
     }
+  }
+  lines.push("", "Multi-turn tasks (refinery sft --task NAME, refinery train --algo ALGO --task NAME; docs/agents.md):");
+  lines.push(...table(agentTasks.map((t) => [t.name, t.description]), "  ", io.columns));
+  lines.push("  Tools they call:");
+  lines.push(...table(tools.map((t) => [t.name, t.description]), "    ", io.columns));
+  for (const a of agentAlgorithms) {
+    const how = a.name === "sft" ? "refinery sft --task NAME" : `refinery train --algo ${a.name} --task NAME`;
+    lines.push("", `Multi-turn algorithm ${a.name} (${how}): ${a.description}`);
+    lines.push("  Options (--set KEY=VALUE, or keys of a --config file):");
+    lines.push(...table([["KEY", "DEFAULT", "ALLOWED", "DESCRIPTION"], ...a.options.map((o) => [o.key, formatValue(o.default), o.allowed, o.description])], "    ", io.columns));
   }
   io.out(lines.join("\n") + "\n");
 }
@@ -109,8 +123,8 @@ function wrap(text: string, width: number): string[] {
  * with its default and meaning, and its presets, generated from the config schemas so the
  * docs cannot drift from the code (`npm run docs:options` rewrites it; a test compares).
  */
-export function optionsMarkdown(names: string[] = ["grpo", "rloo", "reinforce", "mdpo", "epo"]): string {
-  const byName = new Map(listAlgorithms().map((a) => [a.name, a]));
+export function optionsMarkdown(names: string[] = ["grpo", "rloo", "reinforce", "mdpo", "epo"], table: Record<string, AlgorithmEntry> = ALGORITHMS): string {
+  const byName = new Map(listAlgorithms(table).map((a) => [a.name, a]));
   const cell = (s: string) => s.replace(/\|/g, "\\|");
   const out: string[] = ["## Options", ""];
   for (const name of names) {
@@ -122,4 +136,9 @@ export function optionsMarkdown(names: string[] = ["grpo", "rloo", "reinforce", 
     out.push("", `Presets: ${presets || "none"}`, "");
   }
   return out.join("\n");
+}
+
+/** The "## Options" section of docs/agents.md: the multi-turn algorithms' options, from their schemas. */
+export function agentOptionsMarkdown(): string {
+  return optionsMarkdown(Object.keys(AGENT_ALGORITHMS), AGENT_ALGORITHMS);
 }

@@ -3,7 +3,7 @@ import { recordUserModule } from "../scale/user_modules.js";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { ALGORITHMS, TEXT_ALGORITHMS } from "../algos/index.js";
+import { AGENT_ALGORITHMS, ALGORITHMS, TEXT_ALGORITHMS } from "../algos/index.js";
 import { formatValue, MAX_SEED } from "../core/config.js";
 import { ConfigError } from "../core/errors.js";
 import { registerDashboardCommand } from "./dashboard.js";
@@ -95,7 +95,7 @@ export function buildProgram(io: CliIo = processIo()): Command {
         .argParser((v: string, acc: string[]) => [...acc, v])
         .default([] as string[], "none"),
     )
-    .option("--task <name>", "text task (required unless --resume): addition, multiplication, sorting, countdown, parity, or a registered one (see `refinery list`)")
+    .option("--task <name>", "text task (required unless --resume): addition, multiplication, sorting, countdown, parity; multi-turn: calc, lookup, guess; or a registered one (see `refinery list`)")
     .option("--config <file>", "JSON or YAML file of options; --set and flags override it (default: none)")
     .addOption(
       new Option("--set <key=value>", "override one option, repeatable (e.g. --set taskOptions.digits=3 --set model.width=128)")
@@ -124,7 +124,7 @@ export function buildProgram(io: CliIo = processIo()): Command {
     .description("train a policy; writes a run directory with config, metrics, checkpoints and the final policy")
     .option("--algo <name>", `algorithm: ${algos.join(", ")} (options: \`refinery list\`)`, "ppo")
     .option("--env <id>", `environment id (see \`refinery list\`) ${algoDefault("env")}`)
-    .option("--task <name>", `a text task instead of an env (see \`refinery list\`); algorithms on text: ${textAlgos.join(", ")} (default: none)`)
+    .option("--task <name>", `a text task instead of an env (see \`refinery list\`); algorithms on text: ${textAlgos.join(", ")}; on multi-turn tasks (calc, lookup, guess): ${Object.keys(AGENT_ALGORITHMS).filter((a) => a !== "sft").join(", ")} (default: none)`)
     .addOption(
       new Option("--import <module>", "a JavaScript module to load first, e.g. one that registers your own text task or reward (repeatable)")
         .argParser((v: string, acc: string[]) => [...acc, v])
@@ -158,7 +158,7 @@ export function buildProgram(io: CliIo = processIo()): Command {
 
   program
     .command("eval")
-    .description("evaluate a trained policy: mean ± std of the return over fresh episodes; on a text run, pass@1 (greedy and sampled), pass@k and mean length on held-out problems")
+    .description("evaluate a trained policy: mean ± std of the return over fresh episodes; on a text run, pass@1 (greedy and sampled), pass@k and mean length on held-out problems; on a multi-turn run, success, pass@k, turns and tool calls per episode")
     .argument("<run_dir>", "run directory written by `refinery train`")
     .option("--episodes <n>", "episodes to play", intOption("--episodes", 1), 10)
     .option("--stochastic", "sample actions from the policy instead of taking the most likely one (default: deterministic, as the trainer's final evaluation)", false)

@@ -33,7 +33,7 @@ export interface RunIterationsResult {
 /** A fresh algorithm for a resolved config (see resolveConfig); dispose() it when done. */
 export async function createAlgorithm(algo: string, config: Record<string, unknown>): Promise<Algorithm> {
   await prepareEnv(config.env); // e.g. load the MuJoCo module, so the env can be made
-  return getAlgorithm(algo, isTextConfig(config)).create(config);
+  return getAlgorithm(algo, isTextConfig(config), config.task).create(config);
 }
 
 /**

@@ -124,7 +124,7 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
   const fresh = opts.resume ? undefined : (JSON.parse(JSON.stringify(opts.config ?? {})) as Record<string, unknown>);
   await prepareEnv(fresh?.env); // e.g. load the MuJoCo module, so the env can be made
   if (fresh) checkBudget(opts.algo ?? "ppo", fresh);
-  const prebuilt = fresh ? await getAlgorithm(opts.algo ?? "ppo", isTextConfig(fresh)).create(fresh) : undefined;
+  const prebuilt = fresh ? await getAlgorithm(opts.algo ?? "ppo", isTextConfig(fresh), fresh.task).create(fresh) : undefined;
   const started = { created: false, prebuiltTaken: false };
   try {
     return await trainRun(opts, started, prebuilt);
@@ -165,7 +165,7 @@ async function trainRun(opts: TrainOptions, started: { created: boolean; prebuil
 
 async function trainOwned(run: RunDir, opts: TrainOptions, started: { created: boolean; prebuiltTaken: boolean }, prebuilt?: Algorithm): Promise<TrainSummary> {
   const { algo: algoName, config } = run.readConfig();
-  const entry = getAlgorithm(algoName, isTextConfig(config));
+  const entry = getAlgorithm(algoName, isTextConfig(config), config.task);
   started.prebuiltTaken = prebuilt !== undefined;
   if (!prebuilt) await prepareEnv(config.env);
   const algo = prebuilt ?? (await entry.create(config));

@@ -9,3 +9,7 @@ export { multiplicationTask } from "./tasks/multiplication.js";
 export { sortingTask } from "./tasks/sorting.js";
 export { parityTask } from "./tasks/parity.js";
 export { countdownTask, parseExpression, evaluateExpression, scoreCountdown, MAX_EXPRESSION_LENGTH, type Expression, type Rational } from "./tasks/countdown.js";
+export * from "./agent/task.js";
+export { AgentEnv, type AgentEnvOptions, type AgentStepResult, type TurnRecord } from "./agent/env.js";
+export { calcTask, lookupTask, guessTask, calculator, kbLookup } from "./agent/tasks.js";
+export { critiqueTask } from "./agent/critique.js";

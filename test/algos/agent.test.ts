@@ -1,0 +1,83 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { refuelResidual } from "../../src/algos/agent_engine.js";
+import { AGENT_ALGORITHMS, getAlgorithm, resolveConfig } from "../../src/algos/index.js";
+import { createAlgorithm } from "../../src/train/loop.js";
+import { defineAgentTask, registerAgentTask } from "../../src/envs/text/agent/task.js";
+
+/*
+ * A two-turn task a random policy wins about one time in five (its second turn starts with a
+ * digit), so group rewards differ and every method has a gradient from a fresh model.
+ */
+registerAgentTask("coin-test", () =>
+  defineAgentTask({
+    name: "coin-test",
+    description: "two turns; the second wins when it starts with a digit",
+    maxPromptLength: 3,
+    maxTurnLength: 3,
+    maxObservationLength: 3,
+    maxTurns: 2,
+    generate: (rng) => {
+      const k = rng.integer(0, 1000);
+      return { prompt: "?", data: { k }, demonstration: ["a", "1"] };
+    },
+    respond: (_p, turn, i) => (i === 0 ? { observation: "=a;", done: false, toolCall: true, malformed: false } : { observation: "", done: true, answer: turn, toolCall: false, malformed: false }),
+    verify: (_p, answer) => (/^[0-9]/.test(answer) ? 1 : 0),
+  }),
+);
+
+const root = mkdtempSync(join(tmpdir(), "refinery-agents-"));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+const tiny = { layers: 1, width: 16, heads: 2, contextLength: 64, ffWidth: 32, activation: "gelu" };
+
+describe("REFUEL's regression", () => {
+  it("residual (0.5 − (−0.2)) − 1.0 = −0.3, loss 0.09", () => {
+    const res = refuelResidual(-5.0 - -5.5, -7.0 - -6.8, 1, 0, 1);
+    expect(res).toBeCloseTo(-0.3, 10);
+    expect(res * res).toBeCloseTo(0.09, 10);
+  });
+  it("at θ = π_t the residual is −η·ΔQ̂, so descent raises logπ(y) when Q̂(y) > Q̂(y')", () => {
+    const res = refuelResidual(0, 0, 1, 0, 2);
+    expect(res).toBe(-2);
+    // dL/dlogπ(y) = 2·res < 0: a gradient step increases logπ(y).
+    expect(2 * res).toBeLessThan(0);
+  });
+});
+
+describe("multi-turn algorithms", () => {
+  it("a multi-turn task selects the multi-turn table; a single-turn algorithm name is refused", () => {
+    expect(getAlgorithm("grpo", true, "calc")).toBe(AGENT_ALGORITHMS.grpo);
+    expect(() => getAlgorithm("igrpo", true, "calc")).toThrow(/unknown algorithm "igrpo" for the multi-turn task calc/);
+    expect(() => resolveConfig({ algo: "refuel", overrides: { task: "guess", groupSize: 4 } })).toThrow(/groupSize must be 2/);
+    expect(() => resolveConfig({ algo: "gigpo", overrides: { task: "guess", stepWeigth: 1 } })).toThrow(/stepWeigth/);
+  });
+
+  for (const algo of Object.keys(AGENT_ALGORITHMS)) {
+    it(`${algo} runs two iterations, reports finite metrics, and changes the weights`, async () => {
+      const overrides: Record<string, unknown> =
+        algo === "critique" ? { task: "critique", taskOptions: { base: "lookup" }, model: { ...tiny, contextLength: 96 }, seed: 3, evalProblems: 4 } : { task: "coin-test", model: tiny, seed: 3, evalProblems: 4 };
+      if (algo === "sft") Object.assign(overrides, { batchSize: 4 });
+      else Object.assign(overrides, { numPrompts: 4, groupSize: algo === "refuel" ? 2 : 4, numMinibatches: 1, learningRate: 1e-3 });
+      if (algo === "v0") Object.assign(overrides, { candidates: 4 });
+      const config = resolveConfig({ algo, overrides });
+      const a = await createAlgorithm(algo, config);
+      const before = a.exportPolicy().weights;
+      const snapshot = Object.fromEntries(Object.entries(before).map(([k, v]) => [k, v.slice()]));
+      for (let i = 0; i < 2; i++) {
+        const m = a.iterate();
+        for (const [k, v] of Object.entries(m)) expect(Number.isFinite(v) || Number.isNaN(v), `${algo} ${k}`).toBe(true);
+        if (algo !== "sft") expect(m.turnsMean).toBeGreaterThan(0);
+      }
+      const after = a.exportPolicy().weights;
+      const changed = Object.keys(snapshot).some((k) => after[k].some((x, i) => x !== snapshot[k][i]));
+      // A fresh model on critique rarely reaches a verdict turn, and its rewards can all be equal.
+      if (algo !== "critique") expect(changed).toBe(true);
+      const ev = a.evaluate?.();
+      expect(ev?.passAt1).toBeGreaterThanOrEqual(0);
+      a.dispose();
+    }, 120_000);
+  }
+});
