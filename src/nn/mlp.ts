@@ -205,6 +205,24 @@ export class MLP {
     return grads;
   }
 
+  /**
+   * dL/d(input) [batch, in] through a `forwardTrace`, without the parameter gradients:
+   * what an actor's loss needs from a critic it does not train (SAC, TD3). Call inside tf.tidy.
+   */
+  inputGradient(trace: MLPTrace, dOutput: tf.Tensor2D): tf.Tensor2D {
+    this.checkLive();
+    let dy = dOutput;
+    for (let i = this.numLayers - 1; i >= 0; i--) {
+      const { y, w } = trace.saved[i];
+      const hidden = i < this.numLayers - 1;
+      // The derivative of the activation, written in terms of its saved output.
+      const dz = !hidden ? dy : this.activation === "relu" ? tf.mul<tf.Tensor2D>(dy, tf.step(y)) : tf.mul<tf.Tensor2D>(dy, tf.sub(1, tf.square(y)));
+      // wasm hands only untransposed products to XNNPACK (see dense.ts).
+      dy = tf.getBackend() === "wasm" ? tf.matMul<tf.Tensor2D>(dz, tf.transpose(w)) : tf.matMul<tf.Tensor2D>(dz, w, false, true);
+    }
+    return dy;
+  }
+
   /** Copies of the parameters, in `paramNames` order. */
   getWeights(): Float32Array[] {
     this.checkLive();
