@@ -9,6 +9,7 @@
  */
 import * as tf from "#tfjs-core";
 import type { Rng } from "../core/rng.js";
+import type { ReplayBatch } from "../replay/buffer.js";
 import {
   alphaLoss,
   bellmanTarget,
@@ -26,15 +27,8 @@ import type { ContinuousQ } from "../policies/continuous_q.js";
 import type { DeterministicActor } from "../policies/deterministic_actor.js";
 import type { SquashedGaussianActor } from "../policies/squashed_gaussian.js";
 
-/** A sampled batch of transitions, row-major. `terminated` is 1 for true terminal transitions only. */
-export interface ContinuousBatch {
-  size: number;
-  obs: Float32Array;
-  actions: Float32Array;
-  rewards: ArrayLike<number>;
-  nextObs: Float32Array;
-  terminated: ArrayLike<number>;
-}
+/** A replay batch of continuous actions (ReplayBuffer.sample of a Box env). */
+export type ContinuousBatch = Omit<ReplayBatch, "actions" | "indices"> & { actions: Float32Array };
 
 /** Standard normal noise, n numbers from the generator. */
 export function normalNoise(rng: Rng, n: number): Float32Array {
@@ -89,13 +83,13 @@ function twinRegression(critics: Pick<TwinCritics, "q1" | "q2">, batch: Continuo
  *   y = r + γ(1 − d)·[min(Q̄1, Q̄2)(s', a') − α·log π(a'|s')],  L = MSE(Q1, y) + MSE(Q2, y).
  * Tensors of the returned gradients belong to the caller.
  */
-export function sacCriticStep(actor: SquashedGaussianActor, critics: TwinCritics, batch: ContinuousBatch, nextNoise: Float32Array, alpha: number, gamma: number): CriticStep {
+export function sacCriticStep(actor: SquashedGaussianActor, critics: TwinCritics, batch: ContinuousBatch, nextNoise: Float32Array, alpha: number): CriticStep {
   return tidyKeep(() => {
     const n = batch.size;
     const next = actor.sample(batch.nextObs, n, nextNoise);
     const q1 = critics.q1Target.predict(batch.nextObs, next.actions, n);
     const q2 = critics.q2Target.predict(batch.nextObs, next.actions, n);
-    const y = bellmanTarget(batch.rewards, batch.terminated, softBootstrap(q1, q2, next.logProb, alpha), gamma);
+    const y = bellmanTarget(batch.rewards, batch.dones, batch.discounts, softBootstrap(q1, q2, next.logProb, alpha));
     return twinRegression(critics, batch, y, 1);
   });
 }
@@ -144,7 +138,6 @@ export function td3CriticStep(
   critics: TwinCritics,
   batch: ContinuousBatch,
   noise: Float32Array,
-  gamma: number,
   policyNoise: number,
   noiseClip: number,
 ): CriticStep {
@@ -154,7 +147,7 @@ export function td3CriticStep(
     const next = smoothTargetActions(mu, noise, actorTarget, policyNoise, noiseClip);
     const q1 = critics.q1Target.predict(batch.nextObs, next, n);
     const q2 = critics.q2Target.predict(batch.nextObs, next, n);
-    return twinRegression(critics, batch, bellmanTarget(batch.rewards, batch.terminated, minOf(q1, q2), gamma), 1);
+    return twinRegression(critics, batch, bellmanTarget(batch.rewards, batch.dones, batch.discounts, minOf(q1, q2)), 1);
   });
 }
 
@@ -205,7 +198,7 @@ function valueForward(v: MLP, obs: Float32Array, n: number, obsSize: number) {
  *   value  L_V = ½·MSE(V(s), min(Q1, Q2)(s, ã) − λ·log π_θ(ã))
  * log π_old(ã) depends on θ through ã (π_old's density at the new sample), so it sends gradient too.
  */
-export function mdpoOffStep(nets: MdpoOffNetworks, batch: ContinuousBatch, noise: Float32Array, gamma: number, klCoef: number, entropyWeight: number): MdpoOffStep {
+export function mdpoOffStep(nets: MdpoOffNetworks, batch: ContinuousBatch, noise: Float32Array, klCoef: number, entropyWeight: number): MdpoOffStep {
   return tidyKeep(() => {
     const n = batch.size;
     const obsSize = nets.actor.obsSize;
@@ -220,7 +213,7 @@ export function mdpoOffStep(nets: MdpoOffNetworks, batch: ContinuousBatch, noise
     const actorGrads = nets.actor.backward(s, { dActions, dLogProb: l.dLogProb, dU, dMean: l.dMean, dLogStd: l.dLogStd });
 
     const vNext = tf.tidy(() => nets.valueTarget.apply(tf.tensor2d(batch.nextObs.subarray(0, n * obsSize), [n, obsSize])).dataSync() as Float32Array);
-    const y = bellmanTarget(batch.rewards, batch.terminated, vNext, gamma);
+    const y = bellmanTarget(batch.rewards, batch.dones, batch.discounts, vNext);
     const q = twinRegression(nets, batch, y, 0.5);
     const fv = valueForward(nets.value, batch.obs, n, obsSize);
     const lv = qRegression(fv.v, mdpoValueTarget(f1.q, f2.q, s.logProb, entropyWeight), 0.5);

@@ -2,22 +2,23 @@
  * The update rules of the continuous off-policy methods (SAC, TD3, off-policy MDPO) as pure
  * functions on typed arrays: targets, losses and each loss's derivative by the quantities the
  * networks produce. The algorithms carry those derivatives back through the networks.
- * `terminated` marks true terminal transitions only: a time-limit truncation bootstraps.
+ * A done flag marks true terminal transitions only: a time-limit truncation bootstraps.
  * All losses are minimised; batch means are over the rows.
  */
 import { ConfigError } from "../core/errors.js";
 
 /**
- * Bellman target y = r + γ·(1 − terminated)·next, for a bootstrap value already computed per
- * row (SAC: min(Q̄1, Q̄2)(s', a') − α·log π(a'|s'); TD3: min(Q̄1, Q̄2)(s', ã'); MDPO: V̄(s')).
+ * Bellman target y = r + discount·(1 − done)·next per row, for a bootstrap value already
+ * computed (SAC: min(Q̄1, Q̄2)(s', a') − α·log π(a'|s'); TD3: min(Q̄1, Q̄2)(s', ã'); MDPO: V̄(s')).
+ * `discount` is γ for one-step transitions, γ^m for m-step returns; `done` marks termination only.
  */
-export function bellmanTarget(rewards: ArrayLike<number>, terminated: ArrayLike<number>, next: ArrayLike<number>, gamma: number): Float32Array {
+export function bellmanTarget(rewards: ArrayLike<number>, dones: ArrayLike<number>, discounts: ArrayLike<number>, next: ArrayLike<number>): Float32Array {
   const n = rewards.length;
-  if (terminated.length !== n || next.length !== n) {
-    throw new ConfigError(`bellmanTarget: ${n} rewards, ${terminated.length} terminal flags and ${next.length} bootstrap values`, "pass one of each per transition");
+  if (dones.length !== n || discounts.length !== n || next.length !== n) {
+    throw new ConfigError(`bellmanTarget: ${n} rewards, ${dones.length} done flags, ${discounts.length} discounts and ${next.length} bootstrap values`, "pass one of each per transition");
   }
   const y = new Float32Array(n);
-  for (let i = 0; i < n; i++) y[i] = rewards[i] + gamma * (terminated[i] ? 0 : 1) * next[i];
+  for (let i = 0; i < n; i++) y[i] = rewards[i] + discounts[i] * (dones[i] ? 0 : 1) * next[i];
   return y;
 }
 
