@@ -198,7 +198,7 @@ function valueForward(v: MLP, obs: Float32Array, n: number, obsSize: number) {
  *   value  L_V = ½·MSE(V(s), min(Q1, Q2)(s, ã) − λ·log π_θ(ã))
  * log π_old(ã) depends on θ through ã (π_old's density at the new sample), so it sends gradient too.
  */
-export function mdpoOffStep(nets: MdpoOffNetworks, batch: ContinuousBatch, noise: Float32Array, klCoef: number, entropyWeight: number): MdpoOffStep {
+export function mdpoOffStep(nets: MdpoOffNetworks, batch: ContinuousBatch, noise: Float32Array, klCoef: number, entropyWeight: number, regWeight = 1e-3): MdpoOffStep {
   return tidyKeep(() => {
     const n = batch.size;
     const obsSize = nets.actor.obsSize;
@@ -206,7 +206,7 @@ export function mdpoOffStep(nets: MdpoOffNetworks, batch: ContinuousBatch, noise
     const old = nets.oldActor.logProbAt(batch.obs, n, s.u);
     const f1 = nets.q1.forward(batch.obs, s.actions, n);
     const f2 = nets.q2.forward(batch.obs, s.actions, n);
-    const l = mdpoOffActorLoss(s.logProb, old.logProb, f1.q, s.mean, s.logStd, klCoef, entropyWeight);
+    const l = mdpoOffActorLoss(s.logProb, old.logProb, f1.q, s.mean, s.logStd, klCoef, entropyWeight, regWeight);
     const dU = new Float64Array(old.dU.length);
     for (let k = 0; k < dU.length; k++) dU[k] = old.dU[k] * l.dOldLogProb[Math.floor(k / nets.actor.actSize)];
     const dActions = nets.q1.actionGradient(f1, l.dQ1);
