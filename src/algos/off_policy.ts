@@ -29,6 +29,7 @@ import { ConfigError } from "../core/errors.js";
 import { Rng, type RngState } from "../core/rng.js";
 import { Box, Discrete, type Space } from "../core/spaces.js";
 import type { Env } from "../envs/env.js";
+import { make } from "../envs/registry.js";
 import { freshResetSeed, needsFreshReset, type EnvState } from "../envs/state.js";
 import type { VectorEnv } from "../envs/vector.js";
 import { ReplayBuffer, type ReplayBatch } from "../replay/buffer.js";
@@ -84,6 +85,7 @@ export interface OffPolicyContext {
 /** What the agent's constructor gets: the spaces and a generator for its initial weights. */
 export interface AgentSetup {
   observationSpace: Space<unknown>;
+  /** The env's own action space, bounds intact (the training stack's ClipAction reports an unbounded Box). */
   actionSpace: Space<unknown>;
   obsSize: number;
   /** Values per action: 1 for Discrete, the Box size otherwise. */
@@ -139,6 +141,8 @@ export class OffPolicyAlgorithm implements Algorithm {
   readonly totalIterations: number;
   readonly buffer: ReplayBuffer;
   readonly agent: OffPolicyAgent;
+  /** The env's action space with its bounds (what the agent was built for). */
+  readonly actionSpace: Space<unknown>;
   private actRng: Rng;
   private updateRng: Rng;
   private obs: Float32Array | null = null;
@@ -165,7 +169,12 @@ export class OffPolicyAlgorithm implements Algorithm {
     const initRng = root.split();
     this.actRng = root.split();
     this.updateRng = root.split();
-    const space = vec.singleActionSpace;
+    // The env's own action space: the training stack's ClipAction reports an unbounded Box, but
+    // random warmup and squashed actors need the real bounds.
+    const probe = make(c.env);
+    const space = probe.actionSpace as Space<unknown>;
+    probe.close();
+    this.actionSpace = space;
     const discrete = space instanceof Discrete;
     if (!discrete && !(space instanceof Box)) {
       throw new ConfigError(`${name} needs a Discrete or Box action space, got ${String(space)}`, "pick an env with Discrete or Box actions (refinery list)");
@@ -260,7 +269,7 @@ export class OffPolicyAlgorithm implements Algorithm {
   }
 
   private randomActions(): Int32Array | Float32Array {
-    const space = this.vec.singleActionSpace;
+    const space = this.actionSpace;
     const n = this.vec.numEnvs;
     if (space instanceof Discrete) {
       const out = new Int32Array(n);
