@@ -22,12 +22,6 @@ export interface EnvStackOptions {
   clipObs: number | null;
   clipReward: number | null;
   gamma: number;
-  /**
-   * Wrap Box-action envs in ClipAction (default true: PPO's Gaussian samples are unbounded).
-   * Off-policy actors squash into the box themselves and need its bounds, which ClipAction
-   * hides (its action space is unbounded, as Gymnasium's).
-   */
-  clipActions?: boolean;
 }
 
 /**
@@ -39,7 +33,7 @@ export interface EnvStackOptions {
  */
 export function makeTrainingEnv(opts: EnvStackOptions, training = true): Env<unknown, unknown> {
   let env: Env<unknown, unknown> = new RecordEpisodeStatistics(make(opts.env));
-  if (env.actionSpace instanceof Box && opts.clipActions !== false) env = new ClipAction(env) as Env<unknown, unknown>;
+  if (env.actionSpace instanceof Box) env = new ClipAction(env) as Env<unknown, unknown>;
   if (opts.normObs) {
     env = new NormalizeObservation(env) as Env<unknown, unknown>;
     const c = opts.clipObs;

@@ -3,6 +3,7 @@ import { parseConfig } from "../core/config.js";
 import { ConfigError, describeValue } from "../core/errors.js";
 import { closeMatches, registry } from "../envs/registry.js";
 import { inertKeys } from "./inert.js";
+import { createDqn, DQN_DEFAULTS, DQN_PRESETS, dqnConfigSchema, validateDqn } from "./dqn.js";
 import { createEpo, EPO_DEFAULTS, EPO_PRESETS, epoConfigSchema, validateEpo } from "./epo.js";
 import { createGrpo, GRPO_DEFAULTS, GRPO_PRESETS, grpoConfigSchema, validateGrpo } from "./grpo.js";
 import { createMdpoOff, MDPO_OFF_DEFAULTS, MDPO_OFF_PRESETS, mdpoOffConfigSchema, validateMdpoOff } from "./mdpo_off.js";
@@ -75,6 +76,15 @@ export const ALGORITHMS: Record<string, AlgorithmEntry> = {
     defaults: MDPO_DEFAULTS,
     presets: MDPO_PRESETS,
     create: (config) => createMdpo(parse(mdpoConfigSchema, "mdpo", config)),
+  },
+  dqn: {
+    name: "dqn",
+    description: "Deep Q-Network (off-policy, Discrete actions): replay buffer, target network, ε-greedy; Double DQN, dueling head and n-step returns as options",
+    schema: dqnConfigSchema,
+    defaults: DQN_DEFAULTS,
+    presets: DQN_PRESETS,
+    validate: (config) => validateDqn(parse(dqnConfigSchema, "dqn", config)),
+    create: (config) => createDqn(parse(dqnConfigSchema, "dqn", config)),
   },
   epo: {
     name: "epo",

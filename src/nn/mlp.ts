@@ -206,6 +206,25 @@ export class MLP {
   }
 
   /**
+   * `backward` that also returns dL/d(input) [batch, in]: for losses that continue through
+   * what fed the network (a shared trunk under several heads; a critic Q(s, a) whose action
+   * comes from an actor). Call inside tf.tidy.
+   */
+  backwardWithInput(trace: MLPTrace, dOutput: tf.Tensor2D): { grads: tf.Tensor[]; dInput: tf.Tensor2D } {
+    this.checkLive();
+    const grads: tf.Tensor[] = new Array(this.variables.length);
+    let dy = dOutput;
+    const last = this.numLayers - 1;
+    for (let i = last; i >= 0; i--) {
+      const { dx, dw, db } = denseGrads(dy, trace.saved[i], i === last ? "linear" : this.activation, true, this.denseMode);
+      grads[2 * i] = dw;
+      grads[2 * i + 1] = db;
+      dy = dx as tf.Tensor2D;
+    }
+    return { grads, dInput: dy };
+  }
+
+  /**
    * dL/d(input) [batch, in] through a `forwardTrace`, without the parameter gradients:
    * what an actor's loss needs from a critic it does not train (SAC, TD3). Call inside tf.tidy.
    */
