@@ -4,6 +4,7 @@
  *   compare  every algorithm (and each with D³S) on the same envs and budget
  *   fidelity  each method's claimed direction at small scale (D³S, EPO, RLOO vs REINFORCE)
  *   sps    PPO throughput on CartPole-v1 with CleanRL's defaults, with the rollout/update split
+ *   offpolicy-sps  SAC and TD3 throughput on Pendulum-v1 once training runs, with the act/update split
  *   envs   raw env steps per second (also `npm run bench:envs`)
  *   async  sync vs worker-thread vector envs: env steps/s and PPO SPS with 1 and 2 workers
  *   text   SFT then grpo, rloo, epo, grpo+D³S, igrpo on text tasks: pass@1/pass@8, tokens/s
@@ -33,6 +34,11 @@ switch (name) {
     await import("./ppo_sps.js");
     break;
   }
+  case "offpolicy-sps": {
+    const { benchOffPolicySps } = await import("./offpolicy_sps.js");
+    await benchOffPolicySps(rest);
+    break;
+  }
   case "async": {
     const { benchAsync } = await import("./async.js");
     await benchAsync(rest);
@@ -59,6 +65,6 @@ switch (name) {
     break;
   }
   default:
-    console.error(`usage: npm run bench -- <ppo|compare|fidelity|sps|envs|async|text|transformer|dashboard> [options]${name ? ` (unknown benchmark "${name}")` : ""}`);
+    console.error(`usage: npm run bench -- <ppo|compare|fidelity|sps|offpolicy-sps|envs|async|text|transformer|dashboard> [options]${name ? ` (unknown benchmark "${name}")` : ""}`);
     process.exitCode = 2;
 }
