@@ -1,6 +1,7 @@
 /**
  * Benchmark dispatcher: `npm run bench -- <name> [options]`.
  *   ppo    PPO per built-in env and seed: steps to threshold, final eval return, SPS, wall time
+ *   offpolicy  DQN with the zoo preset on CartPole/Acrobot/MountainCar(/LunarLander) next to the Zoo's published results
  *   compare  every algorithm (and each with D³S) on the same envs and budget
  *   fidelity  each method's claimed direction at small scale (D³S, EPO, RLOO vs REINFORCE)
  *   sps    PPO throughput on CartPole-v1 with CleanRL's defaults, with the rollout/update split
@@ -17,6 +18,11 @@ switch (name) {
   case "ppo": {
     const { benchPpo } = await import("./ppo.js");
     await benchPpo(rest);
+    break;
+  }
+  case "offpolicy": {
+    const { benchOffPolicy } = await import("./offpolicy.js");
+    await benchOffPolicy(rest);
     break;
   }
   case "compare": {
@@ -65,6 +71,6 @@ switch (name) {
     break;
   }
   default:
-    console.error(`usage: npm run bench -- <ppo|compare|fidelity|sps|offpolicy-sps|envs|async|text|transformer|dashboard> [options]${name ? ` (unknown benchmark "${name}")` : ""}`);
+    console.error(`usage: npm run bench -- <ppo|offpolicy|offpolicy-sps|compare|fidelity|sps|envs|async|text|transformer|dashboard> [options]${name ? ` (unknown benchmark "${name}")` : ""}`);
     process.exitCode = 2;
 }
