@@ -1,11 +1,11 @@
 /**
- * Off-policy benchmark: DQN (and, as they arrive, the other off-policy algorithms) with the
+ * Off-policy benchmark: DQN, SAC and TD3 with the
  * `zoo` preset on the envs the RL Baselines3 Zoo tunes them for, next to the Zoo's published
  * results. Per env and seed: steps until the mean of the last 10 training returns reached the
  * threshold, the final deterministic evaluation (10 episodes), SPS and wall time. Writes
  * bench/results/<name>.json|.md|-curves.csv and a plot per env. Prints; asserts nothing.
  *
- *   npm run bench -- offpolicy [--algos dqn] [--envs CartPole-v1,Acrobot-v1,MountainCar-v0]
+ *   npm run bench -- offpolicy [--algos dqn,sac,td3] [--envs CartPole-v1,Acrobot-v1,MountainCar-v0]
  *                              [--seeds 3] [--steps N] [--backend wasm|cpu] [--name offpolicy]
  *
  * Without --steps each run gets the Zoo's budget; with it, every run gets N steps (say so
@@ -33,6 +33,9 @@ export const ZOO_PUBLISHED: Record<string, { mean: number; std: number; steps: n
 
 const DEFAULT_ENVS: Record<string, string[]> = {
   dqn: ["CartPole-v1", "Acrobot-v1", "MountainCar-v0", "LunarLander-v3"],
+  // The Zoo's other SAC/TD3 settings need gSDE or Ornstein-Uhlenbeck noise, which refinery's SAC/TD3 lack.
+  sac: ["Pendulum-v1"],
+  td3: ["Pendulum-v1"],
 };
 
 export async function benchOffPolicy(argv: string[]): Promise<void> {
