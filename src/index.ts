@@ -78,6 +78,20 @@ export { captureEnvState, restoreEnvState, type EnvState } from "./envs/state.js
 // The critic-free family and its parts (issue 4).
 export { GroupPolicyOptimizer } from "./algos/group_engine.js";
 export { MDPO } from "./algos/mdpo.js";
+export {
+  OffPolicyAlgorithm,
+  offPolicyShape,
+  offPolicySchema,
+  linearSchedule,
+  type OffPolicyAgent,
+  type OffPolicyConfig,
+  type OffPolicyContext,
+  type AgentSetup,
+} from "./algos/off_policy.js";
+export { DQNAgent, dqnConfigSchema, DQN_DEFAULTS, DQN_PRESETS, type DQNConfig } from "./algos/dqn.js";
+export { ReplayBuffer, type ReplayBatch, type ReplayBufferOptions, type ReplayStep } from "./replay/buffer.js";
+export { QNetwork, type QNetworkOptions } from "./policies/q_network.js";
+export { updateTarget } from "./nn/target.js";
 export { GroupCollector, type GroupBatch } from "./rollout/group_collector.js";
 export { discountedReturnsToGo, broadcastEpisodeValue } from "./advantage/returns.js";
 export { groupRelativeAdvantage, leaveOneOutAdvantage, zeroVarianceGroupFraction } from "./advantage/group.js";

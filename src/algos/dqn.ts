@@ -166,6 +166,8 @@ export class DQNAgent implements OffPolicyAgent {
   readonly target: QNetwork;
   readonly optimizer: Adam;
   readonly numActions: number;
+  /** Whether the plain-JS weight copy that acting reads lags the variables (set by update, cleared before acting). */
+  private fastStale = false;
 
   constructor(
     readonly config: DQNConfig,
@@ -217,8 +219,6 @@ export class DQNAgent implements OffPolicyAgent {
     this.fastStale = true;
     return stats;
   }
-
-  private fastStale = false;
 
   private syncIfStale(): void {
     if (!this.fastStale) return;

@@ -10,6 +10,7 @@ import { initBackend, type BackendName } from "../../src/core/backend.js";
 import { Rng } from "../../src/core/rng.js";
 import { updateTarget } from "../../src/nn/target.js";
 import { QNetwork } from "../../src/policies/q_network.js";
+import { run } from "../../src/cli/main.js";
 import { loadPolicy } from "../../src/train/load_policy.js";
 import { RunDir } from "../../src/train/run.js";
 import { train } from "../../src/train/trainer.js";
@@ -161,7 +162,7 @@ describe("dqn: the algorithm", () => {
 });
 
 describe("dqn: runs", () => {
-  const config = resolveConfig({ algo: "dqn", env: "CartPole-v1", overrides: { ...SMALL, backend: "cpu", seed: 7, checkpointEvery: 1, evalEvery: 4, evalEpisodes: 2, nStep: 2, double: true } });
+  const config = resolveConfig({ algo: "dqn", env: "CartPole-v1", overrides: { ...SMALL, totalTimesteps: 1200, backend: "cpu", seed: 7, checkpointEvery: 1, evalEvery: 4, evalEpisodes: 2, nStep: 2, double: true } });
 
   function rows(dir: string) {
     return new RunDir(dir).readMetrics().map((r) => {
@@ -197,5 +198,18 @@ describe("dqn: runs", () => {
     // 200 steps after the resume refill the buffer to learningStarts = 200: no update in iteration 4.
     expect(train4.gradientSteps).toBe(0);
     expect(train4.replaySize).toBe(200);
+  });
+
+  it("refinery train --algo dqn and refinery eval work from the command line", async () => {
+    let out = "";
+    let err = "";
+    const io = { out: (t: string) => void (out += t), err: (t: string) => void (err += t) };
+    const dir = join(root, "cli");
+    const code = await run(["train", "--algo", "dqn", "--env", "CartPole-v1", "--steps", "600", "--out", dir, "--json", "--set", "backend=cpu", "--set", "learningStarts=200", "--set", "iterationSteps=200", "--set", "evalEpisodes=2"], io);
+    expect(code, err).toBe(0);
+    expect(JSON.parse(out.trim().split("\n").pop() as string)).toMatchObject({ steps: 600, env: "CartPole-v1" });
+    out = "";
+    expect(await run(["eval", dir, "--episodes", "2", "--json"], io), err).toBe(0);
+    expect(JSON.parse(out.trim().split("\n").pop() as string)).toMatchObject({ env: "CartPole-v1", episodes: 2 });
   });
 });
