@@ -1,9 +1,11 @@
 /**
  * Benchmark dispatcher: `npm run bench -- <name> [options]`.
  *   ppo    PPO per built-in env and seed: steps to threshold, final eval return, SPS, wall time
+ *   offpolicy  DQN with the zoo preset on CartPole/Acrobot/MountainCar(/LunarLander) next to the Zoo's published results
  *   compare  every algorithm (and each with D³S) on the same envs and budget
  *   fidelity  each method's claimed direction at small scale (D³S, EPO, RLOO vs REINFORCE)
  *   sps    PPO throughput on CartPole-v1 with CleanRL's defaults, with the rollout/update split
+ *   offpolicy-sps  SAC and TD3 throughput on Pendulum-v1 once training runs, with the act/update split
  *   envs   raw env steps per second (also `npm run bench:envs`)
  *   box2d  LunarLander on planck: env steps per second, reset and snapshot-restore cost
  *   mujoco-envs  raw steps per second of each MuJoCo v5 env (bare, make(), physics steps/s)
@@ -24,6 +26,11 @@ switch (name) {
     await benchPpo(rest);
     break;
   }
+  case "offpolicy": {
+    const { benchOffPolicy } = await import("./offpolicy.js");
+    await benchOffPolicy(rest);
+    break;
+  }
   case "compare": {
     const { benchCompare } = await import("./compare.js");
     await benchCompare(rest);
@@ -37,6 +44,11 @@ switch (name) {
   case "sps": {
     process.argv = [process.argv[0], process.argv[1], ...rest];
     await import("./ppo_sps.js");
+    break;
+  }
+  case "offpolicy-sps": {
+    const { benchOffPolicySps } = await import("./offpolicy_sps.js");
+    await benchOffPolicySps(rest);
     break;
   }
   case "async": {
@@ -96,6 +108,6 @@ switch (name) {
     break;
   }
   default:
-    console.error(`usage: npm run bench -- <ppo|compare|fidelity|sps|vs-cleanrl|kernels|envs|mujoco-envs|box2d|async|scale|text|transformer|dashboard> [options]${name ? ` (unknown benchmark "${name}")` : ""}`);
+    console.error(`usage: npm run bench -- <ppo|offpolicy|offpolicy-sps|compare|fidelity|sps|vs-cleanrl|kernels|envs|mujoco-envs|box2d|async|scale|text|agents|transformer|dashboard> [options]${name ? ` (unknown benchmark "${name}")` : ""}`);
     process.exitCode = 2;
 }

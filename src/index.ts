@@ -105,6 +105,38 @@ export { captureEnvState, restoreEnvState, type EnvState } from "./envs/state.js
 // The critic-free family and its parts (issue 4).
 export { GroupPolicyOptimizer } from "./algos/group_engine.js";
 export { MDPO } from "./algos/mdpo.js";
+export {
+  OffPolicyAlgorithm,
+  offPolicyShape,
+  offPolicySchema,
+  linearSchedule,
+  type OffPolicyAgent,
+  type OffPolicyConfig,
+  type OffPolicyContext,
+  type AgentSetup,
+} from "./algos/off_policy.js";
+export { DQNAgent, dqnConfigSchema, DQN_DEFAULTS, DQN_PRESETS, type DQNConfig } from "./algos/dqn.js";
+export { ReplayBuffer, type ReplayBatch, type ReplayBufferOptions, type ReplayStep } from "./replay/buffer.js";
+export { QNetwork, type QNetworkOptions } from "./policies/q_network.js";
+export { updateTarget } from "./nn/target.js";
+export { SACAgent, sacConfigSchema, SAC_DEFAULTS, SAC_PRESETS, type SACConfig } from "./algos/sac.js";
+export { TD3Agent, td3ConfigSchema, TD3_DEFAULTS, TD3_PRESETS, type TD3Config } from "./algos/td3.js";
+export { MdpoOffAgent, mdpoOffConfigSchema, MDPO_OFF_DEFAULTS, MDPO_OFF_PRESETS, type MdpoOffConfig } from "./algos/mdpo_off.js";
+export { ContinuousQ, type ContinuousQOptions } from "./policies/continuous_q.js";
+export { SquashedGaussianActor, type SquashedGaussianOptions, type LogStdBounds } from "./policies/squashed_gaussian.js";
+export { DeterministicActor, type DeterministicActorOptions } from "./policies/deterministic_actor.js";
+export {
+  bellmanTarget,
+  softBootstrap,
+  qRegression,
+  sacActorLoss,
+  alphaLoss,
+  smoothTargetActions,
+  deterministicActorLoss,
+  mdpoOffActorLoss,
+  mdpoValueTarget,
+  polyakUpdate,
+} from "./loss/offpolicy.js";
 export { GroupCollector, type GroupBatch } from "./rollout/group_collector.js";
 export { discountedReturnsToGo, broadcastEpisodeValue } from "./advantage/returns.js";
 export { groupRelativeAdvantage, leaveOneOutAdvantage, zeroVarianceGroupFraction } from "./advantage/group.js";

@@ -3,13 +3,17 @@ import { parseConfig } from "../core/config.js";
 import { ConfigError, describeValue } from "../core/errors.js";
 import { closeMatches, registry } from "../envs/registry.js";
 import { inertKeys } from "./inert.js";
+import { createDqn, DQN_DEFAULTS, DQN_PRESETS, dqnConfigSchema, validateDqn } from "./dqn.js";
 import { createEpo, EPO_DEFAULTS, EPO_PRESETS, epoConfigSchema, validateEpo } from "./epo.js";
 import { createGrpo, GRPO_DEFAULTS, GRPO_PRESETS, grpoConfigSchema, validateGrpo } from "./grpo.js";
+import { createMdpoOff, MDPO_OFF_DEFAULTS, MDPO_OFF_PRESETS, mdpoOffConfigSchema, validateMdpoOff } from "./mdpo_off.js";
 import { createMdpo, MDPO_DEFAULTS, MDPO_PRESETS, mdpoConfigSchema } from "./mdpo.js";
 import { PPO } from "./ppo.js";
 import { PPO_DEFAULTS, PPO_PRESETS, ppoConfigSchema } from "./ppo_config.js";
 import { createReinforce, REINFORCE_DEFAULTS, REINFORCE_PRESETS, reinforceConfigSchema, validateReinforce } from "./reinforce.js";
 import { createRloo, RLOO_DEFAULTS, RLOO_PRESETS, rlooConfigSchema, validateRloo } from "./rloo.js";
+import { createSac, SAC_DEFAULTS, SAC_PRESETS, sacConfigSchema, validateSac } from "./sac.js";
+import { createTd3, TD3_DEFAULTS, TD3_PRESETS, td3ConfigSchema, validateTd3 } from "./td3.js";
 import { TEXT_ALGORITHMS } from "./text.js";
 import { AGENT_ALGORITHMS } from "./agent.js";
 import { isAgentTask } from "../envs/text/agent/task.js";
@@ -75,6 +79,15 @@ export const ALGORITHMS: Record<string, AlgorithmEntry> = {
     presets: MDPO_PRESETS,
     create: (config) => createMdpo(parse(mdpoConfigSchema, "mdpo", config)),
   },
+  dqn: {
+    name: "dqn",
+    description: "Deep Q-Network (off-policy, Discrete actions): replay buffer, target network, ε-greedy; Double DQN, dueling head and n-step returns as options",
+    schema: dqnConfigSchema,
+    defaults: DQN_DEFAULTS,
+    presets: DQN_PRESETS,
+    validate: (config) => validateDqn(parse(dqnConfigSchema, "dqn", config)),
+    create: (config) => createDqn(parse(dqnConfigSchema, "dqn", config)),
+  },
   epo: {
     name: "epo",
     description: "Entropy-regularized Policy Optimization on GRPO: entropy bonus with smoothing against the per-turn historical entropy and a phase weight",
@@ -83,6 +96,33 @@ export const ALGORITHMS: Record<string, AlgorithmEntry> = {
     presets: EPO_PRESETS,
     validate: (config) => validateEpo(parse(epoConfigSchema, "epo", config)),
     create: (config) => createEpo(parse(epoConfigSchema, "epo", config)),
+  },
+  sac: {
+    name: "sac",
+    description: "Soft Actor-Critic (off-policy, Box actions): tanh-squashed Gaussian actor, twin Q critics with targets, automatic entropy temperature",
+    schema: sacConfigSchema,
+    defaults: SAC_DEFAULTS,
+    presets: SAC_PRESETS,
+    validate: (config) => validateSac(parse(sacConfigSchema, "sac", config)),
+    create: (config) => createSac(parse(sacConfigSchema, "sac", config)),
+  },
+  td3: {
+    name: "td3",
+    description: "Twin Delayed DDPG (off-policy, Box actions): deterministic actor with Gaussian exploration, clipped double-Q, target policy smoothing, delayed actor updates",
+    schema: td3ConfigSchema,
+    defaults: TD3_DEFAULTS,
+    presets: TD3_PRESETS,
+    validate: (config) => validateTd3(parse(td3ConfigSchema, "td3", config)),
+    create: (config) => createTd3(parse(td3ConfigSchema, "td3", config)),
+  },
+  "mdpo-off": {
+    name: "mdpo-off",
+    description: "Mirror Descent Policy Optimization, off-policy (SAC-like): KL to a periodically frozen actor, twin Q and a value network, Box actions",
+    schema: mdpoOffConfigSchema,
+    defaults: MDPO_OFF_DEFAULTS,
+    presets: MDPO_OFF_PRESETS,
+    validate: (config) => validateMdpoOff(parse(mdpoOffConfigSchema, "mdpo-off", config)),
+    create: (config) => createMdpoOff(parse(mdpoOffConfigSchema, "mdpo-off", config)),
   },
 };
 

@@ -123,7 +123,7 @@ function wrap(text: string, width: number): string[] {
  * with its default and meaning, and its presets, generated from the config schemas so the
  * docs cannot drift from the code (`npm run docs:options` rewrites it; a test compares).
  */
-export function optionsMarkdown(names: string[] = ["grpo", "rloo", "reinforce", "mdpo", "epo"], table: Record<string, AlgorithmEntry> = ALGORITHMS): string {
+export function optionsMarkdown(names: string[] = ["grpo", "rloo", "reinforce", "mdpo", "epo", "dqn", "sac", "td3", "mdpo-off"], table: Record<string, AlgorithmEntry> = ALGORITHMS): string {
   const byName = new Map(listAlgorithms(table).map((a) => [a.name, a]));
   const cell = (s: string) => s.replace(/\|/g, "\\|");
   const out: string[] = ["## Options", ""];

@@ -220,6 +220,43 @@ export class MLP {
     return grads;
   }
 
+  /**
+   * `backward` that also returns dL/d(input) [batch, in]: for losses that continue through
+   * what fed the network (a shared trunk under several heads; a critic Q(s, a) whose action
+   * comes from an actor). Call inside tf.tidy.
+   */
+  backwardWithInput(trace: MLPTrace, dOutput: tf.Tensor2D): { grads: tf.Tensor[]; dInput: tf.Tensor2D } {
+    this.checkLive();
+    const grads: tf.Tensor[] = new Array(this.variables.length);
+    let dy = dOutput;
+    const last = this.numLayers - 1;
+    for (let i = last; i >= 0; i--) {
+      const { dx, dw, db } = denseGrads(dy, trace.saved[i], i === last ? "linear" : this.activation, true, this.denseMode);
+      grads[2 * i] = dw;
+      grads[2 * i + 1] = db;
+      dy = dx as tf.Tensor2D;
+    }
+    return { grads, dInput: dy };
+  }
+
+  /**
+   * dL/d(input) [batch, in] through a `forwardTrace`, without the parameter gradients:
+   * what an actor's loss needs from a critic it does not train (SAC, TD3). Call inside tf.tidy.
+   */
+  inputGradient(trace: MLPTrace, dOutput: tf.Tensor2D): tf.Tensor2D {
+    this.checkLive();
+    let dy = dOutput;
+    for (let i = this.numLayers - 1; i >= 0; i--) {
+      const { y, w } = trace.saved[i];
+      const hidden = i < this.numLayers - 1;
+      // The derivative of the activation, written in terms of its saved output.
+      const dz = !hidden ? dy : this.activation === "relu" ? tf.mul<tf.Tensor2D>(dy, tf.step(y)) : tf.mul<tf.Tensor2D>(dy, tf.sub(1, tf.square(y)));
+      // wasm hands only untransposed products to XNNPACK (see dense.ts).
+      dy = tf.getBackend() === "wasm" ? tf.matMul<tf.Tensor2D>(dz, tf.transpose(w)) : tf.matMul<tf.Tensor2D>(dz, w, false, true);
+    }
+    return dy;
+  }
+
   /** Copies of the parameters, in `paramNames` order. */
   getWeights(): Float32Array[] {
     this.checkLive();

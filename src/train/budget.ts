@@ -2,6 +2,7 @@ import { totalmem } from "node:os";
 import { ConfigError } from "../core/errors.js";
 import { flatSize } from "../core/spaces.js";
 import { make, registry } from "../envs/registry.js";
+import { ReplayBuffer } from "../replay/buffer.js";
 
 /**
  * Budgets checked before anything is allocated: a config whose buffers and networks
@@ -91,7 +92,12 @@ function envParts(c: Record<string, unknown>): [string, number][] {
   const params = mlpParams(obs, hidden, act) + mlpParams(obs, hidden, 1);
   const perStep = 4 * obs + 4 * Math.max(1, act) + BYTES_PER_STEP_EXTRA;
   const parts: [string, number][] = [["network parameters", params * BYTES_PER_PARAM]];
-  if (typeof c.numEnvs === "number") {
+  if (typeof c.bufferSize === "number") {
+    // Off-policy: the replay buffer (obs and next obs, action, reward, flags per transition) and one minibatch.
+    parts.push(["replay buffer (bufferSize)", ReplayBuffer.bytesFor(c.bufferSize, obs, Math.max(1, act))]);
+    parts.push(["envs (numEnvs)", num(c.numEnvs, 1) * BYTES_PER_ENV]);
+    parts.push(["minibatch activations", num(c.batchSize, 256) * 2 * sum(hidden) * 4 * 3]);
+  } else if (typeof c.numEnvs === "number") {
     const batch = c.numEnvs * num(c.numSteps);
     parts.push(["rollout buffer (numEnvs × numSteps)", batch * perStep]);
     parts.push(["envs (numEnvs)", c.numEnvs * BYTES_PER_ENV]);

@@ -2,10 +2,13 @@ import { policyActor } from "../algos/ppo.js";
 import { backendName, initBackend, type BackendName } from "../core/backend.js";
 import { ConfigError, RefineryError } from "../core/errors.js";
 import { Rng } from "../core/rng.js";
-import { spaceFromJSON, type SpaceJSON } from "../core/spaces.js";
+import { flatSize, spaceFromJSON, type SpaceJSON } from "../core/spaces.js";
+import { continuousActorFromSpec, type ContinuousActorSpec } from "../algos/continuous_agent.js";
 import { joinLocation } from "../core/platform.js";
 import { loadWeights, MODEL_JSON, type JsonObject, type NamedArray } from "../nn/weights_load.js";
 import { ActorCritic } from "../policies/actor_critic.js";
+import { epsilonGreedy } from "../algos/dqn.js";
+import { QNetwork, type QNetworkSpec } from "../policies/q_network.js";
 
 export interface LoadedPolicy {
   /** Env id the policy was trained on. */
@@ -63,6 +66,8 @@ export function policyFromSaved(arrays: readonly NamedArray[], extra: JsonObject
   if (spec.kind === "token-lm") {
     throw new ConfigError(`${where} holds a text policy (a transformer over tokens), which loadPolicy cannot act with`, "load it with loadTextPolicy(dir) and call generate(prompt)", "text_policy");
   }
+  if (spec.kind === "q-network") return qNetworkFromSaved(arrays, extra, seed);
+  if (spec.kind === "squashed-gaussian" || spec.kind === "deterministic-actor") return continuousPolicy(arrays, extra, seed);
   if (spec.kind !== "actor-critic") {
     throw new ConfigError(`${where} holds a "${spec.kind}" policy`, "this refinery version loads actor-critic policies", "unsupported_policy");
   }
@@ -102,6 +107,45 @@ export function policyFromSaved(arrays: readonly NamedArray[], extra: JsonObject
       return actor.actOne(x, opts.deterministic ?? true);
     },
     dispose: () => policy.dispose(),
+  };
+}
+
+/** A DQN policy: greedy on Q, or ε-greedy with the run's final ε when not deterministic. */
+function qNetworkFromSaved(arrays: readonly NamedArray[], extra: JsonObject, seed: number): LoadedPolicy {
+  const spec = extra as unknown as QNetworkSpec & { env: string; epsilon: number };
+  const net = new QNetwork({ ...spec, rng: new Rng(0) });
+  const weights: Record<string, Float32Array> = {};
+  for (const a of arrays) weights[a.name] = a.data as Float32Array;
+  net.setWeights(weights);
+  const rng = new Rng(seed);
+  const x = new Float32Array(net.obsSize);
+  return {
+    env: spec.env,
+    spec: extra as Record<string, unknown>,
+    act(obs, opts = {}) {
+      for (let i = 0; i < x.length; i++) x[i] = obs[i];
+      return epsilonGreedy(net, x, 1, (opts.deterministic ?? true) ? 0 : spec.epsilon, rng)[0];
+    },
+    dispose: () => net.dispose(),
+  };
+}
+
+/** A SAC / mdpo-off (squashed Gaussian) or TD3 (deterministic) actor; these runs keep raw observations. */
+function continuousPolicy(arrays: readonly NamedArray[], extra: JsonObject, seed: number): LoadedPolicy {
+  const spec = extra as unknown as ContinuousActorSpec & { env: string };
+  const obsSize = flatSize(spaceFromJSON(spec.observationSpace));
+  const weights: Record<string, Float32Array> = {};
+  for (const a of arrays) weights[a.name] = a.data as Float32Array;
+  const actor = continuousActorFromSpec(spec, obsSize, weights, seed);
+  const x = new Float32Array(obsSize);
+  return {
+    env: spec.env,
+    spec: extra as Record<string, unknown>,
+    act(obs, opts = {}) {
+      for (let i = 0; i < obsSize; i++) x[i] = obs[i];
+      return actor.act(x, opts.deterministic ?? true);
+    },
+    dispose: () => actor.dispose(),
   };
 }
 

@@ -1,0 +1,370 @@
+/**
+ * The off-policy loop shared by dqn (and sac, td3, …): env steps interleaved with gradient
+ * steps on minibatches drawn from a replay buffer, as CleanRL's dqn.py / SB3's
+ * `OffPolicyAlgorithm` run it:
+ *
+ *   for each vector step (numEnvs transitions):
+ *     a = random (before learningStarts, for agents with randomWarmup) or agent.act(obs, explore)
+ *     step the vector env; store (s, a, r, s', terminated, truncated) with s' = finalObs at episode ends
+ *     if transitions > learningStarts and vectorSteps % trainFreq == 0:
+ *       gradientSteps × agent.update(buffer.sample(batchSize))     (−1: trainFreq·numEnvs of them)
+ *     agent.afterStep()                                             (target syncs counted in env steps, schedules)
+ *
+ * An *agent* is the algorithm proper (networks, optimisers, targets, losses); this file owns
+ * the env, the buffer, the generators and the bookkeeping, and implements `Algorithm`, so the
+ * trainer, CLI, checkpoints, evaluation and dashboard run off-policy algorithms unchanged.
+ * One trainer iteration is `iterationSteps` env steps: one metrics row, and the unit of
+ * evalEvery and checkpointEvery. Counting follows SB3: `learningStarts` and ε schedules count
+ * env transitions (all envs), `trainFreq` counts vector steps.
+ *
+ * Exact resume: a checkpoint holds the agent's state, the replay buffer (unless
+ * `replayInCheckpoint` is false), both generators, the envs and the current observations.
+ * Without the buffer a resumed run starts with an empty one and trains again only once it
+ * holds more than max(learningStarts, batchSize) transitions: the run continues, but not bit for bit.
+ */
+import { z } from "zod";
+import { initBackend } from "../core/backend.js";
+import { MAX_SEED } from "../core/config.js";
+import { ConfigError } from "../core/errors.js";
+import { Rng, type RngState } from "../core/rng.js";
+import { Box, Discrete, type Space } from "../core/spaces.js";
+import type { Env } from "../envs/env.js";
+import { make } from "../envs/registry.js";
+import { freshResetSeed, needsFreshReset, type EnvState } from "../envs/state.js";
+import type { VectorEnv } from "../envs/vector.js";
+import { ReplayBuffer, type ReplayBatch } from "../replay/buffer.js";
+import { createTrainingVecEnv, makeTrainingEnv, type EnvStackOptions } from "./env_stack.js";
+import { runShape } from "./group_config.js";
+import { prefixed, putWeights, type NamedArrays } from "./state.js";
+import type { ActingPolicy, Algorithm, IterationMetrics, RolloutHooks } from "./types.js";
+
+/** Options every off-policy algorithm has (its schema spreads these and adds its own). */
+export const offPolicyShape = {
+  env: z.string().min(1).describe("environment id (refinery list)"),
+  seed: z.number().int().min(0).max(MAX_SEED).describe("seed of everything: weights, actions, replay sampling, envs"),
+  totalTimesteps: z.number().int().positive().describe("env steps to train for (all envs together)"),
+  numEnvs: z.number().int().positive().describe("parallel envs in the vector env (each vector step stores numEnvs transitions)"),
+  vectorEnv: z
+    .enum(["sync", "async"])
+    .describe("where the training envs run: sync (this thread) or async (worker threads, same results; pays off for slow envs)"),
+  workers: z.number().int().positive().describe("with vectorEnv=async: worker threads the envs are split over"),
+  bufferSize: z.number().int().positive().describe("transitions the replay buffer holds; the oldest are overwritten"),
+  replayInCheckpoint: z
+    .boolean()
+    .describe("save the replay buffer in checkpoints (exact --resume); false keeps checkpoints small, and a resumed run refills the buffer before training again"),
+  batchSize: z.number().int().positive().describe("transitions per gradient step, drawn uniformly with replacement"),
+  learningStarts: z.number().int().min(0).describe("env steps (all envs) collected before the first gradient step"),
+  trainFreq: z.number().int().positive().describe("train every N vector steps"),
+  gradientSteps: z
+    .union([z.literal(-1), z.number().int().positive()])
+    .describe("gradient steps per training round (−1: as many as transitions collected since the last round, trainFreq·numEnvs)"),
+  gamma: z.number().min(0).max(1).describe("discount factor γ"),
+  nStep: z.number().int().positive().describe("n of n-step returns (1: one-step TD targets); sums stop at episode ends"),
+  iterationSteps: z.number().int().positive().describe("env steps (all envs) per iteration: one metrics row; evalEvery and checkpointEvery count iterations"),
+  ...runShape,
+};
+
+/** The schema of the shared options alone (each algorithm's schema extends it). */
+export const offPolicySchema = z.object(offPolicyShape);
+export type OffPolicyConfig = z.infer<typeof offPolicySchema>;
+
+/** What an agent sees of the loop when it acts or learns. */
+export interface OffPolicyContext {
+  /** Env transitions collected so far (all envs). In `act`: before this step's. */
+  step: number;
+  /** Vector steps so far (each is numEnvs transitions). */
+  vectorSteps: number;
+  /** Gradient steps taken so far (before this one, in `update`). */
+  updates: number;
+  totalTimesteps: number;
+  numEnvs: number;
+  /** In `act`: the acting generator; in `update`: the update generator (both saved by the loop). */
+  rng: Rng;
+}
+
+/** What the agent's constructor gets: the spaces and a generator for its initial weights. */
+export interface AgentSetup {
+  observationSpace: Space<unknown>;
+  /** The env's own action space, bounds intact (the training stack's ClipAction reports an unbounded Box). */
+  actionSpace: Space<unknown>;
+  obsSize: number;
+  /** Values per action: 1 for Discrete, the Box size otherwise. */
+  actSize: number;
+  discrete: boolean;
+  rng: Rng;
+}
+
+/**
+ * The algorithm proper of an off-policy method: networks, optimisers, target networks and
+ * the loss. The loop calls `act` each vector step, `update` once per gradient step and
+ * `afterStep` after each vector step.
+ */
+export interface OffPolicyAgent {
+  /** Take uniformly random actions until learningStarts (SAC, TD3); DQN explores with ε from the start instead. */
+  readonly randomWarmup: boolean;
+  /** Actions for `numEnvs` observations (row-major): Int32 indices (Discrete) or numEnvs × actSize floats. */
+  act(obs: Float32Array, numEnvs: number, explore: boolean, ctx: OffPolicyContext): Int32Array | Float32Array;
+  /** One gradient step on a batch; returns numbers the loop averages over the iteration. */
+  update(batch: ReplayBatch, ctx: OffPolicyContext): Record<string, number>;
+  /** After every vector step and its gradient steps (hard target syncs counted in env steps). */
+  afterStep?(ctx: OffPolicyContext): void;
+  /** Values to report once per iteration (ε, α, …). */
+  metrics?(ctx: OffPolicyContext): Record<string, number>;
+  /** The policy for evaluation; `deterministic` is the trainer's evalDeterministic. */
+  actingPolicy(seed: number): ActingPolicy;
+  saveState(): { json: Record<string, unknown>; arrays: NamedArrays };
+  loadState(state: { json: Record<string, unknown>; arrays: NamedArrays }): void;
+  exportPolicy(): { spec: Record<string, unknown>; weights: NamedArrays; shapes: Record<string, number[]> };
+  dispose(): void;
+}
+
+/** The env stack of an off-policy run: raw observations and rewards (no normalisation). */
+export function offPolicyEnvOptions(c: { env: string; gamma: number }): EnvStackOptions {
+  return { env: c.env, normObs: false, normReward: false, clipObs: null, clipReward: null, gamma: c.gamma };
+}
+
+/** Config checks beyond the schema, shared by every off-policy algorithm. */
+export function validateOffPolicy(c: OffPolicyConfig): void {
+  if (c.iterationSteps % c.numEnvs !== 0) {
+    throw new ConfigError(
+      `iterationSteps = ${c.iterationSteps} is not a multiple of numEnvs = ${c.numEnvs}, so an iteration would end inside a vector step`,
+      `set iterationSteps to a multiple of ${c.numEnvs} (e.g. ${c.numEnvs * Math.max(1, Math.round(c.iterationSteps / c.numEnvs))})`,
+    );
+  }
+  if (c.bufferSize < c.numEnvs) {
+    throw new ConfigError(`bufferSize = ${c.bufferSize} is smaller than numEnvs = ${c.numEnvs}: one vector step would not fit`, "set bufferSize to e.g. 10000");
+  }
+}
+
+export class OffPolicyAlgorithm implements Algorithm {
+  readonly stepsPerIteration: number;
+  readonly totalIterations: number;
+  readonly buffer: ReplayBuffer;
+  readonly agent: OffPolicyAgent;
+  /** The env's action space with its bounds (what the agent was built for). */
+  readonly actionSpace: Space<unknown>;
+  private actRng: Rng;
+  private updateRng: Rng;
+  private obs: Float32Array | null = null;
+  private vectorSteps = 0;
+  private updates = 0;
+  private iterationsDone = 0;
+  /** Training waits until the buffer holds more transitions than this (set after a resume without the buffer). */
+  private refillTo = 0;
+  private episodes: { return: number; length: number }[] = [];
+  private hooks: RolloutHooks = {};
+  private readonly batch: ReplayBatch;
+
+  private constructor(
+    readonly name: string,
+    readonly config: OffPolicyConfig,
+    readonly vec: VectorEnv,
+    makeAgent: (setup: AgentSetup) => OffPolicyAgent,
+  ) {
+    const c = config;
+    validateOffPolicy(c);
+    this.stepsPerIteration = c.iterationSteps;
+    this.totalIterations = Math.max(1, Math.floor(c.totalTimesteps / c.iterationSteps));
+    const root = new Rng(c.seed);
+    const initRng = root.split();
+    this.actRng = root.split();
+    this.updateRng = root.split();
+    // The env's own action space: the training stack's ClipAction reports an unbounded Box, but
+    // random warmup and squashed actors need the real bounds.
+    const probe = make(c.env);
+    const space = probe.actionSpace as Space<unknown>;
+    probe.close();
+    this.actionSpace = space;
+    const discrete = space instanceof Discrete;
+    if (!discrete && !(space instanceof Box)) {
+      throw new ConfigError(`${name} needs a Discrete or Box action space, got ${String(space)}`, "pick an env with Discrete or Box actions (refinery list)");
+    }
+    this.agent = makeAgent({ observationSpace: vec.singleObservationSpace, actionSpace: space, obsSize: vec.obsSize, actSize: vec.actSize, discrete, rng: initRng });
+    if (this.agent.randomWarmup && space instanceof Box && !space.isBounded()) {
+      throw new ConfigError(`${name} takes uniform random actions before learningStarts, but ${String(space)} is unbounded`, "use an env with a bounded Box action space");
+    }
+    this.buffer = new ReplayBuffer({ capacity: c.bufferSize, numEnvs: vec.numEnvs, obsSize: vec.obsSize, actSize: discrete ? 1 : vec.actSize, discrete, gamma: c.gamma, nStep: c.nStep });
+    this.batch = this.buffer.allocateBatch(c.batchSize);
+    this.obs = vec.reset({ seed: c.seed })[0];
+  }
+
+  /** Builds the backend and the training envs, then the agent (`makeAgent`) and the loop around it. */
+  static async create(name: string, config: OffPolicyConfig, makeAgent: (setup: AgentSetup) => OffPolicyAgent): Promise<OffPolicyAlgorithm> {
+    await initBackend(config.backend);
+    const vec = await createTrainingVecEnv(offPolicyEnvOptions(config), config.numEnvs, config);
+    try {
+      return new OffPolicyAlgorithm(name, config, vec, makeAgent);
+    } catch (e) {
+      vec.close();
+      throw e;
+    }
+  }
+
+  get iteration(): number {
+    return this.iterationsDone;
+  }
+
+  get stepsDone(): number {
+    return this.vectorSteps * this.vec.numEnvs;
+  }
+
+  setHooks(hooks: RolloutHooks): void {
+    this.hooks = hooks;
+  }
+
+  private context(rng: Rng): OffPolicyContext {
+    return { step: this.stepsDone, vectorSteps: this.vectorSteps, updates: this.updates, totalTimesteps: this.config.totalTimesteps, numEnvs: this.vec.numEnvs, rng };
+  }
+
+  iterate(): IterationMetrics {
+    const c = this.config;
+    const numEnvs = this.vec.numEnvs;
+    const sums: Record<string, number> = {};
+    let updatesThisIteration = 0;
+    let updateMs = 0;
+    const episodes: { return: number; length: number }[] = [];
+    const t0 = performance.now();
+    for (let k = 0; k < c.iterationSteps / numEnvs; k++) {
+      const obs = this.obs as Float32Array;
+      const actions = this.agent.randomWarmup && this.stepsDone < c.learningStarts ? this.randomActions() : this.agent.act(obs, numEnvs, true, this.context(this.actRng));
+      const [next, rewards, terminated, truncated, info] = this.vec.step(actions);
+      this.hooks.onStep?.({ obs: next, rewards, terminated, truncated });
+      this.buffer.add({ obs, actions, rewards, nextObs: next, terminated, truncated, finalObs: info.finalObs });
+      for (const ep of info.episode) if (ep) episodes.push({ return: ep.r, length: ep.l });
+      this.obs = next;
+      this.vectorSteps++;
+      if (this.trainingDue()) {
+        const u0 = performance.now();
+        const steps = c.gradientSteps === -1 ? c.trainFreq * numEnvs : c.gradientSteps;
+        for (let g = 0; g < steps; g++) {
+          const batch = this.buffer.sample(c.batchSize, this.updateRng, this.batch);
+          const m = this.agent.update(batch, this.context(this.updateRng));
+          this.updates++;
+          updatesThisIteration++;
+          for (const [key, v] of Object.entries(m)) sums[key] = (sums[key] ?? 0) + v;
+        }
+        updateMs += performance.now() - u0;
+      }
+      this.agent.afterStep?.(this.context(this.actRng));
+    }
+    const total = performance.now() - t0;
+    this.hooks.onRollout?.({ steps: c.iterationSteps, episodes });
+    this.episodes.push(...episodes);
+    this.iterationsDone++;
+    const means: Record<string, number> = {};
+    for (const [key, v] of Object.entries(sums)) means[key] = v / updatesThisIteration;
+    return {
+      ...means,
+      ...this.agent.metrics?.(this.context(this.actRng)),
+      gradientSteps: updatesThisIteration,
+      replaySize: this.buffer.size,
+      rolloutSeconds: (total - updateMs) / 1000,
+      updateSeconds: updateMs / 1000,
+    };
+  }
+
+  private trainingDue(): boolean {
+    const c = this.config;
+    return this.stepsDone > c.learningStarts && this.vectorSteps % c.trainFreq === 0 && this.buffer.size > this.refillTo;
+  }
+
+  private randomActions(): Int32Array | Float32Array {
+    const space = this.actionSpace;
+    const n = this.vec.numEnvs;
+    if (space instanceof Discrete) {
+      const out = new Int32Array(n);
+      for (let e = 0; e < n; e++) out[e] = space.sample(this.actRng);
+      return out;
+    }
+    const k = this.vec.actSize;
+    const out = new Float32Array(n * k);
+    for (let e = 0; e < n; e++) out.set((space as Box).sample(this.actRng) as Float32Array, e * k);
+    return out;
+  }
+
+  drainEpisodes(): { return: number; length: number }[] {
+    const out = this.episodes;
+    this.episodes = [];
+    return out;
+  }
+
+  actingPolicy(seed: number): ActingPolicy {
+    return this.agent.actingPolicy(seed);
+  }
+
+  makeEvalEnv(): Env<unknown, unknown> {
+    return makeTrainingEnv(offPolicyEnvOptions(this.config), false);
+  }
+
+  saveState(): { json: Record<string, unknown>; arrays: NamedArrays } {
+    const agent = this.agent.saveState();
+    const arrays: NamedArrays = {};
+    putWeights(arrays, "agent/", agent.arrays);
+    if (this.obs) arrays["loop/obs"] = this.obs;
+    const json: Record<string, unknown> = {
+      iteration: this.iterationsDone,
+      vectorSteps: this.vectorSteps,
+      updates: this.updates,
+      refillTo: this.refillTo,
+      actRng: this.actRng.getState(),
+      updateRng: this.updateRng.getState(),
+      envs: this.vec.getEnvStates(),
+      agent: agent.json,
+      replay: null,
+    };
+    if (this.config.replayInCheckpoint) {
+      const replay = this.buffer.saveState();
+      json.replay = replay.json;
+      putWeights(arrays, "replay/", replay.arrays);
+    }
+    return { json, arrays };
+  }
+
+  loadState(state: { json: Record<string, unknown>; arrays: NamedArrays }): void {
+    const { json, arrays } = state;
+    this.agent.loadState({ json: json.agent as Record<string, unknown>, arrays: prefixed(arrays, "agent/") });
+    this.iterationsDone = json.iteration as number;
+    this.vectorSteps = json.vectorSteps as number;
+    this.updates = json.updates as number;
+    this.refillTo = (json.refillTo as number | undefined) ?? 0;
+    this.actRng = Rng.fromState(json.actRng as RngState);
+    this.updateRng = Rng.fromState(json.updateRng as RngState);
+    if (json.replay) {
+      this.buffer.loadState({ json: json.replay as Record<string, unknown>, arrays: prefixed(arrays, "replay/") });
+    } else {
+      this.buffer.clear();
+      this.refillTo = Math.min(this.buffer.capacity, Math.max(this.config.learningStarts, this.config.batchSize));
+    }
+    const envs = json.envs as EnvState[];
+    this.vec.setEnvStates(envs);
+    if (needsFreshReset(envs)) {
+      // Envs without snapshots start new episodes from a seed of the run's seed and iteration.
+      this.obs = this.vec.reset({ seed: freshResetSeed(this.config.seed, this.iterationsDone, this.vec.numEnvs) })[0];
+    } else {
+      this.vec.markReset();
+      const obs = arrays["loop/obs"];
+      this.obs = obs ? Float32Array.from(obs) : this.vec.reset({ seed: freshResetSeed(this.config.seed, this.iterationsDone, this.vec.numEnvs) })[0];
+    }
+  }
+
+  exportPolicy(): { spec: Record<string, unknown>; weights: NamedArrays; shapes: Record<string, number[]> } {
+    const p = this.agent.exportPolicy();
+    return { spec: { ...p.spec, env: this.config.env, obsNorm: null, clipObs: null }, weights: p.weights, shapes: p.shapes };
+  }
+
+  dispose(): void {
+    this.vec.close();
+    this.agent.dispose();
+  }
+}
+
+/**
+ * CleanRL's linear schedule: from `start` to `end` over `duration` steps, then flat at `end`
+ * (duration 0: `end` at once). DQN's ε uses it with duration = explorationFraction·totalTimesteps.
+ */
+export function linearSchedule(start: number, end: number, duration: number, t: number): number {
+  if (duration <= 0) return end;
+  const slope = (end - start) / duration;
+  const v = start + slope * t;
+  return start >= end ? Math.max(v, end) : Math.min(v, end);
+}
