@@ -87,9 +87,10 @@ export function gemm(A: Float32Array, B: Float32Array, m: number, k: number, n: 
 }
 
 /**
- * The SIMD kernel, where it runs, beats both others at every RL size measured
- * (`npm run bench -- kernels`: 7–15× the JS loop, 1.0–1.9× XNNPACK from 64×64×64 up, far
- * more below, where a tfjs call's fixed cost dominates).
+ * The SIMD kernel, where it runs, takes every product (`npm run bench -- kernels`, quiet
+ * machine: 6–10× the JS loop; 10–70× tfjs-wasm for acting batches, where a tfjs call's fixed
+ * cost dominates; 1.2–3.1× XNNPACK on minibatch products; within 8 % of XNNPACK, slightly
+ * behind, only on the largest squares).
  */
 function choosePath(m: number, k: number, n: number, path: GemmPath): "simd" | "js" | "backend" {
   if (path === "simd") {
