@@ -31,7 +31,7 @@ import type { GroupCommonConfig } from "./group_config.js";
 import { gatherMinibatch, readDiagnostics, runEpochs, type GroupRecipe, type Minibatch, type StepDiagnostics } from "./group_engine.js";
 import { prefixed, putAdam, putWeights, takeAdam, type NamedArrays } from "./state.js";
 import type { ModelConfig } from "./text_config.js";
-import { stepLossGradients, textActingPolicy, textLearningRate } from "./text_engine.js";
+import { spreadCompletions, stepLossGradients, textActingPolicy, textLearningRate } from "./text_engine.js";
 import type { ActingPolicy, Algorithm, IterationMetrics } from "./types.js";
 
 /** How a method turns an iteration's episodes into per-token advantages. */
@@ -373,15 +373,7 @@ export class AgentGroupOptimizer implements Algorithm {
 
   sampleCompletions(count: number): { prompt: string; completion: string; reward: number; correct: boolean }[] {
     const s = this.lastSampled;
-    if (!s) return [];
-    const n = s.batch.numEpisodes;
-    const picks = [...new Set(Array.from({ length: Math.min(count, n) }, (_, i) => Math.floor((i * n) / Math.min(count, n))))];
-    return picks.map((e) => ({
-      prompt: s.starts[s.batch.episodeGroup[e]].problem.prompt,
-      completion: s.texts[e],
-      reward: s.batch.episodeReturn[e],
-      correct: s.correct[e] > 0,
-    }));
+    return s ? spreadCompletions(s, s.texts, count) : [];
   }
 
   drainEpisodes(): { return: number; length: number }[] {

@@ -8,13 +8,13 @@
  *   L = −(1/N) Σ_episodes Σ_{t policy token} log π_θ(x_t | BOS, prompt, x_{<t})      N = policy tokens of the batch
  */
 import { z } from "zod";
-import { Rng, type RngState } from "../core/rng.js";
+import { Rng } from "../core/rng.js";
 import { EOS } from "../envs/text/tokenizer.js";
 import { ArrayAdam } from "../nn/optim.js";
 import type { AgentEvalResult } from "../train/agent_eval.js";
 import { agentTaskShape, AGENT_TASK_DEFAULTS } from "./agent_config.js";
 import { agentPolicySpec, agentSetup, greedyAgentEvaluation, type AgentSetup } from "./agent_engine.js";
-import { prefixed, putAdam, putWeights, takeAdam, type NamedArrays } from "./state.js";
+import { loadSupervised, saveSupervised } from "./state.js";
 import { textActingPolicy, textLearningRate } from "./text_engine.js";
 import type { ActingPolicy, Algorithm, IterationMetrics } from "./types.js";
 import { ConfigError } from "../core/errors.js";
@@ -146,19 +146,14 @@ export class AgentSFT implements Algorithm {
   }
 
   saveState(): { json: Record<string, unknown>; arrays: Record<string, Float32Array> } {
-    const arrays: NamedArrays = {};
-    putWeights(arrays, "policy/", this.policy.getWeights());
-    const adam = putAdam(arrays, "adam", this.optimizer.getState());
-    return { json: { iteration: this.iterationsDone, steps: this.tokenCount, rng: this.rng.getState(), adam }, arrays };
+    return saveSupervised(this, { iteration: this.iterationsDone, steps: this.tokenCount, rng: this.rng.getState() });
   }
 
   loadState(state: { json: Record<string, unknown>; arrays: Record<string, Float32Array> }): void {
-    const { json, arrays } = state;
-    this.policy.setWeights(prefixed(arrays, "policy/"));
-    this.optimizer.setState(takeAdam(json, arrays, "adam"));
-    this.rng = Rng.fromState(json.rng as RngState);
-    this.iterationsDone = json.iteration as number;
-    this.tokenCount = json.steps as number;
+    const counters = loadSupervised(this, state);
+    this.rng = Rng.fromState(counters.rng);
+    this.iterationsDone = counters.iteration;
+    this.tokenCount = counters.steps;
   }
 
   exportPolicy(): { spec: Record<string, unknown>; weights: Record<string, Float32Array>; shapes: Record<string, number[]> } {

@@ -14,10 +14,10 @@
  * are never right and carry no signal (measured: zero-variance groups in 9 of 10 iterations).
  */
 import { z } from "zod";
-import { Rng, type RngState } from "../core/rng.js";
+import { Rng } from "../core/rng.js";
 import { EOS } from "../envs/text/tokenizer.js";
 import { ArrayAdam } from "../nn/optim.js";
-import { prefixed, putAdam, putWeights, takeAdam, type NamedArrays } from "./state.js";
+import { loadSupervised, saveSupervised } from "./state.js";
 import { taskShape, TEXT_DEFAULTS, warmupShape } from "./text_config.js";
 import { greedyEvaluation, textActingPolicy, textLearningRate, textPolicySpec, textSetup, type TextSetup } from "./text_engine.js";
 import type { TextEvalResult } from "../train/text_eval.js";
@@ -170,19 +170,14 @@ export class SFT implements Algorithm {
   }
 
   saveState(): { json: Record<string, unknown>; arrays: Record<string, Float32Array> } {
-    const arrays: NamedArrays = {};
-    putWeights(arrays, "policy/", this.policy.getWeights());
-    const adam = putAdam(arrays, "adam", this.optimizer.getState());
-    return { json: { iteration: this.iterationsDone, steps: this.tokenCount, rng: this.rng.getState(), adam }, arrays };
+    return saveSupervised(this, { iteration: this.iterationsDone, steps: this.tokenCount, rng: this.rng.getState() });
   }
 
   loadState(state: { json: Record<string, unknown>; arrays: Record<string, Float32Array> }): void {
-    const { json, arrays } = state;
-    this.policy.setWeights(prefixed(arrays, "policy/"));
-    this.optimizer.setState(takeAdam(json, arrays, "adam"));
-    this.rng = Rng.fromState(json.rng as RngState);
-    this.iterationsDone = json.iteration as number;
-    this.tokenCount = json.steps as number;
+    const counters = loadSupervised(this, state);
+    this.rng = Rng.fromState(counters.rng);
+    this.iterationsDone = counters.iteration;
+    this.tokenCount = counters.steps;
   }
 
   exportPolicy(): { spec: Record<string, unknown>; weights: Record<string, Float32Array>; shapes: Record<string, number[]> } {

@@ -1,3 +1,4 @@
+import type { RngState } from "../core/rng.js";
 import type { AdamState } from "../nn/optim.js";
 
 /*
@@ -30,4 +31,33 @@ export function putAdam(arrays: NamedArrays, name: string, state: AdamState): { 
 /** The optimiser state `putAdam` stored under `name`. */
 export function takeAdam(json: Record<string, unknown>, arrays: NamedArrays, name: string): AdamState {
   return { ...(json[name] as { step: number; learningRate: number }), m: arrays[`${name}/m`], v: arrays[`${name}/v`] };
+}
+
+/** What a supervised token-policy trainer (sft on single- or multi-turn tasks) checkpoints. */
+export interface SupervisedParts {
+  policy: { getWeights(): NamedArrays; setWeights(weights: NamedArrays): void };
+  optimizer: { getState(): AdamState; setState(state: AdamState): void };
+}
+
+/** The counters beside the weights and moments: iterations, tokens trained on, the generator. */
+export interface SupervisedCounters {
+  iteration: number;
+  steps: number;
+  rng: RngState;
+}
+
+/** A supervised trainer's checkpoint: policy weights, Adam moments and the counters. */
+export function saveSupervised(parts: SupervisedParts, counters: SupervisedCounters): { json: Record<string, unknown>; arrays: NamedArrays } {
+  const arrays: NamedArrays = {};
+  putWeights(arrays, "policy/", parts.policy.getWeights());
+  const adam = putAdam(arrays, "adam", parts.optimizer.getState());
+  return { json: { ...counters, adam }, arrays };
+}
+
+/** Restores what saveSupervised wrote into the parts, and returns the counters. */
+export function loadSupervised(parts: SupervisedParts, state: { json: Record<string, unknown>; arrays: NamedArrays }): SupervisedCounters {
+  const { json, arrays } = state;
+  parts.policy.setWeights(prefixed(arrays, "policy/"));
+  parts.optimizer.setState(takeAdam(json, arrays, "adam"));
+  return { iteration: json.iteration as number, steps: json.steps as number, rng: json.rng as RngState };
 }

@@ -355,16 +355,7 @@ export class TextGroupOptimizer implements Algorithm {
 
   sampleCompletions(count: number): { prompt: string; completion: string; reward: number; correct: boolean }[] {
     const s = this.lastSampled;
-    if (!s) return [];
-    const n = s.batch.numEpisodes;
-    // Evenly spaced over the batch, which is laid out group after group: different prompts first.
-    const picks = [...new Set(Array.from({ length: Math.min(count, n) }, (_, i) => Math.floor((i * n) / Math.min(count, n))))];
-    return picks.map((e) => ({
-      prompt: s.starts[s.batch.episodeGroup[e]].problem.prompt,
-      completion: s.completions[e],
-      reward: s.batch.episodeReturn[e],
-      correct: s.correct[e] > 0,
-    }));
+    return s ? spreadCompletions(s, s.completions, count) : [];
   }
 
   drainEpisodes(): { return: number; length: number }[] {
@@ -482,6 +473,22 @@ export function textLearningRate(c: { learningRate: number; annealLr: boolean; w
 }
 
 /** What a saved text policy's model.json records beside its weights. */
+/**
+ * Up to `count` episodes of a sampled batch as completion records (prompt, text, reward,
+ * correct), evenly spaced over the batch, which is laid out group after group: different
+ * prompts first. `texts[e]` is episode e's completion (or transcript).
+ */
+export function spreadCompletions(
+  s: { starts: readonly { problem: { prompt: string } }[]; batch: GroupBatch; correct: ArrayLike<number> },
+  texts: readonly string[],
+  count: number,
+): { prompt: string; completion: string; reward: number; correct: boolean }[] {
+  const n = s.batch.numEpisodes;
+  const k = Math.min(count, n);
+  const picks = [...new Set(Array.from({ length: k }, (_, i) => Math.floor((i * n) / k)))];
+  return picks.map((e) => ({ prompt: s.starts[s.batch.episodeGroup[e]].problem.prompt, completion: texts[e], reward: s.batch.episodeReturn[e], correct: s.correct[e] > 0 }));
+}
+
 export function textPolicySpec(policy: TokenPolicy, c: { task: string; taskOptions: Record<string, unknown>; temperature?: number; maxCompletionLength: number | null }): Record<string, unknown> {
   return { ...policy.spec, task: c.task, taskOptions: c.taskOptions, temperature: c.temperature ?? 1, maxCompletionLength: c.maxCompletionLength };
 }
