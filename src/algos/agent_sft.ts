@@ -10,13 +10,12 @@
 import { z } from "zod";
 import { Rng } from "../core/rng.js";
 import { EOS } from "../envs/text/tokenizer.js";
-import { ArrayAdam } from "../nn/optim.js";
 import type { AgentEvalResult } from "../train/agent_eval.js";
 import { agentTaskShape, AGENT_TASK_DEFAULTS } from "./agent_config.js";
 import { agentPolicySpec, agentSetup, greedyAgentEvaluation, type AgentSetup } from "./agent_engine.js";
-import { loadSupervised, saveSupervised } from "./state.js";
-import { textActingPolicy, textLearningRate } from "./text_engine.js";
-import type { ActingPolicy, Algorithm, IterationMetrics } from "./types.js";
+import { SupervisedTokenTrainer } from "./sft.js";
+import { textLearningRate } from "./text_engine.js";
+import type { Algorithm, IterationMetrics } from "./types.js";
 import { ConfigError } from "../core/errors.js";
 
 export const agentSftSchema = z
@@ -38,42 +37,12 @@ export const AGENT_SFT_DEFAULTS: AgentSFTConfig = {
   evalEvery: 200,
 };
 
-export class AgentSFT implements Algorithm {
-  readonly name = "sft";
-  readonly optimizer: ArrayAdam;
-  private rng: Rng;
-  private iterationsDone = 0;
-  private tokenCount = 0;
-
-  private constructor(
-    readonly config: AgentSFTConfig,
-    readonly setup: AgentSetup,
-    rng: Rng,
-  ) {
-    this.rng = rng;
-    this.optimizer = new ArrayAdam(setup.policy.model.parameters(), { learningRate: config.learningRate, epsilon: 1e-8 });
-  }
+export class AgentSFT extends SupervisedTokenTrainer<AgentSFTConfig, AgentSetup> implements Algorithm {
 
   static async create(config: AgentSFTConfig): Promise<AgentSFT> {
     const root = new Rng(config.seed);
     const setup = await agentSetup(config, root.split());
     return new AgentSFT(config, setup, root.split());
-  }
-
-  get policy() {
-    return this.setup.policy;
-  }
-  get iteration(): number {
-    return this.iterationsDone;
-  }
-  get totalIterations(): number {
-    return this.config.iterations;
-  }
-  get stepsDone(): number {
-    return this.tokenCount;
-  }
-  get stepsPerIteration(): number {
-    return this.iterationsDone > 0 ? this.tokenCount / this.iterationsDone : this.config.batchSize;
   }
 
   /** Contexts, transcripts and policy-token masks of `count` demonstration episodes drawn from `rng`. */
@@ -129,36 +98,15 @@ export class AgentSFT implements Algorithm {
     return { learningRate: lr, loss: nll / N, gradNorm, tokens: N, contextTokens: out.logProb.length - N, updateSeconds: seconds, trainTokensPerSecond: N / Math.max(seconds, 1e-9) };
   }
 
-  drainEpisodes(): { return: number; length: number }[] {
-    return [];
-  }
-
   evaluate(): AgentEvalResult {
     return greedyAgentEvaluation(this.setup, this.config.evalProblems);
-  }
-
-  actingPolicy(seed: number): ActingPolicy {
-    return textActingPolicy(this.policy, seed);
   }
 
   makeEvalEnv(): never {
     throw new ConfigError("sft on a multi-turn task evaluates with its own episodes (evaluate()), not with a step env", "use refinery eval RUN_DIR or evaluateAgent");
   }
 
-  saveState(): { json: Record<string, unknown>; arrays: Record<string, Float32Array> } {
-    return saveSupervised(this, { iteration: this.iterationsDone, steps: this.tokenCount, rng: this.rng.getState() });
-  }
-
-  loadState(state: { json: Record<string, unknown>; arrays: Record<string, Float32Array> }): void {
-    const counters = loadSupervised(this, state);
-    this.rng = Rng.fromState(counters.rng);
-    this.iterationsDone = counters.iteration;
-    this.tokenCount = counters.steps;
-  }
-
   exportPolicy(): { spec: Record<string, unknown>; weights: Record<string, Float32Array>; shapes: Record<string, number[]> } {
     return { spec: agentPolicySpec(this.policy, this.config), weights: this.policy.getWeights(), shapes: this.policy.paramShapes() };
   }
-
-  dispose(): void {}
 }

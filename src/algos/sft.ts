@@ -18,6 +18,7 @@ import { Rng } from "../core/rng.js";
 import { EOS } from "../envs/text/tokenizer.js";
 import { ArrayAdam } from "../nn/optim.js";
 import { loadSupervised, saveSupervised } from "./state.js";
+import type { TokenPolicy } from "../policies/token_policy.js";
 import { taskShape, TEXT_DEFAULTS, warmupShape } from "./text_config.js";
 import { greedyEvaluation, textActingPolicy, textLearningRate, textPolicySpec, textSetup, type TextSetup } from "./text_engine.js";
 import type { TextEvalResult } from "../train/text_eval.js";
@@ -74,29 +75,28 @@ export function corruptLastDigit(text: string): string {
   return text;
 }
 
-export class SFT implements Algorithm {
+/**
+ * What SFT on single- and multi-turn tasks shares: one ArrayAdam over the policy's
+ * parameters, the generator, the counters (iterations, tokens trained on), their getters,
+ * and the checkpoint. Subclasses write `iterate` and evaluation.
+ */
+export abstract class SupervisedTokenTrainer<C extends { iterations: number; batchSize: number; learningRate: number }, S extends { policy: TokenPolicy }> {
   readonly name = "sft";
   readonly optimizer: ArrayAdam;
-  private rng: Rng;
-  private iterationsDone = 0;
-  private tokenCount = 0;
+  protected rng: Rng;
+  protected iterationsDone = 0;
+  protected tokenCount = 0;
 
-  private constructor(
-    readonly config: SFTConfig,
-    readonly setup: TextSetup,
+  protected constructor(
+    readonly config: C,
+    readonly setup: S,
     rng: Rng,
   ) {
     this.rng = rng;
     this.optimizer = new ArrayAdam(setup.policy.model.parameters(), { learningRate: config.learningRate, epsilon: 1e-8 });
   }
 
-  static async create(config: SFTConfig): Promise<SFT> {
-    const root = new Rng(config.seed);
-    const setup = await textSetup({ ...config, rewards: undefined }, root.split());
-    return new SFT(config, setup, root.split());
-  }
-
-  get policy() {
+  get policy(): S["policy"] {
     return this.setup.policy;
   }
   get iteration(): number {
@@ -111,6 +111,37 @@ export class SFT implements Algorithm {
   }
   get stepsPerIteration(): number {
     return this.iterationsDone > 0 ? this.tokenCount / this.iterationsDone : this.config.batchSize;
+  }
+
+  /** SFT has no episodes. */
+  drainEpisodes(): { return: number; length: number }[] {
+    return [];
+  }
+
+  actingPolicy(seed: number): ActingPolicy {
+    return textActingPolicy(this.policy, seed);
+  }
+
+  saveState(): { json: Record<string, unknown>; arrays: Record<string, Float32Array> } {
+    return saveSupervised(this, { iteration: this.iterationsDone, steps: this.tokenCount, rng: this.rng.getState() });
+  }
+
+  loadState(state: { json: Record<string, unknown>; arrays: Record<string, Float32Array> }): void {
+    const counters = loadSupervised(this, state);
+    this.rng = Rng.fromState(counters.rng);
+    this.iterationsDone = counters.iteration;
+    this.tokenCount = counters.steps;
+  }
+
+  dispose(): void {}
+}
+
+export class SFT extends SupervisedTokenTrainer<SFTConfig, TextSetup> implements Algorithm {
+
+  static async create(config: SFTConfig): Promise<SFT> {
+    const root = new Rng(config.seed);
+    const setup = await textSetup({ ...config, rewards: undefined }, root.split());
+    return new SFT(config, setup, root.split());
   }
 
   learningRateAt(i: number): number {
@@ -152,37 +183,15 @@ export class SFT implements Algorithm {
     return { learningRate: lr, loss: nll / N, gradNorm, tokens: N, updateSeconds: seconds, trainTokensPerSecond: N / Math.max(seconds, 1e-9) };
   }
 
-  /** SFT has no episodes. */
-  drainEpisodes(): { return: number; length: number }[] {
-    return [];
-  }
-
   evaluate(): TextEvalResult {
     return greedyEvaluation(this.setup, this.config.evalProblems);
-  }
-
-  actingPolicy(seed: number): ActingPolicy {
-    return textActingPolicy(this.policy, seed);
   }
 
   makeEvalEnv(): TextEnv {
     return this.setup.makeEnv("test");
   }
 
-  saveState(): { json: Record<string, unknown>; arrays: Record<string, Float32Array> } {
-    return saveSupervised(this, { iteration: this.iterationsDone, steps: this.tokenCount, rng: this.rng.getState() });
-  }
-
-  loadState(state: { json: Record<string, unknown>; arrays: Record<string, Float32Array> }): void {
-    const counters = loadSupervised(this, state);
-    this.rng = Rng.fromState(counters.rng);
-    this.iterationsDone = counters.iteration;
-    this.tokenCount = counters.steps;
-  }
-
   exportPolicy(): { spec: Record<string, unknown>; weights: Record<string, Float32Array>; shapes: Record<string, number[]> } {
     return { spec: textPolicySpec(this.policy, this.config), weights: this.policy.getWeights(), shapes: this.policy.paramShapes() };
   }
-
-  dispose(): void {}
 }
