@@ -11,7 +11,7 @@ import { parseArgs } from "node:util";
 import { Rng } from "../src/core/rng.js";
 import type { Env } from "../src/envs/env.js";
 import type { MujocoEnv } from "../src/envs/mujoco/base.js";
-import { loadMujoco } from "../src/envs/mujoco/loader.js";
+import { loadMujoco, mujocoPackage } from "../src/envs/mujoco/loader.js";
 import { listEnvs, make, registry } from "../src/envs/registry.js";
 import { SyncVectorEnv } from "../src/envs/vector.js";
 
@@ -91,7 +91,7 @@ if (values.json) {
   console.log(JSON.stringify({ seconds, rounds, node: process.version, mujoco: mj.mj_versionString(), loadMs, rows }));
 } else {
   const f = (x: number) => Math.round(x).toLocaleString("en-US").padStart(12);
-  console.log(`MuJoCo ${mj.mj_versionString()} (mujoco-js wasm, loaded in ${Math.round(loadMs)} ms), node ${process.version}`);
+  console.log(`MuJoCo ${mj.mj_versionString()} (${mujocoPackage()} wasm, loaded in ${Math.round(loadMs)} ms), node ${process.version}`);
   console.log(`env steps per second, median of ${rounds} rounds of ${seconds}s`);
   console.log(`${"env".padEnd(28)}${"frame skip".padStart(11)}${"bare env".padStart(12)}${"make()".padStart(12)}${"vector n=8".padStart(12)}${"physics/s".padStart(12)}`);
   for (const r of rows) console.log(`${r.env.padEnd(28)}${String(r.frameSkip).padStart(11)}${f(r.bare)}${f(r.made)}${f(r.vec8)}${f(r.physics)}`);

@@ -50,7 +50,7 @@ export { ContinuousMountainCarEnv } from "./envs/classic/continuous_mountain_car
 export { PendulumEnv } from "./envs/classic/pendulum.js";
 export { LunarLanderEnv, landerShaping, landerThrottles, type LunarLanderOptions } from "./envs/box2d/lunar_lander.js";
 export { loadBox2d } from "./envs/box2d/planck.js";
-export { loadMujoco, mujocoLoaded, type MujocoFactory, type MujocoModule } from "./envs/mujoco/loader.js";
+export { loadMujoco, mujocoLoaded, mujocoPackage, MUJOCO_PACKAGES, type MujocoFactory, type MujocoModule, type MujocoPackage } from "./envs/mujoco/loader.js";
 export { MujocoEnv } from "./envs/mujoco/base.js";
 export { InvertedPendulumEnv, InvertedDoublePendulumEnv } from "./envs/mujoco/pendulums.js";
 export { HalfCheetahEnv, HopperEnv, Walker2dEnv, SwimmerEnv, AntEnv } from "./envs/mujoco/locomotion.js";

@@ -20,6 +20,13 @@ import { registerSweepCommands } from "./sweep.js";
 
 export type { CliIo } from "./io.js";
 
+/** Help text listing the environment variables the CLI reads. */
+const ENV_VARS_HELP = `Environment variables:
+  REFINERY_RUNS             runs root when --runs-root is not given (default ./runs)
+  REFINERY_DEBUG=1          print the stack trace after an error line
+  REFINERY_MEMORY_LIMIT_MB  memory a config may need before it is refused (default half the RAM)
+  REFINERY_MUJOCO           MuJoCo WebAssembly package: mujoco-js (default) or @mujoco/mujoco`;
+
 /** Parses an integer option in [min, max], or fails with a message that names the option. */
 export function intOption(name: string, min = 0, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {
@@ -74,7 +81,7 @@ export function buildProgram(io: CliIo = processIo()): Command {
       // Usage errors are one line like every other error: "refinery: <problem> (… --help …)".
       outputError: (s, write) => write(`refinery: ${oneLine(s.replace(/^error: /, ""))} (run with --help for usage)\n`),
     })
-    .addHelpText("afterAll", `\n${EXIT_CODES_HELP}\n`)
+    .addHelpText("afterAll", `\n${EXIT_CODES_HELP}\n\n${ENV_VARS_HELP}\n`)
     .exitOverride();
 
   program

@@ -281,9 +281,10 @@ describe("item 9: user-caused failures are one line with an exit code by class",
     expect(bug.message).not.toContain("\n");
   });
 
-  it("--help lists the exit codes", async () => {
+  it("--help lists the exit codes and the environment variables", async () => {
     const r = await cli("--help");
     expect(r.out).toMatch(/Exit codes:\n {2}0 {2}success\n {2}1 {2}internal error[^\n]*\n {2}2 {2}usage[^\n]*\n {2}3 {2}damaged[^\n]*\n {2}4 {2}environment/);
+    for (const name of ["REFINERY_RUNS", "REFINERY_DEBUG", "REFINERY_MEMORY_LIMIT_MB", "REFINERY_MUJOCO"]) expect(r.out).toMatch(new RegExp(`\\n {2}${name}[ =]`));
   });
 });
 

@@ -15,3 +15,20 @@ describe("the MuJoCo module loads lazily", () => {
     env.close();
   });
 });
+
+describe("REFINERY_MUJOCO picks the package", () => {
+  it("defaults to mujoco-js, accepts @mujoco/mujoco, and names the allowed values otherwise", () => {
+    const before = process.env.REFINERY_MUJOCO;
+    try {
+      delete process.env.REFINERY_MUJOCO;
+      expect(refinery.mujocoPackage()).toBe("mujoco-js");
+      process.env.REFINERY_MUJOCO = "@mujoco/mujoco";
+      expect(refinery.mujocoPackage()).toBe("@mujoco/mujoco");
+      process.env.REFINERY_MUJOCO = "mujoco";
+      expect(() => refinery.mujocoPackage()).toThrow(/REFINERY_MUJOCO=mujoco is not a known MuJoCo WebAssembly package\. Fix: set it to one of mujoco-js, @mujoco\/mujoco/);
+    } finally {
+      if (before === undefined) delete process.env.REFINERY_MUJOCO;
+      else process.env.REFINERY_MUJOCO = before;
+    }
+  });
+});

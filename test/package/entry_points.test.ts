@@ -60,7 +60,7 @@ describe("package entry points", () => {
     expect(inputs.some((f) => f.endsWith("src/algos/ppo.ts"))).toBe(true);
     // The MuJoCo envs are in the core, but not the 11 MB WebAssembly module: a page loads it on demand.
     expect(inputs.some((f) => f.endsWith("src/envs/mujoco/base.ts"))).toBe(true);
-    expect(inputs.filter((f) => /mujoco-js|mujoco_wasm/.test(f))).toEqual([]);
+    expect(inputs.filter((f) => /mujoco-js|mujoco_wasm|@mujoco/.test(f))).toEqual([]);
   });
 
   it("the same bundle of refinery-rl/node fails on its Node built-ins (so the check above can fail)", async () => {

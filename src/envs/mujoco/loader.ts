@@ -1,13 +1,16 @@
 import { RefineryError } from "../../core/errors.js";
 
 /**
- * The official MuJoCo WebAssembly module (npm package `mujoco-js`, built by Google DeepMind
- * from MuJoCo 3.3.x), loaded lazily: importing refinery never loads it; the first MuJoCo env
- * needs `await loadMujoco()` (or `await prepareEnv(id)`) once per thread, after which
- * `make("HalfCheetah-v5")` is synchronous like every other env.
+ * The official MuJoCo WebAssembly module, loaded lazily: importing refinery never loads it;
+ * the first MuJoCo env needs `await loadMujoco()` (or `await prepareEnv(id)`) once per
+ * thread, after which `make("HalfCheetah-v5")` is synchronous like every other env.
  *
- * Only the handful of calls the envs use are typed here, structurally, so the module can be
- * swapped for another official build (`@mujoco/mujoco`) by passing its loader.
+ * Two official builds by Google DeepMind are known: `mujoco-js` (MuJoCo 3.3.8, the default:
+ * about twice as fast on contact-rich models here) and `@mujoco/mujoco` (MuJoCo 3.14, whose
+ * transitions equal Gymnasium-on-mujoco-3.14's through contacts). `REFINERY_MUJOCO` picks
+ * the package in Node; a factory passed to `loadMujoco` picks anything with the same API.
+ *
+ * Only the handful of calls the envs use are typed here, structurally.
  */
 
 /** A typed-array view into wasm memory; read it again after a call that may grow memory. */
@@ -73,16 +76,30 @@ export interface MujocoModule {
 export type MujocoFactory = () => Promise<MujocoModule>;
 
 /**
- * The package name, in a variable on purpose: a literal `import("mujoco-js")` would make
+ * The package names, in variables on purpose: a literal `import("mujoco-js")` would make
  * every bundler of refinery's core inline the 11 MB module (and its Node-only branch). A
  * browser app imports it itself and hands it over: `loadMujoco(() => import("mujoco-js").then((m) => m.default()))`.
  */
-const PACKAGE = "mujoco-js";
+export const MUJOCO_PACKAGES = ["mujoco-js", "@mujoco/mujoco"] as const;
+export type MujocoPackage = (typeof MUJOCO_PACKAGES)[number];
+
+/** The package the default loader imports: `REFINERY_MUJOCO` if set (Node), else `mujoco-js`. */
+export function mujocoPackage(): MujocoPackage {
+  const env = typeof process !== "undefined" ? process.env?.REFINERY_MUJOCO : undefined;
+  if (env === undefined || env === "") return MUJOCO_PACKAGES[0];
+  if ((MUJOCO_PACKAGES as readonly string[]).includes(env)) return env as MujocoPackage;
+  throw new RefineryError(
+    "mujoco_package",
+    `REFINERY_MUJOCO=${env} is not a known MuJoCo WebAssembly package`,
+    `set it to one of ${MUJOCO_PACKAGES.join(", ")}, or unset it for ${MUJOCO_PACKAGES[0]}`,
+  );
+}
 
 let loaded: MujocoModule | null = null;
 let loading: Promise<MujocoModule> | null = null;
 
 async function defaultFactory(): Promise<MujocoModule> {
+  const PACKAGE = mujocoPackage();
   let mod: { default: (args?: object) => Promise<unknown> };
   try {
     mod = (await import(/* @vite-ignore */ PACKAGE)) as { default: (args?: object) => Promise<unknown> };
@@ -98,7 +115,7 @@ async function defaultFactory(): Promise<MujocoModule> {
 
 /**
  * Loads the MuJoCo module once (later calls return the same promise). `factory` replaces
- * the default `import("mujoco-js")`, e.g. for a browser bundle or another official build.
+ * the default import of `mujocoPackage()`, e.g. for a browser bundle or another build.
  */
 export function loadMujoco(factory?: MujocoFactory): Promise<MujocoModule> {
   if (loaded) return Promise.resolve(loaded);
