@@ -8,6 +8,7 @@
  *   offpolicy-sps  SAC and TD3 throughput on Pendulum-v1 once training runs, with the act/update split
  *   envs   raw env steps per second (also `npm run bench:envs`)
  *   box2d  LunarLander on planck: env steps per second, reset and snapshot-restore cost
+ *   mujoco  PPO, SAC and TD3 on HalfCheetah/Hopper/Walker2d-v5 (300k steps, 3 seeds) next to CleanRL's and the Zoo's published results
  *   mujoco-envs  raw steps per second of each MuJoCo v5 env (bare, make(), physics steps/s)
  *   async  sync vs worker-thread vector envs: env steps/s and PPO SPS with 1 and 2 workers
  *   scale  actor–learner PPO through a local redis-server: SPS against 1, 2, 4 actor processes, learner busy share, bytes on the wire
@@ -95,6 +96,11 @@ switch (name) {
   case "box2d": {
     const { benchBox2d } = await import("./box2d.js");
     await benchBox2d(rest);
+    break;
+  }
+  case "mujoco": {
+    const { benchMujoco } = await import("./mujoco.js");
+    await benchMujoco(rest);
     break;
   }
   case "mujoco-envs": {
