@@ -247,13 +247,13 @@ export class RemoteLearner {
       if (!Number.isSafeInteger(w) || (w as number) > (it as number) || (w as number) > version) throw new WireError(`weights version ${String(w)} of shard ${String(shard)} of version ${String(it)} was never published`);
       const slot = this.ahead.get(it as number) ?? new Map<number, Held>();
       this.ahead.set(it as number, slot);
+      if ((w as number) < (it as number) - this.maxStaleness) {
+        this.counts.stale++;
+        return slot.has(shard as number) ? null : [it as number, shard as number];
+      }
       if (slot.has(shard as number)) {
         this.counts.duplicate++;
         return null;
-      }
-      if ((w as number) < (it as number) - this.maxStaleness) {
-        this.counts.stale++;
-        return [it as number, shard as number];
       }
       slot.set(shard as number, { piece: kind.decode(msg), bytes: raw.length, weights: w as number });
     } catch (err) {
