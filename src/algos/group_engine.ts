@@ -182,6 +182,20 @@ export class GroupPolicyOptimizer implements Algorithm {
   }
 
   private hooks: RolloutHooks = {};
+  private batchSource: (() => GroupBatch) | null = null;
+
+  /**
+   * Where the next iterations get their group batch: null (default) collects here; a source
+   * (a remote learner's, whose actors collected it) replaces the collector, nothing else.
+   */
+  setBatchSource(source: (() => GroupBatch) | null): void {
+    this.batchSource = source;
+  }
+
+  /** One group batch from this engine's collector and generator, as an iteration would collect it (remote actors call this). */
+  collectBatch(): GroupBatch {
+    return this.collector.collect(this.rng);
+  }
 
   /** Group rollouts run whole episodes from snapshots, so only onRollout is called (no onStep). */
   setHooks(hooks: RolloutHooks): void {
@@ -224,7 +238,7 @@ export class GroupPolicyOptimizer implements Algorithm {
     this.refreshReference();
 
     const t0 = performance.now();
-    const full = this.collector.collect(this.rng);
+    const full = this.batchSource ? this.batchSource() : this.collector.collect(this.rng);
     this.hooks.onRollout?.({ steps: full.numSteps, episodes: Array.from(full.episodeReturn, (r, i) => ({ return: r, length: full.episodeLength[i] })) });
     const t1 = performance.now();
     const ctx: AdvantageContext = { values: (obs, n) => this.policy.values(obs, n, new Float32Array(n)) };

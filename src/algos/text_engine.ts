@@ -196,6 +196,18 @@ export class TextGroupOptimizer implements Algorithm {
     return new TextGroupOptimizer(recipe, config, setup, sampler, root.split(), reference, opts.maxGroupSize ?? config.groupSize);
   }
 
+  private batchSource: (() => { batch: TextBatch; metrics: IterationMetrics }) | null = null;
+
+  /** Where the next iterations get their sampled batch: null (default) samples here; a source (a remote learner's) replaces the sampler. */
+  setBatchSource(source: (() => { batch: TextBatch; metrics: IterationMetrics }) | null): void {
+    this.batchSource = source;
+  }
+
+  /** One sampled batch with the current weights, as an iteration would sample it (remote actors call this). */
+  sampleBatch(): { batch: TextBatch; metrics: IterationMetrics } {
+    return this.sampler.sample(this.collector, this.rng);
+  }
+
   get policy(): TokenPolicy {
     return this.setup.policy;
   }
@@ -234,7 +246,7 @@ export class TextGroupOptimizer implements Algorithm {
     this.refreshReference();
 
     const t0 = performance.now();
-    const { batch: sampled, metrics: samplerMetrics } = this.sampler.sample(this.collector, this.rng);
+    const { batch: sampled, metrics: samplerMetrics } = this.batchSource ? this.batchSource() : this.sampler.sample(this.collector, this.rng);
     const full = sampled.batch;
     this.lastSampled = sampled;
     const t1 = performance.now();

@@ -13,11 +13,13 @@ const REDIS_HELP = "Redis URL, e.g. redis://127.0.0.1:6379; a password (redis://
 export function registerRemoteCommands(program: Command, io: CliIo, intOption: IntParser): void {
   program
     .command("learner")
-    .description("train like `refinery train`, with rollouts collected by `refinery actor` processes (any number, any machine) through Redis; ppo only")
+    .description("train like `refinery train`, with rollouts collected by `refinery actor` processes (any number, any machine) through Redis; ppo, and grpo/rloo/reinforce/epo on envs and text tasks (igrpo on text)")
     .requiredOption("--redis <url>", REDIS_HELP)
     .requiredOption("--run <name>", "name of the run in Redis; actors join it by this name")
-    .option("--algo <name>", "algorithm (only ppo so far)", "ppo")
+    .option("--algo <name>", "algorithm: ppo, grpo, rloo, reinforce, epo (envs or text tasks), igrpo (text tasks)", "ppo")
     .option("--env <id>", "environment id (see `refinery list`) (default: the config's env)")
+    .option("--task <name>", "a text task instead of an env (e.g. addition); actors sample the completions")
+    .option("--iterations <n>", "iterations of a text run (default: the config's iterations)", intOption("--iterations", 1))
     .option("--preset <name>", "named hyperparameters (see `refinery list`) (default: none)")
     .option("--config <file>", "JSON or YAML file of options; --set and flags override it (default: none)")
     .addOption(
@@ -27,7 +29,12 @@ export function registerRemoteCommands(program: Command, io: CliIo, intOption: I
     )
     .option("--steps <n>", "total env steps (default: the config's totalTimesteps)", intOption("--steps", 1))
     .option("--seed <s>", "seed of the weights and the updates (each actor seeds its own envs) (default: the config's seed)", intOption("--seed", 0, MAX_SEED))
-    .option("--shards <k>", "pieces each iteration's rollout is split into, one actor task each; must divide numEnvs (default: numEnvs, one env per task)", intOption("--shards", 1))
+    .option(
+      "--shards <k>",
+      "pieces each iteration's rollout is split into, one actor task each; must divide numEnvs (ppo), numStarts (group algorithms on envs) or numPrompts (text) (default: all of it, one env, start state or prompt per task)",
+      intOption("--shards", 1),
+    )
+    .option("--max-staleness <n>", "group and text algorithms: actors may collect up to n iterations ahead, with weights up to n versions older than the update that uses them (default: 0, exactly on-policy; ppo: always 0)", intOption("--max-staleness", 0))
     .option("--out <dir>", "run directory (default: RUNS/<run name>, RUNS being $REFINERY_RUNS, else ./runs)")
     .option("--resume", "continue the run's directory from its newest checkpoint (after the learner was stopped or killed); actors carry on", false)
     .option("--log <formats>", "also write tensorboard and/or csv metrics, comma-separated (default: none)")

@@ -3,6 +3,7 @@ import { atomicWriteFile } from "../train/fsutil.js";
 import { join } from "node:path";
 import { ConfigError } from "../core/errors.js";
 import { runActor } from "../scale/actor.js";
+import { remoteFamily, splitKey } from "../scale/families.js";
 import { RemoteLearner } from "../scale/learner.js";
 import { checkRunName, connectRedis, redactUrl } from "../scale/redis.js";
 import { InterruptedError, type CliIo } from "./io.js";
@@ -14,6 +15,9 @@ export interface LearnerCliOptions {
   run: string;
   algo: string;
   env?: string;
+  task?: string;
+  iterations?: number;
+  maxStaleness?: number;
   preset?: string;
   config?: string;
   set: string[];
@@ -47,6 +51,8 @@ export async function learnerCommand(opts: LearnerCliOptions, io: CliIo): Promis
       {
         algo: opts.resume ? undefined : opts.algo,
         env: opts.env,
+        task: opts.task,
+        iterations: opts.iterations,
         preset: opts.preset,
         config: opts.config,
         set: opts.set,
@@ -62,15 +68,18 @@ export async function learnerCommand(opts: LearnerCliOptions, io: CliIo): Promis
       {
         resumeCommand: () => resumeCommand,
         async setup(algo, config, signal) {
-          // A resumed run keeps its shards unless told otherwise (remote.json in the run directory).
-          const shards = opts.shards ?? (opts.resume ? savedShards(runDir) : undefined) ?? (config.numEnvs as number);
-          const learner = new RemoteLearner(redis, run, algo, config, shards, signal, (s) => io.err(s));
+          // A resumed run keeps its shards and staleness bound unless told otherwise (remote.json in the run directory).
+          const remembered = opts.resume ? savedRemote(runDir) : {};
+          const split = config[splitKey(remoteFamily(algo, config, "refinery learner"))] as number;
+          const shards = opts.shards ?? remembered.shards ?? split;
+          const maxStaleness = opts.maxStaleness ?? remembered.maxStaleness ?? 0;
+          const learner = new RemoteLearner(redis, run, algo, config, shards, signal, (s) => io.err(s), maxStaleness);
           await learner.claimLease();
           let saved = false;
-          if (!opts.quiet) io.err(`refinery: learner of run ${run} (session ${learner.session.slice(0, 8)}): ${shards} shard(s) per iteration; start actors with \`refinery actor --redis URL --run ${run}\`\n`);
+          if (!opts.quiet) io.err(`refinery: learner of run ${run} (session ${learner.session.slice(0, 8)}): ${shards} shard(s) per iteration${maxStaleness ? `, up to ${maxStaleness} weight version(s) stale` : ""}; start actors with \`refinery actor --redis URL --run ${run}\`\n`);
           return {
             beforeIteration: async (a) => {
-              if (!saved) atomicWriteFile(join(runDir, "remote.json"), JSON.stringify({ run, shards }) + "\n");
+              if (!saved) atomicWriteFile(join(runDir, "remote.json"), JSON.stringify({ run, shards, maxStaleness }) + "\n");
               saved = true;
               await learner.beforeIteration(a);
             },
@@ -142,11 +151,11 @@ export async function actorCommand(opts: ActorCliOptions, io: CliIo): Promise<vo
   }
 }
 
-function savedShards(runDir: string): number | undefined {
+function savedRemote(runDir: string): { shards?: number; maxStaleness?: number } {
   try {
-    const s = (JSON.parse(readFileSync(join(runDir, "remote.json"), "utf8")) as { shards?: unknown }).shards;
-    return typeof s === "number" ? s : undefined;
+    const r = JSON.parse(readFileSync(join(runDir, "remote.json"), "utf8")) as { shards?: unknown; maxStaleness?: unknown };
+    return { ...(typeof r.shards === "number" ? { shards: r.shards } : {}), ...(typeof r.maxStaleness === "number" ? { maxStaleness: r.maxStaleness } : {}) };
   } catch {
-    return undefined;
+    return {};
   }
 }

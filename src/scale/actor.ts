@@ -1,11 +1,9 @@
 import { hostname } from "node:os";
 import type { Redis } from "ioredis";
-import { PPO } from "../algos/ppo.js";
-import type { PPOConfig } from "../algos/ppo_config.js";
 import { ACTORS_GROUP, autoClaim, ensureGroup, isNoGroup, readGroup, runKeys, sleep, type StreamEntry } from "./redis.js";
 import type { RunMeta } from "./learner.js";
-import { encodeShard } from "./shards.js";
-import { decodeMessage, WireError } from "./wire.js";
+import { buildActorAlgo, remoteFamily, type ActorAlgo } from "./families.js";
+import { decodeMessage, encodeMessage, WireError } from "./wire.js";
 
 export interface ActorOptions {
   run: string;
@@ -41,9 +39,9 @@ export async function runActor(redis: Redis, opts: ActorOptions): Promise<ActorR
   const name = opts.name ?? `${hostname()}-${process.pid}`;
   const log = opts.log ?? (() => {});
   const report: ActorReport = { shards: 0, steps: 0, reclaimed: 0, staleTasks: 0, rejectedMessages: 0, reason: "signal" };
-  let algo: PPO | null = null;
+  let algo: ActorAlgo | null = null;
   let algoConfig = "";
-  let weightsTag = "";
+  let weights: { session: string; version: number } | null = null;
   let waitingSaid = false;
   try {
     while (!opts.signal?.aborted) {
@@ -58,12 +56,14 @@ export async function runActor(redis: Redis, opts: ActorOptions): Promise<ActorR
         report.reason = "finished";
         break;
       }
-      const configText = JSON.stringify([meta.config, meta.shards]);
+      const configText = JSON.stringify([meta.algo, meta.config, meta.shards]);
       if (!algo || configText !== algoConfig) {
         algo?.dispose();
-        algo = await buildActorAlgo(meta, opts.seed ?? seedOf(name));
+        algo = null;
+        const family = remoteFamily(meta.algo, meta.config, "refinery actor");
+        algo = await buildActorAlgo(meta.algo, family, meta.config, meta.shards, opts.seed ?? seedOf(name));
         algoConfig = configText;
-        weightsTag = "";
+        weights = null;
       }
       const task = await nextTask(redis, keys.tasks, name, opts.claimAfterMs ?? 30_000, report);
       if (!task) continue;
@@ -74,27 +74,35 @@ export async function runActor(redis: Redis, opts: ActorOptions): Promise<ActorR
         await done(redis, keys.tasks, task.id);
         continue;
       }
-      const tag = `${parsed.session}:${parsed.version}`;
-      if (tag !== weightsTag) {
+      // The newest weights, if they may collect this task: same session, at most maxStaleness
+      // versions before the task's iteration, and not past it (then the learner has trained it).
+      const maxStaleness = meta.maxStaleness ?? 0;
+      const fits = (w: { session: string; version: number }) => w.session === parsed.session && w.version <= parsed.version && w.version >= parsed.version - maxStaleness;
+      const tag = await redis.get(keys.weightsTag);
+      if (!weights || tag !== `${weights.session}:${weights.version}`) {
         const w = await fetchWeights(redis, keys.weights, opts.run);
-        if (!w || `${w.session}:${w.version}` !== tag) {
-          // The learner has moved on (or restarted): nobody wants this shard any more.
-          report.staleTasks++;
-          await done(redis, keys.tasks, task.id);
-          continue;
+        if (w && fits(w)) {
+          algo.setWeights(w.weights);
+          weights = { session: w.session, version: w.version };
         }
-        algo.policy.setWeights(w.weights);
-        algo.policy.syncFastWeights();
-        weightsTag = tag;
+      }
+      if (!weights || !fits(weights)) {
+        // The learner has moved on (or restarted): nobody wants this piece any more.
+        report.staleTasks++;
+        await done(redis, keys.tasks, task.id);
+        continue;
       }
       if (opts.delayMs) await sleep(opts.delayMs);
-      const batch = algo.collectRollout();
-      const shard = encodeShard({ kind: "shard", run: opts.run, session: parsed.session, version: parsed.version, shard: parsed.shard, actor: name }, batch);
-      // Push, then acknowledge: a crash in between re-collects the shard, and the learner drops the copy.
-      await redis.xadd(keys.batches, "*", "shard", shard);
+      const piece = algo.collect();
+      const message = encodeMessage(
+        { ...piece.header, kind: "shard", run: opts.run, session: parsed.session, version: parsed.version, shard: parsed.shard, weights: weights.version, actor: name },
+        piece.arrays,
+      );
+      // Push, then acknowledge: a crash in between re-collects the piece, and the learner drops the copy.
+      await redis.xadd(keys.batches, "*", "shard", message);
       await done(redis, keys.tasks, task.id);
       report.shards++;
-      report.steps += batch.numSteps * batch.numEnvs;
+      report.steps += piece.steps;
     }
   } finally {
     algo?.dispose();
@@ -112,12 +120,6 @@ async function readMeta(redis: Redis, key: string, run: string): Promise<RunMeta
     // fall through
   }
   return null;
-}
-
-/** PPO with the run's config for one shard's envs; the actor's own seed for envs and actions. */
-async function buildActorAlgo(meta: RunMeta, seed: number): Promise<PPO> {
-  const c = meta.config as PPOConfig;
-  return PPO.create({ ...c, numEnvs: c.numEnvs / meta.shards, seed });
 }
 
 /** A task of a dead actor first (XAUTOCLAIM), else a new one (XREADGROUP, blocking up to 1 s). */

@@ -1,13 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import type { Redis } from "ioredis";
-import { PPO } from "../algos/ppo.js";
 import type { Algorithm } from "../algos/types.js";
 import { ConfigError } from "../core/errors.js";
-import type { RolloutBatch } from "../rollout/step_collector.js";
 import type { MetricLogger } from "../train/metric_logger.js";
 import { ACTORS_GROUP, ensureGroup, isNoGroup, LEARNER_GROUP, readGroup, runKeys, sleep } from "./redis.js";
-import { mergeShards, shardBatch, type ShardShape } from "./shards.js";
+import { learnerFamily, remoteFamily, splitKey, type LearnerFamily, type Piece, type RemoteFamily } from "./families.js";
 import { decodeMessage, encodeMessage, WireError } from "./wire.js";
 
 /** What the learner publishes about its run (actors build their envs and policy from it). */
@@ -18,38 +16,72 @@ export interface RunMeta {
   /** New at every learner start: batches of an older session are stale even at the same version. */
   session: string;
   shards: number;
+  /** How many weight versions a batch may lag behind the iteration that consumes it (0: exactly on-policy). */
+  maxStaleness?: number;
   status: "running" | "finished";
 }
 
-/** Options of a run that actors elsewhere (Redis or threads) cannot reproduce (yet): refused at start. */
-export function checkRemoteConfig(algo: string, config: Record<string, unknown>, shards: number, via: { what: string; flag: string } = { what: "refinery learner", flag: "--shards" }): void {
-  if (algo !== "ppo") throw new ConfigError(`${via.what} trains ppo only, got --algo ${algo}`, "use --algo ppo (other algorithms run with refinery train)");
-  if (config.useSde === true) throw new ConfigError(`useSde is not supported with ${via.what} (the exploration noise lives on the learner)`, "set useSde=false, or train without it");
-  if (config.normObs === true) throw new ConfigError(`normObs is not supported with ${via.what} (each actor would normalise with its own statistics)`, "set normObs=false, or train without it");
-  const numEnvs = config.numEnvs as number;
-  if (!Number.isSafeInteger(shards) || shards < 1 || numEnvs % shards !== 0) {
-    throw new ConfigError(`${via.flag} ${shards} does not divide numEnvs ${numEnvs}`, `pass a divisor of numEnvs, or --set numEnvs=${Math.max(1, shards) * Math.max(1, Math.ceil(numEnvs / Math.max(1, shards)))}`);
+/** Who checks a remote config, for its messages, and which families it runs. */
+export interface RemoteVia {
+  what: string;
+  flag: string;
+  families?: RemoteFamily[];
+}
+
+const LEARNER_VIA: RemoteVia = { what: "refinery learner", flag: "--shards", families: ["step", "group", "text"] };
+
+/**
+ * Options of a run that actors elsewhere (Redis or threads) cannot reproduce (yet): refused
+ * at start. Returns the run's family (what an actor collects).
+ */
+export function checkRemoteConfig(algo: string, config: Record<string, unknown>, shards: number, via: RemoteVia = LEARNER_VIA, maxStaleness = 0): RemoteFamily {
+  const families = via.families ?? ["step"];
+  const family = families.includes("group") ? remoteFamily(algo, config, via.what) : algo === "ppo" ? "step" : null;
+  if (family === null) throw new ConfigError(`${via.what} trains ppo only, got --algo ${algo}`, "use --algo ppo (other algorithms run with refinery train)");
+  if (family === "step") {
+    if (config.useSde === true) throw new ConfigError(`useSde is not supported with ${via.what} (the exploration noise lives on the learner)`, "set useSde=false, or train without it");
+    if (config.normObs === true) throw new ConfigError(`normObs is not supported with ${via.what} (each actor would normalise with its own statistics)`, "set normObs=false, or train without it");
   }
+  if (!Number.isSafeInteger(maxStaleness) || maxStaleness < 0) throw new ConfigError(`--max-staleness must be an integer ≥ 0, got ${maxStaleness}`, "pass e.g. --max-staleness 1");
+  if (family === "step" && maxStaleness > 0) {
+    throw new ConfigError(`--max-staleness ${maxStaleness}: ppo stays exactly on-policy over remote actors (its values and GAE come from the collecting weights)`, "drop --max-staleness (it is for the group and text algorithms)");
+  }
+  const key = splitKey(family);
+  const total = config[key] as number;
+  if (!Number.isSafeInteger(shards) || shards < 1 || total % shards !== 0) {
+    throw new ConfigError(`${via.flag} ${shards} does not divide ${key} ${total}`, `pass a divisor of ${key}, or --set ${key}=${Math.max(1, shards) * Math.max(1, Math.ceil(total / Math.max(1, shards)))}`);
+  }
+  return family;
 }
 
 /**
- * The learner's side of an actor–learner run. Before each iteration v it publishes the
- * weights of version v and one task per shard; actors take tasks from a Redis stream
- * consumer group (XREADGROUP; a task held by a dead actor is XAUTOCLAIMed by another),
- * collect with exactly those weights and push shards to the batches stream. The learner
- * takes the first shard of each number for (session, version v) and drops the rest:
- * stale (older version or session), duplicate (a reclaimed task delivered twice) and
- * rejected (unparsable, wrong layout, another run) are counted in the metrics. So the
- * update of iteration v sees exactly numEnvs × numSteps steps, all collected with weights v.
+ * The learner's side of an actor–learner run. Iteration n needs one piece of each shard
+ * number, collected with weights of version w, n − maxStaleness ≤ w ≤ n. When iteration n
+ * starts the learner publishes the weights of version n and the tasks of iterations up to
+ * n + maxStaleness (each (iteration, shard) once per session); actors take tasks from a Redis
+ * stream consumer group (XREADGROUP; a task held by a dead actor is XAUTOCLAIMed by another),
+ * collect with the newest weights and push pieces to the batches stream. The learner keeps the
+ * first piece of each (iteration, shard) — pieces of later iterations wait in memory — and
+ * drops the rest: stale (an older session, an iteration already trained, or weights older
+ * than the bound: that task is queued again), duplicate (a reclaimed task delivered twice)
+ * and rejected (unparsable, wrong layout, another run) are counted in the metrics. So the
+ * update of iteration n sees exactly one piece of each shard, none too stale; with
+ * maxStaleness 0 (ppo always) every step was collected with weights n.
  */
 export class RemoteLearner {
   readonly session = randomUUID();
+  readonly family: RemoteFamily;
   private readonly keys;
   private published = -1;
+  /** Highest iteration whose tasks this session has queued. */
+  private tasksUpTo = -1;
+  /** Pieces that arrived for iterations after the current one (maxStaleness > 0). */
+  private readonly ahead = new Map<number, Map<number, Held>>();
   private counts = { stale: 0, duplicate: 0, rejected: 0, republished: 0 };
-  private iter = { waitSeconds: 0, publishSeconds: 0, bytes: 0, shards: 0 };
+  private iter = { waitSeconds: 0, publishSeconds: 0, bytes: 0, shards: 0, stalenessSum: 0, stalenessMax: 0 };
   private lastUpdateAt = performance.now();
   private finished = false;
+  private kind: LearnerFamily | null = null;
 
   constructor(
     private readonly redis: Redis,
@@ -59,13 +91,14 @@ export class RemoteLearner {
     readonly shards: number,
     private readonly signal?: AbortSignal,
     private readonly log: (s: string) => void = () => {},
+    readonly maxStaleness = 0,
   ) {
-    checkRemoteConfig(algoName, config, shards);
+    this.family = checkRemoteConfig(algoName, config, shards, LEARNER_VIA, maxStaleness);
     this.keys = runKeys(run);
   }
 
   private meta(status: RunMeta["status"]): RunMeta {
-    return { run: this.run, algo: this.algoName, config: this.config, session: this.session, shards: this.shards, status };
+    return { run: this.run, algo: this.algoName, config: this.config, session: this.session, shards: this.shards, maxStaleness: this.maxStaleness, status };
   }
 
   /**
@@ -97,24 +130,21 @@ export class RemoteLearner {
     this.redis.set(this.keys.learner, JSON.stringify({ host: hostname(), pid: process.pid, session: this.session }), "PX", LEASE_MS).catch(() => {});
   }
 
-  /** The trainer's beforeIteration: publish weights v, then wait for all shards of v. */
+  /** The trainer's beforeIteration: publish weights n (and tasks up to n + maxStaleness), then wait for every piece of n. */
   async beforeIteration(algo: Algorithm): Promise<void> {
-    if (!(algo instanceof PPO)) throw new ConfigError(`refinery learner trains ppo only, got ${algo.name}`, "use --algo ppo");
+    const kind = (this.kind ??= learnerFamily(this.family, algo, this.config, this.shards));
     const version = algo.iteration;
     const t0 = performance.now();
     this.renewLease();
     await this.ensureGroups();
-    if (this.published !== version) await this.publish(algo, version, new Set());
+    if (this.published !== version) await this.publish(kind, version, null);
     const t1 = performance.now();
-    const batch = await this.collectShards(algo, version);
+    const pieces = await this.collectPieces(kind, version);
     const t2 = performance.now();
     this.iter.publishSeconds = (t1 - t0) / 1000;
     this.iter.waitSeconds = (t2 - t1) / 1000;
-    if (!batch) return; // aborted: the trainer stops
-    algo.setBatchSource(() => {
-      algo.setBatchSource(null); // one batch, one iteration
-      return batch;
-    });
+    if (!pieces) return; // aborted: the trainer stops
+    kind.install(pieces);
   }
 
   private async ensureGroups(): Promise<void> {
@@ -122,27 +152,37 @@ export class RemoteLearner {
     await ensureGroup(this.redis, this.keys.batches, LEARNER_GROUP);
   }
 
-  /** Weights v and the tasks of the shards not yet received, in one transaction. */
-  private async publish(algo: PPO, version: number, have: Set<number>): Promise<void> {
-    const weights = encodeMessage({ kind: "weights", run: this.run, session: this.session, version }, algo.policy.getWeights());
+  /**
+   * Weights n and, in one transaction, the tasks not yet queued (iterations up to n +
+   * maxStaleness), or with `resend` (Redis lost its data) every task of n … n + maxStaleness
+   * not already received.
+   */
+  private async publish(kind: LearnerFamily, version: number, resend: Map<number, Set<number>> | null): Promise<void> {
+    const weights = encodeMessage({ kind: "weights", run: this.run, session: this.session, version }, kind.weights());
     const tx = this.redis.multi();
     tx.set(this.keys.meta, JSON.stringify(this.meta("running")));
     tx.set(this.keys.weights, weights);
     tx.set(this.keys.weightsTag, `${this.session}:${version}`);
-    for (let shard = 0; shard < this.shards; shard++) {
-      if (have.has(shard)) continue;
-      tx.xadd(this.keys.tasks, "*", "task", JSON.stringify({ kind: "task", run: this.run, session: this.session, version, shard }));
+    const from = resend ? version : Math.max(version, this.tasksUpTo + 1);
+    for (let it = from; it <= version + this.maxStaleness; it++) {
+      for (let shard = 0; shard < this.shards; shard++) {
+        if (resend?.get(it)?.has(shard)) continue;
+        tx.xadd(this.keys.tasks, "*", "task", this.task(it, shard));
+      }
     }
     await tx.exec();
+    this.tasksUpTo = Math.max(this.tasksUpTo, version + this.maxStaleness);
     this.published = version;
   }
 
-  private async collectShards(algo: PPO, version: number): Promise<RolloutBatch | null> {
-    const c = algo.config;
-    const shape: ShardShape = { numSteps: c.numSteps, numEnvs: c.numEnvs / this.shards, obsSize: algo.vec.obsSize, actSize: algo.policy.actSize, discrete: algo.policy.discrete };
-    const got = new Map<number, RolloutBatch>();
-    this.iter.bytes = 0;
-    this.iter.shards = 0;
+  private task(version: number, shard: number): string {
+    return JSON.stringify({ kind: "task", run: this.run, session: this.session, version, shard });
+  }
+
+  private async collectPieces(kind: LearnerFamily, version: number): Promise<Piece[] | null> {
+    const got = this.ahead.get(version) ?? new Map<number, Held>();
+    this.ahead.delete(version);
+    this.ahead.set(version, got);
     let idle = 0;
     while (got.size < this.shards) {
       if (this.signal?.aborted) return null;
@@ -153,29 +193,40 @@ export class RemoteLearner {
       } catch (err) {
         if (!isNoGroup(err)) throw err;
         // The stream is gone: Redis restarted without its data. Publish everything again.
-        await this.recover(algo, version, got, "the batches stream vanished");
+        await this.recover(kind, version, "the batches stream vanished");
         continue;
       }
       if (entries.length === 0) {
         if (++idle % 4 === 0 && (await this.redis.get(this.keys.weightsTag)) !== `${this.session}:${version}`) {
-          await this.recover(algo, version, got, "the published weights vanished");
+          await this.recover(kind, version, "the published weights vanished");
         }
         continue;
       }
       idle = 0;
       const pipe = this.redis.pipeline();
+      const requeue: [number, number][] = [];
       for (const e of entries) {
         pipe.xack(this.keys.batches, LEARNER_GROUP, e.id);
         pipe.xdel(this.keys.batches, e.id);
-        this.accept(e.fields.get("shard"), shape, version, got);
+        const again = this.accept(kind, e.fields.get("shard"), version);
+        if (again) requeue.push(again);
       }
+      // A piece too stale to use was dropped: its task is queued again (a fresh copy arrives).
+      for (const [it, shard] of requeue) pipe.xadd(this.keys.tasks, "*", "task", this.task(it, shard));
       await pipe.exec();
     }
-    return mergeShards([...got.keys()].sort((a, b) => a - b).map((k) => got.get(k) as RolloutBatch));
+    this.ahead.delete(version);
+    const held = [...got.keys()].sort((a, b) => a - b).map((k) => got.get(k) as Held);
+    const lags = held.map((p) => version - p.weights);
+    this.iter = { ...this.iter, bytes: held.reduce((s, p) => s + p.bytes, 0), shards: held.length, stalenessSum: lags.reduce((s, l) => s + l, 0), stalenessMax: Math.max(0, ...lags) };
+    return held.map((p) => p.piece);
   }
 
-  /** Sorts one shard message into the iteration's shards or one of the dropped counts. */
-  private accept(raw: Buffer | undefined, shape: ShardShape, version: number, got: Map<number, RolloutBatch>): void {
+  /**
+   * Sorts one message into the pieces of an iteration or one of the dropped counts. Returns
+   * the (iteration, shard) to queue again when a wanted piece was dropped as too stale.
+   */
+  private accept(kind: LearnerFamily, raw: Buffer | undefined, version: number): [number, number] | null {
     try {
       if (!raw) throw new WireError("entry has no shard field");
       const msg = decodeMessage(raw);
@@ -184,31 +235,43 @@ export class RemoteLearner {
       if (h.run !== this.run) throw new WireError(`shard of another run ${JSON.stringify(h.run)}`);
       if (h.session !== this.session || (typeof h.version === "number" && h.version < version)) {
         this.counts.stale++;
-        return;
+        return null;
       }
-      if (h.version !== version || !Number.isSafeInteger(h.shard) || (h.shard as number) < 0 || (h.shard as number) >= this.shards) {
-        throw new WireError(`shard ${String(h.shard)} of version ${String(h.version)} was never asked for`);
+      const it = h.version;
+      const shard = h.shard;
+      if (!Number.isSafeInteger(it) || (it as number) > this.tasksUpTo || !Number.isSafeInteger(shard) || (shard as number) < 0 || (shard as number) >= this.shards) {
+        throw new WireError(`shard ${String(shard)} of version ${String(it)} was never asked for`);
       }
-      if (got.has(h.shard as number)) {
+      // Pieces of actors before this field existed were collected with the weights of their task.
+      const w = h.weights === undefined ? it : h.weights;
+      if (!Number.isSafeInteger(w) || (w as number) > (it as number) || (w as number) > version) throw new WireError(`weights version ${String(w)} of shard ${String(shard)} of version ${String(it)} was never published`);
+      const slot = this.ahead.get(it as number) ?? new Map<number, Held>();
+      this.ahead.set(it as number, slot);
+      if ((w as number) < (it as number) - this.maxStaleness) {
+        this.counts.stale++;
+        return slot.has(shard as number) ? null : [it as number, shard as number];
+      }
+      if (slot.has(shard as number)) {
         this.counts.duplicate++;
-        return;
+        return null;
       }
-      got.set(h.shard as number, shardBatch(msg, shape));
-      this.iter.bytes += raw.length;
-      this.iter.shards++;
+      slot.set(shard as number, { piece: kind.decode(msg), bytes: raw.length, weights: w as number });
     } catch (err) {
       if (!(err instanceof WireError)) throw err;
       this.counts.rejected++;
       this.log(`refinery: learner: rejected a message: ${err.message}\n`);
     }
+    return null;
   }
 
-  private async recover(algo: PPO, version: number, got: Map<number, RolloutBatch>, why: string): Promise<void> {
+  private async recover(kind: LearnerFamily, version: number, why: string): Promise<void> {
     this.log(`refinery: learner: ${why} (Redis restarted?); publishing weights ${version} and its tasks again\n`);
     this.counts.republished++;
     await sleep(200, this.signal);
     await this.ensureGroups();
-    await this.publish(algo, version, new Set(got.keys()));
+    const have = new Map<number, Set<number>>();
+    for (const [it, slot] of this.ahead) have.set(it, new Set(slot.keys()));
+    await this.publish(kind, version, have);
   }
 
   /** The trainer's onUpdate: this iteration's remote numbers join its metrics row. */
@@ -223,6 +286,10 @@ export class RemoteLearner {
     logger.record("remote/duplicateBatches", this.counts.duplicate);
     logger.record("remote/rejectedMessages", this.counts.rejected);
     logger.record("remote/republished", this.counts.republished);
+    logger.record("remote/shards", this.iter.shards);
+    // How many weight versions behind the update its pieces were collected (0 on-policy).
+    logger.record("remote/staleness", this.iter.shards ? this.iter.stalenessSum / this.iter.shards : 0);
+    logger.record("remote/stalenessMax", this.iter.stalenessMax);
     // Share of the iteration's wall time the learner did not spend waiting for actors.
     logger.record("remote/learnerBusy", wall > 0 ? Math.max(0, 1 - this.iter.waitSeconds / wall) : NaN);
     this.counts = { stale: 0, duplicate: 0, rejected: 0, republished: 0 };
@@ -243,6 +310,13 @@ export class RemoteLearner {
     const text = await this.redis.get(this.keys.learner);
     if (text && text.includes(this.session)) await this.redis.del(this.keys.learner);
   }
+}
+
+/** A piece held until its iteration, with its size on the wire and the weights version it was collected with. */
+interface Held {
+  piece: Piece;
+  bytes: number;
+  weights: number;
 }
 
 /** A learner's lease lasts this long after its last renewal (each iteration and every wait). */
