@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { BlockList, isIPv4, isIPv6, type AddressInfo } from "node:net";
 import { resolve as resolvePath } from "node:path";
@@ -9,6 +9,7 @@ import { RunStore, type MetricRecord, type RunRecord } from "../store/store.js";
 import { completionsLimit, latestCompletions, MAX_COMPLETIONS } from "./completions.js";
 import { bucketGrid, CurveDownsampler, rawSeries, type BucketGrid, type Series } from "./downsample.js";
 import { APP_CSS, INDEX_HTML } from "./page.js";
+import { findSweepDirs, insideRoot, readSweep, SweepStores } from "./sweeps.js";
 import { latestVideoInfo, sendLatestVideo } from "./video.js";
 
 export interface DashboardOptions {
@@ -81,9 +82,11 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
   const onChunk = opts.onChunk ?? (() => undefined);
   checkRunsRoot(opts.runsRoot, opts.create ?? false);
   const store = RunStore.open(opts.runsRoot);
+  const mainStore = store;
   store.sync();
   const assets = await loadAssets();
   const streams = new Set<ServerResponse>();
+  const sweepStores = new SweepStores();
   let loopback = true;
   /** runs.db deleted or replaced (e.g. by a rebuild): read the new file, which first learns the run directories. */
   const followStore = () => {
@@ -134,6 +137,20 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
       if (!run) return notFound(res);
       return sendJson(res, 200, { run: { ...withoutHost(run), metrics: store.summary(run.id) } });
     }
+    if (path === "/api/sweeps") return sendJson(res, 200, { sweeps: sweepListing() });
+    if (path.startsWith("/api/sweeps/")) {
+      const found = sweepDir(path.slice("/api/sweeps/".length));
+      if (!found) return notFound(res);
+      return sendJson(res, 200, { sweep: readSweep(found.name, found.dir, sweepStores.get(found.dir), rootReal()) });
+    }
+    // A sweep's trials: `sweep=NAME&run=TRIAL…`, looked up in the store of that sweep's directory.
+    if (url.searchParams.has("sweep")) {
+      if (path !== "/api/curves") return notFound(res);
+      const found = sweepDir(encodeURIComponent(url.searchParams.get("sweep") ?? ""));
+      const trials = found ? sweepStores.get(found.dir) : null;
+      const ids = trials ? runIds(trials, url, rootReal()) : null;
+      return trials && ids ? curves(req, res, url, ids, trials) : notFound(res);
+    }
     const ids = runIds(store, url);
     if (path === "/api/metrics") return ids ? metricsPage(req, res, url, ids) : notFound(res);
     if (path === "/api/curves") return ids ? curves(req, res, url, ids) : notFound(res);
@@ -157,6 +174,24 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
       return eventStream(req, res, ids, Number.isFinite(since) ? since : 0);
     }
     return notFound(res);
+  }
+
+  /** The runs root's real path: trial directories must resolve inside it. */
+  const rootReal = () => realpathSync(store.root);
+
+  /** The sweep directory named by a URL segment, only if it is one found under the root. */
+  function sweepDir(segment: string): { name: string; dir: string } | null {
+    const name = pathSegment(segment);
+    const dir = name === null ? undefined : findSweepDirs(store.root).get(name);
+    return name !== null && dir ? { name, dir } : null;
+  }
+
+  function sweepListing() {
+    const real = rootReal();
+    return [...findSweepDirs(store.root)].map(([name, dir]) => {
+      const { trials: _trials, keys: _keys, ...head } = readSweep(name, dir, sweepStores.get(dir), real);
+      return head;
+    });
   }
 
   /** The last few downsampled curves computed, by what they were computed from (a few MB at most). */
@@ -206,7 +241,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
    * stand-in instead: every k-th row, found by index lookups, so a long run draws at once
    * while its exact curves are computed. `exact` says whether no row was left out.
    */
-  async function curves(req: IncomingMessage, res: ServerResponse, url: URL, ids: string[]): Promise<void> {
+  async function curves(req: IncomingMessage, res: ServerResponse, url: URL, ids: string[], store: RunStore = mainStore): Promise<void> {
     const points = intParam(url, "points", DEFAULT_CURVE_POINTS, 8, MAX_CURVE_POINTS);
     if (points === null) return sendText(res, 400, `points must be an integer from 8 to ${MAX_CURVE_POINTS}\n`);
     const only = url.searchParams.getAll("metric");
@@ -244,7 +279,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
         }
         // A run that has not changed since its curves were computed (a finished run, mostly)
         // gets them again without reading its rows: reloading the page is instant.
-        const key = JSON.stringify([store.generation, id, kind, points, only, range, store.getRun(id)?.updatedAt ?? null]);
+        const key = JSON.stringify([store.root, store.generation, id, kind, points, only, range, store.getRun(id)?.updatedAt ?? null]);
         const cached = curveCache.get(key);
         if (cached) {
           kinds[kind] = cached;
@@ -359,6 +394,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     close: () =>
       new Promise<void>((resolve) => {
         clearInterval(syncTimer);
+        sweepStores.close();
         for (const res of streams) res.end();
         server.closeAllConnections();
         server.close(() => {
@@ -436,24 +472,31 @@ function withoutHost(r: RunRecord): Omit<RunRecord, "host"> {
   return rest;
 }
 
-/** A run from a URL path segment, only if the store knows it. */
-function lookup(store: RunStore, segment: string): RunRecord | null {
+/** A directory name from a URL path segment: null when it does not decode or could be a path ("", ".", "..", "/" or NUL in it). */
+function pathSegment(segment: string): string | null {
   let id: string;
   try {
     id = decodeURIComponent(segment);
   } catch {
     return null;
   }
-  // Ids are only ever looked up in the store, never used as paths; a run directory's name
-  // may hold any character but "/" and NUL (a backslash, %, #, spaces, unicode).
-  if (!id || id === "." || id === ".." || /[/\0]/.test(id)) return null;
-  return store.getRun(id);
+  // A run directory's name may hold any character but "/" and NUL (a backslash, %, #, spaces, unicode).
+  return !id || id === "." || id === ".." || /[/\0]/.test(id) ? null : id;
 }
 
-/** The `run` query parameters, if every one names a known run. */
-function runIds(store: RunStore, url: URL): string[] | null {
+/** A run from a URL path segment, only if the store knows it. Ids are only ever looked up in the store, never used as paths. */
+function lookup(store: RunStore, segment: string): RunRecord | null {
+  const id = pathSegment(segment);
+  return id === null ? null : store.getRun(id);
+}
+
+/** The `run` query parameters, if every one names a known run (and, given the root's real path, one whose directory resolves inside it). */
+function runIds(store: RunStore, url: URL, rootReal?: string): string[] | null {
   const ids = url.searchParams.getAll("run");
-  for (const id of ids) if (!lookup(store, encodeURIComponent(id))) return null;
+  for (const id of ids) {
+    const run = lookup(store, encodeURIComponent(id));
+    if (!run || (rootReal !== undefined && !insideRoot(rootReal, run.dir))) return null;
+  }
   return [...new Set(ids)];
 }
 
