@@ -29,6 +29,11 @@ export const INDEX_HTML = `<!doctype html>
       <tbody></tbody>
     </table>
     <p id="no-runs" class="muted" hidden>No runs yet. Train one with <code>refinery train</code>; it appears here as soon as it starts.</p>
+    <section id="sweeps-section" class="sweeps" hidden>
+      <h2>Sweeps <select id="sweep-select" aria-label="sweep"></select></h2>
+      <p id="sweep-progress" class="muted"></p>
+      <div class="trials-box"><table id="trials" class="runs trials"><thead></thead><tbody></tbody></table></div>
+    </section>
   </aside>
   <section class="content">
     <div class="toolbar">
@@ -84,6 +89,13 @@ th { font-size: 12px; color: var(--muted); font-weight: 600; }
 .runs tbody tr { cursor: pointer; }
 .runs tbody tr:hover { background: #f0f4f8; }
 .runs tbody tr.selected { background: #e6f0f8; }
+.sweeps { margin-top: 18px; }
+.sweeps h2 { font-size: 14px; margin: 4px 0 6px; display: flex; gap: 8px; align-items: center; }
+.sweeps select { max-width: 200px; }
+.trials-box { overflow-x: auto; }
+.trials th.sortable { cursor: pointer; user-select: none; }
+.trials th.sorted-asc::after { content: " ▲"; }
+.trials th.sorted-desc::after { content: " ▼"; }
 .swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 6px; vertical-align: middle; }
 .status { font-size: 11px; padding: 1px 6px; border-radius: 9px; background: #eef0f2; }
 .status.running { background: #dff3e6; color: #1e7a3f; }

@@ -42,6 +42,29 @@ interface CurvesReply {
   runs: { id: string; kinds: Record<string, { exact: boolean; rows: number; series: Record<string, Series> }> }[];
 }
 
+/** A sweep's trial (GET /api/sweeps/NAME). */
+interface SweepTrial {
+  id: string;
+  overrides: Record<string, unknown>;
+  status: string;
+  step: number;
+  hasRun: boolean;
+  metrics: Record<string, number | null>;
+  error: string | null;
+}
+
+interface SweepDetail {
+  name: string;
+  sweep: string | null;
+  total: number;
+  done: number;
+  running: number;
+  failed: number;
+  skippedLines: number;
+  keys: string[];
+  trials: SweepTrial[];
+}
+
 interface ChartSpec {
   metric: string;
   title: string;
@@ -97,6 +120,15 @@ const state = {
   completionsRun: null as string | null,
   completionsAt: 0,
   completionsTimer: null as number | null,
+  /** Sweep directories under the root, the one shown, and its trials. */
+  sweeps: [] as string[],
+  sweep: null as string | null,
+  sweepDetail: null as SweepDetail | null,
+  /** Selected trials as "SWEEP/TRIAL" (neither name can hold "/", so no run id looks like one), plotted after the runs. */
+  trials: [] as string[],
+  /** Their curves, per kind, per metric (reloaded while a trial runs). */
+  trialCurves: new Map<string, Map<string, Map<string, Series>>>(),
+  trialSort: { key: "id", desc: false },
 };
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -114,8 +146,17 @@ async function getJson<T>(path: string, signal?: AbortSignal): Promise<T> {
   return (await res.json()) as T;
 }
 
+/** Everything drawn: the selected runs, then the selected sweep trials. */
+function plotted(): string[] {
+  return [...state.selected, ...state.trials];
+}
+
+function curveOf(id: string): Map<string, Map<string, Series>> | undefined {
+  return state.curves.get(id) ?? state.trialCurves.get(id);
+}
+
 function colorOf(id: string): string {
-  const i = state.selected.indexOf(id);
+  const i = plotted().indexOf(id);
   return PALETTE[(i < 0 ? 0 : i) % PALETTE.length];
 }
 
@@ -284,12 +325,12 @@ function setLoading(text: string, phase: "loading" | "preview" | "ready"): void 
 /** The selected runs as coloured chips: the charts' legend. */
 function renderSelection(): void {
   const host = $("selection");
-  if (!state.selected.length) {
+  if (!plotted().length) {
     host.replaceChildren("select runs on the left to plot them");
     return;
   }
   host.replaceChildren(
-    ...state.selected.map((id) => {
+    ...plotted().map((id) => {
       const swatch = el("span", { class: "swatch" });
       swatch.style.background = colorOf(id);
       return el("span", { class: "chip" }, swatch, id);
@@ -413,8 +454,8 @@ function smooth(values: (number | null)[], weight: number): (number | null)[] {
 
 /** One x axis (the union of steps) and one y array per selected run, null where a run has no value. */
 function chartData(spec: ChartSpec): { data: UPlot.AlignedData; points: number } {
-  const perRun = state.selected.map((id) => {
-    const s = state.curves.get(id)?.get(spec.kind)?.get(spec.metric) ?? { x: [], y: [] };
+  const perRun = plotted().map((id) => {
+    const s = curveOf(id)?.get(spec.kind)?.get(spec.metric) ?? { x: [], y: [] };
     return { xs: s.x, ys: smooth(s.y, state.smoothing) };
   });
   const steps = [...new Set(perRun.flatMap((r) => r.xs))].sort((a, b) => a - b);
@@ -460,14 +501,14 @@ function renderCharts(): void {
     const chart = state.charts.get(chartKey(spec))!;
     const { data, points } = chartData(spec);
     chart.el.dataset.points = String(points);
-    const seriesKey = state.selected.map((id) => `${id}=${colorOf(id)}`).join(",");
+    const seriesKey = plotted().map((id) => `${id}=${colorOf(id)}`).join(",");
     if (!points) {
       chart.plot?.destroy();
       chart.plot = null;
       chart.seriesKey = "";
       const empty = chart.el.querySelector(".empty") ?? chart.el.appendChild(el("div", { class: "empty" }));
       const phase = $("charts").dataset.state;
-      empty.textContent = !state.selected.length ? "no run selected" : phase === "loading" ? "loading…" : spec.kind === "eval" ? "no evaluation yet" : "no data yet";
+      empty.textContent = !plotted().length ? "no run selected" : phase === "loading" ? "loading…" : spec.kind === "eval" ? "no evaluation yet" : "no data yet";
       continue;
     }
     chart.el.querySelector(".empty")?.remove();
@@ -493,7 +534,7 @@ function renderCharts(): void {
         series: [
           { label: "step", value: (_u, v) => (v === null || v === undefined ? "–" : v.toLocaleString("en-US")) },
           // Evaluations are sparse (sometimes a single one at the end): draw them as dots too.
-          ...state.selected.map((id) => ({ label: id, stroke: colorOf(id), fill: undefined, width: 1.6, spanGaps: true, points: { show: spec.kind === "eval", size: 6, fill: colorOf(id) } })),
+          ...plotted().map((id) => ({ label: id, stroke: colorOf(id), fill: undefined, width: 1.6, spanGaps: true, points: { show: spec.kind === "eval", size: 6, fill: colorOf(id) } })),
         ],
         axes: [{ values: (_u: UPlot, ticks: number[]) => ticks.map(shortNumber) }, { size: 64, values: (_u: UPlot, ticks: number[]) => ticks.map(shortNumber) }],
       },
@@ -659,6 +700,144 @@ function renderConfig(): void {
   host.replaceChildren(el("table", { id: "config-table" }, el("thead", {}, head), el("tbody", {}, ...body)), ...note);
 }
 
+// ---- sweeps ---------------------------------------------------------------------
+
+/** Re-reads the sweeps (new trials, results, running trials' progress) and reloads the curves of selected trials still running. */
+async function refreshSweeps(): Promise<void> {
+  try {
+    const { sweeps } = await getJson<{ sweeps: { name: string }[] }>("/api/sweeps");
+    state.sweeps = sweeps.map((s) => s.name);
+    $("sweeps-section").hidden = !state.sweeps.length;
+    if (!state.sweep || !state.sweeps.includes(state.sweep)) state.sweep = state.sweeps[0] ?? null;
+    const select = $<HTMLSelectElement>("sweep-select");
+    if (Array.from(select.options).map((o) => o.value).join("\u0000") !== state.sweeps.join("\u0000")) {
+      select.replaceChildren(...state.sweeps.map((n) => el("option", { value: n }, n)));
+    }
+    select.value = state.sweep ?? "";
+    const before = state.sweepDetail;
+    state.sweepDetail = state.sweep ? (await getJson<{ sweep: SweepDetail }>(`/api/sweeps/${encodeURIComponent(state.sweep)}`)).sweep : null;
+    renderTrials();
+    // Trials that ran since the last look (or still run) have new rows.
+    const stale = state.trials.filter((key) => {
+      const [sweep, id] = key.split("/");
+      if (sweep !== state.sweep) return false;
+      const now = state.sweepDetail?.trials.find((t) => t.id === id);
+      const old = before?.trials.find((t) => t.id === id);
+      return now && (now.status === "running" || now.step !== old?.step || now.status !== old?.status);
+    });
+    if (stale.length) await loadTrialCurves(stale);
+  } catch {
+    // The server restarts or a sweep directory is removed: the next refresh tries again.
+  }
+}
+
+function trialValue(t: SweepTrial, key: string): string | number | null {
+  if (key === "id" || key === "status") return t[key];
+  if (key === "step") return t.step;
+  if (key.startsWith("set:")) {
+    const v = t.overrides[key.slice(4)];
+    return typeof v === "number" || typeof v === "string" ? v : v === undefined ? null : JSON.stringify(v);
+  }
+  return t.metrics[key] ?? null;
+}
+
+function sortedTrials(detail: SweepDetail): SweepTrial[] {
+  const { key, desc } = state.trialSort;
+  return [...detail.trials].sort((a, b) => {
+    const x = trialValue(a, key);
+    const y = trialValue(b, key);
+    if (x === null || y === null) return x === y ? 0 : x === null ? 1 : -1; // missing values last, either way
+    const c = typeof x === "number" && typeof y === "number" ? x - y : String(x).localeCompare(String(y));
+    return desc ? -c : c;
+  });
+}
+
+/** The shown sweep's trials: one row each, its config keys and final numbers; headers sort, rows select. */
+function renderTrials(): void {
+  const detail = state.sweepDetail;
+  const table = $("trials");
+  if (!detail) {
+    table.querySelector("thead")?.replaceChildren();
+    table.querySelector("tbody")?.replaceChildren();
+    $("sweep-progress").textContent = "";
+    return;
+  }
+  $("sweep-progress").textContent = `${detail.done}/${detail.total} done, ${detail.running} running${detail.failed ? `, ${detail.failed} failed` : ""}`;
+  const columns: [string, string][] = [
+    ["id", "trial"],
+    ["status", "status"],
+    ["step", "steps"],
+    ...detail.keys.map((k): [string, string] => [`set:${k}`, k]),
+    ["evalMeanReturn", "eval return"],
+    ["finalMeanReturn", "train return"],
+  ];
+  const head = el("tr", {}, el("th", {}), ...columns.map(([key, label]) => {
+    const sorted = state.trialSort.key === key ? (state.trialSort.desc ? " sorted-desc" : " sorted-asc") : "";
+    const th = el("th", { class: `sortable${sorted}`, "data-sort": key, title: "sort" }, label);
+    th.addEventListener("click", () => {
+      state.trialSort = { key, desc: state.trialSort.key === key ? !state.trialSort.desc : key !== "id" && !key.startsWith("set:") };
+      renderTrials();
+    });
+    return th;
+  }));
+  table.querySelector("thead")?.replaceChildren(head);
+  table.querySelector("tbody")?.replaceChildren(
+    ...sortedTrials(detail).map((t) => {
+      const key = `${detail.name}/${t.id}`;
+      const selected = state.trials.includes(key);
+      const box = el("input", { type: "checkbox", "aria-label": `select trial ${t.id}` });
+      box.checked = selected;
+      if (!t.hasRun) box.disabled = true;
+      const swatch = el("span", { class: "swatch" });
+      swatch.style.background = selected ? colorOf(key) : "transparent";
+      const cells = columns.slice(1).map(([k]) => {
+        const v = trialValue(t, k);
+        if (k === "status") return el("td", {}, el("span", { class: `status ${t.status}` }, t.status));
+        return el("td", { class: typeof v === "number" ? "num" : "" }, typeof v === "number" ? fmt(v) : v ?? "–");
+      });
+      const tr = el("tr", { class: selected ? "selected" : "", "data-trial": t.id, title: t.error ?? JSON.stringify(t.overrides) }, el("td", {}, box), el("td", { class: "id" }, swatch, t.id), ...cells);
+      if (t.hasRun) tr.addEventListener("click", () => toggleTrial(key));
+      return tr;
+    }),
+  );
+}
+
+function toggleTrial(key: string): void {
+  const adding = !state.trials.includes(key);
+  state.trials = adding ? [...state.trials, key] : state.trials.filter((k) => k !== key);
+  if (!adding) state.trialCurves.delete(key);
+  renderRuns();
+  renderTrials();
+  renderSelection();
+  renderCharts();
+  if (adding) void loadTrialCurves([key]);
+}
+
+/** Trial curves from the sweep directory's own store (a sweep is a few small runs: exact curves at once). */
+async function loadTrialCurves(keys: string[]): Promise<void> {
+  const bySweep = new Map<string, string[]>();
+  for (const key of keys) {
+    const [sweep, id] = key.split("/");
+    bySweep.set(sweep, [...(bySweep.get(sweep) ?? []), id]);
+  }
+  for (const [sweep, ids] of bySweep) {
+    const params = new URLSearchParams([["sweep", sweep], ...ids.map((id): [string, string] => ["run", id]), ["points", String(POINTS)]]);
+    try {
+      const reply = await getJson<CurvesReply>(`/api/curves?${params}`);
+      for (const run of reply.runs) {
+        const key = `${sweep}/${run.id}`;
+        if (!state.trials.includes(key)) continue; // unselected meanwhile
+        const kinds = new Map<string, Map<string, Series>>();
+        for (const [kind, k] of Object.entries(run.kinds)) kinds.set(kind, new Map(Object.entries(k.series)));
+        state.trialCurves.set(key, kinds);
+      }
+    } catch (err) {
+      setLoading(`could not load the curves of sweep ${sweep} (${(err as Error).message}); they are retried on the next refresh`, "ready");
+    }
+  }
+  renderCharts();
+}
+
 // ---- start ----------------------------------------------------------------------
 
 async function start(): Promise<void> {
@@ -679,8 +858,15 @@ async function start(): Promise<void> {
   window.addEventListener("resize", () => {
     for (const c of state.charts.values()) c.plot?.setSize({ width: Math.max(300, c.el.clientWidth - 4), height: 200 });
   });
+  $<HTMLSelectElement>("sweep-select").addEventListener("change", (e) => {
+    state.sweep = (e.target as HTMLSelectElement).value;
+    void refreshSweeps();
+  });
   renderCharts();
   setRuns(runs);
+  void refreshSweeps();
+  // Sweeps are files in their directories, not rows of the runs' store: looked at every few seconds.
+  setInterval(() => void refreshSweeps(), 5000);
   // With a run selected, its load opens the stream at the right cursor; from 0 it would
   // replay every row of a long run the page is about to get downsampled.
   if (!state.stream && !state.loading) openStream();
