@@ -3,15 +3,18 @@ import { appendFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileS
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { chromium, type BrowserContext } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDashboard, type Dashboard } from "../../src/dashboard/server.js";
 import { fakeRun } from "../store/helpers.js";
+import { CHROMIUM, CHROMIUM_ARGS, requireChromium } from "../helpers/chromium.js";
 
 const BIN = resolve("bin/refinery.js");
 const base = mkdtempSync(join(tmpdir(), "refinery-dash-sweeps-"));
 const root = join(base, "runs");
 const outside = join(base, "outside");
 let dash: Dashboard;
+let browser: BrowserContext | undefined;
 
 /** `refinery sweep FILE --local 2` into `root`, as a user would run it. */
 function localSweep(file: string): Promise<{ code: number | null; err: string }> {
@@ -40,6 +43,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  await browser?.close();
   await dash?.close();
   rmSync(base, { recursive: true, force: true });
 });
@@ -110,6 +114,34 @@ describe("dashboard sweeps", () => {
       expect(s.x.length).toBeGreaterThan(0);
       expect(s.x.at(-1)).toBe(512);
     }
+  });
+
+  it("the page shows the sweep's trials, sorts them, and overlays the selected trials' curves", { timeout: 60_000 }, async () => {
+    requireChromium();
+    browser = await chromium.launchPersistentContext(mkdtempSync(join(base, "chromium-")), { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1280, height: 900 } });
+    const page = browser.pages()[0] ?? (await browser.newPage());
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    await page.goto(dash.url);
+    const rows = page.locator("#trials tbody tr");
+    await expect.poll(() => rows.count(), { timeout: 20_000 }).toBe(2);
+    expect(await page.locator("#sweep-select").inputValue()).toBe("sweep-tiny");
+    expect(await page.locator("#trials thead").textContent()).toContain("learningRate");
+    // Sorting by learningRate, twice: descending puts t001 (0.001) first.
+    const header = page.locator('#trials th[data-sort="set:learningRate"]');
+    await header.click();
+    await header.click();
+    expect(await rows.first().getAttribute("data-trial")).toBe("t001");
+    // The plain run is plotted on its own first; selecting both trials adds two lines.
+    const chart = page.locator('.chart[data-metric="episodeReturnMean"]');
+    const points = async () => Number(await chart.getAttribute("data-points"));
+    await expect.poll(points, { timeout: 20_000 }).toBe(2); // the plain run's two rows
+    await page.locator('#trials tr[data-trial="t000"]').click();
+    await page.locator('#trials tr[data-trial="t001"]').click();
+    await expect.poll(() => page.locator("#selection .chip").count(), { timeout: 20_000 }).toBe(3);
+    await expect.poll(points, { timeout: 20_000 }).toBeGreaterThan(2);
+    expect(await page.locator("#selection").textContent()).toContain("sweep-tiny/t001");
+    expect(errors).toEqual([]);
   });
 
   it("refuses path traversal and symlinks out of the root through sweep and trial names", async () => {
