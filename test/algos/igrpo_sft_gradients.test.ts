@@ -19,10 +19,14 @@ import { describeEachBackend } from "../loss/backends.js";
 const TINY = { layers: 1, width: 16, heads: 2, contextLength: 40, ffWidth: 32, activation: "gelu" as const };
 
 // A reward the untrained model's random completions spread out (an untrained model rarely stops
-// early, so a length penalty ties): the share of completion characters found in the prompt. It
-// reads the problem, so a refinement scored against the conditioned context would change it.
+// early, so a length penalty alone ties): the share of completion characters found in the
+// prompt, plus 1 for a completion that stopped (EOS) before the length limit, so the best draft
+// is one whose EOS the conditioned prompt must drop. It reads the problem, so a refinement scored
+// against the conditioned context would change it.
 const SHARE_OF_PROMPT = "test-share-of-prompt-chars";
-registerReward(SHARE_OF_PROMPT, (problem, completion) => (completion.length ? [...completion].filter((ch) => problem.prompt.includes(ch)).length / completion.length : 0));
+const shareOfPrompt = (prompt: string, completion: string, maxLength: number) =>
+  (completion.length < maxLength ? 1 : 0) + (completion.length ? [...completion].filter((ch) => prompt.includes(ch)).length / completion.length : 0);
+registerReward(SHARE_OF_PROMPT, (problem, completion, task) => shareOfPrompt(problem.prompt, completion, task.maxCompletionLength));
 
 interface AppliedStep {
   weights: Record<string, Float32Array>;
@@ -75,7 +79,7 @@ describeEachBackend("igrpo and sft: the applied gradient equals finite differenc
         numPrompts: 3,
         evalProblems: 4,
         backend,
-        seed: 4,
+        seed: 6, // a seed whose untrained drafts include some that stop early (EOS)
         rewards: [{ name: SHARE_OF_PROMPT, weight: 1 }],
         learningRate: 0.01,
         numMinibatches: 1,
@@ -104,21 +108,24 @@ describeEachBackend("igrpo and sft: the applied gradient equals finite differenc
 
     // Stage 1, derived here: the highest-reward draft of each group (first on ties), its EOS dropped.
     let notFirst = 0;
+    let endsWithEos = 0;
     const conditioned = drafts.starts.map((s, g) => {
       let best = 0;
       for (let j = 1; j < o.numDrafts; j++) if (drafts.batch.episodeReturn[g * o.numDrafts + j] > drafts.batch.episodeReturn[g * o.numDrafts + best]) best = j;
       if (best > 0) notFirst++;
+      if (completionOf(drafts.batch, g * o.numDrafts + best).at(-1) === EOS) endsWithEos++;
       const draft = Array.from(completionOf(drafts.batch, g * o.numDrafts + best)).filter((t, k, all) => !(t === EOS && k === all.length - 1));
       return Int32Array.from([...policy.encodeContext(s.problem.prompt), ...draft, ...policy.tokenizer.encode(o.separator)]);
     });
     expect(notFirst).toBeGreaterThan(0); // this seed's data exercise a best draft other than the first
+    expect(endsWithEos).toBeGreaterThan(0); // and a best draft whose EOS must be dropped
     expect(refined.starts.map((s) => s.problem.prompt)).toEqual(drafts.starts.map((s) => s.problem.prompt));
     expect(refined.contexts.map((c) => Array.from(c))).toEqual(conditioned.map((c) => Array.from(c)));
     // A refinement's reward is the reward of its text on the original problem.
     for (let e = 0; e < refined.batch.numEpisodes; e++) {
       const problem = refined.starts[refined.batch.episodeGroup[e]].problem;
       const completion = refined.completions[e];
-      expect(refined.batch.episodeReturn[e]).toBeCloseTo(completion.length ? [...completion].filter((ch) => problem.prompt.includes(ch)).length / completion.length : 0, 6);
+      expect(refined.batch.episodeReturn[e]).toBeCloseTo(shareOfPrompt(problem.prompt, completion, algo.maxCompletionLength), 6);
     }
 
     // Stage 2: GRPO advantages over each group's refinements (unbiased std, eps 1e-4), clipped
