@@ -1,6 +1,8 @@
 // The scopes of `npm run mutation -- <scope>`: the files each mutates and the unit tests that run
 // against each mutant (fast tests only; learning and CLI tests would make every mutant cost minutes).
 // Line ranges (file.ts:from-to) keep the algorithm scope to the update code, not config or logging.
+// `skipStrings` leaves out string-literal mutants (error messages, metric names): in the
+// algorithm scopes every surviving one would cost a full run of slow tests.
 export const SCOPES = {
   "loss-core": {
     about: "clipped surrogate, KL estimators, token aggregation, value loss",
@@ -26,6 +28,7 @@ export const SCOPES = {
   // algorithm feeds them and the steps that apply the gradients — not config schemas, checkpoints,
   // metrics plumbing or collectors. Keep the ranges in step when these functions move.
   "algos-group": {
+    skipStrings: true,
     about: "the group engine's loss (grpo/rloo/reinforce/epo/D³S minibatches, aggregation layout, EPO term) and each recipe's advantages",
     mutate: [
       "src/algos/group_engine.ts:283-319",
@@ -41,6 +44,7 @@ export const SCOPES = {
     ],
   },
   "algos-text": {
+    skipStrings: true,
     about: "the text engine's update (token pick and scatter, reference log-probs) and iGRPO's draft conditioning",
     mutate: [
       "src/algos/text_engine.ts:287-345",
@@ -51,6 +55,7 @@ export const SCOPES = {
     tests: ["test/algos/text_gradients.test.ts", "test/algos/igrpo_sft_gradients.test.ts", "test/algos/text.test.ts"],
   },
   "algos-ppo": {
+    skipStrings: true,
     about: "PPO's minibatch loss and its gradients (typed-array and tape paths), MDPO's policy step",
     mutate: ["src/algos/ppo.ts:152-270", "src/algos/ppo.ts:403-427", "src/algos/mdpo.ts:187-264"],
     tests: ["test/algos/update_gradients.test.ts", "test/algos/ppo.test.ts", "test/algos/mdpo.test.ts"],

@@ -19,7 +19,7 @@ if (scope === undefined || scope === "--list" || !(scope in SCOPES)) {
     console.error(`mutation: unknown scope "${scope}". Fix: pick one of ${Object.keys(SCOPES).join(", ")}.`);
   }
   for (const [name, s] of Object.entries(SCOPES)) {
-    console.log(`${name.padEnd(12)} ${s.about}\n${"".padEnd(12)} mutates ${s.mutate.join(" ")}\n${"".padEnd(12)} tests   ${s.tests.join(" ")}`);
+    console.log(`${name.padEnd(12)} ${s.about}${s.skipStrings ? " (no string-literal mutants)" : ""}\n${"".padEnd(12)} mutates ${s.mutate.join(" ")}\n${"".padEnd(12)} tests   ${s.tests.join(" ")}`);
   }
   process.exit(scope === undefined || scope === "--list" ? 0 : 1);
 }
@@ -38,7 +38,7 @@ if (!existsSync(STRYKER_BIN)) {
 const vendor = spawnSync(process.execPath, ["scripts/vendor-tfjs.mjs"], { stdio: "inherit" });
 if (vendor.status !== 0) process.exit(vendor.status ?? 1);
 
-const { mutate, tests } = SCOPES[scope];
+const { mutate, tests, skipStrings } = SCOPES[scope];
 const out = "reports/mutation";
 mkdirSync(out, { recursive: true });
 const config = {
@@ -46,6 +46,7 @@ const config = {
   testRunner: "vitest",
   vitest: { configFile: "vitest.mutation.config.ts", related: false },
   mutate,
+  ...(skipStrings ? { mutator: { excludedMutations: ["StringLiteral"] } } : {}),
   coverageAnalysis: "perTest",
   // The machine this runs on is usually shared; raise with --concurrency N on a free one.
   concurrency: 1,
