@@ -153,14 +153,14 @@ describeEachBackend("EPO entropy smoothing", () => {
       expect(() => smoothingPenalty(t1(H), t1([1, 1]))).toThrow(/reference has shape \[2\]/);
       expect(() => smoothingPenalty(t1(H), 1, { kappaLow: 1.3 })).toThrow(/kappaHigh/);
       expect(() => smoothingPenalty(t1(H), 1, { mode: "seq" as never })).toThrow(/mode "seq"/);
-      expect(() => smoothingPenalty(t1(H), tf.ones([4, 1]) as tf.Tensor1D)).toThrow(/reference has shape \[4, 1\] but tokenEntropy has shape \[4\]/);
+      expect(() => smoothingPenalty(t1(H), tf.ones([4, 1]) as unknown as tf.Tensor1D)).toThrow(/reference has shape \[4, 1\] but tokenEntropy has shape \[4\]/);
       expect(() => smoothingPenalty(t1(H), 1, { kappaHigh: Number.POSITIVE_INFINITY })).toThrow(/kappaHigh \(Infinity\) must be finite/);
       // A band of zero width is allowed: every token is outside it.
       expectValues(smoothingPenalty(t1([0.5, 1, 1.5]), 1, { kappaLow: 1, kappaHigh: 1, mode: "differentiable" }), [0.5, 0, 0.5], 6);
       expect(() => epoEntropyTerm(t1(H), 1, { smoothCoef: Number.NaN })).toThrow(/epoEntropyTerm: smoothCoef must be a finite number, got NaN/);
       expect(() => epoEntropyTerm(t1(H), 1, { phaseWeight: Number.POSITIVE_INFINITY })).toThrow(/epoEntropyTerm: phaseWeight must be a finite number, got Infinity/);
       expect(() => epoEntropyLoss(t1(H), 1, { entropyCoef: Number.NaN })).toThrow(/epoEntropyLoss: entropyCoef must be a finite number, got NaN/);
-      expect(() => epoEntropyTerm(tf.ones([2, 2]) as tf.Tensor1D, 1)).toThrow(/epoEntropyTerm: tokenEntropy has shape \[2, 2\] \(rank 2\) but rank 1 is required/);
+      expect(() => epoEntropyTerm(tf.ones([2, 2]) as unknown as tf.Tensor1D, 1)).toThrow(/epoEntropyTerm: tokenEntropy has shape \[2, 2\] \(rank 2\) but rank 1 is required/);
     });
   });
 
