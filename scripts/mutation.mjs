@@ -56,6 +56,8 @@ const config = {
   jsonReporter: { fileName: `${out}/${scope}.json` },
   htmlReporter: { fileName: `${out}/${scope}.html` },
   timeoutMS: 60000,
+  // The initial run of the algorithm scopes' tests takes minutes on a loaded machine (Stryker's default limit is 5).
+  dryRunTimeoutMinutes: 30,
   tempDirName: ".stryker-tmp",
   cleanTempDir: "always",
   ignorePatterns: ["runs", "bench/results", "docs", ".stryker-tmp", "reports", ".stryker-tools", "*.tgz"],
