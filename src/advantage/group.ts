@@ -16,10 +16,16 @@ export interface GroupAdvantageOptions {
   std?: StdKind;
   /** Added to the std before dividing. TRL uses 1e-4; verl 1e-6 (both with the unbiased std). */
   eps?: number;
+  /**
+   * A group of one episode: `"zero"` gives it advantage 0 (it has nothing to be relative to);
+   * `"raw"` does what verl does, mean 0 and std 1, so its reward passes through (divided by
+   * 1 + eps with scale "std").
+   */
+  singleton?: "zero" | "raw";
 }
 
 /** The documented defaults of `groupRelativeAdvantage` (TRL's GRPOTrainer, docs/methods.md §2). */
-export const GROUP_ADVANTAGE_DEFAULTS: Required<GroupAdvantageOptions> = { scale: "std", std: "unbiased", eps: 1e-4 };
+export const GROUP_ADVANTAGE_DEFAULTS: Required<GroupAdvantageOptions> = { scale: "std", std: "unbiased", eps: 1e-4, singleton: "zero" };
 
 /**
  * GRPO's group-relative advantage (docs/methods.md §2, outcome supervision):
@@ -29,15 +35,16 @@ export const GROUP_ADVANTAGE_DEFAULTS: Required<GroupAdvantageOptions> = { scale
  *
  * mean and std over the members of i's group g. A group whose rewards are all equal gets
  * A = 0 (no signal). A one-member group has no unbiased std (PyTorch, and so TRL, gives NaN;
- * verl sets its mean to 0 and std to 1, passing the raw reward through); here its std is
+ * verl sets its mean to 0 and std to 1, passing the raw reward through); by default its std is
  * taken as 0, so its advantage is 0: one episode alone has nothing to be relative to.
+ * `singleton: "raw"` follows verl instead.
  */
 export function groupRelativeAdvantage(
   rewards: ArrayLike<number>,
   groupOf: ArrayLike<number>,
   options: GroupAdvantageOptions = {},
 ): Float32Array {
-  const { scale, std: stdKind, eps } = { ...GROUP_ADVANTAGE_DEFAULTS, ...options };
+  const { scale, std: stdKind, eps, singleton } = { ...GROUP_ADVANTAGE_DEFAULTS, ...options };
   if (scale !== "std" && scale !== "none") {
     throw new ConfigError(`groupRelativeAdvantage: scale ${describeValue(scale)} is not "std" or "none"`, 'use "std" (GRPO) or "none" (Dr. GRPO)');
   }
@@ -47,10 +54,18 @@ export function groupRelativeAdvantage(
   if (!Number.isFinite(eps) || eps < 0) {
     throw new ConfigError(`groupRelativeAdvantage: eps must be a finite number ≥ 0, got ${describeValue(eps)}`, "set eps to e.g. 1e-4");
   }
+  if (singleton !== "zero" && singleton !== "raw") {
+    throw new ConfigError(`groupRelativeAdvantage: singleton ${describeValue(singleton)} is not "zero" or "raw"`, 'use "zero" (advantage 0) or "raw" (verl: the reward itself)');
+  }
   const stats = groupStats("groupRelativeAdvantage", rewards, groupOf);
   const out = new Float32Array(rewards.length);
   for (let i = 0; i < rewards.length; i++) {
     const g = groupOf[i];
+    if (singleton === "raw" && stats.count[g] === 1) {
+      // verl: mean 0, std 1 for a group of one.
+      out[i] = scale === "none" ? rewards[i] : rewards[i] / (1 + eps);
+      continue;
+    }
     const centred = rewards[i] - stats.mean[g];
     if (scale === "none") {
       out[i] = centred;

@@ -39,6 +39,9 @@ export const grpoShape = {
   advantageScale: z.enum(["std", "none"]).describe("std: divide by the group's std (GRPO); none: only subtract the group mean (Dr. GRPO)"),
   advantageStd: z.enum(["unbiased", "population"]).describe("which std scales advantages: unbiased (n − 1, TRL) or population (n)"),
   advantageEps: z.number().min(0).describe("added to the group std before dividing (TRL 1e-4, the default; verl 1e-6: --preset verl)"),
+  advantageSingleton: z
+    .enum(["zero", "raw"])
+    .describe("advantage of a group left with one episode (only D³S with recomputeAdvantages and minGroupKeep 1 makes one): zero, or raw — verl's mean 0, std 1, so the reward itself"),
   ...selectionShape,
   ...networkShape,
   ...runShape,
@@ -68,6 +71,7 @@ export const GRPO_DEFAULTS: GRPOConfig = {
   advantageScale: "std",
   advantageStd: "unbiased",
   advantageEps: 1e-4,
+  advantageSingleton: "zero",
 };
 
 export const GRPO_PRESETS: AlgorithmPreset[] = [
@@ -89,8 +93,8 @@ export const GRPO_PRESETS: AlgorithmPreset[] = [
 ];
 
 /** GRPO's per-step advantages for a batch (§2), outcome or per-step rewards. */
-export function grpoAdvantages(batch: GroupBatch, c: Pick<GRPOConfig, "rewardMode" | "gamma" | "advantageScale" | "advantageStd" | "advantageEps">): Float32Array {
-  const options = { scale: c.advantageScale, std: c.advantageStd, eps: c.advantageEps };
+export function grpoAdvantages(batch: GroupBatch, c: Pick<GRPOConfig, "rewardMode" | "gamma" | "advantageScale" | "advantageStd" | "advantageEps" | "advantageSingleton">): Float32Array {
+  const options = { scale: c.advantageScale, std: c.advantageStd, eps: c.advantageEps, singleton: c.advantageSingleton };
   if (c.rewardMode === "outcome") {
     return broadcastEpisodeValue(groupRelativeAdvantage(batch.episodeReturn, batch.episodeGroup, options), batch.episodeIndex);
   }

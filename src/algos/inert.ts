@@ -22,6 +22,13 @@ export function inertKeys(algo: string, c: Record<string, unknown>): InertKey[] 
   if ("selection" in c && c.selection !== "d3s" && c.d3s && typeof c.d3s === "object") {
     add(Object.keys(c.d3s).map((k) => `d3s.${k}`), `selection is "${String(c.selection)}", so no D³S option applies`, "add --set selection=d3s, or drop the d3s.* keys");
   }
+  if ("advantageSingleton" in c && (c.selection !== "d3s" || !isRecomputing(c.d3s))) {
+    add(
+      ["advantageSingleton"],
+      "only D³S with d3s.recomputeAdvantages = true can leave a group with one episode (groupSize ≥ 2 otherwise)",
+      "add --set selection=d3s --set d3s.recomputeAdvantages=true --set d3s.minGroupKeep=1, or drop the key",
+    );
+  }
   if (c.beta === 0) add(["klEstimator", "refUpdateEvery"], "beta = 0, so there is no KL to a reference policy", "set beta > 0 (e.g. --set beta=0.04), or drop the key");
   if (c.advantageScale === "none") add(["advantageStd", "advantageEps"], 'advantageScale is "none" (Dr. GRPO), so no std divides the advantages', "set advantageScale=std, or drop the key");
   if (c.rewardMode === "outcome" && algo !== "reinforce") add(["gamma"], 'rewardMode is "outcome": every step gets its episode\'s undiscounted return', "set rewardMode=per-step to use a discount, or drop gamma");
@@ -40,4 +47,8 @@ export function inertKeys(algo: string, c: Record<string, unknown>): InertKey[] 
     add(["outRangePenalty"], 'smoothing is "differentiable": the penalty is the distance to the band, not a constant', "drop outRangePenalty, or use smoothing=as-coded");
   }
   return out;
+}
+
+function isRecomputing(d3s: unknown): boolean {
+  return typeof d3s === "object" && d3s !== null && (d3s as { recomputeAdvantages?: unknown }).recomputeAdvantages === true;
 }

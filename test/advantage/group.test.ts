@@ -10,8 +10,8 @@ const close = (xs: number[], digits = 5) => xs.map((x) => expect.closeTo(x, digi
 const oneGroup = [0, 0, 0, 0];
 
 describe("groupRelativeAdvantage (docs/methods.md §2, G = 4)", () => {
-  it("documents TRL's defaults: std scaling, unbiased std, eps 1e-4", () => {
-    expect(GROUP_ADVANTAGE_DEFAULTS).toEqual({ scale: "std", std: "unbiased", eps: 1e-4 });
+  it("documents TRL's defaults: std scaling, unbiased std, eps 1e-4, a group of one gets 0", () => {
+    expect(GROUP_ADVANTAGE_DEFAULTS).toEqual({ scale: "std", std: "unbiased", eps: 1e-4, singleton: "zero" });
   });
 
   it("r = [1,0,0,1]: ±0.865875 (unbiased), ±0.9998 (population), ±0.5 (Dr. GRPO)", () => {
@@ -39,6 +39,14 @@ describe("groupRelativeAdvantage (docs/methods.md §2, G = 4)", () => {
 
   it("gives 0 to a group with equal rewards and to a one-member group", () => {
     expect(Array.from(groupRelativeAdvantage([3, 3, 3, 5], [0, 0, 0, 1]))).toEqual([0, 0, 0, 0]);
+  });
+
+  it("passes a one-member group's reward through with singleton raw (verl: mean 0, std 1)", () => {
+    // Group 1 = [5] alone: 5 / (1 + 1e-4) with the std division, 5 without; group 0 unchanged.
+    expect(Array.from(groupRelativeAdvantage([3, 3, 3, 5], [0, 0, 0, 1], { singleton: "raw" }))).toEqual([0, 0, 0, expect.closeTo(5 / 1.0001, 5)]);
+    expect(Array.from(groupRelativeAdvantage([1, 0, 5], [0, 0, 1], { singleton: "raw", scale: "none" }))).toEqual([0.5, -0.5, 5]);
+    expect(Array.from(groupRelativeAdvantage([1, 0, 5], [0, 0, 1], { singleton: "raw", eps: 1e-6 }))).toEqual([0.5 / (Math.SQRT1_2 + 1e-6), -0.5 / (Math.SQRT1_2 + 1e-6), 5 / (1 + 1e-6)].map((v) => expect.closeTo(v, 5)));
+    expect(() => groupRelativeAdvantage([1], [0], { singleton: "mean" as "raw" })).toThrow(/singleton "mean" is not "zero" or "raw"/);
   });
 
   it("uses eps as given", () => {

@@ -24,6 +24,11 @@ describe("turn returns", () => {
     expect(Array.from(turnReturns(r, 0.95))).toEqual([expect.closeTo(0.95, 6), 1, 0]);
     expect(Array.from(episodeTotals(r))).toEqual([1, 1, 0]);
   });
+
+  it("γ = 0.5 over three turns: rewards [1, 2, 4] → returns [3, 4, 4]; the next episode starts afresh", () => {
+    const r = rowsOf([[["s0", 1], ["s1", 2], ["s2", 4]], [["s0", 5]]]);
+    expect(Array.from(turnReturns(r, 0.5))).toEqual([3, 4, 4, 5]);
+  });
 });
 
 describe("Flow-GRPO advantages", () => {
@@ -76,6 +81,11 @@ describe("HGPO advantages", () => {
     const a = hgpoAdvantages(rows, { ...opts, historyLength: 0 });
     expect(a[1]).toBeCloseTo(0.707105, 5);
     expect(a[3]).toBeCloseTo(-1.414211, 5);
+  });
+  it("baseGroup adds the episode advantage as level 0 (weight 1): rewards [1, 0], mean_norm, eps 0.5 → ±0.5/(1 + 0.5)", () => {
+    // Different anchors, so level 1 has only singletons; level 0 is r − mean over the group = ±0.5.
+    const a = hgpoAdvantages(rowsOf([[["a", 1]], [["b", 0]]]), { ...opts, historyLength: 0, mode: "mean_norm", eps: 0.5, baseGroup: true });
+    expect(Array.from(a)).toEqual([expect.closeTo(1 / 3, 6), expect.closeTo(-1 / 3, 6)]);
   });
   it("a row whose every cluster is a singleton or gives 0 gets 0", () => {
     const a = hgpoAdvantages(rowsOf([[["a", 1]], [["b", 0]]]), opts);

@@ -93,4 +93,29 @@ describe("gatherMinibatch with step-level selection (D³S)", () => {
     const none = gatherMinibatch(batch, Int32Array.from([0, 1, 2]), adv, null, null, null, null);
     expect(none.lengths).toEqual([2, 3, 2]);
   });
+
+  it("gathers continuous actions of several dimensions row by row, and each step's turn", () => {
+    // Two episodes of 2 and 1 steps, 2-D actions; minibatch = episode 1 then episode 0.
+    const batch = {
+      numSteps: 3,
+      numEpisodes: 2,
+      episodeStart: Int32Array.from([0, 2]),
+      episodeLength: Int32Array.from([2, 1]),
+      obs: Float32Array.from([10, 11, 12]),
+      actions: Float32Array.from([0.1, 0.2, 0.3, 0.4, 0.5, 0.6]),
+      logProbs: Float32Array.from([-1, -2, -3]),
+      obsSize: 1,
+      actSize: 2,
+      discrete: false,
+    } as unknown as GroupBatch;
+    const turns = Int32Array.from([0, 1, 0]);
+    const mb = gatherMinibatch(batch, Int32Array.from([1, 0]), new Float32Array(3), null, null, turns, null);
+    expect(Array.from(mb.obs)).toEqual([12, 10, 11]);
+    expect(Array.from(mb.actions)).toEqual([0.5, 0.6, 0.1, 0.2, 0.3, 0.4].map((v) => expect.closeTo(v, 6)));
+    expect(Array.from(mb.oldLogProbs)).toEqual([-3, -1, -2]);
+    expect(Array.from(mb.turns as Int32Array)).toEqual([0, 0, 1]);
+    expect(mb.turnReference).toBeNull(); // no history, no Ĥ
+    const withRef = gatherMinibatch(batch, Int32Array.from([1, 0]), new Float32Array(3), null, null, turns, Float32Array.from([0.7, 0.9]));
+    expect(Array.from(withRef.turnReference as Float32Array)).toEqual([0.7, 0.7, 0.9].map((v) => expect.closeTo(v, 6)));
+  });
 });

@@ -22,6 +22,8 @@ interface Objective {
   beta: number;
   entCoef: number;
   aggregation: AggregationMode;
+  /** The KL estimator (default k3). */
+  estimator?: "k1" | "k3";
 }
 
 /** ℓ_t = surrogate + β·k3(π_θ‖π_ref) − entCoef·H, aggregated over episodes: the reference formulas. */
@@ -30,8 +32,9 @@ function reference(o: Objective, logp: number[], h: number[]): number {
     const ratio = Math.exp(l - old[t]);
     const clipped = Math.min(Math.max(ratio, 1 - o.clip), 1 + o.clip);
     const surrogate = o.objective === "clip" ? -Math.min(ratio * adv[t], clipped * adv[t]) : -adv[t] * l;
-    const x = ref[t] - l; // k3 with x = log π_ref − log π_θ estimates KL(π_θ ‖ π_ref)
-    return surrogate + o.beta * (Math.exp(x) - x - 1) - o.entCoef * h[t];
+    const x = ref[t] - l; // k3 with x = log π_ref − log π_θ estimates KL(π_θ ‖ π_ref); k1 is −x
+    const kl = o.estimator === "k1" ? -x : Math.exp(x) - x - 1;
+    return surrogate + o.beta * kl - o.entCoef * h[t];
   });
   const episodes = [perStep.slice(0, 2), perStep.slice(2)];
   const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
@@ -57,7 +60,7 @@ function recipe(o: Objective): GroupRecipe {
     clipHigh: o.clip,
     lossAggregation: o.aggregation,
     entCoef: o.entCoef,
-    kl: o.beta > 0 ? { beta: o.beta, estimator: "k3", refUpdateEvery: 0 } : null,
+    kl: o.beta > 0 ? { beta: o.beta, estimator: o.estimator ?? "k3", refUpdateEvery: 0 } : null,
     epo: null,
   } as unknown as GroupRecipe;
 }
@@ -74,9 +77,10 @@ describeEachBackend("groupStepLoss equals the objective written out independentl
     { objective: "clip", clip: 0.2, beta: 0.3, entCoef: 0.05, aggregation: "bnpo" },
     { objective: "clip", clip: 0.1, beta: 0.04, entCoef: 0, aggregation: "dr_grpo" },
     { objective: "pg", clip: 0.2, beta: 0, entCoef: 0.01, aggregation: "bnpo" },
+    { objective: "clip", clip: 0.2, beta: 0.3, entCoef: 0.05, aggregation: "grpo", estimator: "k1" },
   ];
   for (const o of cases) {
-    it(`${o.objective}, β ${o.beta}, entCoef ${o.entCoef}, ${o.aggregation}: value and gradients`, () => {
+    it(`${o.objective}, β ${o.beta} (${o.estimator ?? "k3"}), entCoef ${o.entCoef}, ${o.aggregation}: value and gradients`, () => {
       tf.tidy(() => {
         const value = engineLoss(o, tf.tensor1d(lp), tf.tensor1d(entropy)).dataSync()[0];
         expect(value).toBeCloseTo(reference(o, lp, entropy), 5);

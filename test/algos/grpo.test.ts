@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { GRPO_DEFAULTS, grpoAdvantages, type GRPOConfig } from "../../src/algos/grpo.js";
+import { resolveConfig } from "../../src/algos/index.js";
 import type { GroupBatch } from "../../src/rollout/group_collector.js";
 import { create, expectCommonMetrics, expectDeterministic, expectExactResume, expectNoTensorLeak, iterations, smallConfig } from "../helpers/algos.js";
 import { aggregateRows, clippedLoss, episodeSteps, forward, lossAt, record } from "../helpers/update_probe.js";
@@ -27,7 +28,7 @@ function batchOf(rewards: number[][]): GroupBatch {
   } as GroupBatch;
 }
 
-const ADV = { rewardMode: "outcome", gamma: 1, advantageScale: "std", advantageStd: "unbiased", advantageEps: 1e-4 } as const;
+const ADV = { rewardMode: "outcome", gamma: 1, advantageScale: "std", advantageStd: "unbiased", advantageEps: 1e-4, advantageSingleton: "zero" } as const;
 
 describe("grpoAdvantages", () => {
   it("gives every step its episode's group-relative return (§2: r = [1,0,0,1] → ±0.865875)", () => {
@@ -38,6 +39,30 @@ describe("grpoAdvantages", () => {
   it("skips the std division with scale none (Dr. GRPO: r = [1,0,0,0] → [0.75, −0.25, …])", () => {
     const adv = grpoAdvantages(batchOf([[1], [0], [0], [0]]), { ...ADV, advantageScale: "none" });
     expect(Array.from(adv)).toEqual([0.75, -0.25, -0.25, -0.25]);
+  });
+
+  it("uses TRL's eps 1e-4 by default and verl's 1e-6 with --preset verl, both with the unbiased std", () => {
+    // r = [1,0,0,1]: unbiased std 0.57735, so A = 0.5/(0.57735 + eps).
+    const batch = batchOf([[1], [0], [0], [1]]);
+    const trl = resolveConfig({ algo: "grpo" }) as GRPOConfig;
+    const verl = resolveConfig({ algo: "grpo", preset: "verl" }) as GRPOConfig;
+    expect([trl.advantageStd, trl.advantageEps, verl.advantageStd, verl.advantageEps]).toEqual(["unbiased", 1e-4, "unbiased", 1e-6]);
+    expect(grpoAdvantages(batch, trl)[0]).toBeCloseTo(0.865875, 6);
+    expect(grpoAdvantages(batch, verl)[0]).toBeCloseTo(0.5 / (Math.sqrt(1 / 3) + 1e-6), 6); // 0.866024
+    expect(verl.advantageSingleton).toBe("zero"); // refused without D³S recomputing, so not in the preset
+  });
+
+  it("gives a group of one advantage 0 by default, and its reward (verl: mean 0, std 1) with advantageSingleton raw", () => {
+    // Episode 0 alone in group 0; episodes 1 and 2 (returns 1 and 0) in group 1: mean 0.5,
+    // unbiased std √0.5, so ±0.5/(0.707107 + 1e-4) = ±0.999859 whatever the singleton rule.
+    const batch = batchOf([[2], [1], [0]]);
+    batch.episodeGroup = Int32Array.from([0, 1, 1]);
+    const pair = 0.5 / (Math.SQRT1_2 + 1e-4);
+    expect(Array.from(grpoAdvantages(batch, ADV))).toEqual([0, pair, -pair].map((v) => expect.closeTo(v, 5)));
+    expect(Array.from(grpoAdvantages(batch, { ...ADV, advantageSingleton: "raw" }))).toEqual([2 / (1 + 1e-4), pair, -pair].map((v) => expect.closeTo(v, 5)));
+    // Without the std division verl subtracts its mean 0: the reward itself.
+    expect(Array.from(grpoAdvantages(batch, { ...ADV, advantageScale: "none", advantageSingleton: "raw" }))).toEqual([2, 0.5, -0.5]);
+    expect(Array.from(grpoAdvantages(batch, { ...ADV, advantageScale: "none" }))).toEqual([0, 0.5, -0.5]);
   });
 
   it("normalises returns-to-go over all steps of the group in rewardMode per-step", () => {

@@ -136,6 +136,8 @@ describe("invalid combinations are rejected at start-up", () => {
       ["grpo", { klEstimator: "k1" }, /klEstimator = "k1" .* beta = 0/],
       ["grpo", { advantageScale: "none", advantageEps: 1e-6 }, /advantageEps .* advantageScale is "none"/],
       ["grpo", { gamma: 0.9 }, /gamma = 0.9 .* rewardMode is "outcome"/],
+      ["grpo", { advantageSingleton: "raw" }, /advantageSingleton = "raw" .* only D³S with d3s.recomputeAdvantages = true/],
+      ["grpo", { selection: "d3s", advantageSingleton: "raw" }, /advantageSingleton = "raw" .* only D³S with d3s.recomputeAdvantages = true/],
       ["rloo", { clip: false, updateEpochs: 8 }, /updateEpochs = 8 .* clip is false/],
       ["reinforce", { baseline: "none", valueEpochs: 3 }, /valueEpochs = 3 .* baseline is "none"/],
     ];
@@ -146,6 +148,7 @@ describe("invalid combinations are rejected at start-up", () => {
     expect(() => resolveConfig({ algo: "grpo", overrides: { rewardMode: "per-step", gamma: 0.9 } })).not.toThrow();
     expect(() => resolveConfig({ algo: "reinforce", overrides: { valueEpochs: 3 } })).not.toThrow();
     expect(() => resolveConfig({ algo: "grpo", overrides: { d3s: { levels: "both" } } })).not.toThrow();
+    expect(() => resolveConfig({ algo: "grpo", overrides: { selection: "d3s", d3s: { recomputeAdvantages: true, minGroupKeep: 1 }, advantageSingleton: "raw" } })).not.toThrow();
     // From a config file, the file is named.
     expect(rejection({ algo: "grpo", file: { klEstimator: "k1" }, fileName: "grpo.yaml" }).message).toMatch(/from config file grpo\.yaml/);
   });

@@ -24,6 +24,16 @@ describeEachBackend("entropyBonus and weightedSum", () => {
     });
   });
 
+  it("weightedSum returns a single weight-1 term itself and multiplies only weights ≠ 1 (as documented)", () => {
+    tf.tidy(() => {
+      const a = tf.scalar(0.3);
+      expect(weightedSum([{ loss: a, weight: 1 }])).toBe(a);
+      const scaled = weightedSum([{ loss: a, weight: 2 }]);
+      expect(scaled).not.toBe(a);
+      expect(scalarValue(scaled)).toBeCloseTo(0.6, 6);
+    });
+  });
+
   it("weightedSum passes gradients through with the weights", () => {
     tf.tidy(() => {
       const grads = tf.grads((a: tf.Tensor, b: tf.Tensor) =>

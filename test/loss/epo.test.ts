@@ -23,6 +23,8 @@ describe("epoPhaseWeight (docs/methods.md §5)", () => {
     expect(epoPhaseWeight(1, 1)).toBeCloseTo(0.8 * Math.exp(-3), 10);
     expect(() => epoPhaseWeight(101, 100)).toThrow(/epoch e must be in \[0, 100\]/);
     expect(() => epoPhaseWeight(0, 0)).toThrow(/E must be an integer ≥ 1/);
+    expect(() => epoPhaseWeight(-1, 100)).toThrow(/epoch e must be in \[0, 100\], got -1/);
+    expect(() => epoPhaseWeight(Number.NaN, 100)).toThrow(/epoch e must be in \[0, 100\], got NaN/);
   });
 });
 
@@ -52,6 +54,30 @@ describe("EntropyHistory", () => {
     expect(Array.from(copy.reference())).toEqual([2, 4]);
     expect(() => new EntropyHistory(3).setState(h.getState())).toThrow(/does not fit a history of 3 turns/);
     expect(() => h.append([NaN])).toThrow(/turn 0 has entropy NaN/);
+  });
+
+  it("takes one turn or more, and refuses any saved state that does not fit", () => {
+    expect(new EntropyHistory(1).turns).toBe(1);
+    expect(() => new EntropyHistory(0)).toThrow(/EntropyHistory: turns must be an integer ≥ 1, got 0/);
+    expect(() => new EntropyHistory(1.5)).toThrow(/turns must be an integer ≥ 1, got 1.5/);
+    const h = new EntropyHistory(2);
+    const good = { turns: 2, iterations: 1, sums: [1, 3] };
+    h.setState(good);
+    expect(Array.from(h.reference())).toEqual([1, 3]);
+    const bad = [
+      null,
+      { ...good, turns: 3 },
+      { ...good, iterations: -1 },
+      { ...good, iterations: 0.5 },
+      { ...good, sums: [1] },
+      { ...good, sums: [1, Number.NaN] },
+      { ...good, sums: [Number.NaN, 1] },
+      { ...good, sums: "13" },
+    ];
+    for (const state of bad) expect(() => h.setState(state as never)).toThrow(/does not fit a history of 2 turns/);
+    // A zero-iteration state is a fresh history.
+    h.setState({ turns: 2, iterations: 0, sums: [0, 0] });
+    expect(h.size).toBe(0);
   });
 });
 
@@ -127,6 +153,14 @@ describeEachBackend("EPO entropy smoothing", () => {
       expect(() => smoothingPenalty(t1(H), t1([1, 1]))).toThrow(/reference has shape \[2\]/);
       expect(() => smoothingPenalty(t1(H), 1, { kappaLow: 1.3 })).toThrow(/kappaHigh/);
       expect(() => smoothingPenalty(t1(H), 1, { mode: "seq" as never })).toThrow(/mode "seq"/);
+      expect(() => smoothingPenalty(t1(H), tf.ones([4, 1]) as unknown as tf.Tensor1D)).toThrow(/reference has shape \[4, 1\] but tokenEntropy has shape \[4\]/);
+      expect(() => smoothingPenalty(t1(H), 1, { kappaHigh: Number.POSITIVE_INFINITY })).toThrow(/kappaHigh \(Infinity\) must be finite/);
+      // A band of zero width is allowed: every token is outside it.
+      expectValues(smoothingPenalty(t1([0.5, 1, 1.5]), 1, { kappaLow: 1, kappaHigh: 1, mode: "differentiable" }), [0.5, 0, 0.5], 6);
+      expect(() => epoEntropyTerm(t1(H), 1, { smoothCoef: Number.NaN })).toThrow(/epoEntropyTerm: smoothCoef must be a finite number, got NaN/);
+      expect(() => epoEntropyTerm(t1(H), 1, { phaseWeight: Number.POSITIVE_INFINITY })).toThrow(/epoEntropyTerm: phaseWeight must be a finite number, got Infinity/);
+      expect(() => epoEntropyLoss(t1(H), 1, { entropyCoef: Number.NaN })).toThrow(/epoEntropyLoss: entropyCoef must be a finite number, got NaN/);
+      expect(() => epoEntropyTerm(tf.ones([2, 2]) as unknown as tf.Tensor1D, 1)).toThrow(/epoEntropyTerm: tokenEntropy has shape \[2, 2\] \(rank 2\) but rank 1 is required/);
     });
   });
 

@@ -99,6 +99,14 @@ describeEachBackend("MDPO loss terms", () => {
   it("rejects bad shapes and step sizes", () => {
     tf.tidy(() => {
       expect(() => gaussianKl(tf.tensor2d([[0, 0]]), t1([0]), tf.tensor2d([[0, 0]]), t1([0, 0]))).toThrow(/logStd has shape \[1\]/);
+      // A log-std is [D] (state-independent) or [B, D]; [B] alone, [D, B] or rank 3 are refused.
+      const m = tf.tensor2d([[0, 0, 0], [0, 0, 0]]);
+      expect(() => gaussianKl(m, tf.zeros([2, 3]), m, tf.zeros([3]))).not.toThrow();
+      expect(() => gaussianKl(m, tf.zeros([2]), m, tf.zeros([3]))).toThrow(/gaussianKl: logStd has shape \[2\] but the means have shape \[2, 3\]/);
+      expect(() => gaussianKl(m, tf.zeros([3, 2]), m, tf.zeros([3]))).toThrow(/logStd has shape \[3, 2\]/);
+      expect(() => gaussianKl(m, tf.zeros([1, 3]), m, tf.zeros([3]))).toThrow(/logStd has shape \[1, 3\]/);
+      expect(() => gaussianKl(m, tf.zeros([2, 3, 1]), m, tf.zeros([3]))).toThrow(/logStd has shape \[2, 3, 1\]/);
+      expect(() => gaussianKl(m, tf.zeros([3]), m, tf.zeros([2, 2]))).toThrow(/oldLogStd has shape \[2, 2\].*Fix: pass a log-std of shape \[2, 3\] or \[3\]/);
       expect(() => categoricalKl(tf.tensor2d([[0, 0]]), tf.tensor2d([[0, 0, 0]]))).toThrow(/shape/);
       expect(() => mdpoLoss(t1([1]), t1([0]), 0)).toThrow(/t_k must be a positive number/);
     });

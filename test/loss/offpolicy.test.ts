@@ -4,6 +4,7 @@ import {
   bellmanTarget,
   deterministicActorLoss,
   mdpoOffActorLoss,
+  mdpoValueTarget,
   minOf,
   polyakUpdate,
   qRegression,
@@ -79,6 +80,26 @@ describe("off-policy update rules on hand-computed numbers", () => {
     close(l.dQ1, [-0.5, -0.5]);
     close(l.dMean, [1e-4, -2e-4], 8);
     close(l.dLogStd, [5e-4, -5e-4], 8);
+  });
+
+  it("MDPO-off actor loss with a KL coefficient ≠ 1 and uneven log-ratios (c = 2, λ = 0.2)", () => {
+    // log-ratios 0.5 and 0.25: rows 2·0.5 + 0.2·(−1.5) − 1 = −0.3 and 2·0.25 + 0.2·(−0.75) − 2 = −1.65,
+    // mean −0.975; regulariser 1e-3·(0.01 + 0.04 + 0.25 + 0.25)/2 = 0.000275; KL term mean(0.5, 0.25).
+    const l = mdpoOffActorLoss([-1, -0.5], [-1.5, -0.75], [1, 2], [0.1, -0.2], [0.5, -0.5], 2, 0.2);
+    expect(l.loss).toBeCloseTo(-0.975 + 0.000275, 7);
+    expect(l.klTerm).toBeCloseTo(0.375, 7);
+    close(l.dLogProb, [1, 1]);
+    close(l.dOldLogProb, [-0.9, -0.9]);
+  });
+
+  it("MDPO-off state-value target: min(Q1, Q2) − λ·log π", () => {
+    close(mdpoValueTarget([1, 3], [2, 2], [-1, 0.5], 0.2), [1.2, 1.9]);
+  });
+
+  it("targets and Polyak averaging refuse arrays of different lengths", () => {
+    expect(() => bellmanTarget([1], [0], [0.99, 0.99], [1])).toThrow(/one of each per transition/);
+    expect(() => bellmanTarget([1], [0], [0.99], [1, 2])).toThrow(/one of each per transition/);
+    expect(() => polyakUpdate([new Float32Array(1)], [], 0.5)).toThrow(/polyakUpdate: 1 target and 0 online arrays/);
   });
 
   it("Polyak averaging: τ = 0.005 moves 0 towards 1 by 0.005; τ = 1 copies", () => {
