@@ -1,6 +1,8 @@
 import { ConfigError, describeValue } from "../core/errors.js";
 import type { Rng } from "../core/rng.js";
 import { gemm, type GemmOptions } from "./gemm.js";
+import { simdKernelsAvailable } from "./kernels/simd.js";
+import { arenaUnsupported, ArenaTrace, TransformerArena } from "./kernels/transformer_arena.js";
 
 /**
  * A tiny GPT-style causal transformer language model (pre-LN decoder), with forward and
@@ -57,6 +59,23 @@ export interface TransformerTrace {
 }
 
 /** Per-row key/value cache for incremental decoding (see `TransformerLM.step`). */
+/**
+ * What runs the training forward and backward: "js" (hand-written loops, gemm through
+ * nn/gemm.ts) or "kernels" (refinery's WebAssembly SIMD kernels on one arena per model,
+ * kernels/transformer_arena.ts). Sampling (`step`) runs the same code on both.
+ */
+export type TransformerBackend = "js" | "kernels";
+
+/** A trace of the kernels backend: the activations live in the model's arena. */
+class KernelTraceState implements TransformerTrace {
+  constructor(
+    readonly n: number,
+    readonly T: number,
+    readonly inner: ArenaTrace,
+    readonly owner: TransformerLM,
+  ) {}
+}
+
 export interface KvCache {
   /** Number of rows. */
   readonly n: number;
@@ -219,6 +238,7 @@ export class TransformerLM {
   private readonly layerOffset: number[];
   private phase: PhaseTimes | null = null;
   private readonly pool = new BufferPool();
+  private arena: TransformerArena | null = null;
 
   constructor(config: TransformerConfig, rng: Rng) {
     this.config = validateConfig(config);
@@ -283,6 +303,34 @@ export class TransformerLM {
     });
   }
 
+  /** Which code runs forward and backward (see TransformerBackend); "js" until set. */
+  get backend(): TransformerBackend {
+    return this.arena === null ? "js" : "kernels";
+  }
+
+  /**
+   * Switches forward/backward between the JS loops and the WebAssembly SIMD kernels.
+   * "kernels" needs WebAssembly SIMD and width, ffWidth multiples of 8 and a head size
+   * that is a multiple of 4; it throws a ConfigError naming what is missing otherwise.
+   * Traces made before a switch cannot be used after it.
+   */
+  setBackend(backend: TransformerBackend): void {
+    if (backend === "js") {
+      this.arena = null;
+      return;
+    }
+    if (backend !== "kernels") {
+      throw new ConfigError(`unknown transformer backend ${describeValue(backend)}`, 'use "js" or "kernels"');
+    }
+    if (this.arena !== null) return;
+    if (!simdKernelsAvailable()) {
+      throw new ConfigError("the transformer's kernels backend needs WebAssembly SIMD, which this platform lacks", 'use backend "js"');
+    }
+    const why = arenaUnsupported(this.config);
+    if (why !== null) throw new ConfigError(`the transformer's kernels backend cannot run this model: ${why}`, 'use backend "js", or pick width and ffWidth multiples of 8 with a head size (width / heads) that is a multiple of 4');
+    this.arena = new TransformerArena(this.config, this.params);
+  }
+
   paramShapes(): Record<string, number[]> {
     return Object.fromEntries(this.paramNames.map((name, i) => [name, [...this.shapes[i]]]));
   }
@@ -330,6 +378,13 @@ export class TransformerLM {
   forward(tokens: Int32Array, n: number, T: number, start: Int32Array | null, withTrace: boolean): { logits: Float32Array; trace: TransformerTrace | null } {
     const starts = this.checkBatch(tokens, n, T, start);
     const t0 = this.begin(transformerProfiler.forward);
+    if (this.arena !== null) {
+      this.arena.times = this.phase;
+      const out = this.arena.forward(tokens, n, T, starts, withTrace);
+      this.arena.times = null;
+      this.end(t0);
+      return { logits: out.logits, trace: out.trace === null ? null : new KernelTraceState(n, T, out.trace, this) };
+    }
     const { width: d } = this.config;
     const N = n * T;
     const x = this.pool.take(N * d);
@@ -354,6 +409,7 @@ export class TransformerLM {
    * since that forward (the trace refers to them, it does not copy them).
    */
   backward(trace: TransformerTrace, dLogits: Float32Array): Float32Array[] {
+    if (trace instanceof KernelTraceState && trace.owner === this) return this.kernelBackward(trace, dLogits);
     if (!(trace instanceof TraceState) || trace.owner !== this) {
       throw new ConfigError("backward got a trace that is not from this model's forward", "pass the trace returned by forward(…, withTrace = true) of the same model");
     }
@@ -392,6 +448,29 @@ export class TransformerLM {
     this.release(trace.layers, trace.lnf);
     this.end(t0);
     return grads;
+  }
+
+  private kernelBackward(trace: KernelTraceState, dLogits: Float32Array): Float32Array[] {
+    const arena = this.arena;
+    if (arena === null || trace.inner.owner !== arena) {
+      throw new ConfigError("backward got a trace from before the model's backend was switched", "run forward(…, true) again on the current backend");
+    }
+    if (trace.inner.consumed) {
+      throw new ConfigError("this trace was already used by backward (its buffers were recycled)", "run forward(…, true) again for another backward pass");
+    }
+    const N = trace.n * trace.T;
+    const V = this.config.vocabSize;
+    if (!(dLogits instanceof Float32Array) || dLogits.length !== N * V) {
+      throw new ConfigError(`backward: dLogits must be a Float32Array of n·T·V = ${N * V} entries, got ${describeValue(dLogits)}`, "pass dLoss/dlogits shaped like the logits");
+    }
+    const t0 = this.begin(transformerProfiler.backward);
+    arena.times = this.phase;
+    try {
+      return arena.backward(trace.inner, dLogits);
+    } finally {
+      arena.times = null;
+      this.end(t0);
+    }
   }
 
   /** An empty key/value cache for n rows; `start` gives per-row left-padding counts as in `forward`. */
