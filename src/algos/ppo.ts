@@ -77,7 +77,7 @@ export class PPO implements Algorithm {
       orthoInit: c.orthoInit,
       rng: initRng,
     });
-    this.optimizer = new Adam(this.policy.trainableVariables(), { learningRate: c.learningRate, epsilon: 1e-5 });
+    this.optimizer = new Adam(this.policy.trainableVariables(), { learningRate: c.learningRate, epsilon: 1e-5, kernels: c.backend === "kernels" });
     this.collector = new StepCollector(this.vec, this.policy, c.numSteps, c.gamma, c.bootstrapTruncated, c.sdeSampleFreq);
     this.collector.reset(c.seed);
   }

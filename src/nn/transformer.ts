@@ -2,7 +2,7 @@ import { ConfigError, describeValue } from "../core/errors.js";
 import type { Rng } from "../core/rng.js";
 import { gemm, type GemmOptions } from "./gemm.js";
 import { simdKernelsAvailable } from "./kernels/simd.js";
-import { arenaUnsupported, ArenaTrace, TransformerArena } from "./kernels/transformer_arena.js";
+import { ArenaCache, arenaUnsupported, ArenaTrace, TransformerArena } from "./kernels/transformer_arena.js";
 
 /**
  * A tiny GPT-style causal transformer language model (pre-LN decoder), with forward and
@@ -62,7 +62,7 @@ export interface TransformerTrace {
 /**
  * What runs the training forward and backward: "js" (hand-written loops, gemm through
  * nn/gemm.ts) or "kernels" (refinery's WebAssembly SIMD kernels on one arena per model,
- * kernels/transformer_arena.ts). Sampling (`step`) runs the same code on both.
+ * kernels/transformer_arena.ts), for training and for sampling with the KV cache.
  */
 export type TransformerBackend = "js" | "kernels";
 
@@ -74,6 +74,22 @@ class KernelTraceState implements TransformerTrace {
     readonly inner: ArenaTrace,
     readonly owner: TransformerLM,
   ) {}
+}
+
+/** A KV cache of the kernels backend: keys and values live in the model's arena. */
+class KernelCacheState implements KvCache {
+  constructor(
+    readonly inner: ArenaCache,
+    readonly owner: TransformerLM,
+  ) {}
+
+  get n(): number {
+    return this.inner.n;
+  }
+
+  get length(): number {
+    return this.inner.length;
+  }
 }
 
 export interface KvCache {
@@ -479,6 +495,7 @@ export class TransformerLM {
       throw new ConfigError(`createCache needs a positive number of rows, got ${describeValue(n)}`, "pass the batch size");
     }
     const starts = this.checkStarts(start, n, this.config.contextLength);
+    if (this.arena !== null) return new KernelCacheState(this.arena.createCache(n, starts), this);
     const { layers: L, heads: H, contextLength: C } = this.config;
     const size = n * H * C * this.headDim;
     const keys = Array.from({ length: L }, () => new Float32Array(size));
@@ -491,10 +508,13 @@ export class TransformerLM {
    * distinct context once, then branch it into several continuations.
    */
   repeatCache(cache: KvCache, times: number): KvCache {
-    if (!(cache instanceof KvCacheState) || cache.owner !== this) {
+    const kernelCache = this.kernelCache(cache, "repeatCache");
+    if (kernelCache === null && (!(cache instanceof KvCacheState) || cache.owner !== this)) {
       throw new ConfigError("repeatCache got a cache that was not created by this model's createCache", "create the cache with model.createCache(n)");
     }
     if (!Number.isSafeInteger(times) || times < 1) throw new ConfigError(`repeatCache needs a positive count, got ${describeValue(times)}`, "pass how many copies of each row to make");
+    if (kernelCache !== null) return new KernelCacheState(this.arena!.repeatCache(kernelCache, times), this);
+    if (!(cache instanceof KvCacheState)) throw new Error("internal: cache type");
     const n = cache.n * times;
     const row = this.config.heads * this.config.contextLength * this.headDim;
     const starts = new Int32Array(n);
@@ -518,6 +538,8 @@ export class TransformerLM {
    * far, at the last position. Throws when the cache is full (contextLength positions).
    */
   step(cache: KvCache, tokens: Int32Array): Float32Array {
+    const kernelCache = this.kernelCache(cache, "step");
+    if (kernelCache !== null) return this.kernelStep(kernelCache, tokens);
     if (!(cache instanceof KvCacheState) || cache.owner !== this) {
       throw new ConfigError("step got a cache that was not created by this model's createCache", "create the cache with model.createCache(n)");
     }
@@ -544,6 +566,38 @@ export class TransformerLM {
     cache.length = t + 1;
     this.end(t0);
     return logits;
+  }
+
+  /**
+   * The arena cache inside `cache` when it is a kernels-backend cache of this model (null
+   * for other caches); throws when it belongs to an arena this model no longer uses.
+   */
+  private kernelCache(cache: KvCache, what: string): ArenaCache | null {
+    if (!(cache instanceof KernelCacheState) || cache.owner !== this) return null;
+    if (this.arena === null || cache.inner.owner !== this.arena) {
+      throw new ConfigError(`${what} got a cache from before the model's backend was switched`, "create a new cache with model.createCache(n)");
+    }
+    return cache.inner;
+  }
+
+  private kernelStep(cache: ArenaCache, tokens: Int32Array): Float32Array {
+    const { contextLength: C, vocabSize: V } = this.config;
+    if (cache.length >= C) {
+      throw new ConfigError(`the KV cache is full: all ${C} positions (contextLength) are used`, "start a new cache, or shorten the generation");
+    }
+    if (!(tokens instanceof Int32Array) || tokens.length !== cache.n) {
+      throw new ConfigError(`step needs an Int32Array of ${cache.n} tokens (one per cache row), got ${describeValue(tokens)}`, "pass one token per row");
+    }
+    checkTokenRange(tokens, V);
+    const t0 = this.begin(transformerProfiler.step);
+    const arena = this.arena!;
+    arena.times = this.phase;
+    try {
+      return arena.step(cache, tokens);
+    } finally {
+      arena.times = null;
+      this.end(t0);
+    }
   }
 
   // ---- forward pieces ----

@@ -20,8 +20,9 @@ export interface TransformerKernelExports {
   colsum(px: number, rows: number, cols: number, pout: number): void;
   attention(pqkv: number, pprobs: number, pattn: number, n: number, T: number, H: number, hd: number, pstarts: number, scale: number): void;
   attention_back(pqkv: number, pprobs: number, pdattn: number, pdqkv: number, pscratch: number, n: number, T: number, H: number, hd: number, pstarts: number, scale: number): void;
+  attention_step(pqkv: number, pkeys: number, pvalues: number, pattn: number, pscratch: number, n: number, H: number, hd: number, C: number, t: number, pstarts: number, scale: number): void;
   sumsq(px: number, n: number): number;
-  adam(pw: number, pg: number, pm: number, pv: number, n: number, gscale: number, b1: number, b2: number, eps: number, step: number, rbc2: number): void;
+  adam(pw: number, pg: number, pm: number, pv: number, n: number, gscale: number, b1: number, b2: number, c1: number, c2: number, eps: number, step: number, rbc2: number): void;
 }
 
 let transformerModule: WebAssembly.Module | undefined;

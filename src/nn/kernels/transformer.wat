@@ -451,6 +451,87 @@
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br $i_loop))))
 
+  ;; One decoding position t for n rows: stores each row's k and v (from qkv [n, 3d]) in
+  ;; the cache (keys, values: [n, H, C, hd]) and writes the attention over the cached keys
+  ;; the position may see into attn [n, d]. pscratch: room for C rounded up to 4 floats.
+  (func (export "attention_step")
+    (param $pqkv i32) (param $pkeys i32) (param $pvalues i32) (param $pattn i32) (param $pscratch i32)
+    (param $n i32) (param $H i32) (param $hd i32) (param $C i32) (param $t i32) (param $pstarts i32) (param $scale f32)
+    (local $i i32) (local $h i32) (local $j i32) (local $lo i32) (local $start i32) (local $d i32) (local $hb i32)
+    (local $q i32) (local $kbase i32) (local $vbase i32) (local $c i32) (local $s f32) (local $max f32)
+    (local $sum v128) (local $e v128) (local $mask v128) (local $jv v128) (local $inv v128) (local $acc v128) (local $vp i32)
+    (local $end i32)
+    (local.set $d (i32.mul (local.get $H) (local.get $hd)))
+    (local.set $hb (i32.shl (local.get $hd) (i32.const 2)))
+    (local.set $end (i32.and (i32.add (local.get $t) (i32.const 4)) (i32.const -4)))
+    (block $i_done (loop $i_loop
+      (br_if $i_done (i32.ge_u (local.get $i) (local.get $n)))
+      (local.set $start (i32.load (i32.add (local.get $pstarts) (i32.shl (local.get $i) (i32.const 2)))))
+      (local.set $lo (select (local.get $start) (local.get $t) (i32.ge_u (local.get $t) (local.get $start))))
+      (local.set $h (i32.const 0))
+      (block $h_done (loop $h_loop
+        (br_if $h_done (i32.ge_u (local.get $h) (local.get $H)))
+        (local.set $q (i32.add (local.get $pqkv) (i32.shl (i32.add (i32.mul (i32.mul (local.get $i) (local.get $d)) (i32.const 3)) (i32.mul (local.get $h) (local.get $hd))) (i32.const 2))))
+        (local.set $kbase (i32.shl (i32.mul (i32.mul (i32.add (i32.mul (local.get $i) (local.get $H)) (local.get $h)) (local.get $C)) (local.get $hd)) (i32.const 2)))
+        (local.set $vbase (i32.add (local.get $pvalues) (local.get $kbase)))
+        (local.set $kbase (i32.add (local.get $pkeys) (local.get $kbase)))
+        ;; cache slot t ← this position's k and v
+        (local.set $c (i32.const 0))
+        (block $w_done (loop $w_loop
+          (br_if $w_done (i32.ge_u (local.get $c) (local.get $hb)))
+          (v128.store (i32.add (i32.add (local.get $kbase) (i32.mul (local.get $t) (local.get $hb))) (local.get $c))
+            (v128.load (i32.add (i32.add (local.get $q) (i32.shl (local.get $d) (i32.const 2))) (local.get $c))))
+          (v128.store (i32.add (i32.add (local.get $vbase) (i32.mul (local.get $t) (local.get $hb))) (local.get $c))
+            (v128.load (i32.add (i32.add (local.get $q) (i32.shl (local.get $d) (i32.const 3))) (local.get $c))))
+          (local.set $c (i32.add (local.get $c) (i32.const 16)))
+          (br $w_loop)))
+        ;; scores over the visible keys, their max
+        (local.set $max (f32.const -inf))
+        (local.set $j (local.get $lo))
+        (block $j_done (loop $j_loop
+          (br_if $j_done (i32.gt_u (local.get $j) (local.get $t)))
+          (local.set $s (f32.mul (local.get $scale) (call $dot (local.get $q) (i32.add (local.get $kbase) (i32.mul (local.get $j) (local.get $hb))) (local.get $hd))))
+          (f32.store (i32.add (local.get $pscratch) (i32.shl (local.get $j) (i32.const 2))) (local.get $s))
+          (local.set $max (f32.max (local.get $max) (local.get $s)))
+          (local.set $j (i32.add (local.get $j) (i32.const 1)))
+          (br $j_loop)))
+        ;; softmax over [lo, t] (masked lanes become 0)
+        (local.set $sum (v128.const i32x4 0 0 0 0))
+        (local.set $j (i32.and (local.get $lo) (i32.const -4)))
+        (block $e_done (loop $e_loop
+          (br_if $e_done (i32.ge_u (local.get $j) (local.get $end)))
+          (local.set $jv (i32x4.add (i32x4.splat (local.get $j)) (v128.const i32x4 0 1 2 3)))
+          (local.set $mask (v128.and (i32x4.ge_s (local.get $jv) (i32x4.splat (local.get $lo))) (i32x4.le_s (local.get $jv) (i32x4.splat (local.get $t)))))
+          (local.set $e (v128.and (local.get $mask)
+            (call $exp4 (f32x4.sub (v128.load (i32.add (local.get $pscratch) (i32.shl (local.get $j) (i32.const 2)))) (f32x4.splat (local.get $max))))))
+          (v128.store (i32.add (local.get $pscratch) (i32.shl (local.get $j) (i32.const 2))) (local.get $e))
+          (local.set $sum (f32x4.add (local.get $sum) (local.get $e)))
+          (local.set $j (i32.add (local.get $j) (i32.const 4)))
+          (br $e_loop)))
+        (local.set $inv (f32x4.splat (f32.div (f32.const 1) (call $hsum (local.get $sum)))))
+        ;; out = Σ_j p_j v_j (p_j = e_j / Σ e)
+        (local.set $c (i32.const 0))
+        (block $c_done (loop $c_loop
+          (br_if $c_done (i32.ge_u (local.get $c) (local.get $hb)))
+          (local.set $acc (v128.const i32x4 0 0 0 0))
+          (local.set $vp (i32.add (i32.add (local.get $vbase) (i32.mul (local.get $lo) (local.get $hb))) (local.get $c)))
+          (local.set $j (local.get $lo))
+          (block $v_done (loop $v_loop
+            (br_if $v_done (i32.gt_u (local.get $j) (local.get $t)))
+            (local.set $acc (f32x4.add (local.get $acc)
+              (f32x4.mul (f32x4.splat (f32.load (i32.add (local.get $pscratch) (i32.shl (local.get $j) (i32.const 2))))) (v128.load (local.get $vp)))))
+            (local.set $vp (i32.add (local.get $vp) (local.get $hb)))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $v_loop)))
+          (v128.store (i32.add (i32.add (local.get $pattn) (i32.shl (i32.add (i32.mul (local.get $i) (local.get $d)) (i32.mul (local.get $h) (local.get $hd))) (i32.const 2))) (local.get $c))
+            (f32x4.mul (local.get $acc) (local.get $inv)))
+          (local.set $c (i32.add (local.get $c) (i32.const 16)))
+          (br $c_loop)))
+        (local.set $h (i32.add (local.get $h) (i32.const 1)))
+        (br $h_loop)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $i_loop))))
+
   ;; Σ x[i]² over n floats (n % 4 = 0), accumulated in float64 (the global gradient norm).
   (func (export "sumsq") (param $px i32) (param $n i32) (result f64)
     (local $end i32) (local $x v128) (local $lo v128) (local $hi v128) (local $acc v128)
@@ -466,18 +547,19 @@
         (br $next)))
     (f64.add (f64x2.extract_lane 0 (local.get $acc)) (f64x2.extract_lane 1 (local.get $acc))))
 
-  ;; One Adam step over n floats (n % 4 = 0), in float32 as torch's:
+  ;; One Adam step over n floats (n % 4 = 0), in float32 as torch's (c1 = 1 − β₁ and
+  ;; c2 = 1 − β₂ come from the caller in float64: 1 − f32(0.999) is 1.3e-5 off):
   ;;   g ← g·gscale,  m ← β₁m + (1−β₁)g,  v ← β₂v + (1−β₂)g²,
   ;;   w ← w − step·m / (√v / rbc2 + eps)   (step = lr/(1−β₁ᵗ), rbc2 = √(1−β₂ᵗ)).
   (func (export "adam")
     (param $pw i32) (param $pg i32) (param $pm i32) (param $pv i32) (param $n i32)
-    (param $gscale f32) (param $b1 f32) (param $b2 f32) (param $eps f32) (param $step f32) (param $rbc2 f32)
+    (param $gscale f32) (param $b1 f32) (param $b2 f32) (param $c1 f32) (param $c2 f32) (param $eps f32) (param $step f32) (param $rbc2 f32)
     (local $end i32) (local $g v128) (local $m v128) (local $v v128)
     (local $vb1 v128) (local $vb2 v128) (local $vc1 v128) (local $vc2 v128) (local $vs v128) (local $ve v128) (local $vst v128) (local $vr v128)
     (local.set $vb1 (f32x4.splat (local.get $b1)))
     (local.set $vb2 (f32x4.splat (local.get $b2)))
-    (local.set $vc1 (f32x4.splat (f32.sub (f32.const 1) (local.get $b1))))
-    (local.set $vc2 (f32x4.splat (f32.sub (f32.const 1) (local.get $b2))))
+    (local.set $vc1 (f32x4.splat (local.get $c1)))
+    (local.set $vc2 (f32x4.splat (local.get $c2)))
     (local.set $vs (f32x4.splat (local.get $gscale)))
     (local.set $ve (f32x4.splat (local.get $eps)))
     (local.set $vst (f32x4.splat (local.get $step)))

@@ -44,6 +44,8 @@ export function arenaUnsupported(shape: ArenaShape): string | null {
 }
 
 const LAYER_PARAMS = 12;
+/** Rows of A and B per gemm_tn call (see mmTn). */
+const TN_K_BLOCK = 128;
 const up = (x: number, to: number) => Math.ceil(x / to) * to;
 
 interface LayerSlots {
@@ -90,6 +92,43 @@ interface BackSlots {
   headBias: number;
 }
 
+/** Step scratch for one padded row count. */
+interface StepSlots {
+  x: number;
+  lnout: number;
+  lnhat: number;
+  lnrstd: number;
+  qkv: number;
+  attn: number;
+  u: number;
+  th: number;
+  act: number;
+  logits: number;
+  scratch: number;
+}
+
+/**
+ * Arena blocks of traces dropped without a backward and of caches that are no longer
+ * referenced go back to their arena when the garbage collector reclaims the JS object.
+ */
+const reclaim = new FinalizationRegistry<{ arena: KernelArena; blocks: [number, number][] }>(({ arena, blocks }) => {
+  for (const [ptr, floats] of blocks) arena.release(ptr, floats);
+});
+
+/** A key/value cache in the arena: per layer keys and values [n, H, C, hd]. */
+export class ArenaCache {
+  length = 0;
+  constructor(
+    readonly owner: TransformerArena,
+    readonly n: number,
+    readonly starts: Int32Array,
+    readonly pStarts: number,
+    readonly keys: readonly number[],
+    readonly values: readonly number[],
+    readonly floatsPerLayer: number,
+  ) {}
+}
+
 /** A forward's activations in the arena, for one backward. */
 export class ArenaTrace {
   consumed = false;
@@ -120,6 +159,7 @@ export class TransformerArena {
   private readonly pLayerT: { qkv: number; proj: number; fc: number; mproj: number }[] = [];
   private readonly pHeadT: number;
   private readonly back = new Map<number, BackSlots>();
+  private readonly stepSlotsByRows = new Map<number, StepSlots>();
 
   constructor(
     shape: ArenaShape,
@@ -207,14 +247,131 @@ export class TransformerArena {
       a.release(t.block, t.floats);
       return { logits, trace: null };
     }
-    return { logits, trace: new ArenaTrace(this, t, tokens.slice(0, N), starts.slice()) };
+    const trace = new ArenaTrace(this, t, tokens.slice(0, N), starts.slice());
+    reclaim.register(trace, { arena: a, blocks: [[t.block, t.floats]] }, trace);
+    return { logits, trace };
   }
 
   /** Drops a trace without a backward (its activations go back to the arena). */
   releaseTrace(trace: ArenaTrace): void {
     if (trace.consumed) return;
     trace.consumed = true;
+    reclaim.unregister(trace);
     this.arena.release(trace.slots.block, trace.slots.floats);
+  }
+
+  // ---- sampling with a key/value cache ----
+
+  /** An empty cache for n rows with per-row left padding `starts`. */
+  createCache(n: number, starts: Int32Array): ArenaCache {
+    const { layers: L, heads: H, contextLength: C } = this.s;
+    const a = this.arena;
+    const floats = n * H * C * this.hd;
+    const keys: number[] = [];
+    const values: number[] = [];
+    for (let l = 0; l < L; l++) {
+      keys.push(a.alloc(floats));
+      values.push(a.alloc(floats));
+    }
+    const pStarts = a.alloc(n);
+    a.i32.set(starts, pStarts / 4);
+    const cache = new ArenaCache(this, n, starts.slice(), pStarts, keys, values, floats);
+    const blocks: [number, number][] = [...keys, ...values].map((p) => [p, floats]);
+    blocks.push([pStarts, n]);
+    reclaim.register(cache, { arena: a, blocks });
+    return cache;
+  }
+
+  /** A cache whose row i·times + k is a copy of row i of `cache`. */
+  repeatCache(cache: ArenaCache, times: number): ArenaCache {
+    const n = cache.n * times;
+    const starts = new Int32Array(n);
+    for (let i = 0; i < n; i++) starts[i] = cache.starts[Math.floor(i / times)];
+    const out = this.createCache(n, starts);
+    const row = cache.floatsPerLayer / cache.n;
+    const mem = this.arena.f32;
+    const copy = (src: number, dst: number) => {
+      for (let i = 0; i < cache.n; i++) {
+        for (let k = 0; k < times; k++) mem.copyWithin(dst / 4 + (i * times + k) * row, src / 4 + i * row, src / 4 + (i + 1) * row);
+      }
+    };
+    for (let l = 0; l < this.s.layers; l++) {
+      copy(cache.keys[l], out.keys[l]);
+      copy(cache.values[l], out.values[l]);
+    }
+    out.length = cache.length;
+    return out;
+  }
+
+  /** Feeds one token per row at the cache's next position; the logits [n·V] for the next token. */
+  step(cache: ArenaCache, tokens: Int32Array): Float32Array {
+    const { width: d, ffWidth: f, vocabSize: V, heads: H, contextLength: C } = this.s;
+    const n = cache.n;
+    const np = up(n, 4);
+    const Vp = this.Vp;
+    this.syncWeights();
+    const st = this.stepSlots(np);
+    const a = this.arena;
+    const k = a.k;
+    const t = cache.length;
+    let mem = a.f32;
+    const x0 = st.x / 4;
+    const tok = this.params[0];
+    const pos = this.params[1];
+    for (let i = 0; i < n; i++) {
+      const ta = tokens[i] * d;
+      const pb = (t >= cache.starts[i] ? t - cache.starts[i] : 0) * d;
+      for (let c = 0; c < d; c++) mem[x0 + i * d + c] = tok[ta + c] + pos[pb + c];
+    }
+    mem.fill(0, x0 + n * d, x0 + np * d);
+    const scale = 1 / Math.sqrt(this.hd);
+    for (let l = 0; l < this.s.layers; l++) {
+      k.layernorm(st.x, this.layerParam(l, 0), this.layerParam(l, 1), st.lnout, st.lnhat, st.lnrstd, np, d);
+      this.mm(st.lnout, this.layerParam(l, 2), st.qkv, np, d, 3 * d, this.layerParam(l, 3), false);
+      const t0 = this.clock();
+      k.attention_step(st.qkv, cache.keys[l], cache.values[l], st.attn, st.scratch, n, H, this.hd, C, t, cache.pStarts, scale);
+      this.addAttention(t0);
+      if (np > n) a.f32.fill(0, st.attn / 4 + n * d, st.attn / 4 + np * d);
+      this.mm(st.attn, this.layerParam(l, 4), st.x, np, d, d, this.layerParam(l, 5), true);
+      k.layernorm(st.x, this.layerParam(l, 6), this.layerParam(l, 7), st.lnout, st.lnhat, st.lnrstd, np, d);
+      this.mm(st.lnout, this.layerParam(l, 8), st.u, np, d, f, this.layerParam(l, 9), false);
+      if (this.s.activation === "gelu") k.gelu(st.u, st.th, st.act, np * f);
+      else k.relu(st.u, st.act, np * f);
+      this.mm(st.act, this.layerParam(l, 10), st.x, np, f, d, this.layerParam(l, 11), true);
+    }
+    const fi = this.lnfIndex;
+    k.layernorm(st.x, this.pParam[fi], this.pParam[fi + 1], st.lnout, st.lnhat, st.lnrstd, np, d);
+    this.mm(st.lnout, this.pHeadW, st.logits, np, d, Vp, this.pHeadB, false);
+    cache.length = t + 1;
+    const logits = new Float32Array(n * V);
+    mem = a.f32;
+    const base = st.logits / 4;
+    if (Vp === V) logits.set(mem.subarray(base, base + n * V));
+    else for (let r = 0; r < n; r++) logits.set(mem.subarray(base + r * Vp, base + r * Vp + V), r * V);
+    return logits;
+  }
+
+  private stepSlots(np: number): StepSlots {
+    let st = this.stepSlotsByRows.get(np);
+    if (st === undefined) {
+      const { width: d, ffWidth: f, contextLength: C } = this.s;
+      const a = this.arena;
+      st = {
+        x: a.alloc(np * d),
+        lnout: a.alloc(np * d),
+        lnhat: a.alloc(np * d),
+        lnrstd: a.alloc(np),
+        qkv: a.alloc(np * 3 * d),
+        attn: a.alloc(np * d),
+        u: a.alloc(np * f),
+        th: a.alloc(np * f),
+        act: a.alloc(np * f),
+        logits: a.alloc(np * this.Vp),
+        scratch: a.alloc(up(C, 4)),
+      };
+      this.stepSlotsByRows.set(np, st);
+    }
+    return st;
   }
 
   /** Gradients (fresh arrays, parameter order) of the loss whose dLoss/dlogits is `dLogits` [n·T·V]. */
@@ -455,10 +612,17 @@ export class TransformerArena {
     if (this.times !== null) this.times.gemm += performance.now() - t0;
   }
 
-  /** C[m, n] = Aᵀ·B with A stored [k, m]. */
+  /**
+   * C[m, n] = Aᵀ·B with A stored [k, m] (a weight gradient: k is the batch's 2048 rows).
+   * In slices of TN_K_BLOCK rows, accumulating: the kernel streams B's column strip once
+   * per block row of C, and a slice of B (≤ 128 KB at n = 256) stays in cache where all of
+   * B (2 MB) would not — 2–3× faster here.
+   */
   private mmTn(pa: number, pb: number, pc: number, m: number, k: number, n: number): void {
     const t0 = this.clock();
-    this.arena.gemm.gemm_tn(pa, pb, pc, m, k, n, 0, 0, 0);
+    const tn = this.arena.gemm.gemm_tn;
+    for (let p0 = 0; p0 < k; p0 += TN_K_BLOCK) tn(pa + p0 * m * 4, pb + p0 * n * 4, pc, m, Math.min(TN_K_BLOCK, k - p0), n, 0, p0 > 0 ? 1 : 0, 0);
+    if (k === 0) this.arena.f32.fill(0, pc / 4, pc / 4 + m * n);
     if (this.times !== null) this.times.gemm += performance.now() - t0;
   }
 
