@@ -284,10 +284,10 @@ describe("TransformerLM kernels backend", () => {
     const runs = models.map((model) => {
       const r = new Rng(7);
       const base = model.createCache(2, starts);
-      let logits = new Float32Array(0);
+      let logits: Float32Array = new Float32Array(0);
       for (let t = 0; t < 5; t++) logits = model.step(base, Int32Array.from([prompt[t], prompt[5 + t]]));
       const cache = model.repeatCache(base, 3);
-      let last = new Float32Array(6 * 21);
+      let last: Float32Array = new Float32Array(6 * 21);
       for (let i = 0; i < 6; i++) last.set(logits.subarray(Math.floor(i / 3) * 21, Math.floor(i / 3) * 21 + 21), i * 21);
       const out: number[] = [];
       for (let t = 0; t < 15; t++) {
