@@ -75,6 +75,7 @@ function sample(model: TransformerLM): void {
     for (let i = 0; i < ROWS; i++) next[i] = sampleToken(logits, i * V, V, r, 1, 0).token;
     column = next;
   }
+  model.releaseCache(cache);
 }
 
 const f1 = (x: number) => x.toFixed(1).padStart(7);

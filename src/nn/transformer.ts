@@ -513,7 +513,10 @@ export class TransformerLM {
       throw new ConfigError("repeatCache got a cache that was not created by this model's createCache", "create the cache with model.createCache(n)");
     }
     if (!Number.isSafeInteger(times) || times < 1) throw new ConfigError(`repeatCache needs a positive count, got ${describeValue(times)}`, "pass how many copies of each row to make");
-    if (kernelCache !== null) return new KernelCacheState(this.arena!.repeatCache(kernelCache, times), this);
+    if (kernelCache !== null) {
+      if (kernelCache.released) throw new ConfigError("repeatCache got a cache that was released (releaseCache)", "create a new cache with model.createCache(n)");
+      return new KernelCacheState(this.arena!.repeatCache(kernelCache, times), this);
+    }
     if (!(cache instanceof KvCacheState)) throw new Error("internal: cache type");
     const n = cache.n * times;
     const row = this.config.heads * this.config.contextLength * this.headDim;
@@ -530,6 +533,16 @@ export class TransformerLM {
     const out = new KvCacheState(n, starts, cache.keys.map(copy), cache.values.map(copy), this);
     out.length = cache.length;
     return out;
+  }
+
+  /**
+   * Hands a cache's memory back for reuse; the cache cannot be used afterwards. Optional:
+   * on the kernels backend it saves growing the arena for every new cache (a dropped cache's
+   * memory returns only after garbage collection); on the JS path it does nothing.
+   */
+  releaseCache(cache: KvCache): void {
+    const kernelCache = this.kernelCache(cache, "releaseCache");
+    if (kernelCache !== null) this.arena!.releaseCache(kernelCache);
   }
 
   /**
@@ -582,6 +595,7 @@ export class TransformerLM {
 
   private kernelStep(cache: ArenaCache, tokens: Int32Array): Float32Array {
     const { contextLength: C, vocabSize: V } = this.config;
+    if (cache.released) throw new ConfigError("step got a cache that was released (releaseCache)", "create a new cache with model.createCache(n)");
     if (cache.length >= C) {
       throw new ConfigError(`the KV cache is full: all ${C} positions (contextLength) are used`, "start a new cache, or shorten the generation");
     }

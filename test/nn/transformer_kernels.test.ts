@@ -319,6 +319,14 @@ describe("TransformerLM kernels backend", () => {
     expect(() => model.backward(stale!, new Float32Array(8 * 7))).toThrow(/backend was switched/);
     const { trace: fresh } = model.forward(tokens, 1, 8, null, true);
     expect(() => model.backward(fresh!, new Float32Array(3))).toThrow(/dLogits must be/);
+    // A released cache's memory is reused by the next cache, and the old one refuses work.
+    const cache = model.createCache(2);
+    model.step(cache, Int32Array.from([1, 2]));
+    model.releaseCache(cache);
+    expect(() => model.step(cache, Int32Array.from([1, 2]))).toThrow(/released/);
+    const before = (model as unknown as { arena: { arena: { byteLength: number } } }).arena.arena.byteLength;
+    for (let i = 0; i < 20; i++) model.releaseCache(model.createCache(2));
+    expect((model as unknown as { arena: { arena: { byteLength: number } } }).arena.arena.byteLength).toBe(before);
   });
 });
 

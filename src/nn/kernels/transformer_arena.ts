@@ -118,6 +118,7 @@ const reclaim = new FinalizationRegistry<{ arena: KernelArena; blocks: [number, 
 /** A key/value cache in the arena: per layer keys and values [n, H, C, hd]. */
 export class ArenaCache {
   length = 0;
+  released = false;
   constructor(
     readonly owner: TransformerArena,
     readonly n: number,
@@ -276,10 +277,16 @@ export class TransformerArena {
     const pStarts = a.alloc(n);
     a.i32.set(starts, pStarts / 4);
     const cache = new ArenaCache(this, n, starts.slice(), pStarts, keys, values, floats);
-    const blocks: [number, number][] = [...keys, ...values].map((p) => [p, floats]);
-    blocks.push([pStarts, n]);
-    reclaim.register(cache, { arena: a, blocks });
+    reclaim.register(cache, { arena: a, blocks: cacheBlocks(cache) }, cache);
     return cache;
+  }
+
+  /** Gives a cache's blocks back to the arena now (instead of after garbage collection). */
+  releaseCache(cache: ArenaCache): void {
+    if (cache.released) return;
+    cache.released = true;
+    reclaim.unregister(cache);
+    for (const [ptr, floats] of cacheBlocks(cache)) this.arena.release(ptr, floats);
   }
 
   /** A cache whose row i·times + k is a copy of row i of `cache`. */
@@ -633,6 +640,12 @@ export class TransformerArena {
   private addAttention(t0: number): void {
     if (this.times !== null) this.times.attention += performance.now() - t0;
   }
+}
+
+function cacheBlocks(cache: ArenaCache): [number, number][] {
+  const blocks: [number, number][] = [...cache.keys, ...cache.values].map((p) => [p, cache.floatsPerLayer]);
+  blocks.push([cache.pStarts, cache.n]);
+  return blocks;
 }
 
 /** dst[off + j·rows + i] = src[i·cols + j]: src [rows, cols] → [cols, rows]. */
