@@ -177,8 +177,8 @@ describe("transformer kernels against plain JS", () => {
       new Float32Array(n * T * d),
       starts,
       dAttn,
-      new Float32Array(n * T * 3 * d),
-      new Float32Array(Tp),
+      new Float32Array(n * T * 3 * d).fill(Number.NaN), // every entry gets written
+      new Float32Array(T * Tp),
     );
     const scale = 1 / Math.sqrt(hd);
     arena.k.attention(pqkv, pprobs, pattn, n, T, H, hd, pstarts, scale);

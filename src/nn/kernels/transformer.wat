@@ -363,19 +363,20 @@
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br $i_loop))))
 
-  ;; Backward of attention: given dattn [n·T, d], writes dqkv [n·T, 3d], whose k and v
-  ;; parts the caller has zeroed (they accumulate). Per (row, head) and query t, with
-  ;; P = probs:  dP_tj = dO_t·v_j,  dS_tj = scale·P_tj(dP_tj − Σ_j P_tj dP_tj),
-  ;;   dQ_t = Σ_j dS_tj k_j,  dK_j += dS_tj q_t,  dV_j += P_tj dO_t.
-  ;; pscratch: room for Tp floats.
+;; Backward of attention: given dattn [n·T, d], writes dqkv [n·T, 3d] (every entry of
+  ;; its first n·T rows). Per (row, head), with P = probs:
+  ;;   dP_tj = dO_t·v_j,  dS_tj = scale·P_tj(dP_tj − Σ_j P_tj dP_tj),
+  ;;   dQ_t = Σ_j dS_tj k_j,  dK_j = Σ_t dS_tj q_t,  dV_j = Σ_t P_tj dO_t.
+  ;; The first pass (per query t) keeps dS [T, Tp] in pscratch and writes dQ; the second
+  ;; (per key j) sums dK_j and dV_j in registers. pscratch: room for T·Tp floats.
   (func (export "attention_back")
     (param $pqkv i32) (param $pprobs i32) (param $pdattn i32) (param $pdqkv i32) (param $pscratch i32)
     (param $n i32) (param $T i32) (param $H i32) (param $hd i32) (param $pstarts i32) (param $scale f32)
     (local $i i32) (local $h i32) (local $t i32) (local $j i32) (local $lo i32) (local $start i32)
     (local $Tp i32) (local $ld i32) (local $ld3 i32) (local $d i32) (local $hb i32)
     (local $qbase i32) (local $dbase i32) (local $pbase i32) (local $obase i32)
-    (local $qt i32) (local $dot_t i32) (local $prow i32) (local $dot f32) (local $dp f32) (local $p f32)
-    (local $c i32) (local $acc v128) (local $kp i32) (local $koff i32)
+    (local $qt i32) (local $dot_t i32) (local $prow i32) (local $srow i32) (local $dot f32) (local $dp f32)
+    (local $c i32) (local $acc v128) (local $acc2 v128) (local $kp i32) (local $op i32) (local $w i32)
     (local.set $Tp (i32.and (i32.add (local.get $T) (i32.const 3)) (i32.const -4)))
     (local.set $d (i32.mul (local.get $H) (local.get $hd)))
     (local.set $ld (i32.shl (local.get $d) (i32.const 2)))
@@ -391,6 +392,7 @@
         (local.set $dbase (i32.add (local.get $pdqkv) (i32.sub (local.get $qbase) (local.get $pqkv))))
         (local.set $obase (i32.add (local.get $pdattn) (i32.add (i32.mul (i32.mul (local.get $i) (local.get $T)) (local.get $ld)) (i32.mul (local.get $h) (local.get $hb)))))
         (local.set $pbase (i32.add (local.get $pprobs) (i32.shl (i32.mul (i32.add (i32.mul (local.get $i) (local.get $H)) (local.get $h)) (i32.mul (local.get $T) (local.get $Tp))) (i32.const 2))))
+        ;; pass 1, per query t: dS row into scratch, dQ_t
         (local.set $t (i32.const 0))
         (block $t_done (loop $t_loop
           (br_if $t_done (i32.ge_u (local.get $t) (local.get $T)))
@@ -398,24 +400,30 @@
           (local.set $qt (i32.add (local.get $qbase) (i32.mul (local.get $t) (local.get $ld3))))
           (local.set $dot_t (i32.add (local.get $obase) (i32.mul (local.get $t) (local.get $ld))))
           (local.set $prow (i32.add (local.get $pbase) (i32.shl (i32.mul (local.get $t) (local.get $Tp)) (i32.const 2))))
-          ;; dP_tj = dO_t·v_j into scratch, and Σ_j P_tj dP_tj
+          (local.set $srow (i32.add (local.get $pscratch) (i32.shl (i32.mul (local.get $t) (local.get $Tp)) (i32.const 2))))
+          ;; zero the row, then dP_tj for the visible j and Σ_j P_tj dP_tj
+          (local.set $j (i32.const 0))
+          (block $z_done (loop $z_loop
+            (br_if $z_done (i32.ge_u (local.get $j) (local.get $Tp)))
+            (v128.store (i32.add (local.get $srow) (i32.shl (local.get $j) (i32.const 2))) (v128.const i32x4 0 0 0 0))
+            (local.set $j (i32.add (local.get $j) (i32.const 4)))
+            (br $z_loop)))
           (local.set $dot (f32.const 0))
           (local.set $j (local.get $lo))
           (block $j1 (loop $l1
             (br_if $j1 (i32.gt_u (local.get $j) (local.get $t)))
             (local.set $dp (call $dot (local.get $dot_t)
               (i32.add (i32.add (local.get $qbase) (i32.shl (local.get $ld) (i32.const 1))) (i32.mul (local.get $j) (local.get $ld3))) (local.get $hd)))
-            (f32.store (i32.add (local.get $pscratch) (i32.shl (local.get $j) (i32.const 2))) (local.get $dp))
+            (f32.store (i32.add (local.get $srow) (i32.shl (local.get $j) (i32.const 2))) (local.get $dp))
             (local.set $dot (f32.add (local.get $dot) (f32.mul (f32.load (i32.add (local.get $prow) (i32.shl (local.get $j) (i32.const 2)))) (local.get $dp))))
             (local.set $j (i32.add (local.get $j) (i32.const 1)))
             (br $l1)))
-          ;; dS_tj into scratch
           (local.set $j (local.get $lo))
           (block $j2 (loop $l2
             (br_if $j2 (i32.gt_u (local.get $j) (local.get $t)))
-            (f32.store (i32.add (local.get $pscratch) (i32.shl (local.get $j) (i32.const 2)))
+            (f32.store (i32.add (local.get $srow) (i32.shl (local.get $j) (i32.const 2)))
               (f32.mul (f32.mul (local.get $scale) (f32.load (i32.add (local.get $prow) (i32.shl (local.get $j) (i32.const 2)))))
-                (f32.sub (f32.load (i32.add (local.get $pscratch) (i32.shl (local.get $j) (i32.const 2)))) (local.get $dot))))
+                (f32.sub (f32.load (i32.add (local.get $srow) (i32.shl (local.get $j) (i32.const 2)))) (local.get $dot))))
             (local.set $j (i32.add (local.get $j) (i32.const 1)))
             (br $l2)))
           ;; dQ_t = Σ_j dS_tj k_j
@@ -428,24 +436,46 @@
             (block $k_done (loop $k_loop
               (br_if $k_done (i32.gt_u (local.get $j) (local.get $t)))
               (local.set $acc (f32x4.add (local.get $acc)
-                (f32x4.mul (f32x4.splat (f32.load (i32.add (local.get $pscratch) (i32.shl (local.get $j) (i32.const 2))))) (v128.load (local.get $kp)))))
+                (f32x4.mul (f32x4.splat (f32.load (i32.add (local.get $srow) (i32.shl (local.get $j) (i32.const 2))))) (v128.load (local.get $kp)))))
               (local.set $kp (i32.add (local.get $kp) (local.get $ld3)))
               (local.set $j (i32.add (local.get $j) (i32.const 1)))
               (br $k_loop)))
             (v128.store (i32.add (i32.add (local.get $dbase) (i32.mul (local.get $t) (local.get $ld3))) (local.get $c)) (local.get $acc))
             (local.set $c (i32.add (local.get $c) (i32.const 16)))
             (br $c_loop)))
-          ;; dK_j += dS_tj q_t, dV_j += P_tj dO_t
-          (local.set $j (local.get $lo))
-          (block $j3 (loop $l3
-            (br_if $j3 (i32.gt_u (local.get $j) (local.get $t)))
-            (local.set $koff (i32.add (i32.add (local.get $dbase) (local.get $ld)) (i32.mul (local.get $j) (local.get $ld3))))
-            (call $axpy (f32.load (i32.add (local.get $pscratch) (i32.shl (local.get $j) (i32.const 2)))) (local.get $qt) (local.get $koff) (local.get $hd))
-            (call $axpy (f32.load (i32.add (local.get $prow) (i32.shl (local.get $j) (i32.const 2)))) (local.get $dot_t) (i32.add (local.get $koff) (local.get $ld)) (local.get $hd))
-            (local.set $j (i32.add (local.get $j) (i32.const 1)))
-            (br $l3)))
           (local.set $t (i32.add (local.get $t) (i32.const 1)))
           (br $t_loop)))
+        ;; pass 2, per key j: dK_j = Σ_{t≥j} dS_tj q_t, dV_j = Σ_{t≥j} P_tj dO_t
+        ;; (entries a query does not see are 0 in both P and dS)
+        (local.set $j (i32.const 0))
+        (block $jj_done (loop $jj_loop
+          (br_if $jj_done (i32.ge_u (local.get $j) (local.get $T)))
+          (local.set $c (i32.const 0))
+          (block $c2_done (loop $c2_loop
+            (br_if $c2_done (i32.ge_u (local.get $c) (local.get $hb)))
+            (local.set $acc (v128.const i32x4 0 0 0 0))
+            (local.set $acc2 (v128.const i32x4 0 0 0 0))
+            (local.set $kp (i32.add (i32.add (local.get $qbase) (i32.mul (local.get $j) (local.get $ld3))) (local.get $c)))
+            (local.set $op (i32.add (i32.add (local.get $obase) (i32.mul (local.get $j) (local.get $ld))) (local.get $c)))
+            (local.set $w (i32.shl (i32.add (i32.mul (local.get $j) (local.get $Tp)) (local.get $j)) (i32.const 2)))
+            (local.set $t (local.get $j))
+            (block $tt_done (loop $tt_loop
+              (br_if $tt_done (i32.ge_u (local.get $t) (local.get $T)))
+              (local.set $acc (f32x4.add (local.get $acc)
+                (f32x4.mul (f32x4.splat (f32.load (i32.add (local.get $pscratch) (local.get $w)))) (v128.load (local.get $kp)))))
+              (local.set $acc2 (f32x4.add (local.get $acc2)
+                (f32x4.mul (f32x4.splat (f32.load (i32.add (local.get $pbase) (local.get $w)))) (v128.load (local.get $op)))))
+              (local.set $kp (i32.add (local.get $kp) (local.get $ld3)))
+              (local.set $op (i32.add (local.get $op) (local.get $ld)))
+              (local.set $w (i32.add (local.get $w) (i32.shl (local.get $Tp) (i32.const 2))))
+              (local.set $t (i32.add (local.get $t) (i32.const 1)))
+              (br $tt_loop)))
+            (v128.store (i32.add (i32.add (i32.add (local.get $dbase) (local.get $ld)) (i32.mul (local.get $j) (local.get $ld3))) (local.get $c)) (local.get $acc))
+            (v128.store (i32.add (i32.add (i32.add (local.get $dbase) (i32.shl (local.get $ld) (i32.const 1))) (i32.mul (local.get $j) (local.get $ld3))) (local.get $c)) (local.get $acc2))
+            (local.set $c (i32.add (local.get $c) (i32.const 16)))
+            (br $c2_loop)))
+          (local.set $j (i32.add (local.get $j) (i32.const 1)))
+          (br $jj_loop)))
         (local.set $h (i32.add (local.get $h) (i32.const 1)))
         (br $h_loop)))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))

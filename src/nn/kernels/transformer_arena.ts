@@ -441,7 +441,8 @@ export class TransformerArena {
       this.mm(b.dx, wt.proj, b.dattn, Np, d, d, 0, false);
       this.mmTn(ls.attn, b.dx, this.layerGrad(l, 4), d, Np, d);
       k.colsum(b.dx, Np, d, this.layerGrad(l, 5));
-      a.f32.fill(0, b.dqkv / 4, b.dqkv / 4 + Np * 3 * d);
+      // attention_back writes every entry of the first N rows; the padding rows stay 0.
+      if (Np > N) a.f32.fill(0, b.dqkv / 4 + N * 3 * d, b.dqkv / 4 + Np * 3 * d);
       const t0 = this.clock();
       k.attention_back(ls.qkv, ls.probs, b.dattn, b.dqkv, b.scratch, n, T, H, this.hd, t.starts, scale);
       this.addAttention(t0);
@@ -604,7 +605,7 @@ export class TransformerArena {
         dact: a.alloc(Np * f),
         dattn: a.alloc(Np * d),
         dqkv: a.alloc(Np * 3 * d),
-        scratch: a.alloc(up(this.s.contextLength, 4)),
+        scratch: a.alloc(this.s.contextLength * up(this.s.contextLength, 4)), // attention_back's dS [T, Tp]
         headGrad: a.alloc(d * Vp),
         headBias: a.alloc(Vp),
       };
