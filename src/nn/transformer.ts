@@ -16,7 +16,9 @@ import { ArenaCache, arenaUnsupported, ArenaTrace, TransformerArena } from "./ke
  * runs per (sequence, head) in register-blocked JS loops over the causal triangle only,
  * and layer norm, GELU, softmax and residuals are plain loops. The reference step takes
  * ~110–140 ms here (the host drifts), ~55 % of it in XNNPACK, ~20 % in attention and the
- * rest in element-wise loops (bench/transformer.ts).
+ * rest in element-wise loops (bench/transformer.ts). `setBackend("kernels")` runs the
+ * same model on refinery's WebAssembly SIMD kernels instead, every array in one arena
+ * (kernels/transformer_arena.ts): ~0.6× the JS path's step time, ~0.4× its sampling time.
  *
  * Architecture (GPT-2): x = tok_emb[token] + pos_emb[position]; per layer
  *   x += proj(attention(LN1(x))),  x += mlp_proj(act(fc(LN2(x))));
