@@ -14,7 +14,7 @@
  *   scale  actor–learner PPO (or --algo grpo / text) through a local redis-server: SPS against 1, 2, 4 actor processes, learner busy share, staleness, bytes on the wire
  *   text   SFT then grpo, rloo, epo, grpo+D³S, igrpo on text tasks: pass@1/pass@8, tokens/s
  *   agents  SFT then every multi-turn method on calc, lookup and guess: success, pass@4, turns, tool calls
- *   transformer  the text policy's training step and sampling speed
+ *   transformer  the text policy's training step, Adam and sampling speed: JS path vs kernels backend
  *   vs-cleanrl  PPO CartPole whole-process wall time and memory against CleanRL's ppo.py (PYTHON, CLEANRL_PPO), or its recorded figures
  *   kernels  the matrix product at RL sizes: our WebAssembly SIMD kernel vs the JS loop vs tfjs-wasm
  *   dashboard  the dashboard with a 1,000,000-row run: /api/runs latency during curve loads, curve time and bytes, peak RSS

@@ -1,14 +1,18 @@
 /**
- * Tiny transformer LM speed: one training step (forward with trace + backward) at the
- * reference shape — 2 layers, width 64, 4 heads, vocabulary 40, 64 rows × 32 tokens —
- * split into forward and backward, and inside each into time in gemm, in attention and
- * the rest; then sampling with the KV cache (64 rows × 32 new tokens).
+ * Tiny transformer LM speed, its two backends side by side in one process: the JS path
+ * (hand-written loops, gemm through nn/gemm.ts) and the kernels backend (refinery's
+ * WebAssembly SIMD kernels on one arena per model). At the reference shape — 2 layers,
+ * width 64, 4 heads, vocabulary 40, 64 rows × 32 tokens — it times one training step
+ * (forward with trace + backward), split into forward and backward and inside each into
+ * time in gemm, in attention and the rest; Adam over the model's parameters (JS loop and
+ * kernel); then sampling with the KV cache (64 rows × 32 new tokens). The two backends
+ * alternate repeat by repeat, so a busy host slows both alike: read the ratios.
  *
  *   node --import tsx bench/transformer.ts [--backend wasm|cpu] [--repeats 7]
  *   npm run bench -- transformer [--backend cpu]
  *
- * Prints medians over the repeats after a warm-up. The host drifts ±30 % minute to
- * minute: compare rows of one run rather than numbers across runs.
+ * (--backend is the tfjs backend the JS path's gemm falls back to where WebAssembly SIMD
+ * is missing.) Prints medians over the repeats after a warm-up.
  * Reference points (docs/training.md "Tensor backends", same machine kind): tfjs autodiff of this model on
  * wasm ~490 ms per step, PyTorch 1.13 + OpenBLAS 35 ms.
  */
@@ -16,7 +20,7 @@ import { initBackend, type BackendName } from "../src/core/backend.js";
 import { Rng } from "../src/core/rng.js";
 import { sampleToken } from "../src/nn/lm_math.js";
 import { ArrayAdam } from "../src/nn/optim.js";
-import { TransformerLM, transformerProfiler, type PhaseTimes } from "../src/nn/transformer.js";
+import { TransformerLM, transformerProfiler, type PhaseTimes, type TransformerBackend } from "../src/nn/transformer.js";
 
 const args = process.argv.slice(2);
 const backendArg = args.indexOf("--backend");
@@ -30,7 +34,13 @@ const ROWS = 64;
 const T = 32;
 const V = 40;
 const NEW_TOKENS = 32;
-const model = new TransformerLM({ vocabSize: V, contextLength: 64, layers: 2, width: 64, heads: 4 }, new Rng(0));
+const CONFIG = { vocabSize: V, contextLength: 64, layers: 2, width: 64, heads: 4 };
+const BACKENDS: TransformerBackend[] = ["js", "kernels"];
+const models = BACKENDS.map((b) => {
+  const m = new TransformerLM(CONFIG, new Rng(0));
+  m.setBackend(b);
+  return m;
+});
 const rng = new Rng(1);
 const tokens = Int32Array.from({ length: ROWS * T }, () => rng.integer(0, V));
 const dLogits = Float32Array.from({ length: ROWS * T * V }, () => rng.normal() / (ROWS * T));
@@ -50,80 +60,90 @@ function medianTimes(samples: PhaseTimes[]): PhaseTimes {
   };
 }
 
-function trainStep(): void {
+function trainStep(model: TransformerLM): void {
   const { trace } = model.forward(tokens, ROWS, T, null, true);
   model.backward(trace!, dLogits);
 }
 
-function sample(): void {
+function sample(model: TransformerLM): void {
+  const r = new Rng(3);
   const cache = model.createCache(ROWS);
   let column = new Int32Array(ROWS); // token 0 as the prompt
   for (let t = 0; t < NEW_TOKENS; t++) {
     const logits = model.step(cache, column);
     const next = new Int32Array(ROWS);
-    for (let i = 0; i < ROWS; i++) next[i] = sampleToken(logits, i * V, V, rng, 1, 0).token;
+    for (let i = 0; i < ROWS; i++) next[i] = sampleToken(logits, i * V, V, r, 1, 0).token;
     column = next;
   }
-}
-
-function timeMs(fn: () => void, repeats: number): number[] {
-  for (let w = 0; w < 3; w++) fn();
-  const out: number[] = [];
-  for (let r = 0; r < repeats; r++) {
-    const t0 = performance.now();
-    fn();
-    out.push(performance.now() - t0);
-  }
-  return out;
+  model.releaseCache(cache);
 }
 
 const f1 = (x: number) => x.toFixed(1).padStart(7);
 
-/** Runs `fn` (after a warm-up) with the profiler on; per run: wall ms and the phase's parts. */
-function profiled(fn: () => void, phases: ("forward" | "backward" | "step")[], repeats: number): { wall: number[]; parts: Record<string, PhaseTimes[]> } {
-  for (let w = 0; w < 3; w++) fn();
+type Phase = "forward" | "backward" | "step";
+
+/**
+ * Runs `fn` for each model (after a warm-up) with the profiler on, the models alternating
+ * repeat by repeat; per model and run: wall ms and the phases' parts.
+ */
+function profiled(fn: (m: TransformerLM) => void, phases: Phase[], repeats: number): { wall: number[]; parts: Record<string, PhaseTimes[]> }[] {
+  for (let w = 0; w < 3; w++) models.forEach(fn);
   transformerProfiler.enabled = true;
-  const wall: number[] = [];
-  const parts: Record<string, PhaseTimes[]> = Object.fromEntries(phases.map((p) => [p, []]));
+  const out = models.map(() => ({ wall: [] as number[], parts: Object.fromEntries(phases.map((p) => [p, [] as PhaseTimes[]])) }));
   for (let r = 0; r < repeats; r++) {
-    transformerProfiler.reset();
-    const t0 = performance.now();
-    fn();
-    wall.push(performance.now() - t0);
-    for (const p of phases) parts[p].push(transformerProfiler[p]);
+    models.forEach((m, k) => {
+      transformerProfiler.reset();
+      const t0 = performance.now();
+      fn(m);
+      out[k].wall.push(performance.now() - t0);
+      for (const p of phases) out[k].parts[p].push(transformerProfiler[p]);
+    });
   }
   transformerProfiler.enabled = false;
-  return { wall, parts };
+  return out;
 }
 
 function printParts(label: string, samples: PhaseTimes[]): void {
   const m = medianTimes(samples);
-  console.log(`    ${label.padEnd(9)}${f1(m.total)} ms = gemm ${f1(m.gemm)}  attention ${f1(m.attention)}  rest ${f1(m.total - m.gemm - m.attention)}`);
+  console.log(`      ${label.padEnd(9)}${f1(m.total)} ms = gemm ${f1(m.gemm)}  attention ${f1(m.attention)}  rest ${f1(m.total - m.gemm - m.attention)}`);
 }
 
-console.log(`tiny transformer LM on tfjs-${backend} (${model.numParameters()} parameters), ${REPEATS} repeats; median (best)`);
+console.log(`tiny transformer LM (${models[0].numParameters()} parameters), JS path (gemm fallback tfjs-${backend}) and kernels alternating, ${REPEATS} repeats; median (best)`);
 
 // Training step; the profiler adds ~50 performance.now() calls per step (a few µs).
 const train = profiled(trainStep, ["forward", "backward"], REPEATS);
-const step = median(train.wall);
-const best = Math.min(...train.wall);
-const tokensPerStep = ROWS * T;
-console.log(`  training step (forward + backward), ${ROWS}×${T} tokens: ${f1(step)} ms (${best.toFixed(1)})   ${Math.round((tokensPerStep / step) * 1000)} tokens/s`);
-printParts("forward", train.parts.forward);
-printParts("backward", train.parts.backward);
+console.log(`  training step (forward + backward), ${ROWS}×${T} tokens:`);
+const stepMs = train.map((t) => median(t.wall));
+BACKENDS.forEach((b, k) => {
+  console.log(`    ${b.padEnd(8)}${f1(stepMs[k])} ms (${Math.min(...train[k].wall).toFixed(1)})   ${Math.round(((ROWS * T) / stepMs[k]) * 1000)} tokens/s`);
+  printParts("forward", train[k].parts.forward);
+  printParts("backward", train[k].parts.backward);
+});
+console.log(`    kernels / js: ${(stepMs[1] / stepMs[0]).toFixed(2)} (per-repeat ratios: median ${median(train[1].wall.map((w, r) => w / train[0].wall[r])).toFixed(2)})`);
 
-// Optimiser step over the live arrays.
-const opt = new ArrayAdam(model.parameters(), { learningRate: 1e-4 });
-const { trace } = model.forward(tokens, ROWS, T, null, true);
-const grads = model.backward(trace!, dLogits);
-const adam = median(timeMs(() => opt.applyGradients(grads, 1), REPEATS));
-console.log(`  ArrayAdam step (${model.numParameters()} parameters): ${f1(adam)} ms`);
+// Optimiser step over the live arrays: the JS loop and the kernel, alternating.
+const adams = [false, true].map((kernels, k) => new ArrayAdam(models[k].parameters(), { learningRate: 1e-4, kernels }));
+const grads = models[0].backward(models[0].forward(tokens, ROWS, T, null, true).trace!, dLogits);
+const adamMs: number[][] = [[], []];
+for (let w = 0; w < 3; w++) adams.forEach((o) => o.applyGradients(grads, 1));
+for (let r = 0; r < REPEATS * 3; r++) {
+  adams.forEach((o, k) => {
+    const t0 = performance.now();
+    o.applyGradients(grads, 1);
+    adamMs[k].push(performance.now() - t0);
+  });
+}
+console.log(`  Adam step (${models[0].numParameters()} parameters, clipped): JS ${median(adamMs[0]).toFixed(2)} ms, kernel ${median(adamMs[1]).toFixed(2)} ms`);
 
 // Sampling with the KV cache.
 const sampling = profiled(sample, ["step"], REPEATS);
-const sampleMs = median(sampling.wall);
 const newTokens = ROWS * NEW_TOKENS;
-console.log(`  sampling with KV cache, ${ROWS} rows × ${NEW_TOKENS} new tokens: ${f1(sampleMs)} ms (${Math.min(...sampling.wall).toFixed(1)})   ${Math.round((newTokens / sampleMs) * 1000)} tokens/s`);
-const st = medianTimes(sampling.parts.step);
-printParts(`${st.calls} steps`, sampling.parts.step);
-console.log(`    sampleToken and the rest: ${f1(sampleMs - st.total)} ms`);
+console.log(`  sampling with KV cache, ${ROWS} rows × ${NEW_TOKENS} new tokens:`);
+const sampleMs = sampling.map((t) => median(t.wall));
+BACKENDS.forEach((b, k) => {
+  const st = medianTimes(sampling[k].parts.step);
+  console.log(`    ${b.padEnd(8)}${f1(sampleMs[k])} ms (${Math.min(...sampling[k].wall).toFixed(1)})   ${Math.round((newTokens / sampleMs[k]) * 1000)} tokens/s`);
+  printParts(`${st.calls} steps`, sampling[k].parts.step);
+  console.log(`      sampleToken and the rest: ${f1(sampleMs[k] - st.total)} ms`);
+});
+console.log(`    kernels / js: ${(sampleMs[1] / sampleMs[0]).toFixed(2)}`);

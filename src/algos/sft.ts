@@ -19,7 +19,7 @@ import { EOS } from "../envs/text/tokenizer.js";
 import { ArrayAdam } from "../nn/optim.js";
 import { loadSupervised, saveSupervised } from "./state.js";
 import type { TokenPolicy } from "../policies/token_policy.js";
-import { taskShape, TEXT_DEFAULTS, warmupShape } from "./text_config.js";
+import { taskShape, TEXT_DEFAULTS, textBackendShape, warmupShape } from "./text_config.js";
 import { greedyEvaluation, textActingPolicy, textLearningRate, textPolicySpec, textSetup, type TextSetup } from "./text_engine.js";
 import type { TextEvalResult } from "../train/text_eval.js";
 import type { ActingPolicy, Algorithm, IterationMetrics } from "./types.js";
@@ -40,7 +40,7 @@ export const sftConfigSchema = z
       .describe("fraction of demonstrations shown as refinements: context prompt ⊕ draft ⊕ separator, the draft the solution or (half the time) the solution with its last digit off by one, target the solution — the format iGRPO's stage 2 reads"),
     separator: z.string().describe("text after the draft in refinement demonstrations (iGRPO's separator)"),
     maxGradNorm: z.number().positive().describe("global gradient-norm clip"),
-    backend: z.enum(["wasm", "cpu"]).describe("tfjs backend of the matrix products"),
+    backend: textBackendShape,
     evalEvery: z.number().int().min(0).describe("evaluate (greedy pass@1 on the test split) every N iterations (0: only at the end)"),
     checkpointEvery: z.number().int().min(0).describe("write a checkpoint every N iterations (0: only at the end)"),
     checkpointSeconds: z.number().min(0).describe("write a checkpoint every N seconds of wall time as well (0: off)"),
@@ -93,7 +93,7 @@ export abstract class SupervisedTokenTrainer<C extends { iterations: number; bat
     rng: Rng,
   ) {
     this.rng = rng;
-    this.optimizer = new ArrayAdam(setup.policy.model.parameters(), { learningRate: config.learningRate, epsilon: 1e-8 });
+    this.optimizer = new ArrayAdam(setup.policy.model.parameters(), { learningRate: config.learningRate, epsilon: 1e-8, kernels: setup.policy.model.backend === "kernels" });
   }
 
   get policy(): S["policy"] {

@@ -110,6 +110,15 @@ const TEXT_DESCRIPTIONS: Record<string, string> = {
 };
 
 /**
+ * The backend key of text runs: tfjs's wasm or cpu backend for the hand-written
+ * transformer's fallback matrix products, or refinery's WebAssembly SIMD kernels for its
+ * whole forward, backward, sampling and Adam step.
+ */
+export const textBackendShape = z
+  .enum(["wasm", "cpu", "kernels"])
+  .describe("what computes the transformer: its JS path with tfjs's wasm or cpu backend as the matrix-product fallback, or kernels (refinery's WebAssembly SIMD kernels for forward, backward, sampling and Adam)");
+
+/**
  * The text schema of a control group algorithm: its keys minus the control-only ones, plus
  * the text keys (and `extra`, e.g. iGRPO's).
  */
@@ -119,6 +128,7 @@ export function textSchemaOf(controlShape: Record<string, z.ZodType>, extra: Rec
     if ((CONTROL_ONLY_KEYS as readonly string[]).includes(k)) continue;
     shape[k] = TEXT_DESCRIPTIONS[k] ? v.describe(TEXT_DESCRIPTIONS[k]) : v;
   }
+  if ("backend" in shape) shape.backend = textBackendShape;
   return z.object({ ...shape, ...taskShape, ...samplingShape, ...warmupShape, ...extra }).strict();
 }
 

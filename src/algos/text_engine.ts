@@ -69,7 +69,8 @@ export interface TextRunConfig {
   annealLr: boolean;
   warmupIterations: number;
   maxGradNorm: number;
-  backend: BackendName;
+  /** "kernels": the transformer and Adam on refinery's WebAssembly SIMD kernels (tfjs cpu for the rest). */
+  backend: BackendName | "kernels";
   evalEvery: number;
   checkpointEvery: number;
   checkpointSeconds: number;
@@ -121,10 +122,12 @@ export async function textSetup(
   c: Pick<TextRunConfig, "task" | "taskOptions" | "init" | "chars" | "model" | "seed" | "backend" | "maxCompletionLength"> & { rewards?: { name: string; weight: number }[] },
   rng: Rng,
 ): Promise<TextSetup> {
-  await initBackend(c.backend);
+  // With the kernels, tfjs computes nothing large: its light cpu backend does the rest.
+  await initBackend(c.backend === "kernels" ? "cpu" : c.backend);
   const task = makeTask(c.task, c.taskOptions);
   const reward = combineRewards((c.rewards ?? [{ name: "correct", weight: 1 }]).map((r) => ({ fn: r.name, weight: r.weight })));
   const policy = c.init ? await loadTokenPolicy(c.init) : newTextPolicy(c.model, rng, c.chars);
+  if (c.backend === "kernels") policy.model.setBackend("kernels");
   const maxCompletionLength = c.maxCompletionLength ?? task.maxCompletionLength;
   const makeEnv = (split: "train" | "test") => new TextEnv({ task, tokenizer: policy.tokenizer, split, reward, maxCompletionLength });
   policy.checkFits(task.maxPromptLength + 1, maxCompletionLength, `task ${task.name}`);
@@ -165,7 +168,7 @@ export class TextGroupOptimizer implements Algorithm {
     this.name = recipe.name;
     this.rng = rng;
     this.reference = reference;
-    this.optimizer = new ArrayAdam(setup.policy.model.parameters(), { learningRate: config.learningRate, epsilon: 1e-8 });
+    this.optimizer = new ArrayAdam(setup.policy.model.parameters(), { learningRate: config.learningRate, epsilon: 1e-8, kernels: setup.policy.model.backend === "kernels" });
     this.history = recipe.epo ? new EntropyHistory(recipe.epo.turns) : null;
     this.collector = new TextGroupCollector(() => setup.makeEnv("train"), setup.policy, {
       numPrompts: config.numPrompts,

@@ -1,6 +1,8 @@
 import { ConfigError, describeValue } from "../core/errors.js";
 import type { Rng } from "../core/rng.js";
 import { gemm, type GemmOptions } from "./gemm.js";
+import { simdKernelsAvailable } from "./kernels/simd.js";
+import { ArenaCache, arenaUnsupported, ArenaTrace, TransformerArena } from "./kernels/transformer_arena.js";
 
 /**
  * A tiny GPT-style causal transformer language model (pre-LN decoder), with forward and
@@ -14,7 +16,9 @@ import { gemm, type GemmOptions } from "./gemm.js";
  * runs per (sequence, head) in register-blocked JS loops over the causal triangle only,
  * and layer norm, GELU, softmax and residuals are plain loops. The reference step takes
  * ~110–140 ms here (the host drifts), ~55 % of it in XNNPACK, ~20 % in attention and the
- * rest in element-wise loops (bench/transformer.ts).
+ * rest in element-wise loops (bench/transformer.ts). `setBackend("kernels")` runs the
+ * same model on refinery's WebAssembly SIMD kernels instead, every array in one arena
+ * (kernels/transformer_arena.ts): ~0.6× the JS path's step time, ~0.4× its sampling time.
  *
  * Architecture (GPT-2): x = tok_emb[token] + pos_emb[position]; per layer
  *   x += proj(attention(LN1(x))),  x += mlp_proj(act(fc(LN2(x))));
@@ -57,6 +61,39 @@ export interface TransformerTrace {
 }
 
 /** Per-row key/value cache for incremental decoding (see `TransformerLM.step`). */
+/**
+ * What runs the training forward and backward: "js" (hand-written loops, gemm through
+ * nn/gemm.ts) or "kernels" (refinery's WebAssembly SIMD kernels on one arena per model,
+ * kernels/transformer_arena.ts), for training and for sampling with the KV cache.
+ */
+export type TransformerBackend = "js" | "kernels";
+
+/** A trace of the kernels backend: the activations live in the model's arena. */
+class KernelTraceState implements TransformerTrace {
+  constructor(
+    readonly n: number,
+    readonly T: number,
+    readonly inner: ArenaTrace,
+    readonly owner: TransformerLM,
+  ) {}
+}
+
+/** A KV cache of the kernels backend: keys and values live in the model's arena. */
+class KernelCacheState implements KvCache {
+  constructor(
+    readonly inner: ArenaCache,
+    readonly owner: TransformerLM,
+  ) {}
+
+  get n(): number {
+    return this.inner.n;
+  }
+
+  get length(): number {
+    return this.inner.length;
+  }
+}
+
 export interface KvCache {
   /** Number of rows. */
   readonly n: number;
@@ -219,6 +256,7 @@ export class TransformerLM {
   private readonly layerOffset: number[];
   private phase: PhaseTimes | null = null;
   private readonly pool = new BufferPool();
+  private arena: TransformerArena | null = null;
 
   constructor(config: TransformerConfig, rng: Rng) {
     this.config = validateConfig(config);
@@ -283,6 +321,34 @@ export class TransformerLM {
     });
   }
 
+  /** Which code runs forward and backward (see TransformerBackend); "js" until set. */
+  get backend(): TransformerBackend {
+    return this.arena === null ? "js" : "kernels";
+  }
+
+  /**
+   * Switches forward/backward between the JS loops and the WebAssembly SIMD kernels.
+   * "kernels" needs WebAssembly SIMD and width, ffWidth multiples of 8 and a head size
+   * that is a multiple of 4; it throws a ConfigError naming what is missing otherwise.
+   * Traces made before a switch cannot be used after it.
+   */
+  setBackend(backend: TransformerBackend): void {
+    if (backend === "js") {
+      this.arena = null;
+      return;
+    }
+    if (backend !== "kernels") {
+      throw new ConfigError(`unknown transformer backend ${describeValue(backend)}`, 'use "js" or "kernels"');
+    }
+    if (this.arena !== null) return;
+    if (!simdKernelsAvailable()) {
+      throw new ConfigError("the transformer's kernels backend needs WebAssembly SIMD, which this platform lacks", 'use backend "js"');
+    }
+    const why = arenaUnsupported(this.config);
+    if (why !== null) throw new ConfigError(`the transformer's kernels backend cannot run this model: ${why}`, 'use backend "js", or pick width and ffWidth multiples of 8 with a head size (width / heads) that is a multiple of 4');
+    this.arena = new TransformerArena(this.config, this.params);
+  }
+
   paramShapes(): Record<string, number[]> {
     return Object.fromEntries(this.paramNames.map((name, i) => [name, [...this.shapes[i]]]));
   }
@@ -330,6 +396,13 @@ export class TransformerLM {
   forward(tokens: Int32Array, n: number, T: number, start: Int32Array | null, withTrace: boolean): { logits: Float32Array; trace: TransformerTrace | null } {
     const starts = this.checkBatch(tokens, n, T, start);
     const t0 = this.begin(transformerProfiler.forward);
+    if (this.arena !== null) {
+      this.arena.times = this.phase;
+      const out = this.arena.forward(tokens, n, T, starts, withTrace);
+      this.arena.times = null;
+      this.end(t0);
+      return { logits: out.logits, trace: out.trace === null ? null : new KernelTraceState(n, T, out.trace, this) };
+    }
     const { width: d } = this.config;
     const N = n * T;
     const x = this.pool.take(N * d);
@@ -354,6 +427,7 @@ export class TransformerLM {
    * since that forward (the trace refers to them, it does not copy them).
    */
   backward(trace: TransformerTrace, dLogits: Float32Array): Float32Array[] {
+    if (trace instanceof KernelTraceState && trace.owner === this) return this.kernelBackward(trace, dLogits);
     if (!(trace instanceof TraceState) || trace.owner !== this) {
       throw new ConfigError("backward got a trace that is not from this model's forward", "pass the trace returned by forward(…, withTrace = true) of the same model");
     }
@@ -394,12 +468,36 @@ export class TransformerLM {
     return grads;
   }
 
+  private kernelBackward(trace: KernelTraceState, dLogits: Float32Array): Float32Array[] {
+    const arena = this.arena;
+    if (arena === null || trace.inner.owner !== arena) {
+      throw new ConfigError("backward got a trace from before the model's backend was switched", "run forward(…, true) again on the current backend");
+    }
+    if (trace.inner.consumed) {
+      throw new ConfigError("this trace was already used by backward (its buffers were recycled)", "run forward(…, true) again for another backward pass");
+    }
+    const N = trace.n * trace.T;
+    const V = this.config.vocabSize;
+    if (!(dLogits instanceof Float32Array) || dLogits.length !== N * V) {
+      throw new ConfigError(`backward: dLogits must be a Float32Array of n·T·V = ${N * V} entries, got ${describeValue(dLogits)}`, "pass dLoss/dlogits shaped like the logits");
+    }
+    const t0 = this.begin(transformerProfiler.backward);
+    arena.times = this.phase;
+    try {
+      return arena.backward(trace.inner, dLogits);
+    } finally {
+      arena.times = null;
+      this.end(t0);
+    }
+  }
+
   /** An empty key/value cache for n rows; `start` gives per-row left-padding counts as in `forward`. */
   createCache(n: number, start: Int32Array | null = null): KvCache {
     if (!Number.isSafeInteger(n) || n < 1) {
       throw new ConfigError(`createCache needs a positive number of rows, got ${describeValue(n)}`, "pass the batch size");
     }
     const starts = this.checkStarts(start, n, this.config.contextLength);
+    if (this.arena !== null) return new KernelCacheState(this.arena.createCache(n, starts), this);
     const { layers: L, heads: H, contextLength: C } = this.config;
     const size = n * H * C * this.headDim;
     const keys = Array.from({ length: L }, () => new Float32Array(size));
@@ -412,10 +510,16 @@ export class TransformerLM {
    * distinct context once, then branch it into several continuations.
    */
   repeatCache(cache: KvCache, times: number): KvCache {
-    if (!(cache instanceof KvCacheState) || cache.owner !== this) {
+    const kernelCache = this.kernelCache(cache, "repeatCache");
+    if (kernelCache === null && (!(cache instanceof KvCacheState) || cache.owner !== this)) {
       throw new ConfigError("repeatCache got a cache that was not created by this model's createCache", "create the cache with model.createCache(n)");
     }
     if (!Number.isSafeInteger(times) || times < 1) throw new ConfigError(`repeatCache needs a positive count, got ${describeValue(times)}`, "pass how many copies of each row to make");
+    if (kernelCache !== null) {
+      if (kernelCache.released) throw new ConfigError("repeatCache got a cache that was released (releaseCache)", "create a new cache with model.createCache(n)");
+      return new KernelCacheState(this.arena!.repeatCache(kernelCache, times), this);
+    }
+    if (!(cache instanceof KvCacheState)) throw new Error("internal: cache type");
     const n = cache.n * times;
     const row = this.config.heads * this.config.contextLength * this.headDim;
     const starts = new Int32Array(n);
@@ -434,11 +538,23 @@ export class TransformerLM {
   }
 
   /**
+   * Hands a cache's memory back for reuse; the cache cannot be used afterwards. Optional:
+   * on the kernels backend it saves growing the arena for every new cache (a dropped cache's
+   * memory returns only after garbage collection); on the JS path it does nothing.
+   */
+  releaseCache(cache: KvCache): void {
+    const kernelCache = this.kernelCache(cache, "releaseCache");
+    if (kernelCache !== null) this.arena!.releaseCache(kernelCache);
+  }
+
+  /**
    * Feeds one token per row at the cache's next position (all rows advance together) and
    * returns the logits [n·V] for the next token. Equals `forward` over the tokens fed so
    * far, at the last position. Throws when the cache is full (contextLength positions).
    */
   step(cache: KvCache, tokens: Int32Array): Float32Array {
+    const kernelCache = this.kernelCache(cache, "step");
+    if (kernelCache !== null) return this.kernelStep(kernelCache, tokens);
     if (!(cache instanceof KvCacheState) || cache.owner !== this) {
       throw new ConfigError("step got a cache that was not created by this model's createCache", "create the cache with model.createCache(n)");
     }
@@ -465,6 +581,39 @@ export class TransformerLM {
     cache.length = t + 1;
     this.end(t0);
     return logits;
+  }
+
+  /**
+   * The arena cache inside `cache` when it is a kernels-backend cache of this model (null
+   * for other caches); throws when it belongs to an arena this model no longer uses.
+   */
+  private kernelCache(cache: KvCache, what: string): ArenaCache | null {
+    if (!(cache instanceof KernelCacheState) || cache.owner !== this) return null;
+    if (this.arena === null || cache.inner.owner !== this.arena) {
+      throw new ConfigError(`${what} got a cache from before the model's backend was switched`, "create a new cache with model.createCache(n)");
+    }
+    return cache.inner;
+  }
+
+  private kernelStep(cache: ArenaCache, tokens: Int32Array): Float32Array {
+    const { contextLength: C, vocabSize: V } = this.config;
+    if (cache.released) throw new ConfigError("step got a cache that was released (releaseCache)", "create a new cache with model.createCache(n)");
+    if (cache.length >= C) {
+      throw new ConfigError(`the KV cache is full: all ${C} positions (contextLength) are used`, "start a new cache, or shorten the generation");
+    }
+    if (!(tokens instanceof Int32Array) || tokens.length !== cache.n) {
+      throw new ConfigError(`step needs an Int32Array of ${cache.n} tokens (one per cache row), got ${describeValue(tokens)}`, "pass one token per row");
+    }
+    checkTokenRange(tokens, V);
+    const t0 = this.begin(transformerProfiler.step);
+    const arena = this.arena!;
+    arena.times = this.phase;
+    try {
+      return arena.step(cache, tokens);
+    } finally {
+      arena.times = null;
+      this.end(t0);
+    }
   }
 
   // ---- forward pieces ----

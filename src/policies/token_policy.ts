@@ -152,6 +152,7 @@ export class TokenPolicy {
       if (!running.some((r) => r === 1)) break;
       logits = this.model.step(cache, feed);
     }
+    this.model.releaseCache(cache);
     return {
       tokens: tokens.map((x) => Int32Array.from(x)),
       logProbs: logProbs.map((x) => Float32Array.from(x)),
@@ -172,7 +173,9 @@ export class TokenPolicy {
       const V = this.vocabSize;
       const repeated = new Float32Array(contexts.length * V);
       for (let i = 0; i < contexts.length; i++) repeated.set(logits.subarray(Math.floor(i / run) * V, (Math.floor(i / run) + 1) * V), i * V);
-      return { cache: this.model.repeatCache(cache, run), logits: repeated };
+      const repeatedCache = this.model.repeatCache(cache, run);
+      this.model.releaseCache(cache);
+      return { cache: repeatedCache, logits: repeated };
     }
     return this.prefillRows(contexts, P);
   }

@@ -188,6 +188,33 @@ describe("sft", () => {
   });
 });
 
+describe("text runs on the kernels backend", () => {
+  it("sft and grpo take the same steps as on cpu (float32 rounding apart), with the transformer and Adam on the kernels", async () => {
+    for (const algo of ["sft", "grpo"]) {
+      const runs = await Promise.all(
+        (["cpu", "kernels"] as const).map(async (backend) => {
+          // grpo with a length penalty: a fresh model is never right, this gives its completions different rewards.
+          const common = { model: TINY, iterations: 3, evalProblems: 8, backend, task: "addition", taskOptions: { digits: 1 } };
+          const config = resolveConfig({
+            algo,
+            overrides: algo === "sft" ? { ...common, batchSize: 8 } : { ...common, numPrompts: 8, groupSize: 4, rewards: [{ name: "length-penalty", weight: 1 }] },
+          });
+          const run = (await getAlgorithm(algo, true).create(config)) as unknown as { iterate(): { gradNorm: number }; optimizer: { usesKernels: boolean }; policy: { model: { backend: string } }; dispose(): void };
+          const losses = [run.iterate().gradNorm, run.iterate().gradNorm, run.iterate().gradNorm]; // a function of every gradient
+          const state = { losses, adam: run.optimizer.usesKernels, model: run.policy.model.backend };
+          run.dispose();
+          return state;
+        }),
+      );
+      expect(runs[0]).toMatchObject({ adam: false, model: "js" });
+      expect(runs[1]).toMatchObject({ adam: true, model: "kernels" });
+      runs[0].losses.forEach((norm, i) => expect(Math.abs(runs[1].losses[i] - norm)).toBeLessThanOrEqual(1e-3 * norm));
+      expect(Math.max(...runs[0].losses)).toBeGreaterThan(0);
+      expect(runs[0].losses[2]).not.toBe(runs[0].losses[0]); // the steps moved the weights
+    }
+  });
+});
+
 describe("igrpo", () => {
   it("runs an iteration and counts the drafts' tokens as sampled", async () => {
     const algo = await create("igrpo", { numDrafts: 2, groupSize: 2 });

@@ -5,7 +5,10 @@
 ;; pads: rows to a multiple of 4 and columns of B and C to a multiple of 8, so the inner
 ;; kernel is one 4×8 register block (eight f32x4 accumulators) with no edge cases.
 (module
-  (memory (export "memory") 1)
+  ;; The memory is imported, so a model's arena can run these kernels and the transformer
+  ;; kernels (transformer.wat) on one memory; simd.ts gives the shared instance its own.
+  (import "env" "memory" (memory 1))
+  (export "memory" (memory 0))
 
   ;; C[mp, np] = act(A[mp, k] · B[k, np]  (+ C when accum ≠ 0)  (+ bias[np] when pbias ≠ 0)),
   ;; act: 0 none, 1 relu, 2 tanh.  mp % 4 = 0, np % 8 = 0, k ≥ 0.

@@ -12,7 +12,7 @@ import { GEMM_WASM_BASE64 } from "./gemm_wasm.js";
  * back.
  */
 
-interface GemmExports {
+export interface GemmExports {
   memory: WebAssembly.Memory;
   gemm(pa: number, pb: number, pc: number, mp: number, k: number, np: number, pbias: number, accum: number, act: number): void;
   gemm_tn(pa: number, pb: number, pc: number, mp: number, k: number, np: number, pbias: number, accum: number, act: number): void;
@@ -21,11 +21,22 @@ interface GemmExports {
 
 let kernels: GemmExports | null | undefined;
 
-function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
+export function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
   const binary = atob(text);
   const bytes = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
   return bytes;
+}
+
+let gemmModule: WebAssembly.Module | undefined;
+
+/**
+ * The gemm kernels on `memory` (the module is compiled once). For arenas that run them
+ * beside other kernels on one memory; throws where WebAssembly SIMD is missing.
+ */
+export function instantiateGemm(memory: WebAssembly.Memory): GemmExports {
+  gemmModule ??= new WebAssembly.Module(decodeBase64(GEMM_WASM_BASE64));
+  return new WebAssembly.Instance(gemmModule, { env: { memory } }).exports as unknown as GemmExports;
 }
 
 function load(): GemmExports | null {
@@ -35,7 +46,7 @@ function load(): GemmExports | null {
     if (typeof WebAssembly !== "object" || !WebAssembly.validate(bytes)) {
       kernels = null;
     } else {
-      kernels = new WebAssembly.Instance(new WebAssembly.Module(bytes), {}).exports as unknown as GemmExports;
+      kernels = instantiateGemm(new WebAssembly.Memory({ initial: 1 }));
     }
   } catch {
     kernels = null; // no WebAssembly, or no SIMD: callers use their JS path
