@@ -1,7 +1,10 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { request } from "node:http";
+import { GifReader } from "omggif";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startDashboard } from "../../src/dashboard/server.js";
 import { cli, type CliResult } from "../store/helpers.js";
 
 const root = mkdtempSync(join(tmpdir(), "refinery-poly-"));
@@ -45,6 +48,37 @@ describe("polychromic from the command line, and eval --pass-at", () => {
     expect(orphan.code).toBe(2);
     expect(orphan.err).toMatch(/--attempts applies to pass@k.*--pass-at/);
   }, 60_000);
+
+  it("a grid run's recorded episode (refinery record) is what the dashboard's /api/video serves", async () => {
+    const rec = await cli("record", dir, "--episodes", "1", "--json");
+    expect(rec.code, rec.err).toBe(0);
+    const { frames, env } = JSON.parse(rec.out.trim()) as { frames: number; env: string };
+    expect(env).toBe("MiniGrid-Empty-5x5-v0");
+    const dash = await startDashboard({ runsRoot: root, port: 0, pollMs: 100 });
+    try {
+      const get = (path: string) =>
+        new Promise<{ status: number; type?: string; body: Buffer }>((resolve, reject) => {
+          const req = request({ host: "127.0.0.1", port: dash.port, path }, (res) => {
+            const chunks: Buffer[] = [];
+            res.on("data", (d: Buffer) => chunks.push(d));
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, type: res.headers["content-type"], body: Buffer.concat(chunks) }));
+          });
+          req.on("error", reject);
+          req.end();
+        });
+      const info = JSON.parse((await get("/api/video/info?run=run")).body.toString()) as { available: boolean };
+      expect(info.available).toBe(true);
+      const r = await get("/api/video?run=run");
+      expect(r.status).toBe(200);
+      expect(r.type).toBe("image/gif");
+      expect(r.body.equals(readFileSync(join(dir, "videos", "latest.gif")))).toBe(true);
+      // MiniGrid's tile look: 5×5 tiles of 32 px, one frame per step plus the reset's.
+      const gif = new GifReader(r.body);
+      expect([gif.width, gif.height, gif.numFrames()]).toEqual([160, 160, frames]);
+    } finally {
+      await dash.close();
+    }
+  }, 120_000);
 
   it("a diversity registered in an --import module is used; an unknown one is refused at start-up", async () => {
     const bad = await cli("train", "--algo", "polychromic", "--env", "MiniGrid-Empty-5x5-v0", "--steps", "100", "--set", "diversity=distinct-x", "--out", join(root, "bad"), "--quiet", ...TINY);
