@@ -4,6 +4,7 @@
  *   offpolicy  DQN with the zoo preset on CartPole/Acrobot/MountainCar(/LunarLander) next to the Zoo's published results
  *   compare  every algorithm (and each with D³S) on the same envs and budget
  *   fidelity  each method's claimed direction at small scale (D³S, EPO, RLOO vs REINFORCE)
+ *   polychromic  PPO vs polychromic PPO on grid worlds: pass@1, pass@k, coverage and distinct successful classes at equal env steps
  *   sps    PPO throughput on CartPole-v1 with CleanRL's defaults, with the rollout/update split
  *   offpolicy-sps  SAC and TD3 throughput on Pendulum-v1 once training runs, with the act/update split
  *   envs   raw env steps per second (also `npm run bench:envs`)
@@ -40,6 +41,11 @@ switch (name) {
   case "fidelity": {
     const { benchFidelity } = await import("./fidelity.js");
     await benchFidelity(rest);
+    break;
+  }
+  case "polychromic": {
+    const { benchPolychromic } = await import("./polychromic.js");
+    await benchPolychromic(rest);
     break;
   }
   case "sps": {

@@ -140,6 +140,11 @@ export {
 export { GroupCollector, type GroupBatch } from "./rollout/group_collector.js";
 export { discountedReturnsToGo, broadcastEpisodeValue } from "./advantage/returns.js";
 export { groupRelativeAdvantage, leaveOneOutAdvantage, zeroVarianceGroupFraction } from "./advantage/group.js";
+export { allSubsets, polychromicScore, setAdvantages, type DiversityFn, type TrajectorySummary } from "./advantage/set.js";
+export { registerDiversity, getDiversity, listDiversities, finalCellKey, outcomeClassKey } from "./advantage/diversity.js";
+export { VineCollector, goalReached, returnAtLeast, type VineBatch, type VineOptions, type VinePolicy, type SuccessPredicate } from "./rollout/vine_collector.js";
+export { PolychromicPPO, polychromicAdvantages, polychromicConfigSchema, POLYCHROMIC_DEFAULTS, type PolychromicConfig } from "./algos/polychromic.js";
+export { controlPassAtK, type ControlPassAtKOptions, type ControlPassAtKResult, type BatchSampler } from "./train/control_pass_at_k.js";
 export { selectMaxVarianceSubset, selectTopTokens, d3sSchedule } from "./select/d3s.js";
 export { GSDE } from "./nn/gsde.js";
 

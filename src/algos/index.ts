@@ -8,6 +8,7 @@ import { createEpo, EPO_DEFAULTS, EPO_PRESETS, epoConfigSchema, validateEpo } fr
 import { createGrpo, GRPO_DEFAULTS, GRPO_PRESETS, grpoConfigSchema, validateGrpo } from "./grpo.js";
 import { createMdpoOff, MDPO_OFF_DEFAULTS, MDPO_OFF_PRESETS, mdpoOffConfigSchema, validateMdpoOff } from "./mdpo_off.js";
 import { createMdpo, MDPO_DEFAULTS, MDPO_PRESETS, mdpoConfigSchema } from "./mdpo.js";
+import { PolychromicPPO, POLYCHROMIC_DEFAULTS, polychromicConfigSchema, validatePolychromic } from "./polychromic.js";
 import { PPO } from "./ppo.js";
 import { PPO_DEFAULTS, PPO_PRESETS, ppoConfigSchema } from "./ppo_config.js";
 import { createReinforce, REINFORCE_DEFAULTS, REINFORCE_PRESETS, reinforceConfigSchema, validateReinforce } from "./reinforce.js";
@@ -114,6 +115,15 @@ export const ALGORITHMS: Record<string, AlgorithmEntry> = {
     presets: TD3_PRESETS,
     validate: (config) => validateTd3(parse(td3ConfigSchema, "td3", config)),
     create: (config) => createTd3(parse(td3ConfigSchema, "td3", config)),
+  },
+  polychromic: {
+    name: "polychromic",
+    description: "Polychromic PPO: vine rollouts from env snapshots, a set objective mean(R)·diversity scored over n-subsets of each vine state's continuations, set advantages on the continuations, GAE elsewhere, PPO's clipped loss",
+    schema: polychromicConfigSchema,
+    defaults: POLYCHROMIC_DEFAULTS,
+    presets: [],
+    validate: (config) => validatePolychromic(parse(polychromicConfigSchema, "polychromic", config)),
+    create: (config) => PolychromicPPO.create(parse(polychromicConfigSchema, "polychromic", config)),
   },
   "mdpo-off": {
     name: "mdpo-off",

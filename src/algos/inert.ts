@@ -32,6 +32,7 @@ export function inertKeys(algo: string, c: Record<string, unknown>): InertKey[] 
   if (c.beta === 0) add(["klEstimator", "refUpdateEvery"], "beta = 0, so there is no KL to a reference policy", "set beta > 0 (e.g. --set beta=0.04), or drop the key");
   if (c.advantageScale === "none") add(["advantageStd", "advantageEps"], 'advantageScale is "none" (Dr. GRPO), so no std divides the advantages', "set advantageScale=std, or drop the key");
   if (c.rewardMode === "outcome" && algo !== "reinforce") add(["gamma"], 'rewardMode is "outcome": every step gets its episode\'s undiscounted return', "set rewardMode=per-step to use a discount, or drop gamma");
+  if (c.subsetMode === "all") add(["numSubsets"], 'subsetMode is "all": every n-subset of a vine state\'s continuations is scored', "set subsetMode=random to draw numSubsets subsets, or drop numSubsets");
   if (c.clip === false) add(["updateEpochs", "numMinibatches"], "clip is false (plain RLOO): one full-batch policy-gradient step per iteration", "set clip=true (LOOP) for epochs and minibatches, or drop the key");
   if (c.baseline === "none") {
     add(["valueLearningRate", "valueEpochs", "valueMinibatchSize"], 'baseline is "none", so there is no critic to fit', "set baseline=value (control tasks), or drop the key");

@@ -380,7 +380,7 @@ interface MinibatchStats {
 }
 
 /** One minibatch of a rollout, gathered by a permutation into reused typed arrays. */
-class Minibatch {
+export class Minibatch {
   readonly obs: Float32Array;
   readonly actions: Int32Array | Float32Array;
   readonly logProbs: Float32Array;

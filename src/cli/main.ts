@@ -165,13 +165,16 @@ export function buildProgram(io: CliIo = processIo()): Command {
 
   program
     .command("eval")
-    .description("evaluate a trained policy: mean ± std of the return over fresh episodes; on a text run, pass@1 (greedy and sampled), pass@k and mean length on held-out problems; on a multi-turn run, success, pass@k, turns and tool calls per episode")
+    .description("evaluate a trained policy: mean ± std of the return over fresh episodes; on a text run, pass@1 (greedy and sampled), pass@k and mean length on held-out problems; on a multi-turn run, success, pass@k, turns and tool calls per episode; with --pass-at, pass@k and coverage of k sampled attempts from shared start states")
     .argument("<run_dir>", "run directory written by `refinery train`")
     .option("--episodes <n>", "episodes to play", intOption("--episodes", 1), 10)
     .option("--stochastic", "sample actions from the policy instead of taking the most likely one (default: deterministic, as the trainer's final evaluation)", false)
     .option("--deterministic", "take the most likely action (already the default; kept for scripts)", false)
     .option("--seed <s>", "seed of the eval env and of sampled actions", intOption("--seed", 0, MAX_SEED), 0)
     .option("--best", "use the best policy by evaluation (best/) instead of the final one", false)
+    .option("--pass-at <list>", "env runs: comma-separated k of pass@k; --episodes then counts start states, each played --attempts times from the same state (snapshots) with sampled actions; prints pass@k, coverage and distinct successful goals/classes/paths (default: none, mean return)", (v: string) => v.split(",").map((x) => intOption("--pass-at", 1)(x)))
+    .option("--attempts <n>", "env runs with --pass-at: attempts per start state, ≥ the largest k (default: the largest k)", intOption("--attempts", 1))
+    .addOption(new Option("--success <kind>", "env runs with --pass-at: goal (terminated with a positive last reward) or threshold (return ≥ the env's reward threshold) (default: threshold when the env has one, else goal)").choices(["goal", "threshold"]))
     .addOption(
       new Option("--import <module>", "a JavaScript module to load first, e.g. one that registers your own text task or reward (repeatable)")
         .argParser((v: string, acc: string[]) => [...acc, v])
