@@ -5,7 +5,7 @@
  *   compare  every algorithm (and each with D³S) on the same envs and budget
  *   fidelity  each method's claimed direction at small scale (D³S, EPO, RLOO vs REINFORCE)
  *   sps    PPO throughput on CartPole-v1 with CleanRL's defaults, with the rollout/update split
- *   offpolicy-sps  SAC and TD3 throughput on Pendulum-v1 once training runs, with the act/update split
+ *   offpolicy-sps  SAC, TD3 (Pendulum-v1) and DQN (CartPole-v1) throughput per backend (wasm, kernels) once training runs
  *   envs   raw env steps per second (also `npm run bench:envs`)
  *   box2d  LunarLander on planck: env steps per second, reset and snapshot-restore cost
  *   mujoco-envs  raw steps per second of each MuJoCo v5 env (bare, make(), physics steps/s)
