@@ -13,6 +13,9 @@
  * env steps). A measured iteration runs `--steps` env steps; the one before it compiles
  * every code path. The host drifts from minute to minute, and a shared machine slows
  * everything: compare variants run back to back, not against a number measured another day.
+ * The CPU time per step (the process's user + system time; everything here runs on one
+ * thread) is what the work costs whatever share of a core the process got, so it is the
+ * steadier column on a busy machine.
  */
 import { parseArgs } from "node:util";
 import { ALGORITHMS, resolveConfig } from "../src/algos/index.js";
@@ -60,6 +63,8 @@ interface Row {
   size: string;
   backend: string;
   sps: number;
+  /** Process CPU time per env step (user + system): what the work costs, whatever share of a core the process got. */
+  cpuMsPerStep: number;
   actMsPerStep: number;
   updateMsPerStep: number;
   anchor: string;
@@ -76,7 +81,9 @@ async function measure(algo: string, w: Workload, steps: number, backend: string
   try {
     a.iterate();
     a.iterate();
+    const cpu0 = process.cpuUsage();
     const m = a.iterate();
+    const cpu = process.cpuUsage(cpu0);
     const seconds = m.rolloutSeconds + m.updateSeconds;
     const anchor = RECORDED_CLEANRL[`${algo}/${w.key}`];
     return {
@@ -84,6 +91,7 @@ async function measure(algo: string, w: Workload, steps: number, backend: string
       size: w.label,
       backend,
       sps: steps / seconds,
+      cpuMsPerStep: (cpu.user + cpu.system) / 1000 / steps,
       actMsPerStep: (1000 * m.rolloutSeconds) / steps,
       updateMsPerStep: (1000 * m.updateSeconds) / steps,
       anchor: anchor ? `${anchor.sps} (${anchor.source})` : "none recorded",
@@ -109,14 +117,16 @@ export async function benchOffPolicySps(args: string[]): Promise<void> {
     return;
   }
   console.log(`${steps} env steps measured per row (after a warm-up and a compile iteration); SAC/TD3 on Pendulum-v1, DQN on CartPole-v1\n`);
-  console.log("| algo | networks | backend | SPS | act + env ms/step | update ms/step | CleanRL SPS, same workload |");
-  console.log("|---|---|---|--:|--:|--:|---|");
-  for (const r of rows) console.log(`| ${r.algo} | ${r.size} | ${r.backend} | ${r.sps.toFixed(1)} | ${r.actMsPerStep.toFixed(2)} | ${r.updateMsPerStep.toFixed(2)} | ${r.anchor} |`);
+  console.log("| algo | networks | backend | SPS | CPU ms/step | act + env ms/step | update ms/step | CleanRL SPS, same workload |");
+  console.log("|---|---|---|--:|--:|--:|--:|---|");
+  for (const r of rows) {
+    console.log(`| ${r.algo} | ${r.size} | ${r.backend} | ${r.sps.toFixed(1)} | ${r.cpuMsPerStep.toFixed(2)} | ${r.actMsPerStep.toFixed(2)} | ${r.updateMsPerStep.toFixed(2)} | ${r.anchor} |`);
+  }
   for (const algo of new Set(rows.map((r) => r.algo))) {
     for (const size of new Set(rows.filter((r) => r.algo === algo).map((r) => r.size))) {
       const by = (b: string) => rows.find((r) => r.algo === algo && r.size === size && r.backend === b);
       const [w, k] = [by("wasm"), by("kernels")];
-      if (w && k) console.log(`${algo}, ${size}: kernels ${(k.sps / w.sps).toFixed(2)}× wasm`);
+      if (w && k) console.log(`${algo}, ${size}: kernels ${(k.sps / w.sps).toFixed(2)}× wasm in SPS, ${(w.cpuMsPerStep / k.cpuMsPerStep).toFixed(2)}× in CPU time per step`);
     }
   }
   console.log(
