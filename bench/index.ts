@@ -6,7 +6,7 @@
  *   fidelity  each method's claimed direction at small scale (D³S, EPO, RLOO vs REINFORCE)
  *   polychromic  PPO vs polychromic PPO on grid worlds: pass@1, pass@k, coverage and distinct successful classes at equal env steps
  *   sps    PPO throughput on CartPole-v1 with CleanRL's defaults, with the rollout/update split
- *   offpolicy-sps  SAC and TD3 throughput on Pendulum-v1 once training runs, with the act/update split
+ *   offpolicy-sps  SAC, TD3 (Pendulum-v1) and DQN (CartPole-v1) throughput per backend (wasm, kernels) once training runs
  *   envs   raw env steps per second (also `npm run bench:envs`)
  *   box2d  LunarLander on planck: env steps per second, reset and snapshot-restore cost
  *   mujoco  PPO, SAC and TD3 on HalfCheetah/Hopper/Walker2d-v5 (300k steps, 3 seeds) next to CleanRL's and the Zoo's published results

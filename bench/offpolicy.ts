@@ -6,7 +6,7 @@
  * bench/results/<name>.json|.md|-curves.csv and a plot per env. Prints; asserts nothing.
  *
  *   npm run bench -- offpolicy [--algos dqn,sac,td3] [--envs CartPole-v1,Acrobot-v1,MountainCar-v0]
- *                              [--seeds 3] [--steps N] [--backend wasm|cpu] [--name offpolicy]
+ *                              [--seeds 3] [--steps N] [--backend wasm|cpu|kernels] [--name offpolicy]
  *
  * Without --steps each run gets the Zoo's budget; with it, every run gets N steps (say so
  * when quoting the numbers: a shorter budget is not the Zoo's protocol).

@@ -1,53 +1,101 @@
 /**
- * Throughput of the continuous off-policy algorithms on Pendulum-v1 once training runs (one
- * gradient step per env step): env steps per second after the random warm-up, with the split
- * into acting/env time and update time, for CleanRL's network sizes (256-256, batch 256) and
- * the small ones the learning tests use (64-64, batch 128). Asserts nothing.
+ * Throughput of the off-policy algorithms once training runs: env steps per second after
+ * the warm-up, with the split into acting/env time and update time, per backend (tfjs wasm,
+ * tfjs cpu, refinery's WebAssembly SIMD kernels), next to CleanRL's anchor where one is
+ * recorded. Asserts nothing.
  *
- *   npm run bench -- offpolicy-sps [--algos sac,td3] [--steps 1000] [--backend wasm|cpu] [--json]
+ *   npm run bench -- offpolicy-sps [--algos sac,td3,dqn] [--backends wasm,kernels] [--steps 1000]
+ *                                  [--sizes cleanrl,small] [--json]
  *
- * A measured iteration runs `--steps` env steps, each followed by one critic step (and, every
- * policyFrequency steps, the actor's): SPS here is gradient steps per second too. The host
- * drifts from minute to minute, and a shared machine slows everything: compare variants run
- * back to back, not against a number measured another day.
+ * Workloads: SAC and TD3 on Pendulum-v1 with one gradient step per env step, at CleanRL's
+ * sizes (256-256, batch 256) and the small ones of the learning tests (64-64, batch 128); DQN
+ * on CartPole-v1 with CleanRL dqn.py's defaults (120-84, batch 128, a gradient step every 10
+ * env steps). A measured iteration runs `--steps` env steps; the one before it compiles
+ * every code path. The host drifts from minute to minute, and a shared machine slows
+ * everything: compare variants run back to back, not against a number measured another day.
+ * The CPU time per step (the process's user + system time; everything here runs on one
+ * thread) is what the work costs whatever share of a core the process got, so it is the
+ * steadier column on a busy machine.
  */
 import { parseArgs } from "node:util";
 import { ALGORITHMS, resolveConfig } from "../src/algos/index.js";
 
 const options = {
-  algos: { type: "string", default: "sac,td3" },
+  algos: { type: "string", default: "sac,td3,dqn" },
+  backends: { type: "string", default: "wasm,kernels" },
+  backend: { type: "string" },
   steps: { type: "string", default: "1000" },
-  backend: { type: "string", default: "wasm" },
+  sizes: { type: "string", default: "cleanrl,small" },
   json: { type: "boolean", default: false },
 } as const;
 
-const SIZES = [
-  { label: "256-256, batch 256 (CleanRL)", hidden: [256, 256], batchSize: 256 },
-  { label: "64-64, batch 128 (learning tests)", hidden: [64, 64], batchSize: 128 },
-];
+interface Workload {
+  key: "cleanrl" | "small";
+  label: string;
+  env: string;
+  overrides: Record<string, unknown>;
+}
+
+function workloads(algo: string): Workload[] {
+  if (algo === "dqn") {
+    // CleanRL dqn.py: 120-84, batch 128, train every 10 steps (its defaults are refinery's).
+    return [{ key: "cleanrl", label: "120-84, batch 128, train every 10 steps (CleanRL dqn.py)", env: "CartPole-v1", overrides: {} }];
+  }
+  return [
+    { key: "cleanrl", label: "256-256, batch 256 (CleanRL)", env: "Pendulum-v1", overrides: { hidden: [256, 256], batchSize: 256 } },
+    { key: "small", label: "64-64, batch 128 (learning tests)", env: "Pendulum-v1", overrides: { hidden: [64, 64], batchSize: 128 } },
+  ];
+}
+
+/**
+ * CleanRL's throughput for these workloads, where one was measured. None has been: the
+ * anchors recorded on this machine are PPO's (`bench -- vs-cleanrl`), and CleanRL's docs give
+ * learning curves, not SPS tables, for sac_continuous_action.py and dqn.py.
+ */
+const RECORDED_CLEANRL: Record<string, { sps: number; source: string } | null> = {
+  "sac/cleanrl": null,
+  "td3/cleanrl": null,
+  "dqn/cleanrl": null,
+};
 
 interface Row {
   algo: string;
   size: string;
+  backend: string;
   sps: number;
+  /** Process CPU time per env step (user + system): what the work costs, whatever share of a core the process got. */
+  cpuMsPerStep: number;
   actMsPerStep: number;
   updateMsPerStep: number;
+  anchor: string;
 }
 
-async function measure(algo: string, size: (typeof SIZES)[number], steps: number, backend: string): Promise<Row> {
-  // Iteration 1 is the random warm-up (it fills the buffer), 2 compiles every code path, 3 is measured.
+async function measure(algo: string, w: Workload, steps: number, backend: string): Promise<Row> {
+  // Iteration 1 fills the buffer (random warm-up, or ε-greedy for DQN), 2 compiles every code path, 3 is measured.
   const config = resolveConfig({
     algo,
-    env: "Pendulum-v1",
-    overrides: { backend, hidden: size.hidden, batchSize: size.batchSize, learningStarts: steps, iterationSteps: steps, totalTimesteps: 3 * steps },
+    env: w.env,
+    overrides: { ...w.overrides, backend, learningStarts: steps, iterationSteps: steps, totalTimesteps: 3 * steps },
   });
   const a = await ALGORITHMS[algo].create(config);
   try {
     a.iterate();
     a.iterate();
+    const cpu0 = process.cpuUsage();
     const m = a.iterate();
+    const cpu = process.cpuUsage(cpu0);
     const seconds = m.rolloutSeconds + m.updateSeconds;
-    return { algo, size: size.label, sps: steps / seconds, actMsPerStep: (1000 * m.rolloutSeconds) / steps, updateMsPerStep: (1000 * m.updateSeconds) / steps };
+    const anchor = RECORDED_CLEANRL[`${algo}/${w.key}`];
+    return {
+      algo,
+      size: w.label,
+      backend,
+      sps: steps / seconds,
+      cpuMsPerStep: (cpu.user + cpu.system) / 1000 / steps,
+      actMsPerStep: (1000 * m.rolloutSeconds) / steps,
+      updateMsPerStep: (1000 * m.updateSeconds) / steps,
+      anchor: anchor ? `${anchor.sps} (${anchor.source})` : "none recorded",
+    };
   } finally {
     a.dispose();
   }
@@ -56,16 +104,33 @@ async function measure(algo: string, size: (typeof SIZES)[number], steps: number
 export async function benchOffPolicySps(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options });
   const steps = Number(values.steps);
+  const backends = String(values.backend ?? values.backends).split(",").map((s) => s.trim()).filter(Boolean);
+  const sizes = new Set(String(values.sizes).split(","));
   const rows: Row[] = [];
   for (const algo of String(values.algos).split(",")) {
-    for (const size of SIZES) rows.push(await measure(algo, size, steps, String(values.backend)));
+    for (const w of workloads(algo).filter((x) => sizes.has(x.key))) {
+      for (const backend of backends) rows.push(await measure(algo, w, steps, backend));
+    }
   }
   if (values.json) {
     console.log(JSON.stringify(rows));
     return;
   }
-  console.log(`Pendulum-v1, ${steps} env steps with one gradient step each, backend ${values.backend}\n`);
-  console.log("| algo | networks | SPS | act + env ms/step | update ms/step |");
-  console.log("|---|---|---|---|---|");
-  for (const r of rows) console.log(`| ${r.algo} | ${r.size} | ${r.sps.toFixed(1)} | ${r.actMsPerStep.toFixed(2)} | ${r.updateMsPerStep.toFixed(2)} |`);
+  console.log(`${steps} env steps measured per row (after a warm-up and a compile iteration); SAC/TD3 on Pendulum-v1, DQN on CartPole-v1\n`);
+  console.log("| algo | networks | backend | SPS | CPU ms/step | act + env ms/step | update ms/step | CleanRL SPS, same workload |");
+  console.log("|---|---|---|--:|--:|--:|--:|---|");
+  for (const r of rows) {
+    console.log(`| ${r.algo} | ${r.size} | ${r.backend} | ${r.sps.toFixed(1)} | ${r.cpuMsPerStep.toFixed(2)} | ${r.actMsPerStep.toFixed(2)} | ${r.updateMsPerStep.toFixed(2)} | ${r.anchor} |`);
+  }
+  for (const algo of new Set(rows.map((r) => r.algo))) {
+    for (const size of new Set(rows.filter((r) => r.algo === algo).map((r) => r.size))) {
+      const by = (b: string) => rows.find((r) => r.algo === algo && r.size === size && r.backend === b);
+      const [w, k] = [by("wasm"), by("kernels")];
+      if (w && k) console.log(`${algo}, ${size}: kernels ${(k.sps / w.sps).toFixed(2)}× wasm in SPS, ${(w.cpuMsPerStep / k.cpuMsPerStep).toFixed(2)}× in CPU time per step`);
+    }
+  }
+  console.log(
+    "\nNo CleanRL SPS is recorded for sac_continuous_action.py, td3_continuous_action.py or dqn.py on this machine (no torch here),\n" +
+      "and CleanRL publishes learning curves, not SPS tables, for them: there is no anchor to put next to these numbers.",
+  );
 }

@@ -22,7 +22,8 @@ import {
   smoothTargetActions,
   softBootstrap,
 } from "../loss/offpolicy.js";
-import { MLP } from "../nn/mlp.js";
+import { MLP, type MLPArrayTrace, type MLPTrace } from "../nn/mlp.js";
+import type { Gradient } from "../nn/network_adam.js";
 import type { ContinuousQ } from "../policies/continuous_q.js";
 import type { DeterministicActor } from "../policies/deterministic_actor.js";
 import type { SquashedGaussianActor } from "../policies/squashed_gaussian.js";
@@ -37,8 +38,13 @@ export function normalNoise(rng: Rng, n: number): Float32Array {
   return out;
 }
 
-/** tf.tidy for a result object that holds tensors (kept) next to plain numbers. */
-function tidyKeep<T>(fn: () => T): T {
+/**
+ * tf.tidy for a result object that holds tensors (kept) next to plain numbers; on the
+ * kernels there are no tensors, and the result is not handed to tidy (which would walk
+ * every typed-array gradient element by element looking for tensors).
+ */
+function tidyKeep<T>(kernels: boolean, fn: () => T): T {
+  if (kernels) return fn();
   return tf.tidy(() => fn() as unknown as tf.TensorContainer) as unknown as T;
 }
 
@@ -56,8 +62,8 @@ export interface TwinCritics {
 }
 
 export interface CriticStep {
-  /** Gradients of both critics, q1's variables then q2's. */
-  grads: tf.Tensor[];
+  /** Gradients of both critics, q1's variables then q2's (tensors on tfjs, Float32Arrays on the kernels). */
+  grads: Gradient[];
   loss: number;
   q1Mean: number;
   q2Mean: number;
@@ -84,7 +90,7 @@ function twinRegression(critics: Pick<TwinCritics, "q1" | "q2">, batch: Continuo
  * Tensors of the returned gradients belong to the caller.
  */
 export function sacCriticStep(actor: SquashedGaussianActor, critics: TwinCritics, batch: ContinuousBatch, nextNoise: Float32Array, alpha: number): CriticStep {
-  return tidyKeep(() => {
+  return tidyKeep(actor.kernels, () => {
     const n = batch.size;
     const next = actor.sample(batch.nextObs, n, nextNoise);
     const q1 = critics.q1Target.predict(batch.nextObs, next.actions, n);
@@ -95,7 +101,7 @@ export function sacCriticStep(actor: SquashedGaussianActor, critics: TwinCritics
 }
 
 export interface ActorStep {
-  grads: tf.Tensor[];
+  grads: Gradient[];
   loss: number;
   /** Mean log π of the reparameterised sample (−entropy estimate). */
   logProbMean: number;
@@ -106,7 +112,7 @@ export interface ActorStep {
  * the critics are not trained here (only dQ/dã flows back).
  */
 export function sacActorStep(actor: SquashedGaussianActor, critics: TwinCritics, batch: ContinuousBatch, noise: Float32Array, alpha: number): ActorStep {
-  return tidyKeep(() => {
+  return tidyKeep(actor.kernels, () => {
     const n = batch.size;
     const s = actor.sample(batch.obs, n, noise);
     const f1 = critics.q1.forward(batch.obs, s.actions, n);
@@ -125,7 +131,7 @@ export function sacActorStep(actor: SquashedGaussianActor, critics: TwinCritics,
  * returning dL/d(log α).
  */
 export function sacAlphaStep(actor: SquashedGaussianActor, batch: ContinuousBatch, noise: Float32Array, logAlpha: number, targetEntropy: number): { loss: number; dLogAlpha: number } {
-  const logProb = tf.tidy(() => actor.sample(batch.obs, batch.size, noise).logProb);
+  const logProb = tidyKeep(actor.kernels, () => actor.sample(batch.obs, batch.size, noise).logProb);
   return alphaLoss(logAlpha, logProb, targetEntropy);
 }
 
@@ -141,7 +147,7 @@ export function td3CriticStep(
   policyNoise: number,
   noiseClip: number,
 ): CriticStep {
-  return tidyKeep(() => {
+  return tidyKeep(actorTarget.kernels, () => {
     const n = batch.size;
     const mu = actorTarget.forward(batch.nextObs, n).actions;
     const next = smoothTargetActions(mu, noise, actorTarget, policyNoise, noiseClip);
@@ -152,8 +158,8 @@ export function td3CriticStep(
 }
 
 /** TD3's (delayed) actor update: L = −mean Q1(s, μ(s)). */
-export function td3ActorStep(actor: DeterministicActor, q1: ContinuousQ, batch: ContinuousBatch): { grads: tf.Tensor[]; loss: number } {
-  return tidyKeep(() => {
+export function td3ActorStep(actor: DeterministicActor, q1: ContinuousQ, batch: ContinuousBatch): { grads: Gradient[]; loss: number } {
+  return tidyKeep(actor.kernels, () => {
     const n = batch.size;
     const fwd = actor.forward(batch.obs, n);
     const fq = q1.forward(batch.obs, fwd.actions, n);
@@ -173,9 +179,9 @@ export interface MdpoOffNetworks {
 }
 
 export interface MdpoOffStep {
-  actorGrads: tf.Tensor[];
+  actorGrads: Gradient[];
   /** q1's, q2's then V's gradients. */
-  criticGrads: tf.Tensor[];
+  criticGrads: Gradient[];
   actorLoss: number;
   qLoss: number;
   valueLoss: number;
@@ -184,10 +190,21 @@ export interface MdpoOffStep {
   logProbMean: number;
 }
 
-/** V(s) of a state-value MLP, with the trace when asked. Call inside tf.tidy. */
-function valueForward(v: MLP, obs: Float32Array, n: number, obsSize: number) {
-  const { output, trace } = v.forwardTrace(tf.tensor2d(obs.subarray(0, n * obsSize), [n, obsSize]));
+/** V(s) of a state-value MLP with its trace, on the kernels or on tfjs (inside tf.tidy). */
+function valueForward(v: MLP, obs: Float32Array, n: number, obsSize: number, kernels: boolean): { v: Float32Array; trace: MLPTrace | MLPArrayTrace } {
+  const x = obs.subarray(0, n * obsSize);
+  if (kernels) {
+    const { output, trace } = v.forwardTraceArrays(x, n);
+    return { v: output, trace };
+  }
+  const { output, trace } = v.forwardTrace(tf.tensor2d(x, [n, obsSize]));
   return { v: Float32Array.from(output.dataSync() as Float32Array), trace };
+}
+
+/** Parameter gradients of a value MLP from dL/dV per row, on the kernels or on tfjs (inside tf.tidy). */
+function valueBackward(v: MLP, trace: MLPTrace | MLPArrayTrace, dV: Float32Array, kernels: boolean): Gradient[] {
+  if (kernels) return v.backwardArrays(trace as MLPArrayTrace, dV);
+  return v.backward(trace as MLPTrace, tf.tensor2d(dV, [dV.length, 1]));
 }
 
 /**
@@ -199,7 +216,8 @@ function valueForward(v: MLP, obs: Float32Array, n: number, obsSize: number) {
  * log π_old(ã) depends on θ through ã (π_old's density at the new sample), so it sends gradient too.
  */
 export function mdpoOffStep(nets: MdpoOffNetworks, batch: ContinuousBatch, noise: Float32Array, klCoef: number, entropyWeight: number, regWeight = 1e-3): MdpoOffStep {
-  return tidyKeep(() => {
+  const kernels = nets.actor.kernels;
+  return tidyKeep(kernels, () => {
     const n = batch.size;
     const obsSize = nets.actor.obsSize;
     const s = nets.actor.sample(batch.obs, n, noise);
@@ -212,12 +230,12 @@ export function mdpoOffStep(nets: MdpoOffNetworks, batch: ContinuousBatch, noise
     const dActions = nets.q1.actionGradient(f1, l.dQ1);
     const actorGrads = nets.actor.backward(s, { dActions, dLogProb: l.dLogProb, dU, dMean: l.dMean, dLogStd: l.dLogStd });
 
-    const vNext = tf.tidy(() => nets.valueTarget.apply(tf.tensor2d(batch.nextObs.subarray(0, n * obsSize), [n, obsSize])).dataSync() as Float32Array);
+    const vNext = valueForward(nets.valueTarget, batch.nextObs, n, obsSize, kernels).v;
     const y = bellmanTarget(batch.rewards, batch.dones, batch.discounts, vNext);
     const q = twinRegression(nets, batch, y, 0.5);
-    const fv = valueForward(nets.value, batch.obs, n, obsSize);
+    const fv = valueForward(nets.value, batch.obs, n, obsSize, kernels);
     const lv = qRegression(fv.v, mdpoValueTarget(f1.q, f2.q, s.logProb, entropyWeight), 0.5);
-    const vGrads = nets.value.backward(fv.trace, tf.tensor2d(lv.dQ, [n, 1]));
+    const vGrads = valueBackward(nets.value, fv.trace, lv.dQ, kernels);
     return {
       actorGrads,
       criticGrads: [...q.grads, ...vGrads],

@@ -15,13 +15,12 @@
  * (with SB3's Huber loss and grad-norm clip 10). The loss gradient is computed in typed
  * arrays and carried through the Q-network by the MLP's hand-written backward.
  */
-import * as tf from "#tfjs-core";
 import { z } from "zod";
 import { ConfigError } from "../core/errors.js";
 import { Rng } from "../core/rng.js";
 import { Discrete } from "../core/spaces.js";
-import { Adam } from "../nn/optim.js";
-import { targetUpdateDue, updateTarget } from "../nn/target.js";
+import { NetworkAdam } from "../nn/network_adam.js";
+import { targetUpdateDue, updateTargetNetwork } from "../nn/target.js";
 import { argmaxRow, QNetwork } from "../policies/q_network.js";
 import type { ReplayBatch } from "../replay/buffer.js";
 import { linearSchedule, OffPolicyAlgorithm, offPolicyShape, validateOffPolicy, type AgentSetup, type OffPolicyAgent, type OffPolicyContext } from "./off_policy.js";
@@ -164,7 +163,7 @@ export class DQNAgent implements OffPolicyAgent {
   readonly randomWarmup = false;
   readonly q: QNetwork;
   readonly target: QNetwork;
-  readonly optimizer: Adam;
+  readonly optimizer: NetworkAdam;
   readonly numActions: number;
   /** Whether the plain-JS weight copy that acting reads lags the variables (set by update, cleared before acting). */
   private fastStale = false;
@@ -178,12 +177,13 @@ export class DQNAgent implements OffPolicyAgent {
       throw new ConfigError(`dqn needs a Discrete action space, got ${String(setup.actionSpace)}`, "use a discrete-action env such as CartPole-v1, or sac/td3 for Box actions");
     }
     this.numActions = setup.actionSpace.n;
-    const net = { obsSize: setup.obsSize, numActions: this.numActions, hidden: c.hidden, activation: c.activation, dueling: c.dueling };
+    const kernels = c.backend === "kernels";
+    const net = { obsSize: setup.obsSize, numActions: this.numActions, hidden: c.hidden, activation: c.activation, dueling: c.dueling, kernels };
     this.q = new QNetwork({ ...net, rng: setup.rng, name: "q" });
     // The target starts as a copy (its own init draws are overwritten).
     this.target = new QNetwork({ ...net, rng: new Rng(0), name: "q_target" });
-    updateTarget(this.target.variables, this.q.variables, 1);
-    this.optimizer = new Adam(this.q.variables, { learningRate: c.learningRate, epsilon: 1e-8 });
+    this.updateTargetNet(1);
+    this.optimizer = new NetworkAdam(this.q.parts, { learningRate: c.learningRate, epsilon: 1e-8 }, kernels);
   }
 
   epsilon(step: number): number {
@@ -204,17 +204,18 @@ export class DQNAgent implements OffPolicyAgent {
     const qNextOnline = c.double ? this.q.evaluate(batch.nextObs, size) : null;
     const y = dqnTargets(batch, qNextTarget, qNextOnline, nA);
     const actions = batch.actions as Int32Array;
-    const stats = tf.tidy(() => {
-      const fwd = this.q.forward(batch.obs, size);
-      const qTaken = new Float32Array(size);
-      for (let b = 0; b < size; b++) qTaken[b] = fwd.q[b * nA + actions[b]];
-      const { loss, dq } = tdLoss(qTaken, y, c.loss);
+    const qTaken = new Float32Array(size);
+    let loss = 0;
+    const { grads } = this.q.valuesAndGradients(batch.obs, size, (q) => {
+      for (let b = 0; b < size; b++) qTaken[b] = q[b * nA + actions[b]];
+      const td = tdLoss(qTaken, y, c.loss);
+      loss = td.loss;
       const dQ = new Float32Array(size * nA);
-      for (let b = 0; b < size; b++) dQ[b * nA + actions[b]] = dq[b];
-      const grads = this.q.backward(fwd, dQ);
-      const gradNorm = this.optimizer.applyGradients(grads, c.maxGradNorm ?? undefined);
-      return { loss, qValue: mean(qTaken), gradNorm };
+      for (let b = 0; b < size; b++) dQ[b * nA + actions[b]] = td.dq[b];
+      return dQ;
     });
+    const gradNorm = this.optimizer.applyAndFree(grads, c.maxGradNorm ?? undefined);
+    const stats = { loss, qValue: mean(qTaken), gradNorm };
     // The plain-JS copy of the weights that acting reads is refreshed when next needed, not after every step of a burst.
     this.fastStale = true;
     return stats;
@@ -231,7 +232,13 @@ export class DQNAgent implements OffPolicyAgent {
     if (ctx.step <= c.learningStarts) return;
     // Counted in vector steps as SB3 does: max(targetNetworkFrequency // numEnvs, 1).
     if (!targetUpdateDue(ctx.vectorSteps, Math.max(1, Math.floor(c.targetNetworkFrequency / ctx.numEnvs)))) return;
-    updateTarget(this.target.variables, this.q.variables, c.tau);
+    this.updateTargetNet(c.tau);
+  }
+
+  /** Q̄ ← τ·Q + (1 − τ)·Q̄ (τ = 1: a copy), part by part, on the backend the networks run on. */
+  private updateTargetNet(tau: number): void {
+    const online = this.q.parts;
+    this.target.parts.forEach((t, i) => updateTargetNetwork(t, online[i], tau, this.q.kernels));
   }
 
   metrics(ctx: OffPolicyContext): Record<string, number> {

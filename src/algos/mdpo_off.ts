@@ -18,15 +18,14 @@
 import { z } from "zod";
 import { Rng } from "../core/rng.js";
 import { MLP } from "../nn/mlp.js";
-import { Adam } from "../nn/optim.js";
-import { updateTarget } from "../nn/target.js";
+import { NetworkAdam } from "../nn/network_adam.js";
+import { updateTargetNetwork } from "../nn/target.js";
 import { ContinuousQ } from "../policies/continuous_q.js";
 import { SquashedGaussianActor } from "../policies/squashed_gaussian.js";
 import type { ReplayBatch } from "../replay/buffer.js";
 import { boundedBox, namedWeights, setNamedWeights, squashedActorShape, squashedSpec } from "./continuous_agent.js";
 import { mdpoOffStep, normalNoise, type ContinuousBatch, type MdpoOffNetworks } from "./continuous_update.js";
 import { OffPolicyAlgorithm, offPolicyShape, validateOffPolicy, type AgentSetup, type OffPolicyAgent, type OffPolicyContext } from "./off_policy.js";
-import { applyAndFree } from "./sac.js";
 import { prefixed, putAdam, putWeights, takeAdam, type NamedArrays } from "./state.js";
 import type { ActingPolicy, AlgorithmPreset } from "./types.js";
 
@@ -93,8 +92,9 @@ export function validateMdpoOff(c: MdpoOffConfig): void {
 export class MdpoOffAgent implements OffPolicyAgent {
   readonly randomWarmup = true;
   readonly nets: MdpoOffNetworks;
-  readonly actorOptimizer: Adam;
-  readonly criticOptimizer: Adam;
+  readonly actorOptimizer: NetworkAdam;
+  readonly criticOptimizer: NetworkAdam;
+  private readonly kernels: boolean;
   private actBuf = new Float32Array(0);
 
   constructor(
@@ -102,6 +102,8 @@ export class MdpoOffAgent implements OffPolicyAgent {
     private readonly setup: AgentSetup,
   ) {
     const c = config;
+    const kernels = c.backend === "kernels";
+    this.kernels = kernels;
     const box = boundedBox(setup, "mdpo-off");
     const actorOptions = {
       obsSize: setup.obsSize,
@@ -112,9 +114,10 @@ export class MdpoOffAgent implements OffPolicyAgent {
       logStdMin: c.logStdMin,
       logStdMax: c.logStdMax,
       scaleInCorrection: c.scaleInCorrection,
+      kernels,
     };
     const rng = setup.rng;
-    const q = (name: string) => new ContinuousQ({ obsSize: setup.obsSize, actSize: setup.actSize, hidden: c.hidden, rng, name });
+    const q = (name: string) => new ContinuousQ({ obsSize: setup.obsSize, actSize: setup.actSize, hidden: c.hidden, rng, name, kernels });
     const v = (name: string, r: Rng) => new MLP({ sizes: [setup.obsSize, ...c.hidden, 1], rng: r, activation: "relu", init: "torch-default", name });
     this.nets = {
       actor: new SquashedGaussianActor({ ...actorOptions, rng, name: "actor" }),
@@ -124,10 +127,10 @@ export class MdpoOffAgent implements OffPolicyAgent {
       value: v("v", rng),
       valueTarget: v("v_target", new Rng(0)),
     };
-    updateTarget(this.nets.oldActor.variables, this.nets.actor.variables, 1);
-    updateTarget(this.nets.valueTarget.variables, this.nets.value.variables, 1);
-    this.actorOptimizer = new Adam(this.nets.actor.variables, { learningRate: c.learningRate, epsilon: 1e-8 });
-    this.criticOptimizer = new Adam([...this.nets.q1.variables, ...this.nets.q2.variables, ...this.nets.value.variables], { learningRate: c.learningRate, epsilon: 1e-8 });
+    updateTargetNetwork(this.nets.oldActor.net, this.nets.actor.net, 1, kernels);
+    updateTargetNetwork(this.nets.valueTarget, this.nets.value, 1, kernels);
+    this.actorOptimizer = new NetworkAdam([this.nets.actor.net], { learningRate: c.learningRate, epsilon: 1e-8 }, kernels);
+    this.criticOptimizer = new NetworkAdam([this.nets.q1.net, this.nets.q2.net, this.nets.value], { learningRate: c.learningRate, epsilon: 1e-8 }, kernels);
   }
 
   act(obs: Float32Array, numEnvs: number, explore: boolean, ctx: OffPolicyContext): Float32Array {
@@ -140,16 +143,16 @@ export class MdpoOffAgent implements OffPolicyAgent {
     const c = this.config;
     const batch = replay as ContinuousBatch;
     const step = mdpoOffStep(this.nets, batch, normalNoise(ctx.rng, batch.size * this.nets.actor.actSize), c.klCoef, c.entropyWeight, c.regWeight);
-    applyAndFree(this.actorOptimizer, step.actorGrads);
-    const criticGradNorm = applyAndFree(this.criticOptimizer, step.criticGrads);
+    this.actorOptimizer.applyAndFree(step.actorGrads);
+    const criticGradNorm = this.criticOptimizer.applyAndFree(step.criticGrads);
     this.nets.actor.syncFastWeights();
-    updateTarget(this.nets.valueTarget.variables, this.nets.value.variables, c.tau);
+    updateTargetNetwork(this.nets.valueTarget, this.nets.value, c.tau, this.kernels);
     return { actorLoss: step.actorLoss, qLoss: step.qLoss, valueLoss: step.valueLoss, kl: step.kl, entropy: -step.logProbMean, criticGradNorm };
   }
 
   afterStep(ctx: OffPolicyContext): void {
     // Counted in env steps, as the authors' `step % sgd_steps == 0`.
-    if (ctx.step % this.config.oldPolicyEvery < ctx.numEnvs) updateTarget(this.nets.oldActor.variables, this.nets.actor.variables, 1);
+    if (ctx.step % this.config.oldPolicyEvery < ctx.numEnvs) updateTargetNetwork(this.nets.oldActor.net, this.nets.actor.net, 1, this.kernels);
   }
 
   actingPolicy(seed: number): ActingPolicy {

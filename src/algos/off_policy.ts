@@ -62,6 +62,9 @@ export const offPolicyShape = {
   nStep: z.number().int().positive().describe("n of n-step returns (1: one-step TD targets); sums stop at episode ends"),
   iterationSteps: z.number().int().positive().describe("env steps (all envs) per iteration: one metrics row; evalEvery and checkpointEvery count iterations"),
   ...runShape,
+  backend: z
+    .enum(["wasm", "cpu", "kernels"])
+    .describe("what computes the updates: tfjs's wasm or cpu backend, or kernels (refinery's WebAssembly SIMD kernels; tfjs cpu only holds the weights)"),
 };
 
 /** The schema of the shared options alone (each algorithm's schema extends it). */
@@ -190,7 +193,8 @@ export class OffPolicyAlgorithm implements Algorithm {
 
   /** Builds the backend and the training envs, then the agent (`makeAgent`) and the loop around it. */
   static async create(name: string, config: OffPolicyConfig, makeAgent: (setup: AgentSetup) => OffPolicyAgent): Promise<OffPolicyAlgorithm> {
-    await initBackend(config.backend);
+    // With the kernels, tfjs only stores the weights: its light cpu backend does.
+    await initBackend(config.backend === "kernels" ? "cpu" : config.backend);
     const vec = await createTrainingVecEnv(offPolicyEnvOptions(config), config.numEnvs, config);
     try {
       return new OffPolicyAlgorithm(name, config, vec, makeAgent);

@@ -15,10 +15,10 @@
  * correction, log α in the temperature loss, an actor step every gradient step).
  */
 import { z } from "zod";
-import * as tf from "#tfjs-core";
 import { Rng } from "../core/rng.js";
-import { Adam, ArrayAdam } from "../nn/optim.js";
-import { updateTarget } from "../nn/target.js";
+import { NetworkAdam } from "../nn/network_adam.js";
+import { ArrayAdam } from "../nn/optim.js";
+import { updateTargetNetwork } from "../nn/target.js";
 import { ContinuousQ } from "../policies/continuous_q.js";
 import { SquashedGaussianActor } from "../policies/squashed_gaussian.js";
 import type { ReplayBatch } from "../replay/buffer.js";
@@ -106,13 +106,18 @@ export function validateSac(c: SACConfig): void {
   validateOffPolicy(c);
 }
 
-/** Twin critics and their targets, the targets starting as copies. */
-export function makeTwinCritics(obsSize: number, actSize: number, hidden: readonly number[], rng: Rng): TwinCritics {
-  const make = (name: string, r: Rng) => new ContinuousQ({ obsSize, actSize, hidden, rng: r, name });
+/** Twin critics and their targets, the targets starting as copies; `kernels`: passes on the SIMD kernels. */
+export function makeTwinCritics(obsSize: number, actSize: number, hidden: readonly number[], rng: Rng, kernels = false): TwinCritics {
+  const make = (name: string, r: Rng) => new ContinuousQ({ obsSize, actSize, hidden, rng: r, name, kernels });
   const critics = { q1: make("q1", rng), q2: make("q2", rng), q1Target: make("q1_target", new Rng(0)), q2Target: make("q2_target", new Rng(0)) };
-  updateTarget(critics.q1Target.variables, critics.q1.variables, 1);
-  updateTarget(critics.q2Target.variables, critics.q2.variables, 1);
+  updateTwinTargets(critics, 1);
   return critics;
+}
+
+/** Q̄ ← τ·Q + (1 − τ)·Q̄ for both critics, on the backend the critics run on. */
+export function updateTwinTargets(c: TwinCritics, tau: number): void {
+  updateTargetNetwork(c.q1Target.net, c.q1.net, tau, c.q1.kernels);
+  updateTargetNetwork(c.q2Target.net, c.q2.net, tau, c.q2.kernels);
 }
 
 export function criticWeights(c: TwinCritics): NamedArrays {
@@ -123,21 +128,12 @@ export function setCriticWeights(c: TwinCritics, arrays: NamedArrays): void {
   for (const q of [c.q1, c.q2, c.q1Target, c.q2Target]) setNamedWeights(q.net, arrays);
 }
 
-/** Applies gradients and frees them. */
-export function applyAndFree(opt: Adam, grads: tf.Tensor[]): number {
-  try {
-    return opt.applyGradients(grads);
-  } finally {
-    tf.dispose(grads);
-  }
-}
-
 export class SACAgent implements OffPolicyAgent {
   readonly randomWarmup = true;
   readonly actor: SquashedGaussianActor;
   readonly critics: TwinCritics;
-  readonly actorOptimizer: Adam;
-  readonly criticOptimizer: Adam;
+  readonly actorOptimizer: NetworkAdam;
+  readonly criticOptimizer: NetworkAdam;
   /** log α as a one-entry parameter of its own Adam. */
   readonly logAlpha = new Float32Array([0]);
   readonly alphaOptimizer: ArrayAdam;
@@ -150,6 +146,7 @@ export class SACAgent implements OffPolicyAgent {
     private readonly setup: AgentSetup,
   ) {
     const c = config;
+    const kernels = c.backend === "kernels";
     const box = boundedBox(setup, "sac");
     this.actor = new SquashedGaussianActor({
       obsSize: setup.obsSize,
@@ -161,11 +158,12 @@ export class SACAgent implements OffPolicyAgent {
       logStdMin: c.logStdMin,
       logStdMax: c.logStdMax,
       scaleInCorrection: c.scaleInCorrection,
+      kernels,
     });
-    this.critics = makeTwinCritics(setup.obsSize, setup.actSize, c.hidden, setup.rng);
+    this.critics = makeTwinCritics(setup.obsSize, setup.actSize, c.hidden, setup.rng, kernels);
     // torch.optim.Adam's defaults (eps 1e-8), as CleanRL.
-    this.actorOptimizer = new Adam(this.actor.variables, { learningRate: c.policyLearningRate, epsilon: 1e-8 });
-    this.criticOptimizer = new Adam([...this.critics.q1.variables, ...this.critics.q2.variables], { learningRate: c.qLearningRate, epsilon: 1e-8 });
+    this.actorOptimizer = new NetworkAdam([this.actor.net], { learningRate: c.policyLearningRate, epsilon: 1e-8 }, kernels);
+    this.criticOptimizer = new NetworkAdam([this.critics.q1.net, this.critics.q2.net], { learningRate: c.qLearningRate, epsilon: 1e-8 }, kernels);
     this.alphaOptimizer = new ArrayAdam([this.logAlpha], { learningRate: c.qLearningRate, epsilon: 1e-8 });
     this.targetEntropy = c.targetEntropy ?? -setup.actSize;
   }
@@ -184,15 +182,12 @@ export class SACAgent implements OffPolicyAgent {
     const batch = replay as ContinuousBatch;
     const noiseSize = batch.size * this.actor.actSize;
     const critic = sacCriticStep(this.actor, this.critics, batch, normalNoise(ctx.rng, noiseSize), this.alpha);
-    const criticGradNorm = applyAndFree(this.criticOptimizer, critic.grads);
+    const criticGradNorm = this.criticOptimizer.applyAndFree(critic.grads);
     const count = ctx.updates + 1;
     if (count % c.policyFrequency === 0) {
       for (let k = 0; k < c.policyFrequency; k++) this.actorAndAlphaStep(batch, ctx.rng, noiseSize);
     }
-    if (count % c.targetNetworkFrequency === 0) {
-      updateTarget(this.critics.q1Target.variables, this.critics.q1.variables, c.tau);
-      updateTarget(this.critics.q2Target.variables, this.critics.q2.variables, c.tau);
-    }
+    if (count % c.targetNetworkFrequency === 0) updateTwinTargets(this.critics, c.tau);
     return {
       qLoss: critic.loss,
       q1: critic.q1Mean,
@@ -207,7 +202,7 @@ export class SACAgent implements OffPolicyAgent {
   /** One actor step, then (autotune) one temperature step on a fresh sample, as CleanRL. */
   private actorAndAlphaStep(batch: ContinuousBatch, rng: Rng, noiseSize: number): void {
     const actor = sacActorStep(this.actor, this.critics, batch, normalNoise(rng, noiseSize), this.alpha);
-    applyAndFree(this.actorOptimizer, actor.grads);
+    this.actorOptimizer.applyAndFree(actor.grads);
     this.actor.syncFastWeights();
     this.last.actorLoss = actor.loss;
     this.last.logProb = actor.logProbMean;

@@ -14,14 +14,14 @@
  */
 import { z } from "zod";
 import { Rng } from "../core/rng.js";
-import { Adam } from "../nn/optim.js";
-import { updateTarget } from "../nn/target.js";
+import { NetworkAdam } from "../nn/network_adam.js";
+import { updateTargetNetwork } from "../nn/target.js";
 import { DeterministicActor } from "../policies/deterministic_actor.js";
 import type { ReplayBatch } from "../replay/buffer.js";
 import { boundedBox, namedWeights, setNamedWeights, type ContinuousActorSpec } from "./continuous_agent.js";
 import { normalNoise, td3ActorStep, td3CriticStep, type ContinuousBatch, type TwinCritics } from "./continuous_update.js";
 import { OffPolicyAlgorithm, offPolicyShape, validateOffPolicy, type AgentSetup, type OffPolicyAgent, type OffPolicyContext } from "./off_policy.js";
-import { applyAndFree, criticWeights, makeTwinCritics, setCriticWeights } from "./sac.js";
+import { criticWeights, makeTwinCritics, setCriticWeights, updateTwinTargets } from "./sac.js";
 import { prefixed, putAdam, putWeights, takeAdam, type NamedArrays } from "./state.js";
 import type { ActingPolicy, AlgorithmPreset } from "./types.js";
 
@@ -91,8 +91,9 @@ export class TD3Agent implements OffPolicyAgent {
   readonly actor: DeterministicActor;
   readonly actorTarget: DeterministicActor;
   readonly critics: TwinCritics;
-  readonly actorOptimizer: Adam;
-  readonly criticOptimizer: Adam;
+  readonly actorOptimizer: NetworkAdam;
+  readonly criticOptimizer: NetworkAdam;
+  private readonly kernels: boolean;
   private lastActorLoss = 0;
   private actBuf = new Float32Array(0);
 
@@ -101,14 +102,16 @@ export class TD3Agent implements OffPolicyAgent {
     private readonly setup: AgentSetup,
   ) {
     const c = config;
+    const kernels = c.backend === "kernels";
+    this.kernels = kernels;
     const box = boundedBox(setup, "td3");
-    const actorOptions = { obsSize: setup.obsSize, low: box.low, high: box.high, hidden: c.hidden };
+    const actorOptions = { obsSize: setup.obsSize, low: box.low, high: box.high, hidden: c.hidden, kernels };
     this.actor = new DeterministicActor({ ...actorOptions, rng: setup.rng, name: "actor" });
     this.actorTarget = new DeterministicActor({ ...actorOptions, rng: new Rng(0), name: "actor_target" });
-    updateTarget(this.actorTarget.variables, this.actor.variables, 1);
-    this.critics = makeTwinCritics(setup.obsSize, setup.actSize, c.hidden, setup.rng);
-    this.actorOptimizer = new Adam(this.actor.variables, { learningRate: c.learningRate, epsilon: 1e-8 });
-    this.criticOptimizer = new Adam([...this.critics.q1.variables, ...this.critics.q2.variables], { learningRate: c.learningRate, epsilon: 1e-8 });
+    updateTargetNetwork(this.actorTarget.net, this.actor.net, 1, kernels);
+    this.critics = makeTwinCritics(setup.obsSize, setup.actSize, c.hidden, setup.rng, kernels);
+    this.actorOptimizer = new NetworkAdam([this.actor.net], { learningRate: c.learningRate, epsilon: 1e-8 }, kernels);
+    this.criticOptimizer = new NetworkAdam([this.critics.q1.net, this.critics.q2.net], { learningRate: c.learningRate, epsilon: 1e-8 }, kernels);
   }
 
   act(obs: Float32Array, numEnvs: number, explore: boolean, ctx: OffPolicyContext): Float32Array {
@@ -120,15 +123,14 @@ export class TD3Agent implements OffPolicyAgent {
     const c = this.config;
     const batch = replay as ContinuousBatch;
     const critic = td3CriticStep(this.actorTarget, this.critics, batch, normalNoise(ctx.rng, batch.size * this.actor.actSize), c.policyNoise, c.noiseClip);
-    const criticGradNorm = applyAndFree(this.criticOptimizer, critic.grads);
+    const criticGradNorm = this.criticOptimizer.applyAndFree(critic.grads);
     if ((ctx.updates + 1) % c.policyFrequency === 0) {
       const actor = td3ActorStep(this.actor, this.critics.q1, batch);
-      applyAndFree(this.actorOptimizer, actor.grads);
+      this.actorOptimizer.applyAndFree(actor.grads);
       this.actor.syncFastWeights();
       this.lastActorLoss = actor.loss;
-      updateTarget(this.actorTarget.variables, this.actor.variables, c.tau);
-      updateTarget(this.critics.q1Target.variables, this.critics.q1.variables, c.tau);
-      updateTarget(this.critics.q2Target.variables, this.critics.q2.variables, c.tau);
+      updateTargetNetwork(this.actorTarget.net, this.actor.net, c.tau, this.kernels);
+      updateTwinTargets(this.critics, c.tau);
     }
     return { qLoss: critic.loss, q1: critic.q1Mean, q2: critic.q2Mean, criticGradNorm, actorLoss: this.lastActorLoss };
   }

@@ -18,14 +18,20 @@ export async function exportCommand(runDir: string, opts: ExportCliOptions, io: 
     return;
   }
   io.out(`exported ${result.from} as a TensorFlow.js LayersModel: ${result.out}/model.json + weights.bin\n`);
-  io.out(`input: raw observations [batch, obsSize]; output: ${result.output === "logits" ? "logits [batch, n] (the action is the argmax)" : "the mean action [batch, actDim] (clip it to the action bounds)"}\n`);
+  const output = {
+    logits: "logits [batch, n] (the action is the argmax)",
+    "q-values": "Q values [batch, n] (the greedy action is the argmax)",
+    mean: "the mean action [batch, actDim] (clip it to the action bounds)",
+    action: "the deterministic action [batch, actDim], inside the action bounds",
+  }[result.output];
+  io.out(`input: raw observations [batch, obsSize]; output: ${output}\n`);
   io.out(`load it with tf.loadLayersModel("file://…/model.json") in tfjs-node, an http URL in a browser, or tensorflowjs_converter to Keras\n`);
 }
 
 export function registerExportCommand(program: Command, io: CliIo): void {
   program
     .command("export")
-    .description("export a run's policy (its actor: observation → deterministic action) as a standard model file another program can load")
+    .description("export a run's policy (its actor: observation → deterministic action; a DQN run: observation → Q values) as a standard model file another program can load")
     .argument("<run_dir>", "run directory written by `refinery train` (or a policy directory)")
     .addOption(
       new Option("--format <format>", "tfjs: a TensorFlow.js LayersModel (model.json + weights.bin) for tf.loadLayersModel; onnx: not supported (no maintained ONNX writer on npm), convert the tfjs export instead")

@@ -81,6 +81,12 @@ export class MLP {
   private scratch: Float32Array[] = [];
   private scratchBatch = 0;
   private disposed = false;
+  /**
+   * Whether the typed-array weights (`kernelWeights`) were changed in place since the
+   * variables last saw them: the kernels backend trains on the arrays and writes the
+   * variables back only when something reads them (`syncVariables`).
+   */
+  private variablesStale = false;
 
   constructor(options: MLPOptions) {
     const sizes = validateSizes(options.sizes);
@@ -149,6 +155,7 @@ export class MLP {
   /** tfjs forward pass (differentiable); call inside tf.tidy. x: [batch, in] → [batch, out]. */
   apply(x: tf.Tensor2D): tf.Tensor2D {
     this.checkLive();
+    this.syncVariables();
     let h = x;
     const last = this.numLayers - 1;
     for (let i = 0; i <= last; i++) {
@@ -164,6 +171,7 @@ export class MLP {
    */
   applyWithHidden(x: tf.Tensor2D): { output: tf.Tensor2D; hidden: tf.Tensor2D } {
     this.checkLive();
+    this.syncVariables();
     this.checkHasHidden();
     let h = x;
     let hidden = x;
@@ -189,6 +197,7 @@ export class MLP {
    */
   forwardTrace(x: tf.Tensor2D): { output: tf.Tensor2D; trace: MLPTrace } {
     this.checkLive();
+    this.syncVariables();
     const saved: DenseSaved[] = [];
     let h = x;
     const last = this.numLayers - 1;
@@ -260,6 +269,7 @@ export class MLP {
   /** Copies of the parameters, in `paramNames` order. */
   getWeights(): Float32Array[] {
     this.checkLive();
+    this.syncVariables();
     return this.variables.map((v) => Float32Array.from(v.dataSync() as Float32Array));
   }
 
@@ -285,13 +295,50 @@ export class MLP {
     tf.tidy(() => {
       arrays.forEach((arr, i) => this.variables[i].assign(tf.tensor(arr, this.paramShapes[i] as number[])));
     });
+    this.variablesStale = false;
     this.syncFastWeights();
   }
 
-  /** Refreshes the typed-array weights used by forwardFast: one dataSync per variable. */
+  /**
+   * Refreshes the typed-array weights used by forwardFast: one dataSync per variable. A
+   * no-op while the arrays are ahead of the variables (kernels training, `kernelWeightsChanged`).
+   */
   syncFastWeights(): void {
     this.checkLive();
+    if (this.variablesStale) return;
     this.setFastWeights(this.variables.map((v) => v.dataSync() as Float32Array));
+  }
+
+  /**
+   * The live typed-array parameters the kernels path computes with, in `variables` order
+   * ([W0 [in, out], b0, W1, b1, …]): an optimiser or a target update may change them in
+   * place, then must call `kernelWeightsChanged()`.
+   */
+  kernelWeights(): Float32Array[] {
+    this.checkLive();
+    const out: Float32Array[] = [];
+    for (let l = 0; l < this.numLayers; l++) out.push(this.fastKernels[l], this.fastBiases[l]);
+    return out;
+  }
+
+  /**
+   * After an in-place change of `kernelWeights()`: refreshes the transposed acting copy and
+   * marks the variables stale, so they are written (once) when next read (`syncVariables`:
+   * getWeights, apply, forwardTrace do it) instead of after every optimiser step.
+   */
+  kernelWeightsChanged(): void {
+    this.checkLive();
+    for (let l = 0; l < this.numLayers; l++) transposeMatrixInto(this.fastKernels[l], this.sizes[l], this.sizes[l + 1], this.fastKernelsT[l]);
+    this.variablesStale = true;
+  }
+
+  /** Writes the typed-array weights into the variables if the kernels path changed them since. */
+  syncVariables(): void {
+    if (!this.variablesStale) return;
+    this.variablesStale = false;
+    tf.tidy(() => {
+      this.kernelWeights().forEach((arr, i) => this.variables[i].assign(tf.tensor(arr, this.paramShapes[i] as number[])));
+    });
   }
 
   /**
@@ -344,26 +391,49 @@ export class MLP {
    * same numbers as `backward`, to float32 rounding).
    */
   backwardArrays(trace: MLPArrayTrace, dOutput: Float32Array): Float32Array[] {
+    return this.backpropArrays(trace, dOutput, true, false).grads;
+  }
+
+  /**
+   * `backwardArrays` that also returns dL/d(input) [batch, in] (a trunk under several heads),
+   * the kernels twin of `backwardWithInput`.
+   */
+  backwardArraysWithInput(trace: MLPArrayTrace, dOutput: Float32Array): { grads: Float32Array[]; dInput: Float32Array } {
+    const { grads, dInput } = this.backpropArrays(trace, dOutput, true, true);
+    return { grads, dInput: dInput as Float32Array };
+  }
+
+  /**
+   * dL/d(input) [batch, in] through a `forwardTraceArrays`, without the parameter gradients:
+   * the kernels twin of `inputGradient` (an actor's loss through a critic it does not train).
+   */
+  inputGradientArrays(trace: MLPArrayTrace, dOutput: Float32Array): Float32Array {
+    return this.backpropArrays(trace, dOutput, false, true).dInput as Float32Array;
+  }
+
+  private backpropArrays(trace: MLPArrayTrace, dOutput: Float32Array, wantParams: boolean, wantInput: boolean): { grads: Float32Array[]; dInput: Float32Array | null } {
     this.checkLive();
     checkKernels();
     const { batch } = trace;
-    const grads: Float32Array[] = new Array(this.variables.length);
+    const grads: Float32Array[] = wantParams ? new Array(this.variables.length) : [];
     let dy = dOutput;
     const last = this.numLayers - 1;
     for (let l = last; l >= 0; l--) {
       const fanIn = this.sizes[l];
       const fanOut = this.sizes[l + 1];
       const dz = l === last ? dy : activationGradArrays(dy, trace.outputs[l], batch * fanOut, this.activation);
-      const db = new Float32Array(fanOut);
-      for (let r = 0; r < batch; r++) {
-        const o = r * fanOut;
-        for (let j = 0; j < fanOut; j++) db[j] += dz[o + j];
+      if (wantParams) {
+        const db = new Float32Array(fanOut);
+        for (let r = 0; r < batch; r++) {
+          const o = r * fanOut;
+          for (let j = 0; j < fanOut; j++) db[j] += dz[o + j];
+        }
+        grads[2 * l] = gemmSimd(trace.inputs[l], dz, fanIn, batch, fanOut, { transA: true }); // xᵀ·dz
+        grads[2 * l + 1] = db;
       }
-      grads[2 * l] = gemmSimd(trace.inputs[l], dz, fanIn, batch, fanOut, { transA: true }); // xᵀ·dz
-      grads[2 * l + 1] = db;
-      if (l > 0) dy = gemmSimd(dz, this.fastKernelsT[l], batch, fanOut, fanIn); // dz·Wᵀ, with Wᵀ the acting copy [out][in]
+      if (l > 0 || wantInput) dy = gemmSimd(dz, this.fastKernelsT[l], batch, fanOut, fanIn); // dz·Wᵀ, with Wᵀ the acting copy [out][in]
     }
-    return grads;
+    return { grads, dInput: wantInput ? dy : null };
   }
 
   /**
@@ -603,6 +673,14 @@ function resolveGains(options: MLPOptions, layers: number): number[] {
   const hidden = options.hiddenGain ?? Math.SQRT2;
   const output = options.outputGain ?? 1;
   return Array.from({ length: layers }, (_, i) => (i === layers - 1 ? output : hidden));
+}
+
+/** The transpose [cols, rows] of the row-major [rows, cols] matrix a, into `out`. */
+function transposeMatrixInto(a: Float32Array, rows: number, cols: number, out: Float32Array): void {
+  for (let i = 0; i < rows; i++) {
+    const r = i * cols;
+    for (let j = 0; j < cols; j++) out[j * rows + i] = a[r + j];
+  }
 }
 
 function transposeMatrix(a: Float32Array, rows: number, cols: number): Float32Array {

@@ -1,7 +1,8 @@
 import * as tf from "#tfjs-core";
 import { ConfigError, describeValue } from "../core/errors.js";
 import type { Rng } from "../core/rng.js";
-import { MLP, type MLPTrace } from "../nn/mlp.js";
+import { MLP, type MLPArrayTrace, type MLPTrace } from "../nn/mlp.js";
+import type { Gradient } from "../nn/network_adam.js";
 
 export interface ContinuousQOptions {
   obsSize: number;
@@ -11,12 +12,15 @@ export interface ContinuousQOptions {
   rng: Rng;
   /** Prefix of the parameter names. Default "q". */
   name?: string;
+  /** Run forward and backward passes on refinery's WebAssembly SIMD kernels (typed arrays) instead of tfjs. Default false. */
+  kernels?: boolean;
 }
 
 /** A forward pass kept for the backward ones: Q(s, a) per row and the network's trace (tensors of the enclosing tf.tidy). */
 export interface QForward {
   q: Float32Array;
-  trace: MLPTrace;
+  /** tfjs: the tensor trace; kernels: the typed-array trace. */
+  trace: MLPTrace | MLPArrayTrace;
   batch: number;
 }
 
@@ -31,6 +35,8 @@ export class ContinuousQ {
   readonly obsSize: number;
   readonly actSize: number;
   readonly net: MLP;
+  /** Whether passes run on the SIMD kernels (gradients come back as Float32Arrays). */
+  readonly kernels: boolean;
   private input = new Float32Array(0);
 
   constructor(options: ContinuousQOptions) {
@@ -40,6 +46,7 @@ export class ContinuousQ {
     }
     this.obsSize = obsSize;
     this.actSize = actSize;
+    this.kernels = options.kernels ?? false;
     const hidden = options.hidden ?? [256, 256];
     this.net = new MLP({ sizes: [obsSize + actSize, ...hidden, 1], rng: options.rng, activation: "relu", init: "torch-default", name: options.name ?? "q" });
   }
@@ -64,8 +71,13 @@ export class ContinuousQ {
     return x.subarray(0, batch * width);
   }
 
-  /** Q(s, a) with the trace for `backward`/`actionGradient`; call inside tf.tidy. */
+  /** Q(s, a) with the trace for `backward`/`actionGradient`; call inside tf.tidy (tfjs). */
   forward(obs: Float32Array, actions: Float32Array, batch: number): QForward {
+    if (this.kernels) {
+      // A copy: the trace keeps its input, and the concat buffer is reused by the next call.
+      const { output, trace } = this.net.forwardTraceArrays(this.concat(obs, actions, batch).slice(), batch);
+      return { q: output, trace, batch };
+    }
     const x = tf.tensor2d(this.concat(obs, actions, batch), [batch, this.obsSize + this.actSize]);
     const { output, trace } = this.net.forwardTrace(x);
     return { q: Float32Array.from(output.dataSync() as Float32Array), trace, batch };
@@ -77,13 +89,16 @@ export class ContinuousQ {
   }
 
   /** Parameter gradients (variables order) of a loss whose derivative by each Q is dQ. Call inside tf.tidy. */
-  backward(fwd: QForward, dQ: Float32Array): tf.Tensor[] {
-    return this.net.backward(fwd.trace, tf.tensor2d(dQ, [fwd.batch, 1]));
+  backward(fwd: QForward, dQ: Float32Array): Gradient[] {
+    if (this.kernels) return this.net.backwardArrays(fwd.trace as MLPArrayTrace, dQ);
+    return this.net.backward(fwd.trace as MLPTrace, tf.tensor2d(dQ, [fwd.batch, 1]));
   }
 
   /** dL/da [batch × actSize] of a loss whose derivative by each Q is dQ. Call inside tf.tidy. */
   actionGradient(fwd: QForward, dQ: Float32Array): Float32Array {
-    const dx = this.net.inputGradient(fwd.trace, tf.tensor2d(dQ, [fwd.batch, 1])).dataSync() as Float32Array;
+    const dx = this.kernels
+      ? this.net.inputGradientArrays(fwd.trace as MLPArrayTrace, dQ)
+      : (this.net.inputGradient(fwd.trace as MLPTrace, tf.tensor2d(dQ, [fwd.batch, 1])).dataSync() as Float32Array);
     const { obsSize, actSize } = this;
     const width = obsSize + actSize;
     const out = new Float32Array(fwd.batch * actSize);

@@ -1,7 +1,8 @@
 import * as tf from "#tfjs-core";
 import { ConfigError, describeValue } from "../core/errors.js";
 import type { Rng } from "../core/rng.js";
-import { MLP, type MLPTrace } from "../nn/mlp.js";
+import { MLP, type MLPArrayTrace, type MLPTrace } from "../nn/mlp.js";
+import type { Gradient } from "../nn/network_adam.js";
 
 export interface DeterministicActorOptions {
   obsSize: number;
@@ -11,6 +12,8 @@ export interface DeterministicActorOptions {
   hidden?: readonly number[];
   rng: Rng;
   name?: string;
+  /** Run forward and backward passes on refinery's WebAssembly SIMD kernels instead of tfjs. Default false. */
+  kernels?: boolean;
 }
 
 /** A forward pass kept for `backward`: actions [batch × actSize] and y = tanh(z). */
@@ -18,7 +21,7 @@ export interface DeterministicForward {
   batch: number;
   actions: Float32Array;
   y: Float64Array;
-  trace: MLPTrace;
+  trace: MLPTrace | MLPArrayTrace;
 }
 
 /**
@@ -34,6 +37,7 @@ export class DeterministicActor {
   readonly bias: Float64Array;
   readonly low: Float64Array;
   readonly high: Float64Array;
+  readonly kernels: boolean;
   private fastOut = new Float32Array(0);
 
   constructor(options: DeterministicActorOptions) {
@@ -43,6 +47,7 @@ export class DeterministicActor {
     }
     this.obsSize = options.obsSize;
     this.actSize = actSize;
+    this.kernels = options.kernels ?? false;
     this.low = Float64Array.from(options.low);
     this.high = Float64Array.from(options.high);
     this.scale = new Float64Array(actSize);
@@ -62,11 +67,18 @@ export class DeterministicActor {
     return this.net.variables;
   }
 
-  /** μ(s) for a batch with the trace for `backward`. Call inside tf.tidy. */
+  /** μ(s) for a batch with the trace for `backward`. Call inside tf.tidy (tfjs). */
   forward(obs: Float32Array, batch: number): DeterministicForward {
     const A = this.actSize;
-    const { output, trace } = this.net.forwardTrace(tf.tensor2d(obs.subarray(0, batch * this.obsSize), [batch, this.obsSize]));
-    const z = output.dataSync() as Float32Array;
+    const x = obs.subarray(0, batch * this.obsSize);
+    let z: Float32Array;
+    let trace: MLPTrace | MLPArrayTrace;
+    if (this.kernels) ({ output: z, trace } = this.net.forwardTraceArrays(x, batch));
+    else {
+      const f = this.net.forwardTrace(tf.tensor2d(x, [batch, this.obsSize]));
+      z = f.output.dataSync() as Float32Array;
+      trace = f.trace;
+    }
     const actions = new Float32Array(batch * A);
     const y = new Float64Array(batch * A);
     for (let k = 0; k < batch * A; k++) {
@@ -77,11 +89,12 @@ export class DeterministicActor {
   }
 
   /** Parameter gradients of a loss with derivative dActions by μ(s) [batch × actSize]. Call inside tf.tidy. */
-  backward(fwd: DeterministicForward, dActions: ArrayLike<number>): tf.Tensor[] {
+  backward(fwd: DeterministicForward, dActions: ArrayLike<number>): Gradient[] {
     const A = this.actSize;
     const dz = new Float32Array(fwd.batch * A);
     for (let k = 0; k < dz.length; k++) dz[k] = dActions[k] * this.scale[k % A] * (1 - fwd.y[k] * fwd.y[k]);
-    return this.net.backward(fwd.trace, tf.tensor2d(dz, [fwd.batch, A]));
+    if (this.kernels) return this.net.backwardArrays(fwd.trace as MLPArrayTrace, dz);
+    return this.net.backward(fwd.trace as MLPTrace, tf.tensor2d(dz, [fwd.batch, A]));
   }
 
   /**

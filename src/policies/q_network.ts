@@ -1,7 +1,8 @@
 import * as tf from "#tfjs-core";
 import { ConfigError, describeValue } from "../core/errors.js";
 import type { Rng } from "../core/rng.js";
-import { MLP, type HiddenActivation, type MLPInit, type MLPTrace } from "../nn/mlp.js";
+import { MLP, type HiddenActivation, type MLPArrayTrace, type MLPInit, type MLPTrace } from "../nn/mlp.js";
+import type { Gradient } from "../nn/network_adam.js";
 
 export interface QNetworkOptions {
   obsSize: number;
@@ -16,6 +17,8 @@ export interface QNetworkOptions {
   rng: Rng;
   /** Parameter-name prefix (default "q"); a target copy uses the same names. */
   name?: string;
+  /** Run minibatch forward and backward passes on refinery's WebAssembly SIMD kernels instead of tfjs. Default false. */
+  kernels?: boolean;
 }
 
 /** What `saveState`/`loadPolicy` need to rebuild a QNetwork. */
@@ -38,6 +41,14 @@ export interface QForward {
   dueling?: { hidden: tf.Tensor2D; value: MLPTrace; advantage: MLPTrace };
 }
 
+/** `QForward` on the kernels: typed arrays throughout. */
+export interface QForwardArrays {
+  batch: number;
+  q: Float32Array;
+  trace: MLPArrayTrace;
+  dueling?: { hidden: Float32Array; value: MLPArrayTrace; advantage: MLPArrayTrace };
+}
+
 /**
  * A discrete-action Q-network: observation → one Q value per action.
  *
@@ -58,6 +69,8 @@ export class QNetwork {
   readonly body: MLP;
   readonly valueHead: MLP | null;
   readonly advantageHead: MLP | null;
+  /** Whether `forward`/`backward`/`evaluate` run on the SIMD kernels. */
+  readonly kernels: boolean;
   private valueBuf = new Float32Array(0);
   private advBuf = new Float32Array(0);
   private hiddenBuf = new Float32Array(0);
@@ -77,6 +90,7 @@ export class QNetwork {
     }
     this.obsSize = obsSize;
     this.numActions = numActions;
+    this.kernels = options.kernels ?? false;
     this.spec = { kind: "q-network", obsSize, numActions, hidden, activation, dueling };
     if (dueling) {
       this.body = new MLP({ sizes: [obsSize, ...hidden], rng, init, activation, name: `${name}/trunk` });
@@ -91,7 +105,7 @@ export class QNetwork {
   }
 
   /** The networks, in parameter order. */
-  private get parts(): MLP[] {
+  get parts(): MLP[] {
     return this.valueHead && this.advantageHead ? [this.body, this.valueHead, this.advantageHead] : [this.body];
   }
 
@@ -153,8 +167,9 @@ export class QNetwork {
     return out;
   }
 
-  /** Q(s, ·) for a batch on tfjs (faster than `qValues` for minibatches), no tape: [batch, numActions]. */
+  /** Q(s, ·) for a batch on tfjs or the kernels (faster than `qValues` for minibatches), no tape: [batch, numActions]. */
   evaluate(obs: Float32Array, batch: number): Float32Array {
+    if (this.kernels) return this.forwardArrays(obs, batch).q;
     return tf.tidy(() => Float32Array.from(this.apply(tf.tensor2d(obs.subarray(0, batch * this.obsSize), [batch, this.obsSize])).dataSync()));
   }
 
@@ -166,6 +181,54 @@ export class QNetwork {
     const v = this.valueHead.apply(h as tf.Tensor2D);
     const a = this.advantageHead.apply(h as tf.Tensor2D);
     return tf.add(v, tf.sub(a, tf.mean(a, 1, true))) as tf.Tensor2D;
+  }
+
+  /** Q(s, ·) on the kernels, keeping what `backwardArrays` needs. */
+  forwardArrays(obs: Float32Array, batch: number): QForwardArrays {
+    const body = this.body.forwardTraceArrays(obs.subarray(0, batch * this.obsSize), batch);
+    if (!this.valueHead || !this.advantageHead) return { batch, q: body.output, trace: body.trace };
+    const h = body.output.slice();
+    activateInPlace(h, h.length, this.spec.activation);
+    const v = this.valueHead.forwardTraceArrays(h, batch);
+    const a = this.advantageHead.forwardTraceArrays(h, batch);
+    const q = new Float32Array(batch * this.numActions);
+    combineDueling(v.output, a.output, batch, this.numActions, q);
+    return { batch, q, trace: body.trace, dueling: { hidden: h, value: v.trace, advantage: a.trace } };
+  }
+
+  /** `backward` of a `forwardArrays`: Float32Array gradients in `variables` order. */
+  backwardArrays(fwd: QForwardArrays, dQ: Float32Array): Float32Array[] {
+    if (!fwd.dueling || !this.valueHead || !this.advantageHead) return this.body.backwardArrays(fwd.trace, dQ);
+    const { dV, dA } = duelingGrads(dQ, fwd.batch, this.numActions);
+    const value = this.valueHead.backwardArraysWithInput(fwd.dueling.value, dV);
+    const adv = this.advantageHead.backwardArraysWithInput(fwd.dueling.advantage, dA);
+    const h = fwd.dueling.hidden;
+    const dz = new Float32Array(h.length);
+    const relu = this.spec.activation === "relu";
+    for (let i = 0; i < h.length; i++) {
+      const dh = value.dInput[i] + adv.dInput[i];
+      dz[i] = relu ? (h[i] > 0 ? dh : 0) : dh * (1 - h[i] * h[i]);
+    }
+    return [...this.body.backwardArrays(fwd.trace, dz), ...value.grads, ...adv.grads];
+  }
+
+  /**
+   * Q(s, ·) and the gradient of a loss L(Q(s, ·)) whose derivative dL/dQ `lossGrad` computes
+   * from the Q values, on the backend the network runs on (tfjs: inside a tf.tidy of its own).
+   * Returns the gradients in `variables` order (tensors on tfjs, to free; Float32Arrays on the kernels).
+   */
+  valuesAndGradients(obs: Float32Array, batch: number, lossGrad: (q: Float32Array) => Float32Array): { q: Float32Array; grads: Gradient[] } {
+    if (this.kernels) {
+      const fwd = this.forwardArrays(obs, batch);
+      return { q: fwd.q, grads: this.backwardArrays(fwd, lossGrad(fwd.q)) };
+    }
+    let q: Float32Array = new Float32Array(0);
+    const grads = tf.tidy(() => {
+      const fwd = this.forward(obs, batch);
+      q = fwd.q;
+      return this.backward(fwd, lossGrad(fwd.q));
+    });
+    return { q, grads };
   }
 
   /** Q(s, ·) without a gradient tape, keeping what `backward` needs; call inside tf.tidy. */
@@ -186,15 +249,7 @@ export class QNetwork {
     const { batch } = fwd;
     const nA = this.numActions;
     if (!fwd.dueling || !this.valueHead || !this.advantageHead) return this.body.backward(fwd.trace, tf.tensor2d(dQ, [batch, nA]));
-    // Q = V + A − mean A: dV = Σ_a dQ, dA = dQ − mean_a dQ.
-    const dV = new Float32Array(batch);
-    const dA = new Float32Array(batch * nA);
-    for (let b = 0; b < batch; b++) {
-      let sum = 0;
-      for (let a = 0; a < nA; a++) sum += dQ[b * nA + a];
-      dV[b] = sum;
-      for (let a = 0; a < nA; a++) dA[b * nA + a] = dQ[b * nA + a] - sum / nA;
-    }
+    const { dV, dA } = duelingGrads(dQ, batch, nA);
     const value = this.valueHead.backwardWithInput(fwd.dueling.value, tf.tensor2d(dV, [batch, 1]));
     const adv = this.advantageHead.backwardWithInput(fwd.dueling.advantage, tf.tensor2d(dA, [batch, nA]));
     const h = fwd.dueling.hidden;
@@ -220,6 +275,19 @@ export function argmaxRow(q: ArrayLike<number>, b: number, n: number): number {
     }
   }
   return best;
+}
+
+/** Q = V + A − mean A: dV = Σ_a dQ, dA = dQ − mean_a dQ. */
+function duelingGrads(dQ: Float32Array, batch: number, nA: number): { dV: Float32Array; dA: Float32Array } {
+  const dV = new Float32Array(batch);
+  const dA = new Float32Array(batch * nA);
+  for (let b = 0; b < batch; b++) {
+    let sum = 0;
+    for (let a = 0; a < nA; a++) sum += dQ[b * nA + a];
+    dV[b] = sum;
+    for (let a = 0; a < nA; a++) dA[b * nA + a] = dQ[b * nA + a] - sum / nA;
+  }
+  return { dV, dA };
 }
 
 function combineDueling(v: ArrayLike<number>, adv: ArrayLike<number>, batch: number, nA: number, out: Float32Array): void {

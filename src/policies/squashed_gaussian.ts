@@ -1,7 +1,8 @@
 import * as tf from "#tfjs-core";
 import { ConfigError, describeValue } from "../core/errors.js";
 import type { Rng } from "../core/rng.js";
-import { MLP, type MLPTrace } from "../nn/mlp.js";
+import { MLP, type MLPArrayTrace, type MLPTrace } from "../nn/mlp.js";
+import type { Gradient } from "../nn/network_adam.js";
 
 /**
  * How the raw log-std output is kept in [logStdMin, logStdMax]: "tanh" rescales
@@ -29,6 +30,8 @@ export interface SquashedGaussianOptions {
    */
   scaleInCorrection?: boolean;
   name?: string;
+  /** Run forward and backward passes on refinery's WebAssembly SIMD kernels instead of tfjs. Default false. */
+  kernels?: boolean;
 }
 
 /** One reparameterised sample a = scale·tanh(μ + σ·ξ) + bias of a batch, kept for `backward`. */
@@ -46,7 +49,7 @@ export interface SquashedSample {
   noise: Float32Array;
   /** d logσ / d raw output, per entry (the bound's derivative). */
   dLogStdRaw: Float64Array;
-  trace: MLPTrace;
+  trace: MLPTrace | MLPArrayTrace;
 }
 
 /** What a loss sends back into `backward`; every part optional, each [batch × actSize] except dLogProb [batch]. */
@@ -83,6 +86,7 @@ export class SquashedGaussianActor {
   readonly logStdMin: number;
   readonly logStdMax: number;
   readonly scaleInCorrection: boolean;
+  readonly kernels: boolean;
   private readonly correctionScale: Float64Array;
   private fastOut = new Float32Array(0);
 
@@ -111,6 +115,7 @@ export class SquashedGaussianActor {
       throw new ConfigError(`logStdMin ${this.logStdMin} must be below logStdMax ${this.logStdMax}`, "pass e.g. −5 and 2");
     }
     this.scaleInCorrection = options.scaleInCorrection ?? true;
+    this.kernels = options.kernels ?? false;
     this.correctionScale = this.scaleInCorrection ? this.scale : new Float64Array(actSize).fill(1);
     const hidden = options.hidden ?? [256, 256];
     this.net = new MLP({ sizes: [options.obsSize, ...hidden, 2 * actSize], rng: options.rng, activation: "relu", init: "torch-default", name: options.name ?? "actor" });
@@ -140,8 +145,7 @@ export class SquashedGaussianActor {
   sample(obs: Float32Array, batch: number, noise: Float32Array): SquashedSample {
     const A = this.actSize;
     if (noise.length < batch * A) throw new ConfigError(`sample needs ${batch * A} noise numbers, got ${noise.length}`, "pass one standard normal per action entry");
-    const { output, trace } = this.net.forwardTrace(tf.tensor2d(obs.subarray(0, batch * this.obsSize), [batch, this.obsSize]));
-    const out = output.dataSync() as Float32Array;
+    const { output: out, trace } = this.networkForward(obs, batch);
     const n = batch * A;
     const s: SquashedSample = {
       batch,
@@ -177,6 +181,14 @@ export class SquashedGaussianActor {
     return s;
   }
 
+  /** The network's raw outputs [batch × 2·actSize] and trace, on the kernels or on tfjs (inside tf.tidy). */
+  private networkForward(obs: Float32Array, batch: number): { output: Float32Array; trace: MLPTrace | MLPArrayTrace } {
+    const x = obs.subarray(0, batch * this.obsSize);
+    if (this.kernels) return this.net.forwardTraceArrays(x, batch);
+    const { output, trace } = this.net.forwardTrace(tf.tensor2d(x, [batch, this.obsSize]));
+    return { output: output.dataSync() as Float32Array, trace };
+  }
+
   /**
    * Parameter gradients (variables order) of a loss, given its derivatives by the sample's
    * parts (`SquashedUpstream`), with the noise ξ held fixed (the reparameterisation):
@@ -185,7 +197,7 @@ export class SquashedGaussianActor {
    * (log N(u; μ, σ) = −ξ²/2 − log σ − log√(2π) does not move with μ once ξ is fixed).
    * Call inside the tf.tidy that made the sample.
    */
-  backward(s: SquashedSample, up: SquashedUpstream): tf.Tensor[] {
+  backward(s: SquashedSample, up: SquashedUpstream): Gradient[] {
     const A = this.actSize;
     const dOut = new Float32Array(s.batch * 2 * A);
     for (let i = 0; i < s.batch; i++) {
@@ -204,7 +216,8 @@ export class SquashedGaussianActor {
         dOut[i * 2 * A + A + j] = dLogStd * s.dLogStdRaw[k];
       }
     }
-    return this.net.backward(s.trace, tf.tensor2d(dOut, [s.batch, 2 * A]));
+    if (this.kernels) return this.net.backwardArrays(s.trace as MLPArrayTrace, dOut);
+    return this.net.backward(s.trace as MLPTrace, tf.tensor2d(dOut, [s.batch, 2 * A]));
   }
 
   /**
@@ -214,7 +227,9 @@ export class SquashedGaussianActor {
    */
   logProbAt(obs: Float32Array, batch: number, u: Float64Array): { logProb: Float32Array; dU: Float64Array } {
     const A = this.actSize;
-    const out = tf.tidy(() => this.net.apply(tf.tensor2d(obs.subarray(0, batch * this.obsSize), [batch, this.obsSize])).dataSync() as Float32Array);
+    const out = this.kernels
+      ? this.net.forwardTraceArrays(obs.subarray(0, batch * this.obsSize), batch).output
+      : tf.tidy(() => this.net.apply(tf.tensor2d(obs.subarray(0, batch * this.obsSize), [batch, this.obsSize])).dataSync() as Float32Array);
     const logProb = new Float32Array(batch);
     const dU = new Float64Array(batch * A);
     for (let i = 0; i < batch; i++) {

@@ -1,6 +1,6 @@
 import type * as tf from "#tfjs-core";
 import { ConfigError } from "../core/errors.js";
-import type { SpaceJSON } from "../core/spaces.js";
+import { Box, spaceFromJSON, type BoxValue, type SpaceJSON } from "../core/spaces.js";
 import type { JsonObject, NamedArray } from "../nn/weights_load.js";
 
 /**
@@ -23,7 +23,10 @@ interface ActorSpec {
   observationSpace: SpaceJSON;
   actionSpace: SpaceJSON;
   hidden: number[];
-  activation: "tanh" | "relu";
+  /** Absent in the off-policy actors' specs (always ReLU). */
+  activation?: "tanh" | "relu";
+  /** Q-networks: a dueling head (not exportable as a Sequential model). */
+  dueling?: boolean;
   obsNorm: { mean: ArrayLike<number>; var: ArrayLike<number>; count: number } | null;
   clipObs: number | null;
 }
@@ -49,12 +52,44 @@ export const ONNX_UNSUPPORTED = new ConfigError(
   "unsupported_export_format",
 );
 
-/** The LayersModel artifacts (topology, weight specs and data) of a saved actor-critic policy. */
+/** What the exported model outputs, by the kind of saved policy. */
+export type ExportOutput = "logits" | "mean" | "q-values" | "action";
+
+/**
+ * How each exportable policy kind maps onto a Sequential model: the prefix of its MLP's
+ * weights, the hidden activation, and how the last layer becomes the output —
+ * "plain" (its outputs as they are), or "squash" (the first actDim outputs through tanh,
+ * then scale·y + bias onto the action box: SAC's squashed mean, TD3's μ(s)).
+ */
+function exportLayout(spec: ActorSpec): { prefix: string; activation: "tanh" | "relu"; head: "plain" | "squash"; output: ExportOutput } {
+  switch (spec.kind) {
+    case "actor-critic":
+      return { prefix: "actor", activation: spec.activation ?? "tanh", head: "plain", output: spec.actionSpace.type === "Discrete" ? "logits" : "mean" };
+    case "q-network":
+      if (spec.dueling) {
+        throw new ConfigError("cannot export a dueling Q-network: its V + A − mean A head is not a Sequential model", "train with dueling false to export, or load the run with loadPolicy", "unsupported_policy");
+      }
+      return { prefix: "q", activation: spec.activation ?? "relu", head: "plain", output: "q-values" };
+    case "squashed-gaussian":
+    case "deterministic-actor":
+      return { prefix: "actor", activation: "relu", head: "squash", output: "action" };
+    default:
+      throw new ConfigError(`cannot export a "${String(spec.kind)}" policy`, "export runs of control tasks (ppo, dqn, sac, td3, … on an env); text policies are not exported yet", "unsupported_policy");
+  }
+}
+
+/** What `actorLayersModel` would output for a saved policy's spec (throws for kinds it cannot export). */
+export function exportOutput(extra: JsonObject): ExportOutput {
+  return exportLayout(extra as unknown as ActorSpec).output;
+}
+
+/**
+ * The LayersModel artifacts (topology, weight specs and data) of a saved policy: an
+ * actor-critic's actor, a (non-dueling) DQN Q-network, or SAC's / TD3's / mdpo-off's actor.
+ */
 export function actorLayersModel(arrays: readonly NamedArray[], extra: JsonObject, version = "0.1.0"): tf.io.ModelArtifacts {
   const spec = extra as unknown as ActorSpec;
-  if (spec.kind !== "actor-critic") {
-    throw new ConfigError(`cannot export a "${String(spec.kind)}" policy`, "export runs of control tasks (ppo, grpo, rloo, … on an env); text policies are not exported yet", "unsupported_policy");
-  }
+  const layout = exportLayout(spec);
   const byName = new Map(arrays.map((a) => [a.name, a]));
   const obsSize = spaceSize(spec.observationSpace);
   const layers: KerasLayer[] = [];
@@ -80,11 +115,22 @@ export function actorLayersModel(arrays: readonly NamedArray[], extra: JsonObjec
   const depth = spec.hidden.length + 1;
   let inSize = obsSize;
   for (let i = 0; i < depth; i++) {
-    const kernel = param(byName, `actor/dense_${i}/kernel`);
-    const bias = Float32Array.from(param(byName, `actor/dense_${i}/bias`).data);
-    const units = bias.length;
+    const kernel = param(byName, `${layout.prefix}/dense_${i}/kernel`);
+    let bias: Float32Array = Float32Array.from(param(byName, `${layout.prefix}/dense_${i}/bias`).data);
+    let units = bias.length;
     if (kernel.data.length !== inSize * units) {
-      throw new ConfigError(`actor/dense_${i}/kernel has ${kernel.data.length} values, expected ${inSize}×${units}`, "export a policy saved by refinery, unedited", "corrupt_weights");
+      throw new ConfigError(`${layout.prefix}/dense_${i}/kernel has ${kernel.data.length} values, expected ${inSize}×${units}`, "export a policy saved by refinery, unedited", "corrupt_weights");
+    }
+    let kernelData: Float32Array = Float32Array.from(kernel.data);
+    const last = i === depth - 1;
+    const squash = last && layout.head === "squash";
+    if (squash) {
+      // The squashed Gaussian's net also outputs log σ (columns actDim…): keep the mean's columns.
+      const box = actionBox(spec.actionSpace);
+      const keep = box.low.length;
+      kernelData = keepColumns(kernelData, inSize, units, keep);
+      bias = bias.slice(0, keep);
+      units = keep;
     }
     if (i === 0 && foldShift !== 0) {
       for (let o = 0; o < units; o++) {
@@ -93,13 +139,29 @@ export function actorLayersModel(arrays: readonly NamedArray[], extra: JsonObjec
         bias[o] -= foldShift * column;
       }
     }
-    const last = i === depth - 1;
-    layers.push(dense(last ? "action" : `dense_${i}`, units, last ? "linear" : spec.activation, layers.length === 0 ? [null, obsSize] : undefined));
-    const name = last ? "action" : `dense_${i}`;
-    weights.push({ name: `${name}/kernel`, shape: [inSize, units], data: Float32Array.from(kernel.data) }, { name: `${name}/bias`, shape: [units], data: bias });
+    const name = last && !squash ? "action" : `dense_${i}`;
+    layers.push(dense(name, units, last ? (squash ? "tanh" : "linear") : layout.activation, layers.length === 0 ? [null, obsSize] : undefined));
+    weights.push({ name: `${name}/kernel`, shape: [inSize, units], data: kernelData }, { name: `${name}/bias`, shape: [units], data: bias });
     inSize = units;
+    if (squash) {
+      // a = scale·tanh(·) + bias as a Dense layer with a diagonal kernel.
+      const box = actionBox(spec.actionSpace);
+      const scale = new Float32Array(units * units);
+      const shift = new Float32Array(units);
+      for (let j = 0; j < units; j++) {
+        scale[j * units + j] = (box.high[j] - box.low[j]) / 2;
+        shift[j] = (box.high[j] + box.low[j]) / 2;
+      }
+      layers.push(dense("action", units, "linear"));
+      weights.push({ name: "action/kernel", shape: [units, units], data: scale }, { name: "action/bias", shape: [units], data: shift });
+    }
   }
-  const discrete = spec.actionSpace.type === "Discrete";
+  const outputs: Record<ExportOutput, string> = {
+    logits: "logits: the action is the argmax",
+    mean: "mean: the deterministic action (clip it to the action space's bounds)",
+    "q-values": "Q(s, ·): the greedy action is the argmax",
+    action: "the deterministic action, inside the action space's bounds",
+  };
   return {
     modelTopology: {
       class_name: "Sequential",
@@ -117,7 +179,7 @@ export function actorLayersModel(arrays: readonly NamedArray[], extra: JsonObjec
         env: spec.env,
         observationSpace: spec.observationSpace,
         actionSpace: spec.actionSpace,
-        output: discrete ? "logits: the action is the argmax" : "mean: the deterministic action (clip it to the action space's bounds)",
+        output: outputs[layout.output],
       } as unknown as object,
     },
   };
@@ -142,6 +204,22 @@ function dense(name: string, units: number, activation: string, batchInputShape?
       ...(batchInputShape ? { batch_input_shape: batchInputShape, dtype: "float32" } : {}),
     },
   };
+}
+
+/** The bounded Box of a saved continuous actor. */
+function actionBox(json: SpaceJSON): Box<BoxValue> {
+  const box = spaceFromJSON(json);
+  if (!(box instanceof Box) || !box.isBounded()) {
+    throw new ConfigError(`a squashed actor needs a bounded Box action space, the saved spec has ${json.type}`, "export a policy saved by sac, td3 or mdpo-off, unedited", "corrupt_weights");
+  }
+  return box;
+}
+
+/** The first `keep` columns of a row-major [rows, cols] matrix. */
+function keepColumns(a: Float32Array, rows: number, cols: number, keep: number): Float32Array {
+  const out = new Float32Array(rows * keep);
+  for (let r = 0; r < rows; r++) out.set(a.subarray(r * cols, r * cols + keep), r * keep);
+  return out;
 }
 
 function param(byName: Map<string, NamedArray>, name: string): NamedArray {

@@ -8,6 +8,7 @@ import { mdpoOffStep, sacActorStep, sacAlphaStep, sacCriticStep, td3ActorStep, t
 import { initBackend } from "../../src/core/backend.js";
 import { Rng } from "../../src/core/rng.js";
 import { MLP } from "../../src/nn/mlp.js";
+import type { Gradient } from "../../src/nn/network_adam.js";
 import { ContinuousQ } from "../../src/policies/continuous_q.js";
 import { DeterministicActor } from "../../src/policies/deterministic_actor.js";
 import { SquashedGaussianActor } from "../../src/policies/squashed_gaussian.js";
@@ -31,8 +32,8 @@ function makeBatch(rng: Rng): ContinuousBatch {
   };
 }
 
-function critics(rng: Rng): TwinCritics {
-  const q = (name: string) => new ContinuousQ({ obsSize: OBS, actSize: A, hidden: [16, 16], rng, name });
+function critics(rng: Rng, kernels: boolean): TwinCritics {
+  const q = (name: string) => new ContinuousQ({ obsSize: OBS, actSize: A, hidden: [16, 16], rng, name, kernels });
   return { q1: q("q1"), q2: q("q2"), q1Target: q("q1t"), q2Target: q("q2t") };
 }
 
@@ -40,23 +41,25 @@ const tfQ = (q: ContinuousQ, obs: Float32Array, actions: tf.Tensor) => tf.squeez
 const col = (x: ArrayLike<number>) => tf.tensor1d(Float32Array.from(x));
 
 /** Our gradients (variable order of `vars`) against tf.variableGrads of `loss`; also the loss value. */
-function expectGradsMatch(ours: tf.Tensor[], oursLoss: number, vars: readonly tf.Variable[], loss: () => tf.Scalar): void {
+function expectGradsMatch(ours: Gradient[], oursLoss: number, vars: readonly tf.Variable[], loss: () => tf.Scalar): void {
   const ref = tf.variableGrads(loss, vars as tf.Variable[]);
   expect(oursLoss).toBeCloseTo(ref.value.dataSync()[0], 4);
   expect(ours).toHaveLength(vars.length);
-  ours.forEach((g, i) => expectClose(g.dataSync(), ref.grads[vars[i].name].dataSync()));
-  tf.dispose([ref.value, ...Object.values(ref.grads), ...ours]);
+  ours.forEach((g, i) => expectClose(g instanceof Float32Array ? g : g.dataSync(), ref.grads[vars[i].name].dataSync()));
+  tf.dispose([ref.value, ...Object.values(ref.grads), ...ours.filter((g): g is tf.Tensor => !(g instanceof Float32Array))]);
 }
 
-describe("continuous off-policy updates against autodiff of the written objectives", () => {
+// "kernels": the same updates with the networks' passes on refinery's SIMD kernels (typed-array gradients).
+describe.each(["tfjs", "kernels"] as const)("continuous off-policy updates against autodiff of the written objectives (%s)", (mode) => {
+  const kernels = mode === "kernels";
   const rng = new Rng(31);
   const batch = makeBatch(rng);
   let net: TwinCritics;
   let actor: SquashedGaussianActor;
   beforeAll(async () => {
     await initBackend("cpu");
-    net = critics(rng);
-    actor = new SquashedGaussianActor({ obsSize: OBS, low: LOW, high: HIGH, hidden: [16, 16], rng, name: "pi" });
+    net = critics(rng, kernels);
+    actor = new SquashedGaussianActor({ obsSize: OBS, low: LOW, high: HIGH, hidden: [16, 16], rng, name: "pi", kernels });
   });
   afterAll(() => [actor, net.q1, net.q2, net.q1Target, net.q2Target].forEach((m) => m.dispose()));
 
@@ -98,8 +101,8 @@ describe("continuous off-policy updates against autodiff of the written objectiv
   });
 
   it("TD3 critic (clipped double-Q, smoothed target actions) and delayed actor −mean Q1(s, μ(s))", () => {
-    const pi = new DeterministicActor({ obsSize: OBS, low: LOW, high: HIGH, hidden: [16], rng, name: "mu" });
-    const piTarget = new DeterministicActor({ obsSize: OBS, low: LOW, high: HIGH, hidden: [16], rng, name: "mut" });
+    const pi = new DeterministicActor({ obsSize: OBS, low: LOW, high: HIGH, hidden: [16], rng, name: "mu", kernels });
+    const piTarget = new DeterministicActor({ obsSize: OBS, low: LOW, high: HIGH, hidden: [16], rng, name: "mut", kernels });
     const noise = randomArray(rng, N * A, 3); // large, so the noise clip acts on some entries
     const step = td3CriticStep(piTarget, net, batch, noise, 0.2, 0.5);
     const y = tf.tidy(() => {
@@ -125,7 +128,7 @@ describe("continuous off-policy updates against autodiff of the written objectiv
   });
 
   it("off-policy MDPO: actor (KL to π_old at the new sample, entropy weight, regulariser), ½-MSE critics on V̄(s'), V on min Q − λ log π", () => {
-    const opts = { obsSize: OBS, low: LOW, high: HIGH, hidden: [16, 16], rng, logStdBounds: "clip" as const, scaleInCorrection: false };
+    const opts = { obsSize: OBS, low: LOW, high: HIGH, hidden: [16, 16], rng, logStdBounds: "clip" as const, scaleInCorrection: false, kernels };
     const pi = new SquashedGaussianActor({ ...opts, name: "mpi" });
     const old = new SquashedGaussianActor({ ...opts, name: "mold" });
     const value = new MLP({ sizes: [OBS, 16, 1], rng, activation: "relu", init: "torch-default", name: "v" });
@@ -165,7 +168,7 @@ describe("continuous off-policy updates against autodiff of the written objectiv
     old.setWeights(pi.getWeights());
     const same = mdpoOffStep(nets, batch, noise, c, lam);
     expect(Math.abs(same.kl)).toBeLessThan(1e-6);
-    tf.dispose([...same.actorGrads, ...same.criticGrads]);
+    tf.dispose([...same.actorGrads, ...same.criticGrads].filter((g): g is tf.Tensor => !(g instanceof Float32Array)));
     [pi, old, value, valueTarget].forEach((m) => m.dispose());
   });
 
@@ -173,8 +176,8 @@ describe("continuous off-policy updates against autodiff of the written objectiv
     const noise = randomArray(rng, N * A);
     const before = tf.memory().numTensors;
     for (let i = 0; i < 3; i++) {
-      tf.dispose(sacCriticStep(actor, net, batch, noise, 0.2).grads);
-      tf.dispose(sacActorStep(actor, net, batch, noise, 0.2).grads);
+      tf.dispose(sacCriticStep(actor, net, batch, noise, 0.2).grads.filter((g): g is tf.Tensor => !(g instanceof Float32Array)));
+      tf.dispose(sacActorStep(actor, net, batch, noise, 0.2).grads.filter((g): g is tf.Tensor => !(g instanceof Float32Array)));
       sacAlphaStep(actor, batch, noise, 0, -A);
     }
     expect(tf.memory().numTensors).toBe(before);

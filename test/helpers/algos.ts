@@ -42,18 +42,19 @@ export async function expectDeterministic(algo: string, overrides: Record<string
 }
 
 /** saveState → a fresh instance's loadState continues exactly as the original does. */
-export async function expectExactResume(algo: string, overrides: Record<string, unknown>): Promise<void> {
-  const original = await create(algo, overrides);
+export async function expectExactResume(algo: string, overrides: Record<string, unknown>, env = "CartPole-v1"): Promise<void> {
+  const original = await create(algo, overrides, env);
   original.iterate();
   original.iterate();
   const state = structuredClone(original.saveState());
-  const resumed = await create(algo, overrides);
+  const resumed = await create(algo, overrides, env);
   resumed.loadState(state);
   expect(resumed.iteration).toBe(2);
   expect(resumed.stepsDone).toBe(original.stepsDone);
   const next = learningNumbers([original.iterate(), original.iterate()]);
   expect(learningNumbers([resumed.iterate(), resumed.iterate()])).toEqual(next);
   expect(resumed.exportPolicy().weights).toEqual(original.exportPolicy().weights);
+  expect(resumed.saveState().arrays).toEqual(original.saveState().arrays);
   original.dispose();
   resumed.dispose();
 }

@@ -1,23 +1,26 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it } from "vitest";
-import { initBackend, type BackendName } from "../../src/core/backend.js";
+import { initBackend } from "../../src/core/backend.js";
 import { Rng } from "../../src/core/rng.js";
+import type { Gradient } from "../../src/nn/network_adam.js";
 import { ContinuousQ } from "../../src/policies/continuous_q.js";
 import { DeterministicActor } from "../../src/policies/deterministic_actor.js";
 import { SquashedGaussianActor, type LogStdBounds } from "../../src/policies/squashed_gaussian.js";
 import { expectClose, randomArray, tfSquashed } from "./offpolicy_reference.js";
 
 /** Σ over variables of the reference gradient compared with ours. */
-function compareGrads(ours: tf.Tensor[], vars: readonly tf.Variable[], loss: () => tf.Scalar): void {
+function compareGrads(ours: Gradient[], vars: readonly tf.Variable[], loss: () => tf.Scalar): void {
   const ref = tf.variableGrads(loss, vars as tf.Variable[]);
   expect(ours).toHaveLength(vars.length);
-  ours.forEach((g, i) => expectClose(g.dataSync(), ref.grads[vars[i].name].dataSync()));
+  ours.forEach((g, i) => expectClose(g instanceof Float32Array ? g : g.dataSync(), ref.grads[vars[i].name].dataSync()));
   tf.dispose([ref.value, ...Object.values(ref.grads)]);
 }
 
-describe.each<BackendName>(["cpu", "wasm"])("continuous off-policy networks on %s", (backend) => {
+// "kernels": the networks' passes on refinery's SIMD kernels (typed arrays), tfjs cpu as the reference.
+describe.each(["cpu", "wasm", "kernels"] as const)("continuous off-policy networks on %s", (backend) => {
+  const kernels = backend === "kernels";
   beforeAll(async () => {
-    await initBackend(backend);
+    await initBackend(kernels ? "cpu" : backend);
   });
 
   it.each<[LogStdBounds, boolean, number, number]>([
@@ -28,7 +31,7 @@ describe.each<BackendName>(["cpu", "wasm"])("continuous off-policy networks on %
     const obsSize = 3;
     const A = 2;
     const batch = 33;
-    const actor = new SquashedGaussianActor({ obsSize, low: [-2, -1], high: [2, 3], hidden: [16, 12], rng, logStdBounds: bounds, logStdMin: lo, logStdMax: hi, scaleInCorrection });
+    const actor = new SquashedGaussianActor({ obsSize, low: [-2, -1], high: [2, 3], hidden: [16, 12], rng, logStdBounds: bounds, logStdMin: lo, logStdMax: hi, scaleInCorrection, kernels });
     const obs = randomArray(rng, batch * obsSize, 2);
     const noise = randomArray(rng, batch * A);
     const up = {
@@ -101,7 +104,7 @@ describe.each<BackendName>(["cpu", "wasm"])("continuous off-policy networks on %
   it("continuous Q: Q(s, a), its parameter gradient and dQ/da match tfjs autodiff", () => {
     const rng = new Rng(23);
     const batch = 29;
-    const q = new ContinuousQ({ obsSize: 3, actSize: 2, hidden: [16, 16], rng });
+    const q = new ContinuousQ({ obsSize: 3, actSize: 2, hidden: [16, 16], rng, kernels });
     const obs = randomArray(rng, batch * 3);
     const actions = randomArray(rng, batch * 2);
     const dQ = randomArray(rng, batch);
@@ -121,7 +124,7 @@ describe.each<BackendName>(["cpu", "wasm"])("continuous off-policy networks on %
   it("deterministic actor: μ(s) = scale·tanh(·) + bias, its backward, and clipped exploration", () => {
     const rng = new Rng(24);
     const batch = 25;
-    const actor = new DeterministicActor({ obsSize: 3, low: [-2, 0], high: [2, 1], hidden: [16], rng });
+    const actor = new DeterministicActor({ obsSize: 3, low: [-2, 0], high: [2, 1], hidden: [16], rng, kernels });
     const obs = randomArray(rng, batch * 3, 2);
     const dA = randomArray(rng, batch * 2);
     const muTf = () => tf.add(tf.mul(tf.tanh(actor.net.apply(tf.tensor2d(obs, [batch, 3]))), tf.tensor1d([2, 0.5])), tf.tensor1d([0, 0.5]));

@@ -40,10 +40,14 @@ function capture(): CliIo & { stdout: string; stderr: string } {
   return io;
 }
 
-async function trainedRun(name: string, env: string, overrides: Record<string, unknown>): Promise<string> {
+/** Tiny off-policy runs: 200 steps, training from step 100. */
+const OFF_POLICY = { totalTimesteps: 200, iterationSteps: 100, learningStarts: 100, batchSize: 16, hidden: [16, 16], evalEpisodes: 1, backend: "cpu", seed: 3 };
+
+async function trainedRun(name: string, env: string, overrides: Record<string, unknown>, algo = "ppo"): Promise<string> {
   const dir = join(root, name);
-  const config = resolveConfig({ algo: "ppo", env, overrides: { numEnvs: 2, numSteps: 32, totalTimesteps: 64 * 4, evalEpisodes: 1, backend: "cpu", seed: 3, ...overrides } });
-  await train({ runDir: dir, algo: "ppo", config, store: false });
+  const base = algo === "ppo" ? { numEnvs: 2, numSteps: 32, totalTimesteps: 64 * 4, evalEpisodes: 1, backend: "cpu", seed: 3 } : OFF_POLICY;
+  const config = resolveConfig({ algo, env, overrides: { ...base, ...overrides } });
+  await train({ runDir: dir, algo, config, store: false });
   return dir;
 }
 
@@ -55,8 +59,8 @@ function observations(n: number, size: number, scale: number): Float32Array {
   return out;
 }
 
-async function compare(name: string, env: string, overrides: Record<string, unknown>, scale: number) {
-  const dir = await trainedRun(name, env, overrides);
+async function compare(name: string, env: string, overrides: Record<string, unknown>, scale: number, algo = "ppo") {
+  const dir = await trainedRun(name, env, overrides, algo);
   const io = capture();
   expect(await run(["export", dir, "--format", "tfjs", "--json"], io)).toBe(0);
   const result = JSON.parse(io.stdout) as { out: string; output: string };
@@ -93,6 +97,27 @@ describe("refinery export --format tfjs", () => {
     const { predicted, ours, output } = await compare("pendulum", "Pendulum-v1", { normObs: true, clipObs: 10 }, 1);
     expect(output).toBe("mean");
     for (let i = 0; i < ours.length; i++) expect(predicted[i][0]).toBeCloseTo((ours[i] as Float32Array)[0], 4);
+  });
+
+  it("DQN (CartPole): the model outputs Q(s, ·), whose argmax is refinery's greedy action; a dueling Q-network is refused with a fix", async () => {
+    const { predicted, ours, output } = await compare("dqn", "CartPole-v1", {}, 2, "dqn");
+    expect(output).toBe("q-values");
+    expect(predicted.map(argmax)).toEqual(ours);
+    expect(new Set(ours).size).toBe(2);
+    const dueling = await trainedRun("dqn-dueling", "CartPole-v1", { dueling: true }, "dqn");
+    const io = capture();
+    expect(await run(["export", dueling], io)).not.toBe(0);
+    expect(io.stderr).toMatch(/cannot export a dueling Q-network.*Fix: train with dueling false/);
+  });
+
+  it.each(["sac", "td3", "mdpo-off"])("%s (Pendulum): the model outputs refinery's deterministic action, inside the bounds", async (algo) => {
+    const { predicted, ours, output } = await compare(algo, "Pendulum-v1", {}, 3, algo);
+    expect(output).toBe("action");
+    for (let i = 0; i < ours.length; i++) {
+      expect(predicted[i][0]).toBeCloseTo((ours[i] as Float32Array)[0], 4);
+      expect(Math.abs(predicted[i][0])).toBeLessThanOrEqual(2);
+    }
+    expect(new Set(predicted.map((r) => r[0].toFixed(3))).size).toBeGreaterThan(5);
   });
 
   it("--format onnx is a one-line error saying why and what to do instead", async () => {
