@@ -79,6 +79,53 @@ describe("multi-turn algorithms", () => {
     expect(() => resolveConfig({ algo: "gigpo", overrides: { task: "guess", stepWeigth: 1 } })).toThrow(/stepWeigth/);
   });
 
+  it("refuses options the chosen multi-turn method cannot use, naming the key and why (one line)", () => {
+    const refused = (algo: string, overrides: Record<string, unknown>): string => {
+      try {
+        resolveConfig({ algo, overrides: { task: "calc", ...overrides } });
+      } catch (err) {
+        return (err as Error).message;
+      }
+      return "accepted";
+    };
+    const cases: [string, Record<string, unknown>, RegExp][] = [
+      ["rloo", { advantageScale: "none" }, /^advantageScale = "none" \(from the overrides\) has no effect on rloo: .*mean of the other G − 1 episodes.*Fix: use grpo/],
+      ["rloo", { advantageStd: "population" }, /advantageStd = "population" .* no effect on rloo/],
+      ["rloo", { advantageEps: 1e-4 }, /advantageEps = 0.0001 .* no effect on rloo/],
+      ["refuel", { clipLow: 0.1 }, /^clipLow = 0.1 \(from the overrides\) has no effect on refuel: refuel regresses .* no advantage, clipped ratio.*Fix: drop the key/],
+      ["refuel", { clipHigh: 0.28 }, /clipHigh = 0.28 .* no effect on refuel/],
+      ["refuel", { lossAggregation: "bnpo" }, /lossAggregation = "bnpo" .* no effect on refuel/],
+      ["refuel", { entCoef: 0.01 }, /entCoef = 0.01 .* no effect on refuel/],
+      ["refuel", { beta: 0.04 }, /beta = 0.04 .* no effect on refuel: .*KL term/],
+      // The method's reason wins over the generic "beta = 0" one.
+      ["refuel", { klEstimator: "k1" }, /klEstimator = "k1" .* no effect on refuel: refuel regresses/],
+      ["refuel", { advantageEps: 1e-3 }, /advantageEps = 0.001 .* no effect on refuel/],
+      ["flow-grpo", { advantageStd: "population" }, /advantageStd .* no effect on flow-grpo: .*unbiased std/],
+      ["gigpo", { advantageScale: "none" }, /advantageScale .* no effect on gigpo: .*normalization/],
+      ["gigpo", { normalization: "mean_norm", advantageEps: 1e-3 }, /advantageEps .* no effect on gigpo: normalization is "mean_norm"/],
+      ["v0", { allocation: "uniform", delta: 0.2 }, /delta = 0.2 .* no effect on v0: allocation is "uniform"/],
+    ];
+    for (const [algo, overrides, message] of cases) {
+      const m = refused(algo, overrides);
+      expect(m, `${algo} ${JSON.stringify(overrides)}`).toMatch(message);
+      expect(m.split("\n")).toHaveLength(1);
+    }
+    // The same keys act where the method reads them, and default values are never refused.
+    for (const [algo, overrides] of [
+      ["grpo", { advantageScale: "none" }],
+      ["grpo", { advantageStd: "population", advantageEps: 1e-4 }],
+      ["rloo", { clipLow: 0.1, lossAggregation: "bnpo", beta: 0.04, klEstimator: "k1" }],
+      ["refuel", { eta: 2, updateEpochs: 2, numMinibatches: 4, clipLow: 0.2, advantageScale: "std" }],
+      ["flow-grpo", { advantageScale: "none" }],
+      ["gigpo", { advantageEps: 1e-3 }],
+      ["v0", { delta: 0.2 }],
+    ] as [string, Record<string, unknown>][]) {
+      expect(refused(algo, overrides), `${algo} ${JSON.stringify(overrides)}`).toBe("accepted");
+    }
+    // Single-turn rloo keeps its own keys and rules: its optional normalisation acts there.
+    expect(() => resolveConfig({ algo: "rloo", overrides: { task: "addition", advantageNorm: "batch" } })).not.toThrow();
+  });
+
   for (const algo of Object.keys(AGENT_ALGORITHMS)) {
     it(`${algo} runs two iterations, reports finite metrics, and changes the weights`, async () => {
       const overrides: Record<string, unknown> =
