@@ -33,7 +33,7 @@ import { gatherMinibatch, perTurnEntropy, readDiagnostics, runEpochs, type EpoSe
 import { prefixed, putAdam, putWeights, takeAdam, type NamedArrays } from "./state.js";
 import type { ModelConfig } from "./text_config.js";
 import { spreadCompletions, stepLossGradients, textActingPolicy, textLearningRate } from "./text_engine.js";
-import type { ActingPolicy, Algorithm, IterationMetrics } from "./types.js";
+import type { ActingPolicy, Algorithm, CompletionTurn, IterationMetrics, SampledCompletion } from "./types.js";
 
 /** How a method turns an iteration's episodes into per-token advantages. */
 export interface AgentCredit {
@@ -275,13 +275,33 @@ export class AgentGroupOptimizer implements Algorithm {
     };
   }
 
-  /** The tokens of episodes `eps` laid out for one forward, and where each policy step sits in it. */
+  /**
+   * One forward over episodes `eps`. The turns played before a mid-episode start (REFUEL's
+   * roll-in) go with the transcript, not the context: the forward lays contexts out to the
+   * longest one and transcripts after it, so a long roll-in beside a long continuation would
+   * not fit the model's context although each episode does.
+   */
+  private evaluateEpisodes(policy: TokenPolicy, ab: AgentBatch, eps: number[], withTrace: boolean) {
+    const cut = (e: number) => ab.prefixLengths?.[e] ?? 0;
+    const contexts = eps.map((e) => ab.contexts[e].subarray(0, ab.contexts[e].length - cut(e)));
+    const completions = eps.map((e) => {
+      const prefix = ab.contexts[e].subarray(ab.contexts[e].length - cut(e));
+      const out = new Int32Array(prefix.length + ab.transcripts[e].length);
+      out.set(prefix);
+      out.set(ab.transcripts[e], prefix.length);
+      return out;
+    });
+    return policy.evaluate(contexts, completions, this.config.temperature, withTrace);
+  }
+
+  /** Where each episode's first transcript token sits in the flat output of evaluateEpisodes. */
   private forwardRows(ab: AgentBatch, eps: number[]): { offset: Map<number, number> } {
     const offset = new Map<number, number>();
     let o = 0;
     for (const e of eps) {
-      offset.set(e, o);
-      o += ab.transcripts[e].length;
+      const cut = ab.prefixLengths?.[e] ?? 0;
+      offset.set(e, o + cut);
+      o += cut + ab.transcripts[e].length;
     }
     return { offset };
   }
@@ -296,12 +316,7 @@ export class AgentGroupOptimizer implements Algorithm {
 
   private policyStep(ab: AgentBatch, episodes: Int32Array, mb: Minibatch, progress: number): StepDiagnostics {
     const eps = Array.from(episodes);
-    const out = this.policy.evaluate(
-      eps.map((e) => ab.contexts[e]),
-      eps.map((e) => ab.transcripts[e]),
-      this.config.temperature,
-      true,
-    );
+    const out = this.evaluateEpisodes(this.policy, ab, eps, true);
     const { offset } = this.forwardRows(ab, eps);
     const pick = this.pickOf(ab, offset, mb.rows);
     const grads = stepLossGradients(this.recipe, out, pick, mb, this.setup.task.maxTurnLength * (this.credit.turnRows ? 1 : this.setup.task.maxTurns), progress);
@@ -325,12 +340,7 @@ export class AgentGroupOptimizer implements Algorithm {
     }
     if (pairs.length === 0) return null;
     const eps = pairs.flat();
-    const out = this.policy.evaluate(
-      eps.map((e) => ab.contexts[e]),
-      eps.map((e) => ab.transcripts[e]),
-      this.config.temperature,
-      true,
-    );
+    const out = this.evaluateEpisodes(this.policy, ab, eps, true);
     const { offset } = this.forwardRows(ab, eps);
     // The first turn's tokens of each episode: where they sit in the forward, and their sampled log-probabilities.
     const firstTurn = (e: number) => {
@@ -369,12 +379,7 @@ export class AgentGroupOptimizer implements Algorithm {
     const chunk = 32;
     for (let e0 = 0; e0 < b.numEpisodes; e0 += chunk) {
       const eps = Array.from({ length: Math.min(chunk, b.numEpisodes - e0) }, (_, k) => e0 + k);
-      const out = policy.evaluate(
-        eps.map((e) => ab.contexts[e]),
-        eps.map((e) => ab.transcripts[e]),
-        this.config.temperature,
-        false,
-      );
+      const out = this.evaluateEpisodes(policy, ab, eps, false);
       const { offset } = this.forwardRows(ab, eps);
       const first = b.episodeStart[e0];
       const last = e0 + eps.length - 1;
@@ -384,9 +389,9 @@ export class AgentGroupOptimizer implements Algorithm {
     return logProb;
   }
 
-  sampleCompletions(count: number): { prompt: string; completion: string; reward: number; correct: boolean }[] {
+  sampleCompletions(count: number): SampledCompletion[] {
     const s = this.lastSampled;
-    return s ? spreadCompletions(s, s.texts, count) : [];
+    return s ? spreadCompletions(s, s.texts, count, (e) => completionTurns(s, e)) : [];
   }
 
   drainEpisodes(): { return: number; length: number }[] {
@@ -458,6 +463,11 @@ export function agentRecipe(name: string, c: AgentRlConfig): GroupRecipe {
     epo: null,
     critic: null,
   };
+}
+
+/** Episode e's turns as completions.jsonl records them: the policy's text and the env's answer apart. */
+export function completionTurns(ab: Pick<AgentBatch, "turns">, e: number): CompletionTurn[] {
+  return ab.turns[e].records.map((r) => ({ text: r.text, observation: r.observation, toolCall: r.toolCall, malformed: r.malformed, role: r.role }));
 }
 
 /**
