@@ -5,6 +5,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import { refuelResidual } from "../../src/algos/agent_engine.js";
 import { AGENT_ALGORITHMS, getAlgorithm, resolveConfig } from "../../src/algos/index.js";
 import { createAlgorithm } from "../../src/train/loop.js";
+import type { TokenPolicy } from "../../src/policies/token_policy.js";
+import type { AgentBatch } from "../../src/rollout/agent_collector.js";
 import { defineAgentTask, registerAgentTask } from "../../src/envs/text/agent/task.js";
 
 /*
@@ -44,6 +46,35 @@ describe("REFUEL's regression", () => {
     expect(res).toBe(-2);
     // dL/dlogπ(y) = 2·res < 0: a gradient step increases logπ(y).
     expect(2 * res).toBeLessThan(0);
+  });
+});
+
+describe("forwards over mid-episode starts", () => {
+  it("a roll-in's turns move from the context to the transcript: the same log-probabilities, in one forward that fits", async () => {
+    const config = resolveConfig({ algo: "refuel", overrides: { task: "coin-test", model: tiny, seed: 4, numPrompts: 8, numMinibatches: 1, evalProblems: 2 } });
+    const algo = await createAlgorithm("refuel", config);
+    algo.iterate();
+    const internal = algo as unknown as {
+      lastSampled: AgentBatch;
+      evaluateEpisodes(p: TokenPolicy, ab: AgentBatch, eps: number[], trace: boolean): { logProb: Float32Array };
+      forwardRows(ab: AgentBatch, eps: number[]): { offset: Map<number, number> };
+    };
+    const ab = internal.lastSampled;
+    const eps = Array.from({ length: ab.batch.numEpisodes }, (_, e) => e);
+    // The roll-in drew some starts after turn 0 and some before it.
+    const cuts = Array.from(ab.prefixLengths ?? []);
+    expect(cuts.some((c) => c > 0) && cuts.some((c) => c === 0)).toBe(true);
+    const policy = algo.policy as TokenPolicy;
+    const all = internal.evaluateEpisodes(policy, ab, eps, false);
+    const { offset } = internal.forwardRows(ab, eps);
+    for (const e of eps) {
+      const alone = policy.evaluate([ab.contexts[e]], [ab.transcripts[e]], 1, false);
+      ab.policyPositions[e].forEach((pos, k) => {
+        expect(all.logProb[(offset.get(e) as number) + pos]).toBeCloseTo(alone.logProb[pos], 4);
+        expect(all.logProb[(offset.get(e) as number) + pos]).toBeCloseTo(ab.batch.logProbs[ab.batch.episodeStart[e] + k], 3);
+      });
+    }
+    algo.dispose();
   });
 });
 
