@@ -11,7 +11,8 @@
  * Options: --tasks calc,lookup,guess  --seeds 1,2,3  --sft-iterations N  --tokens N (budget)
  *          --problems N  --methods grpo,rloo,...  --name NAME  --work DIR (run directories;
  *          kept, and an SFT run found there is reused)  --append (add to the rows of
- *          results/NAME.json, replacing rows of the same task, seed and method)
+ *          results/NAME.json, replacing rows of the same task, seed and method)  --report (only
+ *          rewrite the table and the plots from results/NAME.json and the run directories)
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -68,7 +69,8 @@ export async function benchAgents(args: string[]): Promise<void> {
   await initBackend("wasm");
   mkdirSync(work, { recursive: true });
   let rows: Row[] = [];
-  if (args.includes("--append") && existsSync(jsonPath)) rows = (JSON.parse(readFileSync(jsonPath, "utf8")) as { rows: Row[] }).rows;
+  // JSON has no NaN: a missing rate (an SFT row's tokens/s) comes back as null.
+  if ((args.includes("--append") || args.includes("--report")) && existsSync(jsonPath)) rows = (JSON.parse(readFileSync(jsonPath, "utf8")) as { rows: Row[] }).rows.map((r) => ({ ...r, tokensPerSecond: r.tokensPerSecond ?? NaN }));
   const put = (row: Row) => {
     rows = rows.filter((r) => !(r.task === row.task && r.seed === row.seed && r.method === row.method));
     rows.push(row);
@@ -80,6 +82,12 @@ export async function benchAgents(args: string[]): Promise<void> {
     writeFileSync(jsonPath, JSON.stringify({ sftIterations, tokenBudget, problems: problemsN, episodesPerIteration: 32, rows }, null, 2));
     writeFileSync(new URL(`${name}.md`, resultsDir), table(rows));
   };
+  if (args.includes("--report")) {
+    // Only the table and the plots again, from the rows and run directories already there.
+    write();
+    for (const taskName of tasks) plotTask(work, taskName, rows, resultsDir, name);
+    return;
+  }
   for (const taskName of tasks) {
     const task = makeAgentTask(taskName);
     const problems = agentProblemSet(task, "test", problemsN, 0);

@@ -64,7 +64,7 @@ describe("forwards over mid-episode starts", () => {
     // The roll-in drew some starts after turn 0 and some before it.
     const cuts = Array.from(ab.prefixLengths ?? []);
     expect(cuts.some((c) => c > 0) && cuts.some((c) => c === 0)).toBe(true);
-    const policy = algo.policy as TokenPolicy;
+    const policy = (algo as unknown as { policy: TokenPolicy }).policy;
     const all = internal.evaluateEpisodes(policy, ab, eps, false);
     const { offset } = internal.forwardRows(ab, eps);
     for (const e of eps) {
