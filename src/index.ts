@@ -80,7 +80,7 @@ export { ppoConfigSchema, PPO_DEFAULTS, PPO_PRESETS, type PPOConfig } from "./al
 export type { Algorithm, ActingPolicy, IterationMetrics } from "./algos/types.js";
 export type { TrainRow, Callbacks, StartInfo } from "./train/trainer.js";
 export type { LockOwner } from "./train/lock.js";
-export type { MetricLogger, LogFormat, CompletionRecord } from "./train/logger.js";
+export type { MetricLogger, LogFormat, CompletionRecord, CompletionTurn } from "./train/logger.js";
 export { createAlgorithm, runIterations, yieldToEventLoop, type LoopCallbacks, type RunIterationsOptions, type RunIterationsResult } from "./train/loop.js";
 export { evaluatePolicy, type EvalResult } from "./train/evaluate.js";
 export { loadPolicy, type LoadedPolicy } from "./train/load_policy.js";

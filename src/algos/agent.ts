@@ -16,7 +16,8 @@ import { makeAgentTask } from "../envs/text/agent/task.js";
 import "../envs/text/agent/critique.js";
 import type { AgentBatch } from "../rollout/agent_collector.js";
 import { agentRlShape, agentTaskShape, AGENT_RL_DEFAULTS, type AgentRlConfig } from "./agent_config.js";
-import { AgentGroupOptimizer, turnRowsOf, type AgentCredit } from "./agent_engine.js";
+import { AgentGroupOptimizer, turnRowsOf, type AgentCredit, type AgentEpoSettings } from "./agent_engine.js";
+import { EPO_DEFAULTS, epoConfigSchema } from "./epo.js";
 import type { AgentGroupCollector } from "../rollout/agent_collector.js";
 import type { Rng } from "../core/rng.js";
 import { AgentSFT, agentSftSchema, AGENT_SFT_DEFAULTS, type AgentSFTConfig } from "./agent_sft.js";
@@ -72,6 +73,8 @@ function rlEntry<E extends Extra>(e: {
   defaults: Record<string, unknown>;
   credit: (c: AgentRlConfig & z.infer<z.ZodObject<E>>) => AgentCredit;
   check?: (c: AgentRlConfig & z.infer<z.ZodObject<E>>) => void;
+  /** EPO's entropy regularisation over real turns (the epo method). */
+  epo?: (c: AgentRlConfig & z.infer<z.ZodObject<E>>) => AgentEpoSettings;
 }): AlgorithmEntry {
   const schema = z.object({ ...agentTaskShape, ...agentRlShape, ...e.extra }).strict();
   type C = AgentRlConfig & z.infer<z.ZodObject<E>>;
@@ -90,13 +93,24 @@ function rlEntry<E extends Extra>(e: {
     create: (config) => {
       const c = read(config);
       e.check?.(c);
-      return AgentGroupOptimizer.create(e.name, e.credit(c), c);
+      return AgentGroupOptimizer.create(e.name, e.credit(c), c, e.epo?.(c) ?? null);
     },
   };
 }
 
 const gammaKey = z.number().min(0).max(1).describe("γ of the turn returns Σ γ^(u−t)·r_u the step groups compare");
 const normKey = z.enum(["mean_std_norm", "mean_norm"]).describe("mean_std_norm: (R − mean)/(std + eps); mean_norm: R − mean");
+
+/** Episode-level GRPO credit: the episode's reward normalised over its group, on every policy token. */
+function grpoCredit(c: AgentRlConfig): AgentCredit {
+  return episodeCredit((ab) => groupRelativeAdvantage(ab.batch.episodeReturn, ab.batch.episodeGroup, { scale: c.advantageScale, std: c.advantageStd, eps: c.advantageEps }));
+}
+
+/** EPO's own keys, as the single-turn EPO has them (its `turns` is the task's turn limit here). */
+const epoShape = (() => {
+  const s = epoConfigSchema.shape;
+  return { entropyCoef: s.entropyCoef, smoothCoef: s.smoothCoef, kappaLow: s.kappaLow, kappaHigh: s.kappaHigh, outRangePenalty: s.outRangePenalty, smoothing: s.smoothing, phaseWeights: s.phaseWeights };
+})();
 
 /**
  * REFUEL's plan: each of the B starts is a fresh problem rolled in by the policy for h turns, h
@@ -179,7 +193,36 @@ export const AGENT_ALGORITHMS: Record<string, AlgorithmEntry> = {
     description: "episode-level GRPO on a multi-turn task: G episodes per problem, the episode's group-normalised reward on every policy token of every turn",
     extra: {},
     defaults: {},
-    credit: (c) => episodeCredit((ab) => groupRelativeAdvantage(ab.batch.episodeReturn, ab.batch.episodeGroup, { scale: c.advantageScale, std: c.advantageStd, eps: c.advantageEps })),
+    credit: (c) => grpoCredit(c),
+  }),
+  epo: rlEntry({
+    name: "epo",
+    description:
+      "EPO on episode-level GRPO: an entropy bonus c_H·(H̄ − c_s·w·P) over all turns, P the distance of each token's entropy to the band around the historical mean entropy of its real turn",
+    extra: epoShape,
+    defaults: {
+      lossAggregation: EPO_DEFAULTS.lossAggregation,
+      entropyCoef: EPO_DEFAULTS.entropyCoef,
+      smoothCoef: EPO_DEFAULTS.smoothCoef,
+      kappaLow: EPO_DEFAULTS.kappaLow,
+      kappaHigh: EPO_DEFAULTS.kappaHigh,
+      outRangePenalty: EPO_DEFAULTS.outRangePenalty,
+      smoothing: EPO_DEFAULTS.smoothing,
+      phaseWeights: EPO_DEFAULTS.phaseWeights,
+    },
+    check: (c) => {
+      if (c.kappaHigh < c.kappaLow) throw new ConfigError(`kappaHigh = ${c.kappaHigh} is below kappaLow = ${c.kappaLow}, so the entropy band is empty`, "set kappaHigh ≥ kappaLow (EPO: 0.8 and 1.2)");
+    },
+    credit: (c) => grpoCredit(c),
+    epo: (c) => ({
+      entropyCoef: c.entropyCoef,
+      smoothCoef: c.smoothCoef,
+      kappaLow: c.kappaLow,
+      kappaHigh: c.kappaHigh,
+      penalty: c.outRangePenalty,
+      smoothing: c.smoothing,
+      phaseWeights: c.phaseWeights,
+    }),
   }),
   rloo: rlEntry({
     name: "rloo",

@@ -20,6 +20,7 @@ import { ConfigError } from "../core/errors.js";
 import { Rng, type RngState } from "../core/rng.js";
 import { AgentEnv } from "../envs/text/agent/env.js";
 import { agentProblemSet, makeAgentTask, replayDemonstration, type AgentTask } from "../envs/text/agent/task.js";
+import { EntropyHistory, type EntropyHistoryState } from "../loss/epo.js";
 import "../envs/text/agent/critique.js";
 import { ArrayAdam } from "../nn/optim.js";
 import type { TokenPolicy } from "../policies/token_policy.js";
@@ -28,11 +29,11 @@ import { evaluateAgent, type AgentEvalResult } from "../train/agent_eval.js";
 import { loadTokenPolicy, newTextPolicy } from "../train/text_policy.js";
 import type { AgentRlConfig } from "./agent_config.js";
 import type { GroupCommonConfig } from "./group_config.js";
-import { gatherMinibatch, readDiagnostics, runEpochs, type GroupRecipe, type Minibatch, type StepDiagnostics } from "./group_engine.js";
+import { gatherMinibatch, perTurnEntropy, readDiagnostics, runEpochs, type EpoSettings, type GroupRecipe, type Minibatch, type StepDiagnostics } from "./group_engine.js";
 import { prefixed, putAdam, putWeights, takeAdam, type NamedArrays } from "./state.js";
 import type { ModelConfig } from "./text_config.js";
 import { spreadCompletions, stepLossGradients, textActingPolicy, textLearningRate } from "./text_engine.js";
-import type { ActingPolicy, Algorithm, IterationMetrics } from "./types.js";
+import type { ActingPolicy, Algorithm, CompletionTurn, IterationMetrics, SampledCompletion } from "./types.js";
 
 /** How a method turns an iteration's episodes into per-token advantages. */
 export interface AgentCredit {
@@ -53,6 +54,9 @@ export interface AgentCredit {
    */
   regression?: { eta: number };
 }
+
+/** EPO's settings on a multi-turn run: those of the single-turn EPO, with J = the task's turn limit (real turns, not buckets). */
+export type AgentEpoSettings = Omit<EpoSettings, "turns">;
 
 /** Everything a multi-turn run needs built before training. */
 export interface AgentSetup {
@@ -153,6 +157,8 @@ export class AgentGroupOptimizer implements Algorithm {
   private tokenCount = 0;
   private episodes: { return: number; length: number }[] = [];
   private lastSampled: AgentBatch | null = null;
+  /** EPO: the mean entropy of each real turn, over the iterations so far. */
+  private readonly history: EntropyHistory | null;
 
   private constructor(
     readonly recipe: GroupRecipe,
@@ -166,6 +172,7 @@ export class AgentGroupOptimizer implements Algorithm {
     this.rng = rng;
     this.reference = reference;
     this.optimizer = new ArrayAdam(setup.policy.model.parameters(), { learningRate: config.learningRate, epsilon: 1e-8 });
+    this.history = recipe.epo ? new EntropyHistory(recipe.epo.turns) : null;
     this.collector = new AgentGroupCollector(() => setup.makeEnv("train"), setup.policy, {
       numPrompts: config.numPrompts,
       groupSize: config.groupSize,
@@ -174,7 +181,7 @@ export class AgentGroupOptimizer implements Algorithm {
     });
   }
 
-  static async create(name: string, credit: AgentCredit, config: AgentRlConfig): Promise<AgentGroupOptimizer> {
+  static async create(name: string, credit: AgentCredit, config: AgentRlConfig, epo: AgentEpoSettings | null = null): Promise<AgentGroupOptimizer> {
     const root = new Rng(config.seed);
     const setup = await agentSetup(config, root.split());
     let reference: TokenPolicy | null = null;
@@ -182,7 +189,8 @@ export class AgentGroupOptimizer implements Algorithm {
       reference = config.init ? await loadTokenPolicy(config.init) : newTextPolicy(config.model, new Rng(0), config.chars);
       reference.setWeights(setup.policy.getWeights());
     }
-    return new AgentGroupOptimizer(agentRecipe(name, config), credit, config, setup, root.split(), reference);
+    const recipe = { ...agentRecipe(name, config), epo: epo ? { ...epo, turns: setup.task.maxTurns } : null };
+    return new AgentGroupOptimizer(recipe, credit, config, setup, root.split(), reference);
   }
 
   get policy(): TokenPolicy {
@@ -222,14 +230,19 @@ export class AgentGroupOptimizer implements Algorithm {
     const batch = ab.batch;
     const adv = this.credit.advantages(ab);
     const refLogProbs = this.reference ? this.logProbsOf(this.reference, ab) : null;
+    // EPO: this iteration's mean entropy per real turn joins the history before the update, as on single-turn tasks.
+    const turns = this.history ? epoTurnsOf(ab, this.history.turns) : null;
+    if (this.history && turns) this.history.append(perTurnEntropy(batch, ab.entropy, turns, this.history.turns));
+    const reference = this.history ? this.history.reference() : null;
+    const progress = Math.min(1, this.iterationsDone / c.iterations);
     const regression = this.credit.regression;
     const units = regression ? batch.numGroups : batch.numEpisodes;
     const numMinibatches = Math.max(1, Math.min(this.recipe.numMinibatches, units));
     const stats = runEpochs(this.recipe, units, numMinibatches, this.rng, (picked) => {
       if (regression) return this.regressionStep(ab, picked, regression.eta);
-      const mb = gatherMinibatch(batch, picked, adv, null, refLogProbs, null, null);
+      const mb = gatherMinibatch(batch, picked, adv, null, refLogProbs, turns, reference);
       if (this.credit.turnRows) mb.lengths = turnLengths(ab, mb.rows);
-      return mb.numSteps === 0 ? null : this.policyStep(ab, picked, mb);
+      return mb.numSteps === 0 ? null : this.policyStep(ab, picked, mb, progress);
     });
     this.credit.observe?.(ab);
     const t2 = performance.now();
@@ -262,13 +275,33 @@ export class AgentGroupOptimizer implements Algorithm {
     };
   }
 
-  /** The tokens of episodes `eps` laid out for one forward, and where each policy step sits in it. */
+  /**
+   * One forward over episodes `eps`. The turns played before a mid-episode start (REFUEL's
+   * roll-in) go with the transcript, not the context: the forward lays contexts out to the
+   * longest one and transcripts after it, so a long roll-in beside a long continuation would
+   * not fit the model's context although each episode does.
+   */
+  private evaluateEpisodes(policy: TokenPolicy, ab: AgentBatch, eps: number[], withTrace: boolean) {
+    const cut = (e: number) => ab.prefixLengths?.[e] ?? 0;
+    const contexts = eps.map((e) => ab.contexts[e].subarray(0, ab.contexts[e].length - cut(e)));
+    const completions = eps.map((e) => {
+      const prefix = ab.contexts[e].subarray(ab.contexts[e].length - cut(e));
+      const out = new Int32Array(prefix.length + ab.transcripts[e].length);
+      out.set(prefix);
+      out.set(ab.transcripts[e], prefix.length);
+      return out;
+    });
+    return policy.evaluate(contexts, completions, this.config.temperature, withTrace);
+  }
+
+  /** Where each episode's first transcript token sits in the flat output of evaluateEpisodes. */
   private forwardRows(ab: AgentBatch, eps: number[]): { offset: Map<number, number> } {
     const offset = new Map<number, number>();
     let o = 0;
     for (const e of eps) {
-      offset.set(e, o);
-      o += ab.transcripts[e].length;
+      const cut = ab.prefixLengths?.[e] ?? 0;
+      offset.set(e, o + cut);
+      o += cut + ab.transcripts[e].length;
     }
     return { offset };
   }
@@ -281,17 +314,12 @@ export class AgentGroupOptimizer implements Algorithm {
     });
   }
 
-  private policyStep(ab: AgentBatch, episodes: Int32Array, mb: Minibatch): StepDiagnostics {
+  private policyStep(ab: AgentBatch, episodes: Int32Array, mb: Minibatch, progress: number): StepDiagnostics {
     const eps = Array.from(episodes);
-    const out = this.policy.evaluate(
-      eps.map((e) => ab.contexts[e]),
-      eps.map((e) => ab.transcripts[e]),
-      this.config.temperature,
-      true,
-    );
+    const out = this.evaluateEpisodes(this.policy, ab, eps, true);
     const { offset } = this.forwardRows(ab, eps);
     const pick = this.pickOf(ab, offset, mb.rows);
-    const grads = stepLossGradients(this.recipe, out, pick, mb, this.setup.task.maxTurnLength * (this.credit.turnRows ? 1 : this.setup.task.maxTurns), 0);
+    const grads = stepLossGradients(this.recipe, out, pick, mb, this.setup.task.maxTurnLength * (this.credit.turnRows ? 1 : this.setup.task.maxTurns), progress);
     const paramGrads = this.policy.backward(out.pass as NonNullable<typeof out.pass>, grads.dLogProbAll, grads.dEntropyAll);
     const gradNorm = this.optimizer.applyGradients(paramGrads, this.config.maxGradNorm);
     return readDiagnostics(grads.diagnostics, gradNorm);
@@ -312,12 +340,7 @@ export class AgentGroupOptimizer implements Algorithm {
     }
     if (pairs.length === 0) return null;
     const eps = pairs.flat();
-    const out = this.policy.evaluate(
-      eps.map((e) => ab.contexts[e]),
-      eps.map((e) => ab.transcripts[e]),
-      this.config.temperature,
-      true,
-    );
+    const out = this.evaluateEpisodes(this.policy, ab, eps, true);
     const { offset } = this.forwardRows(ab, eps);
     // The first turn's tokens of each episode: where they sit in the forward, and their sampled log-probabilities.
     const firstTurn = (e: number) => {
@@ -356,12 +379,7 @@ export class AgentGroupOptimizer implements Algorithm {
     const chunk = 32;
     for (let e0 = 0; e0 < b.numEpisodes; e0 += chunk) {
       const eps = Array.from({ length: Math.min(chunk, b.numEpisodes - e0) }, (_, k) => e0 + k);
-      const out = policy.evaluate(
-        eps.map((e) => ab.contexts[e]),
-        eps.map((e) => ab.transcripts[e]),
-        this.config.temperature,
-        false,
-      );
+      const out = this.evaluateEpisodes(policy, ab, eps, false);
       const { offset } = this.forwardRows(ab, eps);
       const first = b.episodeStart[e0];
       const last = e0 + eps.length - 1;
@@ -371,9 +389,9 @@ export class AgentGroupOptimizer implements Algorithm {
     return logProb;
   }
 
-  sampleCompletions(count: number): { prompt: string; completion: string; reward: number; correct: boolean }[] {
+  sampleCompletions(count: number): SampledCompletion[] {
     const s = this.lastSampled;
-    return s ? spreadCompletions(s, s.texts, count) : [];
+    return s ? spreadCompletions(s, s.texts, count, (e) => completionTurns(s, e)) : [];
   }
 
   drainEpisodes(): { return: number; length: number }[] {
@@ -399,7 +417,8 @@ export class AgentGroupOptimizer implements Algorithm {
     putWeights(arrays, "policy/", this.policy.getWeights());
     if (this.reference) putWeights(arrays, "reference/", this.reference.getWeights());
     const adam = putAdam(arrays, "adam", this.optimizer.getState());
-    return { json: { iteration: this.iterationsDone, steps: this.tokenCount, rng: this.rng.getState(), adam }, arrays };
+    const epo = this.history ? { entropyHistory: this.history.getState() } : {};
+    return { json: { iteration: this.iterationsDone, steps: this.tokenCount, rng: this.rng.getState(), adam, ...epo }, arrays };
   }
 
   loadState(state: { json: Record<string, unknown>; arrays: Record<string, Float32Array> }): void {
@@ -407,6 +426,7 @@ export class AgentGroupOptimizer implements Algorithm {
     this.policy.setWeights(prefixed(arrays, "policy/"));
     if (this.reference) this.reference.setWeights(prefixed(arrays, "reference/"));
     this.optimizer.setState(takeAdam(json, arrays, "adam"));
+    if (this.history) this.history.setState(json.entropyHistory as EntropyHistoryState);
     this.rng = Rng.fromState(json.rng as RngState);
     this.iterationsDone = json.iteration as number;
     this.tokenCount = json.steps as number;
@@ -443,6 +463,20 @@ export function agentRecipe(name: string, c: AgentRlConfig): GroupRecipe {
     epo: null,
     critic: null,
   };
+}
+
+/** Episode e's turns as completions.jsonl records them: the policy's text and the env's answer apart. */
+export function completionTurns(ab: Pick<AgentBatch, "turns">, e: number): CompletionTurn[] {
+  return ab.turns[e].records.map((r) => ({ text: r.text, observation: r.observation, toolCall: r.toolCall, malformed: r.malformed, role: r.role }));
+}
+
+/**
+ * EPO's turn j of each policy token: the real turn of its episode it was written in (0-based),
+ * capped at J − 1 (a task may let an episode run past its nominal turn limit, e.g. critique's
+ * refinement).
+ */
+export function epoTurnsOf(ab: Pick<AgentBatch, "stepTurn">, J: number): Int32Array {
+  return Int32Array.from(ab.stepTurn, (t) => Math.min(J - 1, t));
 }
 
 /** The minibatch's rows split at turn boundaries: one loss row per (episode, turn). */

@@ -1,3 +1,5 @@
+import { isAgentTask } from "../envs/text/agent/task.js";
+
 /**
  * Options that cannot change a run given the rest of its config: a KL estimator with β = 0, D³S
  * options without D³S selection, and so on. `resolveConfig` refuses such a key when the user set
@@ -17,8 +19,10 @@ export interface InertKey {
 export function inertKeys(algo: string, c: Record<string, unknown>): InertKey[] {
   const out: InertKey[] = [];
   const add = (keys: string[], because: string, fix: string) => {
-    for (const key of keys) if (key.split(".")[0] in c) out.push({ key, because, fix });
+    for (const key of keys) if (key.split(".")[0] in c && !out.some((o) => o.key === key)) out.push({ key, because, fix });
   };
+  // The multi-turn methods first: their reason is more specific than the generic ones below.
+  if (isAgentTask(c.task)) agentInertKeys(algo, c, add);
   if ("selection" in c && c.selection !== "d3s" && c.d3s && typeof c.d3s === "object") {
     add(Object.keys(c.d3s).map((k) => `d3s.${k}`), `selection is "${String(c.selection)}", so no D³S option applies`, "add --set selection=d3s, or drop the d3s.* keys");
   }
@@ -52,4 +56,34 @@ export function inertKeys(algo: string, c: Record<string, unknown>): InertKey[] 
 
 function isRecomputing(d3s: unknown): boolean {
   return typeof d3s === "object" && d3s !== null && (d3s as { recomputeAdvantages?: unknown }).recomputeAdvantages === true;
+}
+
+type Add = (keys: string[], because: string, fix: string) => void;
+
+/**
+ * The multi-turn methods (a run whose task is an agent task) share one schema (agent_config.ts),
+ * but each credit rule reads only some of its advantage and loss keys.
+ */
+function agentInertKeys(algo: string, c: Record<string, unknown>, add: Add): void {
+  const scaling = ["advantageScale", "advantageStd", "advantageEps"];
+  if (algo === "rloo") {
+    add(scaling, "rloo's advantage is the episode's reward minus the mean of the other G − 1 episodes, which no std scales", "use grpo for a std-normalised advantage, or drop the key");
+  }
+  if (algo === "refuel") {
+    const loss = "refuel regresses the change of log-probability differences on reward differences: it has no advantage, clipped ratio, entropy bonus or KL term";
+    add([...scaling, "clipLow", "clipHigh", "lossAggregation", "entCoef", "beta", "klEstimator", "refUpdateEvery"], loss, "drop the key (refuel's own keys are eta, numPrompts and the update's epochs and minibatches)");
+  }
+  if (algo === "flow-grpo") {
+    add(["advantageStd"], "flow-grpo normalises over turn rows with the unbiased std, as the reference does", "drop advantageStd");
+  }
+  if (algo === "gigpo" || algo === "hgpo") {
+    add(["advantageScale", "advantageStd"], `${algo} scales its advantages as its normalization key says`, "set normalization=mean_norm to drop the std, or drop the key");
+    if (algo === "gigpo" && c.normalization === "mean_norm") add(["advantageEps"], 'normalization is "mean_norm", so no std divides the advantages', "set normalization=mean_std_norm, or drop advantageEps");
+  }
+  if (algo === "process") {
+    add(["advantageScale", "advantageStd"], "process normalises the outcome with the unbiased std and the process scores with the population std, as ProRAG does", "drop the key");
+  }
+  if (algo === "v0" && c.allocation === "uniform") {
+    add(["delta"], 'allocation is "uniform": every drawn problem keeps groupSize episodes, none is skipped', "set allocation=variance, or drop delta");
+  }
 }

@@ -47,7 +47,7 @@ import {
 import type { ModelConfig } from "./text_config.js";
 import { applyD3s } from "./selection.js";
 import { prefixed, putAdam, putWeights, takeAdam, type NamedArrays } from "./state.js";
-import type { ActingPolicy, Algorithm, IterationMetrics } from "./types.js";
+import type { ActingPolicy, Algorithm, CompletionTurn, IterationMetrics, SampledCompletion } from "./types.js";
 
 /** The keys of a text run the engine reads (every text group config has them). */
 export interface TextRunConfig {
@@ -368,7 +368,7 @@ export class TextGroupOptimizer implements Algorithm {
     if (this.iterationsDone > 0 && this.iterationsDone % kl.refUpdateEvery === 0) this.reference.setWeights(this.policy.getWeights());
   }
 
-  sampleCompletions(count: number): { prompt: string; completion: string; reward: number; correct: boolean }[] {
+  sampleCompletions(count: number): SampledCompletion[] {
     const s = this.lastSampled;
     return s ? spreadCompletions(s, s.completions, count) : [];
   }
@@ -497,11 +497,18 @@ export function spreadCompletions(
   s: { starts: readonly { problem: { prompt: string } }[]; batch: GroupBatch; correct: ArrayLike<number> },
   texts: readonly string[],
   count: number,
-): { prompt: string; completion: string; reward: number; correct: boolean }[] {
+  turnsOf?: (episode: number) => CompletionTurn[],
+): SampledCompletion[] {
   const n = s.batch.numEpisodes;
   const k = Math.min(count, n);
   const picks = [...new Set(Array.from({ length: k }, (_, i) => Math.floor((i * n) / k)))];
-  return picks.map((e) => ({ prompt: s.starts[s.batch.episodeGroup[e]].problem.prompt, completion: texts[e], reward: s.batch.episodeReturn[e], correct: s.correct[e] > 0 }));
+  return picks.map((e) => ({
+    prompt: s.starts[s.batch.episodeGroup[e]].problem.prompt,
+    completion: texts[e],
+    reward: s.batch.episodeReturn[e],
+    correct: s.correct[e] > 0,
+    ...(turnsOf ? { turns: turnsOf(e) } : {}),
+  }));
 }
 
 export function textPolicySpec(policy: TokenPolicy, c: { task: string; taskOptions: Record<string, unknown>; temperature?: number; maxCompletionLength: number | null }): Record<string, unknown> {

@@ -61,10 +61,34 @@ export interface Algorithm {
    * Text runs: up to `count` completions of the latest iteration's batch, spread over its
    * prompts, with their rewards (the trainer logs them to completions.jsonl).
    */
-  sampleCompletions?(count: number): { prompt: string; completion: string; reward: number; correct: boolean }[];
+  sampleCompletions?(count: number): SampledCompletion[];
   /** Weights and metadata of the policy alone (what `loadPolicy` reads). */
   exportPolicy(): { spec: Record<string, unknown>; weights: Record<string, Float32Array>; shapes?: Record<string, number[]> };
   dispose(): void;
+}
+
+/**
+ * One turn of a multi-turn episode: what the policy wrote and what the env answered. The
+ * dashboard shows the two apart, tool calls and their results marked.
+ */
+export interface CompletionTurn {
+  /** The policy's text (up to its end-of-turn token). */
+  text: string;
+  /** The env's answer appended after it ("" when the episode ended with the turn). */
+  observation: string;
+  toolCall: boolean;
+  malformed: boolean;
+  /** The policy as actor, or as critic (a verdict turn of critique-and-refine). */
+  role: "actor" | "critic";
+}
+
+/** A sampled completion of a text run (for a multi-turn episode, its transcript and turns). */
+export interface SampledCompletion {
+  prompt: string;
+  completion: string;
+  reward: number;
+  correct: boolean;
+  turns?: CompletionTurn[];
 }
 
 /** Named config values for an env (`--preset NAME`); undefined when the preset has nothing for that env. */

@@ -44,7 +44,7 @@ export const INDEX_HTML = `<!doctype html>
     </div>
     <div id="charts" class="charts" data-state="ready"></div>
     <section id="completions-section" class="completions" hidden>
-      <h2>Sampled completions <span id="completions-run" class="muted"></span></h2>
+      <h2><span id="completions-title">Sampled completions</span> <span id="completions-run" class="muted"></span></h2>
       <div id="completions"></div>
     </section>
     <section class="videos">
@@ -121,6 +121,17 @@ th { font-size: 12px; color: var(--muted); font-weight: 600; }
 .completions h2 { font-size: 14px; margin: 4px 0 8px; display: flex; gap: 16px; align-items: baseline; }
 .completions td.text { font-family: ui-monospace, "DejaVu Sans Mono", monospace; white-space: pre-wrap; max-width: 420px; overflow-wrap: anywhere; }
 .completions tr.correct td.num:last-child { color: #1e7a3f; font-weight: 600; }
+.completions .transcript { display: flex; flex-wrap: wrap; gap: 4px; align-items: baseline; }
+.completions .turn { border-radius: 4px; padding: 1px 5px; white-space: pre-wrap; }
+.completions .turn .tag { font-family: system-ui, sans-serif; font-size: 10px; text-transform: uppercase; letter-spacing: 0.03em; margin-right: 4px; opacity: 0.75; }
+.completions .turn.policy { background: #e6effa; border: 1px solid #9dbbe3; color: #0f3d75; }
+.completions .turn.policy.tool-call { border-style: dashed; }
+.completions .turn.policy.answer { font-weight: 600; }
+.completions .turn.policy.malformed { background: #fbeaea; border-color: #e3a1a1; color: #8a1f1f; }
+.completions .turn.env { background: #f1f1ee; border: 1px solid #cfcfc7; color: #444; font-style: italic; }
+.completions .turn.env.tool-result { background: #fff6df; border-color: #e6cf8f; color: #6b4f00; }
+.completions td.success.yes { color: #1e7a3f; font-weight: 600; }
+.completions td.success.no { color: #9a2a2a; }
 .config h2 { font-size: 14px; margin: 4px 0 8px; display: flex; gap: 16px; align-items: baseline; }
 .only-diff { font-size: 12px; font-weight: normal; color: var(--muted); }
 .config td.differs { background: #fff6d9; }

@@ -82,6 +82,8 @@ export interface AgentBatch {
   contexts: Int32Array[];
   /** Per episode: everything after the context (turns and observations). */
   transcripts: Int32Array[];
+  /** Per episode: how many of its context's last tokens are turns played before the start (REFUEL's roll-in; 0 for a fresh start). */
+  prefixLengths?: Int32Array;
   /** Per episode: the transcript positions of its policy tokens, in order (step k of the episode is transcript[policyPositions[k]]). */
   policyPositions: Int32Array[];
   /** Per step: the turn (0-based) of its episode it belongs to. */
@@ -270,6 +272,7 @@ export function toAgentBatch(
     starts,
     contexts,
     transcripts,
+    prefixLengths: Int32Array.from(prefix, (p) => p.tokens),
     policyPositions,
     stepTurn,
     turns,

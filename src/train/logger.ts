@@ -1,5 +1,5 @@
 import { appendFileSync, existsSync, readFileSync } from "node:fs";
-import type { Algorithm } from "../algos/types.js";
+import type { Algorithm, CompletionTurn } from "../algos/types.js";
 import { ConfigError } from "../core/errors.js";
 import { atomicWriteFile } from "./fsutil.js";
 import { CsvSink } from "./loggers/csv.js";
@@ -20,18 +20,28 @@ export const COMPLETIONS_FILE = "completions.jsonl";
 /** The part of the logger that callbacks see: they add their own numbers to the run's metrics. */
 export type { MetricLogger } from "./metric_logger.js";
 
+export type { CompletionTurn };
+
 /** One sampled completion of a text run, as completions.jsonl holds it. */
 export interface CompletionRecord {
   iteration: number;
   step: number;
   prompt: string;
+  /** The completion; for a multi-turn episode its transcript (observations in [brackets], turns split by " | "). */
   completion: string;
+  /** The episode's reward. */
   reward: number;
+  /** Whether the final answer verified. */
   correct: boolean;
+  /** Multi-turn episodes: the turns one by one. */
+  turns?: CompletionTurn[];
 }
 
 /** Longest prompt or completion kept in completions.jsonl, in characters. */
 const MAX_TEXT = 2000;
+
+/** Most turns of one episode kept in completions.jsonl. */
+const MAX_TURNS = 64;
 
 /** Reads `--log tensorboard,csv` (or a list): the formats, or a ConfigError naming the unknown one. */
 export function parseLogFormats(value: string | readonly string[], source = "--log"): LogFormat[] {
@@ -113,6 +123,7 @@ export class RunLogger extends PendingMetrics {
     if (!samples.length) return;
     const lines = samples.map((s) => {
       const rec: CompletionRecord = { iteration, step, prompt: clip(s.prompt), completion: clip(s.completion), reward: s.reward, correct: s.correct };
+      if (s.turns) rec.turns = s.turns.slice(0, MAX_TURNS).map((t) => ({ ...t, text: clip(t.text), observation: clip(t.observation) }));
       return JSON.stringify(rec) + "\n";
     });
     appendFileSync(this.run.file(COMPLETIONS_FILE), lines.join(""));

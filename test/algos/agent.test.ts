@@ -5,6 +5,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import { refuelResidual } from "../../src/algos/agent_engine.js";
 import { AGENT_ALGORITHMS, getAlgorithm, resolveConfig } from "../../src/algos/index.js";
 import { createAlgorithm } from "../../src/train/loop.js";
+import type { TokenPolicy } from "../../src/policies/token_policy.js";
+import type { AgentBatch } from "../../src/rollout/agent_collector.js";
 import { defineAgentTask, registerAgentTask } from "../../src/envs/text/agent/task.js";
 
 /*
@@ -47,6 +49,35 @@ describe("REFUEL's regression", () => {
   });
 });
 
+describe("forwards over mid-episode starts", () => {
+  it("a roll-in's turns move from the context to the transcript: the same log-probabilities, in one forward that fits", async () => {
+    const config = resolveConfig({ algo: "refuel", overrides: { task: "coin-test", model: tiny, seed: 4, numPrompts: 8, numMinibatches: 1, evalProblems: 2 } });
+    const algo = await createAlgorithm("refuel", config);
+    algo.iterate();
+    const internal = algo as unknown as {
+      lastSampled: AgentBatch;
+      evaluateEpisodes(p: TokenPolicy, ab: AgentBatch, eps: number[], trace: boolean): { logProb: Float32Array };
+      forwardRows(ab: AgentBatch, eps: number[]): { offset: Map<number, number> };
+    };
+    const ab = internal.lastSampled;
+    const eps = Array.from({ length: ab.batch.numEpisodes }, (_, e) => e);
+    // The roll-in drew some starts after turn 0 and some before it.
+    const cuts = Array.from(ab.prefixLengths ?? []);
+    expect(cuts.some((c) => c > 0) && cuts.some((c) => c === 0)).toBe(true);
+    const policy = (algo as unknown as { policy: TokenPolicy }).policy;
+    const all = internal.evaluateEpisodes(policy, ab, eps, false);
+    const { offset } = internal.forwardRows(ab, eps);
+    for (const e of eps) {
+      const alone = policy.evaluate([ab.contexts[e]], [ab.transcripts[e]], 1, false);
+      ab.policyPositions[e].forEach((pos, k) => {
+        expect(all.logProb[(offset.get(e) as number) + pos]).toBeCloseTo(alone.logProb[pos], 4);
+        expect(all.logProb[(offset.get(e) as number) + pos]).toBeCloseTo(ab.batch.logProbs[ab.batch.episodeStart[e] + k], 3);
+      });
+    }
+    algo.dispose();
+  });
+});
+
 describe("sft checkpoints (single- and multi-turn share one state layout)", () => {
   it.each([
     ["multi-turn", { task: "coin-test", model: tiny, seed: 5, batchSize: 4, evalProblems: 4 }],
@@ -77,6 +108,53 @@ describe("multi-turn algorithms", () => {
     expect(() => getAlgorithm("igrpo", true, "calc")).toThrow(/unknown algorithm "igrpo" for the multi-turn task calc/);
     expect(() => resolveConfig({ algo: "refuel", overrides: { task: "guess", groupSize: 4 } })).toThrow(/groupSize must be 2/);
     expect(() => resolveConfig({ algo: "gigpo", overrides: { task: "guess", stepWeigth: 1 } })).toThrow(/stepWeigth/);
+  });
+
+  it("refuses options the chosen multi-turn method cannot use, naming the key and why (one line)", () => {
+    const refused = (algo: string, overrides: Record<string, unknown>): string => {
+      try {
+        resolveConfig({ algo, overrides: { task: "calc", ...overrides } });
+      } catch (err) {
+        return (err as Error).message;
+      }
+      return "accepted";
+    };
+    const cases: [string, Record<string, unknown>, RegExp][] = [
+      ["rloo", { advantageScale: "none" }, /^advantageScale = "none" \(from the overrides\) has no effect on rloo: .*mean of the other G − 1 episodes.*Fix: use grpo/],
+      ["rloo", { advantageStd: "population" }, /advantageStd = "population" .* no effect on rloo/],
+      ["rloo", { advantageEps: 1e-4 }, /advantageEps = 0.0001 .* no effect on rloo/],
+      ["refuel", { clipLow: 0.1 }, /^clipLow = 0.1 \(from the overrides\) has no effect on refuel: refuel regresses .* no advantage, clipped ratio.*Fix: drop the key/],
+      ["refuel", { clipHigh: 0.28 }, /clipHigh = 0.28 .* no effect on refuel/],
+      ["refuel", { lossAggregation: "bnpo" }, /lossAggregation = "bnpo" .* no effect on refuel/],
+      ["refuel", { entCoef: 0.01 }, /entCoef = 0.01 .* no effect on refuel/],
+      ["refuel", { beta: 0.04 }, /beta = 0.04 .* no effect on refuel: .*KL term/],
+      // The method's reason wins over the generic "beta = 0" one.
+      ["refuel", { klEstimator: "k1" }, /klEstimator = "k1" .* no effect on refuel: refuel regresses/],
+      ["refuel", { advantageEps: 1e-3 }, /advantageEps = 0.001 .* no effect on refuel/],
+      ["flow-grpo", { advantageStd: "population" }, /advantageStd .* no effect on flow-grpo: .*unbiased std/],
+      ["gigpo", { advantageScale: "none" }, /advantageScale .* no effect on gigpo: .*normalization/],
+      ["gigpo", { normalization: "mean_norm", advantageEps: 1e-3 }, /advantageEps .* no effect on gigpo: normalization is "mean_norm"/],
+      ["v0", { allocation: "uniform", delta: 0.2 }, /delta = 0.2 .* no effect on v0: allocation is "uniform"/],
+    ];
+    for (const [algo, overrides, message] of cases) {
+      const m = refused(algo, overrides);
+      expect(m, `${algo} ${JSON.stringify(overrides)}`).toMatch(message);
+      expect(m.split("\n")).toHaveLength(1);
+    }
+    // The same keys act where the method reads them, and default values are never refused.
+    for (const [algo, overrides] of [
+      ["grpo", { advantageScale: "none" }],
+      ["grpo", { advantageStd: "population", advantageEps: 1e-4 }],
+      ["rloo", { clipLow: 0.1, lossAggregation: "bnpo", beta: 0.04, klEstimator: "k1" }],
+      ["refuel", { eta: 2, updateEpochs: 2, numMinibatches: 4, clipLow: 0.2, advantageScale: "std" }],
+      ["flow-grpo", { advantageScale: "none" }],
+      ["gigpo", { advantageEps: 1e-3 }],
+      ["v0", { delta: 0.2 }],
+    ] as [string, Record<string, unknown>][]) {
+      expect(refused(algo, overrides), `${algo} ${JSON.stringify(overrides)}`).toBe("accepted");
+    }
+    // Single-turn rloo keeps its own keys and rules: its optional normalisation acts there.
+    expect(() => resolveConfig({ algo: "rloo", overrides: { task: "addition", advantageNorm: "batch" } })).not.toThrow();
   });
 
   for (const algo of Object.keys(AGENT_ALGORITHMS)) {

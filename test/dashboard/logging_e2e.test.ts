@@ -102,4 +102,79 @@ describe("dashboard: custom metrics and sampled completions", () => {
     await page.screenshot({ path: process.env.REFINERY_SHOT ?? join(tmp, "logging.png") });
     expect(pageErrors).toEqual([]);
   });
+
+  it("shows a multi-turn run's sampled episodes as transcripts: the policy's turns and the env's answers apart, tool calls and results marked, reward and success", { timeout: 90_000 }, async () => {
+    const root = join(tmp, "agent-runs");
+    mkdirSync(root);
+    const dir = join(root, "grpo-calc");
+    finishedRun(dir, "grpo", { task: "calc", seed: 1 }, [{ kind: "train", iteration: 1, step: 300, episodeReturnMean: 0.5 }]);
+    const episodes = [
+      {
+        iteration: 10,
+        step: 3000,
+        prompt: "12*34+56=?",
+        completion: "calc(12*34) [=408;] | calc(408+56) [=464;] | ans 464",
+        reward: 1,
+        correct: true,
+        turns: [
+          { text: "calc(12*34)", observation: "=408;", toolCall: true, malformed: false, role: "actor" },
+          { text: "calc(408+56)", observation: "=464;", toolCall: true, malformed: false, role: "actor" },
+          { text: "ans 464", observation: "", toolCall: false, malformed: false, role: "actor" },
+        ],
+      },
+      {
+        iteration: 10,
+        step: 3000,
+        prompt: "11*22+33=?",
+        completion: "cal( [?;] | ans 7",
+        reward: 0,
+        correct: false,
+        turns: [
+          { text: "cal(", observation: "?;", toolCall: false, malformed: true, role: "actor" },
+          { text: "ans 7", observation: "", toolCall: false, malformed: false, role: "actor" },
+        ],
+      },
+    ];
+    writeFileSync(join(dir, "completions.jsonl"), episodes.map((c) => JSON.stringify(c) + "\n").join(""));
+    const agentDashboard = await startDashboard({ runsRoot: root, port: 0 });
+    try {
+      browser ??= await chromium.launchPersistentContext(mkdtempSync(join(tmp, "profile-")), { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1280, height: 1000 } });
+      const page = await browser.newPage();
+      const pageErrors: string[] = [];
+      page.on("pageerror", (e) => pageErrors.push(e.message));
+      await page.goto(agentDashboard.url);
+      const row = page.locator('tr[data-run="grpo-calc"]');
+      await row.waitFor();
+      if (!((await row.getAttribute("class")) ?? "").includes("selected")) await row.click();
+      const table = page.locator("#completions-table");
+      await table.waitFor({ timeout: 10_000 });
+      expect(await page.locator("#completions-title").textContent()).toBe("Sampled episodes");
+      expect(await table.locator("thead th").allTextContents()).toEqual(["iteration", "prompt", "episode", "turns", "tool calls", "reward", "success"]);
+      // Newest first (the file's last line is the failed episode).
+      const rows = table.locator("tbody tr");
+      expect(await rows.count()).toBe(2);
+      const cells = (i: number) => rows.nth(i).locator("td").allTextContents();
+      expect((await cells(1)).filter((_, k) => k !== 2)).toEqual(["10", "12*34+56=?", "3", "2", "1", "✓ solved"]);
+      expect((await cells(0)).filter((_, k) => k !== 2)).toEqual(["10", "11*22+33=?", "2", "0", "0", "✗ not solved"]);
+      // The solved episode: policy turns and env answers alternate, each marked with what it is.
+      const parts = await rows.nth(1).locator(".transcript > .turn").evaluateAll((spans) => spans.map((s) => ({ cls: s.className, tag: s.querySelector(".tag")?.textContent, text: s.lastChild?.textContent })));
+      expect(parts).toEqual([
+        { cls: "turn policy tool-call", tag: "tool call", text: "calc(12*34)" },
+        { cls: "turn env tool-result", tag: "tool result", text: "=408;" },
+        { cls: "turn policy tool-call", tag: "tool call", text: "calc(408+56)" },
+        { cls: "turn env tool-result", tag: "tool result", text: "=464;" },
+        { cls: "turn policy answer", tag: "answer", text: "ans 464" },
+      ]);
+      const failed = await rows.nth(0).locator(".transcript > .turn").evaluateAll((spans) => spans.map((s) => s.className));
+      expect(failed).toEqual(["turn policy malformed", "turn env env", "turn policy answer"]);
+      // Policy text and env text look different (not only by class name).
+      const look = (sel: string) => rows.nth(1).locator(sel).first().evaluate((n) => getComputedStyle(n).backgroundColor);
+      expect(await look(".turn.policy")).not.toBe(await look(".turn.env"));
+      await page.screenshot({ path: process.env.REFINERY_SHOT_AGENT ?? join(tmp, "agent-transcripts.png"), fullPage: true });
+      expect(pageErrors).toEqual([]);
+      await page.close();
+    } finally {
+      await agentDashboard.close();
+    }
+  });
 });

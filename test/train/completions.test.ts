@@ -4,6 +4,7 @@ import { basename, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { resolveConfig } from "../../src/algos/index.js";
 import { startDashboard } from "../../src/dashboard/server.js";
+import { defineAgentTask, registerAgentTask } from "../../src/envs/text/agent/task.js";
 import { registerReward } from "../../src/envs/text/rewards.js";
 import { readCompletions, type CompletionRecord } from "../../src/train/logger.js";
 import { train } from "../../src/train/trainer.js";
@@ -79,5 +80,54 @@ describe("sampled completions of text runs", () => {
     expect(readCompletions(join(runDir, "completions.jsonl")).map((c) => c.iteration)).toEqual([1, 1, 2, 2, 3, 3]);
     await train({ runDir, resume: true, store: false });
     expect(readCompletions(join(runDir, "completions.jsonl")).map((c) => c.iteration)).toEqual([1, 1, 2, 2, 3, 3, 4, 4]);
+  });
+});
+
+/** Two turns: a call of the tool `echo` (or anything else), then the answer; an answer starting with a digit wins. */
+registerAgentTask("completions-coin", () =>
+  defineAgentTask({
+    name: "completions-coin",
+    description: "two turns: a tool call, then an answer",
+    maxPromptLength: 3,
+    maxTurnLength: 3,
+    maxObservationLength: 3,
+    maxTurns: 2,
+    generate: (rng) => ({ prompt: "?", data: { k: rng.integer(0, 1000) }, demonstration: ["a", "1"] }),
+    respond: (_p, turn, i) => (i === 0 ? { observation: "=a;", done: false, toolCall: true, malformed: false } : { observation: "", done: true, answer: turn, toolCall: false, malformed: false }),
+    verify: (_p, answer) => (/^[0-9]/.test(answer) ? 1 : 0),
+  }),
+);
+
+describe("sampled episodes of multi-turn runs", () => {
+  it("record every turn (the policy's text, the env's answer, tool calls) with the episode's reward and success, and /api/completions serves them", async () => {
+    const runDir = join(root, "grpo-agent");
+    const config = resolveConfig({
+      algo: "grpo",
+      overrides: { task: "completions-coin", model: TINY, iterations: 2, numPrompts: 2, groupSize: 4, numMinibatches: 1, evalProblems: 2, backend: "cpu", logCompletionsEvery: 1, logCompletionsCount: 3 },
+    });
+    await train({ runDir, algo: "grpo", config });
+    const logged = readCompletions(join(runDir, "completions.jsonl"));
+    expect(logged.map((c) => c.iteration)).toEqual([1, 1, 1, 2, 2, 2]);
+    for (const c of logged) {
+      const turns = c.turns ?? [];
+      expect(turns).toHaveLength(2);
+      // Turn 0 is the tool call and its result; turn 1 the final answer, after which the env says nothing.
+      expect(turns[0]).toMatchObject({ observation: "=a;", toolCall: true, malformed: false, role: "actor" });
+      expect(turns[1]).toMatchObject({ observation: "", toolCall: false });
+      expect(c.correct).toBe(/^[0-9]/.test(turns[1].text));
+      expect(c.reward).toBe(c.correct ? 1 : 0);
+      // The flat transcript is the same episode.
+      expect(c.completion).toBe(`${turns[0].text} [=a;] | ${turns[1].text}`);
+    }
+    const dashboard = await startDashboard({ runsRoot: root, port: 0 });
+    try {
+      const res = await fetch(`${dashboard.url}api/completions?run=grpo-agent&limit=3`);
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as { completions: CompletionRecord[] };
+      expect(body.completions).toEqual(logged.slice(-3));
+      expect(body.completions[0].turns?.[0].observation).toBe("=a;");
+    } finally {
+      await dashboard.close();
+    }
   });
 });

@@ -614,6 +614,25 @@ interface Completion {
   completion: string;
   reward: number;
   correct: boolean;
+  /** Multi-turn episodes: each turn's policy text and the env's answer. */
+  turns?: { text: string; observation: string; toolCall: boolean; malformed: boolean; role: "actor" | "critic" }[];
+}
+
+/**
+ * A multi-turn episode as a transcript: the policy's turns and the env's answers in two styles,
+ * each with a tag saying what it is (a tool call and its result, the final answer, feedback).
+ */
+function transcript(c: Completion): HTMLElement {
+  const turns = c.turns ?? [];
+  const parts = turns.flatMap((t, i) => {
+    const last = i === turns.length - 1;
+    const kind = t.role === "critic" ? "verdict" : t.toolCall ? "tool call" : t.malformed ? "malformed" : last && !t.observation ? "answer" : "turn";
+    const policy = el("span", { class: `turn policy ${kind.replace(" ", "-")}`, title: `policy: ${kind}` }, el("span", { class: "tag" }, kind), t.text);
+    if (!t.observation) return [policy];
+    const what = t.toolCall ? "tool result" : "env";
+    return [policy, el("span", { class: `turn env ${what.replace(" ", "-")}`, title: `env: ${what}` }, el("span", { class: "tag" }, what), t.observation)];
+  });
+  return el("div", { class: "transcript" }, ...parts);
 }
 
 /** Refetches the completions of the first selected text run, at most every 3 s while metrics arrive. */
@@ -650,9 +669,31 @@ async function loadCompletions(id: string): Promise<void> {
     host.replaceChildren(el("p", { class: "muted" }, "No completions logged yet (every logCompletionsEvery iterations; 0 turns them off)."));
     return;
   }
-  const head = el("tr", {}, el("th", { class: "num" }, "iteration"), el("th", {}, "prompt"), el("th", {}, "completion"), el("th", { class: "num" }, "reward"));
   // Newest first: the latest samples are what one watches.
-  const body = [...data.completions].reverse().map((c) =>
+  const rows = [...data.completions].reverse();
+  if (rows.some((c) => c.turns)) {
+    // Multi-turn episodes: the transcript, its turns and tool calls, the reward and whether the answer verified.
+    const head = el("tr", {}, el("th", { class: "num" }, "iteration"), el("th", {}, "prompt"), el("th", {}, "episode"), el("th", { class: "num" }, "turns"), el("th", { class: "num" }, "tool calls"), el("th", { class: "num" }, "reward"), el("th", {}, "success"));
+    const body = rows.map((c) =>
+      el(
+        "tr",
+        { class: `episode ${c.correct ? "correct" : ""}` },
+        el("td", { class: "num" }, String(c.iteration)),
+        el("td", { class: "text" }, c.prompt),
+        el("td", { class: "text" }, c.turns ? transcript(c) : c.completion),
+        el("td", { class: "num" }, String(c.turns?.length ?? "")),
+        el("td", { class: "num" }, String(c.turns?.filter((t) => t.toolCall).length ?? "")),
+        el("td", { class: "num" }, fmt(c.reward)),
+        el("td", { class: c.correct ? "success yes" : "success no" }, c.correct ? "✓ solved" : "✗ not solved"),
+      ),
+    );
+    host.replaceChildren(el("table", { id: "completions-table", class: "episodes" }, el("thead", {}, head), el("tbody", {}, ...body)));
+    $("completions-title").textContent = "Sampled episodes";
+    return;
+  }
+  $("completions-title").textContent = "Sampled completions";
+  const head = el("tr", {}, el("th", { class: "num" }, "iteration"), el("th", {}, "prompt"), el("th", {}, "completion"), el("th", { class: "num" }, "reward"));
+  const body = rows.map((c) =>
     el("tr", { class: c.correct ? "correct" : "" }, el("td", { class: "num" }, String(c.iteration)), el("td", { class: "text" }, c.prompt), el("td", { class: "text" }, c.completion), el("td", { class: "num" }, fmt(c.reward))),
   );
   host.replaceChildren(el("table", { id: "completions-table" }, el("thead", {}, head), el("tbody", {}, ...body)));

@@ -40,6 +40,14 @@ describe("built-in multi-turn tasks", () => {
     expect(respond(p, "ans 7")).toMatchObject({ done: true, answer: "7" });
   });
 
+  it("a tool result longer than the task's observations (from arguments the policy wrote) is the tool refusing them, not a crash", () => {
+    const task = makeAgentTask("calc");
+    const p = task.sample(new Rng(1), "train");
+    // calc's observations hold a 2-digit × 2-digit product and a sum; 3027330 is longer.
+    expect(task.respond(p, "calc(5530*5474)", 0, [])).toMatchObject({ observation: "=?;", done: false, toolCall: true, malformed: false });
+    expect(task.respond(p, "calc(12*34)", 0, [])).toMatchObject({ observation: "=408;", toolCall: true });
+  });
+
   it("lookup and guess demonstrations verify; guess answers lo/hi", () => {
     for (const name of ["lookup", "guess"]) {
       const task = makeAgentTask(name);

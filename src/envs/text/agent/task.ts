@@ -172,6 +172,11 @@ export function defineAgentTask(def: AgentTaskDefinition): AgentTask {
     try {
       const r = def.respond ? def.respond(problem, turn, i, history) : (protocol as NonNullable<typeof protocol>)(problem, turn);
       const observation = String(r.observation ?? "");
+      // A built-in tool's result depends on the arguments the policy wrote (calc(99999*99999)):
+      // one too long for the context is the tool refusing its input, not a broken task.
+      if (protocol && !r.done && observation.length > def.maxObservationLength && r.toolCall) {
+        return { observation: "=?;", done: false, toolCall: true, malformed: false, reward: 0, role: "actor" };
+      }
       if (!r.done && observation.length > def.maxObservationLength) {
         throw new ConfigError(`agent task ${name}: observation ${JSON.stringify(observation)} is longer than maxObservationLength ${def.maxObservationLength}`, "raise maxObservationLength or shorten the tool's results");
       }
