@@ -46,6 +46,9 @@ export const ppoConfigSchema = z
     orthoInit: z
       .boolean()
       .describe("orthogonal init (√2 hidden, 0.01 policy head, 1 value head, zero biases); false: PyTorch's default nn.Linear init, uniform ±1/√fan_in"),
+    actionMasking: z
+      .enum(["auto", "on", "off"])
+      .describe("honour the env's action masks (info.action_mask or an actionMasks() method) in sampling, log-probs, entropy and the loss: auto = when the env provides them"),
     normObs: z.boolean().describe("normalise observations with running statistics (NormalizeObservation)"),
     normReward: z.boolean().describe("scale rewards by the running std of the discounted return (NormalizeReward)"),
     clipObs: z.number().positive().nullable().describe("clip normalised observations to ±clipObs (null: no clip)"),
@@ -93,6 +96,7 @@ export const PPO_DEFAULTS: PPOConfig = {
   useSde: false,
   sdeSampleFreq: -1,
   orthoInit: true,
+  actionMasking: "auto",
   normObs: false,
   normReward: false,
   clipObs: null,

@@ -53,7 +53,7 @@ export async function evalCommand(dir: string, opts: EvalCliOptions, io: CliIo):
     await prepareEnv(policy.env);
     const env = make(policy.env);
     try {
-      result = evaluatePolicy(env, { actOne: (obs, det) => policy.act(obs, { deterministic: det }) }, opts.episodes, opts.seed, deterministic);
+      result = evaluatePolicy(env, { actOne: (obs, det, mask) => policy.act(obs, { deterministic: det, mask }) }, opts.episodes, opts.seed, deterministic);
     } finally {
       env.close();
     }

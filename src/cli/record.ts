@@ -44,7 +44,7 @@ export async function recordCommand(dir: string, opts: RecordCliOptions, io: Cli
     try {
       fps = opts.fps ?? env.metadata?.renderFps ?? 30;
       const gif = new GifWriter({ fps });
-      result = recordEpisodes(env, { actOne: (obs, det) => policy.act(obs, { deterministic: det }) }, { episodes: opts.episodes, seed: opts.seed, deterministic: !opts.stochastic }, (frame) => gif.add(frame));
+      result = recordEpisodes(env, { actOne: (obs, det, mask) => policy.act(obs, { deterministic: det, mask }) }, { episodes: opts.episodes, seed: opts.seed, deterministic: !opts.stochastic }, (frame) => gif.add(frame));
       bytes = gif.finish();
     } finally {
       env.close();

@@ -1,6 +1,7 @@
 import { ConfigError, describeValue, EnvError } from "../core/errors.js";
 import { validateSeed } from "../core/rng.js";
 import { Box, Discrete, flatSize, isNumericArray, type Space } from "../core/spaces.js";
+import { withActionMask } from "./action_mask.js";
 import type { Env, Info } from "./env.js";
 import { make, type MakeOptions } from "./registry.js";
 import { captureEnvState, restoreEnvState, type EnvState } from "./state.js";
@@ -16,7 +17,9 @@ export interface VecResetInfo {
 export interface VecStepInfo {
   /**
    * `envInfos[i]` is env i's info for the row returned in `obs`: its step info, or, for an
-   * env that ended this step, the info of the reset that started its new episode.
+   * env that ended this step, the info of the reset that started its new episode. Its
+   * `action_mask` is therefore the mask of the returned row; an env's `actionMasks()` method,
+   * when it has one, overrides it (src/envs/action_mask.ts).
    */
   envInfos: Info[];
   /** Last observation of the episode that ended in env i this step (a copy), else null. */
@@ -142,7 +145,7 @@ export class SyncVectorEnv implements VectorEnv {
     for (let i = 0; i < this.numEnvs; i++) {
       const [o, info] = this.envs[i].reset({ seed: seeds[i], options: args.options });
       this.writeRow(obs, i, o);
-      envInfos[i] = info;
+      envInfos[i] = withActionMask(this.envs[i], info);
     }
     this.hasReset = true;
     return [obs, { envInfos }];
@@ -188,10 +191,10 @@ export class SyncVectorEnv implements VectorEnv {
         episode[i] = (info?.episode as EpisodeStatistics | undefined) ?? null;
         const [o2, info2] = env.reset();
         this.writeRow(obs, i, o2);
-        envInfos[i] = info2;
+        envInfos[i] = withActionMask(env, info2);
       } else {
         this.writeRow(obs, i, o);
-        envInfos[i] = info;
+        envInfos[i] = withActionMask(env, info);
       }
     }
     return [obs, rewards, terminated, truncated, { envInfos, finalObs, finalInfo, episode }];

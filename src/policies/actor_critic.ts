@@ -2,7 +2,7 @@ import * as tf from "#tfjs-core";
 import { ConfigError, describeValue } from "../core/errors.js";
 import type { Rng } from "../core/rng.js";
 import { Box, Discrete, type Space } from "../core/spaces.js";
-import { Categorical, DiagGaussian } from "../nn/distributions.js";
+import { Categorical, DiagGaussian, maskLogits, maskLogitsInPlace } from "../nn/distributions.js";
 import { GSDE } from "../nn/gsde.js";
 import { MLP, type HiddenActivation, type MLPArrayTrace, type MLPTrace } from "../nn/mlp.js";
 import type { Adam } from "../nn/optim.js";
@@ -204,16 +204,19 @@ export class ActorCritic {
   /**
    * Chooses actions for `batch` observations (row-major) without tensors: samples (or takes
    * the mode when `deterministic`), and writes actions, their log-probs and V(obs).
+   * `masks` (Discrete actions; [batch, n], 1 = allowed) restricts both to the allowed actions.
    */
-  act(obs: Float32Array, batch: number, rng: Rng, out: ActBuffers, deterministic = false, withValues = true): void {
+  act(obs: Float32Array, batch: number, rng: Rng, out: ActBuffers, deterministic = false, withValues = true, masks?: Uint8Array | null): void {
     const logits = this.ensure(batch);
     const dist = this.plainDist;
+    if (masks && !(dist instanceof Categorical)) throw this.maskNeedsCategorical();
     if (this.gsde && !deterministic) {
       const latent = this.ensureLatent(batch);
       this.actor.forwardFast(obs, batch, logits, latent);
       this.gsde.sample(logits, latent, batch, out.actions as Float32Array, out.logProbs);
     } else {
       this.actor.forwardFast(obs, batch, logits);
+      if (masks) maskLogitsInPlace(logits, masks, batch, this.actor.outputSize);
       if (dist instanceof Categorical) {
         if (deterministic) dist.modeFast(logits, batch, out.actions as Int32Array);
         else dist.sample(logits, batch, rng, out.actions as Int32Array, out.logProbs);
@@ -235,8 +238,11 @@ export class ActorCritic {
     return out;
   }
 
-  /** Differentiable log π(a|s), entropy and V(s) for a minibatch; call inside tf.tidy. */
-  evaluate(obs: tf.Tensor2D, actions: tf.Tensor): { logProb: tf.Tensor1D; entropy: tf.Tensor1D; value: tf.Tensor1D } {
+  /**
+   * Differentiable log π(a|s), entropy and V(s) for a minibatch; call inside tf.tidy.
+   * `masks` ([batch, n], 1 = allowed; Discrete actions) masks the logits first.
+   */
+  evaluate(obs: tf.Tensor2D, actions: tf.Tensor, masks?: tf.Tensor2D | null): { logProb: tf.Tensor1D; entropy: tf.Tensor1D; value: tf.Tensor1D } {
     const value = tf.reshape(this.critic.apply(obs), [-1]) as tf.Tensor1D;
     if (this.gsde) {
       const { output, hidden } = this.actor.applyWithHidden(obs);
@@ -245,8 +251,10 @@ export class ActorCritic {
     const params = this.actor.apply(obs);
     const dist = this.dist;
     if (dist instanceof Categorical) {
-      return { logProb: dist.logProb(params, actions as tf.Tensor1D), entropy: dist.entropy(params), value };
+      const logits = masks ? maskLogits(params, masks) : params;
+      return { logProb: dist.logProb(logits, actions as tf.Tensor1D), entropy: dist.entropy(logits), value };
     }
+    if (masks) throw this.maskNeedsCategorical();
     return { logProb: dist.logProb(params, actions as tf.Tensor2D), entropy: dist.entropy(params), value };
   }
 
@@ -263,16 +271,16 @@ export class ActorCritic {
    * run on tensors without a gradient tape, their outputs are read back once, and log π,
    * entropy and V come back as typed arrays. Call inside tf.tidy and pass the result to
    * `backwardForLoss` within the same tidy. obs: row-major [batch, obsSize]; actions:
-   * one int per row (Discrete) or row-major [batch, actSize] floats (Box).
+   * one int per row (Discrete) or row-major [batch, actSize] floats (Box); masks: see `act`.
    */
-  forwardForLoss(obs: Float32Array, actions: Int32Array | Float32Array, batch: number): LossForward {
+  forwardForLoss(obs: Float32Array, actions: Int32Array | Float32Array, batch: number, masks?: Uint8Array | null): LossForward {
     const x = tf.tensor2d(obs.subarray(0, batch * this.obsSize), [batch, this.obsSize]);
     const actor = this.actor.forwardTrace(x);
     const critic = this.critic.forwardTrace(x);
     const params = actor.output.dataSync() as Float32Array;
     const value = critic.output.dataSync() as Float32Array;
     const latent = this.gsde ? (this.actor.traceHidden(actor.trace).dataSync() as Float32Array) : undefined;
-    return { ...this.distributionOutputs(params, value, latent, actions, batch), actorTrace: actor.trace, criticTrace: critic.trace };
+    return { ...this.distributionOutputs(params, value, latent, actions, batch, masks), actorTrace: actor.trace, criticTrace: critic.trace };
   }
 
   /**
@@ -280,19 +288,34 @@ export class ActorCritic {
    * networks run on their cached weights; keep them fresh with `applyGradientsKernels` or
    * syncFastWeights). Pass the result to `backwardForLossKernels`.
    */
-  forwardForLossKernels(obs: Float32Array, actions: Int32Array | Float32Array, batch: number): KernelLossForward {
+  forwardForLossKernels(obs: Float32Array, actions: Int32Array | Float32Array, batch: number, masks?: Uint8Array | null): KernelLossForward {
     const x = obs.subarray(0, batch * this.obsSize);
     const actor = this.actor.forwardTraceArrays(x, batch);
     const critic = this.critic.forwardTraceArrays(x, batch);
     const latent = this.gsde ? actor.trace.outputs[this.actor.numLayers - 2] : undefined;
-    return { ...this.distributionOutputs(actor.output, critic.output, latent, actions, batch), actorTrace: actor.trace, criticTrace: critic.trace };
+    return { ...this.distributionOutputs(actor.output, critic.output, latent, actions, batch, masks), actorTrace: actor.trace, criticTrace: critic.trace };
   }
 
-  /** log π and entropy of the actions under the actor's outputs (the part both forward passes share). */
-  private distributionOutputs(params: Float32Array, value: Float32Array, latent: Float32Array | undefined, actions: Int32Array | Float32Array, batch: number): LossOutputs {
+  /**
+   * log π and entropy of the actions under the actor's outputs (the part both forward passes
+   * share). With masks the logits are masked (a copy) and kept masked in `params`, so the
+   * backward pass gives the masked entries exactly zero gradient (their probability is 0).
+   */
+  private distributionOutputs(
+    params: Float32Array,
+    value: Float32Array,
+    latent: Float32Array | undefined,
+    actions: Int32Array | Float32Array,
+    batch: number,
+    masks?: Uint8Array | null,
+  ): LossOutputs {
     const logProb = new Float32Array(batch);
     const entropy = new Float32Array(batch);
     const dist = this.plainDist;
+    if (masks) {
+      if (!(dist instanceof Categorical)) throw this.maskNeedsCategorical();
+      params = maskLogitsInPlace(params.slice(0, batch * dist.numActions), masks, batch, dist.numActions);
+    }
     if (this.gsde) {
       this.gsde.logProbEntropyArrays(params, latent as Float32Array, actions as Float32Array, batch, logProb, entropy);
     } else if (dist instanceof Categorical) {
@@ -431,6 +454,14 @@ export class ActorCritic {
     if (this.gsde) return { variable: this.gsde.logStd, owner: this.gsde };
     if (this.plainDist instanceof DiagGaussian) return { variable: this.plainDist.logStd, owner: this.plainDist };
     return null;
+  }
+
+  private maskNeedsCategorical(): ConfigError {
+    return new ConfigError(
+      `action masks apply to Discrete (Categorical) policies, but this policy's actions are ${this.discrete ? "discrete" : "continuous"}`,
+      "set actionMasking=off for continuous action spaces",
+      "mask_needs_discrete",
+    );
   }
 
   private ensure(batch: number): Float32Array {

@@ -1,5 +1,6 @@
 import type { ActingPolicy } from "../algos/types.js";
-import type { Env } from "../envs/env.js";
+import { readActionMask } from "../envs/action_mask.js";
+import type { Env, Info } from "../envs/env.js";
 
 export interface EvalResult {
   returns: number[];
@@ -18,8 +19,8 @@ export function evaluatePolicy(env: Env<unknown, unknown>, policy: ActingPolicy,
   const returns: number[] = [];
   const lengths: number[] = [];
   for (let ep = 0; ep < episodes; ep++) {
-    const [obs] = env.reset(ep === 0 ? { seed } : {});
-    const played = playEpisode(env, policy, obs, deterministic);
+    const [obs, info] = env.reset(ep === 0 ? { seed } : {});
+    const played = playEpisode(env, policy, obs, deterministic, undefined, info);
     returns.push(played.return);
     lengths.push(played.length);
   }
@@ -27,19 +28,30 @@ export function evaluatePolicy(env: Env<unknown, unknown>, policy: ActingPolicy,
 }
 
 /**
- * Plays one episode from `obs`, the observation of the reset that began it, until it
- * terminates or is truncated; `afterStep` runs after every step (the terminal one too).
+ * Plays one episode from `obs`, the observation of the reset that began it (`info` its
+ * info), until it terminates or is truncated; `afterStep` runs after every step (the
+ * terminal one too). The policy gets each observation's action mask (the env's
+ * `actionMasks()`, else `info.action_mask`) and uses it if it was trained with masks.
  */
-export function playEpisode(env: Env<unknown, unknown>, policy: ActingPolicy, obs: unknown, deterministic: boolean, afterStep?: () => void): { return: number; length: number } {
+export function playEpisode(
+  env: Env<unknown, unknown>,
+  policy: ActingPolicy,
+  obs: unknown,
+  deterministic: boolean,
+  afterStep?: () => void,
+  info?: Info,
+): { return: number; length: number } {
   let total = 0;
   let length = 0;
   for (;;) {
-    const [next, reward, terminated, truncated] = env.step(policy.actOne(obs as Float32Array, deterministic));
+    const mask = readActionMask(env, info);
+    const [next, reward, terminated, truncated, nextInfo] = env.step(policy.actOne(obs as Float32Array, deterministic, mask));
     afterStep?.();
     total += reward;
     length++;
     if (terminated || truncated) return { return: total, length };
     obs = next;
+    info = nextInfo;
   }
 }
 

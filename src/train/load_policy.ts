@@ -8,14 +8,19 @@ import { joinLocation } from "../core/platform.js";
 import { loadWeights, MODEL_JSON, type JsonObject, type NamedArray } from "../nn/weights_load.js";
 import { ActorCritic } from "../policies/actor_critic.js";
 import { epsilonGreedy } from "../algos/dqn.js";
+import { writeMaskRow } from "../envs/action_mask.js";
 import { QNetwork, type QNetworkSpec } from "../policies/q_network.js";
 
 export interface LoadedPolicy {
   /** Env id the policy was trained on. */
   env: string;
   spec: Record<string, unknown>;
-  /** Chooses an action for one raw observation (the saved observation normalisation is applied). */
-  act(obs: ArrayLike<number>, options?: { deterministic?: boolean }): number | Float32Array;
+  /**
+   * Chooses an action for one raw observation (the saved observation normalisation is applied).
+   * `mask` (the env's action mask for it) restricts a policy trained with action masking to
+   * the allowed actions; policies trained without masks ignore it.
+   */
+  act(obs: ArrayLike<number>, options?: { deterministic?: boolean; mask?: ArrayLike<number | boolean> | null }): number | Float32Array;
   dispose(): void;
 }
 
@@ -60,6 +65,8 @@ export function policyFromSaved(arrays: readonly NamedArray[], extra: JsonObject
     /** Absent in policies saved before gSDE existed. */
     useSde?: boolean;
     orthoInit?: boolean;
+    /** Whether the run masked actions (absent in policies saved before masking: false). */
+    actionMasking?: boolean;
     obsNorm: { mean: number[] | Float64Array; var: number[] | Float64Array; count: number } | null;
     clipObs: number | null;
   };
@@ -89,7 +96,7 @@ export function policyFromSaved(arrays: readonly NamedArray[], extra: JsonObject
   // gSDE samples with exploration matrices, not per-step draws: one set drawn here from the
   // seed, kept for the policy's life (SB3's sde_sample_freq −1 over one long rollout).
   if (policy.gsde) policy.gsde.resampleNoise(rng.split());
-  const actor = policyActor(policy, rng);
+  const actor = policyActor(policy, rng, spec.actionMasking === true);
   const norm = spec.obsNorm;
   const x = new Float32Array(policy.obsSize);
   return {
@@ -104,7 +111,7 @@ export function policyFromSaved(arrays: readonly NamedArray[], extra: JsonObject
         }
         x[i] = v;
       }
-      return actor.actOne(x, opts.deterministic ?? true);
+      return actor.actOne(x, opts.deterministic ?? true, opts.mask);
     },
     dispose: () => policy.dispose(),
   };
@@ -112,7 +119,7 @@ export function policyFromSaved(arrays: readonly NamedArray[], extra: JsonObject
 
 /** A DQN policy: greedy on Q, or ε-greedy with the run's final ε when not deterministic. */
 function qNetworkFromSaved(arrays: readonly NamedArray[], extra: JsonObject, seed: number): LoadedPolicy {
-  const spec = extra as unknown as QNetworkSpec & { env: string; epsilon: number };
+  const spec = extra as unknown as QNetworkSpec & { env: string; epsilon: number; actionMasking?: boolean };
   const net = new QNetwork({ ...spec, rng: new Rng(0) });
   const weights: Record<string, Float32Array> = {};
   for (const a of arrays) weights[a.name] = a.data as Float32Array;
@@ -124,7 +131,8 @@ function qNetworkFromSaved(arrays: readonly NamedArray[], extra: JsonObject, see
     spec: extra as Record<string, unknown>,
     act(obs, opts = {}) {
       for (let i = 0; i < x.length; i++) x[i] = obs[i];
-      return epsilonGreedy(net, x, 1, (opts.deterministic ?? true) ? 0 : spec.epsilon, rng)[0];
+      const mask = spec.actionMasking === true && opts.mask ? maskRow(opts.mask, net.numActions) : null;
+      return epsilonGreedy(net, x, 1, (opts.deterministic ?? true) ? 0 : spec.epsilon, rng, mask)[0];
     },
     dispose: () => net.dispose(),
   };
@@ -147,6 +155,12 @@ function continuousPolicy(arrays: readonly NamedArray[], extra: JsonObject, seed
     },
     dispose: () => actor.dispose(),
   };
+}
+
+function maskRow(mask: ArrayLike<number | boolean>, n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  writeMaskRow(mask, n, out, 0, "loaded policy");
+  return out;
 }
 
 function currentBackend(): BackendName | null {
