@@ -1,9 +1,10 @@
-import { ConfigError, EnvError, describeValue } from "../core/errors.js";
+import { ConfigError, describeValue } from "../core/errors.js";
 import type { Rng } from "../core/rng.js";
-import { Discrete, flatSize, isNumericArray } from "../core/spaces.js";
+import { Discrete, flatSize } from "../core/spaces.js";
 import { readActionMask, resolveActionMasking, writeMaskRow, type ActionMaskingMode } from "../envs/action_mask.js";
 import { hasSnapshots, type Env, type Info } from "../envs/env.js";
 import { captureEnvState, restoreEnvState, type EnvState } from "../envs/state.js";
+import { writeObservationRow } from "../envs/vector.js";
 import type { ActBuffers } from "../policies/actor_critic.js";
 
 /**
@@ -324,21 +325,10 @@ export class GroupCollector {
     return batch;
   }
 
-  /** Copies a flat observation (a number or numeric array) to `out[offset ..]`. */
+  /** Copies an observation (a number, numeric array or Dict, see writeObservationRow) to `out[offset ..]`. */
   private writeObs(o: unknown, env: Env<unknown, unknown>, out: Float32Array, offset: number): void {
     const k = this.obsSize;
-    if (typeof o === "number" && k === 1) {
-      out[offset] = o;
-      return;
-    }
-    if (!isNumericArray(o) || o.length !== k) {
-      throw new EnvError(
-        "invalid_observation",
-        `group collector: ${String(env)} returned observation ${describeValue(o)} but ${String(env.observationSpace)} has ${k} values`,
-        "return flat numeric observations matching the observation space",
-      );
-    }
-    for (let j = 0; j < k; j++) out[offset + j] = o[j];
+    writeObservationRow(out, offset, k, o, () => `group collector: ${String(env)} returned observation ${describeValue(o)} but ${String(env.observationSpace)} has ${k} values`);
   }
 }
 
