@@ -96,8 +96,8 @@ export interface GroupRecipe {
 }
 
 /** The env stack of the group algorithms: no observation or reward normalisation (groups restore snapshots). */
-function envOptions(env: string): EnvStackOptions {
-  return { env, normObs: false, normReward: false, clipObs: null, clipReward: null, gamma: 0.99 };
+function envOptions(env: string, features?: "flat" | "grid"): EnvStackOptions {
+  return { env, normObs: false, normReward: false, clipObs: null, clipReward: null, gamma: 0.99, features };
 }
 
 /**
@@ -154,10 +154,10 @@ export class GroupPolicyOptimizer implements Algorithm {
     const root = new Rng(c.seed);
     const initRng = root.split();
     this.rng = root.split();
-    const probe = makeTrainingEnv(envOptions(c.env), false);
+    const probe = makeTrainingEnv(envOptions(c.env, c.features), false);
     const spaces = { observationSpace: probe.observationSpace, actionSpace: probe.actionSpace };
     probe.close();
-    const net = { ...spaces, hidden: c.hidden, activation: c.activation, initLogStd: c.initLogStd };
+    const net = { ...spaces, hidden: c.hidden, activation: c.activation, initLogStd: c.initLogStd, features: c.features ?? "flat" };
     this.policy = new ActorCritic({ ...net, rng: initRng });
     this.optimizer = new Adam(actorVariables(this.policy), { learningRate: c.learningRate, epsilon: 1e-5 });
     this.criticOptimizer = recipe.critic ? new Adam(this.policy.critic.variables, { learningRate: recipe.critic.learningRate, epsilon: 1e-5 }) : null;
@@ -168,7 +168,7 @@ export class GroupPolicyOptimizer implements Algorithm {
       this.reference.setWeights(this.policy.getWeights());
     }
     this.history = recipe.epo ? new EntropyHistory(recipe.epo.turns) : null;
-    this.collector = new GroupCollector(() => makeTrainingEnv(envOptions(c.env), true), this.policy, c.groupSize, c.numStarts, {
+    this.collector = new GroupCollector(() => makeTrainingEnv(envOptions(c.env, c.features), true), this.policy, c.groupSize, c.numStarts, {
       startState: c.startState as "reset" | "reset+random-steps",
       randomSteps: c.randomSteps,
       ...(c.maxEpisodeSteps === null ? {} : { maxSteps: c.maxEpisodeSteps }),
@@ -331,7 +331,7 @@ export class GroupPolicyOptimizer implements Algorithm {
   }
 
   makeEvalEnv(): Env<unknown, unknown> {
-    return makeTrainingEnv(envOptions(this.config.env), false);
+    return makeTrainingEnv(envOptions(this.config.env, this.config.features), false);
   }
 
   saveState(): { json: Record<string, unknown>; arrays: Record<string, Float32Array> } {

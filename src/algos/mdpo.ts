@@ -100,6 +100,7 @@ export const MDPO_DEFAULTS: MDPOConfig = {
   hidden: [64, 64],
   activation: "tanh",
   initLogStd: 0,
+  features: "flat",
   actionMasking: "auto",
   backend: "wasm",
   evalEvery: 0,
@@ -113,7 +114,7 @@ export const MDPO_DEFAULTS: MDPOConfig = {
 export const MDPO_PRESETS: AlgorithmPreset[] = [];
 
 function envOptions(c: MDPOConfig): EnvStackOptions {
-  return { env: c.env, normObs: false, normReward: false, clipObs: null, clipReward: null, gamma: c.gamma };
+  return { env: c.env, normObs: false, normReward: false, clipObs: null, clipReward: null, gamma: c.gamma, features: c.features };
 }
 
 /** The frozen π_θk on one batch: what the KL and the ratio compare against. */
@@ -155,6 +156,7 @@ export class MDPO implements Algorithm {
       hidden: c.hidden,
       activation: c.activation,
       initLogStd: c.initLogStd,
+      features: c.features ?? "flat",
       rng: initRng,
     });
     this.optimizer = new Adam(actorVariables(this.policy), { learningRate: c.learningRate, epsilon: 1e-5 });

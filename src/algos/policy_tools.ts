@@ -38,7 +38,7 @@ export function actorForward(
   actions: tf.Tensor,
   masks?: tf.Tensor2D | null,
 ): { params: tf.Tensor2D; logProb: tf.Tensor1D; entropy: tf.Tensor1D } {
-  const raw = policy.actor.apply(obs);
+  const raw = policy.actorOutput(obs);
   const dist = policy.dist;
   if (masks && !(dist instanceof Categorical)) {
     throw new ConfigError("action masks apply to Discrete (Categorical) policies only", "set actionMasking=off for continuous action spaces", "mask_needs_discrete");
@@ -127,7 +127,7 @@ export function fitCritic(
         old[k] = data.oldValues ? data.oldValues[i] : 0;
       }
       const { loss } = optimizer.minimize(() => {
-        const v = tf.reshape(policy.critic.apply(tf.tensor2d(obs.subarray(0, m * obsSize), [m, obsSize])), [-1]) as tf.Tensor1D;
+        const v = policy.criticValue(tf.tensor2d(obs.subarray(0, m * obsSize), [m, obsSize]));
         const oldT = clip === undefined ? undefined : tf.tensor1d(old.subarray(0, m));
         const loss = valueLoss(v, tf.tensor1d(targets.subarray(0, m)), oldT, clip);
         // valueLoss is 0.5·mean(…); lossScale 1 doubles it.

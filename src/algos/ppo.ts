@@ -76,6 +76,7 @@ export class PPO implements Algorithm {
       initLogStd: c.initLogStd,
       useSde: c.useSde,
       orthoInit: c.orthoInit,
+      features: c.features ?? "flat",
       rng: initRng,
     });
     this.optimizer = new Adam(this.policy.trainableVariables(), { learningRate: c.learningRate, epsilon: 1e-5 });
@@ -174,7 +175,7 @@ export class PPO implements Algorithm {
         const adv = c.normAdv ? normalizeAdvantages(mb.advantages) : mb.advantages;
         const stats = !this.policy.supportsManualGradients
           ? this.tapeStep(mb, adv, clip)
-          : this.config.backend === "kernels"
+          : this.config.backend === "kernels" && this.policy.supportsKernelGradients
             ? this.kernelStep(mb, adv, clip)
             : this.manualStep(mb, adv, clip);
         for (const key of Object.keys(sums) as (keyof MinibatchStats)[]) sums[key] += stats[key];
