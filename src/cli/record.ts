@@ -1,3 +1,4 @@
+import { policyEnvOptions } from "../train/load_policy.js";
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { InvalidArgumentError, type Command } from "commander";
@@ -34,13 +35,13 @@ export async function recordCommand(dir: string, opts: RecordCliOptions, io: Cli
   let bytes: Uint8Array, result, fps: number;
   try {
     await prepareEnv(policy.env);
-    const probe = make(policy.env, { disableEnvChecker: true });
+    const probe = make(policy.env, { ...policyEnvOptions(policy), disableEnvChecker: true });
     const modes = probe.metadata?.renderModes ?? [];
     probe.close();
     if (!modes.includes("rgb_array")) {
       throw new ConfigError(`${policy.env} cannot render (no "rgb_array" render mode)`, "record a run of an env that draws itself, e.g. CartPole-v1 or Pendulum-v1 (see README, Environments)");
     }
-    const env = make(policy.env, { renderMode: "rgb_array" });
+    const env = make(policy.env, { ...policyEnvOptions(policy), renderMode: "rgb_array" });
     try {
       fps = opts.fps ?? env.metadata?.renderFps ?? 30;
       const gif = new GifWriter({ fps });

@@ -1,13 +1,15 @@
 import { policyActor } from "../algos/ppo.js";
 import { backendName, initBackend, type BackendName } from "../core/backend.js";
-import { ConfigError, RefineryError } from "../core/errors.js";
+import { ConfigError, RefineryError, describeValue } from "../core/errors.js";
 import { Rng } from "../core/rng.js";
-import { flatSize, spaceFromJSON, type SpaceJSON } from "../core/spaces.js";
+import { flatSize, isNumericArray, spaceFromJSON, type SpaceJSON } from "../core/spaces.js";
+import { writeObservationRow } from "../envs/vector.js";
 import { continuousActorFromSpec, type ContinuousActorSpec } from "../algos/continuous_agent.js";
 import { joinLocation } from "../core/platform.js";
 import { loadWeights, MODEL_JSON, type JsonObject, type NamedArray } from "../nn/weights_load.js";
 import { ActorCritic } from "../policies/actor_critic.js";
 import { epsilonGreedy } from "../algos/dqn.js";
+import { envMakeOptions } from "../algos/env_stack.js";
 import { writeMaskRow } from "../envs/action_mask.js";
 import { QNetwork, type QNetworkSpec } from "../policies/q_network.js";
 
@@ -20,7 +22,7 @@ export interface LoadedPolicy {
    * `mask` (the env's action mask for it) restricts a policy trained with action masking to
    * the allowed actions; policies trained without masks ignore it.
    */
-  act(obs: ArrayLike<number>, options?: { deterministic?: boolean; mask?: ArrayLike<number | boolean> | null }): number | Float32Array;
+  act(obs: ArrayLike<number> | Record<string, unknown>, options?: { deterministic?: boolean; mask?: ArrayLike<number | boolean> | null }): number | Float32Array;
   dispose(): void;
 }
 
@@ -65,6 +67,8 @@ export function policyFromSaved(arrays: readonly NamedArray[], extra: JsonObject
     /** Absent in policies saved before gSDE existed. */
     useSde?: boolean;
     orthoInit?: boolean;
+    features?: "flat" | "grid";
+    gridFeatures?: { cellDim?: number; tokenDim?: number };
     /** Whether the run masked actions (absent in policies saved before masking: false). */
     actionMasking?: boolean;
     obsNorm: { mean: number[] | Float64Array; var: number[] | Float64Array; count: number } | null;
@@ -87,6 +91,8 @@ export function policyFromSaved(arrays: readonly NamedArray[], extra: JsonObject
     actorHeadGain: spec.actorHeadGain,
     useSde: spec.useSde ?? false,
     orthoInit: spec.orthoInit ?? true,
+    features: spec.features ?? "flat",
+    ...(spec.gridFeatures ? { gridFeatures: spec.gridFeatures } : {}),
     rng: new Rng(0),
   });
   const weights: Record<string, Float32Array> = {};
@@ -103,8 +109,10 @@ export function policyFromSaved(arrays: readonly NamedArray[], extra: JsonObject
     env: spec.env,
     spec: extra as Record<string, unknown>,
     act(obs, opts = {}) {
+      // A Dict observation (grid features) becomes its raw row, as the vector env wrote it in training.
+      const flat: ArrayLike<number> = isNumericArray(obs) ? obs : rawRow(obs, x.length);
       for (let i = 0; i < x.length; i++) {
-        let v = obs[i];
+        let v = flat[i];
         if (norm) {
           v = (v - norm.mean[i]) / Math.sqrt(norm.var[i] + 1e-8);
           if (spec.clipObs !== null) v = Math.max(-spec.clipObs, Math.min(spec.clipObs, v));
@@ -130,7 +138,8 @@ function qNetworkFromSaved(arrays: readonly NamedArray[], extra: JsonObject, see
     env: spec.env,
     spec: extra as Record<string, unknown>,
     act(obs, opts = {}) {
-      for (let i = 0; i < x.length; i++) x[i] = obs[i];
+      const flat: ArrayLike<number> = isNumericArray(obs) ? obs : rawRow(obs, x.length);
+      for (let i = 0; i < x.length; i++) x[i] = flat[i];
       const mask = spec.actionMasking === true && opts.mask ? maskRow(opts.mask, net.numActions) : null;
       return epsilonGreedy(net, x, 1, (opts.deterministic ?? true) ? 0 : spec.epsilon, rng, mask)[0];
     },
@@ -150,11 +159,23 @@ function continuousPolicy(arrays: readonly NamedArray[], extra: JsonObject, seed
     env: spec.env,
     spec: extra as Record<string, unknown>,
     act(obs, opts = {}) {
-      for (let i = 0; i < obsSize; i++) x[i] = obs[i];
+      const flat: ArrayLike<number> = isNumericArray(obs) ? obs : rawRow(obs, obsSize);
+      for (let i = 0; i < obsSize; i++) x[i] = flat[i];
       return actor.act(x, opts.deterministic ?? true);
     },
     dispose: () => actor.dispose(),
   };
+}
+
+/** The `make` options the env of a loaded policy needs (the Dict observation for grid features). */
+export function policyEnvOptions(policy: { env: string; spec: Record<string, unknown> }): Record<string, unknown> {
+  return envMakeOptions({ env: policy.env, features: policy.spec.features === "grid" ? "grid" : "flat" });
+}
+
+function rawRow(obs: unknown, size: number): Float32Array {
+  const row = new Float32Array(size);
+  writeObservationRow(row, 0, size, obs, () => `loadPolicy: observation ${describeValue(obs)} does not fit the policy's ${size} inputs`);
+  return row;
 }
 
 function maskRow(mask: ArrayLike<number | boolean>, n: number): Uint8Array {
