@@ -1,5 +1,8 @@
 import type { ActingPolicy } from "../algos/types.js";
+import { describeValue } from "../core/errors.js";
+import { flatSize, isNumericArray } from "../core/spaces.js";
 import { readActionMask } from "../envs/action_mask.js";
+import { writeObservationRow } from "../envs/vector.js";
 import type { Env, Info } from "../envs/env.js";
 
 export interface EvalResult {
@@ -43,9 +46,13 @@ export function playEpisode(
 ): { return: number; length: number } {
   let total = 0;
   let length = 0;
+  const size = flatSize(env.observationSpace);
+  const row = new Float32Array(size);
   for (;;) {
     const mask = readActionMask(env, info);
-    const [next, reward, terminated, truncated, nextInfo] = env.step(policy.actOne(obs as Float32Array, deterministic, mask));
+    // A Dict observation (grid features) reaches the policy as the raw row a vector env writes.
+    const input = isNumericArray(obs) ? (obs as Float32Array) : rawRow(obs, row, env);
+    const [next, reward, terminated, truncated, nextInfo] = env.step(policy.actOne(input, deterministic, mask));
     afterStep?.();
     total += reward;
     length++;
@@ -53,6 +60,11 @@ export function playEpisode(
     obs = next;
     info = nextInfo;
   }
+}
+
+function rawRow(obs: unknown, row: Float32Array, env: Env<unknown, unknown>): Float32Array {
+  writeObservationRow(row, 0, row.length, obs, () => `${String(env)} returned observation ${describeValue(obs)}, which does not fit ${String(env.observationSpace)}`);
+  return row;
 }
 
 export function summarize(xs: number[]): { meanReturn: number; stdReturn: number } {
