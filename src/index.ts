@@ -41,6 +41,7 @@ export {
 export { make, prepareEnv, register, registry, listEnvs, type EnvRegistration, type MakeOptions } from "./envs/registry.js";
 export * from "./envs/wrappers.js";
 export * from "./envs/vector.js";
+export { ACTION_MASKING_MODES, readActionMask, resolveActionMasking, withActionMask, type ActionMaskingMode } from "./envs/action_mask.js";
 export type { EnvRecipe } from "./scale/protocol.js";
 export * from "./envs/check.js";
 export { CartPoleEnv } from "./envs/classic/cartpole.js";
@@ -96,9 +97,10 @@ export { TransformerLM, type TransformerConfig, type KvCache } from "./nn/transf
 export { gae, type GaeInput } from "./advantage/gae.js";
 export { normalizeAdvantages } from "./advantage/normalize.js";
 export { StepCollector, type RolloutBatch } from "./rollout/step_collector.js";
-export { ActorCritic, type ActorCriticOptions } from "./policies/actor_critic.js";
+export { ActorCritic, type ActorCriticOptions, type PolicyFeatures } from "./policies/actor_critic.js";
+export { GridFeatures, type GridFeaturesOptions, type GridFeaturesSpec } from "./nn/grid_features.js";
 export { MLP } from "./nn/mlp.js";
-export { Categorical, DiagGaussian } from "./nn/distributions.js";
+export { Categorical, DiagGaussian, MASKED_LOGIT, maskLogits, maskLogitsInPlace } from "./nn/distributions.js";
 export { Adam } from "./nn/optim.js";
 export { captureEnvState, restoreEnvState, type EnvState } from "./envs/state.js";
 

@@ -26,6 +26,7 @@ import type { ReplayBatch } from "../replay/buffer.js";
 import { linearSchedule, OffPolicyAlgorithm, offPolicyShape, validateOffPolicy, type AgentSetup, type OffPolicyAgent, type OffPolicyContext } from "./off_policy.js";
 import { prefixed, putAdam, putWeights, takeAdam, type NamedArrays } from "./state.js";
 import type { ActingPolicy, AlgorithmPreset } from "./types.js";
+import { toMaskRow } from "./ppo.js";
 
 export const dqnConfigSchema = z
   .object({
@@ -42,6 +43,9 @@ export const dqnConfigSchema = z
     maxGradNorm: z.number().positive().nullable().describe("global gradient-norm clip (null: none, CleanRL; SB3 uses 10)"),
     hidden: z.array(z.number().int().positive()).min(1).describe("hidden layer widths of the Q-network"),
     activation: z.enum(["tanh", "relu"]).describe("hidden activation"),
+    actionMasking: z
+      .enum(["auto", "on", "off"])
+      .describe("honour the env's action masks in ε-greedy acting (random actions and argmax among the allowed ones): auto = when the env provides them"),
   })
   .strict();
 
@@ -76,6 +80,7 @@ export const DQN_DEFAULTS: DQNConfig = {
   maxGradNorm: null,
   hidden: [120, 84],
   activation: "relu",
+  actionMasking: "auto",
   backend: "wasm",
   evalEvery: 0,
   evalEpisodes: 10,
@@ -165,6 +170,8 @@ export class DQNAgent implements OffPolicyAgent {
   readonly target: QNetwork;
   readonly optimizer: NetworkAdam;
   readonly numActions: number;
+  /** Whether acting honours action masks (resolved by the loop from actionMasking and the env). */
+  readonly masking: boolean;
   /** Whether the plain-JS weight copy that acting reads lags the variables (set by update, cleared before acting). */
   private fastStale = false;
 
@@ -177,6 +184,7 @@ export class DQNAgent implements OffPolicyAgent {
       throw new ConfigError(`dqn needs a Discrete action space, got ${String(setup.actionSpace)}`, "use a discrete-action env such as CartPole-v1, or sac/td3 for Box actions");
     }
     this.numActions = setup.actionSpace.n;
+    this.masking = setup.actionMasking;
     const kernels = c.backend === "kernels";
     const net = { obsSize: setup.obsSize, numActions: this.numActions, hidden: c.hidden, activation: c.activation, dueling: c.dueling, kernels };
     this.q = new QNetwork({ ...net, rng: setup.rng, name: "q" });
@@ -193,7 +201,7 @@ export class DQNAgent implements OffPolicyAgent {
 
   act(obs: Float32Array, numEnvs: number, explore: boolean, ctx: OffPolicyContext): Int32Array {
     this.syncIfStale();
-    return epsilonGreedy(this.q, obs, numEnvs, explore ? this.epsilon(ctx.step) : 0, ctx.rng);
+    return epsilonGreedy(this.q, obs, numEnvs, explore ? this.epsilon(ctx.step) : 0, ctx.rng, ctx.actionMasks);
   }
 
   update(batch: ReplayBatch): Record<string, number> {
@@ -249,9 +257,10 @@ export class DQNAgent implements OffPolicyAgent {
     const rng = new Rng(seed);
     const eps = this.config.explorationEnd;
     return {
-      actOne: (obs, deterministic) => {
+      actOne: (obs, deterministic, mask) => {
         this.syncIfStale();
-        return epsilonGreedy(this.q, obs, 1, deterministic ? 0 : eps, rng)[0];
+        const m = this.masking && mask ? toMaskRow(mask, new Uint8Array(this.numActions)) : null;
+        return epsilonGreedy(this.q, obs, 1, deterministic ? 0 : eps, rng, m)[0];
       },
     };
   }
@@ -279,6 +288,7 @@ export class DQNAgent implements OffPolicyAgent {
         observationSpace: this.setup.observationSpace.toJSON(),
         actionSpace: this.setup.actionSpace.toJSON(),
         epsilon: this.config.explorationEnd,
+        actionMasking: this.masking,
       },
       weights: this.q.getWeights(),
       shapes: this.q.paramShapes(),
@@ -297,20 +307,43 @@ export class DQNAgent implements OffPolicyAgent {
  * action with probability ε (one uniform draw, then the action draw), else argmax Q. Q is
  * evaluated only when some env acts greedily.
  */
-export function epsilonGreedy(q: QNetwork, obs: Float32Array, n: number, epsilon: number, rng: Rng, out = new Int32Array(n)): Int32Array {
+/**
+ * ε-greedy actions for `n` observations. With `masks` ([n, numActions], 1 = allowed) the
+ * random action is uniform over the allowed actions and the greedy one the allowed argmax.
+ */
+export function epsilonGreedy(q: QNetwork, obs: Float32Array, n: number, epsilon: number, rng: Rng, masks: Uint8Array | null = null, out = new Int32Array(n)): Int32Array {
+  const nA = q.numActions;
   let greedy = false;
   const random = new Uint8Array(n);
   for (let e = 0; e < n; e++) {
     if (epsilon > 0 && rng.uniform() < epsilon) {
-      out[e] = rng.integer(0, q.numActions);
+      out[e] = masks ? nthAllowed(masks, e * nA, nA, rng.integer(0, countAllowed(masks, e * nA, nA))) : rng.integer(0, nA);
       random[e] = 1;
     } else greedy = true;
   }
   if (greedy) {
     const values = q.qValues(obs, n);
-    for (let e = 0; e < n; e++) if (!random[e]) out[e] = argmaxRow(values, e, q.numActions);
+    for (let e = 0; e < n; e++) if (!random[e]) out[e] = masks ? maskedArgmax(values, masks, e * nA, nA) : argmaxRow(values, e, nA);
   }
   return out;
+}
+
+function countAllowed(masks: Uint8Array, at: number, n: number): number {
+  let c = 0;
+  for (let i = 0; i < n; i++) c += masks[at + i] ? 1 : 0;
+  return Math.max(c, 1);
+}
+
+/** The k-th allowed action of a mask row (0-based). */
+function nthAllowed(masks: Uint8Array, at: number, n: number, k: number): number {
+  for (let i = 0; i < n; i++) if (masks[at + i] && k-- === 0) return i;
+  return 0;
+}
+
+function maskedArgmax(values: Float32Array, masks: Uint8Array, at: number, n: number): number {
+  let best = -1;
+  for (let i = 0; i < n; i++) if (masks[at + i] && (best < 0 || values[at + i] > values[at + best])) best = i;
+  return best < 0 ? 0 : best;
 }
 
 function mean(x: Float32Array): number {

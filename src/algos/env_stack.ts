@@ -22,6 +22,8 @@ export interface EnvStackOptions {
   clipObs: number | null;
   clipReward: number | null;
   gamma: number;
+  /** "grid" makes grid envs with their Dict observation (`observation: "dict"`) for the grid feature extractor. */
+  features?: "flat" | "grid";
 }
 
 /**
@@ -32,7 +34,7 @@ export interface EnvStackOptions {
  * variant: the same observation pipeline, no reward scaling.
  */
 export function makeTrainingEnv(opts: EnvStackOptions, training = true): Env<unknown, unknown> {
-  let env: Env<unknown, unknown> = new RecordEpisodeStatistics(make(opts.env));
+  let env: Env<unknown, unknown> = new RecordEpisodeStatistics(make(opts.env, envMakeOptions(opts)));
   if (env.actionSpace instanceof Box) env = new ClipAction(env) as Env<unknown, unknown>;
   if (opts.normObs) {
     env = new NormalizeObservation(env) as Env<unknown, unknown>;
@@ -52,6 +54,15 @@ export function makeTrainingEnv(opts: EnvStackOptions, training = true): Env<unk
     if (c !== null) env = new TransformReward(env, (r) => (r > c ? c : r < -c ? -c : r)) as Env<unknown, unknown>;
   }
   return env;
+}
+
+/** The `make` options a stack implies: the Dict observation for grid features. */
+export function envMakeOptions(opts: { env: string; features?: "flat" | "grid" }): Record<string, unknown> {
+  if (opts.features !== "grid") return {};
+  if (!/^(MiniGrid|BabyAI)-/.test(opts.env)) {
+    throw new ConfigError(`features=grid reads grid-world Dict observations, but ${opts.env} is not a grid env`, "use a MiniGrid-… or BabyAI-… id, or features=flat");
+  }
+  return { observation: "dict" };
 }
 
 export function makeTrainingVecEnv(opts: EnvStackOptions, numEnvs: number): SyncVectorEnv {
@@ -78,6 +89,7 @@ export async function createTrainingVecEnv(opts: EnvStackOptions, numEnvs: numbe
   const stack: EnvStackOptions = {
     env: opts.env, normObs: opts.normObs, normReward: opts.normReward,
     clipObs: opts.clipObs, clipReward: opts.clipReward, gamma: opts.gamma,
+    ...(opts.features ? { features: opts.features } : {}),
   };
   return AsyncVectorEnv.create({ kind: "training", stack }, numEnvs, { workers: mode.workers });
 }

@@ -39,6 +39,12 @@ export const networkShape = {
   hidden: z.array(z.number().int().positive()).min(1).describe("hidden layer widths of actor and critic"),
   activation: z.enum(["tanh", "relu"]).describe("hidden activation"),
   initLogStd: z.number().describe("initial log-std of the Gaussian policy (Box actions)"),
+  features: z
+    .enum(["flat", "grid"])
+    .describe("what the actor and critic MLPs read: flat (the observation as it is) or grid (grid envs: their Dict observation through cell, mission and direction embeddings, docs/grid-worlds.md)"),
+  actionMasking: z
+    .enum(["auto", "on", "off"])
+    .describe("honour the env's action masks (info.action_mask or an actionMasks() method) in sampling, log-probs, entropy and the loss: auto = when the env provides them"),
 };
 
 /** Backend, evaluation and checkpoints (read by the trainer). */
@@ -119,6 +125,8 @@ export const COMMON_GROUP_DEFAULTS: Omit<GroupCommonConfig, "totalTimesteps" | "
   hidden: [64, 64],
   activation: "tanh",
   initLogStd: 0,
+  features: "flat",
+  actionMasking: "auto",
   backend: "wasm",
   evalEvery: 0,
   evalEpisodes: 10,

@@ -20,6 +20,7 @@ import { zeroVarianceGroupFraction } from "../advantage/group.js";
 import { initBackend } from "../core/backend.js";
 import { ConfigError } from "../core/errors.js";
 import { Rng, type RngState } from "../core/rng.js";
+import type { ActionMaskingMode } from "../envs/action_mask.js";
 import { hasSnapshots, type Env } from "../envs/env.js";
 import { make } from "../envs/registry.js";
 import { aggregate, type AggregationMode } from "../loss/aggregate.js";
@@ -32,7 +33,7 @@ import { ActorCritic } from "../policies/actor_critic.js";
 import { GroupCollector, type GroupBatch } from "../rollout/group_collector.js";
 import { makeTrainingEnv, type EnvStackOptions } from "./env_stack.js";
 import type { GroupCommonConfig } from "./group_config.js";
-import { actorForward, actorReadout, actorVariables, fitCritic, meanStd, stepTensors } from "./policy_tools.js";
+import { actorForward, actorReadout, actorVariables, fitCritic, maskTensor, meanStd, stepTensors } from "./policy_tools.js";
 import { policyActor } from "./ppo.js";
 import { applyD3s } from "./selection.js";
 import { prefixed, putAdam, putWeights, takeAdam, type NamedArrays } from "./state.js";
@@ -95,8 +96,8 @@ export interface GroupRecipe {
 }
 
 /** The env stack of the group algorithms: no observation or reward normalisation (groups restore snapshots). */
-function envOptions(env: string): EnvStackOptions {
-  return { env, normObs: false, normReward: false, clipObs: null, clipReward: null, gamma: 0.99 };
+function envOptions(env: string, features?: "flat" | "grid"): EnvStackOptions {
+  return { env, normObs: false, normReward: false, clipObs: null, clipReward: null, gamma: 0.99, features };
 }
 
 /**
@@ -153,10 +154,10 @@ export class GroupPolicyOptimizer implements Algorithm {
     const root = new Rng(c.seed);
     const initRng = root.split();
     this.rng = root.split();
-    const probe = makeTrainingEnv(envOptions(c.env), false);
+    const probe = makeTrainingEnv(envOptions(c.env, c.features), false);
     const spaces = { observationSpace: probe.observationSpace, actionSpace: probe.actionSpace };
     probe.close();
-    const net = { ...spaces, hidden: c.hidden, activation: c.activation, initLogStd: c.initLogStd };
+    const net = { ...spaces, hidden: c.hidden, activation: c.activation, initLogStd: c.initLogStd, features: c.features ?? "flat" };
     this.policy = new ActorCritic({ ...net, rng: initRng });
     this.optimizer = new Adam(actorVariables(this.policy), { learningRate: c.learningRate, epsilon: 1e-5 });
     this.criticOptimizer = recipe.critic ? new Adam(this.policy.critic.variables, { learningRate: recipe.critic.learningRate, epsilon: 1e-5 }) : null;
@@ -167,11 +168,12 @@ export class GroupPolicyOptimizer implements Algorithm {
       this.reference.setWeights(this.policy.getWeights());
     }
     this.history = recipe.epo ? new EntropyHistory(recipe.epo.turns) : null;
-    this.collector = new GroupCollector(() => makeTrainingEnv(envOptions(c.env), true), this.policy, c.groupSize, c.numStarts, {
+    this.collector = new GroupCollector(() => makeTrainingEnv(envOptions(c.env, c.features), true), this.policy, c.groupSize, c.numStarts, {
       startState: c.startState as "reset" | "reset+random-steps",
       randomSteps: c.randomSteps,
       ...(c.maxEpisodeSteps === null ? {} : { maxSteps: c.maxEpisodeSteps }),
       recordValues: recipe.critic !== null,
+      actionMasking: (c.actionMasking ?? "auto") as ActionMaskingMode,
     });
   }
 
@@ -244,7 +246,7 @@ export class GroupPolicyOptimizer implements Algorithm {
     const ctx: AdvantageContext = { values: (obs, n) => this.policy.values(obs, n, new Float32Array(n)) };
     const { advantages, valueTargets } = r.advantages(full, ctx);
     const needEntropy = c.selection === "d3s" || this.history !== null;
-    const entropy = needEntropy ? actorReadout(this.policy, full.obs, full.actions, full.numSteps).entropy : null;
+    const entropy = needEntropy ? actorReadout(this.policy, full.obs, full.actions, full.numSteps, full.actionMasks).entropy : null;
     if (this.history && entropy) this.history.append(perTurnEntropy(full, entropy, this.turnIndex(full), this.history.turns));
 
     let batch = full;
@@ -257,7 +259,7 @@ export class GroupPolicyOptimizer implements Algorithm {
       ({ batch, advantages: adv, stepKeep, keepRatio, groupKeep } = sel);
     }
     const kept = stepKeep ? stepKeep.reduce((s, k) => s + k, 0) : batch.numSteps;
-    const refLogProbs = this.reference ? actorReadout(this.reference, batch.obs, batch.actions, batch.numSteps).logProb : null;
+    const refLogProbs = this.reference ? actorReadout(this.reference, batch.obs, batch.actions, batch.numSteps, batch.actionMasks).logProb : null;
     const stats = this.update(batch, adv, stepKeep, refLogProbs, progress);
 
     let valueLoss: number | undefined;
@@ -311,7 +313,7 @@ export class GroupPolicyOptimizer implements Algorithm {
     let diag: tf.Tensor | null = null;
     const { gradNorm } = this.optimizer.minimize(() => {
       const t = stepTensors(this.policy, mb.obs, mb.actions, mb.numSteps);
-      const { logProb, entropy } = actorForward(this.policy, t.obs, t.actions);
+      const { logProb, entropy } = actorForward(this.policy, t.obs, t.actions, maskTensor(mb.masks, mb.numSteps));
       const epo = this.recipe.epo && mb.turnReference && mb.turns ? epoTerm(this.recipe.epo, entropy, mb, progress) : null;
       const out = groupStepLoss(this.recipe, logProb, entropy, mb, this.collector.maxSteps, epo);
       diag = tf.keep(out.diagnostics);
@@ -339,11 +341,11 @@ export class GroupPolicyOptimizer implements Algorithm {
   }
 
   actingPolicy(seed: number): ActingPolicy {
-    return policyActor(this.policy, new Rng(seed));
+    return policyActor(this.policy, new Rng(seed), this.collector.masking);
   }
 
   makeEvalEnv(): Env<unknown, unknown> {
-    return makeTrainingEnv(envOptions(this.config.env), false);
+    return makeTrainingEnv(envOptions(this.config.env, this.config.features), false);
   }
 
   saveState(): { json: Record<string, unknown>; arrays: Record<string, Float32Array> } {
@@ -382,7 +384,7 @@ export class GroupPolicyOptimizer implements Algorithm {
   }
 
   exportPolicy(): { spec: Record<string, unknown>; weights: Record<string, Float32Array>; shapes: Record<string, number[]> } {
-    return { spec: { ...this.policy.spec, env: this.config.env, obsNorm: null, clipObs: null }, weights: this.policy.getWeights(), shapes: this.policy.paramShapes() };
+    return { spec: { ...this.policy.spec, actionMasking: this.collector.masking, env: this.config.env, obsNorm: null, clipObs: null }, weights: this.policy.getWeights(), shapes: this.policy.paramShapes() };
   }
 
   dispose(): void {
@@ -445,6 +447,8 @@ export interface Minibatch {
   turnReference: Float32Array | null;
   /** The batch step each minibatch step came from. */
   rows: Int32Array;
+  /** The steps' action masks (the batch's width per step), null without masking. */
+  masks?: Uint8Array | null;
 }
 
 export function gatherMinibatch(
@@ -480,6 +484,12 @@ export function gatherMinibatch(
     actions.set(batch.actions.subarray(t * actSize, (t + 1) * actSize), i * actSize);
   });
   const pick = (src: Float32Array) => Float32Array.from(rows, (t) => src[t]);
+  let masks: Uint8Array | null = null;
+  if (batch.actionMasks) {
+    const w = batch.actionMasks.length / Math.max(batch.numSteps, 1);
+    masks = new Uint8Array(n * w);
+    rows.forEach((t, i) => (masks as Uint8Array).set((batch.actionMasks as Uint8Array).subarray(t * w, (t + 1) * w), i * w));
+  }
   const stepTurns = turns ? Int32Array.from(rows, (t) => turns[t]) : null;
   return {
     numSteps: n,
@@ -492,6 +502,7 @@ export function gatherMinibatch(
     turns: stepTurns,
     turnReference: stepTurns && reference ? Float32Array.from(stepTurns, (j) => reference[j]) : null,
     rows: Int32Array.from(rows),
+    masks,
   };
 }
 

@@ -37,7 +37,7 @@ import { ActorCritic } from "../policies/actor_critic.js";
 import { StepCollector } from "../rollout/step_collector.js";
 import { createTrainingVecEnv, makeTrainingEnv, type EnvStackOptions } from "./env_stack.js";
 import { networkShape, runShape } from "./group_config.js";
-import { actorForward, actorReadout, actorVariables, fitCritic, meanStd, stepTensors } from "./policy_tools.js";
+import { actorForward, actorReadout, actorVariables, fitCritic, maskTensor, meanStd, stepTensors } from "./policy_tools.js";
 import { policyActor } from "./ppo.js";
 import type { ActingPolicy, Algorithm, AlgorithmPreset, IterationMetrics, RolloutHooks } from "./types.js";
 
@@ -100,6 +100,8 @@ export const MDPO_DEFAULTS: MDPOConfig = {
   hidden: [64, 64],
   activation: "tanh",
   initLogStd: 0,
+  features: "flat",
+  actionMasking: "auto",
   backend: "wasm",
   evalEvery: 0,
   evalEpisodes: 10,
@@ -112,7 +114,7 @@ export const MDPO_DEFAULTS: MDPOConfig = {
 export const MDPO_PRESETS: AlgorithmPreset[] = [];
 
 function envOptions(c: MDPOConfig): EnvStackOptions {
-  return { env: c.env, normObs: false, normReward: false, clipObs: null, clipReward: null, gamma: c.gamma };
+  return { env: c.env, normObs: false, normReward: false, clipObs: null, clipReward: null, gamma: c.gamma, features: c.features };
 }
 
 /** The frozen π_θk on one batch: what the KL and the ratio compare against. */
@@ -154,11 +156,12 @@ export class MDPO implements Algorithm {
       hidden: c.hidden,
       activation: c.activation,
       initLogStd: c.initLogStd,
+      features: c.features ?? "flat",
       rng: initRng,
     });
     this.optimizer = new Adam(actorVariables(this.policy), { learningRate: c.learningRate, epsilon: 1e-5 });
     this.criticOptimizer = new Adam(this.policy.critic.variables, { learningRate: c.valueLearningRate, epsilon: 1e-5 });
-    this.collector = new StepCollector(this.vec, this.policy, c.numSteps, c.gamma, c.bootstrapTruncated);
+    this.collector = new StepCollector(this.vec, this.policy, c.numSteps, c.gamma, c.bootstrapTruncated, -1, c.actionMasking ?? "auto");
     this.collector.reset(c.seed);
   }
 
@@ -195,10 +198,11 @@ export class MDPO implements Algorithm {
     const n = batch.numSteps * batch.numEnvs;
     const { advantages, returns } = gae({ ...batch, gamma: c.gamma, lambda: c.gaeLambda });
     const adv = normalizeAdvantages(advantages, 1e-8, "population");
-    const old = this.freezeOldPolicy(batch.obs, batch.actions, batch.logProbs, n);
+    const masks = this.collector.masking ? (batch.actionMasks ?? null) : null;
+    const old = this.freezeOldPolicy(batch.obs, batch.actions, batch.logProbs, n, masks);
 
     let stats = { policyLoss: 0, kl: 0, entropy: 0, approxKl: 0, gradNorm: 0 };
-    for (let m = 0; m < c.sgdSteps; m++) stats = this.policyStep(batch.obs, batch.actions, adv, old, n, tk);
+    for (let m = 0; m < c.sgdSteps; m++) stats = this.policyStep(batch.obs, batch.actions, adv, old, n, tk, masks);
     const valueLoss = fitCritic(
       this.policy,
       this.criticOptimizer,
@@ -229,20 +233,20 @@ export class MDPO implements Algorithm {
   }
 
   /** π_θk's log-probs (as collected) and its distribution parameters on the batch's states. */
-  private freezeOldPolicy(obs: Float32Array, actions: Int32Array | Float32Array, logProbs: Float32Array, n: number): OldPolicy {
-    const { params } = actorReadout(this.policy, obs, actions, n);
+  private freezeOldPolicy(obs: Float32Array, actions: Int32Array | Float32Array, logProbs: Float32Array, n: number, masks: Uint8Array | null): OldPolicy {
+    const { params } = actorReadout(this.policy, obs, actions, n, masks);
     const dist = this.policy.dist;
     const logStd = dist instanceof DiagGaussian ? Float32Array.from(dist.logStd.dataSync()) : null;
     return { logProbs, params, logStd };
   }
 
   /** One full-batch step on −mean(ρÂ) + (1/t_k)·mean(KL(π_θ‖π_θk)) − entCoef·mean(H). */
-  private policyStep(obs: Float32Array, actions: Int32Array | Float32Array, adv: Float32Array, old: OldPolicy, n: number, tk: number) {
+  private policyStep(obs: Float32Array, actions: Int32Array | Float32Array, adv: Float32Array, old: OldPolicy, n: number, tk: number, masks: Uint8Array | null) {
     const c = this.config;
     let diag: tf.Tensor | null = null;
     const { gradNorm } = this.optimizer.minimize(() => {
       const t = stepTensors(this.policy, obs, actions, n);
-      const { params, logProb, entropy } = actorForward(this.policy, t.obs, t.actions);
+      const { params, logProb, entropy } = actorForward(this.policy, t.obs, t.actions, maskTensor(masks, n));
       const oldLogProb = tf.tensor1d(old.logProbs);
       const oldParams = tf.tensor2d(old.params, params.shape);
       const dist = this.policy.dist;
@@ -269,7 +273,7 @@ export class MDPO implements Algorithm {
   }
 
   actingPolicy(seed: number): ActingPolicy {
-    return policyActor(this.policy, new Rng(seed));
+    return policyActor(this.policy, new Rng(seed), this.collector.masking);
   }
 
   makeEvalEnv(): Env<unknown, unknown> {
@@ -287,6 +291,8 @@ export class MDPO implements Algorithm {
     arrays["criticAdam/v"] = critic.v;
     const obs = this.collector.currentObs;
     if (obs) arrays["collector/obs"] = obs;
+    const masks = this.collector.currentMasks;
+    if (masks) arrays["collector/masks"] = Float32Array.from(masks);
     return {
       json: {
         iteration: this.iterationsDone,
@@ -317,12 +323,14 @@ export class MDPO implements Algorithm {
     } else {
       this.vec.markReset();
       this.collector.currentObs = arrays["collector/obs"] ?? null;
+      const masks = arrays["collector/masks"];
+      this.collector.currentMasks = masks ? Uint8Array.from(masks) : null;
     }
     this.policy.syncFastWeights();
   }
 
   exportPolicy(): { spec: Record<string, unknown>; weights: Record<string, Float32Array>; shapes: Record<string, number[]> } {
-    return { spec: { ...this.policy.spec, env: this.config.env, obsNorm: null, clipObs: null }, weights: this.policy.getWeights(), shapes: this.policy.paramShapes() };
+    return { spec: { ...this.policy.spec, actionMasking: this.collector.masking, env: this.config.env, obsNorm: null, clipObs: null }, weights: this.policy.getWeights(), shapes: this.policy.paramShapes() };
   }
 
   dispose(): void {

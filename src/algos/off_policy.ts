@@ -28,7 +28,8 @@ import { MAX_SEED } from "../core/config.js";
 import { ConfigError } from "../core/errors.js";
 import { Rng, type RngState } from "../core/rng.js";
 import { Box, Discrete, type Space } from "../core/spaces.js";
-import type { Env } from "../envs/env.js";
+import { resolveActionMasking, writeMaskRow, type ActionMaskingMode } from "../envs/action_mask.js";
+import type { Env, Info } from "../envs/env.js";
 import { make } from "../envs/registry.js";
 import { freshResetSeed, needsFreshReset, type EnvState } from "../envs/state.js";
 import type { VectorEnv } from "../envs/vector.js";
@@ -83,6 +84,8 @@ export interface OffPolicyContext {
   numEnvs: number;
   /** In `act`: the acting generator; in `update`: the update generator (both saved by the loop). */
   rng: Rng;
+  /** In `act`, with action masking: the masks of the observations, [numEnvs, numActions]; else null. */
+  actionMasks: Uint8Array | null;
 }
 
 /** What the agent's constructor gets: the spaces and a generator for its initial weights. */
@@ -95,6 +98,8 @@ export interface AgentSetup {
   actSize: number;
   discrete: boolean;
   rng: Rng;
+  /** Whether actions are masked (the config's actionMasking resolved against the env). */
+  actionMasking: boolean;
 }
 
 /**
@@ -149,6 +154,10 @@ export class OffPolicyAlgorithm implements Algorithm {
   private actRng: Rng;
   private updateRng: Rng;
   private obs: Float32Array | null = null;
+  /** The action masks of `obs` when masking, else null. */
+  private masks: Uint8Array | null = null;
+  private readonly masking: boolean;
+  private readonly numActions: number;
   private vectorSteps = 0;
   private updates = 0;
   private iterationsDone = 0;
@@ -182,13 +191,32 @@ export class OffPolicyAlgorithm implements Algorithm {
     if (!discrete && !(space instanceof Box)) {
       throw new ConfigError(`${name} needs a Discrete or Box action space, got ${String(space)}`, "pick an env with Discrete or Box actions (refinery list)");
     }
-    this.agent = makeAgent({ observationSpace: vec.singleObservationSpace, actionSpace: space, obsSize: vec.obsSize, actSize: vec.actSize, discrete, rng: initRng });
+    this.numActions = space instanceof Discrete ? space.n : 0;
+    const [obs0, resetInfo] = vec.reset({ seed: c.seed });
+    const firstMask = resetInfo.envInfos[0]?.action_mask;
+    const mode = (c as { actionMasking?: ActionMaskingMode }).actionMasking;
+    this.masking = resolveActionMasking(mode, firstMask !== undefined && firstMask !== null, String(vec), discrete);
+    this.obs = obs0;
+    this.masks = this.masking ? this.readMasks(resetInfo.envInfos) : null;
+    this.agent = makeAgent({ observationSpace: vec.singleObservationSpace, actionSpace: space, obsSize: vec.obsSize, actSize: vec.actSize, discrete, rng: initRng, actionMasking: this.masking });
     if (this.agent.randomWarmup && space instanceof Box && !space.isBounded()) {
       throw new ConfigError(`${name} takes uniform random actions before learningStarts, but ${String(space)} is unbounded`, "use an env with a bounded Box action space");
     }
     this.buffer = new ReplayBuffer({ capacity: c.bufferSize, numEnvs: vec.numEnvs, obsSize: vec.obsSize, actSize: discrete ? 1 : vec.actSize, discrete, gamma: c.gamma, nStep: c.nStep });
     this.batch = this.buffer.allocateBatch(c.batchSize);
-    this.obs = vec.reset({ seed: c.seed })[0];
+  }
+
+  /** The action masks of a reset's or step's rows (the infos carry the current rows' masks). */
+  private readMasks(infos: Info[], out: Uint8Array = new Uint8Array(this.vec.numEnvs * this.numActions)): Uint8Array {
+    for (let e = 0; e < this.vec.numEnvs; e++) writeMaskRow(infos[e]?.action_mask as ArrayLike<number> | undefined, this.numActions, out, e * this.numActions, `${String(this.vec)} env ${e}`);
+    return out;
+  }
+
+  /** Resets the vector env with a seed, keeping the masks of the new observations. */
+  private resetEnvs(seed: number): Float32Array {
+    const [obs, info] = this.vec.reset({ seed });
+    if (this.masking) this.masks = this.readMasks(info.envInfos);
+    return obs;
   }
 
   /** Builds the backend and the training envs, then the agent (`makeAgent`) and the loop around it. */
@@ -217,7 +245,15 @@ export class OffPolicyAlgorithm implements Algorithm {
   }
 
   private context(rng: Rng): OffPolicyContext {
-    return { step: this.stepsDone, vectorSteps: this.vectorSteps, updates: this.updates, totalTimesteps: this.config.totalTimesteps, numEnvs: this.vec.numEnvs, rng };
+    return {
+      step: this.stepsDone,
+      vectorSteps: this.vectorSteps,
+      updates: this.updates,
+      totalTimesteps: this.config.totalTimesteps,
+      numEnvs: this.vec.numEnvs,
+      rng,
+      actionMasks: this.masks,
+    };
   }
 
   iterate(): IterationMetrics {
@@ -233,6 +269,7 @@ export class OffPolicyAlgorithm implements Algorithm {
       const actions = this.agent.randomWarmup && this.stepsDone < c.learningStarts ? this.randomActions() : this.agent.act(obs, numEnvs, true, this.context(this.actRng));
       const [next, rewards, terminated, truncated, info] = this.vec.step(actions);
       this.hooks.onStep?.({ obs: next, rewards, terminated, truncated });
+      if (this.masks) this.readMasks(info.envInfos, this.masks);
       this.buffer.add({ obs, actions, rewards, nextObs: next, terminated, truncated, finalObs: info.finalObs });
       for (const ep of info.episode) if (ep) episodes.push({ return: ep.r, length: ep.l });
       this.obs = next;
@@ -305,6 +342,7 @@ export class OffPolicyAlgorithm implements Algorithm {
     const arrays: NamedArrays = {};
     putWeights(arrays, "agent/", agent.arrays);
     if (this.obs) arrays["loop/obs"] = this.obs;
+    if (this.masks) arrays["loop/masks"] = Float32Array.from(this.masks);
     const json: Record<string, unknown> = {
       iteration: this.iterationsDone,
       vectorSteps: this.vectorSteps,
@@ -343,11 +381,14 @@ export class OffPolicyAlgorithm implements Algorithm {
     this.vec.setEnvStates(envs);
     if (needsFreshReset(envs)) {
       // Envs without snapshots start new episodes from a seed of the run's seed and iteration.
-      this.obs = this.vec.reset({ seed: freshResetSeed(this.config.seed, this.iterationsDone, this.vec.numEnvs) })[0];
+      this.obs = this.resetEnvs(freshResetSeed(this.config.seed, this.iterationsDone, this.vec.numEnvs));
     } else {
       this.vec.markReset();
       const obs = arrays["loop/obs"];
-      this.obs = obs ? Float32Array.from(obs) : this.vec.reset({ seed: freshResetSeed(this.config.seed, this.iterationsDone, this.vec.numEnvs) })[0];
+      this.obs = obs ? Float32Array.from(obs) : this.resetEnvs(freshResetSeed(this.config.seed, this.iterationsDone, this.vec.numEnvs));
+      const masks = arrays["loop/masks"];
+      // A checkpoint without masks (written before masking): all allowed until the next step.
+      if (obs && this.masking) this.masks = masks ? Uint8Array.from(masks) : new Uint8Array(this.vec.numEnvs * this.numActions).fill(1);
     }
   }
 

@@ -1,7 +1,8 @@
 import * as tf from "#tfjs-core";
 import type { Rng } from "../core/rng.js";
 import { valueLoss } from "../loss/value.js";
-import { Categorical } from "../nn/distributions.js";
+import { ConfigError } from "../core/errors.js";
+import { Categorical, maskLogits } from "../nn/distributions.js";
 import type { Adam } from "../nn/optim.js";
 import type { ActorCritic } from "../policies/actor_critic.js";
 
@@ -31,19 +32,45 @@ export function stepTensors(policy: ActorCritic, obs: Float32Array, actions: Int
  * means), log π(a|s) and the entropy — without running the critic (critic-free losses).
  * Call inside tf.tidy or a loss function.
  */
-export function actorForward(policy: ActorCritic, obs: tf.Tensor2D, actions: tf.Tensor): { params: tf.Tensor2D; logProb: tf.Tensor1D; entropy: tf.Tensor1D } {
-  const params = policy.actor.apply(obs);
+export function actorForward(
+  policy: ActorCritic,
+  obs: tf.Tensor2D,
+  actions: tf.Tensor,
+  masks?: tf.Tensor2D | null,
+): { params: tf.Tensor2D; logProb: tf.Tensor1D; entropy: tf.Tensor1D } {
+  const raw = policy.actorOutput(obs);
   const dist = policy.dist;
+  if (masks && !(dist instanceof Categorical)) {
+    throw new ConfigError("action masks apply to Discrete (Categorical) policies only", "set actionMasking=off for continuous action spaces", "mask_needs_discrete");
+  }
+  // Masked logits are the distribution's parameters: KL terms then compare masked policies.
+  const params = masks ? maskLogits(raw, masks) : raw;
   const out = dist instanceof Categorical ? dist.logProbEntropy(params, actions as tf.Tensor1D) : dist.logProbEntropy(params, actions as tf.Tensor2D);
   return { params, ...out };
 }
 
-/** log π(a|s) and H(π(·|s)) per step under the current weights, as typed arrays (no tape). */
-export function actorReadout(policy: ActorCritic, obs: Float32Array, actions: Int32Array | Float32Array, n: number): { logProb: Float32Array; entropy: Float32Array; params: Float32Array } {
+/** A [n, width] int32 tensor of action masks (null in, null out). */
+export function maskTensor(masks: Uint8Array | null | undefined, n: number): tf.Tensor2D | null {
+  if (!masks || n === 0) return null;
+  const width = masks.length / n;
+  return tf.tensor2d(Int32Array.from(masks.subarray(0, n * width)), [n, width], "int32");
+}
+
+/**
+ * log π(a|s) and H(π(·|s)) per step under the current weights, as typed arrays (no tape).
+ * `masks`: the steps' action masks, [n, numActions] (see maskTensor).
+ */
+export function actorReadout(
+  policy: ActorCritic,
+  obs: Float32Array,
+  actions: Int32Array | Float32Array,
+  n: number,
+  masks?: Uint8Array | null,
+): { logProb: Float32Array; entropy: Float32Array; params: Float32Array } {
   if (n === 0) return { logProb: new Float32Array(0), entropy: new Float32Array(0), params: new Float32Array(0) };
   return tf.tidy(() => {
     const t = stepTensors(policy, obs, actions, n);
-    const { params, logProb, entropy } = actorForward(policy, t.obs, t.actions);
+    const { params, logProb, entropy } = actorForward(policy, t.obs, t.actions, maskTensor(masks, n));
     return {
       logProb: Float32Array.from(logProb.dataSync()),
       entropy: Float32Array.from(entropy.dataSync()),
@@ -100,7 +127,7 @@ export function fitCritic(
         old[k] = data.oldValues ? data.oldValues[i] : 0;
       }
       const { loss } = optimizer.minimize(() => {
-        const v = tf.reshape(policy.critic.apply(tf.tensor2d(obs.subarray(0, m * obsSize), [m, obsSize])), [-1]) as tf.Tensor1D;
+        const v = policy.criticValue(tf.tensor2d(obs.subarray(0, m * obsSize), [m, obsSize]));
         const oldT = clip === undefined ? undefined : tf.tensor1d(old.subarray(0, m));
         const loss = valueLoss(v, tf.tensor1d(targets.subarray(0, m)), oldT, clip);
         // valueLoss is 0.5·mean(…); lossScale 1 doubles it.

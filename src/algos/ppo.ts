@@ -28,6 +28,7 @@ import { normalizeAdvantages } from "../advantage/normalize.js";
 import { initBackend } from "../core/backend.js";
 import { ConfigError } from "../core/errors.js";
 import { Rng, type RngState } from "../core/rng.js";
+import { writeMaskRow } from "../envs/action_mask.js";
 import type { Env } from "../envs/env.js";
 import { freshResetSeed, needsFreshReset, type EnvState } from "../envs/state.js";
 import type { VectorEnv } from "../envs/vector.js";
@@ -75,12 +76,13 @@ export class PPO implements Algorithm {
       initLogStd: c.initLogStd,
       useSde: c.useSde,
       orthoInit: c.orthoInit,
+      features: c.features ?? "flat",
       rng: initRng,
     });
     // Adam stays the JS loop with kernels too: at ~10k parameters the kernel saves ~0.05 ms a
     // minibatch, and its float32 arithmetic moves the seeded runs the learning tests pin.
     this.optimizer = new Adam(this.policy.trainableVariables(), { learningRate: c.learningRate, epsilon: 1e-5 });
-    this.collector = new StepCollector(this.vec, this.policy, c.numSteps, c.gamma, c.bootstrapTruncated, c.sdeSampleFreq);
+    this.collector = new StepCollector(this.vec, this.policy, c.numSteps, c.gamma, c.bootstrapTruncated, c.sdeSampleFreq, c.actionMasking ?? "auto");
     this.collector.reset(c.seed);
   }
 
@@ -150,11 +152,20 @@ export class PPO implements Algorithm {
     };
   }
 
+  /** Mask entries per step of a rollout (0 without masks); a masked run needs masked rollouts. */
+  private maskWidth(batch: RolloutBatch): number {
+    if (!this.collector.masking) return 0;
+    if (!batch.actionMasks) {
+      throw new ConfigError("this run masks actions, but a rollout arrived without action masks", "collect rollouts with the same actionMasking setting as the learner", "mask_mismatch");
+    }
+    return batch.actionMasks.length / (batch.numSteps * batch.numEnvs);
+  }
+
   /** Minibatch epochs over one rollout (CleanRL's inner loops). */
   private update(batch: RolloutBatch, advantages: Float32Array, returns: Float32Array, clip: number): IterationMetrics {
     const c = this.config;
     const n = batch.numSteps * batch.numEnvs;
-    const mb = new Minibatch(this.minibatchSize, batch.obsSize, batch.actSize, batch.discrete);
+    const mb = new Minibatch(this.minibatchSize, batch.obsSize, batch.actSize, batch.discrete, this.maskWidth(batch));
     const sums: MinibatchStats = { policyLoss: 0, valueLoss: 0, entropy: 0, approxKl: 0, clipFraction: 0, gradNorm: 0 };
     let count = 0;
     let epochs = 0;
@@ -166,7 +177,7 @@ export class PPO implements Algorithm {
         const adv = c.normAdv ? normalizeAdvantages(mb.advantages) : mb.advantages;
         const stats = !this.policy.supportsManualGradients
           ? this.tapeStep(mb, adv, clip)
-          : this.config.backend === "kernels"
+          : this.config.backend === "kernels" && this.policy.supportsKernelGradients
             ? this.kernelStep(mb, adv, clip)
             : this.manualStep(mb, adv, clip);
         for (const key of Object.keys(sums) as (keyof MinibatchStats)[]) sums[key] += stats[key];
@@ -199,7 +210,7 @@ export class PPO implements Algorithm {
    */
   private manualStep(mb: Minibatch, adv: Float32Array, clip: number): MinibatchStats {
     return tf.tidy(() => {
-      const fwd = this.policy.forwardForLoss(mb.obs, mb.actions, mb.size);
+      const fwd = this.policy.forwardForLoss(mb.obs, mb.actions, mb.size, mb.masks);
       const loss = this.lossGradients(fwd, mb, adv, clip);
       const grads = this.policy.backwardForLoss(fwd, loss.dLogProb, loss.dEntropy, loss.dValue);
       return { ...loss.stats, gradNorm: this.optimizer.applyGradients(grads, this.config.maxGradNorm) };
@@ -212,7 +223,7 @@ export class PPO implements Algorithm {
    * and no tensors but the optimiser's reads and writes of the weights.
    */
   private kernelStep(mb: Minibatch, adv: Float32Array, clip: number): MinibatchStats {
-    const fwd = this.policy.forwardForLossKernels(mb.obs, mb.actions, mb.size);
+    const fwd = this.policy.forwardForLossKernels(mb.obs, mb.actions, mb.size, mb.masks);
     const loss = this.lossGradients(fwd, mb, adv, clip);
     const grads = this.policy.backwardForLossKernels(fwd, loss.dLogProb, loss.dEntropy, loss.dValue);
     return { ...loss.stats, gradNorm: this.policy.applyGradientsKernels(this.optimizer, grads, this.config.maxGradNorm) };
@@ -258,7 +269,8 @@ export class PPO implements Algorithm {
       const obsT = tf.tensor2d(mb.obs, [size, mb.obsSize]);
       const actT = mb.discrete ? tf.tensor1d(mb.actions as Int32Array, "int32") : tf.tensor2d(mb.actions as Float32Array, [size, mb.actSize]);
       const oldLogp = tf.tensor1d(mb.logProbs);
-      const { logProb, entropy, value } = this.policy.evaluate(obsT, actT);
+      const masksT = mb.masks ? tf.tensor2d(mb.masks, [size, mb.maskWidth], "int32") : null;
+      const { logProb, entropy, value } = this.policy.evaluate(obsT, actT, masksT);
       const pg = tf.mean(clippedSurrogate(logProb, oldLogp, tf.tensor1d(adv), clip)) as tf.Scalar;
       const vl = valueLoss(value, tf.tensor1d(mb.returns), c.clipVloss ? tf.tensor1d(mb.values) : undefined, c.clipVloss ? clip : undefined);
       const ent = tf.mean(entropy) as tf.Scalar;
@@ -278,7 +290,7 @@ export class PPO implements Algorithm {
 
   actingPolicy(seed: number): ActingPolicy {
     // Its own generator: evaluating must not perturb the training stream.
-    return policyActor(this.policy, new Rng(seed));
+    return policyActor(this.policy, new Rng(seed), this.collector.masking);
   }
 
   makeEvalEnv(): Env<unknown, unknown> {
@@ -300,6 +312,8 @@ export class PPO implements Algorithm {
     arrays["adam/v"] = adam.v;
     const obs = this.collector.currentObs;
     if (obs) arrays["collector/obs"] = obs;
+    const masks = this.collector.currentMasks;
+    if (masks) arrays["collector/masks"] = Float32Array.from(masks);
     const json: Record<string, unknown> = {
       iteration: this.iterationsDone,
       rng: this.rng.getState(),
@@ -345,6 +359,8 @@ export class PPO implements Algorithm {
     } else {
       this.vec.markReset();
       this.collector.currentObs = arrays["collector/obs"] ?? null;
+      const masks = arrays["collector/masks"];
+      this.collector.currentMasks = masks ? Uint8Array.from(masks) : null;
     }
     this.policy.syncFastWeights();
   }
@@ -354,6 +370,7 @@ export class PPO implements Algorithm {
     return {
       spec: {
         ...this.policy.spec,
+        actionMasking: this.collector.masking,
         env: this.config.env,
         obsNorm: normStats,
         clipObs: this.config.normObs ? this.config.clipObs : null,
@@ -387,13 +404,17 @@ export class Minibatch {
   readonly advantages: Float32Array;
   readonly returns: Float32Array;
   readonly values: Float32Array;
+  /** The action masks of the steps (maskWidth per step), null without masking. */
+  readonly masks: Uint8Array | null;
 
   constructor(
     readonly size: number,
     readonly obsSize: number,
     readonly actSize: number,
     readonly discrete: boolean,
+    readonly maskWidth = 0,
   ) {
+    this.masks = maskWidth > 0 ? new Uint8Array(size * maskWidth) : null;
     this.obs = new Float32Array(size * obsSize);
     this.actions = discrete ? new Int32Array(size) : new Float32Array(size * actSize);
     this.logProbs = new Float32Array(size);
@@ -413,6 +434,10 @@ export class Minibatch {
       this.advantages[k] = advantages[i];
       this.returns[k] = returns[i];
       this.values[k] = batch.values[i];
+      if (this.masks && batch.actionMasks) {
+        const w = this.maskWidth;
+        this.masks.set(batch.actionMasks.subarray(i * w, (i + 1) * w), k * w);
+      }
     }
   }
 }
@@ -427,15 +452,26 @@ function meanOf(x: Float32Array): number {
   return sum / x.length;
 }
 
-/** Wraps an ActorCritic as an ActingPolicy (batch of one). */
-export function policyActor(policy: ActorCritic, rng: Rng): ActingPolicy {
+/**
+ * Wraps an ActorCritic as an ActingPolicy (batch of one). `masking` false ignores the masks
+ * the caller passes (a run trained with actionMasking=off acts as it was trained).
+ */
+export function policyActor(policy: ActorCritic, rng: Rng, masking = true): ActingPolicy {
   const buf = policy.buffers(1);
+  const maskBuf = new Uint8Array(policy.discrete ? policy.actor.outputSize : 0);
   return {
-    actOne(obs: Float32Array, deterministic: boolean) {
-      policy.act(obs, 1, rng, buf, deterministic, false);
+    actOne(obs: Float32Array, deterministic: boolean, mask?: ArrayLike<number | boolean> | null) {
+      const m = masking && mask && policy.discrete ? toMaskRow(mask, maskBuf) : null;
+      policy.act(obs, 1, rng, buf, deterministic, false, m);
       return policy.discrete ? buf.actions[0] : Float32Array.from(buf.actions);
     },
   };
+}
+
+/** One mask as 0/1 flags in `out` (its length is the action count). */
+export function toMaskRow(mask: ArrayLike<number | boolean>, out: Uint8Array): Uint8Array {
+  writeMaskRow(mask, out.length, out, 0, "acting policy");
+  return out;
 }
 
 /** 1 − Var(R − V) / Var(R): how much of the return variance the critic explains. */

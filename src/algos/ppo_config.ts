@@ -46,6 +46,12 @@ export const ppoConfigSchema = z
     orthoInit: z
       .boolean()
       .describe("orthogonal init (√2 hidden, 0.01 policy head, 1 value head, zero biases); false: PyTorch's default nn.Linear init, uniform ±1/√fan_in"),
+    features: z
+      .enum(["flat", "grid"])
+      .describe("what the actor and critic MLPs read: flat (the observation as it is) or grid (grid envs: their Dict observation through cell, mission and direction embeddings, docs/grid-worlds.md)"),
+    actionMasking: z
+      .enum(["auto", "on", "off"])
+      .describe("honour the env's action masks (info.action_mask or an actionMasks() method) in sampling, log-probs, entropy and the loss: auto = when the env provides them"),
     normObs: z.boolean().describe("normalise observations with running statistics (NormalizeObservation)"),
     normReward: z.boolean().describe("scale rewards by the running std of the discounted return (NormalizeReward)"),
     clipObs: z.number().positive().nullable().describe("clip normalised observations to ±clipObs (null: no clip)"),
@@ -93,6 +99,8 @@ export const PPO_DEFAULTS: PPOConfig = {
   useSde: false,
   sdeSampleFreq: -1,
   orthoInit: true,
+  features: "flat",
+  actionMasking: "auto",
   normObs: false,
   normReward: false,
   clipObs: null,

@@ -64,6 +64,7 @@ export function subsetEpisodes(batch: GroupBatch, keep: Uint8Array): EpisodeSubs
     terminated: perEpisode(batch.terminated),
     truncated: perEpisode(batch.truncated),
     finalObs: perEpisode(batch.finalObs, obsSize),
+    ...(batch.actionMasks ? { actionMasks: perStep(batch.actionMasks, batch.actionMasks.length / Math.max(batch.numSteps, 1)) } : {}),
   };
   return { batch: sub, stepSource };
 }

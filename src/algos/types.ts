@@ -17,8 +17,12 @@ export interface RolloutHooks {
 
 /** A policy that can act on observations without the trainer (evaluation, serving). */
 export interface ActingPolicy {
-  /** Chooses one action for one observation (already passed through the env's wrappers). */
-  actOne(obs: Float32Array, deterministic: boolean): number | Float32Array;
+  /**
+   * Chooses one action for one observation (already passed through the env's wrappers).
+   * `mask` is the env's action mask for that observation (info.action_mask or its
+   * actionMasks()); policies trained with masking choose only allowed actions, others ignore it.
+   */
+  actOne(obs: Float32Array, deterministic: boolean, mask?: ArrayLike<number | boolean> | null): number | Float32Array;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { policyEnvOptions } from "../train/load_policy.js";
 import { ConfigError } from "../core/errors.js";
 import { make, prepareEnv, registry } from "../envs/registry.js";
 import { evaluatePolicy } from "../train/evaluate.js";
@@ -61,9 +62,9 @@ export async function evalCommand(dir: string, opts: EvalCliOptions, io: CliIo):
   let result;
   try {
     await prepareEnv(policy.env);
-    const env = make(policy.env);
+    const env = make(policy.env, policyEnvOptions(policy));
     try {
-      result = evaluatePolicy(env, { actOne: (obs, det) => policy.act(obs, { deterministic: det }) }, opts.episodes, opts.seed, deterministic);
+      result = evaluatePolicy(env, { actOne: (obs, det, mask) => policy.act(obs, { deterministic: det, mask }) }, opts.episodes, opts.seed, deterministic);
     } finally {
       env.close();
     }

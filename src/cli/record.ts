@@ -1,3 +1,4 @@
+import { policyEnvOptions } from "../train/load_policy.js";
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { InvalidArgumentError, type Command } from "commander";
@@ -34,17 +35,17 @@ export async function recordCommand(dir: string, opts: RecordCliOptions, io: Cli
   let bytes: Uint8Array, result, fps: number;
   try {
     await prepareEnv(policy.env);
-    const probe = make(policy.env, { disableEnvChecker: true });
+    const probe = make(policy.env, { ...policyEnvOptions(policy), disableEnvChecker: true });
     const modes = probe.metadata?.renderModes ?? [];
     probe.close();
     if (!modes.includes("rgb_array")) {
       throw new ConfigError(`${policy.env} cannot render (no "rgb_array" render mode)`, "record a run of an env that draws itself, e.g. CartPole-v1 or Pendulum-v1 (see README, Environments)");
     }
-    const env = make(policy.env, { renderMode: "rgb_array" });
+    const env = make(policy.env, { ...policyEnvOptions(policy), renderMode: "rgb_array" });
     try {
       fps = opts.fps ?? env.metadata?.renderFps ?? 30;
       const gif = new GifWriter({ fps });
-      result = recordEpisodes(env, { actOne: (obs, det) => policy.act(obs, { deterministic: det }) }, { episodes: opts.episodes, seed: opts.seed, deterministic: !opts.stochastic }, (frame) => gif.add(frame));
+      result = recordEpisodes(env, { actOne: (obs, det, mask) => policy.act(obs, { deterministic: det, mask }) }, { episodes: opts.episodes, seed: opts.seed, deterministic: !opts.stochastic }, (frame) => gif.add(frame));
       bytes = gif.finish();
     } finally {
       env.close();

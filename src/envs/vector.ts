@@ -1,6 +1,7 @@
 import { ConfigError, describeValue, EnvError } from "../core/errors.js";
 import { validateSeed } from "../core/rng.js";
 import { Box, Discrete, flatSize, isNumericArray, type Space } from "../core/spaces.js";
+import { withActionMask } from "./action_mask.js";
 import type { Env, Info } from "./env.js";
 import { make, type MakeOptions } from "./registry.js";
 import { captureEnvState, restoreEnvState, type EnvState } from "./state.js";
@@ -16,7 +17,9 @@ export interface VecResetInfo {
 export interface VecStepInfo {
   /**
    * `envInfos[i]` is env i's info for the row returned in `obs`: its step info, or, for an
-   * env that ended this step, the info of the reset that started its new episode.
+   * env that ended this step, the info of the reset that started its new episode. Its
+   * `action_mask` is therefore the mask of the returned row; an env's `actionMasks()` method,
+   * when it has one, overrides it (src/envs/action_mask.ts).
    */
   envInfos: Info[];
   /** Last observation of the episode that ended in env i this step (a copy), else null. */
@@ -142,7 +145,7 @@ export class SyncVectorEnv implements VectorEnv {
     for (let i = 0; i < this.numEnvs; i++) {
       const [o, info] = this.envs[i].reset({ seed: seeds[i], options: args.options });
       this.writeRow(obs, i, o);
-      envInfos[i] = info;
+      envInfos[i] = withActionMask(this.envs[i], info);
     }
     this.hasReset = true;
     return [obs, { envInfos }];
@@ -188,10 +191,10 @@ export class SyncVectorEnv implements VectorEnv {
         episode[i] = (info?.episode as EpisodeStatistics | undefined) ?? null;
         const [o2, info2] = env.reset();
         this.writeRow(obs, i, o2);
-        envInfos[i] = info2;
+        envInfos[i] = withActionMask(env, info2);
       } else {
         this.writeRow(obs, i, o);
-        envInfos[i] = info;
+        envInfos[i] = withActionMask(env, info);
       }
     }
     return [obs, rewards, terminated, truncated, { envInfos, finalObs, finalInfo, episode }];
@@ -279,14 +282,42 @@ export function checkVectorActions(name: string, actions: ArrayLike<number>, num
   throw new EnvError("invalid_action", `${name}: step() got actions ${describeValue(actions)} but ${need} values are needed`, fix);
 }
 
-/** Copies one env's observation (a number or numeric array of `size` values) to `out` at `base`. */
+/**
+ * Copies one env's observation to `out` at `base`: a number or numeric array of `size`
+ * values, or a Dict observation (a plain object), written as its parts' raw values in sorted
+ * key order (a Discrete part is one number, arrays as they are; nested dicts likewise) — the
+ * "raw" row that feature extractors read (e.g. a grid Dict: direction, image, mission).
+ */
 export function writeObservationRow(out: Float32Array, base: number, size: number, o: unknown, problem: () => string): void {
   if (typeof o === "number" && size === 1) {
     out[base] = o;
     return;
   }
+  if (o !== null && typeof o === "object" && !isNumericArray(o)) {
+    const end = writeDictRow(out, base, base + size, o as Record<string, unknown>);
+    if (end !== base + size) throw new EnvError("invalid_observation", problem(), "return observations matching the observation space");
+    return;
+  }
   if (!isNumericArray(o) || o.length !== size) throw new EnvError("invalid_observation", problem(), "return observations matching the observation space");
   for (let j = 0; j < size; j++) out[base + j] = o[j];
+}
+
+/** Writes a Dict observation's raw values (sorted keys) from `at`; returns the end, or −1 if it does not fit before `limit`. */
+function writeDictRow(out: Float32Array, at: number, limit: number, o: Record<string, unknown>): number {
+  for (const key of Object.keys(o).sort()) {
+    const v = o[key];
+    if (typeof v === "number") {
+      if (at >= limit) return -1;
+      out[at++] = v;
+    } else if (isNumericArray(v)) {
+      if (at + v.length > limit) return -1;
+      for (let j = 0; j < v.length; j++) out[at++] = v[j];
+    } else if (v !== null && typeof v === "object") {
+      at = writeDictRow(out, at, limit, v as Record<string, unknown>);
+      if (at < 0) return -1;
+    } else return -1;
+  }
+  return at;
 }
 
 export function checkStateCount(name: string, states: unknown, numEnvs: number): void {

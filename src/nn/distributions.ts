@@ -15,7 +15,32 @@ import { createVariable } from "./variables.js";
 
 const HALF_LOG_2PI = 0.5 * Math.log(2 * Math.PI);
 
-/** Categorical distribution over `numActions` actions, parameterised by logits. */
+/**
+ * The logit a masked action gets (SB3's MaskableCategorical): large and negative rather than
+ * −∞, so its probability is exactly 0 and p·log p is 0 instead of NaN.
+ */
+export const MASKED_LOGIT = -1e8;
+
+/**
+ * Logits with the masked actions (mask 0) replaced by MASKED_LOGIT. mask: [batch, n], 1 =
+ * allowed (any dtype). The replaced entries are constants, so no gradient reaches them.
+ */
+export function maskLogits(logits: tf.Tensor2D, mask: tf.Tensor2D): tf.Tensor2D {
+  const allowed = mask.dtype === "bool" ? mask : tf.greater(mask, 0);
+  return tf.where(allowed, logits, tf.fill(logits.shape, MASKED_LOGIT)) as tf.Tensor2D;
+}
+
+/** maskLogits on row-major [batch, n] typed arrays, in place. mask: 1 = allowed. */
+export function maskLogitsInPlace(logits: Float32Array, mask: Uint8Array, batch: number, n: number): Float32Array {
+  for (let i = 0; i < batch * n; i++) if (!mask[i]) logits[i] = MASKED_LOGIT;
+  return logits;
+}
+
+/**
+ * Categorical distribution over `numActions` actions, parameterised by logits. Every method
+ * takes an optional action mask ([batch, n], 1 = allowed): masked actions get the logit
+ * MASKED_LOGIT first, so they have probability 0, add 0 to the entropy and get no gradient.
+ */
 export class Categorical {
   constructor(readonly numActions: number) {
     if (!Number.isSafeInteger(numActions) || numActions < 1) {
@@ -24,37 +49,40 @@ export class Categorical {
   }
 
   /** log π(a) per row. logits [batch, n], actions [batch] (integer-valued). */
-  logProb(logits: tf.Tensor2D, actions: tf.Tensor1D): tf.Tensor1D {
-    return tf.sum(tf.mul(tf.logSoftmax(logits), this.oneHot(actions)), 1);
+  logProb(logits: tf.Tensor2D, actions: tf.Tensor1D, mask?: tf.Tensor2D | null): tf.Tensor1D {
+    return tf.sum(tf.mul(tf.logSoftmax(mask ? maskLogits(logits, mask) : logits), this.oneHot(actions)), 1);
   }
 
   /** Entropy −Σ p log p per row, in nats. */
-  entropy(logits: tf.Tensor2D): tf.Tensor1D {
-    const logp = tf.logSoftmax(logits);
+  entropy(logits: tf.Tensor2D, mask?: tf.Tensor2D | null): tf.Tensor1D {
+    const logp = tf.logSoftmax(mask ? maskLogits(logits, mask) : logits);
     return tf.neg(tf.sum<tf.Tensor1D>(tf.mul(tf.exp(logp), logp), 1));
   }
 
   /** logProb and entropy together, sharing one log-softmax (fewer tensor ops in a loss). */
-  logProbEntropy(logits: tf.Tensor2D, actions: tf.Tensor1D): { logProb: tf.Tensor1D; entropy: tf.Tensor1D } {
-    const logp = tf.logSoftmax(logits);
+  logProbEntropy(logits: tf.Tensor2D, actions: tf.Tensor1D, mask?: tf.Tensor2D | null): { logProb: tf.Tensor1D; entropy: tf.Tensor1D } {
+    const logp = tf.logSoftmax(mask ? maskLogits(logits, mask) : logits);
     return {
       logProb: tf.sum(tf.mul(logp, this.oneHot(actions)), 1),
       entropy: tf.neg(tf.sum<tf.Tensor1D>(tf.mul(tf.exp(logp), logp), 1)),
     };
   }
 
-  /** Most likely action per row (int32). */
-  mode(logits: tf.Tensor2D): tf.Tensor1D {
-    return tf.argMax<tf.Tensor1D>(logits, 1);
+  /** Most likely allowed action per row (int32). */
+  mode(logits: tf.Tensor2D, mask?: tf.Tensor2D | null): tf.Tensor1D {
+    return tf.argMax<tf.Tensor1D>(mask ? maskLogits(logits, mask) : logits, 1);
   }
 
   /**
    * Typed-array twin of `logProbEntropy` for a loss whose gradient is written by hand
    * (PPO's lean update): log π(a) and the entropy of each row of row-major [batch, n]
    * logits. Same formulas (a log-softmax shifted by the row max), accumulated in float64.
+   * With a mask the logits are masked first (a copy; pass already-masked logits and no mask
+   * to avoid it).
    */
-  logProbEntropyArrays(logits: Float32Array, actions: Int32Array, batch: number, logProbOut: Float32Array, entropyOut: Float32Array): void {
+  logProbEntropyArrays(logits: Float32Array, actions: Int32Array, batch: number, logProbOut: Float32Array, entropyOut: Float32Array, mask?: Uint8Array | null): void {
     const n = this.numActions;
+    if (mask) logits = maskLogitsInPlace(logits.slice(0, batch * n), mask, batch, n);
     const logp = new Float64Array(n);
     for (let r = 0; r < batch; r++) {
       const a = this.checkedAction(actions, r);
@@ -70,6 +98,8 @@ export class Categorical {
    * Backward pass of `logProbEntropyArrays`: dL/dlogits from dL/dlogπ(a) and dL/dH per
    * row. Through the log-softmax p = softmax(z): with g_i = dL/dlog p_i
    * = [i = a]·dLogProb − dEntropy·p_i·(1 + log p_i), dL/dz_i = g_i − p_i·Σ_j g_j.
+   * A masked action has p_i = 0 exactly, so its g_i and dL/dz_i are 0; with `mask` the
+   * logits are masked first and those entries are set to 0 explicitly.
    */
   logProbEntropyGrad(
     logits: Float32Array,
@@ -78,8 +108,10 @@ export class Categorical {
     dLogProb: Float32Array,
     dEntropy: Float32Array,
     dLogitsOut: Float32Array,
+    mask?: Uint8Array | null,
   ): void {
     const n = this.numActions;
+    if (mask) logits = maskLogitsInPlace(logits.slice(0, batch * n), mask, batch, n);
     const logp = new Float64Array(n);
     const g = new Float64Array(n);
     for (let r = 0; r < batch; r++) {
@@ -90,7 +122,7 @@ export class Categorical {
         g[i] = (i === a ? dLogProb[r] : 0) - dEntropy[r] * Math.exp(logp[i]) * (1 + logp[i]);
         gSum += g[i];
       }
-      for (let i = 0; i < n; i++) dLogitsOut[r * n + i] = g[i] - Math.exp(logp[i]) * gSum;
+      for (let i = 0; i < n; i++) dLogitsOut[r * n + i] = mask && !mask[r * n + i] ? 0 : g[i] - Math.exp(logp[i]) * gSum;
     }
   }
 
@@ -111,7 +143,8 @@ export class Categorical {
    * actions and their log-probabilities. Uses one `rng.uniform()` per row, the same draw
    * as `rng.categoricalFromLogits`.
    */
-  sample(logits: Float32Array, batch: number, rng: Rng, actionsOut: Int32Array, logProbOut?: Float32Array): void {
+  sample(logits: Float32Array, batch: number, rng: Rng, actionsOut: Int32Array, logProbOut?: Float32Array, mask?: Uint8Array | null): void {
+    if (mask) logits = maskLogitsInPlace(logits.slice(0, batch * this.numActions), mask, batch, this.numActions);
     sampleCategorical(logits, batch, this.numActions, rng, actionsOut, logProbOut);
   }
 
@@ -125,13 +158,16 @@ export class Categorical {
     return tf.cast(tf.oneHot(indices, this.numActions), "float32") as tf.Tensor2D;
   }
 
-  /** Most likely action per row, typed-array version of `mode`. */
-  modeFast(logits: Float32Array, batch: number, actionsOut: Int32Array): void {
+  /** Most likely (allowed) action per row, typed-array version of `mode`. */
+  modeFast(logits: Float32Array, batch: number, actionsOut: Int32Array, mask?: Uint8Array | null): void {
     const n = this.numActions;
     for (let r = 0; r < batch; r++) {
-      let best = 0;
-      for (let i = 1; i < n; i++) if (logits[r * n + i] > logits[r * n + best]) best = i;
-      actionsOut[r] = best;
+      let best = -1;
+      for (let i = 0; i < n; i++) {
+        if (mask && !mask[r * n + i]) continue;
+        if (best < 0 || logits[r * n + i] > logits[r * n + best]) best = i;
+      }
+      actionsOut[r] = best < 0 ? 0 : best;
     }
   }
 }

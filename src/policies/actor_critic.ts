@@ -1,8 +1,9 @@
 import * as tf from "#tfjs-core";
 import { ConfigError, describeValue } from "../core/errors.js";
 import type { Rng } from "../core/rng.js";
-import { Box, Discrete, type Space } from "../core/spaces.js";
-import { Categorical, DiagGaussian } from "../nn/distributions.js";
+import { Box, Discrete, flatSize, type Space } from "../core/spaces.js";
+import { Categorical, DiagGaussian, maskLogits, maskLogitsInPlace } from "../nn/distributions.js";
+import { GridFeatures, type GridFeaturesSpec } from "../nn/grid_features.js";
 import { GSDE } from "../nn/gsde.js";
 import { MLP, type HiddenActivation, type MLPArrayTrace, type MLPTrace } from "../nn/mlp.js";
 import type { Adam } from "../nn/optim.js";
@@ -31,7 +32,17 @@ export interface ActorCriticOptions {
    * `nn.Linear` init (uniform ±1/√fan_in kernels and biases). Default true.
    */
   orthoInit?: boolean;
+  /**
+   * What the MLPs read: "flat" (default) the observation as it is (a flat Box); "grid" the
+   * output of a GridFeatures extractor (cell, mission and direction embeddings) of a grid
+   * env's Dict observation, shared by the actor and the critic.
+   */
+  features?: PolicyFeatures;
+  /** Embedding widths of the grid features (default 8 and 8). */
+  gridFeatures?: { cellDim?: number; tokenDim?: number };
 }
+
+export type PolicyFeatures = "flat" | "grid";
 
 /** The JSON description that, with the weights, rebuilds an ActorCritic (saved next to them). */
 export interface ActorCriticSpec {
@@ -46,6 +57,9 @@ export interface ActorCriticSpec {
   useSde: boolean;
   /** How the weights were initialised (informational: loading overwrites them). */
   orthoInit: boolean;
+  /** The feature extractor (absent in specs saved before extractors: "flat"). */
+  features?: PolicyFeatures;
+  gridFeatures?: GridFeaturesSpec;
 }
 
 /** Output buffers of `act`, reused across calls. */
@@ -66,6 +80,8 @@ export interface LossOutputs {
   /** gSDE policies: the actor's last hidden activation per row, [batch, latentDim]. */
   latent?: Float32Array;
   actions: Int32Array | Float32Array;
+  /** The raw observation rows (the feature extractor's backward pass reads them). */
+  obs?: Float32Array;
 }
 
 /**
@@ -101,6 +117,8 @@ export class ActorCritic {
   readonly critic: MLP;
   /** The gSDE distribution when `useSde`, else null. */
   readonly gsde: GSDE | null;
+  /** The grid feature extractor (features "grid"), else null. */
+  readonly features: GridFeatures | null;
   readonly discrete: boolean;
   readonly obsSize: number;
   /** Scalars per action: 1 for Discrete, the Box size otherwise. */
@@ -110,10 +128,16 @@ export class ActorCritic {
   private logitsBuf = new Float32Array(0);
   private latentBuf = new Float32Array(0);
   private valueBuf = new Float32Array(0);
+  private featureBuf = new Float32Array(0);
 
   constructor(options: ActorCriticOptions) {
     const { observationSpace, actionSpace, rng } = options;
-    if (!(observationSpace instanceof Box) || observationSpace.shape.length !== 1) {
+    const featureKind = options.features ?? "flat";
+    if (featureKind !== "flat" && featureKind !== "grid") {
+      throw new ConfigError(`features ${describeValue(featureKind)} is not a feature extractor`, 'use "flat" (the observation as it is) or "grid" (grid-world Dict observations)');
+    }
+    this.features = featureKind === "grid" ? new GridFeatures(observationSpace, { ...options.gridFeatures, rng }) : null;
+    if (!this.features && (!(observationSpace instanceof Box) || observationSpace.shape.length !== 1)) {
       throw new ConfigError(
         `the actor-critic MLP policy needs a flat Box observation space, got ${String(observationSpace)}`,
         "flatten the observation with FlattenObservation (grid ids: keep the default observation \"flat\")",
@@ -125,7 +149,8 @@ export class ActorCritic {
     const actorHeadGain = options.actorHeadGain ?? 0.01;
     const useSde = options.useSde ?? false;
     const orthoInit = options.orthoInit ?? true;
-    this.obsSize = observationSpace.size;
+    this.obsSize = flatSize(observationSpace);
+    const inputSize = this.features ? this.features.outputSize : this.obsSize;
     let outSize: number;
     this.gsde = null;
     if (actionSpace instanceof Discrete) {
@@ -156,8 +181,8 @@ export class ActorCritic {
       );
     }
     const init = orthoInit ? "orthogonal" : "torch-default";
-    this.actor = new MLP({ sizes: [this.obsSize, ...hidden, outSize], rng, activation, outputGain: actorHeadGain, name: "actor", init });
-    this.critic = new MLP({ sizes: [this.obsSize, ...hidden, 1], rng, activation, outputGain: 1, name: "critic", init });
+    this.actor = new MLP({ sizes: [inputSize, ...hidden, outSize], rng, activation, outputGain: actorHeadGain, name: "actor", init });
+    this.critic = new MLP({ sizes: [inputSize, ...hidden, 1], rng, activation, outputGain: 1, name: "critic", init });
     this.spec = {
       kind: "actor-critic",
       observationSpace: observationSpace.toJSON(),
@@ -168,7 +193,32 @@ export class ActorCritic {
       actorHeadGain,
       useSde,
       orthoInit,
+      features: featureKind,
+      ...(this.features ? { gridFeatures: this.features.spec } : {}),
     };
+  }
+
+  /** What the MLPs read for `batch` raw rows: the rows themselves, or their grid features (typed arrays). */
+  private mlpInput(obs: Float32Array, batch: number): Float32Array {
+    if (!this.features) return obs;
+    const need = batch * this.features.outputSize;
+    if (this.featureBuf.length < need) this.featureBuf = new Float32Array(need);
+    return this.features.forward(obs, batch, this.featureBuf);
+  }
+
+  /** The MLPs' input as a tensor (differentiable through the feature extractor); inside tf.tidy. */
+  private mlpInputTensor(obs: tf.Tensor2D): tf.Tensor2D {
+    return this.features ? this.features.apply(obs) : obs;
+  }
+
+  /** The actor's output (logits or means) for raw rows, differentiable; inside tf.tidy. */
+  actorOutput(obs: tf.Tensor2D): tf.Tensor2D {
+    return this.actor.apply(this.mlpInputTensor(obs));
+  }
+
+  /** V(obs) for raw rows, differentiable, shape [batch]; inside tf.tidy. */
+  criticValue(obs: tf.Tensor2D): tf.Tensor1D {
+    return tf.reshape(this.critic.apply(this.mlpInputTensor(obs)), [-1]) as tf.Tensor1D;
   }
 
   /**
@@ -204,16 +254,20 @@ export class ActorCritic {
   /**
    * Chooses actions for `batch` observations (row-major) without tensors: samples (or takes
    * the mode when `deterministic`), and writes actions, their log-probs and V(obs).
+   * `masks` (Discrete actions; [batch, n], 1 = allowed) restricts both to the allowed actions.
    */
-  act(obs: Float32Array, batch: number, rng: Rng, out: ActBuffers, deterministic = false, withValues = true): void {
+  act(obs: Float32Array, batch: number, rng: Rng, out: ActBuffers, deterministic = false, withValues = true, masks?: Uint8Array | null): void {
     const logits = this.ensure(batch);
     const dist = this.plainDist;
+    if (masks && !(dist instanceof Categorical)) throw this.maskNeedsCategorical();
+    const input = this.mlpInput(obs, batch);
     if (this.gsde && !deterministic) {
       const latent = this.ensureLatent(batch);
-      this.actor.forwardFast(obs, batch, logits, latent);
+      this.actor.forwardFast(input, batch, logits, latent);
       this.gsde.sample(logits, latent, batch, out.actions as Float32Array, out.logProbs);
     } else {
-      this.actor.forwardFast(obs, batch, logits);
+      this.actor.forwardFast(input, batch, logits);
+      if (masks) maskLogitsInPlace(logits, masks, batch, this.actor.outputSize);
       if (dist instanceof Categorical) {
         if (deterministic) dist.modeFast(logits, batch, out.actions as Int32Array);
         else dist.sample(logits, batch, rng, out.actions as Int32Array, out.logProbs);
@@ -230,13 +284,17 @@ export class ActorCritic {
   /** V(obs) for `batch` observations, typed-array forward. */
   values(obs: Float32Array, batch: number, out: Float32Array): Float32Array {
     if (this.valueBuf.length < batch) this.valueBuf = new Float32Array(batch);
-    this.critic.forwardFast(obs, batch, this.valueBuf);
+    this.critic.forwardFast(this.mlpInput(obs, batch), batch, this.valueBuf);
     out.set(this.valueBuf.subarray(0, batch));
     return out;
   }
 
-  /** Differentiable log π(a|s), entropy and V(s) for a minibatch; call inside tf.tidy. */
-  evaluate(obs: tf.Tensor2D, actions: tf.Tensor): { logProb: tf.Tensor1D; entropy: tf.Tensor1D; value: tf.Tensor1D } {
+  /**
+   * Differentiable log π(a|s), entropy and V(s) for a minibatch; call inside tf.tidy.
+   * `masks` ([batch, n], 1 = allowed; Discrete actions) masks the logits first.
+   */
+  evaluate(rawObs: tf.Tensor2D, actions: tf.Tensor, masks?: tf.Tensor2D | null): { logProb: tf.Tensor1D; entropy: tf.Tensor1D; value: tf.Tensor1D } {
+    const obs = this.mlpInputTensor(rawObs);
     const value = tf.reshape(this.critic.apply(obs), [-1]) as tf.Tensor1D;
     if (this.gsde) {
       const { output, hidden } = this.actor.applyWithHidden(obs);
@@ -245,8 +303,10 @@ export class ActorCritic {
     const params = this.actor.apply(obs);
     const dist = this.dist;
     if (dist instanceof Categorical) {
-      return { logProb: dist.logProb(params, actions as tf.Tensor1D), entropy: dist.entropy(params), value };
+      const logits = masks ? maskLogits(params, masks) : params;
+      return { logProb: dist.logProb(logits, actions as tf.Tensor1D), entropy: dist.entropy(logits), value };
     }
+    if (masks) throw this.maskNeedsCategorical();
     return { logProb: dist.logProb(params, actions as tf.Tensor2D), entropy: dist.entropy(params), value };
   }
 
@@ -258,21 +318,27 @@ export class ActorCritic {
     return this.gsde !== null || this.plainDist instanceof Categorical || this.plainDist instanceof DiagGaussian;
   }
 
+  /** Whether `forwardForLossKernels`/`backwardForLossKernels` work: not with a feature extractor (use forwardForLoss). */
+  get supportsKernelGradients(): boolean {
+    return this.supportsManualGradients && this.features === null;
+  }
+
   /**
    * The lean alternative to `evaluate` for a loss computed in typed arrays: the networks
    * run on tensors without a gradient tape, their outputs are read back once, and log π,
    * entropy and V come back as typed arrays. Call inside tf.tidy and pass the result to
    * `backwardForLoss` within the same tidy. obs: row-major [batch, obsSize]; actions:
-   * one int per row (Discrete) or row-major [batch, actSize] floats (Box).
+   * one int per row (Discrete) or row-major [batch, actSize] floats (Box); masks: see `act`.
    */
-  forwardForLoss(obs: Float32Array, actions: Int32Array | Float32Array, batch: number): LossForward {
-    const x = tf.tensor2d(obs.subarray(0, batch * this.obsSize), [batch, this.obsSize]);
+  forwardForLoss(obs: Float32Array, actions: Int32Array | Float32Array, batch: number, masks?: Uint8Array | null): LossForward {
+    const raw = obs.subarray(0, batch * this.obsSize);
+    const x = this.features ? tf.tensor2d(this.features.forward(raw, batch), [batch, this.features.outputSize]) : tf.tensor2d(raw, [batch, this.obsSize]);
     const actor = this.actor.forwardTrace(x);
     const critic = this.critic.forwardTrace(x);
     const params = actor.output.dataSync() as Float32Array;
     const value = critic.output.dataSync() as Float32Array;
     const latent = this.gsde ? (this.actor.traceHidden(actor.trace).dataSync() as Float32Array) : undefined;
-    return { ...this.distributionOutputs(params, value, latent, actions, batch), actorTrace: actor.trace, criticTrace: critic.trace };
+    return { ...this.distributionOutputs(params, value, latent, actions, batch, masks), obs: raw, actorTrace: actor.trace, criticTrace: critic.trace };
   }
 
   /**
@@ -280,19 +346,37 @@ export class ActorCritic {
    * networks run on their cached weights; keep them fresh with `applyGradientsKernels` or
    * syncFastWeights). Pass the result to `backwardForLossKernels`.
    */
-  forwardForLossKernels(obs: Float32Array, actions: Int32Array | Float32Array, batch: number): KernelLossForward {
+  forwardForLossKernels(obs: Float32Array, actions: Int32Array | Float32Array, batch: number, masks?: Uint8Array | null): KernelLossForward {
+    if (this.features) {
+      throw new ConfigError("the SIMD-kernel loss path has no feature-extractor backward", "use forwardForLoss/backwardForLoss (PPO does this itself with features=grid)", "kernels_no_features");
+    }
     const x = obs.subarray(0, batch * this.obsSize);
     const actor = this.actor.forwardTraceArrays(x, batch);
     const critic = this.critic.forwardTraceArrays(x, batch);
     const latent = this.gsde ? actor.trace.outputs[this.actor.numLayers - 2] : undefined;
-    return { ...this.distributionOutputs(actor.output, critic.output, latent, actions, batch), actorTrace: actor.trace, criticTrace: critic.trace };
+    return { ...this.distributionOutputs(actor.output, critic.output, latent, actions, batch, masks), actorTrace: actor.trace, criticTrace: critic.trace };
   }
 
-  /** log π and entropy of the actions under the actor's outputs (the part both forward passes share). */
-  private distributionOutputs(params: Float32Array, value: Float32Array, latent: Float32Array | undefined, actions: Int32Array | Float32Array, batch: number): LossOutputs {
+  /**
+   * log π and entropy of the actions under the actor's outputs (the part both forward passes
+   * share). With masks the logits are masked (a copy) and kept masked in `params`, so the
+   * backward pass gives the masked entries exactly zero gradient (their probability is 0).
+   */
+  private distributionOutputs(
+    params: Float32Array,
+    value: Float32Array,
+    latent: Float32Array | undefined,
+    actions: Int32Array | Float32Array,
+    batch: number,
+    masks?: Uint8Array | null,
+  ): LossOutputs {
     const logProb = new Float32Array(batch);
     const entropy = new Float32Array(batch);
     const dist = this.plainDist;
+    if (masks) {
+      if (!(dist instanceof Categorical)) throw this.maskNeedsCategorical();
+      params = maskLogitsInPlace(params.slice(0, batch * dist.numActions), masks, batch, dist.numActions);
+    }
     if (this.gsde) {
       this.gsde.logProbEntropyArrays(params, latent as Float32Array, actions as Float32Array, batch, logProb, entropy);
     } else if (dist instanceof Categorical) {
@@ -312,11 +396,21 @@ export class ActorCritic {
   backwardForLoss(fwd: LossForward, dLogProb: Float32Array, dEntropy: Float32Array, dValue: Float32Array): tf.Tensor[] {
     const { batch } = fwd;
     const { dParams, dLogStd } = this.distributionGrads(fwd, dLogProb, dEntropy);
-    const grads = [
-      ...this.actor.backward(fwd.actorTrace, tf.tensor2d(dParams, [batch, this.actor.outputSize])),
-      ...this.critic.backward(fwd.criticTrace, tf.tensor2d(dValue.subarray(0, batch), [batch, 1])),
-    ];
+    const dActorOut = tf.tensor2d(dParams, [batch, this.actor.outputSize]);
+    const dCriticOut = tf.tensor2d(dValue.subarray(0, batch), [batch, 1]);
+    if (!this.features) {
+      const grads = [...this.actor.backward(fwd.actorTrace, dActorOut), ...this.critic.backward(fwd.criticTrace, dCriticOut)];
+      if (dLogStd) grads.push(tf.tensor(dLogStd, this.logStdParam()?.variable.shape));
+      return grads;
+    }
+    // Shared features: their gradient is the sum of what the actor and the critic send back.
+    const a = this.actor.backwardWithInput(fwd.actorTrace, dActorOut);
+    const c = this.critic.backwardWithInput(fwd.criticTrace, dCriticOut);
+    const grads = [...a.grads, ...c.grads];
     if (dLogStd) grads.push(tf.tensor(dLogStd, this.logStdParam()?.variable.shape));
+    if (!fwd.obs) throw new ConfigError("backwardForLoss of a policy with features needs the obs of its forwardForLoss", "pass the object forwardForLoss returned");
+    const dFeatures = tf.add(a.dInput, c.dInput).dataSync() as Float32Array;
+    this.features.backward(fwd.obs, batch, dFeatures).forEach((g, i) => grads.push(tf.tensor(g, this.features?.paramShapes[i])));
     return grads;
   }
 
@@ -367,11 +461,15 @@ export class ActorCritic {
     return { dParams, dLogStd: d };
   }
 
-  /** Every trainable variable: the actor's, then the critic's, then the log-std (Box actions; gSDE's is [latent, actions]). */
+  /**
+   * Every trainable variable: the actor's, then the critic's, then the log-std (Box actions;
+   * gSDE's is [latent, actions]), then the feature extractor's.
+   */
   trainableVariables(): tf.Variable[] {
     const vars = [...this.actor.variables, ...this.critic.variables];
     const logStd = this.logStdParam();
     if (logStd) vars.push(logStd.variable);
+    if (this.features) vars.push(...this.features.variables);
     return vars;
   }
 
@@ -380,6 +478,7 @@ export class ActorCritic {
     this.actor.syncFastWeights();
     this.critic.syncFastWeights();
     this.logStdParam()?.owner.syncFastWeights();
+    this.features?.syncFastWeights();
   }
 
   /** The shape of every parameter, keyed like getWeights (kernels [in, out], biases [out]). */
@@ -388,6 +487,8 @@ export class ActorCritic {
     for (const mlp of [this.actor, this.critic]) mlp.paramNames.forEach((n, i) => (out[n] = [...mlp.paramShapes[i]]));
     const logStd = this.logStdParam();
     if (logStd) out[logStd.owner.paramName] = [...logStd.variable.shape];
+    const f = this.features;
+    if (f) f.paramNames.forEach((n, i) => (out[n] = f.paramShapes[i]));
     return out;
   }
 
@@ -399,6 +500,7 @@ export class ActorCritic {
     add(this.critic.paramNames, this.critic.getWeights());
     const logStd = this.logStdParam();
     if (logStd) out[logStd.owner.paramName] = logStd.owner.getWeights()[0];
+    if (this.features) add(this.features.paramNames, this.features.getWeights());
     return out;
   }
 
@@ -418,12 +520,14 @@ export class ActorCritic {
     this.critic.setWeights(pick(this.critic.paramNames));
     const logStd = this.logStdParam();
     if (logStd) logStd.owner.setWeights(pick([logStd.owner.paramName]));
+    if (this.features) this.features.setWeights(pick(this.features.paramNames));
   }
 
   dispose(): void {
     this.actor.dispose();
     this.critic.dispose();
     this.logStdParam()?.owner.dispose();
+    this.features?.dispose();
   }
 
   /** The learned log-std of Box-action policies (Gaussian or gSDE) and the object that owns it. */
@@ -431,6 +535,14 @@ export class ActorCritic {
     if (this.gsde) return { variable: this.gsde.logStd, owner: this.gsde };
     if (this.plainDist instanceof DiagGaussian) return { variable: this.plainDist.logStd, owner: this.plainDist };
     return null;
+  }
+
+  private maskNeedsCategorical(): ConfigError {
+    return new ConfigError(
+      `action masks apply to Discrete (Categorical) policies, but this policy's actions are ${this.discrete ? "discrete" : "continuous"}`,
+      "set actionMasking=off for continuous action spaces",
+      "mask_needs_discrete",
+    );
   }
 
   private ensure(batch: number): Float32Array {

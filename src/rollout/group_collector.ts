@@ -1,8 +1,10 @@
-import { ConfigError, EnvError, describeValue } from "../core/errors.js";
+import { ConfigError, describeValue } from "../core/errors.js";
 import type { Rng } from "../core/rng.js";
-import { Discrete, flatSize, isNumericArray } from "../core/spaces.js";
-import { hasSnapshots, type Env } from "../envs/env.js";
+import { Discrete, flatSize } from "../core/spaces.js";
+import { readActionMask, resolveActionMasking, writeMaskRow, type ActionMaskingMode } from "../envs/action_mask.js";
+import { hasSnapshots, type Env, type Info } from "../envs/env.js";
 import { captureEnvState, restoreEnvState, type EnvState } from "../envs/state.js";
+import { writeObservationRow } from "../envs/vector.js";
 import type { ActBuffers } from "../policies/actor_critic.js";
 
 /**
@@ -15,7 +17,7 @@ export interface GroupPolicy {
   readonly actSize: number;
   readonly discrete: boolean;
   buffers(batch: number): ActBuffers;
-  act(obs: Float32Array, batch: number, rng: Rng, out: ActBuffers, deterministic?: boolean, withValues?: boolean): void;
+  act(obs: Float32Array, batch: number, rng: Rng, out: ActBuffers, deterministic?: boolean, withValues?: boolean, masks?: Uint8Array | null): void;
 }
 
 /**
@@ -43,6 +45,11 @@ export interface GroupCollectorOptions {
   deterministic?: boolean;
   /** Record V(obs) per step (REINFORCE with a learned baseline). Default false: critic-free methods skip the critic. */
   recordValues?: boolean;
+  /**
+   * Mask actions with the env's action masks (its `actionMasks()`, else `info.action_mask`):
+   * "auto" (default) when the env provides them, "on" requires them, "off" ignores them.
+   */
+  actionMasking?: ActionMaskingMode;
 }
 
 /**
@@ -86,12 +93,16 @@ export interface GroupBatch {
   // Per group.
   /** The reset seed of each group's start state (float64: seeds use up to 53 bits). */
   groupSeed: Float64Array;
+  /** With action masking: the mask each step's action was chosen under, numActions flags per step. */
+  actionMasks?: Uint8Array;
 }
 
 interface StartState {
   state: EnvState;
   obs: Float32Array;
   seed: number;
+  /** The start observation's action mask (masking only). */
+  mask: Uint8Array | null;
 }
 
 /**
@@ -123,6 +134,10 @@ export class GroupCollector {
   private readonly act: ActBuffers;
   private readonly deterministic: boolean;
   private readonly recordValues: boolean;
+  /** Whether actions are masked (resolved from `actionMasking` against the env at construction). */
+  readonly masking: boolean;
+  /** Mask entries per step: the Discrete action count (0 when not masking). */
+  readonly maskWidth: number;
 
   constructor(
     envFactory: () => Env<unknown, unknown>,
@@ -160,6 +175,16 @@ export class GroupCollector {
     checkPolicyFits(first, policy, this.obsSize, this.actSize);
     this.maxSteps = resolveMaxSteps(first, options.maxSteps);
     this.act = policy.buffers(this.envs.length);
+    // Whether the env provides masks shows in its reset info; every group start resets again.
+    const mode = options.actionMasking ?? "auto";
+    const provides = mode === "off" ? false : readActionMask(first, first.reset({ seed: 0 })[1]) !== null;
+    this.masking = resolveActionMasking(mode, provides, String(first), policy.discrete);
+    this.maskWidth = this.masking ? (first.actionSpace as Discrete).n : 0;
+  }
+
+  /** Env `env`'s mask after a reset or step that returned `info`, into `out` at `offset`. */
+  private writeMask(env: Env<unknown, unknown>, info: Info, out: Uint8Array, offset: number): void {
+    writeMaskRow(readActionMask(env, info), this.maskWidth, out, offset, `group collector: ${String(env)}`);
   }
 
   /** Collects B groups of G episodes; see `GroupBatch` for the layout. */
@@ -177,19 +202,22 @@ export class GroupCollector {
 
   private makeStart(env: Env<unknown, unknown>, rng: Rng): StartState {
     const seed = rng.nextSeed();
-    const [o] = env.reset({ seed });
+    const [o, info] = env.reset({ seed });
     const obs = new Float32Array(this.obsSize);
     this.writeObs(o, env, obs, 0);
+    const mask = this.masking ? new Uint8Array(this.maskWidth) : null;
+    if (mask) this.writeMask(env, info, mask, 0);
     let state = captureEnvState(env);
     if (this.startState === "reset+random-steps") {
       for (let i = 0; i < this.randomSteps; i++) {
-        const [next, , terminated, truncated] = env.step(env.actionSpace.sample(rng));
+        const [next, , terminated, truncated, stepInfo] = env.step(env.actionSpace.sample(rng));
         if (terminated || truncated) break; // keep the last live state as the start
         this.writeObs(next, env, obs, 0);
+        if (mask) this.writeMask(env, stepInfo, mask, 0);
         state = captureEnvState(env);
       }
     }
-    return { state, obs, seed };
+    return { state, obs, seed, mask };
   }
 
   /** Steps all B·G episodes to their end, recording each step in the order it happened. */
@@ -197,34 +225,40 @@ export class GroupCollector {
     const { obsSize, actSize, groupSize, policy, act } = this;
     const numEpisodes = this.envs.length;
     const current = new Float32Array(numEpisodes * obsSize);
+    const w = this.maskWidth;
+    const currentMask = this.masking ? new Uint8Array(numEpisodes * w) : null;
     for (let e = 0; e < numEpisodes; e++) {
       const start = starts[Math.floor(e / groupSize)];
       restoreEnvState(this.envs[e], start.state);
       current.set(start.obs, e * obsSize);
+      if (currentMask && start.mask) currentMask.set(start.mask, e * w);
     }
-    const log = new StepLog(numEpisodes, obsSize, actSize, policy.discrete, this.recordValues);
+    const log = new StepLog(numEpisodes, obsSize, actSize, policy.discrete, this.recordValues, w);
     const running = Int32Array.from({ length: numEpisodes }, (_, e) => e);
     let numRunning = numEpisodes;
     const batchObs = new Float32Array(numEpisodes * obsSize);
+    const batchMask = currentMask ? new Uint8Array(numEpisodes * w) : null;
     while (numRunning > 0) {
       for (let p = 0; p < numRunning; p++) {
         const e = running[p];
         batchObs.set(current.subarray(e * obsSize, (e + 1) * obsSize), p * obsSize);
+        if (batchMask && currentMask) batchMask.set(currentMask.subarray(e * w, (e + 1) * w), p * w);
       }
-      policy.act(batchObs, numRunning, rng, act, this.deterministic, this.recordValues);
+      policy.act(batchObs, numRunning, rng, act, this.deterministic, this.recordValues, batchMask);
       let kept = 0;
       for (let p = 0; p < numRunning; p++) {
         const e = running[p];
         const action = policy.discrete ? act.actions[p] : act.actions.subarray(p * actSize, (p + 1) * actSize);
         const env = this.envs[e];
-        const [next, reward, terminated, envTruncated] = env.step(action);
-        const length = log.record(e, batchObs, p, act, reward);
+        const [next, reward, terminated, envTruncated, info] = env.step(action);
+        const length = log.record(e, batchObs, p, act, reward, batchMask);
         const truncated = !terminated && (envTruncated || length >= this.maxSteps);
         if (terminated || truncated) {
           this.writeObs(next, env, log.finalObs, e * obsSize);
           log.finish(e, terminated, truncated);
         } else {
           this.writeObs(next, env, current, e * obsSize);
+          if (currentMask) this.writeMask(env, info, currentMask, e * w);
           running[kept++] = e;
         }
       }
@@ -264,7 +298,9 @@ export class GroupCollector {
       truncated: log.truncated,
       finalObs: log.finalObs,
       groupSeed: Float64Array.from(starts, (s) => s.seed),
+      ...(log.masks ? { actionMasks: new Uint8Array(numSteps * this.maskWidth) } : {}),
     };
+    const w = this.maskWidth;
     // Scatter the chronological log into episode-contiguous order. Steps of one episode were
     // logged in time order, so a per-episode cursor keeps them in order.
     const cursor = Int32Array.from(episodeStart);
@@ -276,6 +312,7 @@ export class GroupCollector {
       batch.actions.set(log.actions.subarray(i * actSize, (i + 1) * actSize), t * actSize);
       batch.logProbs[t] = log.logProbs[i];
       if (batch.values && log.values) batch.values[t] = log.values[i];
+      if (batch.actionMasks && log.masks) batch.actionMasks.set(log.masks.subarray(i * w, (i + 1) * w), t * w);
       batch.rewards[t] = log.rewards[i];
       batch.episodeIndex[t] = e;
       batch.groupIndex[t] = batch.episodeGroup[e];
@@ -288,21 +325,10 @@ export class GroupCollector {
     return batch;
   }
 
-  /** Copies a flat observation (a number or numeric array) to `out[offset ..]`. */
+  /** Copies an observation (a number, numeric array or Dict, see writeObservationRow) to `out[offset ..]`. */
   private writeObs(o: unknown, env: Env<unknown, unknown>, out: Float32Array, offset: number): void {
     const k = this.obsSize;
-    if (typeof o === "number" && k === 1) {
-      out[offset] = o;
-      return;
-    }
-    if (!isNumericArray(o) || o.length !== k) {
-      throw new EnvError(
-        "invalid_observation",
-        `group collector: ${String(env)} returned observation ${describeValue(o)} but ${String(env.observationSpace)} has ${k} values`,
-        "return flat numeric observations matching the observation space",
-      );
-    }
-    for (let j = 0; j < k; j++) out[offset + j] = o[j];
+    writeObservationRow(out, offset, k, o, () => `group collector: ${String(env)} returned observation ${describeValue(o)} but ${String(env.observationSpace)} has ${k} values`);
   }
 }
 
@@ -323,6 +349,8 @@ class StepLog {
   actions: Int32Array | Float32Array;
   logProbs = new Float32Array(256);
   values: Float32Array | null;
+  /** Action masks per step (maskWidth each), null without masking. */
+  masks: Uint8Array | null;
   rewards = new Float32Array(256);
   episode = new Int32Array(256);
   readonly lengths: Int32Array;
@@ -336,7 +364,9 @@ class StepLog {
     private readonly actSize: number,
     discrete: boolean,
     recordValues: boolean,
+    private readonly maskWidth = 0,
   ) {
+    this.masks = maskWidth > 0 ? new Uint8Array(256 * maskWidth) : null;
     this.obs = new Float32Array(256 * obsSize);
     this.actions = discrete ? new Int32Array(256) : new Float32Array(256 * actSize);
     this.values = recordValues ? new Float32Array(256) : null;
@@ -347,7 +377,7 @@ class StepLog {
   }
 
   /** Logs row `p` of the acting batch as the next step of episode `e`; returns the episode's length so far. */
-  record(e: number, batchObs: Float32Array, p: number, act: ActBuffers, reward: number): number {
+  record(e: number, batchObs: Float32Array, p: number, act: ActBuffers, reward: number, batchMask: Uint8Array | null = null): number {
     const i = this.count++;
     const { obsSize, actSize } = this;
     this.obs = withCapacity(this.obs, this.count * obsSize);
@@ -361,6 +391,11 @@ class StepLog {
     if (this.values) {
       this.values = withCapacity(this.values, this.count);
       this.values[i] = act.values[p];
+    }
+    if (this.masks && batchMask) {
+      const w = this.maskWidth;
+      this.masks = withCapacity(this.masks, this.count * w);
+      this.masks.set(batchMask.subarray(p * w, (p + 1) * w), i * w);
     }
     this.rewards[i] = reward;
     this.episode[i] = e;

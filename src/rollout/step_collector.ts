@@ -1,5 +1,7 @@
 import { ConfigError, describeValue } from "../core/errors.js";
 import type { Rng } from "../core/rng.js";
+import { resolveActionMasking, writeMaskRow, type ActionMaskingMode } from "../envs/action_mask.js";
+import type { Info } from "../envs/env.js";
 import type { VectorEnv } from "../envs/vector.js";
 import type { ActBuffers, ActorCritic } from "../policies/actor_critic.js";
 
@@ -26,6 +28,11 @@ export interface RolloutBatch {
   lastValues: Float32Array;
   /** Episodes that finished during this rollout: raw return and length (RecordEpisodeStatistics). */
   episodes: { return: number; length: number }[];
+  /**
+   * With action masking: the mask each action was chosen under, `numActions` flags per index
+   * (1 = allowed), so the update scores the actions under the masks seen at collection.
+   */
+  actionMasks?: Uint8Array;
 }
 
 /**
@@ -49,6 +56,12 @@ export class StepCollector {
   private obs: Float32Array | null = null;
   private readonly act: ActBuffers;
   private readonly finalValue = new Float32Array(1);
+  /** The action mask of each env's current observation (numEnvs × numActions), when masking. */
+  private masks: Uint8Array | null = null;
+  /** Whether actions are masked; decided by `reset` from `actionMasking` and the env's reset infos. */
+  masking = false;
+  /** Per-env mask width (the Discrete action count), 0 for other action spaces. */
+  readonly numActions: number;
 
   constructor(
     readonly vec: VectorEnv,
@@ -57,6 +70,7 @@ export class StepCollector {
     readonly gamma: number,
     readonly bootstrapTruncated = true,
     readonly sdeSampleFreq = -1,
+    readonly actionMasking: ActionMaskingMode = "auto",
   ) {
     if (!Number.isSafeInteger(sdeSampleFreq) || (sdeSampleFreq < 1 && sdeSampleFreq !== -1)) {
       throw new ConfigError(
@@ -67,11 +81,37 @@ export class StepCollector {
     this.numEnvs = vec.numEnvs;
     this.obsSize = vec.obsSize;
     this.act = policy.buffers(this.numEnvs);
+    const space = vec.singleActionSpace as { n?: number };
+    this.numActions = policy.discrete && typeof space.n === "number" ? space.n : 0;
   }
 
-  /** Starts the first episodes (seed s gives env i the seed s + i). */
+  /**
+   * Starts the first episodes (seed s gives env i the seed s + i). Also decides whether
+   * actions are masked: `actionMasking` "auto" masks when env 0's reset info has an
+   * `action_mask`; "on" without one is an error.
+   */
   reset(seed?: number): void {
-    this.obs = this.vec.reset(seed === undefined ? {} : { seed })[0];
+    const [obs, info] = this.vec.reset(seed === undefined ? {} : { seed });
+    this.obs = obs;
+    const provides = info.envInfos[0]?.action_mask !== undefined && info.envInfos[0]?.action_mask !== null;
+    this.masking = resolveActionMasking(this.actionMasking, provides, String(this.vec), this.policy.discrete);
+    this.masks = this.masking ? this.readMasks(info.envInfos) : null;
+  }
+
+  /** The masks of the rows of a reset or step (its infos carry the current rows' masks). */
+  private readMasks(infos: Info[], out: Uint8Array = new Uint8Array(this.numEnvs * this.numActions)): Uint8Array {
+    for (let e = 0; e < this.numEnvs; e++) writeMaskRow(infos[e]?.action_mask as ArrayLike<number> | undefined, this.numActions, out, e * this.numActions, `${String(this.vec)} env ${e}`);
+    return out;
+  }
+
+  /** The action masks of the current observations (null without masking); for checkpoints. */
+  get currentMasks(): Uint8Array | null {
+    return this.masks;
+  }
+
+  /** Restores `currentMasks`; null while masking means "all allowed" until the next step's infos. */
+  set currentMasks(masks: Uint8Array | null) {
+    this.masks = this.masking ? (masks ? Uint8Array.from(masks) : new Uint8Array(this.numEnvs * this.numActions).fill(1)) : null;
   }
 
   /** The current observations (row per env); for checkpoints. */
@@ -110,6 +150,12 @@ export class StepCollector {
       lastValues: new Float32Array(numEnvs),
       episodes: [],
     };
+    const masking = this.masking;
+    const nA = this.numActions;
+    if (masking) {
+      batch.actionMasks = new Uint8Array(n * nA);
+      if (!this.masks) this.currentMasks = null;
+    }
     let obs = this.obs as Float32Array;
     const gsde = policy.gsde;
     const freq = this.sdeSampleFreq;
@@ -117,12 +163,15 @@ export class StepCollector {
       const row = t * numEnvs;
       if (gsde && (t === 0 || (freq > 0 && t % freq === 0))) gsde.resampleNoise(noiseRng, numEnvs);
       batch.obs.set(obs, row * obsSize);
-      policy.act(obs, numEnvs, rng, act);
+      const masks = masking ? (this.masks as Uint8Array) : null;
+      if (masks) batch.actionMasks?.set(masks, row * nA);
+      policy.act(obs, numEnvs, rng, act, false, true, masks);
       batch.actions.set(act.actions, row * actSize);
       batch.logProbs.set(act.logProbs, row);
       batch.values.set(act.values, row);
       const [next, rewards, terminated, truncated, info] = this.vec.step(act.actions);
       this.onStep?.({ obs: next, rewards, terminated, truncated });
+      if (masks) this.readMasks(info.envInfos, masks);
       for (let e = 0; e < numEnvs; e++) {
         let r = rewards[e];
         if (terminated[e] || truncated[e]) {

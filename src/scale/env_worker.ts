@@ -8,6 +8,7 @@
 import { receiveMessageOnPort, workerData, type MessagePort } from "node:worker_threads";
 import { findObsNormalizer, makeTrainingEnv } from "../algos/env_stack.js";
 import { describeValue, RefineryError } from "../core/errors.js";
+import { withActionMask } from "../envs/action_mask.js";
 import type { Env, Info } from "../envs/env.js";
 import { make, prepareEnv } from "../envs/registry.js";
 import { captureEnvState, restoreEnvState, type EnvState } from "../envs/state.js";
@@ -82,11 +83,11 @@ function step(envs: Env<unknown, unknown>[]): StepReply | null {
       finalInfos[j] = info;
       const [o2, info2] = env.reset();
       writeRow(obs, i, o2);
-      infos[j] = info2;
+      infos[j] = withActionMask(env, info2);
       send = true;
     } else {
       writeRow(obs, i, o);
-      infos[j] = info;
+      infos[j] = withActionMask(env, info);
       if (!send && info && !isEmpty(info)) send = true;
     }
   }
@@ -101,7 +102,7 @@ function handle(envs: Env<unknown, unknown>[], req: WorkerRequest): unknown {
         const i = init.start + j;
         const [o, info] = env.reset({ seed: req.seeds[i], options: req.options });
         writeRow(obs, i, o);
-        infos.push(info);
+        infos.push(withActionMask(env, info));
       });
       return infos;
     }

@@ -20,7 +20,10 @@ export interface ShardHeader {
 export function encodeShard(head: ShardHeader, b: RolloutBatch): Buffer {
   return encodeMessage(
     { ...head, numSteps: b.numSteps, numEnvs: b.numEnvs, obsSize: b.obsSize, actSize: b.actSize, discrete: b.discrete, episodes: b.episodes },
-    { obs: b.obs, actions: b.actions, logProbs: b.logProbs, values: b.values, rewards: b.rewards, dones: b.dones, lastValues: b.lastValues },
+    {
+      obs: b.obs, actions: b.actions, logProbs: b.logProbs, values: b.values, rewards: b.rewards, dones: b.dones, lastValues: b.lastValues,
+      ...(b.actionMasks ? { actionMasks: b.actionMasks } : {}),
+    },
   );
 }
 
@@ -50,8 +53,11 @@ export function shardBatch(msg: WireMessage, shape: ShardShape): RolloutBatch {
   if (!Array.isArray(episodes) || !episodes.every((e) => e && typeof e.return === "number" && typeof e.length === "number")) {
     throw new WireError("shard episodes are not a list of {return, length}");
   }
+  const masks = a.actionMasks;
+  if (masks !== undefined && (!(masks instanceof Uint8Array) || masks.length % n !== 0)) throw new WireError("shard array actionMasks has the wrong type or length");
   return {
     ...shape,
+    ...(masks ? { actionMasks: masks as Uint8Array } : {}),
     obs: need("obs", Float32Array, n * shape.obsSize) as Float32Array,
     actions: (shape.discrete ? need("actions", Int32Array, n) : need("actions", Float32Array, n * shape.actSize)) as Int32Array | Float32Array,
     logProbs: need("logProbs", Float32Array, n) as Float32Array,
@@ -81,6 +87,9 @@ export function mergeShards(shards: RolloutBatch[]): RolloutBatch {
     lastValues: new Float32Array(numEnvs),
     episodes: shards.flatMap((s) => s.episodes),
   };
+  // Action masks (numActions per step) travel when every shard has them.
+  const w = shards.every((s) => s.actionMasks) ? (first.actionMasks as Uint8Array).length / (numSteps * m) : 0;
+  if (w > 0) out.actionMasks = new Uint8Array(n * w);
   shards.forEach((s, k) => {
     for (let t = 0; t < numSteps; t++) {
       const src = t * m;
@@ -91,6 +100,7 @@ export function mergeShards(shards: RolloutBatch[]): RolloutBatch {
       out.values.set(s.values.subarray(src, src + m), dst);
       out.rewards.set(s.rewards.subarray(src, src + m), dst);
       out.dones.set(s.dones.subarray(src, src + m), dst);
+      if (out.actionMasks && s.actionMasks) out.actionMasks.set(s.actionMasks.subarray(src * w, (src + m) * w), dst * w);
     }
     out.lastValues.set(s.lastValues, k * m);
   });

@@ -1,21 +1,28 @@
 import { policyActor } from "../algos/ppo.js";
 import { backendName, initBackend, type BackendName } from "../core/backend.js";
-import { ConfigError, RefineryError } from "../core/errors.js";
+import { ConfigError, RefineryError, describeValue } from "../core/errors.js";
 import { Rng } from "../core/rng.js";
-import { flatSize, spaceFromJSON, type SpaceJSON } from "../core/spaces.js";
+import { flatSize, isNumericArray, spaceFromJSON, type SpaceJSON } from "../core/spaces.js";
+import { writeObservationRow } from "../envs/vector.js";
 import { continuousActorFromSpec, type ContinuousActorSpec } from "../algos/continuous_agent.js";
 import { joinLocation } from "../core/platform.js";
 import { loadWeights, MODEL_JSON, type JsonObject, type NamedArray } from "../nn/weights_load.js";
 import { ActorCritic } from "../policies/actor_critic.js";
 import { epsilonGreedy } from "../algos/dqn.js";
+import { envMakeOptions } from "../algos/env_stack.js";
+import { writeMaskRow } from "../envs/action_mask.js";
 import { QNetwork, type QNetworkSpec } from "../policies/q_network.js";
 
 export interface LoadedPolicy {
   /** Env id the policy was trained on. */
   env: string;
   spec: Record<string, unknown>;
-  /** Chooses an action for one raw observation (the saved observation normalisation is applied). */
-  act(obs: ArrayLike<number>, options?: { deterministic?: boolean }): number | Float32Array;
+  /**
+   * Chooses an action for one raw observation (the saved observation normalisation is applied).
+   * `mask` (the env's action mask for it) restricts a policy trained with action masking to
+   * the allowed actions; policies trained without masks ignore it.
+   */
+  act(obs: ArrayLike<number> | Record<string, unknown>, options?: { deterministic?: boolean; mask?: ArrayLike<number | boolean> | null }): number | Float32Array;
   dispose(): void;
 }
 
@@ -60,6 +67,10 @@ export function policyFromSaved(arrays: readonly NamedArray[], extra: JsonObject
     /** Absent in policies saved before gSDE existed. */
     useSde?: boolean;
     orthoInit?: boolean;
+    features?: "flat" | "grid";
+    gridFeatures?: { cellDim?: number; tokenDim?: number };
+    /** Whether the run masked actions (absent in policies saved before masking: false). */
+    actionMasking?: boolean;
     obsNorm: { mean: number[] | Float64Array; var: number[] | Float64Array; count: number } | null;
     clipObs: number | null;
   };
@@ -80,6 +91,8 @@ export function policyFromSaved(arrays: readonly NamedArray[], extra: JsonObject
     actorHeadGain: spec.actorHeadGain,
     useSde: spec.useSde ?? false,
     orthoInit: spec.orthoInit ?? true,
+    features: spec.features ?? "flat",
+    ...(spec.gridFeatures ? { gridFeatures: spec.gridFeatures } : {}),
     rng: new Rng(0),
   });
   const weights: Record<string, Float32Array> = {};
@@ -89,22 +102,24 @@ export function policyFromSaved(arrays: readonly NamedArray[], extra: JsonObject
   // gSDE samples with exploration matrices, not per-step draws: one set drawn here from the
   // seed, kept for the policy's life (SB3's sde_sample_freq −1 over one long rollout).
   if (policy.gsde) policy.gsde.resampleNoise(rng.split());
-  const actor = policyActor(policy, rng);
+  const actor = policyActor(policy, rng, spec.actionMasking === true);
   const norm = spec.obsNorm;
   const x = new Float32Array(policy.obsSize);
   return {
     env: spec.env,
     spec: extra as Record<string, unknown>,
     act(obs, opts = {}) {
+      // A Dict observation (grid features) becomes its raw row, as the vector env wrote it in training.
+      const flat: ArrayLike<number> = isNumericArray(obs) ? obs : rawRow(obs, x.length);
       for (let i = 0; i < x.length; i++) {
-        let v = obs[i];
+        let v = flat[i];
         if (norm) {
           v = (v - norm.mean[i]) / Math.sqrt(norm.var[i] + 1e-8);
           if (spec.clipObs !== null) v = Math.max(-spec.clipObs, Math.min(spec.clipObs, v));
         }
         x[i] = v;
       }
-      return actor.actOne(x, opts.deterministic ?? true);
+      return actor.actOne(x, opts.deterministic ?? true, opts.mask);
     },
     dispose: () => policy.dispose(),
   };
@@ -112,7 +127,7 @@ export function policyFromSaved(arrays: readonly NamedArray[], extra: JsonObject
 
 /** A DQN policy: greedy on Q, or ε-greedy with the run's final ε when not deterministic. */
 function qNetworkFromSaved(arrays: readonly NamedArray[], extra: JsonObject, seed: number): LoadedPolicy {
-  const spec = extra as unknown as QNetworkSpec & { env: string; epsilon: number };
+  const spec = extra as unknown as QNetworkSpec & { env: string; epsilon: number; actionMasking?: boolean };
   const net = new QNetwork({ ...spec, rng: new Rng(0) });
   const weights: Record<string, Float32Array> = {};
   for (const a of arrays) weights[a.name] = a.data as Float32Array;
@@ -123,8 +138,10 @@ function qNetworkFromSaved(arrays: readonly NamedArray[], extra: JsonObject, see
     env: spec.env,
     spec: extra as Record<string, unknown>,
     act(obs, opts = {}) {
-      for (let i = 0; i < x.length; i++) x[i] = obs[i];
-      return epsilonGreedy(net, x, 1, (opts.deterministic ?? true) ? 0 : spec.epsilon, rng)[0];
+      const flat: ArrayLike<number> = isNumericArray(obs) ? obs : rawRow(obs, x.length);
+      for (let i = 0; i < x.length; i++) x[i] = flat[i];
+      const mask = spec.actionMasking === true && opts.mask ? maskRow(opts.mask, net.numActions) : null;
+      return epsilonGreedy(net, x, 1, (opts.deterministic ?? true) ? 0 : spec.epsilon, rng, mask)[0];
     },
     dispose: () => net.dispose(),
   };
@@ -142,11 +159,29 @@ function continuousPolicy(arrays: readonly NamedArray[], extra: JsonObject, seed
     env: spec.env,
     spec: extra as Record<string, unknown>,
     act(obs, opts = {}) {
-      for (let i = 0; i < obsSize; i++) x[i] = obs[i];
+      const flat: ArrayLike<number> = isNumericArray(obs) ? obs : rawRow(obs, obsSize);
+      for (let i = 0; i < obsSize; i++) x[i] = flat[i];
       return actor.act(x, opts.deterministic ?? true);
     },
     dispose: () => actor.dispose(),
   };
+}
+
+/** The `make` options the env of a loaded policy needs (the Dict observation for grid features). */
+export function policyEnvOptions(policy: { env: string; spec: Record<string, unknown> }): Record<string, unknown> {
+  return envMakeOptions({ env: policy.env, features: policy.spec.features === "grid" ? "grid" : "flat" });
+}
+
+function rawRow(obs: unknown, size: number): Float32Array {
+  const row = new Float32Array(size);
+  writeObservationRow(row, 0, size, obs, () => `loadPolicy: observation ${describeValue(obs)} does not fit the policy's ${size} inputs`);
+  return row;
+}
+
+function maskRow(mask: ArrayLike<number | boolean>, n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  writeMaskRow(mask, n, out, 0, "loaded policy");
+  return out;
 }
 
 function currentBackend(): BackendName | null {

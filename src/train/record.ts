@@ -37,13 +37,13 @@ export function recordEpisodes(env: Env<unknown, unknown>, policy: ActingPolicy,
   const lengths: number[] = [];
   let frames = 0;
   for (let ep = 0; ep < options.episodes; ep++) {
-    const [obs] = env.reset(ep === 0 ? { seed: options.seed } : {});
+    const [obs, info] = env.reset(ep === 0 ? { seed: options.seed } : {});
     const frame = () => {
       onFrame(render(), ep);
       frames++;
     };
     frame();
-    const played = playEpisode(env, policy, obs, options.deterministic, frame);
+    const played = playEpisode(env, policy, obs, options.deterministic, frame, info);
     returns.push(played.return);
     lengths.push(played.length);
   }
