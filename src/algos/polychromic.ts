@@ -28,15 +28,12 @@ import { ConfigError } from "../core/errors.js";
 import { Rng, type RngState } from "../core/rng.js";
 import type { Env } from "../envs/env.js";
 import { make, registry } from "../envs/registry.js";
-import { approxKlArrays, clipFractionArrays } from "../loss/kl.js";
-import { clippedSurrogateArrays } from "../loss/surrogate.js";
-import { valueLossArrays } from "../loss/value.js";
 import { Adam } from "../nn/optim.js";
-import { ActorCritic, type LossOutputs } from "../policies/actor_critic.js";
+import { ActorCritic } from "../policies/actor_critic.js";
 import type { RolloutBatch } from "../rollout/step_collector.js";
 import { goalReached, returnAtLeast, VineCollector, type SuccessPredicate, type VineBatch } from "../rollout/vine_collector.js";
 import { makeTrainingEnv, type EnvStackOptions } from "./env_stack.js";
-import { Minibatch, explainedVariance, policyActor } from "./ppo.js";
+import { Minibatch, explainedVariance, policyActor, ppoLossGradients } from "./ppo.js";
 import { ppoConfigSchema, PPO_DEFAULTS } from "./ppo_config.js";
 import { prefixed, putAdam, putWeights, takeAdam, type NamedArrays } from "./state.js";
 import type { ActingPolicy, Algorithm, IterationMetrics, RolloutHooks } from "./types.js";
@@ -333,31 +330,3 @@ export class PolychromicPPO implements Algorithm {
   }
 }
 
-/**
- * PPO's minibatch loss L = mean(clippedSurrogate) − entCoef·mean(H) + vfCoef·valueLoss and its
- * derivatives with respect to each step's log π, H and V (as ppo.ts computes them).
- */
-export function ppoLossGradients(fwd: LossOutputs, mb: Minibatch, adv: Float32Array, clip: number, c: Pick<PolychromicConfig, "vfCoef" | "entCoef" | "clipVloss">) {
-  const size = mb.size;
-  const pgPerSample = new Float32Array(size);
-  const dLogProb = new Float32Array(size);
-  clippedSurrogateArrays(fwd.logProb, mb.logProbs, adv, clip, clip, pgPerSample, dLogProb);
-  for (let i = 0; i < size; i++) dLogProb[i] /= size;
-  const dValue = new Float32Array(size);
-  const valueLoss = valueLossArrays(fwd.value, mb.returns, c.clipVloss ? mb.values : undefined, c.clipVloss ? clip : undefined, dValue);
-  for (let i = 0; i < size; i++) dValue[i] *= c.vfCoef;
-  const dEntropy = new Float32Array(size).fill(-c.entCoef / size);
-  let pg = 0, ent = 0;
-  for (let i = 0; i < size; i++) {
-    pg += pgPerSample[i];
-    ent += fwd.entropy[i];
-  }
-  const stats = {
-    policyLoss: pg / size,
-    valueLoss,
-    entropy: ent / size,
-    approxKl: approxKlArrays(fwd.logProb, mb.logProbs),
-    clipFraction: clipFractionArrays(fwd.logProb, mb.logProbs, clip),
-  };
-  return { dLogProb, dEntropy, dValue, stats };
-}

@@ -211,7 +211,7 @@ export class PPO implements Algorithm {
   private manualStep(mb: Minibatch, adv: Float32Array, clip: number): MinibatchStats {
     return tf.tidy(() => {
       const fwd = this.policy.forwardForLoss(mb.obs, mb.actions, mb.size, mb.masks);
-      const loss = this.lossGradients(fwd, mb, adv, clip);
+      const loss = ppoLossGradients(fwd, mb, adv, clip, this.config);
       const grads = this.policy.backwardForLoss(fwd, loss.dLogProb, loss.dEntropy, loss.dValue);
       return { ...loss.stats, gradNorm: this.optimizer.applyGradients(grads, this.config.maxGradNorm) };
     });
@@ -224,37 +224,9 @@ export class PPO implements Algorithm {
    */
   private kernelStep(mb: Minibatch, adv: Float32Array, clip: number): MinibatchStats {
     const fwd = this.policy.forwardForLossKernels(mb.obs, mb.actions, mb.size, mb.masks);
-    const loss = this.lossGradients(fwd, mb, adv, clip);
+    const loss = ppoLossGradients(fwd, mb, adv, clip, this.config);
     const grads = this.policy.backwardForLossKernels(fwd, loss.dLogProb, loss.dEntropy, loss.dValue);
     return { ...loss.stats, gradNorm: this.policy.applyGradientsKernels(this.optimizer, grads, this.config.maxGradNorm) };
-  }
-
-  /**
-   * The minibatch loss L = mean(clippedSurrogate) − entCoef·mean(H) + vfCoef·valueLoss from
-   * a forward pass's log π, H and V, and its derivatives with respect to each of them.
-   */
-  private lossGradients(fwd: LossOutputs, mb: Minibatch, adv: Float32Array, clip: number) {
-    const c = this.config;
-    const size = mb.size;
-    // Policy term: mean over the minibatch of the clipped surrogate.
-    const pgPerSample = new Float32Array(size);
-    const dLogProb = new Float32Array(size);
-    clippedSurrogateArrays(fwd.logProb, mb.logProbs, adv, clip, clip, pgPerSample, dLogProb);
-    scaleInPlace(dLogProb, 1 / size);
-    // Value term, weighted by vfCoef.
-    const dValue = new Float32Array(size);
-    const valueLoss = valueLossArrays(fwd.value, mb.returns, c.clipVloss ? mb.values : undefined, c.clipVloss ? clip : undefined, dValue);
-    scaleInPlace(dValue, c.vfCoef);
-    // Entropy bonus: −entCoef·mean(H).
-    const dEntropy = new Float32Array(size).fill(-c.entCoef / size);
-    const stats = {
-      policyLoss: meanOf(pgPerSample),
-      valueLoss,
-      entropy: meanOf(fwd.entropy),
-      approxKl: approxKlArrays(fwd.logProb, mb.logProbs),
-      clipFraction: clipFractionArrays(fwd.logProb, mb.logProbs, clip),
-    };
-    return { dLogProb, dEntropy, dValue, stats };
   }
 
   /**
@@ -491,4 +463,32 @@ export function explainedVariance(values: Float32Array, returns: Float32Array): 
     vd += d * d;
   }
   return vr === 0 ? NaN : 1 - vd / vr;
+}
+
+/**
+ * The minibatch loss L = mean(clippedSurrogate) − entCoef·mean(H) + vfCoef·valueLoss from
+ * a forward pass's log π, H and V, and its derivatives with respect to each of them
+ * (shared with polychromic PPO, which runs the same update on vine batches).
+ */
+export function ppoLossGradients(fwd: LossOutputs, mb: Minibatch, adv: Float32Array, clip: number, c: Pick<PPOConfig, "vfCoef" | "entCoef" | "clipVloss">) {
+  const size = mb.size;
+  // Policy term: mean over the minibatch of the clipped surrogate.
+  const pgPerSample = new Float32Array(size);
+  const dLogProb = new Float32Array(size);
+  clippedSurrogateArrays(fwd.logProb, mb.logProbs, adv, clip, clip, pgPerSample, dLogProb);
+  scaleInPlace(dLogProb, 1 / size);
+  // Value term, weighted by vfCoef.
+  const dValue = new Float32Array(size);
+  const valueLoss = valueLossArrays(fwd.value, mb.returns, c.clipVloss ? mb.values : undefined, c.clipVloss ? clip : undefined, dValue);
+  scaleInPlace(dValue, c.vfCoef);
+  // Entropy bonus: −entCoef·mean(H).
+  const dEntropy = new Float32Array(size).fill(-c.entCoef / size);
+  const stats = {
+    policyLoss: meanOf(pgPerSample),
+    valueLoss,
+    entropy: meanOf(fwd.entropy),
+    approxKl: approxKlArrays(fwd.logProb, mb.logProbs),
+    clipFraction: clipFractionArrays(fwd.logProb, mb.logProbs, clip),
+  };
+  return { dLogProb, dEntropy, dValue, stats };
 }
