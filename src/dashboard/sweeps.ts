@@ -1,3 +1,4 @@
+import type { TrialResult } from "../scale/sweep.js";
 import { existsSync, lstatSync, readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { join, sep } from "node:path";
 import { RunStore, type RunRecord } from "../store/store.js";
@@ -94,18 +95,8 @@ function hasRunDir(dir: string): boolean {
   });
 }
 
-interface ResultLine {
-  id: string;
-  overrides?: Record<string, unknown>;
-  status?: string;
-  worker?: string;
-  steps?: number;
-  finalMeanReturn?: number | null;
-  evalMeanReturn?: number | null;
-  stepsToThreshold?: number | null;
-  wallSeconds?: number;
-  error?: string;
-}
+/** A line of results.jsonl as read back: the sweep's TrialResult, every field but the id unchecked. */
+type ResultLine = Partial<Omit<TrialResult, "id" | "status">> & { id: string; status?: string };
 
 function readJson(path: string): unknown {
   try {
