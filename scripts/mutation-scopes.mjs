@@ -1,6 +1,7 @@
 // The scopes of `npm run mutation -- <scope>`: the files each mutates and the unit tests that run
 // against each mutant (fast tests only; learning and CLI tests would make every mutant cost minutes).
-// Line ranges (file.ts:from-to) keep the algorithm scope to the update code, not config or logging.
+// `file.ts#name,…` entries (resolved by mutation-ranges.mjs to the lines of those functions,
+// methods and classes) keep the algorithm scopes to the update code, not config or logging.
 // `skipStrings` leaves out string-literal mutants (error messages, metric names): in the
 // algorithm scopes every surviving one would cost a full run of slow tests.
 export const SCOPES = {
@@ -24,19 +25,19 @@ export const SCOPES = {
     mutate: ["src/select/**/*.ts"],
     tests: ["test/select/**/*.test.ts"],
   },
-  // The algorithms' update code, by line range: what composes the loss terms, the advantages each
-  // algorithm feeds them and the steps that apply the gradients — not config schemas, checkpoints,
-  // metrics plumbing or collectors. Keep the ranges in step when these functions move.
+  // The algorithms' update code, by function name: what composes the loss terms, the advantages
+  // each algorithm feeds them and the steps that apply the gradients — not config schemas,
+  // checkpoints, metrics plumbing or collectors.
   "algos-group": {
     skipStrings: true,
     about: "the group engine's loss (grpo/rloo/reinforce/epo/D³S minibatches, aggregation layout, EPO term) and each recipe's advantages",
     mutate: [
-      "src/algos/group_engine.ts:283-319",
-      "src/algos/group_engine.ts:387-621",
-      "src/algos/grpo.ts:92-117",
-      "src/algos/rloo.ts:80-102",
-      "src/algos/reinforce.ts:71-101",
-      "src/algos/epo.ts:72-83",
+      "src/algos/group_engine.ts#update,policyStep,turnIndex,refreshReference",
+      "src/algos/group_engine.ts#runEpochs,gatherMinibatch,groupStepLoss,readDiagnostics,epoTerm,turnIndexOf,padByEpisode,perTurnEntropy",
+      "src/algos/grpo.ts#grpoAdvantages,grpoRecipe",
+      "src/algos/rloo.ts#rlooAdvantages,rlooRecipe",
+      "src/algos/reinforce.ts#reinforceAdvantages,reinforceRecipe",
+      "src/algos/epo.ts#epoSettings",
     ],
     tests: [
       "test/algos/update_gradients.test.ts", "test/algos/group_objective.test.ts", "test/algos/group_engine.test.ts",
@@ -47,17 +48,18 @@ export const SCOPES = {
     skipStrings: true,
     about: "the text engine's update (token pick and scatter, reference log-probs) and iGRPO's draft conditioning",
     mutate: [
-      "src/algos/text_engine.ts:287-345",
-      "src/algos/text_engine.ts:422-468",
-      "src/algos/text_engine.ts:497-501",
-      "src/algos/igrpo.ts:37-73",
+      "src/algos/text_engine.ts#logProbsOf,update,policyStep,stepLossGradients,completionOf",
+      "src/algos/igrpo.ts#bestIndex,igrpoSampler",
     ],
     tests: ["test/algos/text_gradients.test.ts", "test/algos/igrpo_sft_gradients.test.ts", "test/algos/text.test.ts"],
   },
   "algos-ppo": {
     skipStrings: true,
     about: "PPO's minibatch loss and its gradients (typed-array and tape paths), MDPO's policy step",
-    mutate: ["src/algos/ppo.ts:152-270", "src/algos/ppo.ts:403-427", "src/algos/mdpo.ts:187-264"],
+    mutate: [
+      "src/algos/ppo.ts#PPO.update,manualStep,kernelStep,tapeStep,ppoLossGradients,Minibatch.gather,scaleInPlace,meanOf",
+      "src/algos/mdpo.ts#MDPO.iterate,freezeOldPolicy,MDPO.policyStep",
+    ],
     tests: ["test/algos/update_gradients.test.ts", "test/algos/ppo.test.ts", "test/algos/mdpo.test.ts"],
   },
 };

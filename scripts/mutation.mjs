@@ -7,6 +7,7 @@
 // The tools install on first use into .stryker-tools/ (not a dependency of the package).
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { resolveMutate } from "./mutation-ranges.mjs";
 import { SCOPES } from "./mutation-scopes.mjs";
 
 const STRYKER_VERSION = "9.6.1";
@@ -38,7 +39,8 @@ if (!existsSync(STRYKER_BIN)) {
 const vendor = spawnSync(process.execPath, ["scripts/vendor-tfjs.mjs"], { stdio: "inherit" });
 if (vendor.status !== 0) process.exit(vendor.status ?? 1);
 
-const { mutate, tests, skipStrings } = SCOPES[scope];
+const { tests, skipStrings } = SCOPES[scope];
+const mutate = resolveMutate(SCOPES[scope].mutate);
 const out = "reports/mutation";
 mkdirSync(out, { recursive: true });
 const config = {
