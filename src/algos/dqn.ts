@@ -23,7 +23,7 @@ import { NetworkAdam } from "../nn/network_adam.js";
 import { targetUpdateDue, updateTargetNetwork } from "../nn/target.js";
 import { argmaxRow, QNetwork } from "../policies/q_network.js";
 import type { ReplayBatch } from "../replay/buffer.js";
-import { linearSchedule, OffPolicyAlgorithm, offPolicyShape, validateOffPolicy, type AgentSetup, type OffPolicyAgent, type OffPolicyContext } from "./off_policy.js";
+import { linearSchedule, OFF_POLICY_COMMON_DEFAULTS, OffPolicyAlgorithm, offPolicyShape, validateOffPolicy, type AgentSetup, type OffPolicyAgent, type OffPolicyContext } from "./off_policy.js";
 import { prefixed, putAdam, putWeights, takeAdam, type NamedArrays } from "./state.js";
 import type { ActingPolicy, AlgorithmPreset } from "./types.js";
 import { toMaskRow } from "./ppo.js";
@@ -53,21 +53,13 @@ export type DQNConfig = z.infer<typeof dqnConfigSchema>;
 
 /** CleanRL dqn.py defaults (ALGORITHMS: CartPole-v1, 500k steps). */
 export const DQN_DEFAULTS: DQNConfig = {
+  ...OFF_POLICY_COMMON_DEFAULTS,
   env: "CartPole-v1",
-  seed: 1,
   totalTimesteps: 500_000,
-  numEnvs: 1,
-  vectorEnv: "sync",
-  workers: 2,
   bufferSize: 10_000,
-  replayInCheckpoint: true,
   batchSize: 128,
   learningStarts: 10_000,
   trainFreq: 10,
-  gradientSteps: 1,
-  gamma: 0.99,
-  nStep: 1,
-  iterationSteps: 1000,
   learningRate: 2.5e-4,
   targetNetworkFrequency: 500,
   tau: 1,
@@ -81,12 +73,6 @@ export const DQN_DEFAULTS: DQNConfig = {
   hidden: [120, 84],
   activation: "relu",
   actionMasking: "auto",
-  backend: "wasm",
-  evalEvery: 0,
-  evalEpisodes: 10,
-  evalDeterministic: true,
-  checkpointEvery: 0,
-  checkpointSeconds: 60,
 };
 
 /** What SB3's DQN does differently from CleanRL whatever the env: Huber loss, clip 10, MLP 256-256 in the Zoo. */

@@ -25,7 +25,7 @@ import { SquashedGaussianActor } from "../policies/squashed_gaussian.js";
 import type { ReplayBatch } from "../replay/buffer.js";
 import { boundedBox, namedWeights, setNamedWeights, squashedActorShape, squashedSpec } from "./continuous_agent.js";
 import { mdpoOffStep, normalNoise, type ContinuousBatch, type MdpoOffNetworks } from "./continuous_update.js";
-import { OffPolicyAlgorithm, offPolicyShape, validateOffPolicy, type AgentSetup, type OffPolicyAgent, type OffPolicyContext } from "./off_policy.js";
+import { CONTINUOUS_OFF_POLICY_DEFAULTS, OffPolicyAlgorithm, offPolicyShape, validateOffPolicy, type AgentSetup, type OffPolicyAgent, type OffPolicyContext } from "./off_policy.js";
 import { prefixed, putAdam, putWeights, takeAdam, type NamedArrays } from "./state.js";
 import type { ActingPolicy, AlgorithmPreset } from "./types.js";
 
@@ -48,21 +48,8 @@ export type MdpoOffConfig = z.infer<typeof mdpoOffConfigSchema>;
 
 /** The authors' README example (--sgd_steps=1000 --klcoeff=1.0 --lam=0.2) and their defaults. */
 export const MDPO_OFF_DEFAULTS: MdpoOffConfig = {
-  env: "Pendulum-v1",
-  seed: 1,
-  totalTimesteps: 1_000_000,
-  numEnvs: 1,
-  vectorEnv: "sync",
-  workers: 2,
-  bufferSize: 1_000_000,
-  replayInCheckpoint: true,
-  batchSize: 256,
+  ...CONTINUOUS_OFF_POLICY_DEFAULTS,
   learningStarts: 10_000,
-  trainFreq: 1,
-  gradientSteps: 1,
-  gamma: 0.99,
-  nStep: 1,
-  iterationSteps: 1000,
   learningRate: 3e-4,
   klCoef: 1,
   entropyWeight: 0.2,
@@ -75,12 +62,6 @@ export const MDPO_OFF_DEFAULTS: MdpoOffConfig = {
   logStdMin: -20,
   logStdMax: 2,
   scaleInCorrection: false,
-  backend: "wasm",
-  evalEvery: 0,
-  evalEpisodes: 10,
-  evalDeterministic: true,
-  checkpointEvery: 0,
-  checkpointSeconds: 60,
 };
 
 export const MDPO_OFF_PRESETS: AlgorithmPreset[] = [{ name: "authors", description: "the authors' mdpo_off settings (the default)", forEnv: () => ({}) }];

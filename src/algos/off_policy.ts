@@ -68,6 +68,39 @@ export const offPolicyShape = {
     .describe("what computes the updates: tfjs's wasm or cpu backend, or kernels (refinery's WebAssembly SIMD kernels; tfjs cpu only holds the weights)"),
 };
 
+/**
+ * Defaults of the shared options that every off-policy algorithm keeps (CleanRL's scripts
+ * agree on them); each algorithm's defaults spread these and set the rest, including
+ * env, budget, buffer, batch and learningStarts, which its own script chooses.
+ */
+export const OFF_POLICY_COMMON_DEFAULTS = {
+  seed: 1,
+  numEnvs: 1,
+  vectorEnv: "sync",
+  workers: 2,
+  replayInCheckpoint: true,
+  gradientSteps: 1,
+  gamma: 0.99,
+  nStep: 1,
+  iterationSteps: 1000,
+  backend: "wasm",
+  evalEvery: 0,
+  evalEpisodes: 10,
+  evalDeterministic: true,
+  checkpointEvery: 0,
+  checkpointSeconds: 60,
+} satisfies Partial<OffPolicyConfig>;
+
+/** CleanRL's continuous-action scripts (SAC, TD3) and mdpo-off: Pendulum here, 1M steps into a 1M buffer, batch 256, train every step. */
+export const CONTINUOUS_OFF_POLICY_DEFAULTS = {
+  ...OFF_POLICY_COMMON_DEFAULTS,
+  env: "Pendulum-v1",
+  totalTimesteps: 1_000_000,
+  bufferSize: 1_000_000,
+  batchSize: 256,
+  trainFreq: 1,
+} satisfies Partial<OffPolicyConfig>;
+
 /** The schema of the shared options alone (each algorithm's schema extends it). */
 export const offPolicySchema = z.object(offPolicyShape);
 export type OffPolicyConfig = z.infer<typeof offPolicySchema>;

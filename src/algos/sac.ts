@@ -24,7 +24,7 @@ import { SquashedGaussianActor } from "../policies/squashed_gaussian.js";
 import type { ReplayBatch } from "../replay/buffer.js";
 import { boundedBox, namedWeights, setNamedWeights, squashedActorShape, squashedSpec } from "./continuous_agent.js";
 import { normalNoise, sacActorStep, sacAlphaStep, sacCriticStep, type ContinuousBatch, type TwinCritics } from "./continuous_update.js";
-import { OffPolicyAlgorithm, offPolicyShape, validateOffPolicy, type AgentSetup, type OffPolicyAgent, type OffPolicyContext } from "./off_policy.js";
+import { CONTINUOUS_OFF_POLICY_DEFAULTS, OffPolicyAlgorithm, offPolicyShape, validateOffPolicy, type AgentSetup, type OffPolicyAgent, type OffPolicyContext } from "./off_policy.js";
 import { prefixed, putAdam, putWeights, takeAdam, type NamedArrays } from "./state.js";
 import type { ActingPolicy, AlgorithmPreset } from "./types.js";
 
@@ -49,21 +49,8 @@ export type SACConfig = z.infer<typeof sacConfigSchema>;
 
 /** CleanRL sac_continuous_action.py defaults (its default env is MuJoCo Hopper; ours is Pendulum). */
 export const SAC_DEFAULTS: SACConfig = {
-  env: "Pendulum-v1",
-  seed: 1,
-  totalTimesteps: 1_000_000,
-  numEnvs: 1,
-  vectorEnv: "sync",
-  workers: 2,
-  bufferSize: 1_000_000,
-  replayInCheckpoint: true,
-  batchSize: 256,
+  ...CONTINUOUS_OFF_POLICY_DEFAULTS,
   learningStarts: 5000,
-  trainFreq: 1,
-  gradientSteps: 1,
-  gamma: 0.99,
-  nStep: 1,
-  iterationSteps: 1000,
   policyLearningRate: 3e-4,
   qLearningRate: 1e-3,
   policyFrequency: 2,
@@ -78,12 +65,6 @@ export const SAC_DEFAULTS: SACConfig = {
   logStdMin: -5,
   logStdMax: 2,
   scaleInCorrection: true,
-  backend: "wasm",
-  evalEvery: 0,
-  evalEpisodes: 10,
-  evalDeterministic: true,
-  checkpointEvery: 0,
-  checkpointSeconds: 60,
 };
 
 /** SB3's SAC wherever the Zoo leaves its defaults: one learning rate, actor every step, its log σ clip and α loss. */

@@ -20,7 +20,7 @@ import { DeterministicActor } from "../policies/deterministic_actor.js";
 import type { ReplayBatch } from "../replay/buffer.js";
 import { boundedBox, namedWeights, setNamedWeights, type ContinuousActorSpec } from "./continuous_agent.js";
 import { normalNoise, td3ActorStep, td3CriticStep, type ContinuousBatch, type TwinCritics } from "./continuous_update.js";
-import { OffPolicyAlgorithm, offPolicyShape, validateOffPolicy, type AgentSetup, type OffPolicyAgent, type OffPolicyContext } from "./off_policy.js";
+import { CONTINUOUS_OFF_POLICY_DEFAULTS, OffPolicyAlgorithm, offPolicyShape, validateOffPolicy, type AgentSetup, type OffPolicyAgent, type OffPolicyContext } from "./off_policy.js";
 import { criticWeights, makeTwinCritics, setCriticWeights, updateTwinTargets } from "./sac.js";
 import { prefixed, putAdam, putWeights, takeAdam, type NamedArrays } from "./state.js";
 import type { ActingPolicy, AlgorithmPreset } from "./types.js";
@@ -42,21 +42,8 @@ export type TD3Config = z.infer<typeof td3ConfigSchema>;
 
 /** CleanRL td3_continuous_action.py defaults (its default env is MuJoCo Hopper; ours is Pendulum). */
 export const TD3_DEFAULTS: TD3Config = {
-  env: "Pendulum-v1",
-  seed: 1,
-  totalTimesteps: 1_000_000,
-  numEnvs: 1,
-  vectorEnv: "sync",
-  workers: 2,
-  bufferSize: 1_000_000,
-  replayInCheckpoint: true,
-  batchSize: 256,
+  ...CONTINUOUS_OFF_POLICY_DEFAULTS,
   learningStarts: 25_000,
-  trainFreq: 1,
-  gradientSteps: 1,
-  gamma: 0.99,
-  nStep: 1,
-  iterationSteps: 1000,
   learningRate: 3e-4,
   policyFrequency: 2,
   tau: 0.005,
@@ -64,12 +51,6 @@ export const TD3_DEFAULTS: TD3Config = {
   policyNoise: 0.2,
   noiseClip: 0.5,
   hidden: [256, 256],
-  backend: "wasm",
-  evalEvery: 0,
-  evalEpisodes: 10,
-  evalDeterministic: true,
-  checkpointEvery: 0,
-  checkpointSeconds: 60,
 };
 
 /** RL Baselines3 Zoo `hyperparams/td3.yml` where refinery has the env and the Zoo's options (MountainCarContinuous uses Ornstein-Uhlenbeck noise, not in refinery). */
