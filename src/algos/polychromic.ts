@@ -10,6 +10,8 @@
  *   A_t   = gae(γ, λ)                                    on the base trajectories' steps
  *   then PPO's update on all steps: for each epoch, for each minibatch
  *     L = mean(clippedSurrogate(ρ, normalise(A), ε)) − entCoef·mean(H) + vfCoef·valueLoss(V, R, V_old, ε)
+ *   with action masking (actionMasking auto|on|off, as ppo): sampling, log π and H under the
+ *   mask each step was collected with (masked logits −1e8), the masks stored by the collector
  *
  * Value targets are GAE returns on every step (continuations included). Vine continuations are
  * not episodes from a reset, so only the base trajectories are reported as episodes; every
@@ -42,7 +44,7 @@ export const polychromicConfigSchema = ppoConfigSchema
   .pick({
     env: true, seed: true, totalTimesteps: true, learningRate: true, annealLr: true, gamma: true, gaeLambda: true,
     numMinibatches: true, updateEpochs: true, normAdv: true, clipCoef: true, clipVloss: true, entCoef: true, vfCoef: true,
-    maxGradNorm: true, targetKl: true, hidden: true, activation: true, initLogStd: true, orthoInit: true,
+    maxGradNorm: true, targetKl: true, hidden: true, activation: true, initLogStd: true, orthoInit: true, actionMasking: true,
     evalEvery: true, evalEpisodes: true, evalDeterministic: true, checkpointEvery: true, checkpointSeconds: true,
   })
   .extend({
@@ -82,6 +84,7 @@ export const POLYCHROMIC_DEFAULTS: PolychromicConfig = {
   activation: "tanh",
   initLogStd: 0,
   orthoInit: true,
+  actionMasking: "auto",
   evalEvery: 0,
   evalEpisodes: 10,
   evalDeterministic: true,
@@ -187,6 +190,7 @@ export class PolychromicPPO implements Algorithm {
       subsetMode: c.subsetMode,
       numSubsets: c.numSubsets,
       success: successPredicate(c),
+      actionMasking: c.actionMasking ?? "auto",
     });
   }
 
@@ -257,7 +261,8 @@ export class PolychromicPPO implements Algorithm {
     const c = this.config;
     const n = vine.numSteps;
     const batch: RolloutBatch = { ...vine, numEnvs: 1, lastValues: new Float32Array(1), episodes: [] };
-    const mb = new Minibatch(Math.max(1, Math.floor(n / c.numMinibatches)), vine.obsSize, vine.actSize, vine.discrete);
+    // With masking the batch carries each step's mask (vine.actionMasks), which gather copies.
+    const mb = new Minibatch(Math.max(1, Math.floor(n / c.numMinibatches)), vine.obsSize, vine.actSize, vine.discrete, this.collector.maskWidth);
     const sums = { policyLoss: 0, valueLoss: 0, entropy: 0, approxKl: 0, clipFraction: 0, gradNorm: 0 };
     let count = 0, epochs = 0;
     for (let epoch = 0; epoch < c.updateEpochs; epoch++) {
@@ -281,7 +286,7 @@ export class PolychromicPPO implements Algorithm {
   /** One Adam step on PPO's loss, computed in typed arrays and backpropagated by hand (PPO's manualStep). */
   private minibatchStep(mb: Minibatch, adv: Float32Array, clip: number) {
     return tf.tidy(() => {
-      const fwd = this.policy.forwardForLoss(mb.obs, mb.actions, mb.size);
+      const fwd = this.policy.forwardForLoss(mb.obs, mb.actions, mb.size, mb.masks);
       const loss = ppoLossGradients(fwd, mb, adv, clip, this.config);
       const grads = this.policy.backwardForLoss(fwd, loss.dLogProb, loss.dEntropy, loss.dValue);
       return { ...loss.stats, gradNorm: this.optimizer.applyGradients(grads, this.config.maxGradNorm) };
@@ -295,7 +300,7 @@ export class PolychromicPPO implements Algorithm {
   }
 
   actingPolicy(seed: number): ActingPolicy {
-    return policyActor(this.policy, new Rng(seed));
+    return policyActor(this.policy, new Rng(seed), this.collector.masking);
   }
 
   makeEvalEnv(): Env<unknown, unknown> {
@@ -320,7 +325,7 @@ export class PolychromicPPO implements Algorithm {
   }
 
   exportPolicy(): { spec: Record<string, unknown>; weights: Record<string, Float32Array>; shapes: Record<string, number[]> } {
-    return { spec: { ...this.policy.spec, env: this.config.env, obsNorm: null, clipObs: null }, weights: this.policy.getWeights(), shapes: this.policy.paramShapes() };
+    return { spec: { ...this.policy.spec, actionMasking: this.collector.masking, env: this.config.env, obsNorm: null, clipObs: null }, weights: this.policy.getWeights(), shapes: this.policy.paramShapes() };
   }
 
   dispose(): void {

@@ -1,7 +1,8 @@
 import { ConfigError, EnvError, describeValue } from "../core/errors.js";
 import type { Rng } from "../core/rng.js";
 import { Discrete, flatSize, isNumericArray } from "../core/spaces.js";
-import { hasSnapshots, type Env } from "../envs/env.js";
+import { readActionMask, resolveActionMasking, writeMaskRow, type ActionMaskingMode } from "../envs/action_mask.js";
+import { hasSnapshots, type Env, type Info } from "../envs/env.js";
 import { captureEnvState, restoreEnvState, type EnvState } from "../envs/state.js";
 import type { TrajectorySummary } from "../advantage/set.js";
 import { allSubsets } from "../advantage/set.js";
@@ -35,6 +36,11 @@ export interface VineOptions {
   subsetMode: "all" | "random";
   numSubsets: number;
   success: SuccessPredicate;
+  /**
+   * Mask actions with the env's action masks (its `actionMasks()`, else `info.action_mask`):
+   * "auto" (default) when the env provides them, "on" requires them, "off" ignores them.
+   */
+  actionMasking?: ActionMaskingMode;
 }
 
 /**
@@ -57,6 +63,11 @@ export interface VineBatch {
   rewards: Float32Array;
   /** 1 at the last step of every trajectory. */
   dones: Uint8Array;
+  /**
+   * With action masking: the mask each step's action was chosen under, numActions flags per
+   * step (1 = allowed); a continuation's first mask is its restored vine state's.
+   */
+  actionMasks?: Uint8Array;
   // Per trajectory.
   start: Int32Array;
   length: Int32Array;
@@ -79,6 +90,8 @@ interface Trajectory {
   logProbs: number[];
   values: number[];
   rewards: number[];
+  /** The mask of each step's state (maskWidth flags per step; empty without masking). */
+  masks: number[];
   cells: number[];
   snapshots: EnvState[] | null;
   terminated: boolean;
@@ -100,6 +113,10 @@ export class VineCollector {
   readonly obsSize: number;
   readonly actSize: number;
   readonly maxSteps: number;
+  /** Whether actions are masked (resolved from `actionMasking` against the env at construction). */
+  readonly masking: boolean;
+  /** Mask entries per step: the Discrete action count (0 when not masking). */
+  readonly maskWidth: number;
   private readonly envs: Env<unknown, unknown>[] = [];
 
   constructor(
@@ -123,6 +140,19 @@ export class VineCollector {
     const limit = first.spec?.maxEpisodeSteps;
     if (limit === undefined) throw new ConfigError(`vine collector: ${String(first)} has no time limit`, "make the env with maxEpisodeSteps");
     this.maxSteps = limit;
+    // Whether the env provides masks shows in its reset info; every collect resets again.
+    const mode = o.actionMasking ?? "auto";
+    const provides = mode === "off" ? false : readActionMask(first, first.reset({ seed: 0 })[1]) !== null;
+    this.masking = resolveActionMasking(mode, provides, String(first), policy.discrete);
+    this.maskWidth = this.masking ? (first.actionSpace as Discrete).n : 0;
+  }
+
+  /**
+   * Env `env`'s mask after a reset, step or restore whose info is `info` (for a restore: the
+   * mask recorded with the snapshot; an env's `actionMasks()` method reads the restored state).
+   */
+  private writeMask(env: Env<unknown, unknown>, info: Info | null | undefined, out: Uint8Array, offset: number): void {
+    writeMaskRow(readActionMask(env, info), this.maskWidth, out, offset, `vine collector: ${String(env)}`);
   }
 
   private env(i: number): Env<unknown, unknown> {
@@ -135,13 +165,17 @@ export class VineCollector {
     const B = o.numRollouts;
     const starts: EnvState[] = [];
     const startObs: Float32Array[] = [];
+    const startMasks: (Uint8Array | null)[] = [];
     for (let b = 0; b < B; b++) {
       const env = this.env(b);
-      const [obs] = env.reset({ seed: rng.nextSeed() });
+      const [obs, info] = env.reset({ seed: rng.nextSeed() });
       startObs.push(this.flat(obs, env));
       starts.push(captureEnvState(env));
+      const mask = this.masking ? new Uint8Array(this.maskWidth) : null;
+      if (mask) this.writeMask(env, info, mask, 0);
+      startMasks.push(mask);
     }
-    const base = this.run(starts, startObs, rng, true);
+    const base = this.run(starts, startObs, startMasks, rng, true);
     const vineRollout: number[] = [];
     const vineTime: number[] = [];
     base.forEach((t, b) => {
@@ -155,38 +189,52 @@ export class VineCollector {
     const N = o.numVines;
     const vineStarts: EnvState[] = [];
     const vineObs: Float32Array[] = [];
+    const vineMasks: (Uint8Array | null)[] = [];
+    const w = this.maskWidth;
     vineRollout.forEach((b, v) => {
       const t = base[b];
       const time = vineTime[v];
       const obs = Float32Array.from(t.obs.slice(time * this.obsSize, (time + 1) * this.obsSize));
+      // The mask recorded at the vine state, with its snapshot (taken before that step).
+      const mask = this.masking ? Uint8Array.from(t.masks.slice(time * w, (time + 1) * w)) : null;
       for (let j = 0; j < N; j++) {
         vineStarts.push((t.snapshots as EnvState[])[time]);
         vineObs.push(obs);
+        vineMasks.push(mask);
       }
     });
-    const vines = this.run(vineStarts, vineObs, rng, false);
+    const vines = this.run(vineStarts, vineObs, vineMasks, rng, false);
     const subsets = vineRollout.map(() => (o.subsetMode === "all" ? allSubsets(N, o.setSize) : randomSubsets(N, o.setSize, o.numSubsets, rng)));
     return this.assemble([...base, ...vines], B, Int32Array.from(vineRollout), Int32Array.from(vineTime), subsets);
   }
 
-  /** Runs one episode from each start state to its end, all in lock-step; `snapshots` keeps the state before every step. */
-  private run(starts: EnvState[], startObs: Float32Array[], rng: Rng, snapshots: boolean): Trajectory[] {
-    const { obsSize, actSize, policy } = this;
+  /**
+   * Runs one episode from each start state to its end, all in lock-step; `snapshots` keeps the
+   * state before every step. `startMasks[e]` is the mask recorded with start state e (masking).
+   */
+  private run(starts: EnvState[], startObs: Float32Array[], startMasks: (Uint8Array | null)[], rng: Rng, snapshots: boolean): Trajectory[] {
+    const { obsSize, actSize, policy, maskWidth: w } = this;
     const count = starts.length;
     const trajs: Trajectory[] = [];
     const current = new Float32Array(count * obsSize);
+    const currentMask = this.masking ? new Uint8Array(count * w) : null;
     for (let e = 0; e < count; e++) {
       const env = this.env(e);
       restoreEnvState(env, starts[e]);
       current.set(startObs[e], e * obsSize);
-      trajs.push({ obs: [], actions: [], logProbs: [], values: [], rewards: [], cells: cellOf(env), snapshots: snapshots ? [] : null, terminated: false, truncated: false, finalObs: new Float32Array(obsSize) });
+      if (currentMask) this.writeMask(env, { action_mask: startMasks[e] }, currentMask, e * w);
+      trajs.push({ obs: [], actions: [], logProbs: [], values: [], rewards: [], masks: [], cells: cellOf(env), snapshots: snapshots ? [] : null, terminated: false, truncated: false, finalObs: new Float32Array(obsSize) });
     }
     let running = Array.from({ length: count }, (_, e) => e);
     const buf: ActBuffers = policy.buffers(Math.max(1, count));
     const batchObs = new Float32Array(count * obsSize);
+    const batchMask = currentMask ? new Uint8Array(count * w) : null;
     while (running.length > 0) {
-      running.forEach((e, p) => batchObs.set(current.subarray(e * obsSize, (e + 1) * obsSize), p * obsSize));
-      policy.act(batchObs, running.length, rng, buf, false, true);
+      running.forEach((e, p) => {
+        batchObs.set(current.subarray(e * obsSize, (e + 1) * obsSize), p * obsSize);
+        if (batchMask && currentMask) batchMask.set(currentMask.subarray(e * w, (e + 1) * w), p * w);
+      });
+      policy.act(batchObs, running.length, rng, buf, false, true, batchMask);
       const next: number[] = [];
       running.forEach((e, p) => {
         const env = this.env(e);
@@ -196,8 +244,9 @@ export class VineCollector {
         for (let j = 0; j < actSize; j++) t.actions.push(buf.actions[p * actSize + j]);
         t.logProbs.push(buf.logProbs[p]);
         t.values.push(buf.values[p]);
+        if (batchMask) for (let j = 0; j < w; j++) t.masks.push(batchMask[p * w + j]);
         const action = policy.discrete ? buf.actions[p] : buf.actions.subarray(p * actSize, (p + 1) * actSize);
-        const [obs, reward, terminated, truncated] = env.step(action);
+        const [obs, reward, terminated, truncated, info] = env.step(action);
         t.rewards.push(reward);
         t.cells.push(...cellOf(env));
         const flat = this.flat(obs, env);
@@ -207,6 +256,7 @@ export class VineCollector {
           t.finalObs = flat;
         } else {
           current.set(flat, e * obsSize);
+          if (currentMask) this.writeMask(env, info, currentMask, e * w);
           next.push(e);
         }
       });
@@ -235,6 +285,7 @@ export class VineCollector {
       values: new Float32Array(numSteps),
       rewards: new Float32Array(numSteps),
       dones: new Uint8Array(numSteps),
+      ...(this.masking ? { actionMasks: new Uint8Array(numSteps * this.maskWidth) } : {}),
       start,
       length,
       returns: new Float32Array(n),
@@ -255,6 +306,7 @@ export class VineCollector {
       batch.logProbs.set(t.logProbs, s);
       batch.values.set(t.values, s);
       batch.rewards.set(t.rewards, s);
+      batch.actionMasks?.set(t.masks, s * this.maskWidth);
       batch.dones[s + length[i] - 1] = 1;
       const ret = t.rewards.reduce((a, r) => a + r, 0);
       batch.returns[i] = ret;

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { allSubsets } from "../../src/advantage/set.js";
 import { getDiversity } from "../../src/advantage/diversity.js";
 import { Rng } from "../../src/core/rng.js";
+import { Wrapper } from "../../src/envs/env.js";
 import { make } from "../../src/envs/registry.js";
 import type { ActBuffers } from "../../src/policies/actor_critic.js";
 import { goalReached, VineCollector, type VineBatch, type VinePolicy } from "../../src/rollout/vine_collector.js";
@@ -138,5 +139,87 @@ describe("VineCollector", () => {
 
   it("refuses a set larger than the continuations, in one line", () => {
     expect(() => new VineCollector(() => make(ENV), new UniformPolicy(), { ...options, setSize: 4 })).toThrow(/setSize 4 is more than numVines 3.*Fix:/);
+  });
+});
+
+/** UniformPolicy that samples uniformly among the allowed actions when given masks. */
+class MaskedUniformPolicy extends UniformPolicy {
+  override act(obs: Float32Array, batch: number, rng: Rng, out: ActBuffers, _det = false, withValues = true, masks?: Uint8Array | null): void {
+    super.act(obs, batch, rng, out, _det, withValues);
+    if (!masks) return;
+    for (let i = 0; i < batch; i++) {
+      const allowed = [0, 1, 2, 3, 4, 5, 6].filter((a) => masks[i * 7 + a]);
+      out.actions[i] = allowed[rng.integer(0, allowed.length)];
+      out.logProbs[i] = Math.log(1 / allowed.length);
+    }
+  }
+}
+
+/** Logs, for every step of its env copy, the grid's own mask of the state the action is taken in. */
+class MaskSpy extends Wrapper {
+  readonly log: { mask: number[]; action: number }[] = [];
+  override step(action: unknown) {
+    const grid = this.unwrapped as unknown as { actionMask(): Int8Array };
+    this.log.push({ mask: Array.from(grid.actionMask()), action: action as number });
+    return super.step(action);
+  }
+}
+
+describe("VineCollector with action masks", () => {
+  it("stores, step by step, the env's own mask of the state acted in, after a snapshot restore too; acts only on allowed actions", () => {
+    const spies: MaskSpy[] = [];
+    const c = new VineCollector(() => {
+      const spy = new MaskSpy(make(ENV));
+      spies.push(spy);
+      return spy;
+    }, new MaskedUniformPolicy(), options);
+    expect(c.masking).toBe(true);
+    expect(c.maskWidth).toBe(7);
+    const b = c.collect(new Rng(5));
+    c.close();
+    const masks = b.actionMasks as Uint8Array;
+    expect(masks).toHaveLength(b.numSteps * 7);
+    // Env copy e runs base trajectory e (e < B) first, then continuation e (restored from a snapshot).
+    const B = b.numRollouts;
+    const vineTrajs = b.length.length - B;
+    let restoredChecked = 0, freshCopies = 0;
+    spies.forEach((spy, e) => {
+      const trajs = [...(e < B ? [e] : []), ...(e < vineTrajs ? [B + e] : [])];
+      expect(spy.log).toHaveLength(trajs.reduce((n, i) => n + b.length[i], 0));
+      let k = 0;
+      for (const i of trajs) {
+        for (const r of rowsOf(b, i)) {
+          const logged = spy.log[k++];
+          expect(Array.from(masks.subarray(r * 7, r * 7 + 7))).toEqual(logged.mask);
+          expect(b.actions[r]).toBe(logged.action);
+          expect(masks[r * 7 + b.actions[r]]).toBe(1);
+        }
+        if (i >= B) restoredChecked++;
+        // A copy that never ran a base trajectory knows its state only from the restored snapshot.
+        if (i >= B && e >= B) freshCopies++;
+      }
+    });
+    expect(restoredChecked).toBe(vineTrajs);
+    expect(freshCopies).toBeGreaterThan(0);
+    // Masks vary: forward is allowed in some states and not in others (facing a wall).
+    const forward = Array.from({ length: b.numSteps }, (_, r) => masks[r * 7 + 2]);
+    expect(new Set(forward).size).toBe(2);
+    // A continuation's first mask is its vine state's.
+    for (let v = 0; v < b.vineRollout.length; v++) {
+      const baseRow = b.start[b.vineRollout[v]] + b.vineTime[v];
+      for (let j = 0; j < 3; j++) {
+        const r = b.start[B + v * 3 + j];
+        expect(Array.from(masks.subarray(r * 7, r * 7 + 7))).toEqual(Array.from(masks.subarray(baseRow * 7, baseRow * 7 + 7)));
+      }
+    }
+  });
+
+  it("actionMasking off stores no masks; on with an env without masks is PPO's one-line error", () => {
+    const off = new VineCollector(() => make(ENV), new UniformPolicy(), { ...options, actionMasking: "off" });
+    expect(off.masking).toBe(false);
+    expect(off.collect(new Rng(1)).actionMasks).toBeUndefined();
+    off.close();
+    const cartPolicy = { ...new UniformPolicy(), obsSize: 4, buffers: (n: number) => new UniformPolicy().buffers(n), act: () => undefined, values: (_o: Float32Array, _n: number, out: Float32Array) => out };
+    expect(() => new VineCollector(() => make("CartPole-v1"), cartPolicy, { ...options, actionMasking: "on" })).toThrow(/^actionMasking=on but .* provides no action masks.*Fix: /);
   });
 });
