@@ -109,8 +109,10 @@ export function actTensor(policy: ActorCritic, actions: Int32Array | Float32Arra
   return policy.discrete ? tf.tensor1d(actions.subarray(0, n) as Int32Array, "int32") : tf.tensor2d(actions.subarray(0, n * policy.actSize) as Float32Array, [n, policy.actSize]);
 }
 
-export function forward(policy: ActorCritic, obs: Float32Array, actions: Int32Array | Float32Array, n: number) {
-  return policy.evaluate(obsTensor(policy, obs, n), actTensor(policy, actions, n));
+/** log π, H and V of n steps; `masks` ([n, numActions] 0/1, Discrete) masks the logits first. */
+export function forward(policy: ActorCritic, obs: Float32Array, actions: Int32Array | Float32Array, n: number, masks?: Uint8Array | null) {
+  const masksT = masks ? tf.tensor2d(Int32Array.from(masks), [n, masks.length / n], "int32") : null;
+  return policy.evaluate(obsTensor(policy, obs, n), actTensor(policy, actions, n), masksT);
 }
 
 /** Log-probabilities of every action of a Discrete policy, [n, A], from log π(a|s) of constant actions. */
