@@ -6,6 +6,7 @@
  *   OffPolicyAlgorithm (vector env → ReplayBuffer → minibatches)  with this agent:
  *     act:    ε-greedy on Q(s, ·), ε = linearSchedule(explorationStart → explorationEnd over explorationFraction·T)
  *     update: y = r + γ^m·(1 − terminated)·Q̄(s', argmax_a' Q̄(s', a'))       (double: argmax of the online Q)
+ *             with action masking, a' ranges over the actions allowed in s' (the buffer stores s''s mask)
  *             L = mean (Q(s, a) − y)²  (loss "mse", CleanRL)  or  mean Huber₁(Q(s, a) − y)  ("huber", SB3)
  *             one Adam step (eps 1e-8), optional global grad-norm clip
  *     after each vector step, past learningStarts: every targetNetworkFrequency env steps
@@ -45,7 +46,7 @@ export const dqnConfigSchema = z
     activation: z.enum(["tanh", "relu"]).describe("hidden activation"),
     actionMasking: z
       .enum(["auto", "on", "off"])
-      .describe("honour the env's action masks in ε-greedy acting (random actions and argmax among the allowed ones): auto = when the env provides them"),
+      .describe("honour the env's action masks in ε-greedy acting (random actions and argmax among the allowed ones) and in the TD target (max over the next state's allowed actions): auto = when the env provides them"),
   })
   .strict();
 
@@ -112,16 +113,19 @@ export function validateDqn(c: DQNConfig): void {
 /**
  * TD targets y = r + discount·(1 − done)·Q̄(s', a*) for a batch: a* = argmax Q̄(s', ·), or with
  * `qNextOnline` (Double DQN) a* = argmax Q(s', ·). Rows of `qNext*` are [numActions] per sample.
+ * With `batch.nextMasks` (action masking) the argmax ranges over the actions allowed in s' only.
  */
 export function dqnTargets(
-  batch: Pick<ReplayBatch, "size" | "rewards" | "discounts" | "dones">,
+  batch: Pick<ReplayBatch, "size" | "rewards" | "discounts" | "dones" | "nextMasks">,
   qNextTarget: Float32Array,
   qNextOnline: Float32Array | null,
   numActions: number,
   out = new Float32Array(batch.size),
 ): Float32Array {
+  const masks = batch.nextMasks;
   for (let b = 0; b < batch.size; b++) {
-    const a = argmaxRow(qNextOnline ?? qNextTarget, b, numActions);
+    const q = qNextOnline ?? qNextTarget;
+    const a = masks ? maskedArgmax(q, masks, b * numActions, numActions) : argmaxRow(q, b, numActions);
     out[b] = batch.rewards[b] + batch.discounts[b] * (1 - batch.dones[b]) * qNextTarget[b * numActions + a];
   }
   return out;
@@ -196,7 +200,10 @@ export class DQNAgent implements OffPolicyAgent {
     const size = batch.size;
     const qNextTarget = this.target.evaluate(batch.nextObs, size);
     const qNextOnline = c.double ? this.q.evaluate(batch.nextObs, size) : null;
-    const y = dqnTargets(batch, qNextTarget, qNextOnline, nA);
+    if (this.masking && !batch.nextMasks) {
+      throw new ConfigError("this run masks actions, but a replay batch arrived without next-state masks", "store transitions in a replay buffer with maskWidth = the action count", "mask_mismatch");
+    }
+    const y = dqnTargets(this.masking ? batch : { ...batch, nextMasks: undefined }, qNextTarget, qNextOnline, nA);
     const actions = batch.actions as Int32Array;
     const qTaken = new Float32Array(size);
     let loss = 0;
@@ -291,10 +298,7 @@ export class DQNAgent implements OffPolicyAgent {
 /**
  * ε-greedy actions for `n` observations: each env independently takes a uniform random
  * action with probability ε (one uniform draw, then the action draw), else argmax Q. Q is
- * evaluated only when some env acts greedily.
- */
-/**
- * ε-greedy actions for `n` observations. With `masks` ([n, numActions], 1 = allowed) the
+ * evaluated only when some env acts greedily. With `masks` ([n, numActions], 1 = allowed) the
  * random action is uniform over the allowed actions and the greedy one the allowed argmax.
  */
 export function epsilonGreedy(q: QNetwork, obs: Float32Array, n: number, epsilon: number, rng: Rng, masks: Uint8Array | null = null, out = new Int32Array(n)): Int32Array {
@@ -326,6 +330,7 @@ function nthAllowed(masks: Uint8Array, at: number, n: number, k: number): number
   return 0;
 }
 
+/** The allowed action with the largest value in row `values[at .. at + n)` (mask row at the same offset). */
 function maskedArgmax(values: Float32Array, masks: Uint8Array, at: number, n: number): number {
   let best = -1;
   for (let i = 0; i < n; i++) if (masks[at + i] && (best < 0 || values[at + i] > values[at + best])) best = i;

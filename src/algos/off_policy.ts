@@ -6,6 +6,7 @@
  *   for each vector step (numEnvs transitions):
  *     a = random (before learningStarts, for agents with randomWarmup) or agent.act(obs, explore)
  *     step the vector env; store (s, a, r, s', terminated, truncated) with s' = finalObs at episode ends
+ *       (with action masking also the mask of s', from finalInfo at episode ends)
  *     if transitions > learningStarts and vectorSteps % trainFreq == 0:
  *       gradientSteps × agent.update(buffer.sample(batchSize))     (−1: trainFreq·numEnvs of them)
  *     agent.afterStep()                                             (target syncs counted in env steps, schedules)
@@ -235,7 +236,9 @@ export class OffPolicyAlgorithm implements Algorithm {
     if (this.agent.randomWarmup && space instanceof Box && !space.isBounded()) {
       throw new ConfigError(`${name} takes uniform random actions before learningStarts, but ${String(space)} is unbounded`, "use an env with a bounded Box action space");
     }
-    this.buffer = new ReplayBuffer({ capacity: c.bufferSize, numEnvs: vec.numEnvs, obsSize: vec.obsSize, actSize: discrete ? 1 : vec.actSize, discrete, gamma: c.gamma, nStep: c.nStep });
+    // With masking the buffer keeps each transition's next-state mask (DQN's masked target).
+    const maskWidth = this.masking ? this.numActions : 0;
+    this.buffer = new ReplayBuffer({ capacity: c.bufferSize, numEnvs: vec.numEnvs, obsSize: vec.obsSize, actSize: discrete ? 1 : vec.actSize, discrete, gamma: c.gamma, nStep: c.nStep, maskWidth });
     this.batch = this.buffer.allocateBatch(c.batchSize);
   }
 
@@ -303,7 +306,8 @@ export class OffPolicyAlgorithm implements Algorithm {
       const [next, rewards, terminated, truncated, info] = this.vec.step(actions);
       this.hooks.onStep?.({ obs: next, rewards, terminated, truncated });
       if (this.masks) this.readMasks(info.envInfos, this.masks);
-      this.buffer.add({ obs, actions, rewards, nextObs: next, terminated, truncated, finalObs: info.finalObs });
+      const masked = this.masks ? { nextMasks: this.masks, finalMasks: info.finalInfo.map((f) => f?.action_mask as ArrayLike<number> | undefined) } : {};
+      this.buffer.add({ obs, actions, rewards, nextObs: next, terminated, truncated, finalObs: info.finalObs, ...masked });
       for (const ep of info.episode) if (ep) episodes.push({ return: ep.r, length: ep.l });
       this.obs = next;
       this.vectorSteps++;

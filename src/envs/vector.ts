@@ -187,7 +187,8 @@ export class SyncVectorEnv implements VectorEnv {
         const last = new Float32Array(this.obsSize);
         this.writeRow(last, 0, o);
         finalObs[i] = last;
-        finalInfo[i] = info;
+        // Read before the reset: an actionMasks() method answers for the current state only.
+        finalInfo[i] = withActionMask(env, info);
         episode[i] = (info?.episode as EpisodeStatistics | undefined) ?? null;
         const [o2, info2] = env.reset();
         this.writeRow(obs, i, o2);

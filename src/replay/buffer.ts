@@ -1,5 +1,6 @@
 import { ConfigError, describeValue, RefineryError } from "../core/errors.js";
 import type { Rng } from "../core/rng.js";
+import { writeMaskRow } from "../envs/action_mask.js";
 
 export interface ReplayBufferOptions {
   /** Transitions the ring holds (rounded down to a multiple of numEnvs). */
@@ -16,6 +17,11 @@ export interface ReplayBufferOptions {
   gamma: number;
   /** Steps of the n-step return (default 1). */
   nStep?: number;
+  /**
+   * Action-mask entries per row (the Discrete action count) to store the mask of each row's
+   * next observation, so targets can max over the allowed next actions; 0 (default): none.
+   */
+  maskWidth?: number;
 }
 
 /** One vector-env step as the buffer takes it (rows per env, as the vector env returns them). */
@@ -31,6 +37,13 @@ export interface ReplayStep {
   truncated: ArrayLike<number>;
   /** The vector env's `info.finalObs`: the true last observation of envs whose episode ended. */
   finalObs?: readonly (Float32Array | null)[];
+  /** With `maskWidth`: the action masks of the returned rows `nextObs` (numEnvs × maskWidth, 1 = allowed). */
+  nextMasks?: Uint8Array;
+  /**
+   * With `maskWidth`: the mask of each ended env's true last observation (the vector env's
+   * `info.finalInfo[i].action_mask`), else null; stored as `finalObs` is.
+   */
+  finalMasks?: readonly (ArrayLike<number | boolean> | null | undefined)[];
 }
 
 /** A sampled minibatch: `size` rows, row-major. */
@@ -43,6 +56,8 @@ export interface ReplayBatch {
   rewards: Float32Array;
   /** The observation to bootstrap from (true final observation at a truncation). */
   nextObs: Float32Array;
+  /** The action mask of `nextObs` (size × maskWidth, 1 = allowed); only in a buffer with maskWidth. */
+  nextMasks?: Uint8Array;
   /** 1 where the bootstrap is masked: the episode terminated (never for truncation). */
   dones: Float32Array;
   /** γ^m, m = steps summed in `rewards` (γ for one-step). */
@@ -84,6 +99,12 @@ const STATE_VERSION = 1;
  * reaches overwritten data (the newest slot comes first), so the ring wrap is safe. With
  * nStep = 1 this is the plain one-step transition with discount γ.
  *
+ * Action masks (`maskWidth` > 0, DQN with action masking): each row also stores the mask of
+ * its `nextObs`, chosen as `nextObs` is: the returned row's mask, or for a row whose episode
+ * ended the mask of the true last observation (`finalMasks`, from the vector env's
+ * `finalInfo`). A batch's `nextMasks` is the mask of the observation it bootstraps from (the
+ * last step an n-step sum used), so a target can max over the allowed next actions only.
+ *
  * Sampling is uniform with replacement over the stored rows, from the caller's seeded
  * generator. `saveState`/`loadState` round-trip the filled part exactly (checkpoints).
  */
@@ -98,8 +119,12 @@ export class ReplayBuffer {
   readonly slots: number;
   /** Transitions the buffer can hold: slots × numEnvs. */
   readonly capacity: number;
+  /** Mask entries per row (0: no masks stored). */
+  readonly maskWidth: number;
   private readonly obs: Float32Array;
   private readonly nextObs: Float32Array;
+  /** The mask of each row's bootstrap observation (its `nextObs`), maskWidth per row. */
+  private readonly nextMasks: Uint8Array;
   private readonly actions: Int32Array | Float32Array;
   private readonly rewards: Float32Array;
   private readonly terminated: Uint8Array;
@@ -111,6 +136,7 @@ export class ReplayBuffer {
   constructor(options: ReplayBufferOptions) {
     const { capacity, numEnvs, obsSize, actSize, discrete, gamma } = options;
     const nStep = options.nStep ?? 1;
+    const maskWidth = options.maskWidth ?? 0;
     positiveInt(numEnvs, "numEnvs", "pass the vector env's numEnvs");
     positiveInt(obsSize, "obsSize", "pass the observation's flat size");
     positiveInt(actSize, "actSize", "pass 1 for Discrete actions, the Box size otherwise");
@@ -122,6 +148,7 @@ export class ReplayBuffer {
       );
     }
     if (!(gamma >= 0 && gamma <= 1)) throw new ConfigError(`replay buffer gamma must be in [0, 1], got ${describeValue(gamma)}`, "pass e.g. 0.99");
+    if (!Number.isSafeInteger(maskWidth) || maskWidth < 0) throw new ConfigError(`replay buffer maskWidth must be an integer ≥ 0, got ${describeValue(maskWidth)}`, "pass the Discrete action count, or 0 for no masks");
     if (discrete && actSize !== 1) throw new ConfigError(`a discrete replay buffer stores one action index per row, got actSize ${actSize}`, "pass actSize 1 with discrete: true");
     this.numEnvs = numEnvs;
     this.obsSize = obsSize;
@@ -129,6 +156,7 @@ export class ReplayBuffer {
     this.discrete = discrete;
     this.gamma = gamma;
     this.nStep = nStep;
+    this.maskWidth = maskWidth;
     this.slots = Math.floor(capacity / numEnvs);
     this.capacity = this.slots * numEnvs;
     const rows = this.capacity;
@@ -138,11 +166,12 @@ export class ReplayBuffer {
     this.rewards = new Float32Array(rows);
     this.terminated = new Uint8Array(rows);
     this.truncated = new Uint8Array(rows);
+    this.nextMasks = new Uint8Array(rows * maskWidth);
   }
 
   /** Bytes of the arrays of a buffer with these sizes (what it allocates; a checkpoint of a full buffer stores about as much). */
-  static bytesFor(capacity: number, obsSize: number, actSize: number): number {
-    return capacity * (2 * 4 * obsSize + 4 * actSize + 4 + 2);
+  static bytesFor(capacity: number, obsSize: number, actSize: number, maskWidth = 0): number {
+    return capacity * (2 * 4 * obsSize + 4 * actSize + 4 + 2 + maskWidth);
   }
 
   /** Transitions stored. */
@@ -171,9 +200,17 @@ export class ReplayBuffer {
         "pass one row per env of the vector step",
       );
     }
+    const w = this.maskWidth;
+    if (w > 0 && step.nextMasks?.length !== numEnvs * w) {
+      throw new ConfigError(
+        `replay add: this buffer stores action masks, so nextMasks needs ${numEnvs * w} values (${numEnvs} envs × ${w}), got ${describeValue(step.nextMasks)}`,
+        "pass the masks of the returned rows (info.envInfos[i].action_mask) as nextMasks",
+      );
+    }
     const base = this.pos * numEnvs;
     this.obs.set(step.obs, base * obsSize);
     this.nextObs.set(step.nextObs, base * obsSize);
+    if (w > 0) this.nextMasks.set(step.nextMasks as Uint8Array, base * w);
     for (let e = 0; e < numEnvs; e++) {
       const row = base + e;
       const term = step.terminated[e] ? 1 : 0;
@@ -192,6 +229,7 @@ export class ReplayBuffer {
             "pass the vector env's info.finalObs as finalObs",
           );
         }
+        if (w > 0) this.storeFinalMask(step.finalMasks?.[e], row, term === 1, e);
       }
     }
     for (let j = 0; j < numEnvs * actSize; j++) this.actions[base * actSize + j] = step.actions[j];
@@ -200,6 +238,26 @@ export class ReplayBuffer {
       this.pos = 0;
       this.full = true;
     }
+  }
+
+  /**
+   * The mask of an ended row's true last observation, in place of the next episode's first
+   * (the row's `nextMasks` entry after the same-step autoreset). A terminated row never
+   * bootstraps, so without a mask it stores "all allowed"; a truncated one needs its mask.
+   */
+  private storeFinalMask(mask: ArrayLike<number | boolean> | null | undefined, row: number, terminated: boolean, e: number): void {
+    const w = this.maskWidth;
+    if (terminated && (!mask || !Array.prototype.some.call(mask, Boolean))) {
+      this.nextMasks.fill(1, row * w, (row + 1) * w);
+      return;
+    }
+    if (!mask) {
+      throw new ConfigError(
+        `replay add: env ${e} was truncated but no final action mask was given, so the allowed actions of its last observation are unknown`,
+        "pass the vector env's info.finalInfo[i].action_mask as finalMasks",
+      );
+    }
+    writeMaskRow(mask, w, this.nextMasks, row * w, `replay add: env ${e}'s final observation`);
   }
 
   /** A batch of `batchSize` rows drawn uniformly with replacement; fills `out` when given (same size). */
@@ -232,6 +290,7 @@ export class ReplayBuffer {
       actions: this.discrete ? new Int32Array(size) : new Float32Array(size * this.actSize),
       rewards: new Float32Array(size),
       nextObs: new Float32Array(size * this.obsSize),
+      ...(this.maskWidth > 0 ? { nextMasks: new Uint8Array(size * this.maskWidth) } : {}),
       dones: new Float32Array(size),
       discounts: new Float32Array(size),
       indices: new Int32Array(size),
@@ -262,6 +321,8 @@ export class ReplayBuffer {
     batch.discounts[k] = discount;
     batch.dones[k] = this.terminated[row];
     batch.nextObs.set(this.nextObs.subarray(row * obsSize, (row + 1) * obsSize), k * obsSize);
+    const w = this.maskWidth;
+    if (w > 0) (batch.nextMasks as Uint8Array).set(this.nextMasks.subarray(row * w, (row + 1) * w), k * w);
   }
 
   /** Empties the buffer (the arrays stay allocated). */
@@ -291,6 +352,7 @@ export class ReplayBuffer {
         discrete: this.discrete,
         pos: this.pos,
         full: this.full,
+        maskWidth: this.maskWidth,
       },
       arrays: {
         obs: this.obs.slice(0, rows * this.obsSize),
@@ -299,11 +361,18 @@ export class ReplayBuffer {
         rewards: this.rewards.slice(0, rows),
         terminated: toFloat(this.terminated, rows),
         truncated: toFloat(this.truncated, rows),
+        ...(this.maskWidth > 0 ? { nextMasks: toFloat(this.nextMasks, rows * this.maskWidth) } : {}),
       },
     };
   }
 
-  /** Restores `saveState` output of a buffer with the same sizes. */
+  /**
+   * Restores `saveState` output of a buffer with the same sizes. Masks are optional both
+   * ways: a state saved without masks (an older checkpoint, or a run without masking) loads
+   * into a masking buffer with every action allowed for the restored rows (their targets max
+   * over all actions, as before masking, until they are overwritten); saved masks are
+   * ignored by a buffer that stores none.
+   */
   loadState(state: ReplayBufferState): void {
     const j = state.json;
     const same = j.slots === this.slots && j.numEnvs === this.numEnvs && j.obsSize === this.obsSize && j.actSize === this.actSize && j.discrete === this.discrete;
@@ -319,6 +388,15 @@ export class ReplayBuffer {
     const rows = (full ? this.slots : pos) * this.numEnvs;
     const a = state.arrays;
     const need: [string, number][] = [["obs", rows * this.obsSize], ["nextObs", rows * this.obsSize], ["actions", rows * this.actSize], ["rewards", rows], ["terminated", rows], ["truncated", rows]];
+    const w = this.maskWidth;
+    const savedWidth = j.maskWidth ?? 0;
+    const withMasks = w > 0 && a.nextMasks !== undefined;
+    if (withMasks) {
+      if (savedWidth !== w) {
+        throw new RefineryError("checkpoint_mismatch", `saved replay buffer masks have ${describeValue(savedWidth)} entries per row, this buffer ${w}`, "resume with the env the run was written with");
+      }
+      need.push(["nextMasks", rows * w]);
+    }
     for (const [name, len] of need) {
       if (!(a[name] instanceof Float32Array) || a[name].length !== len) {
         throw new RefineryError("checkpoint_mismatch", `saved replay buffer array ${name} should hold ${len} values, got ${describeValue(a[name])}`, "resume from an intact checkpoint");
@@ -332,6 +410,8 @@ export class ReplayBuffer {
       this.terminated[i] = a.terminated[i];
       this.truncated[i] = a.truncated[i];
     }
+    if (withMasks) for (let i = 0; i < rows * w; i++) this.nextMasks[i] = a.nextMasks[i];
+    else this.nextMasks.fill(1, 0, rows * w);
     this.pos = pos;
     this.full = full;
   }

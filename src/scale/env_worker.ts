@@ -80,7 +80,7 @@ function step(envs: Env<unknown, unknown>[]): StepReply | null {
     flags[init.numEnvs + i] = tr ? 1 : 0;
     if (te || tr) {
       writeRow(finalObs, i, o);
-      finalInfos[j] = info;
+      finalInfos[j] = withActionMask(env, info); // before the reset moves the env on
       const [o2, info2] = env.reset();
       writeRow(obs, i, o2);
       infos[j] = withActionMask(env, info2);

@@ -231,3 +231,111 @@ describe("ReplayBuffer: sampling and checkpoints", () => {
     expect(() => other.loadState(s)).toThrow(/does not fit this one.*Fix: resume with the config/);
   });
 });
+
+describe("ReplayBuffer: next-state action masks", () => {
+  /** Counts steps; obs [t] (reset: [0]); masks: t = 0 → [0, 1, 1], odd t → [1, 1, 0], even t > 0 → [1, 0, 1]. */
+  class MaskCount extends BaseEnv<Float32Array, number> {
+    readonly observationSpace = new Box(-100, 100, [1]);
+    readonly actionSpace = new Discrete(3);
+    private t = 0;
+    static mask(t: number): number[] {
+      return t === 0 ? [0, 1, 1] : t % 2 ? [1, 1, 0] : [1, 0, 1];
+    }
+    reset(args?: ResetArgs): [Float32Array, Info] {
+      this.seedFromReset(args);
+      this.t = 0;
+      return [Float32Array.of(0), { action_mask: MaskCount.mask(0) }];
+    }
+    step(a: number): StepResult<Float32Array> {
+      this.t++;
+      // Action 2 at an even step ends the episode (a termination); the time limit truncates.
+      const terminated = a === 2 && this.t % 2 === 0;
+      return [Float32Array.of(this.t), 1, terminated, false, { action_mask: MaskCount.mask(this.t) }];
+    }
+  }
+
+  const masked = (o: Partial<ReplayBufferOptions> = {}) => new ReplayBuffer({ capacity: 40, numEnvs: 2, obsSize: 1, actSize: 1, discrete: true, gamma: 1, maskWidth: 3, ...o });
+
+  /** Runs a vector env of two MaskCount copies (time limits 3 and 4) for `steps` steps into `b`. */
+  function fill(b: ReplayBuffer, steps: number): number {
+    const vec = new SyncVectorEnv([() => new TimeLimit(new MaskCount(), 3), () => new TimeLimit(new MaskCount(), 4)]);
+    let [obs] = vec.reset({ seed: 0 });
+    let ends = 0;
+    for (let t = 0; t < steps; t++) {
+      const actions = [t % 3, 2];
+      const [next, rewards, terminated, truncated, info] = vec.step(actions);
+      const nextMasks = Uint8Array.from(info.envInfos.flatMap((i) => Array.from(i.action_mask as number[])));
+      ends += terminated.reduce((a, x) => a + x, 0) + truncated.reduce((a, x) => a + x, 0);
+      b.add({ obs, actions, rewards, nextObs: next, terminated, truncated, finalObs: info.finalObs, nextMasks, finalMasks: info.finalInfo.map((f) => f?.action_mask as number[] | undefined) });
+      obs = next;
+    }
+    vec.close();
+    return ends;
+  }
+
+  for (const nStep of [1, 3]) {
+    it(`every row's next mask is the mask of the observation it bootstraps from, across autoresets (nStep ${nStep})`, () => {
+      const b = masked({ nStep });
+      expect(fill(b, 12)).toBeGreaterThan(4);
+      const batch = b.gather(Array.from({ length: b.size }, (_, i) => i));
+      const masks = batch.nextMasks as Uint8Array;
+      expect(masks).toHaveLength(b.size * 3);
+      let truncatedRows = 0;
+      for (let k = 0; k < b.size; k++) {
+        const v = batch.nextObs[k];
+        // nextObs is never a reset observation (0): an ended row keeps its true last one, and so its mask.
+        expect(v).toBeGreaterThan(0);
+        if (batch.dones[k]) continue; // a termination never bootstraps (its mask is unused)
+        expect(Array.from(masks.subarray(k * 3, k * 3 + 3))).toEqual(MaskCount.mask(v));
+        // Row k is env k % 2's (limits 3 and 4): reaching the limit is a truncation, whose next
+        // mask must be the last observation's, not the reset mask the vector env returned.
+        if (v === (k % 2 === 0 ? 3 : 4)) truncatedRows++;
+      }
+      expect(truncatedRows).toBeGreaterThan(0);
+    });
+  }
+
+  it("refuses a masking add without next masks, and a truncation without its final mask; a termination without one stores all-allowed", () => {
+    const b = masked({ numEnvs: 1 });
+    const base = { obs: Float32Array.of(0), actions: [0], rewards: [1], nextObs: Float32Array.of(0), finalObs: [Float32Array.of(5)] };
+    expect(() => b.add({ ...base, terminated: [0], truncated: [0] })).toThrow(/nextMasks needs 3 values.*Fix: pass the masks of the returned rows/);
+    expect(() => b.add({ ...base, terminated: [0], truncated: [1], nextMasks: Uint8Array.of(0, 1, 1) })).toThrow(/truncated but no final action mask.*Fix: pass the vector env's info.finalInfo/);
+    b.add({ ...base, terminated: [1], truncated: [0], nextMasks: Uint8Array.of(0, 1, 1) });
+    expect(Array.from(b.gather([0]).nextMasks as Uint8Array)).toEqual([1, 1, 1]);
+    b.add({ ...base, terminated: [0], truncated: [1], nextMasks: Uint8Array.of(0, 1, 1), finalMasks: [[true, false, false]] });
+    expect(Array.from(b.gather([1]).nextMasks as Uint8Array)).toEqual([1, 0, 0]);
+    // A buffer without maskWidth has no masks in its batches.
+    expect(buffer().allocateBatch(2).nextMasks).toBeUndefined();
+  });
+
+  it("checkpoints keep the masks; a checkpoint without masks (older runs) loads with every action allowed", () => {
+    const a = masked();
+    fill(a, 9);
+    const s = a.saveState();
+    const b = masked();
+    b.loadState({ json: JSON.parse(JSON.stringify(s.json)) as Record<string, unknown>, arrays: s.arrays });
+    expect(b.sample(64, new Rng(3))).toEqual(a.sample(64, new Rng(3)));
+    // Without masks: a buffer written before masking (no maskWidth, no nextMasks array).
+    const plain = new ReplayBuffer({ capacity: 40, numEnvs: 2, obsSize: 1, actSize: 1, discrete: true, gamma: 1 });
+    const vec = new SyncVectorEnv([() => new TimeLimit(new MaskCount(), 3), () => new TimeLimit(new MaskCount(), 4)]);
+    let [obs] = vec.reset({ seed: 0 });
+    for (let t = 0; t < 5; t++) {
+      const [next, rewards, terminated, truncated, info] = vec.step([1, 1]);
+      plain.add({ obs, actions: [1, 1], rewards, nextObs: next, terminated, truncated, finalObs: info.finalObs });
+      obs = next;
+    }
+    vec.close();
+    const old = plain.saveState();
+    delete old.json.maskWidth;
+    const resumed = masked();
+    resumed.loadState(old);
+    expect(resumed.size).toBe(plain.size);
+    const batch = resumed.gather(Array.from({ length: resumed.size }, (_, i) => i));
+    expect(Array.from(batch.nextMasks as Uint8Array).every((m) => m === 1)).toBe(true);
+    expect(Array.from(batch.nextObs)).toEqual(Array.from(plain.gather(Array.from({ length: plain.size }, (_, i) => i)).nextObs));
+    // Saved masks are ignored by a buffer that stores none.
+    const noMasks = new ReplayBuffer({ capacity: 40, numEnvs: 2, obsSize: 1, actSize: 1, discrete: true, gamma: 1 });
+    noMasks.loadState(s);
+    expect(noMasks.size).toBe(a.size);
+  });
+});
