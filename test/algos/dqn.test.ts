@@ -3,11 +3,14 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { dqnTargets, epsilonGreedy, tdLoss } from "../../src/algos/dqn.js";
+import { dqnTargets, epsilonGreedy, tdLoss, type DQNAgent } from "../../src/algos/dqn.js";
 import { resolveConfig } from "../../src/algos/index.js";
-import { linearSchedule } from "../../src/algos/off_policy.js";
+import { linearSchedule, type OffPolicyAlgorithm } from "../../src/algos/off_policy.js";
 import { initBackend, type BackendName } from "../../src/core/backend.js";
 import { Rng } from "../../src/core/rng.js";
+import { Box, Discrete } from "../../src/core/spaces.js";
+import { BaseEnv, type Info, type ResetArgs, type StepResult } from "../../src/envs/env.js";
+import { register } from "../../src/envs/registry.js";
 import { updateTarget } from "../../src/nn/target.js";
 import { QNetwork } from "../../src/policies/q_network.js";
 import { run } from "../../src/cli/main.js";
@@ -40,6 +43,23 @@ describe("dqn: the worked numbers", () => {
     expect(dqnTargets(row(1), qTarget, null, 2)[0]).toBeCloseTo(1.0, 6);
     // A truncation is stored with done = 0 (the buffer keeps it apart): it bootstraps.
     expect(dqnTargets(row(0), qTarget, null, 2)[0]).toBeCloseTo(2.98, 6);
+  });
+
+  it("masked targets: the best next action is masked, so vanilla and Double DQN take the best allowed one", () => {
+    // r = 1, γ = 0.99. Row 0: Q̄(s') = [1, 2, 5], Q(s') = [3, 1, 9]; row 1: Q̄(s') = [1, 2, 5], Q(s') = [0, 4, 9].
+    // Both rows allow [1, 1, 0]: action 2, the argmax of Q̄ and of Q, is masked.
+    const qTarget = Float32Array.of(1, 2, 5, 1, 2, 5);
+    const qOnline = Float32Array.of(3, 1, 9, 0, 4, 9);
+    const rows = { size: 2, rewards: Float32Array.of(1, 1), discounts: Float32Array.of(0.99, 0.99), dones: Float32Array.of(0, 0) };
+    const nextMasks = Uint8Array.of(1, 1, 0, 1, 1, 0);
+    // Vanilla: max over the allowed Q̄ = 2 in both rows; unmasked it would be 5.
+    expect(Array.from(dqnTargets({ ...rows, nextMasks }, qTarget, null, 3))).toEqual([2.98, 2.98].map(Math.fround));
+    expect(Array.from(dqnTargets(rows, qTarget, null, 3))).toEqual([5.95, 5.95].map(Math.fround));
+    // Double: the online net's allowed argmax is 0 in row 0 (Q̄ = 1) and 1 in row 1 (Q̄ = 2).
+    expect(Array.from(dqnTargets({ ...rows, nextMasks }, qTarget, qOnline, 3))).toEqual([1.99, 2.98].map(Math.fround));
+    expect(Array.from(dqnTargets(rows, qTarget, qOnline, 3))).toEqual([5.95, 5.95].map(Math.fround));
+    // A terminated row ignores its next state whatever the mask.
+    expect(dqnTargets({ ...rows, dones: Float32Array.of(1, 0), nextMasks }, qTarget, null, 3)[0]).toBe(1);
   });
 
   it("Huber₁ and MSE losses with their gradients", () => {
@@ -213,3 +233,106 @@ describe("dqn: runs", () => {
     expect(JSON.parse(out.trim().split("\n").pop() as string)).toMatchObject({ env: "CartPole-v1", episodes: 2 });
   });
 });
+
+/**
+ * A corridor of 5 cells (one-hot observation), start at 0, reward 1 and termination at 4.
+ * Actions 0 left, 1 right, 2 stay. Masks: at 0 [0, 1, 1], at odd cells [1, 1, 0], at 2 [1, 0, 1]
+ * (right is masked there: the agent must step back first). Time limit 6 (truncations happen).
+ */
+class MaskCorridor extends BaseEnv<Float32Array, number> {
+  readonly observationSpace = new Box(0, 1, [5]);
+  readonly actionSpace = new Discrete(3);
+  pos = 0;
+  static mask(pos: number): number[] {
+    return pos === 0 ? [0, 1, 1] : pos % 2 ? [1, 1, 0] : [1, 0, 1];
+  }
+  reset(args?: ResetArgs): [Float32Array, Info] {
+    this.seedFromReset(args);
+    this.pos = 0;
+    return [this.obs(), { action_mask: MaskCorridor.mask(0) }];
+  }
+  step(a: number): StepResult<Float32Array> {
+    if (!MaskCorridor.mask(this.pos)[a]) throw new Error(`masked action ${a} at ${this.pos}`);
+    this.pos = Math.max(0, Math.min(4, this.pos + (a === 0 ? -1 : a === 1 ? 1 : 0)));
+    const done = this.pos === 4;
+    return [this.obs(), done ? 1 : 0, done, false, { action_mask: MaskCorridor.mask(this.pos) }];
+  }
+  obs(): Float32Array {
+    const o = new Float32Array(5);
+    o[this.pos] = 1;
+    return o;
+  }
+}
+register({ id: "MaskCorridor-v0", entryPoint: () => new MaskCorridor(), maxEpisodeSteps: 6 });
+
+describe("dqn with action masks", () => {
+  const MASKED = { ...SMALL, learningStarts: 100, iterationSteps: 100, totalTimesteps: 1000, numEnvs: 2, hidden: [16] };
+  const internals = (a: unknown) => ({ loop: a as OffPolicyAlgorithm, agent: (a as OffPolicyAlgorithm).agent as DQNAgent });
+
+  it("the buffer holds each transition's next-state mask (the true last observation's at episode ends); acting never takes a masked action", async () => {
+    const a = await create("dqn", MASKED, "MaskCorridor-v0");
+    for (let i = 0; i < 3; i++) a.iterate(); // MaskCorridor.step throws on a masked action
+    const { loop } = internals(a);
+    expect(loop.buffer.maskWidth).toBe(3);
+    const batch = loop.buffer.gather(Array.from({ length: loop.buffer.size }, (_, i) => i));
+    expect(batch.size).toBeLessThan(loop.buffer.capacity); // not wrapped: row k + 2 is env k % 2's next step
+    const posOf = (x: Float32Array, k: number) => x.subarray(k * 5, k * 5 + 5).indexOf(1);
+    let truncations = 0;
+    for (let k = 0; k < batch.size; k++) {
+      const pos = posOf(batch.nextObs, k);
+      if (!batch.dones[k]) expect(Array.from((batch.nextMasks as Uint8Array).subarray(k * 3, k * 3 + 3))).toEqual(MaskCorridor.mask(pos));
+      // A truncation: the env's next row starts a new episode (cell 0) while this row keeps its last cell.
+      if (!batch.dones[k] && k + 2 < batch.size && posOf(batch.obs, k + 2) === 0 && pos !== 0) truncations++;
+    }
+    expect(truncations).toBeGreaterThan(0);
+    a.dispose();
+  });
+
+  for (const double of [false, true]) {
+    it(`an update's TD target never uses a masked next action: the loss on a fixed batch whose best next actions are masked (double ${double})`, async () => {
+      const a = await create("dqn", { ...MASKED, double }, "MaskCorridor-v0");
+      a.iterate();
+      const { loop, agent } = internals(a);
+      const batch = loop.buffer.gather([0, 1, 2, 3, 4, 5, 6, 7]);
+      const n = batch.size;
+      const qNext = agent.target.evaluate(batch.nextObs, n);
+      const pick = double ? agent.q.evaluate(batch.nextObs, n) : qNext;
+      const q = agent.q.evaluate(batch.obs, n);
+      // Mask each row's best next action (by the net that picks it), allow the other two.
+      const nextMasks = new Uint8Array(n * 3).fill(1);
+      for (let k = 0; k < n; k++) {
+        const row = Array.from(pick.subarray(k * 3, k * 3 + 3));
+        nextMasks[k * 3 + row.indexOf(Math.max(...row))] = 0;
+      }
+      const expectedLoss = (masks: Uint8Array | null) => {
+        let sum = 0;
+        for (let k = 0; k < n; k++) {
+          const allowed = [0, 1, 2].filter((j) => !masks || masks[k * 3 + j]);
+          const best = allowed.reduce((x, y) => (pick[k * 3 + y] > pick[k * 3 + x] ? y : x));
+          const y = batch.rewards[k] + batch.discounts[k] * (1 - batch.dones[k]) * qNext[k * 3 + best];
+          sum += (q[k * 3 + (batch.actions[k] as number)] - y) ** 2;
+        }
+        return sum / n;
+      };
+      const masked = expectedLoss(nextMasks);
+      expect(Math.abs(masked - expectedLoss(null))).toBeGreaterThan(1e-4);
+      expect(agent.update({ ...batch, nextMasks }).loss).toBeCloseTo(masked, 6);
+      a.dispose();
+    });
+  }
+
+  it("a checkpoint whose replay buffer has no masks (written before masked targets) resumes", async () => {
+    const a = await create("dqn", MASKED, "MaskCorridor-v0");
+    a.iterate();
+    a.iterate();
+    const state = structuredClone(a.saveState());
+    delete state.arrays["replay/nextMasks"];
+    delete (state.json.replay as Record<string, unknown>).maskWidth;
+    const b = await create("dqn", MASKED, "MaskCorridor-v0");
+    b.loadState(state);
+    expect(b.iterate().gradientSteps).toBeGreaterThan(0);
+    a.dispose();
+    b.dispose();
+  });
+});
+

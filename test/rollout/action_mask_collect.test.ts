@@ -81,6 +81,30 @@ describe("action masks through vector envs and collectors", () => {
     expect(Array.from(info.envInfos[1].action_mask as Int8Array)).toEqual([0, 1, 1]);
   });
 
+  it("SyncVectorEnv: an actionMasks() method's terminal mask reaches finalInfo (read before the autoreset)", () => {
+    /** MaskLine whose masks come only from the method (its infos carry none). */
+    class MethodOnlyLine extends MaskLine {
+      actionMasks(): Int8Array {
+        return this.mask();
+      }
+      override reset(args?: ResetArgs): [Float32Array, Info] {
+        return [super.reset(args)[0], {}];
+      }
+      override step(a: number): StepResult<Float32Array> {
+        const [o, r, te, tr] = super.step(a);
+        return [o, r, te, tr, {}];
+      }
+    }
+    const vec = new SyncVectorEnv([() => new MethodOnlyLine()]);
+    vec.reset({ seed: 0 });
+    vec.step([1]);
+    vec.step([1]);
+    const [, , terminated, , info] = vec.step([1]);
+    expect(terminated[0]).toBe(1);
+    expect(Array.from(info.finalInfo[0]?.action_mask as Int8Array)).toEqual([1, 0, 0]); // the terminal state's
+    expect(Array.from(info.envInfos[0].action_mask as Int8Array)).toEqual([0, 1, 1]); // the new episode's
+  });
+
   it("an env's actionMasks() method wins over info.action_mask", () => {
     const env = new MethodMaskLine();
     const [, info] = env.reset();
