@@ -104,7 +104,9 @@ interface Trajectory {
  * trajectories out from fresh start states, picks p vine states along each, restores N env
  * copies to each vine state (env snapshots) and runs N continuations to the end of the
  * episode, and forms the n-subsets the set objective scores. Every env copy of a stage runs in
- * lock-step, so the policy acts on one batch per step.
+ * lock-step, so the policy acts on one batch per step. With action masking every step acts
+ * under, and records, the mask of its state; a continuation starts from the mask recorded with
+ * its vine state's snapshot (an env's `actionMasks()` method is asked after the restore).
  *
  * Randomness order: the B reset seeds, the base trajectories' actions, the vine times, the
  * continuations' actions, then the random subsets.
