@@ -60,6 +60,6 @@ export const SCOPES = {
       "src/algos/ppo.ts#PPO.update,manualStep,kernelStep,tapeStep,ppoLossGradients,Minibatch.gather,scaleInPlace,meanOf",
       "src/algos/mdpo.ts#MDPO.iterate,freezeOldPolicy,MDPO.policyStep",
     ],
-    tests: ["test/algos/update_gradients.test.ts", "test/algos/ppo.test.ts", "test/algos/mdpo.test.ts"],
+    tests: ["test/algos/update_gradients.test.ts", "test/algos/ppo.test.ts", "test/algos/ppo_update.test.ts", "test/algos/mdpo.test.ts"],
   },
 };
