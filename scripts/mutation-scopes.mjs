@@ -51,7 +51,7 @@ export const SCOPES = {
       "src/algos/text_engine.ts#logProbsOf,update,policyStep,stepLossGradients,completionOf",
       "src/algos/igrpo.ts#bestIndex,igrpoSampler",
     ],
-    tests: ["test/algos/text_gradients.test.ts", "test/algos/igrpo_sft_gradients.test.ts", "test/algos/text.test.ts"],
+    tests: ["test/algos/text_gradients.test.ts", "test/algos/igrpo_sft_gradients.test.ts", "test/algos/text.test.ts", "test/algos/text_update.test.ts"],
   },
   "algos-ppo": {
     skipStrings: true,
@@ -60,6 +60,6 @@ export const SCOPES = {
       "src/algos/ppo.ts#PPO.update,manualStep,kernelStep,tapeStep,ppoLossGradients,Minibatch.gather,scaleInPlace,meanOf",
       "src/algos/mdpo.ts#MDPO.iterate,freezeOldPolicy,MDPO.policyStep",
     ],
-    tests: ["test/algos/update_gradients.test.ts", "test/algos/ppo.test.ts", "test/algos/mdpo.test.ts"],
+    tests: ["test/algos/update_gradients.test.ts", "test/algos/ppo.test.ts", "test/algos/ppo_update.test.ts", "test/algos/mdpo.test.ts"],
   },
 };

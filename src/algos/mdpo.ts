@@ -189,7 +189,7 @@ export class MDPO implements Algorithm {
 
   iterate(): IterationMetrics {
     const c = this.config;
-    // A budget shorter than one batch still runs its one iteration, at t = 1.
+    // A budget shorter than one batch still runs its one iteration, as K = 1 (t = 1, or 2 on the authors' schedule).
     const tk = mdpoStepSize(this.iterationsDone + 1, Math.max(this.kTotal, this.iterationsDone + 1), c.stepSchedule);
     const t0 = performance.now();
     const batch = this.collector.collect(this.rng);

@@ -1,9 +1,13 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { describe, expect, it } from "vitest";
-import { gatherMinibatch, padByEpisode, perTurnEntropy } from "../../src/algos/group_engine.js";
+import { epoTerm, gatherMinibatch, padByEpisode, perTurnEntropy, readDiagnostics, runEpochs, turnIndexOf, type Minibatch, type StepDiagnostics } from "../../src/algos/group_engine.js";
+import { reinforceRecipe } from "../../src/algos/reinforce.js";
+import type { ReinforceConfig } from "../../src/algos/reinforce.js";
+import { rlooRecipe, type RLOOConfig } from "../../src/algos/rloo.js";
+import { Rng } from "../../src/core/rng.js";
 import { aggregate } from "../../src/loss/aggregate.js";
 import type { GroupBatch } from "../../src/rollout/group_collector.js";
-import { create } from "../helpers/algos.js";
+import { create, smallConfig } from "../helpers/algos.js";
 import { describeEachBackend } from "../loss/backends.js";
 
 describeEachBackend("padByEpisode", () => {
@@ -117,5 +121,76 @@ describe("gatherMinibatch with step-level selection (D³S)", () => {
     expect(mb.turnReference).toBeNull(); // no history, no Ĥ
     const withRef = gatherMinibatch(batch, Int32Array.from([1, 0]), new Float32Array(3), null, null, turns, Float32Array.from([0.7, 0.9]));
     expect(Array.from(withRef.turnReference as Float32Array)).toEqual([0.7, 0.7, 0.9].map((v) => expect.closeTo(v, 6)));
+  });
+});
+
+describe("runEpochs", () => {
+  const diag = (x: number): StepDiagnostics => ({ policyLoss: x, entropy: 2 * x, approxKl: 3 * x, clipFraction: 4 * x, klRef: 5 * x, epoPenalty: 6 * x, epoOutOfBand: 7 * x, gradNorm: 8 * x });
+
+  it("splits each epoch's permutation into contiguous minibatches and averages the diagnostics over the steps taken", () => {
+    const seen: number[][] = [];
+    let call = 0;
+    const m = runEpochs({ updateEpochs: 2, kl: null, epo: null }, 5, 2, new Rng(3), (episodes) => {
+      seen.push(Array.from(episodes));
+      call++;
+      return call === 2 ? null : diag(call); // the second minibatch held no step
+    });
+    expect(seen.map((e) => e.length)).toEqual([2, 3, 2, 3]);
+    for (const epoch of [0, 1]) expect([...seen[2 * epoch], ...seen[2 * epoch + 1]].sort()).toEqual([0, 1, 2, 3, 4]);
+    expect(seen[0]).not.toEqual(seen[2]); // a fresh permutation per epoch
+    // Steps 1, 3 and 4 ran: means (1 + 3 + 4) / 3 = 8/3 of each diagnostic's multiple.
+    const mean = 8 / 3;
+    expect(m).toEqual({ policyLoss: mean, entropy: 2 * mean, approxKl: 3 * mean, clipFraction: 4 * mean, gradNorm: 8 * mean, policySteps: 3 });
+  });
+
+  it("reports the KL to π_ref with a KL term and EPO's numbers with EPO, and zeros when no step ran", () => {
+    const kl = { beta: 0.1, estimator: "k3" as const, refUpdateEvery: 0 };
+    const epo = { entropyCoef: 0.1, smoothCoef: 1, kappaLow: 0.8, kappaHigh: 1.2, penalty: 0, smoothing: "differentiable" as const, turns: 2, phaseWeights: false };
+    const m = runEpochs({ updateEpochs: 1, kl, epo }, 2, 1, new Rng(1), () => diag(1));
+    expect(m).toMatchObject({ klRef: 5, epoPenalty: 6, epoOutOfBand: 7, policySteps: 1 });
+    const none = runEpochs({ updateEpochs: 1, kl: null, epo: null }, 2, 1, new Rng(1), () => null);
+    expect(none).toEqual({ policyLoss: 0, entropy: 0, approxKl: 0, clipFraction: 0, gradNorm: 0, policySteps: 0 });
+  });
+});
+
+describeEachBackend("readDiagnostics", () => {
+  it("reads groupStepLoss's diagnostics in their order and disposes the tensor", () => {
+    const t = tf.tensor1d([1, 2, 3, 4, 5, 6, 7]);
+    expect(readDiagnostics(t, 8)).toEqual({ policyLoss: 1, entropy: 2, approxKl: 3, clipFraction: 4, klRef: 5, epoPenalty: 6, epoOutOfBand: 7, gradNorm: 8 });
+    expect(t.isDisposed).toBe(true);
+  });
+});
+
+describe("turnIndexOf", () => {
+  it("buckets each step's time index within its episode so maxSteps spans J turns", () => {
+    const batch = { numSteps: 8, numEpisodes: 2, episodeStart: Int32Array.from([0, 5]), episodeLength: Int32Array.from([5, 3]) } as unknown as GroupBatch;
+    expect(Array.from(turnIndexOf(batch, 3, 6))).toEqual([0, 0, 1, 1, 2, 0, 0, 1]);
+    expect(Array.from(turnIndexOf(batch, 2, 5))).toEqual([0, 0, 0, 1, 1, 0, 0, 0]);
+  });
+});
+
+describeEachBackend("epoTerm", () => {
+  it("weighs the smoothing penalty by the phase weight at the run's progress: −c_H·(H̄ − c_s·w·P), w(75 of 100 epochs) = 0.8·e^−1.5", () => {
+    const e = { entropyCoef: 0.5, smoothCoef: 2, kappaLow: 0.9, kappaHigh: 1.1, penalty: 0, smoothing: "differentiable" as const, turns: 2, phaseWeights: true };
+    const mb = { turns: Int32Array.from([0, 1, 1]), turnReference: Float32Array.from([1, 1, 1]) } as unknown as Minibatch;
+    const entropy = [0.5, 2, 1];
+    // P = mean(relu(0.9 − H) + relu(H − 1.1)) = (0.4 + 0.9 + 0) / 3.
+    const P = 1.3 / 3;
+    const meanH = 3.5 / 3;
+    for (const [progress, w] of [[0, 1], [0.75, 0.8 * Math.exp(-1.5)]]) {
+      const term = epoTerm(e, tf.tensor1d(entropy), mb, progress);
+      expect(term.loss.dataSync()[0]).toBeCloseTo(-e.entropyCoef * (meanH - e.smoothCoef * w * P), 5);
+      expect(Array.from(term.stats.dataSync())).toEqual([expect.closeTo(P, 6), expect.closeTo(2 / 3, 6)]);
+      tf.dispose([term.loss, term.stats]);
+    }
+  });
+});
+
+describe("group recipes", () => {
+  it("keep no reference policy without a KL coefficient, and no critic without reinforce's value baseline", () => {
+    expect(rlooRecipe(smallConfig("rloo", { beta: 0 }) as RLOOConfig).kl).toBeNull();
+    expect(rlooRecipe(smallConfig("rloo", { beta: 0.1 }) as RLOOConfig).kl).toEqual({ beta: 0.1, estimator: expect.any(String), refUpdateEvery: expect.any(Number) });
+    expect(reinforceRecipe(smallConfig("reinforce", { baseline: "none" }) as ReinforceConfig).critic).toBeNull();
+    expect(reinforceRecipe(smallConfig("reinforce", { baseline: "value" }) as ReinforceConfig).critic).not.toBeNull();
   });
 });

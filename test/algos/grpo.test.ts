@@ -100,17 +100,24 @@ describe("grpo", () => {
   });
 
   it("adds the KL to a reference: the initial policy, or the policy of refUpdateEvery iterations ago", async () => {
-    for (const refUpdateEvery of [0, 1]) {
+    for (const refUpdateEvery of [0, 1, 2]) {
       const algo = await create("grpo", { ...SMALL, beta: 0.04, refUpdateEvery });
+      const referenceWeights = () => {
+        const reference: Record<string, Float32Array> = {};
+        for (const [k, v] of Object.entries(algo.saveState().arrays)) if (k.startsWith("reference/")) reference[k.slice(10)] = v;
+        return reference;
+      };
       const initial = algo.exportPolicy().weights;
       const m1 = algo.iterate();
       const afterFirst = algo.exportPolicy().weights;
       const m2 = algo.iterate();
       expect(m1.klRef).toBeGreaterThanOrEqual(0);
       expect(m2.klRef).toBeGreaterThan(0);
-      const reference: Record<string, Float32Array> = {};
-      for (const [k, v] of Object.entries(algo.saveState().arrays)) if (k.startsWith("reference/")) reference[k.slice(10)] = v;
-      expect(reference).toEqual(refUpdateEvery === 0 ? initial : afterFirst);
+      expect(referenceWeights()).toEqual(refUpdateEvery === 1 ? afterFirst : initial);
+      // Every 2 iterations: the reference moves at the third iteration's start, not before.
+      const afterSecond = algo.exportPolicy().weights;
+      algo.iterate();
+      expect(referenceWeights()).toEqual(refUpdateEvery === 0 ? initial : afterSecond);
       algo.dispose();
     }
   });

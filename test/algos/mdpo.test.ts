@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
+import type { MDPO } from "../../src/algos/mdpo.js";
 import { create, expectCommonMetrics, expectDeterministic, expectExactResume, expectNoTensorLeak, iterations } from "../helpers/algos.js";
+import { record } from "../helpers/update_probe.js";
 
 // K = totalTimesteps / (numEnvs·numSteps) = 10 iterations.
 const SMALL = { numEnvs: 2, numSteps: 128, totalTimesteps: 2560, sgdSteps: 3, vfIters: 2, valueMinibatchSize: 64 };
@@ -49,6 +51,40 @@ describe("mdpo", () => {
     const m = algo.iterate();
     expect(m.entropy).toBeCloseTo(0.5 + 0.5 * Math.log(2 * Math.PI), 2);
     expect(m.kl).toBeGreaterThan(0);
+    algo.dispose();
+  });
+
+  it("scores the actions under the masks they were chosen with: ρ ≡ 1 at the first SGD step on a masked env", async () => {
+    const [m] = await iterations("mdpo", { numSteps: 64, totalTimesteps: 640, sgdSteps: 1, vfIters: 1, valueMinibatchSize: 64, actionMasking: "on" }, 1, "MiniGrid-DoorKey-5x5-v0");
+    expect(m.approxKl).toBeLessThan(1e-6);
+    expect(m.kl).toBeLessThan(1e-7);
+  });
+
+  it("runs a budget shorter than one batch as one iteration of K = 1 (t = 2 with the authors' schedule, 1 with the paper's)", async () => {
+    const [authors] = await iterations("mdpo", { numSteps: 32, totalTimesteps: 8, sgdSteps: 1, vfIters: 1 }, 1);
+    expect(authors.stepSize).toBe(2);
+    const [paper] = await iterations("mdpo", { numSteps: 32, totalTimesteps: 8, sgdSteps: 1, vfIters: 1, stepSchedule: "paper" }, 1);
+    expect(paper.stepSize).toBe(1);
+  });
+
+  it("fits the critic as configured: the authors drop the last partial minibatch, cleanrl keeps it", async () => {
+    // 20 steps in minibatches of 8: 2 critic steps per epoch (authors) or 3 (cleanrl), over 2 epochs.
+    const o = { numEnvs: 1, numSteps: 20, totalTimesteps: 200, sgdSteps: 1, vfIters: 2, valueMinibatchSize: 8 };
+    for (const [criticUpdate, steps] of [["authors", 4], ["cleanrl", 6]] as const) {
+      const r = await record("mdpo", { ...o, criticUpdate }, "cpu");
+      expect(r.criticSteps, criticUpdate).toHaveLength(steps);
+      r.algo.dispose();
+    }
+  });
+
+  it("reports each rollout's steps and episodes to the onRollout hook", async () => {
+    const algo = (await create("mdpo", { numEnvs: 2, numSteps: 16, totalTimesteps: 320, sgdSteps: 1, vfIters: 1 })) as MDPO;
+    const seen: { steps: number; episodes: unknown[] }[] = [];
+    algo.setHooks({ onRollout: (r) => seen.push(r) });
+    algo.iterate();
+    expect(seen).toHaveLength(1);
+    expect(seen[0].steps).toBe(32);
+    expect(seen[0].episodes).toEqual(algo.drainEpisodes());
     algo.dispose();
   });
 });

@@ -228,6 +228,9 @@ describe("igrpo", () => {
     expect(bestIndex([0, 1, 0, 0])).toBe(1);
     expect(bestIndex([1, 1, 0, 1])).toBe(0);
     expect(bestIndex([0, 0, 1, 0, 1, 1], 2, 4)).toBe(0);
+    // A window never looks past its end, into the next group's drafts.
+    expect(bestIndex([0, 0, 1, 5], 0, 2)).toBe(0);
+    expect(bestIndex([3, 0, 1, 5], 1, 2)).toBe(1);
   });
 
   it("conditions on the draft with the highest reward (not the first) and scores refinements against the original problem", () => {
@@ -251,18 +254,24 @@ describe("igrpo", () => {
       drafts ??= out; // the first call samples the drafts
       return out;
     };
-    const { batch } = igrpoSampler(4, ";").sample(collector, new Rng(8));
+    const { batch, metrics } = igrpoSampler(4, ";").sample(collector, new Rng(8));
     const d = drafts as unknown as ReturnType<TextGroupCollector["collect"]>;
     let notFirst = 0;
+    let bestSum = 0;
     batch.starts.forEach((s, g) => {
       const returns = Array.from(d.batch.episodeReturn.subarray(g * 4, g * 4 + 4));
       const best = returns.indexOf(Math.max(...returns));
       if (best > 0) notFirst++;
+      bestSum += returns[best];
       let tokens = completionOf(d.batch, g * 4 + best);
       if (tokens.length && tokens[tokens.length - 1] === EOS) tokens = tokens.subarray(0, tokens.length - 1);
       expect(policy.tokenizer.decode(batch.contexts[g])).toBe(s.problem.prompt + policy.tokenizer.decode(tokens) + ";");
     });
     expect(notFirst).toBeGreaterThan(0); // the data exercise a best draft other than the first
+    const draftReturns = Array.from(d.batch.episodeReturn);
+    expect(metrics.draftRewardMean).toBeCloseTo(draftReturns.reduce((a, b) => a + b, 0) / draftReturns.length, 6);
+    expect(metrics.bestDraftRewardMean).toBeCloseTo(bestSum / batch.starts.length, 6);
+    expect(metrics.bestDraftRewardMean).toBeGreaterThan(metrics.draftRewardMean);
     for (let e = 0; e < batch.batch.numEpisodes; e++) {
       const problem = batch.starts[batch.batch.episodeGroup[e]].problem;
       expect(batch.batch.episodeReturn[e]).toBeCloseTo(task.verify(problem, batch.completions[e]), 6); // stored as float32

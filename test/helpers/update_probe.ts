@@ -47,8 +47,8 @@ export function recordSteps(optimizer: Adam, policy: ActorCritic): Step[] {
   return steps;
 }
 
-/** A fresh run of `algo` with the spies in place, after `iterations` iterations. */
-export async function record<B>(algo: string, overrides: Record<string, unknown>, backend: BackendName, iterations = 1, env = "CartPole-v1", preset?: string): Promise<Recorded<B>> {
+/** A fresh run of `algo` with the spies in place, after `iterations` iterations (backend "kernels" for algorithms that have it). */
+export async function record<B>(algo: string, overrides: Record<string, unknown>, backend: BackendName | "kernels", iterations = 1, env = "CartPole-v1", preset?: string): Promise<Recorded<B>> {
   const config = resolveConfig({ algo, env, preset, overrides: { backend, ...overrides } });
   const a = await ALGORITHMS[algo].create(config);
   const internals = a as unknown as Internals;

@@ -82,6 +82,14 @@ describe("selectMaxVarianceSubset (D³S sample level)", () => {
     // Equal advantages sort by index: the bottom value of {min, max} is the first 0.
     expect(Array.from(selectMaxVarianceSubset([0, 0, 0, 0, 0, 1], 2).indices)).toEqual([0, 5]);
     expect(Array.from(selectMaxVarianceSubset([1, 0, 0, 0, 0, 0], 2).indices)).toEqual([0, 1]);
+    // The all-bottom candidate {0, 1} ties the mix {0, top 1}: it has fewer top values, so it wins.
+    expect(Array.from(selectMaxVarianceSubset([0, 1, 1], 2).indices)).toEqual([0, 1]);
+  });
+
+  it("returns nothing, with variance 0, for an empty group", () => {
+    const s = selectMaxVarianceSubset([], 2);
+    expect(Array.from(s.indices)).toEqual([]);
+    expect(s.variance).toBe(0);
   });
 });
 
@@ -126,6 +134,9 @@ describe("d3sSchedule", () => {
     expect(d3sSchedule(0, { ...o, schedule: "linear" })).toBeCloseTo(0.2, 12);
     expect(d3sSchedule(0.5, { ...o, schedule: "linear" })).toBeCloseTo(0.6, 12);
     expect(d3sSchedule(1, { ...o, schedule: "linear" })).toBeCloseTo(1, 12);
+    // Away from 0, ½ and 1 the two differ; linear is the default.
+    expect(d3sSchedule(0.25, { ...o, schedule: "linear" })).toBeCloseTo(0.4, 12);
+    expect(d3sSchedule(0.25)).toBeCloseTo(0.625, 12);
     expect(d3sSchedule(0, { ...o, schedule: "cosine" })).toBeCloseTo(0.2, 12);
     expect(d3sSchedule(0.5, { ...o, schedule: "cosine" })).toBeCloseTo(0.6, 12);
     expect(d3sSchedule(0.25, { ...o, schedule: "cosine" })).toBeCloseTo(1 - 0.8 * 0.5 * (1 + Math.SQRT1_2), 12);
