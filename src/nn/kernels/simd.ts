@@ -1,4 +1,4 @@
-import { GEMM_WASM_BASE64 } from "./gemm_wasm.js";
+import { GEMM_FMA_WASM_BASE64, GEMM_WASM_BASE64 } from "./gemm_wasm.js";
 
 /**
  * refinery's own WebAssembly SIMD kernels (src/nn/kernels/*.wat), for the small matrices
@@ -16,6 +16,9 @@ export interface GemmExports {
   memory: WebAssembly.Memory;
   gemm(pa: number, pb: number, pc: number, mp: number, k: number, np: number, pbias: number, accum: number, act: number): void;
   gemm_tn(pa: number, pb: number, pc: number, mp: number, k: number, np: number, pbias: number, accum: number, act: number): void;
+  /** gemm with row strides (in floats) of A, B and C: blocks of larger matrices. */
+  gemm_s(pa: number, pb: number, pc: number, mp: number, k: number, np: number, sa: number, sb: number, sc: number, pbias: number, accum: number, act: number): void;
+  gemm_tn_s(pa: number, pb: number, pc: number, mp: number, k: number, np: number, sa: number, sb: number, sc: number, pbias: number, accum: number, act: number): void;
   tanh(px: number, n: number): void;
 }
 
@@ -52,6 +55,24 @@ function load(): GemmExports | null {
     kernels = null; // no WebAssembly, or no SIMD: callers use their JS path
   }
   return kernels;
+}
+
+let fma: boolean | undefined;
+
+/**
+ * Whether the fused multiply-add build of the gemm kernels (relaxed SIMD's
+ * f32x4.relaxed_madd) validates here: Node ≥ 22, current Chrome, Firefox and Safari;
+ * Node 20 only with --experimental-wasm-relaxed-simd.
+ */
+export function fmaKernelsAvailable(): boolean {
+  if (fma === undefined) {
+    try {
+      fma = typeof WebAssembly === "object" && WebAssembly.validate(decodeBase64(GEMM_FMA_WASM_BASE64));
+    } catch {
+      fma = false;
+    }
+  }
+  return fma;
 }
 
 /** Whether the SIMD kernels run on this platform. */
