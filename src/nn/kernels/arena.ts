@@ -57,7 +57,7 @@ const SHARED_MAX_PAGES = 65536;
  * costs a few microseconds (measured with bench/kernels.ts), which a smaller product
  * does not win back.
  */
-export const MIN_SPLIT_MACS = 1 << 17;
+export const MIN_SPLIT_MACS = 1 << 20;
 
 /** Stops a helper thread when its arena is garbage-collected without close(). */
 const helpers = new FinalizationRegistry<KernelHelper>((helper) => helper.close());
@@ -128,16 +128,31 @@ export class KernelArena {
       this.gemm.gemm(pa, pb, pc, m, k, n, pbias, acc, act);
       return;
     }
+    const g = this.gemm;
     if (m >= 8) {
       const m0 = Math.ceil(m / 8) * 4;
-      h.post(HelperOp.Gemm, [pa + m0 * k * 4, pb, pc + m0 * n * 4, m - m0, k, n, k, n, n, pbias, acc, act]);
-      this.gemm.gemm_s(pa, pb, pc, m0, k, n, k, n, n, pbias, acc, act);
+      const pa1 = pa + m0 * k * 4;
+      const pc1 = pc + m0 * n * 4;
+      h.split(
+        HelperOp.Gemm,
+        [pa1, pb, pc1, m - m0, k, n, k, n, n, pbias, acc, act],
+        [],
+        () => g.gemm_s(pa, pb, pc, m0, k, n, k, n, n, pbias, acc, act),
+        () => g.gemm_s(pa1, pb, pc1, m - m0, k, n, k, n, n, pbias, acc, act),
+      );
     } else {
       const n0 = Math.ceil(n / 16) * 8;
-      h.post(HelperOp.Gemm, [pa, pb + n0 * 4, pc + n0 * 4, m, k, n - n0, k, n, n, pbias === 0 ? 0 : pbias + n0 * 4, acc, act]);
-      this.gemm.gemm_s(pa, pb, pc, m, k, n0, k, n, n, pbias, acc, act);
+      const pb1 = pb + n0 * 4;
+      const pc1 = pc + n0 * 4;
+      const pbias1 = pbias === 0 ? 0 : pbias + n0 * 4;
+      h.split(
+        HelperOp.Gemm,
+        [pa, pb1, pc1, m, k, n - n0, k, n, n, pbias1, acc, act],
+        [],
+        () => g.gemm_s(pa, pb, pc, m, k, n0, k, n, n, pbias, acc, act),
+        () => g.gemm_s(pa, pb1, pc1, m, k, n - n0, k, n, n, pbias1, acc, act),
+      );
     }
-    h.join();
   }
 
   /**
@@ -155,14 +170,24 @@ export class KernelArena {
       this.tnBlocked(pa, pb, pc, m, k, n, m, n, kBlock);
     } else if (m >= 8) {
       const m0 = Math.ceil(m / 8) * 4;
-      h.post(HelperOp.GemmTnBlocked, [pa + m0 * 4, pb, pc + m0 * n * 4, m - m0, k, n, m, n, n, kBlock]);
-      this.tnBlocked(pa, pb, pc, m0, k, n, m, n, kBlock);
-      h.join();
+      const [pa1, pc1] = [pa + m0 * 4, pc + m0 * n * 4];
+      h.split(
+        HelperOp.GemmTnBlocked,
+        [pa1, pb, pc1, m - m0, k, n, m, n, n, kBlock],
+        [],
+        () => this.tnBlocked(pa, pb, pc, m0, k, n, m, n, kBlock),
+        () => this.tnBlocked(pa1, pb, pc1, m - m0, k, n, m, n, kBlock),
+      );
     } else {
       const n0 = Math.ceil(n / 16) * 8;
-      h.post(HelperOp.GemmTnBlocked, [pa, pb + n0 * 4, pc + n0 * 4, m, k, n - n0, m, n, n, kBlock]);
-      this.tnBlocked(pa, pb, pc, m, k, n0, m, n, kBlock);
-      h.join();
+      const [pb1, pc1] = [pb + n0 * 4, pc + n0 * 4];
+      h.split(
+        HelperOp.GemmTnBlocked,
+        [pa, pb1, pc1, m, k, n - n0, m, n, n, kBlock],
+        [],
+        () => this.tnBlocked(pa, pb, pc, m, k, n0, m, n, kBlock),
+        () => this.tnBlocked(pa, pb1, pc1, m, k, n - n0, m, n, kBlock),
+      );
     }
   }
 

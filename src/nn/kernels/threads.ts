@@ -8,16 +8,18 @@ import { nodeBuiltin } from "../../core/platform.js";
  * that memory — the caller writes the task and bumps a sequence word, the helper spins
  * briefly on it and then sleeps in Atomics.wait — so a split costs a few microseconds and
  * no message passing. Each half computes whole output rows (or columns) with the kernels'
- * own summation order, so a split result is bit-identical to the one-thread result.
+ * own summation order, so a split result is bit-identical to the one-thread result. A
+ * half the helper has not picked up by the time the caller finishes its own is taken back
+ * by the caller (see `split`), so a busy host costs little more than one thread.
  *
  * Until the helper has started (tens of milliseconds after the arena is made), and
  * wherever threads are unavailable, every call runs on the calling thread.
  */
 
 /** Words of the control block (Int32 indices from its start). */
-const SEQ = 0; // bumped by the caller per task
-const DONE = 1; // set to SEQ by the helper when the task is finished
-const STATE = 2; // 0 starting, 1 ready, 2 failed or closed
+const TASK = 0; // s > 0: task s posted and unclaimed; 0: none. Claimed by whoever swaps s → 0 first.
+const DONE = 1; // set to s by the helper when it has finished task s
+const STATE = 2; // 0 starting, 1 ready, 2 stopped
 const OP = 3;
 const ERROR = 4; // 1 when the last task threw in the helper
 const ARGS = 8; // up to 16 i32 arguments; f32 arguments are read through a Float32Array at the same words
@@ -42,13 +44,14 @@ function serve(data) {
   const A = ${ARGS};
   Atomics.store(w, ${STATE}, 1);
   Atomics.notify(w, ${STATE});
-  let seen = Atomics.load(w, ${SEQ});
   for (;;) {
     let spins = 0;
-    while (Atomics.load(w, ${SEQ}) === seen) {
-      if (++spins > data.spins) { Atomics.wait(w, ${SEQ}, seen); spins = 0; }
+    let task = Atomics.load(w, ${TASK});
+    while (task === 0) {
+      if (++spins > data.spins) { Atomics.wait(w, ${TASK}, 0); spins = 0; }
+      task = Atomics.load(w, ${TASK});
     }
-    seen = Atomics.load(w, ${SEQ});
+    if (Atomics.compareExchange(w, ${TASK}, task, 0) !== task) continue; // the caller took it back
     const op = w[${OP}];
     if (op === ${HelperOp.Exit}) break;
     try {
@@ -62,7 +65,7 @@ function serve(data) {
     } catch (err) {
       w[${ERROR}] = 1;
     }
-    Atomics.store(w, ${DONE}, seen);
+    Atomics.store(w, ${DONE}, task);
     Atomics.notify(w, ${DONE});
   }
   Atomics.store(w, ${STATE}, 2);
@@ -141,7 +144,8 @@ export class KernelHelper {
   private readonly w: Int32Array;
   private readonly f: Float32Array;
   private seq = 0;
-  private busy = false;
+  private helped = 0;
+  private stolen = 0;
   private closed = false;
 
   private constructor(
@@ -199,47 +203,63 @@ export class KernelHelper {
     return this.ready;
   }
 
-  /** Hands the helper a task (i32 arguments, then f32 ones); `join` waits for it. */
-  post(op: HelperOp, ints: readonly number[], floats: readonly number[] = []): void {
-    if (this.busy) throw new Error("internal: kernel helper posted twice without join");
+  /**
+   * Runs two independent halves of one task: `theirs` (described by op and arguments for
+   * the helper) and `mine` on this thread. The helper takes its half if it picks it up
+   * while `mine` runs; if it has not by then (it may be descheduled on a busy host), this
+   * thread takes it back and runs `theirs` itself — so a split never waits on a helper that
+   * has not started, and costs at worst the one-thread time plus a few atomics.
+   */
+  split(op: HelperOp, ints: readonly number[], floats: readonly number[], mine: () => void, theirs: () => void): void {
     const w = this.w;
     for (let i = 0; i < ints.length; i++) w[ARGS + i] = ints[i];
     for (let i = 0; i < floats.length; i++) this.f[ARGS + ints.length + i] = floats[i];
     w[OP] = op;
-    this.busy = true;
-    this.seq = (this.seq + 1) | 0;
-    Atomics.store(w, SEQ, this.seq);
-    Atomics.notify(w, SEQ);
+    const task = this.post();
+    mine();
+    if (Atomics.compareExchange(w, TASK, task, 0) === task) {
+      this.stolen++;
+      theirs();
+      return;
+    }
+    this.join(task);
   }
 
-  /** Waits for the posted task: spins first (it usually ends within microseconds of ours), then sleeps. */
-  join(): void {
-    if (!this.busy) return;
+  /** Halves the helper ran, and halves this thread took back (for benchmarks). */
+  get counts(): { helped: number; stolen: number } {
+    return { helped: this.helped, stolen: this.stolen };
+  }
+
+  private post(): number {
+    this.seq = this.seq >= 0x3fffffff ? 1 : this.seq + 1;
+    Atomics.store(this.w, TASK, this.seq);
+    Atomics.notify(this.w, TASK);
+    return this.seq;
+  }
+
+  /** Waits for task `task`, which the helper has claimed: spins first (it usually ends within microseconds of ours), then sleeps. */
+  private join(task: number): void {
     const w = this.w;
     let spins = 0;
     let sleeps = 0;
     const block = canBlock(w);
-    for (let done = Atomics.load(w, DONE); done !== this.seq; done = Atomics.load(w, DONE)) {
+    for (let done = Atomics.load(w, DONE); done !== task; done = Atomics.load(w, DONE)) {
       if (++spins > SPINS && block) {
         // Half of one product never takes a minute: a helper that silent has died.
         if (Atomics.wait(w, DONE, done, 1000) === "timed-out" && ++sleeps > 60) throw new Error("internal: the kernel helper thread stopped answering");
         spins = 0;
       }
     }
-    this.busy = false;
+    this.helped++;
     if (w[ERROR] !== 0) throw new Error("internal: a kernel failed in the helper thread");
   }
 
   /** Stops the helper thread (idempotent); later calls run on the calling thread. */
   close(): void {
     if (this.closed) return;
-    if (this.busy) this.join();
     this.closed = true;
-    const w = this.w;
-    w[OP] = HelperOp.Exit;
-    this.seq = (this.seq + 1) | 0;
-    Atomics.store(w, SEQ, this.seq);
-    Atomics.notify(w, SEQ);
+    this.w[OP] = HelperOp.Exit;
+    this.post();
     this.stop();
   }
 

@@ -645,11 +645,17 @@ export class TransformerArena {
     const h = this.attentionSplitter(n, T);
     if (h === null) this.arena.k.attention(pqkv, pprobs, pattn, n, T, H, hd, pstarts, scale);
     else {
+      const k = this.arena.k;
       const n0 = n >> 1;
       const probsRow = H * T * up(T, 4) * 4;
-      h.post(HelperOp.Attention, [pqkv + n0 * T * 3 * d * 4, pprobs + n0 * probsRow, pattn + n0 * T * d * 4, n - n0, T, H, hd, pstarts + n0 * 4], [scale]);
-      this.arena.k.attention(pqkv, pprobs, pattn, n0, T, H, hd, pstarts, scale);
-      h.join();
+      const rest = [pqkv + n0 * T * 3 * d * 4, pprobs + n0 * probsRow, pattn + n0 * T * d * 4, n - n0, T, H, hd, pstarts + n0 * 4] as const;
+      h.split(
+        HelperOp.Attention,
+        rest,
+        [scale],
+        () => k.attention(pqkv, pprobs, pattn, n0, T, H, hd, pstarts, scale),
+        () => k.attention(...rest, scale),
+      );
     }
     this.addAttention(t0);
   }
@@ -662,12 +668,18 @@ export class TransformerArena {
     const h = this.attentionSplitter(n, T);
     if (h === null) this.arena.k.attention_back(pqkv, pprobs, pdattn, pdqkv, pscratch, n, T, H, hd, pstarts, scale);
     else {
+      const k = this.arena.k;
       const n0 = n >> 1;
       const probsRow = H * T * up(T, 4) * 4;
       const qkvRow = T * 3 * d * 4;
-      h.post(HelperOp.AttentionBack, [pqkv + n0 * qkvRow, pprobs + n0 * probsRow, pdattn + n0 * T * d * 4, pdqkv + n0 * qkvRow, pscratch2, n - n0, T, H, hd, pstarts + n0 * 4], [scale]);
-      this.arena.k.attention_back(pqkv, pprobs, pdattn, pdqkv, pscratch, n0, T, H, hd, pstarts, scale);
-      h.join();
+      const rest = [pqkv + n0 * qkvRow, pprobs + n0 * probsRow, pdattn + n0 * T * d * 4, pdqkv + n0 * qkvRow, pscratch2, n - n0, T, H, hd, pstarts + n0 * 4] as const;
+      h.split(
+        HelperOp.AttentionBack,
+        rest,
+        [scale],
+        () => k.attention_back(pqkv, pprobs, pdattn, pdqkv, pscratch, n0, T, H, hd, pstarts, scale),
+        () => k.attention_back(...rest, scale),
+      );
     }
     this.addAttention(t0);
   }
