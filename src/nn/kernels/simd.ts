@@ -7,6 +7,9 @@ import { GEMM_FMA_WASM_BASE64, GEMM_WASM_BASE64 } from "./gemm_wasm.js";
  * SIMD does (Node ≥ 16.4, every current browser); `simdKernelsAvailable()` says whether
  * it does here, and callers fall back to JS when it does not.
  *
+ * Where relaxed SIMD validates (Node ≥ 22, current browsers) the gemm kernels fuse their
+ * multiply-adds (`fmaKernelsAvailable`), which changes products in the last bits.
+ *
  * Operands are copied into the module's memory, padded to the kernel's 4×8 block (rows
  * to a multiple of 4, columns to a multiple of 8); the padding is zeroed and never read
  * back.
@@ -31,17 +34,7 @@ export function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
   return bytes;
 }
 
-let gemmModule: WebAssembly.Module | undefined;
-
-/**
- * The gemm kernels on `memory` (the module is compiled once). For arenas that run them
- * beside other kernels on one memory; throws where WebAssembly SIMD is missing.
- */
-export function instantiateGemm(memory: WebAssembly.Memory): GemmExports {
-  gemmModule ??= new WebAssembly.Module(decodeBase64(GEMM_WASM_BASE64));
-  return new WebAssembly.Instance(gemmModule, { env: { memory } }).exports as unknown as GemmExports;
-}
-
+/** The shared instance (gemmSimd, tanhSimd): the fused build where relaxed SIMD validates. */
 function load(): GemmExports | null {
   if (kernels !== undefined) return kernels;
   try {
@@ -49,7 +42,8 @@ function load(): GemmExports | null {
     if (typeof WebAssembly !== "object" || !WebAssembly.validate(bytes)) {
       kernels = null;
     } else {
-      kernels = instantiateGemm(new WebAssembly.Memory({ initial: 1 }));
+      const mod = new WebAssembly.Module(fmaKernelsAvailable() ? decodeBase64(GEMM_FMA_WASM_BASE64) : bytes);
+      kernels = new WebAssembly.Instance(mod, { env: { memory: new WebAssembly.Memory({ initial: 1 }) } }).exports as unknown as GemmExports;
     }
   } catch {
     kernels = null; // no WebAssembly, or no SIMD: callers use their JS path

@@ -143,6 +143,8 @@ export interface HelperModules {
 export class KernelHelper {
   private readonly w: Int32Array;
   private readonly f: Float32Array;
+  /** Whether `split` may take back an unclaimed half (tests set false so the helper runs every half). */
+  takeBack = true;
   private seq = 0;
   private helped = 0;
   private stolen = 0;
@@ -217,7 +219,7 @@ export class KernelHelper {
     w[OP] = op;
     const task = this.post();
     mine();
-    if (Atomics.compareExchange(w, TASK, task, 0) === task) {
+    if (this.takeBack && Atomics.compareExchange(w, TASK, task, 0) === task) {
       this.stolen++;
       theirs();
       return;
