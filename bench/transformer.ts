@@ -163,6 +163,12 @@ VARIANTS.forEach((v, k) => {
   printParts("backward", train[k].parts.backward);
 });
 console.log(ratioLine(train.map((t) => t.wall), RATIOS));
+const helperLine = () =>
+  VARIANTS.map((v, k) => [v.label, models[k].kernelHelperCounts] as const)
+    .filter(([, c]) => c !== null)
+    .map(([label, c]) => `${label} ${c!.helped} run by the helper, ${c!.stolen} taken back`)
+    .join("; ");
+console.log(`    split halves so far: ${helperLine()}`);
 
 // Optimiser step over the live arrays: the JS loop and the kernel, alternating.
 const adams = [false, true].map((kernels, k) => new ArrayAdam(models[k].parameters(), { learningRate: 1e-4, kernels }));

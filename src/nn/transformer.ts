@@ -388,6 +388,11 @@ export class TransformerLM {
     return this.arena?.arena.helper?.waitUntilReady(timeoutMs) ?? false;
   }
 
+  /** Halves of split products the helper thread ran, and halves the calling thread took back because the helper had not picked them up (null without a helper). */
+  get kernelHelperCounts(): { helped: number; stolen: number } | null {
+    return this.arena?.arena.helper?.counts ?? null;
+  }
+
   /** Stops the kernels backend's helper thread now rather than when the model is garbage-collected. */
   dispose(): void {
     this.arena?.close();
