@@ -12,6 +12,8 @@ import { join } from "node:path";
 import { Buffer } from "node:buffer";
 import wabtInit from "wabt";
 
+/* global WebAssembly */
+
 const dir = new URL("../src/nn/kernels/", import.meta.url).pathname;
 const check = process.argv.includes("--check");
 const wabt = await wabtInit();

@@ -211,7 +211,7 @@ export class TransformerArena {
    * [n·T·V] (fresh) and, with `withTrace`, the activations for `backward`.
    */
   forward(tokens: Int32Array, n: number, T: number, starts: Int32Array, withTrace: boolean): { logits: Float32Array; trace: ArenaTrace | null } {
-    const { width: d, ffWidth: f, vocabSize: V, heads: H } = this.s;
+    const { width: d, ffWidth: f, vocabSize: V } = this.s;
     const N = n * T;
     const Np = up(N, 4);
     const Vp = this.Vp;
@@ -384,7 +384,7 @@ export class TransformerArena {
 
   /** Gradients (fresh arrays, parameter order) of the loss whose dLoss/dlogits is `dLogits` [n·T·V]. */
   backward(trace: ArenaTrace, dLogits: Float32Array): Float32Array[] {
-    const { width: d, ffWidth: f, vocabSize: V, heads: H, layers: L } = this.s;
+    const { width: d, ffWidth: f, vocabSize: V, layers: L } = this.s;
     const t = trace.slots;
     const { n, T } = t;
     const N = n * T;
