@@ -70,7 +70,8 @@ function serve(data) {
   }
   Atomics.store(w, ${STATE}, 2);
 }
-if (typeof require === "function") serve(require("node:worker_threads").workerData);
+// Node (≥ 20.16, as nodeBuiltin needs to have started it): the data came as workerData.
+if (typeof process === "object" && typeof process.getBuiltinModule === "function") serve(process.getBuiltinModule("worker_threads").workerData);
 else self.onmessage = (e) => serve(e.data);
 `;
 
