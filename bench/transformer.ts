@@ -5,8 +5,11 @@
  * width 64, 4 heads, vocabulary 40, 64 rows × 32 tokens — it times one training step
  * (forward with trace + backward), split into forward and backward and inside each into
  * time in gemm, in attention and the rest; Adam over the model's parameters (JS loop and
- * kernel); then sampling with the KV cache (64 rows × 32 new tokens). The two backends
- * alternate repeat by repeat, so a busy host slows both alike: read the ratios.
+ * kernel); then sampling with the KV cache (64 rows × 32 new tokens). The kernels backend
+ * runs on 1 thread and on 2 (a helper thread takes half of each large product and of
+ * attention; bit-identical), and where relaxed SIMD validates also with fused multiply-adds
+ * (on Node 20 the benchmark turns on V8's --experimental-wasm-relaxed-simd itself). All
+ * variants alternate repeat by repeat, so a busy host slows them alike: read the ratios.
  *
  *   node --import tsx bench/transformer.ts [--backend wasm|cpu] [--repeats 7]
  *   npm run bench -- transformer [--backend cpu]
@@ -16,11 +19,17 @@
  * Reference points (docs/training.md "Tensor backends", same machine kind): tfjs autodiff of this model on
  * wasm ~490 ms per step, PyTorch 1.13 + OpenBLAS 35 ms.
  */
+import v8 from "node:v8";
 import { initBackend, type BackendName } from "../src/core/backend.js";
 import { Rng } from "../src/core/rng.js";
 import { sampleToken } from "../src/nn/lm_math.js";
 import { ArrayAdam } from "../src/nn/optim.js";
-import { TransformerLM, transformerProfiler, type PhaseTimes, type TransformerBackend } from "../src/nn/transformer.js";
+import { fmaKernelsAvailable } from "../src/nn/kernels/simd.js";
+import { TransformerLM, transformerProfiler, type KernelBackendOptions, type PhaseTimes, type TransformerBackend } from "../src/nn/transformer.js";
+
+// Relaxed SIMD is on by default from Node 22; on 20 it is behind this V8 flag, read when a
+// module is validated, so setting it before the first kernel load suffices.
+v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
 
 const args = process.argv.slice(2);
 const backendArg = args.indexOf("--backend");
@@ -35,12 +44,27 @@ const T = 32;
 const V = 40;
 const NEW_TOKENS = 32;
 const CONFIG = { vocabSize: V, contextLength: 64, layers: 2, width: 64, heads: 4 };
-const BACKENDS: TransformerBackend[] = ["js", "kernels"];
-const models = BACKENDS.map((b) => {
+interface Variant {
+  label: string;
+  backend: TransformerBackend;
+  options?: KernelBackendOptions;
+}
+const VARIANTS: Variant[] = [
+  { label: "js", backend: "js" },
+  { label: "kernels 1t", backend: "kernels", options: { threads: 1, fma: false } },
+  { label: "kernels 2t", backend: "kernels", options: { threads: 2, fma: false } },
+];
+if (fmaKernelsAvailable()) {
+  VARIANTS.push({ label: "fma 1t", backend: "kernels", options: { threads: 1, fma: true } }, { label: "fma 2t", backend: "kernels", options: { threads: 2, fma: true } });
+}
+const models = VARIANTS.map((v) => {
   const m = new TransformerLM(CONFIG, new Rng(0));
-  m.setBackend(b);
+  m.setBackend(v.backend, v.options);
+  m.waitForKernelThreads();
   return m;
 });
+/** Index of a variant by label (-1 when absent). */
+const at = (label: string) => VARIANTS.findIndex((v) => v.label === label);
 const rng = new Rng(1);
 const tokens = Int32Array.from({ length: ROWS * T }, () => rng.integer(0, V));
 const dLogits = Float32Array.from({ length: ROWS * T * V }, () => rng.normal() / (ROWS * T));
@@ -109,17 +133,42 @@ function printParts(label: string, samples: PhaseTimes[]): void {
 }
 
 console.log(`tiny transformer LM (${models[0].numParameters()} parameters), JS path (gemm fallback tfjs-${backend}) and kernels alternating, ${REPEATS} repeats; median (best)`);
+console.log(`  threads running: ${VARIANTS.map((v, k) => `${v.label} ${models[k].kernelThreads}`).join(", ")}${fmaKernelsAvailable() ? "" : "; FMA rows: relaxed SIMD unavailable here"}`);
+
+/** "a / b" of two variants' medians and the median of their per-repeat ratios, when both ran. */
+function ratioLine(walls: number[][], pairs: [string, string][]): string {
+  const parts: string[] = [];
+  for (const [a, b] of pairs) {
+    const i = at(a);
+    const j = at(b);
+    if (i < 0 || j < 0) continue;
+    parts.push(`${a} / ${b}: ${(median(walls[i]) / median(walls[j])).toFixed(2)} (per repeat ${median(walls[i].map((w, r) => w / walls[j][r])).toFixed(2)})`);
+  }
+  return `    ${parts.join("; ")}`;
+}
+const RATIOS: [string, string][] = [
+  ["kernels 1t", "js"],
+  ["kernels 2t", "kernels 1t"],
+  ["fma 1t", "kernels 1t"],
+  ["fma 2t", "kernels 1t"],
+];
 
 // Training step; the profiler adds ~50 performance.now() calls per step (a few µs).
 const train = profiled(trainStep, ["forward", "backward"], REPEATS);
 console.log(`  training step (forward + backward), ${ROWS}×${T} tokens:`);
 const stepMs = train.map((t) => median(t.wall));
-BACKENDS.forEach((b, k) => {
-  console.log(`    ${b.padEnd(8)}${f1(stepMs[k])} ms (${Math.min(...train[k].wall).toFixed(1)})   ${Math.round(((ROWS * T) / stepMs[k]) * 1000)} tokens/s`);
+VARIANTS.forEach((v, k) => {
+  console.log(`    ${v.label.padEnd(11)}${f1(stepMs[k])} ms (${Math.min(...train[k].wall).toFixed(1)})   ${Math.round(((ROWS * T) / stepMs[k]) * 1000)} tokens/s`);
   printParts("forward", train[k].parts.forward);
   printParts("backward", train[k].parts.backward);
 });
-console.log(`    kernels / js: ${(stepMs[1] / stepMs[0]).toFixed(2)} (per-repeat ratios: median ${median(train[1].wall.map((w, r) => w / train[0].wall[r])).toFixed(2)})`);
+console.log(ratioLine(train.map((t) => t.wall), RATIOS));
+const helperLine = () =>
+  VARIANTS.map((v, k) => [v.label, models[k].kernelHelperCounts] as const)
+    .filter(([, c]) => c !== null)
+    .map(([label, c]) => `${label} ${c!.helped} run by the helper, ${c!.stolen} taken back`)
+    .join("; ");
+console.log(`    split halves so far: ${helperLine()}`);
 
 // Optimiser step over the live arrays: the JS loop and the kernel, alternating.
 const adams = [false, true].map((kernels, k) => new ArrayAdam(models[k].parameters(), { learningRate: 1e-4, kernels }));
@@ -140,10 +189,11 @@ const sampling = profiled(sample, ["step"], REPEATS);
 const newTokens = ROWS * NEW_TOKENS;
 console.log(`  sampling with KV cache, ${ROWS} rows × ${NEW_TOKENS} new tokens:`);
 const sampleMs = sampling.map((t) => median(t.wall));
-BACKENDS.forEach((b, k) => {
+VARIANTS.forEach((v, k) => {
   const st = medianTimes(sampling[k].parts.step);
-  console.log(`    ${b.padEnd(8)}${f1(sampleMs[k])} ms (${Math.min(...sampling[k].wall).toFixed(1)})   ${Math.round((newTokens / sampleMs[k]) * 1000)} tokens/s`);
+  console.log(`    ${v.label.padEnd(11)}${f1(sampleMs[k])} ms (${Math.min(...sampling[k].wall).toFixed(1)})   ${Math.round((newTokens / sampleMs[k]) * 1000)} tokens/s`);
   printParts(`${st.calls} steps`, sampling[k].parts.step);
   console.log(`      sampleToken and the rest: ${f1(sampleMs[k] - st.total)} ms`);
 });
-console.log(`    kernels / js: ${(sampleMs[1] / sampleMs[0]).toFixed(2)}`);
+console.log(ratioLine(sampling.map((t) => t.wall), RATIOS));
+for (const m of models) m.dispose();

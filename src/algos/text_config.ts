@@ -56,7 +56,17 @@ export const taskShape = {
     .number().int().positive().nullable()
     .describe("completion tokens before the episode is cut (null: the task's own limit); also L_max of dr_grpo"),
   evalProblems: z.number().int().positive().describe("held-out (test split) problems of each evaluation (greedy pass@1); all of them if the split has fewer"),
+  // A default in the schema too, so runs created before this key existed still resume.
+  kernelThreads: kernelThreadsShape(),
 };
+
+/** The kernels backend's threads: see KernelBackendOptions.threads. */
+export function kernelThreadsShape() {
+  return z
+    .union([z.literal("auto"), z.literal(1), z.literal(2)])
+    .default("auto")
+    .describe("threads of backend kernels: 2 runs half of each large matrix product and of attention on a helper thread (bit-identical to 1; needs shared WebAssembly memory, so a page without cross-origin isolation runs 1); auto: 2 where available on a host with ≥ 2 cores");
+}
 
 export const warmupShape = {
   warmupIterations: z.number().int().min(0).describe("linear learning-rate warm-up from 0 over the first N iterations"),
@@ -85,6 +95,7 @@ export const TEXT_DEFAULTS = {
   model: MODEL_DEFAULTS,
   maxCompletionLength: null,
   evalProblems: 200,
+  kernelThreads: "auto" as "auto" | 1 | 2,
 };
 
 export const SAMPLING_DEFAULTS = {

@@ -71,6 +71,8 @@ export interface TextRunConfig {
   maxGradNorm: number;
   /** "kernels": the transformer and Adam on refinery's WebAssembly SIMD kernels (tfjs cpu for the rest). */
   backend: BackendName | "kernels";
+  /** Threads of the kernels backend ("auto": 2 where a helper thread can run on a host with ≥ 2 cores). */
+  kernelThreads?: "auto" | 1 | 2;
   evalEvery: number;
   checkpointEvery: number;
   checkpointSeconds: number;
@@ -119,7 +121,7 @@ export function greedyEvaluation(setup: TextSetup, evalProblems: number): TextEv
 }
 
 export async function textSetup(
-  c: Pick<TextRunConfig, "task" | "taskOptions" | "init" | "chars" | "model" | "seed" | "backend" | "maxCompletionLength"> & { rewards?: { name: string; weight: number }[] },
+  c: Pick<TextRunConfig, "task" | "taskOptions" | "init" | "chars" | "model" | "seed" | "backend" | "kernelThreads" | "maxCompletionLength"> & { rewards?: { name: string; weight: number }[] },
   rng: Rng,
 ): Promise<TextSetup> {
   // With the kernels, tfjs computes nothing large: its light cpu backend does the rest.
@@ -127,7 +129,7 @@ export async function textSetup(
   const task = makeTask(c.task, c.taskOptions);
   const reward = combineRewards((c.rewards ?? [{ name: "correct", weight: 1 }]).map((r) => ({ fn: r.name, weight: r.weight })));
   const policy = c.init ? await loadTokenPolicy(c.init) : newTextPolicy(c.model, rng, c.chars);
-  if (c.backend === "kernels") policy.model.setBackend("kernels");
+  if (c.backend === "kernels") policy.model.setBackend("kernels", { threads: c.kernelThreads === "auto" ? undefined : c.kernelThreads });
   const maxCompletionLength = c.maxCompletionLength ?? task.maxCompletionLength;
   const makeEnv = (split: "train" | "test") => new TextEnv({ task, tokenizer: policy.tokenizer, split, reward, maxCompletionLength });
   policy.checkFits(task.maxPromptLength + 1, maxCompletionLength, `task ${task.name}`);

@@ -42,7 +42,7 @@ export async function loadNodeBuiltin<T>(id: NodeBuiltinId): Promise<T | null> {
   return (await import(/* @vite-ignore */ specifier)) as T;
 }
 
-type NodeBuiltinId = "fs" | "path" | "module";
+type NodeBuiltinId = "fs" | "path" | "module" | "os" | "worker_threads";
 
 type NodeFs = typeof import("node:fs");
 

@@ -2,6 +2,7 @@ import { ConfigError, describeValue } from "../core/errors.js";
 import type { Rng } from "../core/rng.js";
 import { gemm, type GemmOptions } from "./gemm.js";
 import { simdKernelsAvailable } from "./kernels/simd.js";
+import { defaultKernelThreads } from "./kernels/threads.js";
 import { ArenaCache, arenaUnsupported, ArenaTrace, TransformerArena } from "./kernels/transformer_arena.js";
 
 /**
@@ -67,6 +68,19 @@ export interface TransformerTrace {
  * kernels/transformer_arena.ts), for training and for sampling with the KV cache.
  */
 export type TransformerBackend = "js" | "kernels";
+
+/** How the kernels backend runs (TransformerLM.setBackend). */
+export interface KernelBackendOptions {
+  /**
+   * 2: a helper thread on the model's (shared) WebAssembly memory takes half of each large
+   * matrix product and of attention, bit-identical to 1. Default 2 where shared memory and
+   * threads are available and the host has two cores or more, else 1; where they are not
+   * (a page without cross-origin isolation) 2 quietly runs as 1.
+   */
+  threads?: 1 | 2;
+  /** Fused multiply-adds in the gemm kernels (relaxed SIMD): default where available; changes results in the last bits. */
+  fma?: boolean;
+}
 
 /** A trace of the kernels backend: the activations live in the model's arena. */
 class KernelTraceState implements TransformerTrace {
@@ -257,6 +271,7 @@ export class TransformerLM {
   private phase: PhaseTimes | null = null;
   private readonly pool = new BufferPool();
   private arena: TransformerArena | null = null;
+  private arenaOptions: KernelBackendOptions = {};
 
   constructor(config: TransformerConfig, rng: Rng) {
     this.config = validateConfig(config);
@@ -332,21 +347,55 @@ export class TransformerLM {
    * that is a multiple of 4; it throws a ConfigError naming what is missing otherwise.
    * Traces made before a switch cannot be used after it.
    */
-  setBackend(backend: TransformerBackend): void {
+  setBackend(backend: TransformerBackend, options: KernelBackendOptions = {}): void {
     if (backend === "js") {
+      this.arena?.close();
       this.arena = null;
       return;
     }
     if (backend !== "kernels") {
       throw new ConfigError(`unknown transformer backend ${describeValue(backend)}`, 'use "js" or "kernels"');
     }
-    if (this.arena !== null) return;
+    const threads = options.threads ?? defaultKernelThreads();
+    if (threads !== 1 && threads !== 2) throw new ConfigError(`kernel threads ${describeValue(threads)} is not 1 or 2`, "use threads 1 or 2");
+    if (this.arena !== null && this.arenaOptions.threads === threads && this.arenaOptions.fma === options.fma) return;
     if (!simdKernelsAvailable()) {
       throw new ConfigError("the transformer's kernels backend needs WebAssembly SIMD, which this platform lacks", 'use backend "js"');
     }
     const why = arenaUnsupported(this.config);
     if (why !== null) throw new ConfigError(`the transformer's kernels backend cannot run this model: ${why}`, 'use backend "js", or pick width and ffWidth multiples of 8 with a head size (width / heads) that is a multiple of 4');
-    this.arena = new TransformerArena(this.config, this.params);
+    this.arena?.close();
+    this.arenaOptions = { threads, fma: options.fma };
+    this.arena = new TransformerArena(this.config, this.params, this.arenaOptions);
+  }
+
+  /** Threads the kernels backend runs its products on now: 2 once its helper thread has started, else 1 (also on the JS path). */
+  get kernelThreads(): 1 | 2 {
+    return this.arena?.threads ?? 1;
+  }
+
+  /** Whether the kernels backend's gemm fuses multiply-adds (relaxed SIMD); false on the JS path. */
+  get kernelFma(): boolean {
+    return this.arena?.arena.fma ?? false;
+  }
+
+  /**
+   * Blocks until the kernels backend's helper thread has started (it starts in the
+   * background, and products run on one thread until then); whether it runs. For
+   * benchmarks and tests; training does not need it.
+   */
+  waitForKernelThreads(timeoutMs = 10000): boolean {
+    return this.arena?.arena.helper?.waitUntilReady(timeoutMs) ?? false;
+  }
+
+  /** Halves of split products the helper thread ran, and halves the calling thread took back because the helper had not picked them up (null without a helper). */
+  get kernelHelperCounts(): { helped: number; stolen: number } | null {
+    return this.arena?.arena.helper?.counts ?? null;
+  }
+
+  /** Stops the kernels backend's helper thread now rather than when the model is garbage-collected. */
+  dispose(): void {
+    this.arena?.close();
   }
 
   paramShapes(): Record<string, number[]> {

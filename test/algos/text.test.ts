@@ -45,6 +45,12 @@ describe("text configs", () => {
     expect(() => resolveConfig({ algo: "sft", env: "CartPole-v1" })).toThrow(/text tasks: give one with --task/);
     expect(() => resolveConfig({ algo: "grpo", task: "additoin" })).toThrow(/addition/);
   });
+  it("take kernelThreads auto (the default), 1 or 2, and reject anything else", () => {
+    expect(textConfig("grpo").kernelThreads).toBe("auto");
+    expect(resolveConfig({ algo: "sft", task: "addition", overrides: { kernelThreads: 1 } }).kernelThreads).toBe(1);
+    expect(resolveConfig({ algo: "grpo", task: "addition", overrides: { kernelThreads: 2 } }).kernelThreads).toBe(2);
+    expect(() => resolveConfig({ algo: "grpo", task: "addition", overrides: { kernelThreads: 3 } })).toThrow(/kernelThreads/);
+  });
   it("reject reinforce's value baseline on text and an init run that does not exist", () => {
     expect(() => resolveConfig({ algo: "reinforce", task: "addition", overrides: { baseline: "value" } })).toThrow(/no critic/);
     expect(() => resolveConfig({ algo: "grpo", task: "addition", overrides: { init: "/no/such/run" } })).toThrow(/does not exist/);

@@ -1,5 +1,8 @@
-import { decodeBase64, instantiateGemm, type GemmExports } from "./simd.js";
-import { TRANSFORMER_WASM_BASE64 } from "./transformer_wasm.js";
+import { ConfigError } from "../../core/errors.js";
+import { GEMM_FMA_SHARED_WASM_BASE64, GEMM_FMA_WASM_BASE64, GEMM_SHARED_WASM_BASE64, GEMM_WASM_BASE64 } from "./gemm_wasm.js";
+import { decodeBase64, fmaKernelsAvailable, type GemmExports } from "./simd.js";
+import { CONTROL_WORDS, HelperOp, kernelThreadsAvailable, KernelHelper } from "./threads.js";
+import { TRANSFORMER_SHARED_WASM_BASE64, TRANSFORMER_WASM_BASE64 } from "./transformer_wasm.js";
 
 /**
  * One WebAssembly memory per model (its arena) with refinery's kernels instantiated on
@@ -7,6 +10,10 @@ import { TRANSFORMER_WASM_BASE64 } from "./transformer_wasm.js";
  * and activations stay where the kernels read them between calls. Blocks are addressed
  * by byte offset (16-aligned) and never move; views are re-made after the memory grows
  * (growing detaches the old ArrayBuffer).
+ *
+ * With `threads: 2` the memory is shared and a helper thread (threads.ts) runs half of
+ * each large product (`matmul`, `matmulTn`) on it; with `fma` the gemm kernels fuse their
+ * multiply-adds (relaxed SIMD), which changes results in the last bits.
  */
 
 export interface TransformerKernelExports {
@@ -25,26 +32,169 @@ export interface TransformerKernelExports {
   adam(pw: number, pg: number, pm: number, pv: number, n: number, gscale: number, b1: number, b2: number, c1: number, c2: number, eps: number, step: number, rbc2: number): void;
 }
 
-let transformerModule: WebAssembly.Module | undefined;
+export interface KernelArenaOptions {
+  /** 1: everything on the calling thread; 2: a helper thread takes half of each large product (needs shared WebAssembly memory). Default 1. */
+  threads?: 1 | 2;
+  /** Fused multiply-adds in the gemm kernels (relaxed SIMD). Default: where WebAssembly.validate accepts them. */
+  fma?: boolean;
+}
+
+const modules = new Map<string, WebAssembly.Module>();
+function kernelModule(base64: string): WebAssembly.Module {
+  let mod = modules.get(base64);
+  if (mod === undefined) {
+    mod = new WebAssembly.Module(decodeBase64(base64));
+    modules.set(base64, mod);
+  }
+  return mod;
+}
 
 const PAGE = 65536;
+/** A shared memory must declare its maximum; the kernels' shared builds import up to 65536 pages (4 GiB). */
+const SHARED_MAX_PAGES = 65536;
+/**
+ * Products below this many multiply-adds run on one thread: handing half to the helper
+ * costs a few microseconds (measured with bench/kernels.ts), which a smaller product
+ * does not win back.
+ */
+export const MIN_SPLIT_MACS = 1 << 20;
+
+/** Stops a helper thread when its arena is garbage-collected without close(). */
+const helpers = new FinalizationRegistry<KernelHelper>((helper) => helper.close());
 
 export class KernelArena {
   readonly memory: WebAssembly.Memory;
   readonly gemm: GemmExports;
   readonly k: TransformerKernelExports;
+  /** Whether the gemm kernels fuse multiply-adds (relaxed SIMD). */
+  readonly fma: boolean;
+  /** The helper thread, when the arena was made with threads: 2 and threads are available here. */
+  readonly helper: KernelHelper | null = null;
+  /** Splits below this many multiply-adds are not worth the hand-off (tests set 0 to split everything). */
+  minSplitMacs = MIN_SPLIT_MACS;
   private top = 16; // offset 0 stays unused: a null pointer means "no bias" to gemm
   private readonly free = new Map<number, number[]>();
   private f32View: Float32Array;
   private i32View: Int32Array;
 
-  constructor(initialBytes = PAGE) {
-    this.memory = new WebAssembly.Memory({ initial: Math.max(1, Math.ceil(initialBytes / PAGE)) });
-    this.gemm = instantiateGemm(this.memory);
-    transformerModule ??= new WebAssembly.Module(decodeBase64(TRANSFORMER_WASM_BASE64));
-    this.k = new WebAssembly.Instance(transformerModule, { env: { memory: this.memory } }).exports as unknown as TransformerKernelExports;
+  constructor(initialBytes = PAGE, options: KernelArenaOptions = {}) {
+    const fmaHere = fmaKernelsAvailable();
+    if (options.fma === true && !fmaHere) {
+      throw new ConfigError("fused multiply-add kernels need WebAssembly relaxed SIMD, which this platform lacks", "leave fma unset (Node ≥ 22 and current browsers have it; Node 20 needs --experimental-wasm-relaxed-simd)");
+    }
+    this.fma = options.fma ?? fmaHere;
+    const shared = options.threads === 2 && kernelThreadsAvailable();
+    const initial = Math.max(1, Math.ceil(initialBytes / PAGE));
+    this.memory = new WebAssembly.Memory(shared ? { initial, maximum: SHARED_MAX_PAGES, shared: true } : { initial });
+    const gemmModule = kernelModule(this.fma ? (shared ? GEMM_FMA_SHARED_WASM_BASE64 : GEMM_FMA_WASM_BASE64) : shared ? GEMM_SHARED_WASM_BASE64 : GEMM_WASM_BASE64);
+    const transformerModule = kernelModule(shared ? TRANSFORMER_SHARED_WASM_BASE64 : TRANSFORMER_WASM_BASE64);
+    const env = { env: { memory: this.memory } };
+    this.gemm = new WebAssembly.Instance(gemmModule, env).exports as unknown as GemmExports;
+    this.k = new WebAssembly.Instance(transformerModule, env).exports as unknown as TransformerKernelExports;
     this.f32View = new Float32Array(this.memory.buffer);
     this.i32View = new Int32Array(this.memory.buffer);
+    if (shared) {
+      this.helper = KernelHelper.start(this.memory, this.alloc(CONTROL_WORDS), { gemm: gemmModule, transformer: transformerModule });
+      if (this.helper !== null) helpers.register(this, this.helper, this);
+    }
+  }
+
+  /** Threads the products run on: 2 once the helper thread has started, else 1. */
+  get threads(): 1 | 2 {
+    return this.helper?.ready === true ? 2 : 1;
+  }
+
+  /** Stops the helper thread, if any (later products run on the calling thread). */
+  close(): void {
+    if (this.helper === null) return;
+    helpers.unregister(this);
+    this.helper.close();
+  }
+
+  /** The helper when it is ready and a product of `macs` multiply-adds is worth splitting. */
+  private splitter(macs: number): KernelHelper | null {
+    const h = this.helper;
+    return h !== null && macs >= this.minSplitMacs && h.ready ? h : null;
+  }
+
+  /**
+   * C[m, n] = A[m, k]·B[k, n] (+ C) (+ bias), act (gemm's codes): m % 4 = 0, n % 8 = 0.
+   * Large products are split by rows of C (columns when m < 8) with the helper thread.
+   */
+  matmul(pa: number, pb: number, pc: number, m: number, k: number, n: number, pbias: number, accumulate: boolean, act = 0): void {
+    const acc = accumulate ? 1 : 0;
+    const h = m >= 8 || n >= 16 ? this.splitter(m * k * n) : null;
+    if (h === null) {
+      this.gemm.gemm(pa, pb, pc, m, k, n, pbias, acc, act);
+      return;
+    }
+    const g = this.gemm;
+    if (m >= 8) {
+      const m0 = Math.ceil(m / 8) * 4;
+      const pa1 = pa + m0 * k * 4;
+      const pc1 = pc + m0 * n * 4;
+      h.split(
+        HelperOp.Gemm,
+        [pa1, pb, pc1, m - m0, k, n, k, n, n, pbias, acc, act],
+        [],
+        () => g.gemm_s(pa, pb, pc, m0, k, n, k, n, n, pbias, acc, act),
+        () => g.gemm_s(pa1, pb, pc1, m - m0, k, n, k, n, n, pbias, acc, act),
+      );
+    } else {
+      const n0 = Math.ceil(n / 16) * 8;
+      const pb1 = pb + n0 * 4;
+      const pc1 = pc + n0 * 4;
+      const pbias1 = pbias === 0 ? 0 : pbias + n0 * 4;
+      h.split(
+        HelperOp.Gemm,
+        [pa, pb1, pc1, m, k, n - n0, k, n, n, pbias1, acc, act],
+        [],
+        () => g.gemm_s(pa, pb, pc, m, k, n0, k, n, n, pbias, acc, act),
+        () => g.gemm_s(pa, pb1, pc1, m, k, n - n0, k, n, n, pbias1, acc, act),
+      );
+    }
+  }
+
+  /**
+   * C[m, n] = Aᵀ·B with A stored [k, m] and B [k, n] (m % 4 = 0, n % 8 = 0), in slices of
+   * `kBlock` rows of A and B accumulated in order (a slice of B stays in cache). Split like
+   * `matmul`; each half runs the same slices, so the sums are the one-thread sums.
+   */
+  matmulTn(pa: number, pb: number, pc: number, m: number, k: number, n: number, kBlock: number): void {
+    if (k === 0) {
+      this.f32.fill(0, pc / 4, pc / 4 + m * n);
+      return;
+    }
+    const h = m >= 8 || n >= 16 ? this.splitter(m * k * n) : null;
+    if (h === null) {
+      this.tnBlocked(pa, pb, pc, m, k, n, m, n, kBlock);
+    } else if (m >= 8) {
+      const m0 = Math.ceil(m / 8) * 4;
+      const [pa1, pc1] = [pa + m0 * 4, pc + m0 * n * 4];
+      h.split(
+        HelperOp.GemmTnBlocked,
+        [pa1, pb, pc1, m - m0, k, n, m, n, n, kBlock],
+        [],
+        () => this.tnBlocked(pa, pb, pc, m0, k, n, m, n, kBlock),
+        () => this.tnBlocked(pa1, pb, pc1, m - m0, k, n, m, n, kBlock),
+      );
+    } else {
+      const n0 = Math.ceil(n / 16) * 8;
+      const [pb1, pc1] = [pb + n0 * 4, pc + n0 * 4];
+      h.split(
+        HelperOp.GemmTnBlocked,
+        [pa, pb1, pc1, m, k, n - n0, m, n, n, kBlock],
+        [],
+        () => this.tnBlocked(pa, pb, pc, m, k, n0, m, n, kBlock),
+        () => this.tnBlocked(pa, pb1, pc1, m, k, n - n0, m, n, kBlock),
+      );
+    }
+  }
+
+  /** gemm_tn_s over k in slices of kBlock (mp × np block of C; sa, sb strides of A and B, C's is sb). */
+  private tnBlocked(pa: number, pb: number, pc: number, mp: number, k: number, np: number, sa: number, sb: number, kBlock: number): void {
+    const tn = this.gemm.gemm_tn_s;
+    for (let p0 = 0; p0 < k; p0 += kBlock) tn(pa + p0 * sa * 4, pb + p0 * sb * 4, pc, mp, Math.min(kBlock, k - p0), np, sa, sb, sb, 0, p0 > 0 ? 1 : 0, 0);
   }
 
   /** A float32 view of the whole arena (fresh after growth). */

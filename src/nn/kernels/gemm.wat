@@ -11,19 +11,24 @@
   (export "memory" (memory 0))
 
   ;; C[mp, np] = act(A[mp, k] · B[k, np]  (+ C when accum ≠ 0)  (+ bias[np] when pbias ≠ 0)),
-  ;; act: 0 none, 1 relu, 2 tanh.  mp % 4 = 0, np % 8 = 0, k ≥ 0.
-  (func (export "gemm")
+  ;; act: 0 none, 1 relu, 2 tanh.  mp % 4 = 0, np % 8 = 0, k ≥ 0. Row strides in floats:
+  ;; sa of A, sb of B, sc of C (k, np, np when the matrices are whole), so a caller can hand
+  ;; a block of C's rows or columns to another thread; each output element is summed in the
+  ;; same order whatever the block, so a split product is bit-identical to the whole one.
+  (func $gemm_s (export "gemm_s")
     (param $pa i32) (param $pb i32) (param $pc i32)
     (param $mp i32) (param $k i32) (param $np i32)
+    (param $sa i32) (param $sb i32) (param $sc i32)
     (param $pbias i32) (param $accum i32) (param $act i32)
     (local $i i32) (local $j i32) (local $p i32)
-    (local $lda i32) (local $ldb i32)
+    (local $lda i32) (local $ldb i32) (local $ldc i32)
     (local $ap i32) (local $bp i32) (local $cp i32) (local $arow i32)
     (local $a v128) (local $b0 v128) (local $b1 v128) (local $zero v128)
     (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128)
     (local $c20 v128) (local $c21 v128) (local $c30 v128) (local $c31 v128)
-    (local.set $lda (i32.shl (local.get $k) (i32.const 2)))
-    (local.set $ldb (i32.shl (local.get $np) (i32.const 2)))
+    (local.set $lda (i32.shl (local.get $sa) (i32.const 2)))
+    (local.set $ldb (i32.shl (local.get $sb) (i32.const 2)))
+    (local.set $ldc (i32.shl (local.get $sc) (i32.const 2)))
     (local.set $zero (v128.const i32x4 0 0 0 0))
     (local.set $i (i32.const 0))
     (block $rows_done
@@ -36,18 +41,18 @@
             (br_if $cols_done (i32.ge_u (local.get $j) (local.get $np)))
             ;; cp = &C[i, j]
             (local.set $cp (i32.add (local.get $pc)
-              (i32.shl (i32.add (i32.mul (local.get $i) (local.get $np)) (local.get $j)) (i32.const 2))))
+              (i32.shl (i32.add (i32.mul (local.get $i) (local.get $sc)) (local.get $j)) (i32.const 2))))
             (if (local.get $accum)
               (then
                 (local.set $c00 (v128.load offset=0 (local.get $cp)))
                 (local.set $c01 (v128.load offset=16 (local.get $cp)))
-                (local.set $cp (i32.add (local.get $cp) (local.get $ldb)))
+                (local.set $cp (i32.add (local.get $cp) (local.get $ldc)))
                 (local.set $c10 (v128.load offset=0 (local.get $cp)))
                 (local.set $c11 (v128.load offset=16 (local.get $cp)))
-                (local.set $cp (i32.add (local.get $cp) (local.get $ldb)))
+                (local.set $cp (i32.add (local.get $cp) (local.get $ldc)))
                 (local.set $c20 (v128.load offset=0 (local.get $cp)))
                 (local.set $c21 (v128.load offset=16 (local.get $cp)))
-                (local.set $cp (i32.add (local.get $cp) (local.get $ldb)))
+                (local.set $cp (i32.add (local.get $cp) (local.get $ldc)))
                 (local.set $c30 (v128.load offset=0 (local.get $cp)))
                 (local.set $c31 (v128.load offset=16 (local.get $cp))))
               (else
@@ -101,16 +106,16 @@
                 (local.set $c20 (f32x4.max (local.get $c20) (local.get $zero))) (local.set $c21 (f32x4.max (local.get $c21) (local.get $zero)))
                 (local.set $c30 (f32x4.max (local.get $c30) (local.get $zero))) (local.set $c31 (f32x4.max (local.get $c31) (local.get $zero)))))
             (local.set $cp (i32.add (local.get $pc)
-              (i32.shl (i32.add (i32.mul (local.get $i) (local.get $np)) (local.get $j)) (i32.const 2))))
+              (i32.shl (i32.add (i32.mul (local.get $i) (local.get $sc)) (local.get $j)) (i32.const 2))))
             (v128.store offset=0 (local.get $cp) (local.get $c00))
             (v128.store offset=16 (local.get $cp) (local.get $c01))
-            (local.set $cp (i32.add (local.get $cp) (local.get $ldb)))
+            (local.set $cp (i32.add (local.get $cp) (local.get $ldc)))
             (v128.store offset=0 (local.get $cp) (local.get $c10))
             (v128.store offset=16 (local.get $cp) (local.get $c11))
-            (local.set $cp (i32.add (local.get $cp) (local.get $ldb)))
+            (local.set $cp (i32.add (local.get $cp) (local.get $ldc)))
             (v128.store offset=0 (local.get $cp) (local.get $c20))
             (v128.store offset=16 (local.get $cp) (local.get $c21))
-            (local.set $cp (i32.add (local.get $cp) (local.get $ldb)))
+            (local.set $cp (i32.add (local.get $cp) (local.get $ldc)))
             (v128.store offset=0 (local.get $cp) (local.get $c30))
             (v128.store offset=16 (local.get $cp) (local.get $c31))
             (local.set $j (i32.add (local.get $j) (i32.const 8)))
@@ -119,21 +124,23 @@
         (br $rows))))
 
   ;; C[mp, np] = act(Aᵀ · B (+ C) (+ bias)) with A stored transposed, [k, mp] (row stride
-  ;; mp): the weight gradient xᵀ·dz without a transposed copy. The four A values a block
+  ;; sa, mp when whole; B's sb, C's sc as in gemm_s): the weight gradient xᵀ·dz without a transposed copy. The four A values a block
   ;; row needs at step p are adjacent, so one v128 load and four lane shuffles replace
   ;; four scalar loads.
-  (func (export "gemm_tn")
+  (func $gemm_tn_s (export "gemm_tn_s")
     (param $pa i32) (param $pb i32) (param $pc i32)
     (param $mp i32) (param $k i32) (param $np i32)
+    (param $sa i32) (param $sb i32) (param $sc i32)
     (param $pbias i32) (param $accum i32) (param $act i32)
     (local $i i32) (local $j i32) (local $p i32)
-    (local $lda i32) (local $ldb i32)
+    (local $lda i32) (local $ldb i32) (local $ldc i32)
     (local $ap i32) (local $bp i32) (local $cp i32) (local $arow i32)
     (local $a v128) (local $av v128) (local $b0 v128) (local $b1 v128) (local $zero v128)
     (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128)
     (local $c20 v128) (local $c21 v128) (local $c30 v128) (local $c31 v128)
-    (local.set $lda (i32.shl (local.get $mp) (i32.const 2)))
-    (local.set $ldb (i32.shl (local.get $np) (i32.const 2)))
+    (local.set $lda (i32.shl (local.get $sa) (i32.const 2)))
+    (local.set $ldb (i32.shl (local.get $sb) (i32.const 2)))
+    (local.set $ldc (i32.shl (local.get $sc) (i32.const 2)))
     (local.set $zero (v128.const i32x4 0 0 0 0))
     (local.set $i (i32.const 0))
     (block $rows_done
@@ -146,18 +153,18 @@
             (br_if $cols_done (i32.ge_u (local.get $j) (local.get $np)))
             ;; cp = &C[i, j]
             (local.set $cp (i32.add (local.get $pc)
-              (i32.shl (i32.add (i32.mul (local.get $i) (local.get $np)) (local.get $j)) (i32.const 2))))
+              (i32.shl (i32.add (i32.mul (local.get $i) (local.get $sc)) (local.get $j)) (i32.const 2))))
             (if (local.get $accum)
               (then
                 (local.set $c00 (v128.load offset=0 (local.get $cp)))
                 (local.set $c01 (v128.load offset=16 (local.get $cp)))
-                (local.set $cp (i32.add (local.get $cp) (local.get $ldb)))
+                (local.set $cp (i32.add (local.get $cp) (local.get $ldc)))
                 (local.set $c10 (v128.load offset=0 (local.get $cp)))
                 (local.set $c11 (v128.load offset=16 (local.get $cp)))
-                (local.set $cp (i32.add (local.get $cp) (local.get $ldb)))
+                (local.set $cp (i32.add (local.get $cp) (local.get $ldc)))
                 (local.set $c20 (v128.load offset=0 (local.get $cp)))
                 (local.set $c21 (v128.load offset=16 (local.get $cp)))
-                (local.set $cp (i32.add (local.get $cp) (local.get $ldb)))
+                (local.set $cp (i32.add (local.get $cp) (local.get $ldc)))
                 (local.set $c30 (v128.load offset=0 (local.get $cp)))
                 (local.set $c31 (v128.load offset=16 (local.get $cp))))
               (else
@@ -212,22 +219,37 @@
                 (local.set $c20 (f32x4.max (local.get $c20) (local.get $zero))) (local.set $c21 (f32x4.max (local.get $c21) (local.get $zero)))
                 (local.set $c30 (f32x4.max (local.get $c30) (local.get $zero))) (local.set $c31 (f32x4.max (local.get $c31) (local.get $zero)))))
             (local.set $cp (i32.add (local.get $pc)
-              (i32.shl (i32.add (i32.mul (local.get $i) (local.get $np)) (local.get $j)) (i32.const 2))))
+              (i32.shl (i32.add (i32.mul (local.get $i) (local.get $sc)) (local.get $j)) (i32.const 2))))
             (v128.store offset=0 (local.get $cp) (local.get $c00))
             (v128.store offset=16 (local.get $cp) (local.get $c01))
-            (local.set $cp (i32.add (local.get $cp) (local.get $ldb)))
+            (local.set $cp (i32.add (local.get $cp) (local.get $ldc)))
             (v128.store offset=0 (local.get $cp) (local.get $c10))
             (v128.store offset=16 (local.get $cp) (local.get $c11))
-            (local.set $cp (i32.add (local.get $cp) (local.get $ldb)))
+            (local.set $cp (i32.add (local.get $cp) (local.get $ldc)))
             (v128.store offset=0 (local.get $cp) (local.get $c20))
             (v128.store offset=16 (local.get $cp) (local.get $c21))
-            (local.set $cp (i32.add (local.get $cp) (local.get $ldb)))
+            (local.set $cp (i32.add (local.get $cp) (local.get $ldc)))
             (v128.store offset=0 (local.get $cp) (local.get $c30))
             (v128.store offset=16 (local.get $cp) (local.get $c31))
             (local.set $j (i32.add (local.get $j) (i32.const 8)))
             (br $cols)))
         (local.set $i (i32.add (local.get $i) (i32.const 4)))
         (br $rows))))
+
+  ;; gemm_s and gemm_tn_s on whole, contiguous matrices.
+  (func (export "gemm")
+    (param $pa i32) (param $pb i32) (param $pc i32)
+    (param $mp i32) (param $k i32) (param $np i32)
+    (param $pbias i32) (param $accum i32) (param $act i32)
+    (call $gemm_s (local.get $pa) (local.get $pb) (local.get $pc) (local.get $mp) (local.get $k) (local.get $np)
+      (local.get $k) (local.get $np) (local.get $np) (local.get $pbias) (local.get $accum) (local.get $act)))
+
+  (func (export "gemm_tn")
+    (param $pa i32) (param $pb i32) (param $pc i32)
+    (param $mp i32) (param $k i32) (param $np i32)
+    (param $pbias i32) (param $accum i32) (param $act i32)
+    (call $gemm_tn_s (local.get $pa) (local.get $pb) (local.get $pc) (local.get $mp) (local.get $k) (local.get $np)
+      (local.get $mp) (local.get $np) (local.get $np) (local.get $pbias) (local.get $accum) (local.get $act)))
 
   ;; tanh of four floats: a rational approximation (odd degree-13 numerator, even degree-6
   ;; denominator) on x clamped to ±7.905311, where float32 tanh is ±1. Max absolute error

@@ -1,4 +1,4 @@
-import { GEMM_WASM_BASE64 } from "./gemm_wasm.js";
+import { GEMM_FMA_WASM_BASE64, GEMM_WASM_BASE64 } from "./gemm_wasm.js";
 
 /**
  * refinery's own WebAssembly SIMD kernels (src/nn/kernels/*.wat), for the small matrices
@@ -6,6 +6,9 @@ import { GEMM_WASM_BASE64 } from "./gemm_wasm.js";
  * hundred bytes, compiled synchronously on first use, and works wherever WebAssembly
  * SIMD does (Node ≥ 16.4, every current browser); `simdKernelsAvailable()` says whether
  * it does here, and callers fall back to JS when it does not.
+ *
+ * Where relaxed SIMD validates (Node ≥ 22, current browsers) the gemm kernels fuse their
+ * multiply-adds (`fmaKernelsAvailable`), which changes products in the last bits.
  *
  * Operands are copied into the module's memory, padded to the kernel's 4×8 block (rows
  * to a multiple of 4, columns to a multiple of 8); the padding is zeroed and never read
@@ -16,6 +19,9 @@ export interface GemmExports {
   memory: WebAssembly.Memory;
   gemm(pa: number, pb: number, pc: number, mp: number, k: number, np: number, pbias: number, accum: number, act: number): void;
   gemm_tn(pa: number, pb: number, pc: number, mp: number, k: number, np: number, pbias: number, accum: number, act: number): void;
+  /** gemm with row strides (in floats) of A, B and C: blocks of larger matrices. */
+  gemm_s(pa: number, pb: number, pc: number, mp: number, k: number, np: number, sa: number, sb: number, sc: number, pbias: number, accum: number, act: number): void;
+  gemm_tn_s(pa: number, pb: number, pc: number, mp: number, k: number, np: number, sa: number, sb: number, sc: number, pbias: number, accum: number, act: number): void;
   tanh(px: number, n: number): void;
 }
 
@@ -28,17 +34,7 @@ export function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
   return bytes;
 }
 
-let gemmModule: WebAssembly.Module | undefined;
-
-/**
- * The gemm kernels on `memory` (the module is compiled once). For arenas that run them
- * beside other kernels on one memory; throws where WebAssembly SIMD is missing.
- */
-export function instantiateGemm(memory: WebAssembly.Memory): GemmExports {
-  gemmModule ??= new WebAssembly.Module(decodeBase64(GEMM_WASM_BASE64));
-  return new WebAssembly.Instance(gemmModule, { env: { memory } }).exports as unknown as GemmExports;
-}
-
+/** The shared instance (gemmSimd, tanhSimd): the fused build where relaxed SIMD validates. */
 function load(): GemmExports | null {
   if (kernels !== undefined) return kernels;
   try {
@@ -46,12 +42,31 @@ function load(): GemmExports | null {
     if (typeof WebAssembly !== "object" || !WebAssembly.validate(bytes)) {
       kernels = null;
     } else {
-      kernels = instantiateGemm(new WebAssembly.Memory({ initial: 1 }));
+      const mod = new WebAssembly.Module(fmaKernelsAvailable() ? decodeBase64(GEMM_FMA_WASM_BASE64) : bytes);
+      kernels = new WebAssembly.Instance(mod, { env: { memory: new WebAssembly.Memory({ initial: 1 }) } }).exports as unknown as GemmExports;
     }
   } catch {
     kernels = null; // no WebAssembly, or no SIMD: callers use their JS path
   }
   return kernels;
+}
+
+let fma: boolean | undefined;
+
+/**
+ * Whether the fused multiply-add build of the gemm kernels (relaxed SIMD's
+ * f32x4.relaxed_madd) validates here: Node ≥ 22, current Chrome, Firefox and Safari;
+ * Node 20 only with --experimental-wasm-relaxed-simd.
+ */
+export function fmaKernelsAvailable(): boolean {
+  if (fma === undefined) {
+    try {
+      fma = typeof WebAssembly === "object" && WebAssembly.validate(decodeBase64(GEMM_FMA_WASM_BASE64));
+    } catch {
+      fma = false;
+    }
+  }
+  return fma;
 }
 
 /** Whether the SIMD kernels run on this platform. */

@@ -1,4 +1,5 @@
-import { KernelArena } from "./arena.js";
+import { KernelArena, type KernelArenaOptions } from "./arena.js";
+import { HelperOp } from "./threads.js";
 
 /**
  * The tiny transformer's training forward and backward on refinery's WebAssembly SIMD
@@ -88,6 +89,7 @@ interface BackSlots {
   dattn: number;
   dqkv: number;
   scratch: number;
+  scratch2: number;
   headGrad: number;
   headBias: number;
 }
@@ -165,12 +167,13 @@ export class TransformerArena {
   constructor(
     shape: ArenaShape,
     private readonly params: readonly Float32Array[],
+    options: KernelArenaOptions = {},
   ) {
     this.s = shape;
     const { width: d, ffWidth: f, vocabSize: V, layers: L } = shape;
     this.hd = d / shape.heads;
     this.Vp = up(V, 8);
-    this.arena = new KernelArena();
+    this.arena = new KernelArena(65536, options);
     const a = this.arena;
     for (const p of params) this.pParam.push(a.alloc(p.length));
     // Gradients in one contiguous region, so a backward zeroes them with one fill.
@@ -208,7 +211,7 @@ export class TransformerArena {
    * [n·T·V] (fresh) and, with `withTrace`, the activations for `backward`.
    */
   forward(tokens: Int32Array, n: number, T: number, starts: Int32Array, withTrace: boolean): { logits: Float32Array; trace: ArenaTrace | null } {
-    const { width: d, ffWidth: f, vocabSize: V, heads: H } = this.s;
+    const { width: d, ffWidth: f, vocabSize: V } = this.s;
     const N = n * T;
     const Np = up(N, 4);
     const Vp = this.Vp;
@@ -224,9 +227,7 @@ export class TransformerArena {
       const ls = t.layers[l];
       k.layernorm(t.x, this.layerParam(l, 0), this.layerParam(l, 1), ls.ln1out, ls.ln1hat, ls.ln1rstd, Np, d);
       this.mm(ls.ln1out, this.layerParam(l, 2), ls.qkv, Np, d, 3 * d, this.layerParam(l, 3), false);
-      const t0 = this.clock();
-      k.attention(ls.qkv, ls.probs, ls.attn, n, T, H, this.hd, t.starts, scale);
-      this.addAttention(t0);
+      this.attention(ls.qkv, ls.probs, ls.attn, n, T, t.starts, scale);
       // Padded rows of attn are never written by attention: zeros keep them finite.
       if (Np > N) a.f32.fill(0, ls.attn / 4 + N * d, ls.attn / 4 + Np * d);
       this.mm(ls.attn, this.layerParam(l, 4), t.x, Np, d, d, this.layerParam(l, 5), true);
@@ -383,7 +384,7 @@ export class TransformerArena {
 
   /** Gradients (fresh arrays, parameter order) of the loss whose dLoss/dlogits is `dLogits` [n·T·V]. */
   backward(trace: ArenaTrace, dLogits: Float32Array): Float32Array[] {
-    const { width: d, ffWidth: f, vocabSize: V, heads: H, layers: L } = this.s;
+    const { width: d, ffWidth: f, vocabSize: V, layers: L } = this.s;
     const t = trace.slots;
     const { n, T } = t;
     const N = n * T;
@@ -443,9 +444,7 @@ export class TransformerArena {
       k.colsum(b.dx, Np, d, this.layerGrad(l, 5));
       // attention_back writes every entry of the first N rows; the padding rows stay 0.
       if (Np > N) a.f32.fill(0, b.dqkv / 4 + N * 3 * d, b.dqkv / 4 + Np * 3 * d);
-      const t0 = this.clock();
-      k.attention_back(ls.qkv, ls.probs, b.dattn, b.dqkv, b.scratch, n, T, H, this.hd, t.starts, scale);
-      this.addAttention(t0);
+      this.attentionBack(ls.qkv, ls.probs, b.dattn, b.dqkv, b.scratch, b.scratch2, n, T, t.starts, scale);
       this.mmTn(ls.ln1out, b.dqkv, this.layerGrad(l, 2), d, Np, 3 * d);
       k.colsum(b.dqkv, Np, 3 * d, this.layerGrad(l, 3));
       this.mm(b.dqkv, wt.qkv, b.dz, Np, 3 * d, d, 0, false);
@@ -606,6 +605,7 @@ export class TransformerArena {
         dattn: a.alloc(Np * d),
         dqkv: a.alloc(Np * 3 * d),
         scratch: a.alloc(this.s.contextLength * up(this.s.contextLength, 4)), // attention_back's dS [T, Tp]
+        scratch2: a.alloc(this.s.contextLength * up(this.s.contextLength, 4)), // the helper thread's
         headGrad: a.alloc(d * Vp),
         headBias: a.alloc(Vp),
       };
@@ -614,10 +614,74 @@ export class TransformerArena {
     return b;
   }
 
+  /** Threads the products run on now (2 once the helper thread has started). */
+  get threads(): 1 | 2 {
+    return this.arena.threads;
+  }
+
+  /** Stops the helper thread, if any. */
+  close(): void {
+    this.arena.close();
+  }
+
   private mm(pa: number, pb: number, pc: number, m: number, k: number, n: number, pbias: number, accumulate: boolean): void {
     const t0 = this.clock();
-    this.arena.gemm.gemm(pa, pb, pc, m, k, n, pbias, accumulate ? 1 : 0, 0);
+    this.arena.matmul(pa, pb, pc, m, k, n, pbias, accumulate);
     if (this.times !== null) this.times.gemm += performance.now() - t0;
+  }
+
+  /** The helper thread when it is ready and n rows of T tokens are worth splitting. */
+  private attentionSplitter(n: number, T: number) {
+    const h = this.arena.helper;
+    // Per row: H heads of T×T scores over hd, twice (scores and the weighted sum).
+    return h !== null && n >= 2 && n * T * T * this.s.width * 2 >= this.arena.minSplitMacs && h.ready ? h : null;
+  }
+
+  /** Causal attention over n rows; rows are independent, so the helper thread takes the second half. */
+  private attention(pqkv: number, pprobs: number, pattn: number, n: number, T: number, pstarts: number, scale: number): void {
+    const t0 = this.clock();
+    const { heads: H, width: d } = this.s;
+    const hd = this.hd;
+    const h = this.attentionSplitter(n, T);
+    if (h === null) this.arena.k.attention(pqkv, pprobs, pattn, n, T, H, hd, pstarts, scale);
+    else {
+      const k = this.arena.k;
+      const n0 = n >> 1;
+      const probsRow = H * T * up(T, 4) * 4;
+      const rest = [pqkv + n0 * T * 3 * d * 4, pprobs + n0 * probsRow, pattn + n0 * T * d * 4, n - n0, T, H, hd, pstarts + n0 * 4] as const;
+      h.split(
+        HelperOp.Attention,
+        rest,
+        [scale],
+        () => k.attention(pqkv, pprobs, pattn, n0, T, H, hd, pstarts, scale),
+        () => k.attention(...rest, scale),
+      );
+    }
+    this.addAttention(t0);
+  }
+
+  /** attention's backward, split like attention (each thread with its own dS scratch). */
+  private attentionBack(pqkv: number, pprobs: number, pdattn: number, pdqkv: number, pscratch: number, pscratch2: number, n: number, T: number, pstarts: number, scale: number): void {
+    const t0 = this.clock();
+    const { heads: H, width: d } = this.s;
+    const hd = this.hd;
+    const h = this.attentionSplitter(n, T);
+    if (h === null) this.arena.k.attention_back(pqkv, pprobs, pdattn, pdqkv, pscratch, n, T, H, hd, pstarts, scale);
+    else {
+      const k = this.arena.k;
+      const n0 = n >> 1;
+      const probsRow = H * T * up(T, 4) * 4;
+      const qkvRow = T * 3 * d * 4;
+      const rest = [pqkv + n0 * qkvRow, pprobs + n0 * probsRow, pdattn + n0 * T * d * 4, pdqkv + n0 * qkvRow, pscratch2, n - n0, T, H, hd, pstarts + n0 * 4] as const;
+      h.split(
+        HelperOp.AttentionBack,
+        rest,
+        [scale],
+        () => k.attention_back(pqkv, pprobs, pdattn, pdqkv, pscratch, n0, T, H, hd, pstarts, scale),
+        () => k.attention_back(...rest, scale),
+      );
+    }
+    this.addAttention(t0);
   }
 
   /**
@@ -628,9 +692,7 @@ export class TransformerArena {
    */
   private mmTn(pa: number, pb: number, pc: number, m: number, k: number, n: number): void {
     const t0 = this.clock();
-    const tn = this.arena.gemm.gemm_tn;
-    for (let p0 = 0; p0 < k; p0 += TN_K_BLOCK) tn(pa + p0 * m * 4, pb + p0 * n * 4, pc, m, Math.min(TN_K_BLOCK, k - p0), n, 0, p0 > 0 ? 1 : 0, 0);
-    if (k === 0) this.arena.f32.fill(0, pc / 4, pc / 4 + m * n);
+    this.arena.matmulTn(pa, pb, pc, m, k, n, TN_K_BLOCK);
     if (this.times !== null) this.times.gemm += performance.now() - t0;
   }
 
