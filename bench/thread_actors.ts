@@ -5,7 +5,11 @@
  * of the last metrics row (so the final evaluation is not in it), the main thread's busy
  * share, its wait and update per iteration, and the staleness of the pieces it trained on.
  * The workload is grpo on CartPole-v1 with 4 start states × 8 episodes per iteration, or grpo
- * on parity with a tiny fresh model (8 prompts × 8 completions). All on this machine's cores.
+ * on parity with a tiny fresh model (8 prompts × 8 completions), with a learning rate of 1e-9:
+ * the updates cost what they cost, but the policy stays as it started, so every variant
+ * collects the same kind of episodes (a learning policy makes longer CartPole episodes and
+ * shorter parity answers, which would change the SPS more than the threads do). All on
+ * this machine's cores.
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -48,7 +52,7 @@ export async function benchThreads(argv: string[]): Promise<void> {
       rewards: [{ name: "format", weight: 1 }],
       numPrompts: 8,
       groupSize: 8,
-      learningRate: 0.003,
+      learningRate: 1e-9,
       warmupIterations: 0,
       evalEvery: 0,
       evalProblems: 16,
@@ -58,16 +62,16 @@ export async function benchThreads(argv: string[]): Promise<void> {
   const iterations = Math.max(2, Math.round(steps / 100));
   const runArgs =
     algo === "ppo"
-      ? ["--algo", "ppo", "--env", "CartPole-v1", "--steps", String(steps), "--set", "evalEpisodes=1"]
+      ? ["--algo", "ppo", "--env", "CartPole-v1", "--steps", String(steps), "--set", "evalEpisodes=1", "--set", "learningRate=1e-9"]
       : text
         ? ["--algo", "grpo", "--config", config, "--iterations", String(iterations)]
-        : ["--algo", "grpo", "--env", "CartPole-v1", "--steps", String(steps), "--set", "numStarts=4", "--set", "evalEpisodes=1"];
+        : ["--algo", "grpo", "--env", "CartPole-v1", "--steps", String(steps), "--set", "numStarts=4", "--set", "evalEpisodes=1", "--set", "learningRate=1e-9"];
   console.log(
     algo === "ppo"
-      ? `ppo on CartPole-v1 (4 envs × 128 steps per iteration), ${steps} steps; busy 2-core machine`
+      ? `ppo on CartPole-v1 (4 envs × 128 steps per iteration), ${steps} steps, learning rate 1e-9; busy 2-core machine`
       : text
-        ? `grpo on parity (8 prompts × 8 completions per iteration, tiny fresh model), ${iterations} iterations; busy 2-core machine`
-        : `grpo on CartPole-v1 (4 starts × 8 episodes per iteration), ${steps} steps; busy 2-core machine`,
+        ? `grpo on parity (8 prompts × 8 completions per iteration, tiny fresh model, learning rate 1e-9), ${iterations} iterations; busy 2-core machine`
+        : `grpo on CartPole-v1 (4 starts × 8 episodes per iteration), ${steps} steps, learning rate 1e-9; busy 2-core machine`,
   );
   console.log(`threads  max-staleness  ${text ? "tokens/s" : "SPS     "}  main busy  wait/it  update/it  staleness`);
   const cases: [number, number][] = [[0, 0], [1, 0], [2, 0], ...(algo === "ppo" ? [] : ([[1, 1], [2, 1]] as [number, number][]))];

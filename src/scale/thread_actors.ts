@@ -2,7 +2,7 @@ import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { Algorithm } from "../algos/types.js";
-import { RefineryError } from "../core/errors.js";
+import { ConfigError, RefineryError } from "../core/errors.js";
 import type { MetricLogger } from "../train/metric_logger.js";
 import { learnerFamily, type LearnerFamily, type Piece, type RemoteFamily } from "./families.js";
 import { checkRemoteConfig, type RemoteVia } from "./learner.js";
@@ -86,12 +86,14 @@ export class ThreadActors {
     imports: string[],
   ) {
     this.family = checkRemoteConfig(algo, config, threads, VIA, maxStaleness);
+    if (config.vectorEnv === "async") {
+      // The main thread steps no envs, and env threads inside actor threads would only compete for the cores.
+      throw new ConfigError("vectorEnv=async has nothing to do with --actor-threads (each actor thread steps its own envs)", "drop --set vectorEnv=async, or drop --actor-threads");
+    }
     this.book = new PieceBook(threads, maxStaleness);
-    // Each thread steps its own envs: env worker threads inside actor threads would only compete for the cores.
-    const threadConfig = "vectorEnv" in config ? { ...config, vectorEnv: "sync" } : config;
     const entry = workerEntry();
     this.workers = Array.from({ length: threads }, (_, k) => {
-      const init: ActorThreadInit = { algo, family: this.family, config: threadConfig, shards: threads, seed: (config.seed as number) + k + 1, imports };
+      const init: ActorThreadInit = { algo, family: this.family, config, shards: threads, seed: (config.seed as number) + k + 1, imports };
       const w = new Worker(entry.entry, { eval: entry.eval, workerData: init, execArgv: [] });
       w.on("message", (m: ThreadToMain) => this.onMessage(k, m));
       w.on("error", (err: Error) => this.fail(k, err.message));

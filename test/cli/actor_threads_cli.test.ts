@@ -46,6 +46,10 @@ describe("refinery train --actor-threads / --max-staleness", () => {
     const ppo = await cli("train", "--algo", "ppo", "--env", "CartPole-v1", "--actor-threads", "2", "--max-staleness", "1", "--out", join(root, "ppo"), "--quiet");
     expect(ppo.code).not.toBe(0);
     expect(ppo.err).toMatch(/--max-staleness 1: ppo stays exactly on-policy with --actor-threads.*Fix: drop --max-staleness/);
+    const async = await cli("train", "--algo", "ppo", "--env", "CartPole-v1", "--actor-threads", "2", "--set", "vectorEnv=async", "--out", join(root, "async"), "--quiet");
+    expect(async.code).not.toBe(0);
+    expect(async.err).toMatch(/vectorEnv=async has nothing to do with --actor-threads.*Fix: drop --set vectorEnv=async/);
+    expect(existsSync(join(root, "async"))).toBe(false);
     const dqn = await cli("train", "--algo", "dqn", "--env", "CartPole-v1", "--actor-threads", "2", "--out", join(root, "dqn"), "--quiet");
     expect(dqn.code).not.toBe(0);
     expect(dqn.err).toMatch(/--actor-threads trains ppo, grpo.*got --algo dqn/);
