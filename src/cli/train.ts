@@ -181,9 +181,9 @@ export async function trainCommand(opts: TrainCliOptions, io: CliIo, hooks?: Tra
 function threadActorHooks(threads: number, maxStaleness: number): TrainHooks {
   return {
     resumeCommand: (runDir) => `refinery train --resume ${runDir} --actor-threads ${threads}${maxStaleness ? ` --max-staleness ${maxStaleness}` : ""}`,
-    async setup(algo, config) {
+    async setup(algo, config, signal) {
       const { ThreadActors } = await import("../scale/thread_actors.js");
-      const actors = await ThreadActors.create(algo, config, threads, { maxStaleness });
+      const actors = await ThreadActors.create(algo, config, threads, { maxStaleness, signal });
       return {
         beforeIteration: (a) => actors.beforeIteration(a),
         onUpdate: (_row, _a, logger) => actors.recordMetrics(logger),

@@ -38,6 +38,8 @@ export interface ThreadActorOptions {
   maxStaleness?: number;
   /** Modules each thread imports first (default: the CLI's --import modules). */
   imports?: string[];
+  /** Stops waiting for the threads (the trainer then stops at this iteration, as on any signal). */
+  signal?: AbortSignal;
 }
 
 const VIA: RemoteVia = { what: "--actor-threads", flag: "--actor-threads", families: ["step", "group", "text"] };
@@ -72,6 +74,7 @@ export class ThreadActors {
   private failure: RefineryError | null = null;
   private waiting: { done: () => boolean; resolve: () => void; reject: (e: Error) => void } | null = null;
   private closing = false;
+  private aborted = false;
   private staleCount = 0;
   private iter = { waitSeconds: 0, lags: [] as number[] };
   private lastUpdateAt = performance.now();
@@ -107,6 +110,7 @@ export class ThreadActors {
   /** Starts the threads and waits until each has built its algorithm; a ConfigError for a run they cannot collect. */
   static async create(algo: string, config: Record<string, unknown>, threads: number, opts: ThreadActorOptions = {}): Promise<ThreadActors> {
     const actors = new ThreadActors(algo, config, threads, opts.maxStaleness ?? 0, opts.imports ?? userModules());
+    opts.signal?.addEventListener("abort", () => actors.stopWaiting(), { once: true });
     try {
       await actors.until(() => actors.ready === threads);
     } catch (err) {
@@ -116,7 +120,7 @@ export class ThreadActors {
     return actors;
   }
 
-  /** Env steps (tokens for text) of the pieces the updates used so far: the learner's step count since the start. */
+  /** Env steps (sampled completion tokens for text, without iGRPO's drafts) of the pieces the updates used so far. */
   get stepsUsed(): number {
     return this.used;
   }
@@ -138,6 +142,7 @@ export class ThreadActors {
     }
     this.tasksUpTo = Math.max(this.tasksUpTo, version + this.maxStaleness);
     await this.until(() => this.book.complete(version));
+    if (!this.book.complete(version)) return; // aborted: the trainer stops
     const { pieces, lags } = this.book.take(version);
     this.iter = { waitSeconds: (performance.now() - t0) / 1000, lags };
     for (const p of pieces) this.used += kind.steps(p);
@@ -198,9 +203,16 @@ export class ThreadActors {
     w?.reject(this.failure);
   }
 
+  private stopWaiting(): void {
+    this.aborted = true;
+    const w = this.waiting;
+    this.waiting = null;
+    w?.resolve();
+  }
+
   private until(done: () => boolean): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
-    if (done()) return Promise.resolve();
+    if (done() || this.aborted) return Promise.resolve();
     return new Promise((resolve, reject) => {
       this.waiting = { done, resolve, reject };
     });
