@@ -12,7 +12,7 @@
  *   mujoco  PPO, SAC and TD3 on HalfCheetah/Hopper/Walker2d-v5 (300k steps, 3 seeds) next to CleanRL's and the Zoo's published results
  *   mujoco-envs  raw steps per second of each MuJoCo v5 env (bare, make(), physics steps/s)
  *   async  sync vs worker-thread vector envs: env steps/s and PPO SPS with 1 and 2 workers
- *   scale  actor–learner PPO (or --algo grpo / text) through a local redis-server: SPS against 1, 2, 4 actor processes, learner busy share, staleness, bytes on the wire
+ *   scale  actor–learner PPO (or --algo grpo / text) through a local redis-server: SPS against 1, 2, 4 actor processes, learner busy share, staleness, bytes on the wire; with --threads: refinery train with 0, 1, 2 actor threads and --max-staleness 0/1
  *   text   SFT then grpo, rloo, epo, grpo+D³S, igrpo on text tasks: pass@1/pass@8, tokens/s
  *   agents  SFT then every multi-turn method on calc, lookup and guess: success, pass@4, turns, tool calls
  *   transformer  the text policy's training step, Adam and sampling speed: JS path vs kernels backend

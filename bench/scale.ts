@@ -1,5 +1,6 @@
 /**
- * `npm run bench -- scale [--steps N] [--actors 1,2,4] [--algo ppo|grpo|text] [--max-staleness N]`:
+ * `npm run bench -- scale [--steps N] [--actors 1,2,4] [--algo ppo|grpo|text] [--max-staleness N]`
+ * (with `--threads`: actor threads in one process instead, see thread_actors.ts):
  * actor–learner PPO on CartPole-v1 (or grpo on CartPole, 4 start states × 8 episodes per
  * iteration; or grpo on the parity text task with a tiny fresh model, 8 prompts × 8 completions)
  * through a private redis-server (loopback, started here), against the number of actor
@@ -32,6 +33,8 @@ function run(args: string[], env: Record<string, string>): Promise<{ code: numbe
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 
 export async function benchScale(argv: string[]): Promise<void> {
+  // Actor threads in one process (refinery train --actor-threads), no Redis: bench/thread_actors.ts.
+  if (argv.includes("--threads")) return (await import("./thread_actors.js")).benchThreads(argv);
   const arg = (name: string, def: string) => {
     const i = argv.indexOf(name);
     return i >= 0 ? argv[i + 1] : def;

@@ -152,7 +152,8 @@ export function buildProgram(io: CliIo = processIo()): Command {
     .option("--resume <dir>", "continue the run in <dir> from its newest verified checkpoint, with its saved config; refused while another process trains it (default: none, a new run)")
     .option("--restart", "with --resume: start that run over from step 0 with its saved config, deleting its checkpoints, policies and metrics (e.g. when it has no usable checkpoint)", false)
     .option("--log <formats>", LOG_HELP)
-    .option("--actor-threads <n>", "ppo: collect each iteration's rollout in N worker threads (numEnvs / N envs each, own seeds), the update in this thread; exactly on-policy (default: none, all in this thread)", intOption("--actor-threads", 1))
+    .option("--actor-threads <n>", "collect each iteration in N worker threads, the update in this thread: ppo (numEnvs / N envs each), grpo, rloo, reinforce, epo on envs (numStarts / N start states each) and on text tasks, with igrpo (numPrompts / N prompts each); own seeds per thread (default: none, all in this thread)", intOption("--actor-threads", 1))
+    .option("--max-staleness <n>", "with --actor-threads, group and text algorithms: threads may collect up to n iterations ahead, with weights up to n versions older than the update that uses them, overlapping collection with the update (default: 0, exactly on-policy; ppo: always 0)", intOption("--max-staleness", 0))
     .option("--json", "print the final summary as one JSON line on stdout", false)
     .option("--quiet", "no progress line on stderr", false)
     .action(async (opts, cmd: Command) => {

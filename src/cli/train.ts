@@ -36,8 +36,10 @@ export interface TrainCliOptions {
   quiet?: boolean;
   /** --log: "tensorboard", "csv" or both, comma-separated; allowed with --resume (it changes no training). */
   log?: string;
-  /** --actor-threads N: collect PPO's rollouts in N worker threads (src/scale/thread_actors.ts). */
+  /** --actor-threads N: collect each iteration's rollouts in N worker threads (src/scale/thread_actors.ts). */
   actorThreads?: number;
+  /** --max-staleness N, with --actor-threads: the threads may collect up to N iterations ahead (group and text algorithms). */
+  maxStaleness?: number;
 }
 
 /** What `train` prints at the end, in text or as the final JSON line. */
@@ -80,7 +82,10 @@ export interface TrainHooks {
  * print a summary. Resuming a finished run trains nothing and prints its summary.
  */
 export async function trainCommand(opts: TrainCliOptions, io: CliIo, hooks?: TrainHooks): Promise<void> {
-  if (opts.actorThreads !== undefined && !hooks) hooks = threadActorHooks(opts.actorThreads);
+  if (opts.maxStaleness !== undefined && opts.actorThreads === undefined && !hooks) {
+    throw new ConfigError(`--max-staleness ${opts.maxStaleness} bounds how far actors run ahead, and this run has none`, "add --actor-threads N, or use refinery learner with remote actors, or drop --max-staleness");
+  }
+  if (opts.actorThreads !== undefined && !hooks) hooks = threadActorHooks(opts.actorThreads, opts.maxStaleness ?? 0);
   const log = opts.log === undefined ? undefined : parseLogFormats(opts.log);
   if (opts.restart && !opts.resume) {
     throw new ConfigError("--restart starts an existing run over and needs --resume DIR", "pass --resume DIR --restart, or drop --restart for a new run", "resume_conflict");
@@ -172,16 +177,16 @@ export async function trainCommand(opts: TrainCliOptions, io: CliIo, hooks?: Tra
   printSummary(view, opts.json, io);
 }
 
-/** --actor-threads: each iteration's rollout collected in worker threads, the update here. */
-function threadActorHooks(threads: number): TrainHooks {
+/** --actor-threads: each iteration's rollouts collected in worker threads (up to maxStaleness iterations ahead), the update here. */
+function threadActorHooks(threads: number, maxStaleness: number): TrainHooks {
   return {
-    resumeCommand: (runDir) => `refinery train --resume ${runDir} --actor-threads ${threads}`,
-    async setup(algo, config) {
+    resumeCommand: (runDir) => `refinery train --resume ${runDir} --actor-threads ${threads}${maxStaleness ? ` --max-staleness ${maxStaleness}` : ""}`,
+    async setup(algo, config, signal) {
       const { ThreadActors } = await import("../scale/thread_actors.js");
-      const actors = await ThreadActors.create(algo, config, threads);
+      const actors = await ThreadActors.create(algo, config, threads, { maxStaleness, signal });
       return {
         beforeIteration: (a) => actors.beforeIteration(a),
-        onUpdate: () => {},
+        onUpdate: (_row, _a, logger) => actors.recordMetrics(logger),
         finish: async () => {},
         close: () => actors.close(),
       };

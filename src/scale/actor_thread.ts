@@ -1,34 +1,33 @@
 /**
- * One actor thread of ThreadActors: a PPO with its shard's envs and its own seed that
- * collects one rollout per request with the weights it is sent. It never updates.
+ * One actor thread of ThreadActors: the run's algorithm built as a remote actor builds it
+ * (buildActorAlgo: its share of the iteration, its own seed). It loads the weights it is
+ * sent and collects one piece per request with the newest weights it has, reporting their
+ * version. It never updates. Messages are handled in the order they were posted, so a
+ * request is always collected with weights at least as new as those posted before it.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { PPO } from "../algos/ppo.js";
-import type { PPOConfig } from "../algos/ppo_config.js";
+import { buildActorAlgo } from "./families.js";
+import type { ActorThreadInit, MainToThread, ThreadToMain } from "./thread_actors.js";
 
-interface Init {
-  config: PPOConfig;
-  shards: number;
-  seed: number;
-}
-
-const init = workerData as Init;
+const init = workerData as ActorThreadInit;
 const port = parentPort;
 if (!port) throw new Error("actor_thread runs in a worker thread");
-const algo = await PPO.create({ ...init.config, numEnvs: init.config.numEnvs / init.shards, seed: init.seed, vectorEnv: "sync" });
-port.on("message", (msg: { version: number; weights: Record<string, Float32Array> } | { close: true }) => {
-  if ("close" in msg) {
-    algo.dispose();
-    port.close();
-    return;
-  }
+for (const url of init.imports) await import(url);
+const actor = await buildActorAlgo(init.algo, init.family, init.config, init.shards, init.seed);
+let version = -1;
+const send = (m: ThreadToMain) => port.postMessage(m);
+port.on("message", (msg: MainToThread) => {
   try {
-    algo.policy.setWeights(msg.weights);
-    algo.policy.syncFastWeights();
-    const b = algo.collectRollout();
-    port.postMessage({ version: msg.version, batch: b }, [b.obs.buffer, b.actions.buffer, b.logProbs.buffer, b.values.buffer, b.rewards.buffer, b.dones.buffer, b.lastValues.buffer] as ArrayBuffer[]);
+    if (msg.kind === "weights") {
+      actor.setWeights(msg.weights);
+      version = msg.version;
+      return;
+    }
+    if (version < 0) throw new Error(`asked to collect iteration ${msg.iteration} before any weights arrived`);
+    const piece = actor.collect();
+    send({ kind: "piece", iteration: msg.iteration, weights: version, header: piece.header, arrays: piece.arrays });
   } catch (err) {
-    port.postMessage({ version: msg.version, error: (err as Error).message });
+    send({ kind: "error", message: (err as Error).message });
   }
 });
-port.postMessage({ ready: true });
+send({ kind: "ready" });

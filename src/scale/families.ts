@@ -166,6 +166,10 @@ export async function buildActorAlgo(algoName: string, family: RemoteFamily, con
 function stepPayload(b: RolloutBatch): { header: Record<string, unknown>; arrays: Record<string, WireArray> } {
   return {
     header: { numSteps: b.numSteps, numEnvs: b.numEnvs, obsSize: b.obsSize, actSize: b.actSize, discrete: b.discrete, episodes: b.episodes },
-    arrays: { obs: b.obs, actions: b.actions, logProbs: b.logProbs, values: b.values, rewards: b.rewards, dones: b.dones, lastValues: b.lastValues },
+    arrays: {
+      obs: b.obs, actions: b.actions, logProbs: b.logProbs, values: b.values, rewards: b.rewards, dones: b.dones, lastValues: b.lastValues,
+      // The masks the actions were chosen under, so the update scores them under the same masks.
+      ...(b.actionMasks ? { actionMasks: b.actionMasks } : {}),
+    },
   };
 }

@@ -42,6 +42,8 @@ export function groupPayload(b: GroupBatch): { header: Record<string, unknown>; 
     finalObs: b.finalObs,
   };
   if (b.values) arrays.values = b.values;
+  // The masks the actions were chosen under (action masking), so the update scores them under the same masks.
+  if (b.actionMasks) arrays.actionMasks = b.actionMasks;
   return {
     header: { numGroups: b.numGroups, groupSize: b.groupSize, obsSize: b.obsSize, actSize: b.actSize, discrete: b.discrete, groupSeed: Array.from(b.groupSeed) },
     arrays,
@@ -100,6 +102,11 @@ export function decodeGroupBatch(msg: WireMessage, shape: GroupShape): GroupBatc
     groupSeed: Float64Array.from(seeds as number[]),
   };
   if (shape.values) batch.values = need(a, "values", Float32Array, numSteps);
+  const masks = a.actionMasks;
+  if (masks !== undefined) {
+    if (!(masks instanceof Uint8Array) || !discrete || (numSteps > 0 ? masks.length % numSteps !== 0 : masks.length !== 0)) throw new WireError("array actionMasks has the wrong type or length");
+    batch.actionMasks = masks;
+  }
   fillIndices(batch);
   return batch;
 }
@@ -160,6 +167,8 @@ export function mergeGroupBatches(parts: GroupBatch[]): GroupBatch {
     groupSeed: cat((b) => b.groupSeed),
   };
   if (first.values) out.values = cat((b) => b.values as Float32Array);
+  // Masks travel when every piece has them (the same env, so the same number of actions).
+  if (parts.every((p) => p.actionMasks)) out.actionMasks = cat((b) => b.actionMasks as Uint8Array);
   fillIndices(out);
   return out;
 }

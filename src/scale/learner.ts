@@ -6,6 +6,7 @@ import { ConfigError } from "../core/errors.js";
 import type { MetricLogger } from "../train/metric_logger.js";
 import { ACTORS_GROUP, ensureGroup, isNoGroup, LEARNER_GROUP, readGroup, runKeys, sleep } from "./redis.js";
 import { learnerFamily, remoteFamily, splitKey, type LearnerFamily, type Piece, type RemoteFamily } from "./families.js";
+import { PieceBook, recordStaleness } from "./piece_book.js";
 import { decodeMessage, encodeMessage, WireError } from "./wire.js";
 
 /** What the learner publishes about its run (actors build their envs and policy from it). */
@@ -44,7 +45,7 @@ export function checkRemoteConfig(algo: string, config: Record<string, unknown>,
   }
   if (!Number.isSafeInteger(maxStaleness) || maxStaleness < 0) throw new ConfigError(`--max-staleness must be an integer ≥ 0, got ${maxStaleness}`, "pass e.g. --max-staleness 1");
   if (family === "step" && maxStaleness > 0) {
-    throw new ConfigError(`--max-staleness ${maxStaleness}: ppo stays exactly on-policy over remote actors (its values and GAE come from the collecting weights)`, "drop --max-staleness (it is for the group and text algorithms)");
+    throw new ConfigError(`--max-staleness ${maxStaleness}: ppo stays exactly on-policy with ${via.what} (its values and GAE come from the collecting weights)`, "drop --max-staleness (it is for the group and text algorithms)");
   }
   const key = splitKey(family);
   const total = config[key] as number;
@@ -75,10 +76,10 @@ export class RemoteLearner {
   private published = -1;
   /** Highest iteration whose tasks this session has queued. */
   private tasksUpTo = -1;
-  /** Pieces that arrived for iterations after the current one (maxStaleness > 0). */
-  private readonly ahead = new Map<number, Map<number, Held>>();
+  /** Pieces of the current iteration and, with maxStaleness > 0, of the ones after it. */
+  private readonly book: PieceBook<Piece>;
   private counts = { stale: 0, duplicate: 0, rejected: 0, republished: 0 };
-  private iter = { waitSeconds: 0, publishSeconds: 0, bytes: 0, shards: 0, stalenessSum: 0, stalenessMax: 0 };
+  private iter = { waitSeconds: 0, publishSeconds: 0, bytes: 0, lags: [] as number[] };
   private lastUpdateAt = performance.now();
   private finished = false;
   private kind: LearnerFamily | null = null;
@@ -95,6 +96,7 @@ export class RemoteLearner {
   ) {
     this.family = checkRemoteConfig(algoName, config, shards, LEARNER_VIA, maxStaleness);
     this.keys = runKeys(run);
+    this.book = new PieceBook(shards, maxStaleness);
   }
 
   private meta(status: RunMeta["status"]): RunMeta {
@@ -180,11 +182,8 @@ export class RemoteLearner {
   }
 
   private async collectPieces(kind: LearnerFamily, version: number): Promise<Piece[] | null> {
-    const got = this.ahead.get(version) ?? new Map<number, Held>();
-    this.ahead.delete(version);
-    this.ahead.set(version, got);
     let idle = 0;
-    while (got.size < this.shards) {
+    while (!this.book.complete(version)) {
       if (this.signal?.aborted) return null;
       this.renewLease();
       let entries;
@@ -215,11 +214,9 @@ export class RemoteLearner {
       for (const [it, shard] of requeue) pipe.xadd(this.keys.tasks, "*", "task", this.task(it, shard));
       await pipe.exec();
     }
-    this.ahead.delete(version);
-    const held = [...got.keys()].sort((a, b) => a - b).map((k) => got.get(k) as Held);
-    const lags = held.map((p) => version - p.weights);
-    this.iter = { ...this.iter, bytes: held.reduce((s, p) => s + p.bytes, 0), shards: held.length, stalenessSum: lags.reduce((s, l) => s + l, 0), stalenessMax: Math.max(0, ...lags) };
-    return held.map((p) => p.piece);
+    const { pieces, lags, bytes } = this.book.take(version);
+    this.iter = { ...this.iter, bytes, lags };
+    return pieces;
   }
 
   /**
@@ -245,17 +242,11 @@ export class RemoteLearner {
       // Pieces of actors before this field existed were collected with the weights of their task.
       const w = h.weights === undefined ? it : h.weights;
       if (!Number.isSafeInteger(w) || (w as number) > (it as number) || (w as number) > version) throw new WireError(`weights version ${String(w)} of shard ${String(shard)} of version ${String(it)} was never published`);
-      const slot = this.ahead.get(it as number) ?? new Map<number, Held>();
-      this.ahead.set(it as number, slot);
-      if ((w as number) < (it as number) - this.maxStaleness) {
-        this.counts.stale++;
-        return slot.has(shard as number) ? null : [it as number, shard as number];
-      }
-      if (slot.has(shard as number)) {
-        this.counts.duplicate++;
-        return null;
-      }
-      slot.set(shard as number, { piece: kind.decode(msg), bytes: raw.length, weights: w as number });
+      const verdict = this.book.offer(version, it as number, shard as number, w as number, () => ({ piece: kind.decode(msg), bytes: raw.length, weights: w as number }));
+      if (verdict === "duplicate") this.counts.duplicate++;
+      else if (verdict !== "kept") this.counts.stale++;
+      // A piece too stale to use was dropped: its (iteration, shard) is queued again.
+      if (verdict === "requeue") return [it as number, shard as number];
     } catch (err) {
       if (!(err instanceof WireError)) throw err;
       this.counts.rejected++;
@@ -269,9 +260,7 @@ export class RemoteLearner {
     this.counts.republished++;
     await sleep(200, this.signal);
     await this.ensureGroups();
-    const have = new Map<number, Set<number>>();
-    for (const [it, slot] of this.ahead) have.set(it, new Set(slot.keys()));
-    await this.publish(kind, version, have);
+    await this.publish(kind, version, this.book.received());
   }
 
   /** The trainer's onUpdate: this iteration's remote numbers join its metrics row. */
@@ -281,15 +270,11 @@ export class RemoteLearner {
     this.lastUpdateAt = now;
     logger.record("remote/waitSeconds", this.iter.waitSeconds);
     logger.record("remote/publishSeconds", this.iter.publishSeconds);
-    logger.record("remote/bytesPerShard", this.iter.shards ? this.iter.bytes / this.iter.shards : 0);
-    logger.record("remote/staleBatches", this.counts.stale);
+    logger.record("remote/bytesPerShard", this.iter.lags.length ? this.iter.bytes / this.iter.lags.length : 0);
+    recordStaleness(logger, this.iter.lags, this.counts.stale);
     logger.record("remote/duplicateBatches", this.counts.duplicate);
     logger.record("remote/rejectedMessages", this.counts.rejected);
     logger.record("remote/republished", this.counts.republished);
-    logger.record("remote/shards", this.iter.shards);
-    // How many weight versions behind the update its pieces were collected (0 on-policy).
-    logger.record("remote/staleness", this.iter.shards ? this.iter.stalenessSum / this.iter.shards : 0);
-    logger.record("remote/stalenessMax", this.iter.stalenessMax);
     // Share of the iteration's wall time the learner did not spend waiting for actors.
     logger.record("remote/learnerBusy", wall > 0 ? Math.max(0, 1 - this.iter.waitSeconds / wall) : NaN);
     this.counts = { stale: 0, duplicate: 0, rejected: 0, republished: 0 };
@@ -310,13 +295,6 @@ export class RemoteLearner {
     const text = await this.redis.get(this.keys.learner);
     if (text && text.includes(this.session)) await this.redis.del(this.keys.learner);
   }
-}
-
-/** A piece held until its iteration, with its size on the wire and the weights version it was collected with. */
-interface Held {
-  piece: Piece;
-  bytes: number;
-  weights: number;
 }
 
 /** A learner's lease lasts this long after its last renewal (each iteration and every wait). */

@@ -3,6 +3,8 @@ import { getAlgorithm, resolveConfig } from "../../src/algos/index.js";
 import { GroupPolicyOptimizer } from "../../src/algos/group_engine.js";
 import { TextGroupOptimizer } from "../../src/algos/text_engine.js";
 import { decodeGroupBatch, decodeTextPiece, groupPayload, groupShapeOf, mergeGroupBatches, mergeTextPieces, textPayload } from "../../src/scale/group_shards.js";
+import { buildActorAlgo } from "../../src/scale/families.js";
+import { shardBatch } from "../../src/scale/shards.js";
 import { decodeMessage, encodeMessage, WireError } from "../../src/scale/wire.js";
 
 async function create(algo: string, overrides: Record<string, unknown>) {
@@ -35,6 +37,30 @@ describe("group and text batches on the wire", () => {
     expect(Array.from(m.obs.subarray(a.obs.length))).toEqual(Array.from(b.obs));
     expect(m.dones.reduce((s, d) => s + d, 0)).toBe(6);
     algo.dispose();
+  });
+
+  it("action masks travel with a group piece and merge, so the update scores actions under the masks they were chosen under", async () => {
+    const algo = (await create("grpo", { env: "MiniGrid-DoorKey-5x5-v0", numStarts: 1, groupSize: 2, seed: 4, actionMasking: "on", maxEpisodeSteps: 20 })) as GroupPolicyOptimizer;
+    const a = algo.collectBatch();
+    const b = algo.collectBatch();
+    expect(a.actionMasks?.length).toBe(a.numSteps * 7);
+    const back = decodeGroupBatch(roundTrip(groupPayload(a)), groupShapeOf(a));
+    expect(Array.from(back.actionMasks ?? [])).toEqual(Array.from(a.actionMasks ?? []));
+    const m = mergeGroupBatches([a, b]);
+    expect(Array.from(m.actionMasks ?? [])).toEqual([...Array.from(a.actionMasks ?? []), ...Array.from(b.actionMasks ?? [])]);
+    const p = groupPayload(a);
+    expect(() => decodeGroupBatch(roundTrip({ header: p.header, arrays: { ...p.arrays, actionMasks: new Uint8Array(a.numSteps * 7 + 1) } }), groupShapeOf(a))).toThrow(/actionMasks/);
+    algo.dispose();
+  });
+
+  it("a ppo actor's shard carries its action masks too", async () => {
+    const config = resolveConfig({ algo: "ppo", overrides: { env: "MiniGrid-DoorKey-5x5-v0", numEnvs: 2, numSteps: 8, actionMasking: "on", seed: 1 } });
+    const actor = await buildActorAlgo("ppo", "step", config, 2, 7);
+    const p = actor.collect();
+    expect(p.arrays.actionMasks?.length).toBe(8 * 1 * 7);
+    const b = shardBatch(roundTrip(p), { numSteps: 8, numEnvs: 1, obsSize: p.header.obsSize as number, actSize: 1, discrete: true });
+    expect(Array.from(b.actionMasks ?? [])).toEqual(Array.from(p.arrays.actionMasks ?? []));
+    actor.dispose();
   });
 
   it("rejects a piece of another layout, with missing arrays, or with lengths that do not add up", async () => {
