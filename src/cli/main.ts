@@ -152,7 +152,10 @@ export function buildProgram(io: CliIo = processIo()): Command {
     .option("--resume <dir>", "continue the run in <dir> from its newest verified checkpoint, with its saved config; refused while another process trains it (default: none, a new run)")
     .option("--restart", "with --resume: start that run over from step 0 with its saved config, deleting its checkpoints, policies and metrics (e.g. when it has no usable checkpoint)", false)
     .option("--log <formats>", LOG_HELP)
-    .option("--actor-threads <n>", "ppo: collect each iteration's rollout in N worker threads (numEnvs / N envs each, own seeds), the update in this thread; exactly on-policy (default: none, all in this thread)", intOption("--actor-threads", 1))
+    .option("--actor-threads <n>", "ppo: collect each iteration's rollout in N worker threads (numEnvs / N envs each, own seeds), the update in this thread; exactly on-policy. dqn, sac, td3, mdpo-off: N threads step their own numEnvs envs with the newest weights they were sent and send chunks of transitions to the replay buffer here (default: none, all in this thread)", intOption("--actor-threads", 1))
+    .option("--max-staleness <n>", "off-policy actor threads: weight versions a chunk may lag behind the learner when stored (default: the number of threads)", intOption("--max-staleness", 0))
+    .option("--publish-every <k>", "off-policy actor threads: gradient steps per weight version sent to the threads (default: the gradient steps of one chunk)", intOption("--publish-every", 1))
+    .option("--chunk-steps <n>", "off-policy actor threads: vector steps per chunk of transitions (default: 64 transitions, rounded up to whole trainFreq rounds)", intOption("--chunk-steps", 1))
     .option("--json", "print the final summary as one JSON line on stdout", false)
     .option("--quiet", "no progress line on stderr", false)
     .action(async (opts, cmd: Command) => {

@@ -38,6 +38,10 @@ export interface TrainCliOptions {
   log?: string;
   /** --actor-threads N: collect PPO's rollouts in N worker threads (src/scale/thread_actors.ts). */
   actorThreads?: number;
+  /** Off-policy actor threads: --max-staleness, --publish-every, --chunk-steps (src/scale/offpolicy_actors.ts). */
+  maxStaleness?: number;
+  publishEvery?: number;
+  chunkSteps?: number;
 }
 
 /** What `train` prints at the end, in text or as the final JSON line. */
@@ -80,7 +84,11 @@ export interface TrainHooks {
  * print a summary. Resuming a finished run trains nothing and prints its summary.
  */
 export async function trainCommand(opts: TrainCliOptions, io: CliIo, hooks?: TrainHooks): Promise<void> {
-  if (opts.actorThreads !== undefined && !hooks) hooks = threadActorHooks(opts.actorThreads);
+  const offPolicyFlags = offPolicyThreadFlags(opts);
+  if (offPolicyFlags.length && opts.actorThreads === undefined) {
+    throw new ConfigError(`${offPolicyFlags.join(", ")} set how off-policy actor threads run, and there are none`, "add --actor-threads N (dqn, sac, td3, mdpo-off), or drop them");
+  }
+  if (opts.actorThreads !== undefined && !hooks) hooks = threadActorHooks(opts.actorThreads, opts);
   const log = opts.log === undefined ? undefined : parseLogFormats(opts.log);
   if (opts.restart && !opts.resume) {
     throw new ConfigError("--restart starts an existing run over and needs --resume DIR", "pass --resume DIR --restart, or drop --restart for a new run", "resume_conflict");
@@ -173,10 +181,14 @@ export async function trainCommand(opts: TrainCliOptions, io: CliIo, hooks?: Tra
 }
 
 /** --actor-threads: each iteration's rollout collected in worker threads, the update here. */
-function threadActorHooks(threads: number): TrainHooks {
+function threadActorHooks(threads: number, opts: TrainCliOptions): TrainHooks {
+  const extra = offPolicyThreadFlags(opts).map((flag) => ` ${flag} ${String(opts[flagKey(flag)])}`).join("");
   return {
-    resumeCommand: (runDir) => `refinery train --resume ${runDir} --actor-threads ${threads}`,
-    async setup(algo, config) {
+    resumeCommand: (runDir) => `refinery train --resume ${runDir} --actor-threads ${threads}${extra}`,
+    async setup(algo, config, signal) {
+      const { OFF_POLICY_ALGOS, offPolicyThreadHooks } = await import("../scale/offpolicy_actors.js");
+      if (OFF_POLICY_ALGOS.includes(algo)) return offPolicyThreadHooks(algo, config, { threads, maxStaleness: opts.maxStaleness, publishEvery: opts.publishEvery, chunkSteps: opts.chunkSteps }, signal);
+      if (extra) throw new ConfigError(`${offPolicyThreadFlags(opts).join(", ")} apply to off-policy actor threads; ${algo}'s actor threads stay exactly on-policy`, "drop them");
       const { ThreadActors } = await import("../scale/thread_actors.js");
       const actors = await ThreadActors.create(algo, config, threads);
       return {
@@ -187,6 +199,17 @@ function threadActorHooks(threads: number): TrainHooks {
       };
     },
   };
+}
+
+const OFF_POLICY_THREAD_FLAGS = { "--max-staleness": "maxStaleness", "--publish-every": "publishEvery", "--chunk-steps": "chunkSteps" } as const;
+
+function flagKey(flag: string): "maxStaleness" | "publishEvery" | "chunkSteps" {
+  return OFF_POLICY_THREAD_FLAGS[flag as keyof typeof OFF_POLICY_THREAD_FLAGS];
+}
+
+/** The off-policy actor-thread flags given on the command line. */
+function offPolicyThreadFlags(opts: TrainCliOptions): string[] {
+  return Object.keys(OFF_POLICY_THREAD_FLAGS).filter((flag) => opts[flagKey(flag)] !== undefined);
 }
 
 /** --resume takes the run's saved config; anything that would change it is an error, not silently ignored. */

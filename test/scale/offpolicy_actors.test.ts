@@ -1,0 +1,172 @@
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { getAlgorithm, resolveConfig } from "../../src/algos/index.js";
+import { chunkSteps, OffPolicyAlgorithm } from "../../src/algos/off_policy.js";
+import { run } from "../../src/cli/main.js";
+import { OffPolicyThreadActors, planOffPolicyThreads, type OffPolicyThreadOptions } from "../../src/scale/offpolicy_actors.js";
+import { train } from "../../src/train/trainer.js";
+
+const root = mkdtempSync(join(tmpdir(), "refinery-offpolicy-actors-"));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+type Row = Record<string, number>;
+
+function readRows(dir: string, kind = "train"): Row[] {
+  return readFileSync(join(dir, "metrics.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as Row & { kind: string })
+    .filter((r) => (r as { kind: string }).kind === kind);
+}
+
+async function trainWithThreads(name: string, algo: string, config: Record<string, unknown>, opts: OffPolicyThreadOptions, resume = false) {
+  const actors = await OffPolicyThreadActors.create(algo, config, opts);
+  const runDir = join(root, name);
+  try {
+    const summary = await train({
+      runDir,
+      algo,
+      config: resume ? undefined : config,
+      resume,
+      store: false,
+      beforeIteration: (a) => actors.beforeIteration(a),
+      callbacks: { onUpdate: (_row, _a, logger) => actors.recordMetrics(logger) },
+    });
+    return { summary, rows: readRows(runDir), runDir, plan: actors.plan };
+  } finally {
+    await actors.close();
+  }
+}
+
+/** A cheap DQN on CartPole: the Zoo's settings with a 64-64 network and a quarter of its gradient steps per env step. */
+function dqnConfig(totalTimesteps: number, extra: Record<string, unknown> = {}) {
+  return resolveConfig({
+    algo: "dqn",
+    preset: "zoo",
+    env: "CartPole-v1",
+    overrides: { seed: 1, hidden: [64, 64], totalTimesteps, trainFreq: 64, gradientSteps: 16, backend: "cpu", evalEpisodes: 10, checkpointSeconds: 0, ...extra },
+  });
+}
+
+describe("off-policy transitions collected elsewhere", () => {
+  it("a chunk keeps the true last observation of a truncated episode, and the learner bootstraps from it", async () => {
+    const config = resolveConfig({ algo: "sac", env: "Pendulum-v1", overrides: { seed: 4, hidden: [16, 16], learningStarts: 10_000, bufferSize: 1000, backend: "cpu" } });
+    const actor = (await getAlgorithm("sac").create({ ...config, seed: 9 })) as OffPolicyAlgorithm;
+    const learner = (await getAlgorithm("sac").create(config)) as OffPolicyAlgorithm;
+    try {
+      const chunk = actor.collectChunk(205, 0);
+      const o = 3;
+      // Pendulum-v1 is truncated at 200 steps: step 199 ends the episode, step 200 starts the next.
+      expect(chunk.truncated[199]).toBe(1);
+      expect(chunk.terminated[199]).toBe(0);
+      expect(Array.from(chunk.finalIndex)).toEqual([199]);
+      const final = chunk.finalObs.subarray(0, o);
+      const resetObs = chunk.obs.subarray(200 * o, 201 * o);
+      expect(Array.from(final)).not.toEqual(Array.from(resetObs));
+      expect(chunk.episodes).toEqual([expect.objectContaining({ at: 199, length: 200 })]);
+      learner.beginFedIteration();
+      for (const step of chunkSteps(chunk, o, 1)) learner.feed(step);
+      const rows = learner.buffer.gather([198, 199, 200]);
+      // 198 → 199 inside the episode; 199 bootstraps from the final observation (not terminal); 200 starts from the reset one.
+      expect(Array.from(rows.nextObs.subarray(0, o))).toEqual(Array.from(chunk.obs.subarray(199 * o, 200 * o)));
+      expect(Array.from(rows.nextObs.subarray(o, 2 * o))).toEqual(Array.from(final));
+      expect(rows.dones[1]).toBe(0);
+      expect(Array.from(rows.obs.subarray(2 * o, 3 * o))).toEqual(Array.from(resetObs));
+      expect(learner.stepsDone).toBe(205);
+    } finally {
+      actor.dispose();
+      learner.dispose();
+    }
+  }, 120_000);
+
+  it("n-step sums end at a chunk's last step (the next chunk may be another thread's), and only there", async () => {
+    const config = resolveConfig({ algo: "dqn", env: "CartPole-v1", overrides: { seed: 2, hidden: [8], learningStarts: 10_000, bufferSize: 1000, nStep: 3, gamma: 0.5, backend: "cpu" } });
+    const actor = (await getAlgorithm("dqn").create({ ...config, seed: 5 })) as OffPolicyAlgorithm;
+    const learner = (await getAlgorithm("dqn").create(config)) as OffPolicyAlgorithm;
+    try {
+      const a = actor.collectChunk(6, 0);
+      const b = actor.collectChunk(6, 6);
+      // CartPole episodes under random actions last ≥ 8 steps, so no episode ends in the first 6.
+      expect(Array.from(a.terminated).concat(Array.from(a.truncated)).every((x) => x === 0)).toBe(true);
+      learner.beginFedIteration();
+      for (const step of [...chunkSteps(a, 4, 1), ...chunkSteps(b, 4, 1)]) learner.feed(step);
+      const rows = learner.buffer.gather([3, 4, 5, 6]);
+      // Row 3 sums 3, 4, 5 (γ³); row 4 stops at 5, the chunk's end (γ², not γ³), bootstrapping from its true next observation; row 5 too (γ); row 6 starts chunk b (γ³).
+      expect(Array.from(rows.discounts)).toEqual([0.125, 0.25, 0.5, 0.125]);
+      expect(Array.from(rows.nextObs.subarray(4, 8))).toEqual(Array.from(a.obs.subarray(6 * 4, 7 * 4)));
+      expect(Array.from(rows.dones)).toEqual([0, 0, 0, 0]);
+    } finally {
+      actor.dispose();
+      learner.dispose();
+    }
+  }, 120_000);
+});
+
+describe("OffPolicyThreadActors", () => {
+  it("dqn on CartPole with 2 threads learns (eval ≥ 0.6× the single-thread run's, measured 500 at the same budget), counts every step once and stays within the staleness bound", async () => {
+    // Single-thread run of this config (seed 1, 15k steps, cpu): evaluation 500 (tsx scratch run, recorded in the report).
+    const { summary, rows, plan } = await trainWithThreads("dqn2", "dqn", dqnConfig(15_000), { threads: 2 });
+    expect(summary.steps).toBe(15_000);
+    expect(rows.map((r) => r.step)).toEqual(Array.from({ length: 15 }, (_, i) => 1000 * (i + 1)));
+    expect(rows.reduce((s, r) => s + r.gradientSteps, 0)).toBe((Math.floor(15_000 / 64) - Math.floor(1000 / 64)) * 16);
+    expect(plan.maxStaleness).toBe(2);
+    for (const r of rows) {
+      expect(r["remote/stalenessMax"]).toBeLessThanOrEqual(plan.maxStaleness);
+      expect(r["remote/staleBatches"]).toBe(0);
+    }
+    expect(Math.max(...rows.map((r) => r["remote/stalenessMax"]))).toBeGreaterThan(0); // the threads did run ahead
+    expect(summary.finalEval.meanReturn).toBeGreaterThanOrEqual(0.6 * 500);
+  }, 1_800_000);
+
+  it("is deterministic for a seed and thread count, and --max-staleness 0 keeps every chunk on the learner's newest weights", async () => {
+    const config = dqnConfig(3000, { learningStarts: 500, iterationSteps: 500 });
+    const a = await trainWithThreads("det-a", "dqn", config, { threads: 2, maxStaleness: 0 });
+    const b = await trainWithThreads("det-b", "dqn", config, { threads: 2, maxStaleness: 0 });
+    const learning = (rows: Row[]) => rows.map((r) => [r.step, r.loss, r.qValue, r.episodeReturnMean, r["remote/version"]]);
+    expect(learning(b.rows)).toEqual(learning(a.rows));
+    expect(a.rows.every((r) => r["remote/stalenessMax"] === 0)).toBe(true);
+    expect(a.summary.steps).toBe(3000);
+  }, 600_000);
+
+  it("sac on Pendulum with 2 threads: no training during the warm-up, then one gradient step per transition, exact counts", async () => {
+    const config = resolveConfig({
+      algo: "sac",
+      env: "Pendulum-v1",
+      overrides: { seed: 3, hidden: [32, 32], batchSize: 64, totalTimesteps: 3000, learningStarts: 1000, backend: "cpu", evalEpisodes: 2, checkpointSeconds: 0 },
+    });
+    const { summary, rows, plan } = await trainWithThreads("sac2", "sac", config, { threads: 2, maxStaleness: 1, publishEvery: 16, chunkSteps: 16 });
+    expect(summary.steps).toBe(3000);
+    expect(rows.map((r) => r.gradientSteps)).toEqual([0, 1000, 1000]);
+    for (const r of rows) expect(r["remote/stalenessMax"]).toBeLessThanOrEqual(plan.maxStaleness);
+    expect(rows[2]["remote/version"]).toBe(Math.floor(2000 / 16));
+    expect(Number.isFinite(summary.finalEval.meanReturn)).toBe(true);
+    expect(rows.every((r) => Number.isFinite(r.episodeReturnMean))).toBe(true);
+  }, 600_000);
+
+  it("a failing thread stops the run with an error naming --actor-threads; the resumed run ends at exactly its budget", async () => {
+    const config = dqnConfig(3000, { learningStarts: 500, iterationSteps: 500, checkpointEvery: 1 });
+    await expect(trainWithThreads("crash", "dqn", config, { threads: 2, chunkSteps: 64, failAt: { thread: 1, request: 5 } })).rejects.toThrow(/--actor-threads: actor thread 1 failed: test failure/);
+    const before = readRows(join(root, "crash"));
+    expect(before.length).toBeGreaterThan(0);
+    expect(before.length).toBeLessThan(6);
+    const { summary, rows } = await trainWithThreads("crash", "dqn", config, { threads: 2, chunkSteps: 64 }, true);
+    expect(summary.steps).toBe(3000);
+    expect(rows.map((r) => r.step)).toEqual([500, 1000, 1500, 2000, 2500, 3000]);
+  }, 600_000);
+
+  it("refuses what actor threads cannot honour", async () => {
+    const dqn = dqnConfig(3000);
+    expect(() => planOffPolicyThreads("dqn", { ...dqn, vectorEnv: "async" }, { threads: 2 })).toThrow(/vectorEnv=async with --actor-threads/);
+    expect(() => planOffPolicyThreads("dqn", dqn, { threads: 2, publishEvery: 0 })).toThrow(/--publish-every must be an integer ≥ 1/);
+    expect(() => planOffPolicyThreads("ppo", dqn, { threads: 2 })).toThrow(/off-policy actor threads run dqn, sac, td3, mdpo-off/);
+    let err = "";
+    const io = { out: () => undefined, err: (e: string) => void (err += e) };
+    expect(await run(["train", "--algo", "dqn", "--steps", "1000", "--max-staleness", "1", "--out", join(root, "refused-1")], io)).toBe(2);
+    expect(err).toMatch(/--max-staleness set how off-policy actor threads run, and there are none.*Fix: add --actor-threads N/);
+    err = "";
+    expect(await run(["train", "--algo", "ppo", "--steps", "1000", "--actor-threads", "2", "--max-staleness", "1", "--out", join(root, "refused-2")], io)).toBe(2);
+    expect(err).toMatch(/--max-staleness apply to off-policy actor threads; ppo's actor threads stay exactly on-policy/);
+  }, 120_000);
+});
