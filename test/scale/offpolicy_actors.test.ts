@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { getAlgorithm, resolveConfig } from "../../src/algos/index.js";
 import { chunkSteps, OffPolicyAlgorithm } from "../../src/algos/off_policy.js";
+import { Rng } from "../../src/core/rng.js";
 import { run } from "../../src/cli/main.js";
 import { OffPolicyThreadActors, planOffPolicyThreads, type OffPolicyThreadOptions } from "../../src/scale/offpolicy_actors.js";
 import { train } from "../../src/train/trainer.js";
@@ -107,6 +108,38 @@ describe("off-policy transitions collected elsewhere", () => {
 });
 
 describe("OffPolicyThreadActors", () => {
+  it("every off-policy agent acts on weights it is sent exactly as the agent that sent them", async () => {
+    for (const [algo, env] of [["dqn", "CartPole-v1"], ["sac", "Pendulum-v1"], ["td3", "Pendulum-v1"], ["mdpo-off", "Pendulum-v1"]]) {
+      const config = resolveConfig({ algo, env, overrides: { seed: 1, hidden: [16, 16], bufferSize: 100, backend: "cpu" } });
+      const learner = (await getAlgorithm(algo).create(config)) as OffPolicyAlgorithm;
+      const actor = (await getAlgorithm(algo).create({ ...config, seed: 77 })) as OffPolicyAlgorithm;
+      try {
+        const obs = new Float32Array(learner.vec.obsSize).map((_, i) => 0.3 * (i + 1) - 0.5);
+        const greedy = (a: OffPolicyAlgorithm) => Array.from(a.agent.act(obs, 1, false, { step: 0, vectorSteps: 0, updates: 0, totalTimesteps: 1, numEnvs: 1, rng: new Rng(0), actionMasks: null }));
+        // Different seeds, different initial weights: the acting weights are what makes them agree.
+        if (algo !== "dqn") expect(greedy(actor)).not.toEqual(greedy(learner));
+        actor.agent.setActingWeights?.(learner.agent.exportPolicy().weights);
+        expect(greedy(actor), algo).toEqual(greedy(learner));
+      } finally {
+        learner.dispose();
+        actor.dispose();
+      }
+    }
+  }, 120_000);
+
+  it("refinery train --actor-threads 2 trains dqn from the command line and logs the remote metrics", async () => {
+    let err = "";
+    const io = { out: () => undefined, err: (e: string) => void (err += e) };
+    const out = join(root, "cli");
+    const code = await run(["train", "--algo", "dqn", "--steps", "1000", "--set", "learningStarts=200", "--set", "iterationSteps=500", "--set", "evalEpisodes=1", "--set", "backend=cpu", "--actor-threads", "2", "--max-staleness", "1", "--quiet", "--out", out], io);
+    expect(err).toBe("");
+    expect(code).toBe(0);
+    const rows = readRows(out);
+    expect(rows.map((r) => r.step)).toEqual([500, 1000]);
+    expect(rows.every((r) => r["remote/stalenessMax"] <= 1 && r["remote/chunks"] > 0)).toBe(true);
+  }, 300_000);
+
+
   it("dqn on CartPole with 2 threads learns as one thread does at the same budget, counts every step once and stays within the staleness bound", async () => {
     // The same config in one thread (train() without actors, seed 1, wasm, 20k steps) ends with a
     // deterministic evaluation of 140.5 and a mean training return of 99.4 over its last 10
