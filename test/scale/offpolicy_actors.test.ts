@@ -7,6 +7,8 @@ import { chunkSteps, OffPolicyAlgorithm } from "../../src/algos/off_policy.js";
 import { Rng } from "../../src/core/rng.js";
 import { run } from "../../src/cli/main.js";
 import { OffPolicyThreadActors, planOffPolicyThreads, type OffPolicyThreadOptions } from "../../src/scale/offpolicy_actors.js";
+import { chunkPayload, decodeChunk } from "../../src/scale/offpolicy_wire.js";
+import { decodeMessage, encodeMessage, WireError } from "../../src/scale/wire.js";
 import { train } from "../../src/train/trainer.js";
 
 const root = mkdtempSync(join(tmpdir(), "refinery-offpolicy-actors-"));
@@ -108,6 +110,30 @@ describe("off-policy transitions collected elsewhere", () => {
 });
 
 describe("OffPolicyThreadActors", () => {
+  it("a chunk crosses the wire intact, and a malformed one is a WireError (counted by the learner, never stored)", async () => {
+    const config = resolveConfig({ algo: "sac", env: "Pendulum-v1", overrides: { seed: 4, hidden: [8], learningStarts: 10_000, bufferSize: 100, backend: "cpu" } });
+    const actor = (await getAlgorithm("sac").create(config)) as OffPolicyAlgorithm;
+    try {
+      const chunk = actor.collectChunk(201, 0);
+      const layout = { obsSize: 3, actSize: 1, discrete: false };
+      const shape = { ...layout, steps: 201, numEnvs: 1 };
+      const payload = chunkPayload(chunk, layout);
+      const back = decodeChunk(decodeMessage(encodeMessage(payload.header, payload.arrays)), shape);
+      expect(Array.from(back.obs)).toEqual(Array.from(chunk.obs));
+      expect(Array.from(back.finalObs)).toEqual(Array.from(chunk.finalObs));
+      expect(Array.from(back.rewards)).toEqual(Array.from(Float32Array.from(chunk.rewards)));
+      expect(back.episodes).toEqual(chunk.episodes);
+      const bad = (header: Record<string, unknown>, arrays: Record<string, Int32Array | Float32Array | Uint8Array>) => () => decodeChunk(decodeMessage(encodeMessage(header, arrays)), shape);
+      expect(bad({ ...payload.header, numSteps: 200 }, payload.arrays)).toThrow(WireError);
+      expect(bad(payload.header, { ...payload.arrays, obs: chunk.obs.subarray(3) })).toThrow(/obs is missing or has the wrong type or length/);
+      expect(bad(payload.header, { ...payload.arrays, finalIndex: Int32Array.from([500]) })).toThrow(/finalIndex is out of range/);
+      expect(bad({ ...payload.header, episodes: [{ at: 900, return: 1, length: 1 }] }, payload.arrays)).toThrow(/episodes/);
+    } finally {
+      actor.dispose();
+    }
+  }, 120_000);
+
+
   it("every off-policy agent acts on weights it is sent exactly as the agent that sent them", async () => {
     for (const [algo, env] of [["dqn", "CartPole-v1"], ["sac", "Pendulum-v1"], ["td3", "Pendulum-v1"], ["mdpo-off", "Pendulum-v1"]]) {
       const config = resolveConfig({ algo, env, overrides: { seed: 1, hidden: [16, 16], bufferSize: 100, backend: "cpu" } });
