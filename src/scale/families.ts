@@ -129,8 +129,8 @@ function oneShot<B>(set: (source: (() => B) | null) => void, batch: B): void {
 /** An actor's algorithm: load weights, collect one piece (header fields and arrays for the wire). */
 export interface ActorAlgo {
   setWeights(w: Record<string, Float32Array>): void;
-  /** Collects the piece of a task (off-policy actors act as the learner at that task's env step). */
-  collect(task: { version: number; shard: number }): { header: Record<string, unknown>; arrays: Record<string, WireArray>; steps: number };
+  /** Collects the piece of a task (off-policy actors need it: they act as the learner would at that task's env step). */
+  collect(task?: { version: number; shard: number }): { header: Record<string, unknown>; arrays: Record<string, WireArray>; steps: number };
   dispose(): void;
 }
 

@@ -96,7 +96,8 @@ export async function offPolicyActorSide(algoName: string, config: Record<string
   const steps = iterationSteps / numEnvs / shards;
   return {
     setWeights: (w: Record<string, Float32Array>) => algo.agent.setActingWeights?.(w),
-    collect: (task: { version: number; shard: number }) => {
+    collect: (task?: { version: number; shard: number }) => {
+      if (!task) throw new Error("an off-policy actor collects for a task (version and shard)");
       const chunk = algo.collectChunk(steps, task.version * iterationSteps + task.shard * steps * numEnvs);
       return { ...chunkPayload(chunk, { obsSize: algo.vec.obsSize, actSize: algo.buffer.actSize, discrete: algo.buffer.discrete }), steps: steps * numEnvs };
     },
