@@ -56,6 +56,27 @@ function dqnConfig(totalTimesteps: number, extra: Record<string, unknown> = {}) 
 const CHEAP = { trainFreq: 64, gradientSteps: 16, learningStarts: 500, iterationSteps: 500 };
 
 describe("off-policy transitions collected elsewhere", () => {
+  it("an actor acts exactly as the single-process loop: random warm-up, then ε-greedy (dqn) or the policy's sampling (sac)", async () => {
+    for (const [algo, env] of [["sac", "Pendulum-v1"], ["dqn", "CartPole-v1"]]) {
+      // No gradient step in 100 steps (trainFreq 1000), so both act with the initial weights; sac's warm-up ends at step 50.
+      const config = resolveConfig({ algo, env, overrides: { seed: 6, hidden: [16, 16], learningStarts: 50, trainFreq: 1000, iterationSteps: 100, totalTimesteps: 100, bufferSize: 200, backend: "cpu" } });
+      const single = (await getAlgorithm(algo).create(config)) as OffPolicyAlgorithm;
+      const actor = (await getAlgorithm(algo).create(config)) as OffPolicyAlgorithm;
+      try {
+        single.iterate();
+        const stored = single.buffer.gather(Array.from({ length: 100 }, (_, i) => i));
+        const chunk = actor.collectChunk(100, 0);
+        expect(Array.from(chunk.actions), algo).toEqual(Array.from(stored.actions));
+        expect(Array.from(chunk.obs.subarray(0, 100 * single.vec.obsSize))).toEqual(Array.from(stored.obs));
+        expect(Array.from(Float32Array.from(chunk.rewards))).toEqual(Array.from(stored.rewards));
+      } finally {
+        single.dispose();
+        actor.dispose();
+      }
+    }
+  }, 120_000);
+
+
   it("a chunk keeps the true last observation of a truncated episode, and the learner bootstraps from it", async () => {
     const config = resolveConfig({ algo: "sac", env: "Pendulum-v1", overrides: { seed: 4, hidden: [16, 16], learningStarts: 10_000, bufferSize: 1000, backend: "cpu" } });
     const actor = (await getAlgorithm("sac").create({ ...config, seed: 9 })) as OffPolicyAlgorithm;
