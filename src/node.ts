@@ -27,3 +27,4 @@ export { mergeShards, encodeShard, shardBatch, type ShardHeader, type ShardShape
 export { readSweepSpec, expandTrials, sweepSpecSchema, type SweepSpec, type Trial, type TrialResult } from "./scale/sweep.js";
 export { enqueueSweep, runWorker, readResults, sweepKeys, type WorkerOptions } from "./scale/sweep_queue.js";
 export { ThreadActors } from "./scale/thread_actors.js";
+export { OffPolicyThreadActors, planOffPolicyThreads, type OffPolicyThreadOptions, type OffPolicyThreadPlan } from "./scale/offpolicy_actors.js";

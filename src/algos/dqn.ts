@@ -288,6 +288,11 @@ export class DQNAgent implements OffPolicyAgent {
     };
   }
 
+  setActingWeights(weights: NamedArrays): void {
+    this.q.setWeights(weights);
+    this.fastStale = false; // setWeights refreshed them
+  }
+
   dispose(): void {
     this.q.dispose();
     this.target.dispose();

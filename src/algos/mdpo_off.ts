@@ -164,6 +164,11 @@ export class MdpoOffAgent implements OffPolicyAgent {
     this.criticOptimizer.setState(takeAdam(json, arrays, "criticAdam"));
   }
 
+  setActingWeights(weights: NamedArrays): void {
+    setNamedWeights(this.nets.actor.net, weights);
+    this.nets.actor.syncFastWeights();
+  }
+
   exportPolicy(): { spec: Record<string, unknown>; weights: NamedArrays; shapes: Record<string, number[]> } {
     const net = this.nets.actor.net;
     return {

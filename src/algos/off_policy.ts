@@ -34,7 +34,7 @@ import type { Env, Info } from "../envs/env.js";
 import { make } from "../envs/registry.js";
 import { freshResetSeed, needsFreshReset, type EnvState } from "../envs/state.js";
 import type { VectorEnv } from "../envs/vector.js";
-import { ReplayBuffer, type ReplayBatch } from "../replay/buffer.js";
+import { ReplayBuffer, type ReplayBatch, type ReplayStep } from "../replay/buffer.js";
 import { createTrainingVecEnv, makeTrainingEnv, type EnvStackOptions } from "./env_stack.js";
 import { runShape } from "./group_config.js";
 import { prefixed, putWeights, type NamedArrays } from "./state.js";
@@ -157,7 +157,49 @@ export interface OffPolicyAgent {
   saveState(): { json: Record<string, unknown>; arrays: NamedArrays };
   loadState(state: { json: Record<string, unknown>; arrays: NamedArrays }): void;
   exportPolicy(): { spec: Record<string, unknown>; weights: NamedArrays; shapes: Record<string, number[]> };
+  /** Loads the weights `act` reads (exportPolicy's weights, sent by a learner), so an actor elsewhere acts as this agent would. */
+  setActingWeights?(weights: NamedArrays): void;
   dispose(): void;
+}
+
+/** One vector step stored by `feed` (actors elsewhere collected it): what `ReplayBuffer.add` takes, plus its ended episodes. */
+export interface FedStep extends ReplayStep {
+  rewards: Float64Array;
+  terminated: Uint8Array;
+  truncated: Uint8Array;
+  episodes: { return: number; length: number }[];
+  /** The envs' next vector step is not the next one stored (the chunk of another actor follows): n-step sums end here. */
+  cut?: boolean;
+}
+
+/**
+ * `collectChunk`'s output: `steps` vector steps of the actor's numEnvs envs. `obs` holds
+ * steps + 1 rows of numEnvs observations (step k acts on row k and returns row k + 1, the
+ * vector env's rows, so ended envs show their reset observation); the true last observations
+ * of ended envs are in `finalObs`, one row per entry of `finalIndex` (k·numEnvs + env).
+ */
+export interface OffPolicyChunk {
+  steps: number;
+  numEnvs: number;
+  obs: Float32Array;
+  actions: Int32Array | Float32Array;
+  rewards: Float64Array;
+  terminated: Uint8Array;
+  truncated: Uint8Array;
+  finalIndex: Int32Array;
+  finalObs: Float32Array;
+  /** Episodes that ended, with the vector step they ended in. */
+  episodes: { at: number; return: number; length: number }[];
+}
+
+/** What an iteration accumulates (for the own loop and for one fed by actors). */
+interface IterationTally {
+  sums: Record<string, number>;
+  updates: number;
+  updateMs: number;
+  episodes: { return: number; length: number }[];
+  vectorSteps: number;
+  t0: number;
 }
 
 /** The env stack of an off-policy run: raw observations and rewards (no normalisation). */
@@ -200,6 +242,8 @@ export class OffPolicyAlgorithm implements Algorithm {
   private episodes: { return: number; length: number }[] = [];
   private hooks: RolloutHooks = {};
   private readonly batch: ReplayBatch;
+  /** The iteration being fed by actors elsewhere (`beginFedIteration`), else null. */
+  private fed: IterationTally | null = null;
 
   private constructor(
     readonly name: string,
@@ -293,52 +337,170 @@ export class OffPolicyAlgorithm implements Algorithm {
   }
 
   iterate(): IterationMetrics {
+    if (this.fed) return this.endFedIteration();
     const c = this.config;
     const numEnvs = this.vec.numEnvs;
-    const sums: Record<string, number> = {};
-    let updatesThisIteration = 0;
-    let updateMs = 0;
-    const episodes: { return: number; length: number }[] = [];
-    const t0 = performance.now();
+    const tally = newTally();
     for (let k = 0; k < c.iterationSteps / numEnvs; k++) {
       const obs = this.obs as Float32Array;
-      const actions = this.agent.randomWarmup && this.stepsDone < c.learningStarts ? this.randomActions() : this.agent.act(obs, numEnvs, true, this.context(this.actRng));
+      const actions = this.chooseActions(obs, this.stepsDone, this.vectorSteps);
       const [next, rewards, terminated, truncated, info] = this.vec.step(actions);
-      this.hooks.onStep?.({ obs: next, rewards, terminated, truncated });
       if (this.masks) this.readMasks(info.envInfos, this.masks);
       const masked = this.masks ? { nextMasks: this.masks, finalMasks: info.finalInfo.map((f) => f?.action_mask as ArrayLike<number> | undefined) } : {};
-      this.buffer.add({ obs, actions, rewards, nextObs: next, terminated, truncated, finalObs: info.finalObs, ...masked });
+      const episodes: { return: number; length: number }[] = [];
       for (const ep of info.episode) if (ep) episodes.push({ return: ep.r, length: ep.l });
       this.obs = next;
-      this.vectorSteps++;
-      if (this.trainingDue()) {
-        const u0 = performance.now();
-        const steps = c.gradientSteps === -1 ? c.trainFreq * numEnvs : c.gradientSteps;
-        for (let g = 0; g < steps; g++) {
-          const batch = this.buffer.sample(c.batchSize, this.updateRng, this.batch);
-          const m = this.agent.update(batch, this.context(this.updateRng));
-          this.updates++;
-          updatesThisIteration++;
-          for (const [key, v] of Object.entries(m)) sums[key] = (sums[key] ?? 0) + v;
-        }
-        updateMs += performance.now() - u0;
-      }
-      this.agent.afterStep?.(this.context(this.actRng));
+      this.store({ obs, actions, rewards, nextObs: next, terminated, truncated, finalObs: info.finalObs, episodes, ...masked }, tally);
     }
-    const total = performance.now() - t0;
-    this.hooks.onRollout?.({ steps: c.iterationSteps, episodes });
-    this.episodes.push(...episodes);
+    return this.finishIteration(tally);
+  }
+
+  /** Exploration actions for the current observations: random during warm-up, else the agent's. `step` counts env transitions. */
+  private chooseActions(obs: Float32Array, step: number, vectorSteps: number): Int32Array | Float32Array {
+    if (this.agent.randomWarmup && step < this.config.learningStarts) return this.randomActions();
+    return this.agent.act(obs, this.vec.numEnvs, true, { ...this.context(this.actRng), step, vectorSteps });
+  }
+
+  /** Stores one vector step, then takes the gradient steps due and the agent's after-step work (the loop's body after acting). */
+  private store(step: FedStep, tally: IterationTally, onGradientStep?: (updates: number) => void): void {
+    const c = this.config;
+    this.hooks.onStep?.({ obs: step.nextObs, rewards: step.rewards, terminated: step.terminated, truncated: step.truncated });
+    this.buffer.add(step.cut && c.nStep > 1 ? cutStep(step, this.vec.obsSize) : step);
+    tally.episodes.push(...step.episodes);
+    this.vectorSteps++;
+    tally.vectorSteps++;
+    if (this.trainingDue()) {
+      const u0 = performance.now();
+      const steps = c.gradientSteps === -1 ? c.trainFreq * this.vec.numEnvs : c.gradientSteps;
+      for (let g = 0; g < steps; g++) {
+        const batch = this.buffer.sample(c.batchSize, this.updateRng, this.batch);
+        const m = this.agent.update(batch, this.context(this.updateRng));
+        this.updates++;
+        tally.updates++;
+        for (const [key, v] of Object.entries(m)) tally.sums[key] = (tally.sums[key] ?? 0) + v;
+        onGradientStep?.(this.updates);
+      }
+      tally.updateMs += performance.now() - u0;
+    }
+    this.agent.afterStep?.(this.context(this.actRng));
+  }
+
+  private finishIteration(tally: IterationTally): IterationMetrics {
+    const c = this.config;
+    const total = performance.now() - tally.t0;
+    this.hooks.onRollout?.({ steps: c.iterationSteps, episodes: tally.episodes });
+    this.episodes.push(...tally.episodes);
     this.iterationsDone++;
     const means: Record<string, number> = {};
-    for (const [key, v] of Object.entries(sums)) means[key] = v / updatesThisIteration;
+    for (const [key, v] of Object.entries(tally.sums)) means[key] = v / tally.updates;
     return {
       ...means,
       ...this.agent.metrics?.(this.context(this.actRng)),
-      gradientSteps: updatesThisIteration,
+      gradientSteps: tally.updates,
       replaySize: this.buffer.size,
-      rolloutSeconds: (total - updateMs) / 1000,
-      updateSeconds: updateMs / 1000,
+      rolloutSeconds: (total - tally.updateMs) / 1000,
+      updateSeconds: tally.updateMs / 1000,
     };
+  }
+
+  /**
+   * Learner side of actors elsewhere (src/scale/offpolicy_actors.ts): the next iteration's
+   * iterationSteps / numEnvs vector steps arrive through `feed` (before the trainer calls
+   * `iterate`, which then only reports them); the schedule of gradient steps, target syncs
+   * and metrics is the loop's own, counted in the transitions stored.
+   */
+  beginFedIteration(): void {
+    if (this.fed) throw new Error("beginFedIteration: the previous fed iteration was not ended by iterate()");
+    // Chunks from actors carry no action masks yet, and a masked replay buffer needs each next state's mask.
+    if (this.masks) throw new ConfigError("off-policy actors (threads or remote) do not carry action masks yet, and this env's masks are on", "set actionMasking=off, or run without actors");
+    this.fed = newTally();
+  }
+
+  /** Stores one vector step collected elsewhere and trains as the loop would; `onGradientStep` sees the gradient-step count after each one. */
+  feed(step: FedStep, onGradientStep?: (updates: number) => void): void {
+    if (!this.fed) throw new Error("feed: call beginFedIteration() first");
+    this.store(step, this.fed, onGradientStep);
+  }
+
+  /** Vector steps fed into the current iteration so far (0 when not fed). */
+  get fedVectorSteps(): number {
+    return this.fed?.vectorSteps ?? 0;
+  }
+
+  private endFedIteration(): IterationMetrics {
+    const tally = this.fed as IterationTally;
+    const want = this.config.iterationSteps / this.vec.numEnvs;
+    if (tally.vectorSteps !== want) throw new Error(`a fed iteration needs ${want} vector steps, got ${tally.vectorSteps}`);
+    this.fed = null;
+    return this.finishIteration(tally);
+  }
+
+  /** Gradient steps taken so far. */
+  get gradientStepsDone(): number {
+    return this.updates;
+  }
+
+  /**
+   * Gradient steps the loop will take while storing the next `vectorSteps` vector steps: its
+   * schedule depends only on the counts, so a learner can tell how many weight versions
+   * lie ahead of a chunk before it arrives.
+   */
+  updatesAhead(vectorSteps: number): number {
+    const c = this.config;
+    const n = this.vec.numEnvs;
+    const perRound = c.gradientSteps === -1 ? c.trainFreq * n : c.gradientSteps;
+    let size = this.buffer.size;
+    let total = 0;
+    for (let k = 1; k <= vectorSteps; k++) {
+      size = Math.min(this.buffer.capacity, size + n);
+      const vs = this.vectorSteps + k;
+      if (vs * n > c.learningStarts && vs % c.trainFreq === 0 && size > this.refillTo) total += perRound;
+    }
+    return total;
+  }
+
+  /**
+   * Actor side: steps this algorithm's own envs `steps` times with its current weights and
+   * returns the transitions, taking no gradient step. `startStep` is the learner's count of
+   * env transitions before this chunk: it drives the warm-up and the exploration schedule
+   * exactly as the single-process loop's count would.
+   */
+  collectChunk(steps: number, startStep: number): OffPolicyChunk {
+    const n = this.vec.numEnvs;
+    const o = this.vec.obsSize;
+    const a = this.actionSpace instanceof Discrete ? 1 : this.vec.actSize;
+    const obs = new Float32Array((steps + 1) * n * o);
+    obs.set(this.obs as Float32Array, 0);
+    const actions = this.actionSpace instanceof Discrete ? new Int32Array(steps * n) : new Float32Array(steps * n * a);
+    const rewards = new Float64Array(steps * n);
+    const terminated = new Uint8Array(steps * n);
+    const truncated = new Uint8Array(steps * n);
+    const finals: { index: number; obs: Float32Array }[] = [];
+    const episodes: OffPolicyChunk["episodes"] = [];
+    for (let k = 0; k < steps; k++) {
+      const step = startStep + k * n;
+      actions.set(this.chooseActions(this.obs as Float32Array, step, step / n), k * n * a);
+      const [next, r, term, trunc, info] = this.vec.step(actions.subarray(k * n * a, (k + 1) * n * a));
+      if (this.masks) this.readMasks(info.envInfos, this.masks);
+      rewards.set(r, k * n);
+      terminated.set(term, k * n);
+      truncated.set(trunc, k * n);
+      info.finalObs.forEach((f, e) => {
+        if (f) finals.push({ index: k * n + e, obs: f.subarray(0, o) });
+      });
+      for (const ep of info.episode) if (ep) episodes.push({ at: k, return: ep.r, length: ep.l });
+      obs.set(next, (k + 1) * n * o);
+      this.obs = next;
+    }
+    const finalObs = new Float32Array(finals.length * o);
+    finals.forEach((f, i) => finalObs.set(f.obs, i * o));
+    return { steps, numEnvs: n, obs, actions, rewards, terminated, truncated, finalIndex: Int32Array.from(finals, (f) => f.index), finalObs, episodes };
+  }
+
+  /** Actor side: new episodes and a new acting generator from `seed` (a resumed run's actors do not replay the first run's episodes). */
+  reseed(seed: number): void {
+    this.actRng = new Rng(seed);
+    this.obs = this.resetEnvs(seed);
   }
 
   private trainingDue(): boolean {
@@ -375,6 +537,8 @@ export class OffPolicyAlgorithm implements Algorithm {
   }
 
   saveState(): { json: Record<string, unknown>; arrays: NamedArrays } {
+    // A stop signal between a fed iteration's steps and iterate(): the iteration is whole, so it counts (its metrics row is lost).
+    if (this.fed) this.endFedIteration();
     const agent = this.agent.saveState();
     const arrays: NamedArrays = {};
     putWeights(arrays, "agent/", agent.arrays);
@@ -449,4 +613,46 @@ export function linearSchedule(start: number, end: number, duration: number, t: 
   const slope = (end - start) / duration;
   const v = start + slope * t;
   return start >= end ? Math.max(v, end) : Math.min(v, end);
+}
+
+function newTally(): IterationTally {
+  return { sums: {}, updates: 0, updateMs: 0, episodes: [], vectorSteps: 0, t0: performance.now() };
+}
+
+/** The step with every env that did not end marked truncated at its true next observation, so n-step sums stop at it. */
+function cutStep(step: FedStep, obsSize: number): FedStep {
+  const n = step.terminated.length;
+  const truncated = Uint8Array.from(step.truncated);
+  const finalObs: (Float32Array | null)[] = [];
+  for (let e = 0; e < n; e++) {
+    const ended = step.terminated[e] || step.truncated[e];
+    finalObs.push(ended ? (step.finalObs?.[e] ?? null) : step.nextObs.subarray(e * obsSize, (e + 1) * obsSize));
+    if (!ended) truncated[e] = 1;
+  }
+  return { ...step, truncated, finalObs };
+}
+
+/** The vector steps of a chunk as `feed` takes them; the last one is `cut` (the next chunk may be another actor's). */
+export function chunkSteps(chunk: OffPolicyChunk, obsSize: number, actSize: number): FedStep[] {
+  const n = chunk.numEnvs;
+  const rows = n * obsSize;
+  const finals = new Map<number, Float32Array>();
+  chunk.finalIndex.forEach((index, i) => finals.set(index, chunk.finalObs.subarray(i * obsSize, (i + 1) * obsSize)));
+  const out: FedStep[] = [];
+  for (let k = 0; k < chunk.steps; k++) {
+    const finalObs: (Float32Array | null)[] = [];
+    for (let e = 0; e < n; e++) finalObs.push(finals.get(k * n + e) ?? null);
+    out.push({
+      obs: chunk.obs.subarray(k * rows, (k + 1) * rows),
+      nextObs: chunk.obs.subarray((k + 1) * rows, (k + 2) * rows),
+      actions: chunk.actions.subarray(k * n * actSize, (k + 1) * n * actSize),
+      rewards: chunk.rewards.subarray(k * n, (k + 1) * n),
+      terminated: chunk.terminated.subarray(k * n, (k + 1) * n),
+      truncated: chunk.truncated.subarray(k * n, (k + 1) * n),
+      finalObs,
+      episodes: chunk.episodes.filter((ep) => ep.at === k).map((ep) => ({ return: ep.return, length: ep.length })),
+      cut: k === chunk.steps - 1,
+    });
+  }
+  return out;
 }

@@ -230,6 +230,11 @@ export class SACAgent implements OffPolicyAgent {
     this.last = { ...(json.last as typeof this.last) };
   }
 
+  setActingWeights(weights: NamedArrays): void {
+    setNamedWeights(this.actor.net, weights);
+    this.actor.syncFastWeights();
+  }
+
   exportPolicy(): { spec: Record<string, unknown>; weights: NamedArrays; shapes: Record<string, number[]> } {
     const net = this.actor.net;
     return {

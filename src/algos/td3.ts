@@ -144,6 +144,11 @@ export class TD3Agent implements OffPolicyAgent {
     this.lastActorLoss = json.lastActorLoss as number;
   }
 
+  setActingWeights(weights: NamedArrays): void {
+    setNamedWeights(this.actor.net, weights);
+    this.actor.syncFastWeights();
+  }
+
   exportPolicy(): { spec: Record<string, unknown>; weights: NamedArrays; shapes: Record<string, number[]> } {
     const net = this.actor.net;
     const spec: ContinuousActorSpec = {

@@ -31,10 +31,10 @@ export function registerRemoteCommands(program: Command, io: CliIo, intOption: I
     .option("--seed <s>", "seed of the weights and the updates (each actor seeds its own envs) (default: the config's seed)", intOption("--seed", 0, MAX_SEED))
     .option(
       "--shards <k>",
-      "pieces each iteration's rollout is split into, one actor task each; must divide numEnvs (ppo), numStarts (group algorithms on envs) or numPrompts (text) (default: all of it, one env, start state or prompt per task)",
+      "pieces each iteration's rollout is split into, one actor task each; must divide numEnvs (ppo), numStarts (group algorithms on envs), numPrompts (text) or iterationSteps / numEnvs (dqn, sac, td3, mdpo-off) (default: one env, start state or prompt per task; one chunk per iteration for off-policy runs)",
       intOption("--shards", 1),
     )
-    .option("--max-staleness <n>", "group and text algorithms: actors may collect up to n iterations ahead, with weights up to n versions older than the update that uses them (default: 0, exactly on-policy; ppo: always 0)", intOption("--max-staleness", 0))
+    .option("--max-staleness <n>", "group, text and off-policy algorithms: actors may collect up to n iterations ahead, with weights up to n versions older than the update that uses them (default: 0, exactly on-policy; ppo: always 0)", intOption("--max-staleness", 0))
     .option("--out <dir>", "run directory (default: RUNS/<run name>, RUNS being $REFINERY_RUNS, else ./runs)")
     .option("--resume", "continue the run's directory from its newest checkpoint (after the learner was stopped or killed); actors carry on", false)
     .option("--log <formats>", "also write tensorboard and/or csv metrics, comma-separated (default: none)")

@@ -3,7 +3,7 @@ import { atomicWriteFile } from "../train/fsutil.js";
 import { join } from "node:path";
 import { ConfigError } from "../core/errors.js";
 import { runActor } from "../scale/actor.js";
-import { remoteFamily, splitKey } from "../scale/families.js";
+import { defaultShards, remoteFamily } from "../scale/families.js";
 import { RemoteLearner } from "../scale/learner.js";
 import { checkRunName, connectRedis, redactUrl } from "../scale/redis.js";
 import { InterruptedError, type CliIo } from "./io.js";
@@ -70,7 +70,7 @@ export async function learnerCommand(opts: LearnerCliOptions, io: CliIo): Promis
         async setup(algo, config, signal) {
           // A resumed run keeps its shards and staleness bound unless told otherwise (remote.json in the run directory).
           const remembered = opts.resume ? savedRemote(runDir) : {};
-          const split = config[splitKey(remoteFamily(algo, config, "refinery learner"))] as number;
+          const split = defaultShards(remoteFamily(algo, config, "refinery learner"), config);
           const shards = opts.shards ?? remembered.shards ?? split;
           const maxStaleness = opts.maxStaleness ?? remembered.maxStaleness ?? 0;
           const learner = new RemoteLearner(redis, run, algo, config, shards, signal, (s) => io.err(s), maxStaleness);

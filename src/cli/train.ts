@@ -38,8 +38,10 @@ export interface TrainCliOptions {
   log?: string;
   /** --actor-threads N: collect each iteration's rollouts in N worker threads (src/scale/thread_actors.ts). */
   actorThreads?: number;
-  /** --max-staleness N, with --actor-threads: the threads may collect up to N iterations ahead (group and text algorithms). */
+  /** With --actor-threads: --max-staleness (group, text and off-policy algorithms), --publish-every and --chunk-steps (off-policy; src/scale/offpolicy_actors.ts). */
   maxStaleness?: number;
+  publishEvery?: number;
+  chunkSteps?: number;
 }
 
 /** What `train` prints at the end, in text or as the final JSON line. */
@@ -82,10 +84,14 @@ export interface TrainHooks {
  * print a summary. Resuming a finished run trains nothing and prints its summary.
  */
 export async function trainCommand(opts: TrainCliOptions, io: CliIo, hooks?: TrainHooks): Promise<void> {
-  if (opts.maxStaleness !== undefined && opts.actorThreads === undefined && !hooks) {
-    throw new ConfigError(`--max-staleness ${opts.maxStaleness} bounds how far actors run ahead, and this run has none`, "add --actor-threads N, or use refinery learner with remote actors, or drop --max-staleness");
+  const threadFlags = offPolicyThreadFlags(opts);
+  if (threadFlags.length && opts.actorThreads === undefined && !hooks) {
+    if (threadFlags.length === 1 && opts.maxStaleness !== undefined) {
+      throw new ConfigError(`--max-staleness ${opts.maxStaleness} bounds how far actors run ahead, and this run has none`, "add --actor-threads N, or use refinery learner with remote actors, or drop --max-staleness");
+    }
+    throw new ConfigError(`${threadFlags.join(", ")} set how off-policy actor threads run, and there are none`, "add --actor-threads N (dqn, sac, td3, mdpo-off), or drop them");
   }
-  if (opts.actorThreads !== undefined && !hooks) hooks = threadActorHooks(opts.actorThreads, opts.maxStaleness ?? 0);
+  if (opts.actorThreads !== undefined && !hooks) hooks = threadActorHooks(opts.actorThreads, opts);
   const log = opts.log === undefined ? undefined : parseLogFormats(opts.log);
   if (opts.restart && !opts.resume) {
     throw new ConfigError("--restart starts an existing run over and needs --resume DIR", "pass --resume DIR --restart, or drop --restart for a new run", "resume_conflict");
@@ -177,11 +183,17 @@ export async function trainCommand(opts: TrainCliOptions, io: CliIo, hooks?: Tra
   printSummary(view, opts.json, io);
 }
 
-/** --actor-threads: each iteration's rollouts collected in worker threads (up to maxStaleness iterations ahead), the update here. */
-function threadActorHooks(threads: number, maxStaleness: number): TrainHooks {
+/** --actor-threads: each iteration's rollouts collected in worker threads (group/text: up to maxStaleness iterations ahead; off-policy: chunks of transitions), the update here. */
+function threadActorHooks(threads: number, opts: TrainCliOptions): TrainHooks {
+  const extra = offPolicyThreadFlags(opts).map((flag) => ` ${flag} ${String(opts[flagKey(flag)])}`).join("");
   return {
-    resumeCommand: (runDir) => `refinery train --resume ${runDir} --actor-threads ${threads}${maxStaleness ? ` --max-staleness ${maxStaleness}` : ""}`,
+    resumeCommand: (runDir) => `refinery train --resume ${runDir} --actor-threads ${threads}${extra}`,
     async setup(algo, config, signal) {
+      const { OFF_POLICY_ALGOS, offPolicyThreadHooks } = await import("../scale/offpolicy_actors.js");
+      if (OFF_POLICY_ALGOS.includes(algo)) return offPolicyThreadHooks(algo, config, { threads, maxStaleness: opts.maxStaleness, publishEvery: opts.publishEvery, chunkSteps: opts.chunkSteps }, signal);
+      const offOnly = offPolicyThreadFlags(opts).filter((flag) => flag !== "--max-staleness");
+      if (offOnly.length) throw new ConfigError(`${offOnly.join(", ")} apply to off-policy actor threads; ${algo}'s actor threads collect whole iterations`, "drop them");
+      const maxStaleness = opts.maxStaleness ?? 0;
       const { ThreadActors } = await import("../scale/thread_actors.js");
       const actors = await ThreadActors.create(algo, config, threads, { maxStaleness, signal });
       return {
@@ -192,6 +204,17 @@ function threadActorHooks(threads: number, maxStaleness: number): TrainHooks {
       };
     },
   };
+}
+
+const OFF_POLICY_THREAD_FLAGS = { "--max-staleness": "maxStaleness", "--publish-every": "publishEvery", "--chunk-steps": "chunkSteps" } as const;
+
+function flagKey(flag: string): "maxStaleness" | "publishEvery" | "chunkSteps" {
+  return OFF_POLICY_THREAD_FLAGS[flag as keyof typeof OFF_POLICY_THREAD_FLAGS];
+}
+
+/** The off-policy actor-thread flags given on the command line. */
+function offPolicyThreadFlags(opts: TrainCliOptions): string[] {
+  return Object.keys(OFF_POLICY_THREAD_FLAGS).filter((flag) => opts[flagKey(flag)] !== undefined);
 }
 
 /** --resume takes the run's saved config; anything that would change it is an error, not silently ignored. */

@@ -93,7 +93,7 @@ export async function runActor(redis: Redis, opts: ActorOptions): Promise<ActorR
         continue;
       }
       if (opts.delayMs) await sleep(opts.delayMs);
-      const piece = algo.collect();
+      const piece = algo.collect(parsed);
       const message = encodeMessage(
         { ...piece.header, kind: "shard", run: opts.run, session: parsed.session, version: parsed.version, shard: parsed.shard, weights: weights.version, actor: name },
         piece.arrays,

@@ -9,7 +9,9 @@ import { isAgentTask } from "../envs/text/agent/task.js";
 import type { RolloutBatch } from "../rollout/step_collector.js";
 import { decodeGroupBatch, decodeTextPiece, groupPayload, mergeGroupBatches, mergeTextPieces, textPayload, type GroupShape, type TextPiece } from "./group_shards.js";
 import { mergeShards, shardBatch, type ShardShape } from "./shards.js";
+import { decodeChunk, offPolicyActorSide, offPolicyLearnerSide } from "./offpolicy_wire.js";
 import { WireError, type WireArray, type WireMessage } from "./wire.js";
+import { OffPolicyAlgorithm, type OffPolicyChunk } from "../algos/off_policy.js";
 import type { GroupBatch } from "../rollout/group_collector.js";
 
 /**
@@ -19,16 +21,26 @@ import type { GroupBatch } from "../rollout/group_collector.js";
  * - `group` (grpo, rloo, reinforce, epo on envs): numStarts × groupSize episodes from env
  *   snapshots, split over start states (numStarts / shards groups each);
  * - `text` (grpo, rloo, reinforce, epo, igrpo on a text task): numPrompts × groupSize
- *   completions, split over prompts (numPrompts / shards prompts each).
+ *   completions, split over prompts (numPrompts / shards prompts each);
+ * - `offpolicy` (dqn, sac, td3, mdpo-off): iterationSteps transitions, split into chunks of
+ *   iterationSteps / shards transitions, each from one actor's own numEnvs envs.
  */
-export type RemoteFamily = "step" | "group" | "text";
+export type RemoteFamily = "step" | "group" | "text" | "offpolicy";
+
+/** Off-policy algorithms: actors send chunks of transitions for the learner's replay buffer (src/scale/offpolicy_wire.ts). */
+const OFF_POLICY_ALGOS = ["dqn", "sac", "td3", "mdpo-off"];
 
 const GROUP_ALGOS = ["grpo", "rloo", "reinforce", "epo"];
 const TEXT_ALGOS = [...GROUP_ALGOS, "igrpo"];
 
 /** The config key an iteration is split along. */
-export function splitKey(family: RemoteFamily): "numEnvs" | "numStarts" | "numPrompts" {
-  return family === "step" ? "numEnvs" : family === "group" ? "numStarts" : "numPrompts";
+export function splitKey(family: RemoteFamily): "numEnvs" | "numStarts" | "numPrompts" | "iterationSteps" {
+  return family === "step" ? "numEnvs" : family === "group" ? "numStarts" : family === "text" ? "numPrompts" : "iterationSteps";
+}
+
+/** Pieces per iteration when --shards is not given: one per env, start state or prompt; one chunk per iteration for off-policy runs. */
+export function defaultShards(family: RemoteFamily, config: Record<string, unknown>): number {
+  return family === "offpolicy" ? 1 : (config[splitKey(family)] as number);
 }
 
 /** The family of a run, or a ConfigError naming what runs remotely. */
@@ -40,14 +52,12 @@ export function remoteFamily(algo: string, config: Record<string, unknown>, what
   }
   if (algo === "ppo") return "step";
   if (GROUP_ALGOS.includes(algo)) return "group";
-  throw new ConfigError(
-    `${what} trains ppo, ${GROUP_ALGOS.join(", ")} (envs) and ${TEXT_ALGOS.join(", ")} (text tasks), got --algo ${algo}`,
-    `train ${algo} with refinery train${["dqn", "sac", "td3", "mdpo-off"].includes(algo) ? " (off-policy algorithms have no remote actors yet)" : ""}`,
-  );
+  if (OFF_POLICY_ALGOS.includes(algo)) return "offpolicy";
+  throw new ConfigError(`${what} trains ppo, ${GROUP_ALGOS.join(", ")}, ${OFF_POLICY_ALGOS.join(", ")} (envs) and ${TEXT_ALGOS.join(", ")} (text tasks), got --algo ${algo}`, `train ${algo} with refinery train`);
 }
 
 /** A piece of an iteration as the learner holds it until the iteration is complete. */
-export type Piece = RolloutBatch | GroupBatch | TextPiece;
+export type Piece = RolloutBatch | GroupBatch | TextPiece | OffPolicyChunk;
 
 /** The learner's side of a family: check a piece against the run's layout, put an iteration together. */
 export interface LearnerFamily {
@@ -60,6 +70,16 @@ export interface LearnerFamily {
 }
 
 export function learnerFamily(family: RemoteFamily, algo: Algorithm, config: Record<string, unknown>, shards: number): LearnerFamily {
+  if (family === "offpolicy") {
+    if (!(algo instanceof OffPolicyAlgorithm)) throw new ConfigError(`an off-policy run needs an off-policy algorithm, got ${algo.name}`, `use one of ${OFF_POLICY_ALGOS.join(", ")}`);
+    const side = offPolicyLearnerSide(algo, shards);
+    return {
+      decode: (msg) => decodeChunk(msg, side.shape),
+      steps: (p) => (p as OffPolicyChunk).steps * (p as OffPolicyChunk).numEnvs,
+      install: (pieces) => side.install(pieces as OffPolicyChunk[]),
+      weights: () => algo.agent.exportPolicy().weights,
+    };
+  }
   if (family === "step") {
     if (!(algo instanceof PPO)) throw new ConfigError(`a step-collector run needs ppo, got ${algo.name}`, "use --algo ppo");
     const c = algo.config;
@@ -109,7 +129,8 @@ function oneShot<B>(set: (source: (() => B) | null) => void, batch: B): void {
 /** An actor's algorithm: load weights, collect one piece (header fields and arrays for the wire). */
 export interface ActorAlgo {
   setWeights(w: Record<string, Float32Array>): void;
-  collect(): { header: Record<string, unknown>; arrays: Record<string, WireArray>; steps: number };
+  /** Collects the piece of a task (off-policy actors need it: they act as the learner would at that task's env step). */
+  collect(task?: { version: number; shard: number }): { header: Record<string, unknown>; arrays: Record<string, WireArray>; steps: number };
   dispose(): void;
 }
 
@@ -120,6 +141,7 @@ export interface ActorAlgo {
  * the learner's numMinibatches, which the start-up checks would refuse).
  */
 export async function buildActorAlgo(algoName: string, family: RemoteFamily, config: Record<string, unknown>, shards: number, seed: number): Promise<ActorAlgo> {
+  if (family === "offpolicy") return offPolicyActorSide(algoName, config, shards, seed);
   const key = splitKey(family);
   const share: Record<string, unknown> = { ...config, [key]: (config[key] as number) / shards, seed };
   if (family === "step") {

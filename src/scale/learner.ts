@@ -29,7 +29,7 @@ export interface RemoteVia {
   families?: RemoteFamily[];
 }
 
-const LEARNER_VIA: RemoteVia = { what: "refinery learner", flag: "--shards", families: ["step", "group", "text"] };
+const LEARNER_VIA: RemoteVia = { what: "refinery learner", flag: "--shards", families: ["step", "group", "text", "offpolicy"] };
 
 /**
  * Options of a run that actors elsewhere (Redis or threads) cannot reproduce (yet): refused
@@ -48,8 +48,10 @@ export function checkRemoteConfig(algo: string, config: Record<string, unknown>,
     throw new ConfigError(`--max-staleness ${maxStaleness}: ppo stays exactly on-policy with ${via.what} (its values and GAE come from the collecting weights)`, "drop --max-staleness (it is for the group and text algorithms)");
   }
   const key = splitKey(family);
-  const total = config[key] as number;
+  // Off-policy chunks are whole vector steps of an actor's numEnvs envs.
+  const total = family === "offpolicy" ? (config.iterationSteps as number) / (config.numEnvs as number) : (config[key] as number);
   if (!Number.isSafeInteger(shards) || shards < 1 || total % shards !== 0) {
+    if (family === "offpolicy") throw new ConfigError(`${via.flag} ${shards} does not divide the ${total} vector steps of an iteration (iterationSteps / numEnvs)`, `pass a divisor of ${total}, or set iterationSteps to a multiple of ${Math.max(1, shards)} × numEnvs`);
     throw new ConfigError(`${via.flag} ${shards} does not divide ${key} ${total}`, `pass a divisor of ${key}, or --set ${key}=${Math.max(1, shards) * Math.max(1, Math.ceil(total / Math.max(1, shards)))}`);
   }
   return family;

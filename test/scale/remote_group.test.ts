@@ -41,7 +41,7 @@ describe("refinery learner + refinery actor: group batches", () => {
     const out = join(dir, "refused");
     const cases: [string[], RegExp][] = [
       [["--max-staleness", "1"], /--max-staleness 1: ppo stays exactly on-policy.*Fix: drop --max-staleness/],
-      [["--algo", "dqn"], /refinery learner trains ppo, grpo, rloo, reinforce, epo \(envs\).*off-policy algorithms have no remote actors yet/],
+      [["--algo", "mdpo"], /refinery learner trains ppo, grpo, rloo, reinforce, epo, dqn, sac, td3, mdpo-off \(envs\).*got --algo mdpo.*Fix: train mdpo with refinery train/],
       [["--algo", "grpo", "--set", "numStarts=2", "--shards", "3"], /--shards 3 does not divide numStarts 2/],
     ];
     const procs = cases.map(([extra]) => start(["learner", "--redis", ctx.redis.url, "--run", "bad", ...extra, "--out", out]));
