@@ -1,4 +1,5 @@
 import { createRequire } from "node:module";
+import { OFF_POLICY_ALGOS } from "./offpolicy_actors.js";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { Algorithm } from "../algos/types.js";
@@ -88,6 +89,10 @@ export class ThreadActors {
     readonly maxStaleness: number,
     imports: string[],
   ) {
+    // Off-policy algorithms have their own actor threads (offpolicy_actors.ts): chunks of transitions, not whole iterations.
+    if (OFF_POLICY_ALGOS.includes(algo)) {
+      throw new ConfigError(`--actor-threads trains ppo, grpo, rloo, reinforce, epo and text igrpo through whole iterations, got --algo ${algo}`, "use offPolicyThreadHooks (src/scale/offpolicy_actors.ts) for dqn, sac, td3 and mdpo-off");
+    }
     this.family = checkRemoteConfig(algo, config, threads, VIA, maxStaleness);
     if (config.vectorEnv === "async") {
       // The main thread steps no envs, and env threads inside actor threads would only compete for the cores.
