@@ -1,5 +1,4 @@
-import { createRequire } from "node:module";
-import { pathToFileURL } from "node:url";
+import { workerEntry } from "./worker_entry.js";
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from "node:worker_threads";
 import { makeTrainingEnv } from "../algos/env_stack.js";
 import { ConfigError, describeValue, EnvError, RefineryError } from "../core/errors.js";
@@ -30,19 +29,6 @@ interface WorkerSlot {
   seq: number;
 }
 
-/**
- * The worker's file next to this one: env_worker.js in dist/; under tsx or vitest (this file
- * is .ts) a small bootstrap registers tsx in the new thread first and then imports
- * env_worker.ts (Node 20 does not apply `--import tsx` to a worker's .ts entry).
- */
-function workerEntry(): { entry: string | URL; eval: boolean } {
-  if (!import.meta.url.endsWith(".ts")) return { entry: new URL("./env_worker.js", import.meta.url), eval: false };
-  // tsx's ESM API (require.resolve finds its CommonJS twin next to it).
-  const tsxApi = pathToFileURL(createRequire(import.meta.url).resolve("tsx/esm/api").replace(/\.cjs$/, ".mjs")).href;
-  const worker = new URL("./env_worker.ts", import.meta.url).href;
-  const code = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(worker)}); });`;
-  return { entry: code, eval: true };
-}
 
 function fromWire(e: WireError): Error {
   if (e.code !== undefined && e.problem !== undefined && e.fix !== undefined) {
@@ -143,7 +129,7 @@ export class AsyncVectorEnv implements VectorEnv {
   }
 
   private startWorkers(recipe: EnvRecipe, buffers: Record<"actions" | "obs" | "finalObs" | "rewards" | "flags", SharedArrayBuffer>, imports: string[]): void {
-    const { entry, eval: isEval } = workerEntry();
+    const { entry, eval: isEval } = workerEntry("env_worker");
     const base = Math.floor(this.numEnvs / this.numWorkers), extra = this.numEnvs % this.numWorkers;
     let start = 0;
     for (let w = 0; w < this.numWorkers; w++) {

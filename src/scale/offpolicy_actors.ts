@@ -1,5 +1,4 @@
-import { createRequire } from "node:module";
-import { pathToFileURL } from "node:url";
+import { workerEntry } from "./worker_entry.js";
 import { Worker } from "node:worker_threads";
 import { chunkSteps, OffPolicyAlgorithm, type FedStep, type OffPolicyChunk } from "../algos/off_policy.js";
 import type { NamedArrays } from "../algos/state.js";
@@ -135,7 +134,7 @@ export class OffPolicyThreadActors {
   static async create(algo: string, config: Record<string, unknown>, opts: OffPolicyThreadOptions, signal?: AbortSignal): Promise<OffPolicyThreadActors> {
     const plan = planOffPolicyThreads(algo, config, opts);
     const seed = config.seed as number;
-    const entry = workerEntry();
+    const entry = workerEntry("offpolicy_actor_thread");
     const workers = Array.from({ length: plan.threads }, (_, k) => {
       const init: OffPolicyThreadInit = { algo, config, seed: actorSeed(seed, k, 0), ...(opts.failAt?.thread === k ? { failAtRequest: opts.failAt.request } : {}) };
       return new Worker(entry.entry, { eval: entry.eval, workerData: init, execArgv: [] });
@@ -308,13 +307,6 @@ export function actorSeed(seed: number, thread: number, startStep: number): numb
   return (seed + 1 + thread + 104_729 * startStep) % MAX_SEED;
 }
 
-/** offpolicy_actor_thread.js in dist/; under tsx or vitest a bootstrap registers tsx in the thread first (as thread_actors.ts does). */
-function workerEntry(): { entry: string | URL; eval: boolean } {
-  if (!import.meta.url.endsWith(".ts")) return { entry: new URL("./offpolicy_actor_thread.js", import.meta.url), eval: false };
-  const tsxApi = pathToFileURL(createRequire(import.meta.url).resolve("tsx/esm/api").replace(/\.cjs$/, ".mjs")).href;
-  const worker = new URL("./offpolicy_actor_thread.ts", import.meta.url).href;
-  return { entry: `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(worker)}); });`, eval: true };
-}
 
 /** `refinery train --actor-threads N` for an off-policy algorithm: the trainer's hooks (see TrainHooks in src/cli/train.ts). */
 export async function offPolicyThreadHooks(algo: string, config: Record<string, unknown>, opts: OffPolicyThreadOptions, signal?: AbortSignal) {

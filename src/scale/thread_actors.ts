@@ -1,6 +1,5 @@
-import { createRequire } from "node:module";
+import { workerEntry } from "./worker_entry.js";
 import { OFF_POLICY_ALGOS } from "./offpolicy_actors.js";
-import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { Algorithm } from "../algos/types.js";
 import { ConfigError, RefineryError } from "../core/errors.js";
@@ -99,7 +98,7 @@ export class ThreadActors {
       throw new ConfigError("vectorEnv=async has nothing to do with --actor-threads (each actor thread steps its own envs)", "drop --set vectorEnv=async, or drop --actor-threads");
     }
     this.book = new PieceBook(threads, maxStaleness);
-    const entry = workerEntry();
+    const entry = workerEntry("actor_thread");
     this.workers = Array.from({ length: threads }, (_, k) => {
       const init: ActorThreadInit = { algo, family: this.family, config, shards: threads, seed: (config.seed as number) + k + 1, imports };
       const w = new Worker(entry.entry, { eval: entry.eval, workerData: init, execArgv: [] });
@@ -224,10 +223,3 @@ export class ThreadActors {
   }
 }
 
-/** actor_thread.js in dist/; under tsx or vitest a bootstrap registers tsx in the thread first (as for env workers). */
-function workerEntry(): { entry: string | URL; eval: boolean } {
-  if (!import.meta.url.endsWith(".ts")) return { entry: new URL("./actor_thread.js", import.meta.url), eval: false };
-  const tsxApi = pathToFileURL(createRequire(import.meta.url).resolve("tsx/esm/api").replace(/\.cjs$/, ".mjs")).href;
-  const worker = new URL("./actor_thread.ts", import.meta.url).href;
-  return { entry: `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(worker)}); });`, eval: true };
-}
