@@ -163,6 +163,11 @@ export interface OffPolicyAgent {
 }
 
 /** One vector step stored by `feed` (actors elsewhere collected it): what `ReplayBuffer.add` takes, plus its ended episodes. */
+/** Chunks from actors carry no action masks yet, and a masked replay buffer needs each next state's mask. */
+export function maskedActorsError(): ConfigError {
+  return new ConfigError("off-policy actors (threads or remote) do not carry action masks yet, and this env's masks are on", "set actionMasking=off, or run without actors");
+}
+
 export interface FedStep extends ReplayStep {
   rewards: Float64Array;
   terminated: Uint8Array;
@@ -232,6 +237,11 @@ export class OffPolicyAlgorithm implements Algorithm {
   private obs: Float32Array | null = null;
   /** The action masks of `obs` when masking, else null. */
   private masks: Uint8Array | null = null;
+
+  /** Whether this run acts under action masks (actors elsewhere cannot carry them yet). */
+  get actionMasked(): boolean {
+    return this.masks !== null;
+  }
   private readonly masking: boolean;
   private readonly numActions: number;
   private vectorSteps = 0;
@@ -412,7 +422,7 @@ export class OffPolicyAlgorithm implements Algorithm {
   beginFedIteration(): void {
     if (this.fed) throw new Error("beginFedIteration: the previous fed iteration was not ended by iterate()");
     // Chunks from actors carry no action masks yet, and a masked replay buffer needs each next state's mask.
-    if (this.masks) throw new ConfigError("off-policy actors (threads or remote) do not carry action masks yet, and this env's masks are on", "set actionMasking=off, or run without actors");
+    if (this.masks) throw maskedActorsError();
     this.fed = newTally();
   }
 

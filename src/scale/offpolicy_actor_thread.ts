@@ -58,4 +58,4 @@ port.on("message", (msg: ChunkRequest | { close: true }) => {
     port.postMessage({ id: msg.id, error: (err as Error).message } satisfies ChunkReply);
   }
 });
-port.postMessage({ ready: true });
+port.postMessage({ ready: true, masked: algo.actionMasked });

@@ -1,6 +1,6 @@
 import { workerEntry } from "./worker_entry.js";
 import { Worker } from "node:worker_threads";
-import { chunkSteps, OffPolicyAlgorithm, type FedStep, type OffPolicyChunk } from "../algos/off_policy.js";
+import { chunkSteps, maskedActorsError, OffPolicyAlgorithm, type FedStep, type OffPolicyChunk } from "../algos/off_policy.js";
 import type { NamedArrays } from "../algos/state.js";
 import type { Algorithm } from "../algos/types.js";
 import { MAX_SEED } from "../core/config.js";
@@ -142,9 +142,11 @@ export class OffPolicyThreadActors {
     const ready = workers.map(
       (w, k) =>
         new Promise<void>((resolve, reject) => {
-          const onMessage = () => {
+          const onMessage = (msg: { masked?: boolean }) => {
             w.off("error", onError);
-            resolve();
+            // Refused here, before the trainer makes the run directory.
+            if (msg.masked) reject(maskedActorsError());
+            else resolve();
           };
           const onError = (err: Error) => {
             w.off("message", onMessage);

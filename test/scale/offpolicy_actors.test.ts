@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -255,5 +255,11 @@ describe("OffPolicyThreadActors", () => {
     err = "";
     expect(await run(["train", "--algo", "ppo", "--steps", "1000", "--actor-threads", "2", "--publish-every", "2", "--out", join(root, "refused-2")], io)).toBe(2);
     expect(err).toMatch(/--publish-every apply to off-policy actor threads; ppo's actor threads collect whole iterations/);
+    // A masked env: chunks carry no masks yet, so it is refused before the run directory exists.
+    err = "";
+    const masked = join(root, "refused-masked");
+    expect(await run(["train", "--algo", "dqn", "--env", "MiniGrid-Empty-5x5-v0", "--steps", "1000", "--actor-threads", "2", "--out", masked], io)).toBe(2);
+    expect(err).toMatch(/off-policy actors \(threads or remote\) do not carry action masks yet.*Fix: set actionMasking=off/);
+    expect(existsSync(masked)).toBe(false);
   }, 120_000);
 });
