@@ -19,7 +19,8 @@ import { TestRedis } from "../test/helpers/redis_server.js";
 
 const BIN = resolve("bin/refinery.js");
 
-function run(args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string; err: string }> {
+/** Runs `refinery ARGS` in a child process; its exit code and output. */
+export function run(args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((res) => {
     const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
@@ -30,7 +31,7 @@ function run(args: string[], env: Record<string, string>): Promise<{ code: numbe
   });
 }
 
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+export const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 
 export async function benchScale(argv: string[]): Promise<void> {
   // Actor threads in one process (refinery train --actor-threads), no Redis: bench/thread_actors.ts.
