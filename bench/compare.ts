@@ -9,7 +9,7 @@
  */
 import { parseArgs } from "node:util";
 import { ALGORITHMS } from "../src/algos/index.js";
-import { runJobs, type BenchJob } from "./ppo.js";
+import { runJobs, type BenchJob, parseSeeds } from "./ppo.js";
 
 export async function benchCompare(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -27,7 +27,7 @@ export async function benchCompare(argv: string[]): Promise<void> {
   });
   const envs = values.env!.split(",").map((s) => s.trim()).filter(Boolean);
   const algos = values.algos!.split(",").map((s) => s.trim()).filter(Boolean);
-  const seeds = Array.from({ length: Number(values.seeds) }, (_, i) => i + 1);
+  const seeds = parseSeeds(values.seeds!);
   const budget = Number(values.steps);
   const jobs: BenchJob[] = [];
   for (const env of envs) {

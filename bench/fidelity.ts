@@ -23,6 +23,7 @@ import { rlooAdvantages } from "../src/algos/rloo.js";
 import { discountedReturnsToGo } from "../src/advantage/returns.js";
 import { registry } from "../src/envs/registry.js";
 import { renderChart, type ChartSeries } from "../src/plot/svg.js";
+import { parseSeeds } from "./ppo.js";
 
 interface Trace {
   iterations: number;
@@ -80,7 +81,7 @@ export async function benchFidelity(argv: string[]): Promise<void> {
     },
   });
   const env = values.env!;
-  const seeds = Array.from({ length: Number(values.seeds) }, (_, i) => i + 1);
+  const seeds = parseSeeds(values.seeds!);
   const budget = Number(values.steps);
   const threshold = registry.get(env)?.rewardThreshold;
   if (threshold === undefined) throw new Error(`${env} has no reward threshold`);

@@ -9,14 +9,14 @@
  * Writes bench/results/<name>.json|.md|-curves.csv. Prints; asserts nothing.
  *
  *   npm run bench -- mujoco [--algos ppo,sac,td3] [--envs HalfCheetah-v5,Hopper-v5,Walker2d-v5]
- *                           [--seeds 3] [--steps 300000] [--backend wasm|cpu|kernels] [--name mujoco]
+ *                           [--seeds 3|2,3] [--steps 300000] [--backend wasm|cpu|kernels] [--name mujoco]
  *
  * For env steps per second of each MuJoCo env (bare and vectorised) see `bench -- mujoco-envs`.
  */
 import { appendFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { runJobs, THRESHOLDS, type BenchJob, type Row } from "./ppo.js";
+import { runJobs, THRESHOLDS, type BenchJob, type Row, parseSeeds } from "./ppo.js";
 
 /** CleanRL `docs/benchmark/{sac,td3,ppo_continuous_action}.md` (MuJoCo v4, 1M steps, 3 seeds, training returns). */
 export const CLEANRL_MUJOCO: Record<string, { mean: number; std: number }> = {
@@ -65,7 +65,7 @@ export async function benchMujoco(argv: string[]): Promise<void> {
   });
   const algos = values.algos!.split(",").map((s) => s.trim()).filter(Boolean);
   const envs = values.envs!.split(",").map((s) => s.trim()).filter(Boolean);
-  const seeds = Array.from({ length: Number(values.seeds) }, (_, i) => i + 1);
+  const seeds = parseSeeds(values.seeds!);
   for (const [env, t] of Object.entries(MUJOCO_THRESHOLDS)) THRESHOLDS[env] ??= t;
   const jobs: BenchJob[] = [];
   for (const algo of algos) {

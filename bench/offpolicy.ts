@@ -6,7 +6,7 @@
  * bench/results/<name>.json|.md|-curves.csv and a plot per env. Prints; asserts nothing.
  *
  *   npm run bench -- offpolicy [--algos dqn,sac,td3] [--envs CartPole-v1,Acrobot-v1,MountainCar-v0]
- *                              [--seeds 3] [--steps N] [--backend wasm|cpu|kernels] [--name offpolicy]
+ *                              [--seeds 3|2,3] [--steps N] [--backend wasm|cpu|kernels] [--name offpolicy]
  *
  * Without --steps each run gets the Zoo's budget; with it, every run gets N steps (say so
  * when quoting the numbers: a shorter budget is not the Zoo's protocol).
@@ -15,7 +15,7 @@ import { appendFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { registry } from "../src/envs/registry.js";
-import { runJobs, THRESHOLDS, type BenchJob, type Row } from "./ppo.js";
+import { runJobs, THRESHOLDS, type BenchJob, type Row, parseSeeds } from "./ppo.js";
 
 /** RL Baselines3 Zoo `benchmark.md`: one trained agent per row, deterministic evaluation (LunarLander rows are v2). */
 export const ZOO_PUBLISHED: Record<string, { mean: number; std: number; steps: number }> = {
@@ -52,7 +52,7 @@ export async function benchOffPolicy(argv: string[]): Promise<void> {
     },
   });
   const algos = values.algos!.split(",").map((s) => s.trim()).filter(Boolean);
-  const seeds = Array.from({ length: Number(values.seeds) }, (_, i) => i + 1);
+  const seeds = parseSeeds(values.seeds!);
   const jobs: BenchJob[] = [];
   for (const algo of algos) {
     const envs = values.envs ? values.envs.split(",").map((s) => s.trim()) : (DEFAULT_ENVS[algo] ?? []);

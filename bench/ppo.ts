@@ -5,7 +5,7 @@
  * Writes bench/results/ppo.json, ppo.md and per-run learning curves (ppo-curves.csv).
  * Prints what it measured; asserts nothing.
  *
- *   npm run bench -- ppo [--envs CartPole-v1,Pendulum-v1] [--seeds 3] [--preset zoo]
+ *   npm run bench -- ppo [--envs CartPole-v1,Pendulum-v1] [--seeds 3|2,3] [--preset zoo]
  *                        [--steps N] [--backend wasm|cpu] [--cleanrl-cartpole] [--name ppo]
  * (--name sets the output file names: bench/results/<name>.json|.md|-curves.csv)
  */
@@ -41,7 +41,7 @@ export async function benchPpo(argv: string[]): Promise<void> {
     },
   });
   const envs = values.envs!.split(",").map((s) => s.trim()).filter(Boolean);
-  const seeds = Array.from({ length: Number(values.seeds) }, (_, i) => i + 1);
+  const seeds = parseSeeds(values.seeds!);
   const jobs: { label: string; env: string; preset: string }[] = envs.map((env) => ({ label: `${env} (${values.preset})`, env, preset: values.preset! }));
   if (values["cleanrl-cartpole"]) jobs.unshift({ label: "CartPole-v1 (cleanrl)", env: "CartPole-v1", preset: "cleanrl" });
   await runJobs(
@@ -63,6 +63,19 @@ export interface BenchJob {
  * Trains every job for every seed and writes `<out>/<name>.json|.md|-curves.csv`, rewriting
  * them after each run so a long benchmark leaves results even if stopped early.
  */
+/**
+ * `--seeds`: a count N (seeds 1..N) or a comma-separated list ("2,3") to run or rerun
+ * particular seeds.
+ */
+export function parseSeeds(text: string): number[] {
+  const parts = text.split(",").map((s) => s.trim()).filter(Boolean);
+  const nums = parts.map(Number);
+  if (!nums.length || nums.some((n) => !Number.isInteger(n) || n < 0)) {
+    throw new Error(`--seeds ${JSON.stringify(text)}: give a count (3 → seeds 1, 2, 3) or a list of integer seeds (2,3)`);
+  }
+  return parts.length === 1 ? Array.from({ length: nums[0] }, (_, i) => i + 1) : nums;
+}
+
 export async function runJobs(jobs: BenchJob[], seeds: number[], opts: { backend: string; out: string; name: string }): Promise<Row[]> {
   const tmp = mkdtempSync(join(tmpdir(), "refinery-bench-"));
   const rows: Row[] = [];
