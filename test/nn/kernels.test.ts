@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { Rng } from "../../src/core/rng.js";
-import { gemmSimd, simdKernelsAvailable, tanhSimd } from "../../src/nn/kernels/simd.js";
+import { fmaKernelsAvailable, gemmSimd, simdKernelsAvailable, tanhSimd } from "../../src/nn/kernels/simd.js";
 
 describe("WebAssembly SIMD kernels", () => {
   it("are available on the Node this project supports (SIMD is on since Node 16.4)", () => {
@@ -32,6 +32,30 @@ describe("WebAssembly SIMD kernels", () => {
       }
       expect(Array.from(out.subarray(m * n))).toEqual([7, 7, 7, 7]);
       if (m * n > 20) expect(negatives).toBeGreaterThan(0); // the relu had something to clip
+    }
+  });
+
+  it("long products (k past the 256-step chunks) sum in k's order: bit for bit a float32 loop, with accumulate, bias and relu", () => {
+    const rng = new Rng(5);
+    const f = Math.fround;
+    for (const [transA, accumulate] of [[false, false], [false, true], [true, false], [true, true]]) {
+      for (const [m, k, n] of [[5, 255, 9], [4, 256, 8], [6, 257, 10], [3, 600, 17]] as const) {
+        const A = Float32Array.from({ length: m * k }, () => rng.normal()); // [m,k], or [k,m] with transA
+        const B = Float32Array.from({ length: k * n }, () => rng.normal());
+        const bias = Float32Array.from({ length: n }, () => rng.normal());
+        const start = Float32Array.from({ length: m * n }, () => rng.normal());
+        const out = gemmSimd(A, B, m, k, n, { transA, accumulate, bias, activation: "relu", out: start.slice() });
+        for (let i = 0; i < m; i++) {
+          for (let j = 0; j < n; j++) {
+            let c = accumulate ? start[i * n + j] : 0;
+            for (let p = 0; p < k; p++) c = f(c + f((transA ? A[p * m + i] : A[i * k + p]) * B[p * n + j]));
+            const want = Math.max(f(c + bias[j]), 0);
+            // The fused build (where relaxed SIMD validates) rounds each multiply-add once.
+            if (fmaKernelsAvailable()) expect(out[i * n + j]).toBeCloseTo(want, 3);
+            else expect(out[i * n + j]).toBe(want);
+          }
+        }
+      }
     }
   });
 

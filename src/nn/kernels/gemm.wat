@@ -15,14 +15,15 @@
   ;; sa of A, sb of B, sc of C (k, np, np when the matrices are whole), so a caller can hand
   ;; a block of C's rows or columns to another thread; each output element is summed in the
   ;; same order whatever the block, so a split product is bit-identical to the whole one.
-  (func $gemm_s (export "gemm_s")
+  (func $gemm_s_panel
     (param $pa i32) (param $pb i32) (param $pc i32)
     (param $mp i32) (param $k i32) (param $np i32)
     (param $sa i32) (param $sb i32) (param $sc i32)
     (param $pbias i32) (param $accum i32) (param $act i32)
     (local $i i32) (local $j i32) (local $p i32)
     (local $lda i32) (local $ldb i32) (local $ldc i32)
-    (local $ap i32) (local $bp i32) (local $cp i32) (local $arow i32)
+    (local $q0 i32) (local $q1 i32) (local $q2 i32) (local $q3 i32)
+    (local $bp i32) (local $cp i32) (local $arow i32)
     (local $a v128) (local $b0 v128) (local $b1 v128) (local $zero v128)
     (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128)
     (local $c20 v128) (local $c21 v128) (local $c30 v128) (local $c31 v128)
@@ -60,29 +61,37 @@
                 (local.set $c10 (local.get $zero)) (local.set $c11 (local.get $zero))
                 (local.set $c20 (local.get $zero)) (local.set $c21 (local.get $zero))
                 (local.set $c30 (local.get $zero)) (local.set $c31 (local.get $zero))))
-            (local.set $ap (local.get $arow))
+            ;; one pointer per row of A's 4-row block: each step's four A values are then
+            ;; loads with no address arithmetic (load32_splat broadcasts one float to four lanes)
+            (local.set $q0 (local.get $arow))
+            (local.set $q1 (i32.add (local.get $q0) (local.get $lda)))
+            (local.set $q2 (i32.add (local.get $q1) (local.get $lda)))
+            (local.set $q3 (i32.add (local.get $q2) (local.get $lda)))
             (local.set $bp (i32.add (local.get $pb) (i32.shl (local.get $j) (i32.const 2))))
-            (local.set $p (i32.const 0))
+            (local.set $p (local.get $k))
             (block $k_done
               (loop $kloop
-                (br_if $k_done (i32.ge_u (local.get $p) (local.get $k)))
+                (br_if $k_done (i32.eqz (local.get $p)))
                 (local.set $b0 (v128.load offset=0 (local.get $bp)))
                 (local.set $b1 (v128.load offset=16 (local.get $bp)))
-                (local.set $a (f32x4.splat (f32.load (local.get $ap))))
+                (local.set $a (v128.load32_splat (local.get $q0)))
                 (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $a) (local.get $b0))))
                 (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $a) (local.get $b1))))
-                (local.set $a (f32x4.splat (f32.load (i32.add (local.get $ap) (local.get $lda)))))
+                (local.set $a (v128.load32_splat (local.get $q1)))
                 (local.set $c10 (f32x4.add (local.get $c10) (f32x4.mul (local.get $a) (local.get $b0))))
                 (local.set $c11 (f32x4.add (local.get $c11) (f32x4.mul (local.get $a) (local.get $b1))))
-                (local.set $a (f32x4.splat (f32.load (i32.add (local.get $ap) (i32.shl (local.get $lda) (i32.const 1))))))
+                (local.set $a (v128.load32_splat (local.get $q2)))
                 (local.set $c20 (f32x4.add (local.get $c20) (f32x4.mul (local.get $a) (local.get $b0))))
                 (local.set $c21 (f32x4.add (local.get $c21) (f32x4.mul (local.get $a) (local.get $b1))))
-                (local.set $a (f32x4.splat (f32.load (i32.add (local.get $ap) (i32.mul (local.get $lda) (i32.const 3))))))
+                (local.set $a (v128.load32_splat (local.get $q3)))
                 (local.set $c30 (f32x4.add (local.get $c30) (f32x4.mul (local.get $a) (local.get $b0))))
                 (local.set $c31 (f32x4.add (local.get $c31) (f32x4.mul (local.get $a) (local.get $b1))))
-                (local.set $ap (i32.add (local.get $ap) (i32.const 4)))
+                (local.set $q0 (i32.add (local.get $q0) (i32.const 4)))
+                (local.set $q1 (i32.add (local.get $q1) (i32.const 4)))
+                (local.set $q2 (i32.add (local.get $q2) (i32.const 4)))
+                (local.set $q3 (i32.add (local.get $q3) (i32.const 4)))
                 (local.set $bp (i32.add (local.get $bp) (local.get $ldb)))
-                (local.set $p (i32.add (local.get $p) (i32.const 1)))
+                (local.set $p (i32.sub (local.get $p) (i32.const 1)))
                 (br $kloop)))
             ;; epilogue: bias, relu, store the 4×8 block
             (if (local.get $pbias)
@@ -124,10 +133,10 @@
         (br $rows))))
 
   ;; C[mp, np] = act(Aᵀ · B (+ C) (+ bias)) with A stored transposed, [k, mp] (row stride
-  ;; sa, mp when whole; B's sb, C's sc as in gemm_s): the weight gradient xᵀ·dz without a transposed copy. The four A values a block
-  ;; row needs at step p are adjacent, so one v128 load and four lane shuffles replace
-  ;; four scalar loads.
-  (func $gemm_tn_s (export "gemm_tn_s")
+  ;; sa, mp when whole; B's sb, C's sc as in gemm_s): the weight gradient xᵀ·dz without a
+  ;; transposed copy. The four A values a block needs at step p are adjacent, so they are
+  ;; four broadcast loads from one pointer at fixed offsets.
+  (func $gemm_tn_s_panel
     (param $pa i32) (param $pb i32) (param $pc i32)
     (param $mp i32) (param $k i32) (param $np i32)
     (param $sa i32) (param $sb i32) (param $sc i32)
@@ -135,7 +144,7 @@
     (local $i i32) (local $j i32) (local $p i32)
     (local $lda i32) (local $ldb i32) (local $ldc i32)
     (local $ap i32) (local $bp i32) (local $cp i32) (local $arow i32)
-    (local $a v128) (local $av v128) (local $b0 v128) (local $b1 v128) (local $zero v128)
+    (local $a v128) (local $b0 v128) (local $b1 v128) (local $zero v128)
     (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128)
     (local $c20 v128) (local $c21 v128) (local $c30 v128) (local $c31 v128)
     (local.set $lda (i32.shl (local.get $sa) (i32.const 2)))
@@ -180,17 +189,16 @@
                 (br_if $k_done (i32.ge_u (local.get $p) (local.get $k)))
                 (local.set $b0 (v128.load offset=0 (local.get $bp)))
                 (local.set $b1 (v128.load offset=16 (local.get $bp)))
-                (local.set $av (v128.load (local.get $ap)))
-                (local.set $a (i8x16.shuffle 0 1 2 3 0 1 2 3 0 1 2 3 0 1 2 3 (local.get $av) (local.get $av)))
+                (local.set $a (v128.load32_splat offset=0 (local.get $ap)))
                 (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $a) (local.get $b0))))
                 (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $a) (local.get $b1))))
-                (local.set $a (i8x16.shuffle 4 5 6 7 4 5 6 7 4 5 6 7 4 5 6 7 (local.get $av) (local.get $av)))
+                (local.set $a (v128.load32_splat offset=4 (local.get $ap)))
                 (local.set $c10 (f32x4.add (local.get $c10) (f32x4.mul (local.get $a) (local.get $b0))))
                 (local.set $c11 (f32x4.add (local.get $c11) (f32x4.mul (local.get $a) (local.get $b1))))
-                (local.set $a (i8x16.shuffle 8 9 10 11 8 9 10 11 8 9 10 11 8 9 10 11 (local.get $av) (local.get $av)))
+                (local.set $a (v128.load32_splat offset=8 (local.get $ap)))
                 (local.set $c20 (f32x4.add (local.get $c20) (f32x4.mul (local.get $a) (local.get $b0))))
                 (local.set $c21 (f32x4.add (local.get $c21) (f32x4.mul (local.get $a) (local.get $b1))))
-                (local.set $a (i8x16.shuffle 12 13 14 15 12 13 14 15 12 13 14 15 12 13 14 15 (local.get $av) (local.get $av)))
+                (local.set $a (v128.load32_splat offset=12 (local.get $ap)))
                 (local.set $c30 (f32x4.add (local.get $c30) (f32x4.mul (local.get $a) (local.get $b0))))
                 (local.set $c31 (f32x4.add (local.get $c31) (f32x4.mul (local.get $a) (local.get $b1))))
                 (local.set $ap (i32.add (local.get $ap) (local.get $lda)))
@@ -235,6 +243,63 @@
             (br $cols)))
         (local.set $i (i32.add (local.get $i) (i32.const 4)))
         (br $rows))))
+
+  ;; The exported products walk k in chunks of KC = 256 so that the A and B panels of a chunk
+  ;; stay in cache while every block of C is visited (the dW products have k = batch rows,
+  ;; up to thousands). C holds the running sum between chunks in f32, exactly as the
+  ;; block's accumulators would, so the chunked product is bit-identical to one pass; the
+  ;; bias and activation apply on the last chunk only.
+  (func $gemm_s (export "gemm_s")
+    (param $pa i32) (param $pb i32) (param $pc i32)
+    (param $mp i32) (param $k i32) (param $np i32)
+    (param $sa i32) (param $sb i32) (param $sc i32)
+    (param $pbias i32) (param $accum i32) (param $act i32)
+    (local $k0 i32) (local $kc i32)
+    (loop $chunks
+      (local.set $kc (i32.sub (local.get $k) (local.get $k0)))
+      (if (i32.gt_u (local.get $kc) (i32.const 256))
+        (then
+          (local.set $kc (i32.const 256))
+          (call $gemm_s_panel
+            (i32.add (local.get $pa) (i32.shl (local.get $k0) (i32.const 2)))
+            (i32.add (local.get $pb) (i32.shl (i32.mul (local.get $k0) (local.get $sb)) (i32.const 2)))
+            (local.get $pc) (local.get $mp) (local.get $kc) (local.get $np)
+            (local.get $sa) (local.get $sb) (local.get $sc)
+            (i32.const 0) (i32.or (local.get $accum) (local.get $k0)) (i32.const 0))
+          (local.set $k0 (i32.add (local.get $k0) (i32.const 256)))
+          (br $chunks))))
+    (call $gemm_s_panel
+      (i32.add (local.get $pa) (i32.shl (local.get $k0) (i32.const 2)))
+      (i32.add (local.get $pb) (i32.shl (i32.mul (local.get $k0) (local.get $sb)) (i32.const 2)))
+      (local.get $pc) (local.get $mp) (local.get $kc) (local.get $np)
+      (local.get $sa) (local.get $sb) (local.get $sc)
+      (local.get $pbias) (i32.or (local.get $accum) (local.get $k0)) (local.get $act)))
+
+  (func $gemm_tn_s (export "gemm_tn_s")
+    (param $pa i32) (param $pb i32) (param $pc i32)
+    (param $mp i32) (param $k i32) (param $np i32)
+    (param $sa i32) (param $sb i32) (param $sc i32)
+    (param $pbias i32) (param $accum i32) (param $act i32)
+    (local $k0 i32) (local $kc i32)
+    (loop $chunks
+      (local.set $kc (i32.sub (local.get $k) (local.get $k0)))
+      (if (i32.gt_u (local.get $kc) (i32.const 256))
+        (then
+          (local.set $kc (i32.const 256))
+          (call $gemm_tn_s_panel
+            (i32.add (local.get $pa) (i32.shl (i32.mul (local.get $k0) (local.get $sa)) (i32.const 2)))
+            (i32.add (local.get $pb) (i32.shl (i32.mul (local.get $k0) (local.get $sb)) (i32.const 2)))
+            (local.get $pc) (local.get $mp) (local.get $kc) (local.get $np)
+            (local.get $sa) (local.get $sb) (local.get $sc)
+            (i32.const 0) (i32.or (local.get $accum) (local.get $k0)) (i32.const 0))
+          (local.set $k0 (i32.add (local.get $k0) (i32.const 256)))
+          (br $chunks))))
+    (call $gemm_tn_s_panel
+      (i32.add (local.get $pa) (i32.shl (i32.mul (local.get $k0) (local.get $sa)) (i32.const 2)))
+      (i32.add (local.get $pb) (i32.shl (i32.mul (local.get $k0) (local.get $sb)) (i32.const 2)))
+      (local.get $pc) (local.get $mp) (local.get $kc) (local.get $np)
+      (local.get $sa) (local.get $sb) (local.get $sc)
+      (local.get $pbias) (i32.or (local.get $accum) (local.get $k0)) (local.get $act)))
 
   ;; gemm_s and gemm_tn_s on whole, contiguous matrices.
   (func (export "gemm")
