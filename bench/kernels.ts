@@ -118,7 +118,7 @@ function benchArena(minMs: number): void {
       const f32 = arena.f32;
       for (let i = 0; i < m * k; i++) f32[pa / 4 + i] = Math.sin(i);
       for (let i = 0; i < k * n; i++) f32[pb / 4 + i] = Math.cos(i);
-      return tn ? () => arena.matmulTn(pa, pb, pc, m, k, n, 128) : () => arena.matmul(pa, pb, pc, m, k, n, 0, false);
+      return tn ? () => arena.matmulTn(pa, pb, pc, m, k, n) : () => arena.matmul(pa, pb, pc, m, k, n, 0, false);
     });
     const us = alternate(calls, minMs);
     const flops = 2 * m * k * n;

@@ -24,6 +24,7 @@
  * holds more than max(learningStarts, batchSize) transitions: the run continues, but not bit for bit.
  */
 import { z } from "zod";
+import { kernelThreadsShape } from "./text_config.js";
 import { initBackend } from "../core/backend.js";
 import { MAX_SEED } from "../core/config.js";
 import { ConfigError } from "../core/errors.js";
@@ -39,6 +40,7 @@ import { createTrainingVecEnv, makeTrainingEnv, type EnvStackOptions } from "./e
 import { runShape } from "./group_config.js";
 import { prefixed, putWeights, type NamedArrays } from "./state.js";
 import type { ActingPolicy, Algorithm, IterationMetrics, RolloutHooks } from "./types.js";
+import { setGemmThreads } from "../nn/kernels/simd.js";
 
 /** Options every off-policy algorithm has (its schema spreads these and adds its own). */
 export const offPolicyShape = {
@@ -67,6 +69,7 @@ export const offPolicyShape = {
   backend: z
     .enum(["wasm", "cpu", "kernels"])
     .describe("what computes the updates: tfjs's wasm or cpu backend, or kernels (refinery's WebAssembly SIMD kernels; tfjs cpu only holds the weights)"),
+  kernelThreads: kernelThreadsShape(),
 };
 
 /**
@@ -85,6 +88,7 @@ export const OFF_POLICY_COMMON_DEFAULTS = {
   nStep: 1,
   iterationSteps: 1000,
   backend: "wasm",
+  kernelThreads: "auto",
   evalEvery: 0,
   evalEpisodes: 10,
   evalDeterministic: true,
@@ -313,6 +317,7 @@ export class OffPolicyAlgorithm implements Algorithm {
   static async create(name: string, config: OffPolicyConfig, makeAgent: (setup: AgentSetup) => OffPolicyAgent): Promise<OffPolicyAlgorithm> {
     // With the kernels, tfjs only stores the weights: its light cpu backend does.
     await initBackend(config.backend === "kernels" ? "cpu" : config.backend);
+    setGemmThreads(config.kernelThreads);
     const vec = await createTrainingVecEnv(offPolicyEnvOptions(config), config.numEnvs, config);
     try {
       return new OffPolicyAlgorithm(name, config, vec, makeAgent);

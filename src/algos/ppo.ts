@@ -41,6 +41,7 @@ import { StepCollector, type RolloutBatch } from "../rollout/step_collector.js";
 import { createTrainingVecEnv, findObsNormalizer, makeTrainingEnv, trainingObsNormStats } from "./env_stack.js";
 import type { PPOConfig } from "./ppo_config.js";
 import type { ActingPolicy, Algorithm, IterationMetrics, RolloutHooks } from "./types.js";
+import { setGemmThreads } from "../nn/kernels/simd.js";
 
 export class PPO implements Algorithm {
   readonly name = "ppo";
@@ -90,6 +91,7 @@ export class PPO implements Algorithm {
     // With the kernels, tfjs only stores the weights (and runs the tape path of policies
     // without typed-array distribution twins): its light cpu backend does.
     await initBackend(config.backend === "kernels" ? "cpu" : config.backend);
+    setGemmThreads(config.kernelThreads);
     const vec = await createTrainingVecEnv(config, config.numEnvs, config);
     try {
       return new PPO(config, vec);

@@ -1,5 +1,6 @@
 import { MAX_SEED } from "../core/config.js";
 import { z } from "zod";
+import { kernelThreadsShape } from "./text_config.js";
 
 /**
  * PPO's options. Defaults are CleanRL's `ppo.py` (discrete actions); the
@@ -59,6 +60,7 @@ export const ppoConfigSchema = z
     backend: z
       .enum(["wasm", "cpu", "kernels"])
       .describe("what computes the updates: tfjs's wasm or cpu backend, or kernels (refinery's WebAssembly SIMD kernels; tfjs cpu only holds the weights)"),
+    kernelThreads: kernelThreadsShape(),
     evalEvery: z.number().int().min(0).describe("evaluate every N updates (0: only at the end)"),
     evalEpisodes: z.number().int().positive().describe("episodes per evaluation"),
     evalDeterministic: z.boolean().describe("evaluate with the mode of the policy instead of sampling"),
@@ -106,6 +108,7 @@ export const PPO_DEFAULTS: PPOConfig = {
   clipObs: null,
   clipReward: null,
   backend: "wasm",
+  kernelThreads: "auto",
   evalEvery: 0,
   evalEpisodes: 10,
   evalDeterministic: true,

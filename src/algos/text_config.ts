@@ -65,7 +65,7 @@ export function kernelThreadsShape() {
   return z
     .union([z.literal("auto"), z.literal(1), z.literal(2)])
     .default("auto")
-    .describe("threads of backend kernels: 2 runs half of each large matrix product and of attention on a helper thread (bit-identical to 1; needs shared WebAssembly memory, so a page without cross-origin isolation runs 1); auto: 2 where available on a host with ≥ 2 cores");
+    .describe("threads of backend kernels: 2 runs half of each large matrix product (and, in the transformer, of attention) on a helper thread (bit-identical to 1; needs shared WebAssembly memory, so a page without cross-origin isolation runs 1); auto: 2 where available on a host with ≥ 2 cores");
 }
 
 export const warmupShape = {

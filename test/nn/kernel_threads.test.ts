@@ -2,6 +2,7 @@ import { execFileSync } from "node:child_process";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { Rng } from "../../src/core/rng.js";
 import { KernelArena } from "../../src/nn/kernels/arena.js";
+import { gemmSimd, gemmSimdArena, setGemmThreads } from "../../src/nn/kernels/simd.js";
 import { kernelThreadsAvailable } from "../../src/nn/kernels/threads.js";
 import { TransformerArena } from "../../src/nn/kernels/transformer_arena.js";
 import { TransformerLM, type TransformerConfig } from "../../src/nn/transformer.js";
@@ -89,12 +90,42 @@ describe("kernel helper thread", () => {
           return p;
         });
         const pc = a.alloc(m * n);
-        a.matmulTn(pa, pb, pc, m, k, n, 128);
+        a.matmulTn(pa, pb, pc, m, k, n);
         return a.f32.slice(pc / 4, pc / 4 + m * n);
       });
       expect(bits(outs[1])).toEqual(bits(outs[0]));
     }
     expect(two.helper!.counts.helped).toBe(3);
+  });
+
+  it("gemmSimd (the MLP networks' products) hands half of a large product to a helper, bit-identical, and starts none for small ones", () => {
+    try {
+      const [m, k, n] = [256, 96, 256];
+      const A = normals(m * k);
+      const B = normals(k * n);
+      const bias = normals(n);
+      const product = (transA: boolean) => gemmSimd(A, B, m, k, n, { transA, bias, activation: "relu" });
+      setGemmThreads(1);
+      const one = [product(false), product(true)];
+      expect(gemmSimdArena()!.helper).toBeNull();
+      setGemmThreads(2);
+      product(false);
+      const shared = gemmSimdArena()!;
+      arenas.push(shared);
+      expect(shared.helper!.waitUntilReady()).toBe(true);
+      shared.helper!.takeBack = false;
+      const two = [product(false), product(true)];
+      expect(shared.helper!.counts.helped).toBeGreaterThanOrEqual(2);
+      expect(bits(two[0])).toEqual(bits(one[0]));
+      expect(bits(two[1])).toEqual(bits(one[1]));
+      // A small product never starts the helper.
+      setGemmThreads(1);
+      setGemmThreads(2);
+      gemmSimd(normals(64), normals(64), 8, 8, 8);
+      expect(gemmSimdArena()!.helper).toBeNull();
+    } finally {
+      setGemmThreads("auto");
+    }
   });
 
   it("gives a transformer training step and sampling steps identical to one thread", () => {

@@ -1,6 +1,6 @@
 import { ConfigError } from "../../core/errors.js";
 import { GEMM_FMA_SHARED_WASM_BASE64, GEMM_FMA_WASM_BASE64, GEMM_SHARED_WASM_BASE64, GEMM_WASM_BASE64 } from "./gemm_wasm.js";
-import { decodeBase64, fmaKernelsAvailable, type GemmExports } from "./simd.js";
+import { decodeBase64, fmaKernelsAvailable, type GemmExports } from "./modules.js";
 import { CONTROL_WORDS, HelperOp, kernelThreadsAvailable, KernelHelper } from "./threads.js";
 import { TRANSFORMER_SHARED_WASM_BASE64, TRANSFORMER_WASM_BASE64 } from "./transformer_wasm.js";
 
@@ -156,45 +156,38 @@ export class KernelArena {
   }
 
   /**
-   * C[m, n] = Aᵀ·B with A stored [k, m] and B [k, n] (m % 4 = 0, n % 8 = 0), in slices of
-   * `kBlock` rows of A and B accumulated in order (a slice of B stays in cache). Split like
-   * `matmul`; each half runs the same slices, so the sums are the one-thread sums.
+   * C[m, n] = Aᵀ·B (+ C) (+ bias), act, with A stored [k, m] and B [k, n] (m % 4 = 0,
+   * n % 8 = 0): a weight gradient xᵀ·dz. The kernel walks k in cache-sized chunks itself.
+   * Split like `matmul`.
    */
-  matmulTn(pa: number, pb: number, pc: number, m: number, k: number, n: number, kBlock: number): void {
-    if (k === 0) {
-      this.f32.fill(0, pc / 4, pc / 4 + m * n);
-      return;
-    }
+  matmulTn(pa: number, pb: number, pc: number, m: number, k: number, n: number, pbias = 0, accumulate = false, act = 0): void {
+    const acc = accumulate ? 1 : 0;
     const h = m >= 8 || n >= 16 ? this.splitter(m * k * n) : null;
+    const g = this.gemm;
     if (h === null) {
-      this.tnBlocked(pa, pb, pc, m, k, n, m, n, kBlock);
+      g.gemm_tn(pa, pb, pc, m, k, n, pbias, acc, act);
     } else if (m >= 8) {
       const m0 = Math.ceil(m / 8) * 4;
       const [pa1, pc1] = [pa + m0 * 4, pc + m0 * n * 4];
       h.split(
-        HelperOp.GemmTnBlocked,
-        [pa1, pb, pc1, m - m0, k, n, m, n, n, kBlock],
+        HelperOp.GemmTn,
+        [pa1, pb, pc1, m - m0, k, n, m, n, n, pbias, acc, act],
         [],
-        () => this.tnBlocked(pa, pb, pc, m0, k, n, m, n, kBlock),
-        () => this.tnBlocked(pa1, pb, pc1, m - m0, k, n, m, n, kBlock),
+        () => g.gemm_tn_s(pa, pb, pc, m0, k, n, m, n, n, pbias, acc, act),
+        () => g.gemm_tn_s(pa1, pb, pc1, m - m0, k, n, m, n, n, pbias, acc, act),
       );
     } else {
       const n0 = Math.ceil(n / 16) * 8;
       const [pb1, pc1] = [pb + n0 * 4, pc + n0 * 4];
+      const pbias1 = pbias === 0 ? 0 : pbias + n0 * 4;
       h.split(
-        HelperOp.GemmTnBlocked,
-        [pa, pb1, pc1, m, k, n - n0, m, n, n, kBlock],
+        HelperOp.GemmTn,
+        [pa, pb1, pc1, m, k, n - n0, m, n, n, pbias1, acc, act],
         [],
-        () => this.tnBlocked(pa, pb, pc, m, k, n0, m, n, kBlock),
-        () => this.tnBlocked(pa, pb1, pc1, m, k, n - n0, m, n, kBlock),
+        () => g.gemm_tn_s(pa, pb, pc, m, k, n0, m, n, n, pbias, acc, act),
+        () => g.gemm_tn_s(pa, pb1, pc1, m, k, n - n0, m, n, n, pbias1, acc, act),
       );
     }
-  }
-
-  /** gemm_tn_s over k in slices of kBlock (mp × np block of C; sa, sb strides of A and B, C's is sb). */
-  private tnBlocked(pa: number, pb: number, pc: number, mp: number, k: number, np: number, sa: number, sb: number, kBlock: number): void {
-    const tn = this.gemm.gemm_tn_s;
-    for (let p0 = 0; p0 < k; p0 += kBlock) tn(pa + p0 * sa * 4, pb + p0 * sb * 4, pc, mp, Math.min(kBlock, k - p0), np, sa, sb, sb, 0, p0 > 0 ? 1 : 0, 0);
   }
 
   /** A float32 view of the whole arena (fresh after growth). */

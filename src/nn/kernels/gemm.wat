@@ -244,7 +244,7 @@
         (local.set $i (i32.add (local.get $i) (i32.const 4)))
         (br $rows))))
 
-  ;; The exported products walk k in chunks of KC = 256 so that the A and B panels of a chunk
+  ;; The exported products walk k in chunks of 128 steps so that the A and B panels of a chunk
   ;; stay in cache while every block of C is visited (the dW products have k = batch rows,
   ;; up to thousands). C holds the running sum between chunks in f32, exactly as the
   ;; block's accumulators would, so the chunked product is bit-identical to one pass; the
@@ -257,16 +257,16 @@
     (local $k0 i32) (local $kc i32)
     (loop $chunks
       (local.set $kc (i32.sub (local.get $k) (local.get $k0)))
-      (if (i32.gt_u (local.get $kc) (i32.const 256))
+      (if (i32.gt_u (local.get $kc) (i32.const 128))
         (then
-          (local.set $kc (i32.const 256))
+          (local.set $kc (i32.const 128))
           (call $gemm_s_panel
             (i32.add (local.get $pa) (i32.shl (local.get $k0) (i32.const 2)))
             (i32.add (local.get $pb) (i32.shl (i32.mul (local.get $k0) (local.get $sb)) (i32.const 2)))
             (local.get $pc) (local.get $mp) (local.get $kc) (local.get $np)
             (local.get $sa) (local.get $sb) (local.get $sc)
             (i32.const 0) (i32.or (local.get $accum) (local.get $k0)) (i32.const 0))
-          (local.set $k0 (i32.add (local.get $k0) (i32.const 256)))
+          (local.set $k0 (i32.add (local.get $k0) (i32.const 128)))
           (br $chunks))))
     (call $gemm_s_panel
       (i32.add (local.get $pa) (i32.shl (local.get $k0) (i32.const 2)))
@@ -283,16 +283,16 @@
     (local $k0 i32) (local $kc i32)
     (loop $chunks
       (local.set $kc (i32.sub (local.get $k) (local.get $k0)))
-      (if (i32.gt_u (local.get $kc) (i32.const 256))
+      (if (i32.gt_u (local.get $kc) (i32.const 128))
         (then
-          (local.set $kc (i32.const 256))
+          (local.set $kc (i32.const 128))
           (call $gemm_tn_s_panel
             (i32.add (local.get $pa) (i32.shl (i32.mul (local.get $k0) (local.get $sa)) (i32.const 2)))
             (i32.add (local.get $pb) (i32.shl (i32.mul (local.get $k0) (local.get $sb)) (i32.const 2)))
             (local.get $pc) (local.get $mp) (local.get $kc) (local.get $np)
             (local.get $sa) (local.get $sb) (local.get $sc)
             (i32.const 0) (i32.or (local.get $accum) (local.get $k0)) (i32.const 0))
-          (local.set $k0 (i32.add (local.get $k0) (i32.const 256)))
+          (local.set $k0 (i32.add (local.get $k0) (i32.const 128)))
           (br $chunks))))
     (call $gemm_tn_s_panel
       (i32.add (local.get $pa) (i32.shl (i32.mul (local.get $k0) (local.get $sa)) (i32.const 2)))

@@ -1,4 +1,9 @@
+import { KernelArena, MIN_SPLIT_MACS } from "./arena.js";
 import { GEMM_FMA_WASM_BASE64, GEMM_WASM_BASE64 } from "./gemm_wasm.js";
+import { decodeBase64, fmaKernelsAvailable, type GemmExports } from "./modules.js";
+import { defaultKernelThreads } from "./threads.js";
+
+export { decodeBase64, fmaKernelsAvailable, type GemmExports } from "./modules.js";
 
 /**
  * refinery's own WebAssembly SIMD kernels (src/nn/kernels/*.wat), for the small matrices
@@ -10,29 +15,15 @@ import { GEMM_FMA_WASM_BASE64, GEMM_WASM_BASE64 } from "./gemm_wasm.js";
  * Where relaxed SIMD validates (Node ≥ 22, current browsers) the gemm kernels fuse their
  * multiply-adds (`fmaKernelsAvailable`), which changes products in the last bits.
  *
- * Operands are copied into the module's memory, padded to the kernel's 4×8 block (rows
- * to a multiple of 4, columns to a multiple of 8); the padding is zeroed and never read
- * back.
+ * `gemmSimd` copies its operands into one shared arena (kernels/arena.ts), padded to the
+ * kernel's 4×8 block (rows to a multiple of 4, columns to a multiple of 8; the padding is
+ * zeroed and never read back). A product of at least MIN_SPLIT_MACS multiply-adds runs
+ * half on a helper thread (`setGemmThreads`, default `auto`: where shared WebAssembly
+ * memory and a second core exist), bit-identical to one thread; the helper starts with the
+ * first such product, so a process whose products are all small never starts it.
  */
 
-export interface GemmExports {
-  memory: WebAssembly.Memory;
-  gemm(pa: number, pb: number, pc: number, mp: number, k: number, np: number, pbias: number, accum: number, act: number): void;
-  gemm_tn(pa: number, pb: number, pc: number, mp: number, k: number, np: number, pbias: number, accum: number, act: number): void;
-  /** gemm with row strides (in floats) of A, B and C: blocks of larger matrices. */
-  gemm_s(pa: number, pb: number, pc: number, mp: number, k: number, np: number, sa: number, sb: number, sc: number, pbias: number, accum: number, act: number): void;
-  gemm_tn_s(pa: number, pb: number, pc: number, mp: number, k: number, np: number, sa: number, sb: number, sc: number, pbias: number, accum: number, act: number): void;
-  tanh(px: number, n: number): void;
-}
-
 let kernels: GemmExports | null | undefined;
-
-export function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
-  const binary = atob(text);
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes;
-}
 
 /** The shared instance (gemmSimd, tanhSimd): the fused build where relaxed SIMD validates. */
 function load(): GemmExports | null {
@@ -49,24 +40,6 @@ function load(): GemmExports | null {
     kernels = null; // no WebAssembly, or no SIMD: callers use their JS path
   }
   return kernels;
-}
-
-let fma: boolean | undefined;
-
-/**
- * Whether the fused multiply-add build of the gemm kernels (relaxed SIMD's
- * f32x4.relaxed_madd) validates here: Node ≥ 22, current Chrome, Firefox and Safari;
- * Node 20 only with --experimental-wasm-relaxed-simd.
- */
-export function fmaKernelsAvailable(): boolean {
-  if (fma === undefined) {
-    try {
-      fma = typeof WebAssembly === "object" && WebAssembly.validate(decodeBase64(GEMM_FMA_WASM_BASE64));
-    } catch {
-      fma = false;
-    }
-  }
-  return fma;
 }
 
 /** Whether the SIMD kernels run on this platform. */
@@ -98,23 +71,61 @@ function heap(k: GemmExports, bytes: number): Float32Array {
   return new Float32Array(k.memory.buffer);
 }
 
+let gemmThreads: "auto" | 1 | 2 = "auto";
+/** gemmSimd's arena, its scratch block (byte offset, floats), and whether it has a helper thread. */
+let products: { arena: KernelArena; scratch: number; floats: number; threaded: boolean } | null = null;
+
+/**
+ * Threads of gemmSimd's large products: 2 runs half of each product of ≥ MIN_SPLIT_MACS
+ * multiply-adds on a helper thread (bit-identical to 1), "auto" (the default) is 2 where
+ * a helper can run on a host with two cores or more. Process-wide: the MLP networks of the
+ * `kernels` backend share these products (config `kernelThreads`).
+ */
+export function setGemmThreads(threads: "auto" | 1 | 2): void {
+  if (threads === gemmThreads) return;
+  gemmThreads = threads;
+  products?.arena.close();
+  products = null;
+}
+
+/** gemmSimd's arena (tests and benchmarks look at its helper thread); null before the first product. */
+export function gemmSimdArena(): KernelArena | null {
+  return products?.arena ?? null;
+}
+
+/** The arena for a product of `macs` multiply-adds with room for `floats` floats of operands. */
+function productArena(macs: number, floats: number): { arena: KernelArena; base: number } {
+  const wantThreads = macs >= MIN_SPLIT_MACS && (gemmThreads === "auto" ? defaultKernelThreads() : gemmThreads) === 2;
+  if (products === null || (wantThreads && !products.threaded)) {
+    products?.arena.close();
+    const arena = new KernelArena(65536, { threads: wantThreads ? 2 : 1 });
+    products = { arena, scratch: 0, floats: 0, threaded: wantThreads };
+  }
+  if (products.floats < floats) {
+    if (products.scratch !== 0) products.arena.release(products.scratch, products.floats);
+    products.floats = Math.max(floats, 2 * products.floats);
+    products.scratch = products.arena.alloc(products.floats);
+  }
+  return { arena: products.arena, base: products.scratch / 4 };
+}
+
 /**
  * C[m,n] = act(op(A)·op(B) (+ C with accumulate) (+ bias per row)), row-major.
  * transA: A is stored [k,m]; transB: B is stored [n,k]. Sizes are not checked here: the
  * caller (gemm in nn/gemm.ts) checks them. Throws when the kernels are unavailable.
  */
 export function gemmSimd(A: Float32Array, B: Float32Array, m: number, k: number, n: number, opts: SimdGemmOptions = {}): Float32Array {
-  const mod = load();
-  if (mod === null) throw new Error("WebAssembly SIMD kernels are not available on this platform");
+  if (load() === null) throw new Error("WebAssembly SIMD kernels are not available on this platform");
   const out = opts.out ?? new Float32Array(m * n);
   const mp = up(m, 4);
   const np = up(n, 8);
-  // Layout in floats: A [mp,k] (or [k,mp]) | B [k,np] | C [mp,np] | bias [np].
-  const offA = 0;
+  // Layout in floats from the scratch block: A [mp,k] (or [k,mp]) | B [k,np] | C [mp,np] | bias [np].
+  const { arena, base } = productArena(mp * k * np, mp * k + k * np + mp * np + np);
+  const offA = base;
   const offB = offA + mp * k;
   const offC = offB + k * np;
   const offBias = offC + mp * np;
-  const mem = heap(mod, (offBias + np) * 4);
+  const mem = arena.f32;
 
   // A as stored ([m,k], or [k,m] with transA: the gemm_tn kernel reads it so), padded
   // rows zeroed.
@@ -153,7 +164,7 @@ export function gemmSimd(A: Float32Array, B: Float32Array, m: number, k: number,
     mem.set(bias.length === n ? bias : bias.subarray(0, n), offBias);
     mem.fill(0, offBias + n, offBias + np);
   }
-  (transA ? mod.gemm_tn : mod.gemm)(offA * 4, offB * 4, offC * 4, mp, k, np, bias !== undefined ? offBias * 4 : 0, accumulate ? 1 : 0, ACTIVATION_CODE[opts.activation ?? "linear"]);
+  (transA ? arena.matmulTn : arena.matmul).call(arena, offA * 4, offB * 4, offC * 4, mp, k, np, bias !== undefined ? offBias * 4 : 0, accumulate, ACTIVATION_CODE[opts.activation ?? "linear"]);
   copyRows(mem, np, out, 0, n, m, n, offC);
   return out;
 }

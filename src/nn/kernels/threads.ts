@@ -26,7 +26,7 @@ const ARGS = 8; // up to 16 i32 arguments; f32 arguments are read through a Floa
 export const CONTROL_WORDS = 32;
 
 /** Tasks the helper runs (the OP word). */
-export const HelperOp = { Exit: 0, Gemm: 1, GemmTnBlocked: 2, Attention: 3, AttentionBack: 4 } as const;
+export const HelperOp = { Exit: 0, Gemm: 1, GemmTn: 2, Attention: 3, AttentionBack: 4 } as const;
 export type HelperOp = (typeof HelperOp)[keyof typeof HelperOp];
 
 /**
@@ -56,10 +56,8 @@ function serve(data) {
     if (op === ${HelperOp.Exit}) break;
     try {
       if (op === ${HelperOp.Gemm}) g.gemm_s(w[A], w[A + 1], w[A + 2], w[A + 3], w[A + 4], w[A + 5], w[A + 6], w[A + 7], w[A + 8], w[A + 9], w[A + 10], w[A + 11]);
-      else if (op === ${HelperOp.GemmTnBlocked}) {
-        const pa = w[A], pb = w[A + 1], pc = w[A + 2], mp = w[A + 3], k = w[A + 4], np = w[A + 5], sa = w[A + 6], sb = w[A + 7], sc = w[A + 8], kb = w[A + 9];
-        for (let p0 = 0; p0 < k; p0 += kb) g.gemm_tn_s(pa + p0 * sa * 4, pb + p0 * sb * 4, pc, mp, Math.min(kb, k - p0), np, sa, sb, sc, 0, p0 > 0 ? 1 : 0, 0);
-      } else if (op === ${HelperOp.Attention}) t.attention(w[A], w[A + 1], w[A + 2], w[A + 3], w[A + 4], w[A + 5], w[A + 6], w[A + 7], f[A + 8]);
+      else if (op === ${HelperOp.GemmTn}) g.gemm_tn_s(w[A], w[A + 1], w[A + 2], w[A + 3], w[A + 4], w[A + 5], w[A + 6], w[A + 7], w[A + 8], w[A + 9], w[A + 10], w[A + 11]);
+      else if (op === ${HelperOp.Attention}) t.attention(w[A], w[A + 1], w[A + 2], w[A + 3], w[A + 4], w[A + 5], w[A + 6], w[A + 7], f[A + 8]);
       else if (op === ${HelperOp.AttentionBack}) t.attention_back(w[A], w[A + 1], w[A + 2], w[A + 3], w[A + 4], w[A + 5], w[A + 6], w[A + 7], w[A + 8], w[A + 9], f[A + 10]);
       w[${ERROR}] = 0;
     } catch (err) {
