@@ -4,8 +4,11 @@
  * tfjs cpu, refinery's WebAssembly SIMD kernels), next to CleanRL's anchor where one is
  * recorded. Asserts nothing.
  *
- *   npm run bench -- offpolicy-sps [--algos sac,td3,dqn] [--backends wasm,kernels] [--steps 1000]
+ *   npm run bench -- offpolicy-sps [--algos sac,td3,dqn] [--backends wasm,kernels:1,kernels:2] [--steps 1000]
  *                                  [--sizes cleanrl,small] [--json]
+ *
+ * `kernels:1` and `kernels:2` are the kernels backend with `kernelThreads` 1 and 2 (a helper
+ * thread takes half of each product of ≥ 1 M multiply-adds; plain `kernels` is `auto`).
  *
  * Workloads: SAC and TD3 on Pendulum-v1 with one gradient step per env step, at CleanRL's
  * sizes (256-256, batch 256) and the small ones of the learning tests (64-64, batch 128); DQN
@@ -13,16 +16,16 @@
  * env steps). A measured iteration runs `--steps` env steps; the one before it compiles
  * every code path. The host drifts from minute to minute, and a shared machine slows
  * everything: compare variants run back to back, not against a number measured another day.
- * The CPU time per step (the process's user + system time; everything here runs on one
- * thread) is what the work costs whatever share of a core the process got, so it is the
- * steadier column on a busy machine.
+ * The CPU time per step (the process's user + system time, both threads' with kernels:2) is
+ * what the work costs whatever share of a core the process got, so it is the steadier
+ * column on a busy machine for one-thread variants; a second thread shows in SPS only.
  */
 import { parseArgs } from "node:util";
 import { ALGORITHMS, resolveConfig } from "../src/algos/index.js";
 
 const options = {
   algos: { type: "string", default: "sac,td3,dqn" },
-  backends: { type: "string", default: "wasm,kernels" },
+  backends: { type: "string", default: "wasm,kernels:1,kernels:2" },
   backend: { type: "string" },
   steps: { type: "string", default: "1000" },
   sizes: { type: "string", default: "cleanrl,small" },
@@ -72,10 +75,18 @@ interface Row {
 
 async function measure(algo: string, w: Workload, steps: number, backend: string): Promise<Row> {
   // Iteration 1 fills the buffer (random warm-up, or ε-greedy for DQN), 2 compiles every code path, 3 is measured.
+  const [name, threads] = backend.split(":");
   const config = resolveConfig({
     algo,
     env: w.env,
-    overrides: { ...w.overrides, backend, learningStarts: steps, iterationSteps: steps, totalTimesteps: 3 * steps },
+    overrides: {
+      ...w.overrides,
+      backend: name,
+      ...(threads ? { kernelThreads: Number(threads) } : {}),
+      learningStarts: steps,
+      iterationSteps: steps,
+      totalTimesteps: 3 * steps,
+    },
   });
   const a = await ALGORITHMS[algo].create(config);
   try {
@@ -124,9 +135,11 @@ export async function benchOffPolicySps(args: string[]): Promise<void> {
   }
   for (const algo of new Set(rows.map((r) => r.algo))) {
     for (const size of new Set(rows.filter((r) => r.algo === algo).map((r) => r.size))) {
-      const by = (b: string) => rows.find((r) => r.algo === algo && r.size === size && r.backend === b);
-      const [w, k] = [by("wasm"), by("kernels")];
-      if (w && k) console.log(`${algo}, ${size}: kernels ${(k.sps / w.sps).toFixed(2)}× wasm in SPS, ${(w.cpuMsPerStep / k.cpuMsPerStep).toFixed(2)}× in CPU time per step`);
+      const mine = rows.filter((r) => r.algo === algo && r.size === size);
+      const w = mine.find((r) => r.backend === "wasm");
+      for (const k of mine.filter((r) => r.backend.startsWith("kernels"))) {
+        if (w) console.log(`${algo}, ${size}: ${k.backend} ${(k.sps / w.sps).toFixed(2)}× wasm in SPS, ${(w.cpuMsPerStep / k.cpuMsPerStep).toFixed(2)}× in CPU time per step`);
+      }
     }
   }
   console.log(
