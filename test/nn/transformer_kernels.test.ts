@@ -162,10 +162,13 @@ describe("transformer kernels against plain JS", () => {
     }
   });
 
-  it("causal attention with left padding, its backward (against central differences of the reference) and one decoding step", () => {
-    const [n, T, H, hd] = [3, 7, 2, 8];
+  // hd = 8: whole pairs of column chunks in the weighted sums; hd = 12 adds a single one.
+  it.each([
+    [3, 7, 2, 8],
+    [3, 6, 3, 12],
+  ])("causal attention with left padding, its backward (against central differences of the reference) and one decoding step (n %i, T %i, H %i, hd %i)", (n, T, H, hd) => {
     const d = H * hd;
-    const Tp = 8;
+    const Tp = Math.ceil(T / 4) * 4;
     const starts = Int32Array.from([0, 2, 5]);
     const qkv = normals(n * T * 3 * d);
     const dAttn = normals(n * T * d);
@@ -178,15 +181,15 @@ describe("transformer kernels against plain JS", () => {
       starts,
       dAttn,
       new Float32Array(n * T * 3 * d).fill(Number.NaN), // every entry gets written
-      new Float32Array(T * Tp),
+      new Float32Array((T + hd) * Tp).fill(Number.NaN), // the kernels' scratch: Kᵀ, then dS and Vᵀ
     );
     const scale = 1 / Math.sqrt(hd);
-    arena.k.attention(pqkv, pprobs, pattn, n, T, H, hd, pstarts, scale);
+    arena.k.attention(pqkv, pprobs, pattn, pscratch, n, T, H, hd, pstarts, scale);
     const ref = attentionReference(qkv, n, T, H, hd, starts);
     expect(relError(read(arena, pattn, n * T * d), ref.out)).toBeLessThan(1e-6);
     const probs = read(arena, pprobs, n * H * T * Tp);
     const wantProbs: number[] = [];
-    for (let i = 0; i < n; i++) for (let h = 0; h < H; h++) for (let t = 0; t < T; t++) wantProbs.push(...ref.probs[i][h][t], 0);
+    for (let i = 0; i < n; i++) for (let h = 0; h < H; h++) for (let t = 0; t < T; t++) wantProbs.push(...ref.probs[i][h][t], ...new Array<number>(Tp - T).fill(0));
     expect(relError(probs, wantProbs)).toBeLessThan(1e-6);
 
     arena.k.attention_back(pqkv, pprobs, pdattn, pdqkv, pscratch, n, T, H, hd, pstarts, scale);
@@ -207,7 +210,8 @@ describe("transformer kernels against plain JS", () => {
 
     // The decoding step at position t: the forward's row t, from a cache filled up to t.
     const C = 8;
-    const [pkeys, pvalues, pstep, pscr] = load(arena, new Float32Array(n * H * C * hd), new Float32Array(n * H * C * hd), new Float32Array(n * d), new Float32Array(C));
+    // NaN: the step reads only the cache entries it has written (other lanes of a block of four keys are masked).
+    const [pkeys, pvalues, pstep, pscr] = load(arena, new Float32Array(n * H * C * hd).fill(Number.NaN), new Float32Array(n * H * C * hd).fill(Number.NaN), new Float32Array(n * d), new Float32Array(C));
     for (let t = 0; t < T; t++) {
       const rowQkv = new Float32Array(n * 3 * d);
       for (let i = 0; i < n; i++) rowQkv.set(qkv.subarray((i * T + t) * 3 * d, (i * T + t + 1) * 3 * d), i * 3 * d);

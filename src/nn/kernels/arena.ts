@@ -25,7 +25,7 @@ export interface TransformerKernelExports {
   relu(pu: number, pact: number, n: number): void;
   relu_back(pu: number, pgrad: number, n: number): void;
   colsum(px: number, rows: number, cols: number, pout: number): void;
-  attention(pqkv: number, pprobs: number, pattn: number, n: number, T: number, H: number, hd: number, pstarts: number, scale: number): void;
+  attention(pqkv: number, pprobs: number, pattn: number, pscratch: number, n: number, T: number, H: number, hd: number, pstarts: number, scale: number): void;
   attention_back(pqkv: number, pprobs: number, pdattn: number, pdqkv: number, pscratch: number, n: number, T: number, H: number, hd: number, pstarts: number, scale: number): void;
   attention_step(pqkv: number, pkeys: number, pvalues: number, pattn: number, pscratch: number, n: number, H: number, hd: number, C: number, t: number, pstarts: number, scale: number): void;
   sumsq(px: number, n: number): number;

@@ -57,7 +57,7 @@ function serve(data) {
     try {
       if (op === ${HelperOp.Gemm}) g.gemm_s(w[A], w[A + 1], w[A + 2], w[A + 3], w[A + 4], w[A + 5], w[A + 6], w[A + 7], w[A + 8], w[A + 9], w[A + 10], w[A + 11]);
       else if (op === ${HelperOp.GemmTn}) g.gemm_tn_s(w[A], w[A + 1], w[A + 2], w[A + 3], w[A + 4], w[A + 5], w[A + 6], w[A + 7], w[A + 8], w[A + 9], w[A + 10], w[A + 11]);
-      else if (op === ${HelperOp.Attention}) t.attention(w[A], w[A + 1], w[A + 2], w[A + 3], w[A + 4], w[A + 5], w[A + 6], w[A + 7], f[A + 8]);
+      else if (op === ${HelperOp.Attention}) t.attention(w[A], w[A + 1], w[A + 2], w[A + 3], w[A + 4], w[A + 5], w[A + 6], w[A + 7], w[A + 8], f[A + 9]);
       else if (op === ${HelperOp.AttentionBack}) t.attention_back(w[A], w[A + 1], w[A + 2], w[A + 3], w[A + 4], w[A + 5], w[A + 6], w[A + 7], w[A + 8], w[A + 9], f[A + 10]);
       w[${ERROR}] = 0;
     } catch (err) {

@@ -86,8 +86,6 @@ interface BackSlots {
   dact: number;
   dattn: number;
   dqkv: number;
-  scratch: number;
-  scratch2: number;
   headGrad: number;
   headBias: number;
 }
@@ -115,7 +113,10 @@ const reclaim = new FinalizationRegistry<{ arena: KernelArena; blocks: [number, 
   for (const [ptr, floats] of blocks) arena.release(ptr, floats);
 });
 
-/** A key/value cache in the arena: per layer keys and values [n, H, C, hd]. */
+/**
+ * A key/value cache in the arena: per layer and (row, head) the keys transposed, Kᵀ
+ * [hd, Cp], and the values [Cp, hd] (Cp = contextLength rounded up to 4; attention_step's layout).
+ */
 export class ArenaCache {
   length = 0;
   released = false;
@@ -161,6 +162,11 @@ export class TransformerArena {
   private readonly pHeadT: number;
   private readonly back = new Map<number, BackSlots>();
   private readonly stepSlotsByRows = new Map<number, StepSlots>();
+  /**
+   * Attention scratch, one region per thread: the forward's Kᵀ [hd, Tp], the backward's dS
+   * [T, Tp] and Vᵀ [hd, Tp] (T ≤ contextLength).
+   */
+  private readonly pAttnScratch: readonly [number, number];
 
   constructor(
     shape: ArenaShape,
@@ -189,6 +195,9 @@ export class TransformerArena {
       this.pLayerT.push({ qkv: a.alloc(3 * d * d), proj: a.alloc(d * d), fc: a.alloc(f * d), mproj: a.alloc(d * f) });
     }
     this.pHeadT = a.alloc(this.Vp * d);
+    const C = shape.contextLength;
+    const scratch = (C + this.hd) * up(C, 4);
+    this.pAttnScratch = [a.alloc(scratch), a.alloc(scratch)];
   }
 
   private layerParam(l: number, j: number): number {
@@ -266,7 +275,7 @@ export class TransformerArena {
   createCache(n: number, starts: Int32Array): ArenaCache {
     const { layers: L, heads: H, contextLength: C } = this.s;
     const a = this.arena;
-    const floats = n * H * C * this.hd;
+    const floats = n * H * up(C, 4) * this.hd;
     const keys: number[] = [];
     const values: number[] = [];
     for (let l = 0; l < L; l++) {
@@ -442,7 +451,7 @@ export class TransformerArena {
       k.colsum(b.dx, Np, d, this.layerGrad(l, 5));
       // attention_back writes every entry of the first N rows; the padding rows stay 0.
       if (Np > N) a.f32.fill(0, b.dqkv / 4 + N * 3 * d, b.dqkv / 4 + Np * 3 * d);
-      this.attentionBack(ls.qkv, ls.probs, b.dattn, b.dqkv, b.scratch, b.scratch2, n, T, t.starts, scale);
+      this.attentionBack(ls.qkv, ls.probs, b.dattn, b.dqkv, n, T, t.starts, scale);
       this.mmTn(ls.ln1out, b.dqkv, this.layerGrad(l, 2), d, Np, 3 * d);
       k.colsum(b.dqkv, Np, 3 * d, this.layerGrad(l, 3));
       this.mm(b.dqkv, wt.qkv, b.dz, Np, 3 * d, d, 0, false);
@@ -602,8 +611,6 @@ export class TransformerArena {
         dact: a.alloc(Np * f),
         dattn: a.alloc(Np * d),
         dqkv: a.alloc(Np * 3 * d),
-        scratch: a.alloc(this.s.contextLength * up(this.s.contextLength, 4)), // attention_back's dS [T, Tp]
-        scratch2: a.alloc(this.s.contextLength * up(this.s.contextLength, 4)), // the helper thread's
         headGrad: a.alloc(d * Vp),
         headBias: a.alloc(Vp),
       };
@@ -635,34 +642,39 @@ export class TransformerArena {
     return h !== null && n >= 2 && n * T * T * this.s.width * 2 >= this.arena.minSplitMacs && h.ready ? h : null;
   }
 
-  /** Causal attention over n rows; rows are independent, so the helper thread takes the second half. */
+  /**
+   * Causal attention over n rows; rows are independent, so the helper thread takes the
+   * second half (each thread with its own scratch).
+   */
   private attention(pqkv: number, pprobs: number, pattn: number, n: number, T: number, pstarts: number, scale: number): void {
     const t0 = this.clock();
     const { heads: H, width: d } = this.s;
     const hd = this.hd;
+    const [pscratch, pscratch2] = this.pAttnScratch;
     const h = this.attentionSplitter(n, T);
-    if (h === null) this.arena.k.attention(pqkv, pprobs, pattn, n, T, H, hd, pstarts, scale);
+    if (h === null) this.arena.k.attention(pqkv, pprobs, pattn, pscratch, n, T, H, hd, pstarts, scale);
     else {
       const k = this.arena.k;
       const n0 = n >> 1;
       const probsRow = H * T * up(T, 4) * 4;
-      const rest = [pqkv + n0 * T * 3 * d * 4, pprobs + n0 * probsRow, pattn + n0 * T * d * 4, n - n0, T, H, hd, pstarts + n0 * 4] as const;
+      const rest = [pqkv + n0 * T * 3 * d * 4, pprobs + n0 * probsRow, pattn + n0 * T * d * 4, pscratch2, n - n0, T, H, hd, pstarts + n0 * 4] as const;
       h.split(
         HelperOp.Attention,
         rest,
         [scale],
-        () => k.attention(pqkv, pprobs, pattn, n0, T, H, hd, pstarts, scale),
+        () => k.attention(pqkv, pprobs, pattn, pscratch, n0, T, H, hd, pstarts, scale),
         () => k.attention(...rest, scale),
       );
     }
     this.addAttention(t0);
   }
 
-  /** attention's backward, split like attention (each thread with its own dS scratch). */
-  private attentionBack(pqkv: number, pprobs: number, pdattn: number, pdqkv: number, pscratch: number, pscratch2: number, n: number, T: number, pstarts: number, scale: number): void {
+  /** attention's backward, split like attention (each thread with its own scratch). */
+  private attentionBack(pqkv: number, pprobs: number, pdattn: number, pdqkv: number, n: number, T: number, pstarts: number, scale: number): void {
     const t0 = this.clock();
     const { heads: H, width: d } = this.s;
     const hd = this.hd;
+    const [pscratch, pscratch2] = this.pAttnScratch;
     const h = this.attentionSplitter(n, T);
     if (h === null) this.arena.k.attention_back(pqkv, pprobs, pdattn, pdqkv, pscratch, n, T, H, hd, pstarts, scale);
     else {
