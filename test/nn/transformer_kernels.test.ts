@@ -162,10 +162,12 @@ describe("transformer kernels against plain JS", () => {
     }
   });
 
-  // hd = 8: whole pairs of column chunks in the weighted sums; hd = 12 adds a single one.
+  // The weighted sums take column chunks four, two and one at a time (hd = 8: a pair; 12: a
+  // pair and one; 20: four and one); keys are transposed in 4×4 tiles and T mod 4 rows.
   it.each([
     [3, 7, 2, 8],
     [3, 6, 3, 12],
+    [3, 5, 1, 20],
   ])("causal attention with left padding, its backward (against central differences of the reference) and one decoding step (n %i, T %i, H %i, hd %i)", (n, T, H, hd) => {
     const d = H * hd;
     const Tp = Math.ceil(T / 4) * 4;

@@ -34,34 +34,91 @@
       (f32.max (f32x4.extract_lane 0 (local.get $v)) (f32x4.extract_lane 1 (local.get $v)))
       (f32.max (f32x4.extract_lane 2 (local.get $v)) (f32x4.extract_lane 3 (local.get $v)))))
 
-  ;; Four dot products at once, across columns: r[l] = Σ_{c<hd} x[c]·M[c][l] for the four
-  ;; adjacent columns of a row-major M starting at m, its rows rb bytes apart (hb = 4·hd,
-  ;; a multiple of 16). Two accumulators (even and odd c), added at the end.
-  (func $dot4 (param $x i32) (param $m i32) (param $rb i32) (param $hb i32) (result v128)
-    (local $end i32) (local $a v128) (local $b v128) (local $rb2 i32) (local $rb3 i32) (local $rb4 i32)
-    (local.set $rb2 (i32.shl (local.get $rb) (i32.const 1)))
-    (local.set $rb3 (i32.add (local.get $rb2) (local.get $rb)))
-    (local.set $rb4 (i32.shl (local.get $rb) (i32.const 2)))
+  ;; Scores four columns at a time: out[j] = sv·Σ_{c<hd} x[c]·M[c][j] for j in [jlo, jhi)
+  ;; (multiples of 4), M row-major with rows rb bytes apart (hb = 4·hd, a multiple of 16).
+  ;; Two blocks of four columns per sweep share x[c]'s broadcast; each block sums even and
+  ;; odd c in two accumulators, added at the end.
+  (func $scores (param $x i32) (param $m i32) (param $rb i32) (param $hb i32) (param $jlo i32) (param $jhi i32)
+    (param $out i32) (param $sv v128)
+    (local $j i32) (local $xp i32) (local $end i32) (local $mp i32) (local $xs v128)
+    (local $a v128) (local $a2 v128) (local $b v128) (local $b2 v128)
     (local.set $end (i32.add (local.get $x) (local.get $hb)))
-    (block $done
-      (loop $next
-        (br_if $done (i32.ge_u (local.get $x) (local.get $end)))
-        (local.set $a (f32x4.add (local.get $a) (f32x4.mul (v128.load32_splat (local.get $x)) (v128.load (local.get $m)))))
-        (local.set $b (f32x4.add (local.get $b) (f32x4.mul (v128.load32_splat offset=4 (local.get $x)) (v128.load (i32.add (local.get $m) (local.get $rb))))))
-        (local.set $a (f32x4.add (local.get $a) (f32x4.mul (v128.load32_splat offset=8 (local.get $x)) (v128.load (i32.add (local.get $m) (local.get $rb2))))))
-        (local.set $b (f32x4.add (local.get $b) (f32x4.mul (v128.load32_splat offset=12 (local.get $x)) (v128.load (i32.add (local.get $m) (local.get $rb3))))))
-        (local.set $x (i32.add (local.get $x) (i32.const 16)))
-        (local.set $m (i32.add (local.get $m) (local.get $rb4)))
-        (br $next)))
-    (f32x4.add (local.get $a) (local.get $b)))
+    (local.set $j (local.get $jlo))
+    (block $j_done (loop $j_loop
+      (br_if $j_done (i32.ge_u (local.get $j) (local.get $jhi)))
+      (local.set $xp (local.get $x))
+      (local.set $mp (i32.add (local.get $m) (i32.shl (local.get $j) (i32.const 2))))
+      (local.set $a (v128.const i32x4 0 0 0 0))
+      (local.set $a2 (v128.const i32x4 0 0 0 0))
+      (if (i32.lt_u (i32.add (local.get $j) (i32.const 4)) (local.get $jhi))
+        (then
+          (local.set $b (v128.const i32x4 0 0 0 0))
+          (local.set $b2 (v128.const i32x4 0 0 0 0))
+          (loop $pair
+            (local.set $xs (v128.load32_splat (local.get $xp)))
+            (local.set $a (f32x4.add (local.get $a) (f32x4.mul (local.get $xs) (v128.load (local.get $mp)))))
+            (local.set $b (f32x4.add (local.get $b) (f32x4.mul (local.get $xs) (v128.load offset=16 (local.get $mp)))))
+            (local.set $mp (i32.add (local.get $mp) (local.get $rb)))
+            (local.set $xs (v128.load32_splat offset=4 (local.get $xp)))
+            (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (local.get $xs) (v128.load (local.get $mp)))))
+            (local.set $b2 (f32x4.add (local.get $b2) (f32x4.mul (local.get $xs) (v128.load offset=16 (local.get $mp)))))
+            (local.set $mp (i32.add (local.get $mp) (local.get $rb)))
+            (local.set $xp (i32.add (local.get $xp) (i32.const 8)))
+            (br_if $pair (i32.lt_u (local.get $xp) (local.get $end))))
+          (v128.store (i32.add (local.get $out) (i32.shl (local.get $j) (i32.const 2)))
+            (f32x4.mul (local.get $sv) (f32x4.add (local.get $a) (local.get $a2))))
+          (v128.store offset=16 (i32.add (local.get $out) (i32.shl (local.get $j) (i32.const 2)))
+            (f32x4.mul (local.get $sv) (f32x4.add (local.get $b) (local.get $b2))))
+          (local.set $j (i32.add (local.get $j) (i32.const 8))))
+        (else
+          (loop $single
+            (local.set $a (f32x4.add (local.get $a) (f32x4.mul (v128.load32_splat (local.get $xp)) (v128.load (local.get $mp)))))
+            (local.set $mp (i32.add (local.get $mp) (local.get $rb)))
+            (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (v128.load32_splat offset=4 (local.get $xp)) (v128.load (local.get $mp)))))
+            (local.set $mp (i32.add (local.get $mp) (local.get $rb)))
+            (local.set $xp (i32.add (local.get $xp) (i32.const 8)))
+            (br_if $single (i32.lt_u (local.get $xp) (local.get $end))))
+          (v128.store (i32.add (local.get $out) (i32.shl (local.get $j) (i32.const 2)))
+            (f32x4.mul (local.get $sv) (f32x4.add (local.get $a) (local.get $a2))))
+          (local.set $j (i32.add (local.get $j) (i32.const 4)))))
+      (br $j_loop))))
 
   ;; Transposes T rows of hd floats (row j at src + j·stride bytes) into dst [hd, Tp]:
-  ;; dst[c·Tp + j] = row_j[c]. Columns [T, Tp) are left alone (see $zero_cols).
+  ;; dst[c·Tp + j] = row_j[c], in 4×4 tiles by shuffles (the last T mod 4 rows lane by
+  ;; lane). Columns [T, Tp) are left alone (see $zero_cols).
   (func $transpose (param $src i32) (param $stride i32) (param $T i32) (param $hd i32) (param $dst i32) (param $Tp i32)
-    (local $j i32) (local $c i32) (local $hb i32) (local $tb i32) (local $tb4 i32) (local $p i32) (local $v v128)
+    (local $j i32) (local $c i32) (local $hb i32) (local $tb i32) (local $tb4 i32) (local $p i32) (local $s i32) (local $T4 i32)
+    (local $v v128) (local $r0 v128) (local $r1 v128) (local $r2 v128) (local $r3 v128) (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
     (local.set $hb (i32.shl (local.get $hd) (i32.const 2)))
     (local.set $tb (i32.shl (local.get $Tp) (i32.const 2)))
     (local.set $tb4 (i32.shl (local.get $tb) (i32.const 2)))
+    (local.set $T4 (i32.and (local.get $T) (i32.const -4)))
+    (block $q_done (loop $q_loop
+      (br_if $q_done (i32.ge_u (local.get $j) (local.get $T4)))
+      (local.set $p (i32.add (local.get $dst) (i32.shl (local.get $j) (i32.const 2))))
+      (local.set $s (local.get $src))
+      (local.set $c (i32.const 0))
+      (block $c_done (loop $c_loop
+        (br_if $c_done (i32.ge_u (local.get $c) (local.get $hb)))
+        (local.set $r0 (v128.load (local.get $s)))
+        (local.set $r1 (v128.load (i32.add (local.get $s) (local.get $stride))))
+        (local.set $r2 (v128.load (i32.add (local.get $s) (i32.shl (local.get $stride) (i32.const 1)))))
+        (local.set $r3 (v128.load (i32.add (local.get $s) (i32.mul (local.get $stride) (i32.const 3)))))
+        (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r0) (local.get $r1)))
+        (local.set $t1 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r2) (local.get $r3)))
+        (local.set $t2 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r0) (local.get $r1)))
+        (local.set $t3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r2) (local.get $r3)))
+        (v128.store (local.get $p) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t1)))
+        (v128.store (i32.add (local.get $p) (local.get $tb)) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t1)))
+        (v128.store (i32.add (local.get $p) (i32.shl (local.get $tb) (i32.const 1))) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t2) (local.get $t3)))
+        (v128.store (i32.add (local.get $p) (i32.mul (local.get $tb) (i32.const 3))) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t2) (local.get $t3)))
+        (local.set $p (i32.add (local.get $p) (local.get $tb4)))
+        (local.set $s (i32.add (local.get $s) (i32.const 16)))
+        (local.set $c (i32.add (local.get $c) (i32.const 16)))
+        (br $c_loop)))
+      (local.set $src (i32.add (local.get $src) (i32.shl (local.get $stride) (i32.const 2))))
+      (local.set $j (i32.add (local.get $j) (i32.const 4)))
+      (br $q_loop)))
     (block $j_done (loop $j_loop
       (br_if $j_done (i32.ge_u (local.get $j) (local.get $T)))
       (local.set $p (i32.add (local.get $dst) (i32.shl (local.get $j) (i32.const 2))))
@@ -95,47 +152,62 @@
       (local.set $r (i32.add (local.get $r) (i32.const 1)))
       (br $r_loop))))
 
-  ;; out[c] = Σ_{j<m} w[j]·x_j[c] for c < hd (x_j at x + j·stride bytes; hb = 4·hd, a
-  ;; multiple of 16; m ≥ 1). Each lane sums over j in order; two column chunks per sweep
-  ;; share w[j]'s broadcast and give two independent chains.
-  (func $wsum (param $w i32) (param $x i32) (param $stride i32) (param $m i32) (param $hb i32) (param $out i32)
-    (local $c i32) (local $j i32) (local $a v128) (local $b v128) (local $wj v128) (local $wp i32) (local $xp i32)
+  ;; out[c] = Σ_{j<m} w_j·x_j[c] for c < hd (w_j at w + j·ws, x_j at x + j·xs, in bytes;
+  ;; hb = 4·hd, a multiple of 16; m ≥ 1). Each lane sums over j in order. Four column
+  ;; chunks per sweep (then two, then one) share w_j's broadcast and give independent chains.
+  (func $wsum (param $w i32) (param $ws i32) (param $x i32) (param $xs i32) (param $m i32) (param $hb i32) (param $out i32)
+    (local $c i32) (local $j i32) (local $a v128) (local $b v128) (local $a2 v128) (local $b2 v128) (local $wj v128)
+    (local $wp i32) (local $xp i32) (local $left i32)
     (block $c_done (loop $c_loop
-      (br_if $c_done (i32.ge_u (local.get $c) (local.get $hb)))
+      (local.set $left (i32.sub (local.get $hb) (local.get $c)))
+      (br_if $c_done (i32.eqz (local.get $left)))
       (local.set $a (v128.const i32x4 0 0 0 0))
       (local.set $b (v128.const i32x4 0 0 0 0))
+      (local.set $a2 (v128.const i32x4 0 0 0 0))
+      (local.set $b2 (v128.const i32x4 0 0 0 0))
       (local.set $wp (local.get $w))
       (local.set $xp (i32.add (local.get $x) (local.get $c)))
       (local.set $j (local.get $m))
-      (if (i32.lt_u (i32.add (local.get $c) (i32.const 16)) (local.get $hb))
+      (if (i32.ge_u (local.get $left) (i32.const 64))
         (then
-          (loop $pair
+          (loop $quad
             (local.set $wj (v128.load32_splat (local.get $wp)))
             (local.set $a (f32x4.add (local.get $a) (f32x4.mul (local.get $wj) (v128.load (local.get $xp)))))
             (local.set $b (f32x4.add (local.get $b) (f32x4.mul (local.get $wj) (v128.load offset=16 (local.get $xp)))))
-            (local.set $wp (i32.add (local.get $wp) (i32.const 4)))
-            (local.set $xp (i32.add (local.get $xp) (local.get $stride)))
+            (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (local.get $wj) (v128.load offset=32 (local.get $xp)))))
+            (local.set $b2 (f32x4.add (local.get $b2) (f32x4.mul (local.get $wj) (v128.load offset=48 (local.get $xp)))))
+            (local.set $wp (i32.add (local.get $wp) (local.get $ws)))
+            (local.set $xp (i32.add (local.get $xp) (local.get $xs)))
             (local.set $j (i32.sub (local.get $j) (i32.const 1)))
-            (br_if $pair (local.get $j)))
+            (br_if $quad (local.get $j)))
           (v128.store (i32.add (local.get $out) (local.get $c)) (local.get $a))
           (v128.store offset=16 (i32.add (local.get $out) (local.get $c)) (local.get $b))
-          (local.set $c (i32.add (local.get $c) (i32.const 32))))
-        (else
-          (loop $single
-            (local.set $a (f32x4.add (local.get $a) (f32x4.mul (v128.load32_splat (local.get $wp)) (v128.load (local.get $xp)))))
-            (local.set $wp (i32.add (local.get $wp) (i32.const 4)))
-            (local.set $xp (i32.add (local.get $xp) (local.get $stride)))
-            (local.set $j (i32.sub (local.get $j) (i32.const 1)))
-            (br_if $single (local.get $j)))
-          (v128.store (i32.add (local.get $out) (local.get $c)) (local.get $a))
-          (local.set $c (i32.add (local.get $c) (i32.const 16)))))
+          (v128.store offset=32 (i32.add (local.get $out) (local.get $c)) (local.get $a2))
+          (v128.store offset=48 (i32.add (local.get $out) (local.get $c)) (local.get $b2))
+          (local.set $c (i32.add (local.get $c) (i32.const 64))))
+        (else (if (i32.ge_u (local.get $left) (i32.const 32))
+          (then
+            (loop $pair
+              (local.set $wj (v128.load32_splat (local.get $wp)))
+              (local.set $a (f32x4.add (local.get $a) (f32x4.mul (local.get $wj) (v128.load (local.get $xp)))))
+              (local.set $b (f32x4.add (local.get $b) (f32x4.mul (local.get $wj) (v128.load offset=16 (local.get $xp)))))
+              (local.set $wp (i32.add (local.get $wp) (local.get $ws)))
+              (local.set $xp (i32.add (local.get $xp) (local.get $xs)))
+              (local.set $j (i32.sub (local.get $j) (i32.const 1)))
+              (br_if $pair (local.get $j)))
+            (v128.store (i32.add (local.get $out) (local.get $c)) (local.get $a))
+            (v128.store offset=16 (i32.add (local.get $out) (local.get $c)) (local.get $b))
+            (local.set $c (i32.add (local.get $c) (i32.const 32))))
+          (else
+            (loop $single
+              (local.set $a (f32x4.add (local.get $a) (f32x4.mul (v128.load32_splat (local.get $wp)) (v128.load (local.get $xp)))))
+              (local.set $wp (i32.add (local.get $wp) (local.get $ws)))
+              (local.set $xp (i32.add (local.get $xp) (local.get $xs)))
+              (local.set $j (i32.sub (local.get $j) (i32.const 1)))
+              (br_if $single (local.get $j)))
+            (v128.store (i32.add (local.get $out) (local.get $c)) (local.get $a))
+            (local.set $c (i32.add (local.get $c) (i32.const 16)))))))
       (br $c_loop))))
-
-  ;; Lanes of the block of four keys from j that lie in [lo, t] (lov, tv: splats of lo and t).
-  (func $visible (param $j i32) (param $lov v128) (param $tv v128) (result v128)
-    (local $jv v128)
-    (local.set $jv (i32x4.add (i32x4.splat (local.get $j)) (v128.const i32x4 0 1 2 3)))
-    (v128.and (i32x4.ge_s (local.get $jv) (local.get $lov)) (i32x4.le_s (local.get $jv) (local.get $tv))))
 
   ;; exp of four floats (Cephes' expf): x clamped to [-87, 88], x = n·ln2 + r with
   ;; |r| ≤ ln2/2, a degree-6 polynomial for e^r, times 2^n built in the exponent bits.
@@ -369,6 +441,56 @@
         (local.set $r (i32.add (local.get $r) (i32.const 8)))
         (br $blocks))))
 
+  ;; The softmax numerators of a row of scores at p over the blocks of four keys [jlo, jhi)
+  ;; (multiples of 4): e_j = exp(s_j − max) for the visible j in [lo, t] (max over those),
+  ;; 0 on the other lanes of the blocks (whatever they held). Returns Σ e. The body of
+  ;; $exp4 is inlined: V8 (Node 20) does not inline wasm calls, and a call per block of
+  ;; four passing v128 values cost ~5 % of the forward.
+  (func $softmax_row (param $p i32) (param $jlo i32) (param $jhi i32) (param $lo i32) (param $t i32) (result f32)
+    (local $j i32) (local $a i32) (local $lov v128) (local $tv v128) (local $jv v128) (local $mx v128) (local $max v128)
+    (local $sum v128) (local $x v128) (local $n v128) (local $r v128) (local $q v128)
+    (local.set $lov (i32x4.splat (local.get $lo)))
+    (local.set $tv (i32x4.splat (local.get $t)))
+    (local.set $mx (f32x4.splat (f32.const -inf)))
+    (local.set $j (local.get $jlo))
+    (block $m_done (loop $m_loop
+      (br_if $m_done (i32.ge_u (local.get $j) (local.get $jhi)))
+      (local.set $jv (i32x4.add (i32x4.splat (local.get $j)) (v128.const i32x4 0 1 2 3)))
+      (local.set $mx (f32x4.max (local.get $mx)
+        (v128.bitselect (v128.load (i32.add (local.get $p) (i32.shl (local.get $j) (i32.const 2)))) (f32x4.splat (f32.const -inf))
+          (v128.and (i32x4.ge_s (local.get $jv) (local.get $lov)) (i32x4.le_s (local.get $jv) (local.get $tv))))))
+      (local.set $j (i32.add (local.get $j) (i32.const 4)))
+      (br $m_loop)))
+    (local.set $max (f32x4.splat (call $hmax (local.get $mx))))
+    (local.set $j (local.get $jlo))
+    (block $e_done (loop $e_loop
+      (br_if $e_done (i32.ge_u (local.get $j) (local.get $jhi)))
+      (local.set $a (i32.add (local.get $p) (i32.shl (local.get $j) (i32.const 2))))
+      ;; x = s − max; then $exp4's body
+      (local.set $x (f32x4.sub (v128.load (local.get $a)) (local.get $max)))
+      (local.set $x (f32x4.min (f32x4.max (local.get $x) (f32x4.splat (f32.const -87))) (f32x4.splat (f32.const 88))))
+      (local.set $n (f32x4.nearest (f32x4.mul (local.get $x) (f32x4.splat (f32.const 1.44269504088896341)))))
+      (local.set $r (f32x4.sub (f32x4.sub (local.get $x) (f32x4.mul (local.get $n) (f32x4.splat (f32.const 0.693359375))))
+                               (f32x4.mul (local.get $n) (f32x4.splat (f32.const -2.12194440e-4)))))
+      (local.set $q (f32x4.splat (f32.const 1.9875691500e-4)))
+      (local.set $q (f32x4.add (f32x4.mul (local.get $q) (local.get $r)) (f32x4.splat (f32.const 1.3981999507e-3))))
+      (local.set $q (f32x4.add (f32x4.mul (local.get $q) (local.get $r)) (f32x4.splat (f32.const 8.3334519073e-3))))
+      (local.set $q (f32x4.add (f32x4.mul (local.get $q) (local.get $r)) (f32x4.splat (f32.const 4.1665795894e-2))))
+      (local.set $q (f32x4.add (f32x4.mul (local.get $q) (local.get $r)) (f32x4.splat (f32.const 1.6666665459e-1))))
+      (local.set $q (f32x4.add (f32x4.mul (local.get $q) (local.get $r)) (f32x4.splat (f32.const 5.0000001201e-1))))
+      (local.set $q (f32x4.add (f32x4.add (f32x4.mul (local.get $q) (f32x4.mul (local.get $r) (local.get $r))) (local.get $r))
+                               (f32x4.splat (f32.const 1))))
+      (local.set $x (f32x4.mul (local.get $q)
+        (i32x4.shl (i32x4.add (i32x4.trunc_sat_f32x4_s (local.get $n)) (i32x4.splat (i32.const 127))) (i32.const 23))))
+      ;; masked to the visible lanes
+      (local.set $jv (i32x4.add (i32x4.splat (local.get $j)) (v128.const i32x4 0 1 2 3)))
+      (local.set $x (v128.and (local.get $x) (v128.and (i32x4.ge_s (local.get $jv) (local.get $lov)) (i32x4.le_s (local.get $jv) (local.get $tv)))))
+      (v128.store (local.get $a) (local.get $x))
+      (local.set $sum (f32x4.add (local.get $sum) (local.get $x)))
+      (local.set $j (i32.add (local.get $j) (i32.const 4)))
+      (br $e_loop)))
+    (call $hsum (local.get $sum)))
+
   ;; Causal multi-head attention over qkv [n·T, 3d] ([q | k | v], heads of hd columns):
   ;; probs [n, H, T, Tp] (Tp = T rounded up to 4; zeros where masked) and the heads'
   ;; outputs, concatenated, into attn [n·T, d]. Row i's position t sees keys j in
@@ -382,8 +504,7 @@
     (local $i i32) (local $h i32) (local $t i32) (local $j i32) (local $lo i32) (local $start i32)
     (local $Tp i32) (local $tb i32) (local $ld i32) (local $ld3 i32) (local $d i32) (local $hb i32)
     (local $qbase i32) (local $pbase i32) (local $obase i32) (local $qt i32) (local $prow i32)
-    (local $jlo i32) (local $jhi i32) (local $p i32) (local $lov v128) (local $tv v128) (local $sv v128)
-    (local $s v128) (local $mx v128) (local $max v128) (local $sum v128) (local $e v128) (local $mask v128) (local $inv v128)
+    (local $jlo i32) (local $jhi i32) (local $p i32) (local $sv v128) (local $inv v128)
     (local.set $Tp (i32.and (i32.add (local.get $T) (i32.const 3)) (i32.const -4)))
     (local.set $tb (i32.shl (local.get $Tp) (i32.const 2)))
     (local.set $d (i32.mul (local.get $H) (local.get $hd)))
@@ -411,35 +532,11 @@
           ;; the blocks of four keys [jlo, jhi) that hold the visible ones; lanes outside [lo, t] are masked
           (local.set $jlo (i32.and (local.get $lo) (i32.const -4)))
           (local.set $jhi (i32.and (i32.add (local.get $t) (i32.const 4)) (i32.const -4)))
-          (local.set $lov (i32x4.splat (local.get $lo)))
-          (local.set $tv (i32x4.splat (local.get $t)))
-          ;; scores, and their max over the visible lanes
-          (local.set $mx (f32x4.splat (f32.const -inf)))
-          (local.set $j (local.get $jlo))
-          (block $j_done (loop $j_loop
-            (br_if $j_done (i32.ge_u (local.get $j) (local.get $jhi)))
-            (local.set $s (f32x4.mul (local.get $sv)
-              (call $dot4 (local.get $qt) (i32.add (local.get $pscratch) (i32.shl (local.get $j) (i32.const 2))) (local.get $tb) (local.get $hb))))
-            (v128.store (i32.add (local.get $prow) (i32.shl (local.get $j) (i32.const 2))) (local.get $s))
-            (local.set $mask (call $visible (local.get $j) (local.get $lov) (local.get $tv)))
-            (local.set $mx (f32x4.max (local.get $mx) (v128.bitselect (local.get $s) (f32x4.splat (f32.const -inf)) (local.get $mask))))
-            (local.set $j (i32.add (local.get $j) (i32.const 4)))
-            (br $j_loop)))
-          ;; exp(s − max) on the visible lanes, 0 elsewhere
-          (local.set $max (f32x4.splat (call $hmax (local.get $mx))))
-          (local.set $sum (v128.const i32x4 0 0 0 0))
-          (local.set $j (local.get $jlo))
-          (block $e_done (loop $e_loop
-            (br_if $e_done (i32.ge_u (local.get $j) (local.get $jhi)))
-            (local.set $p (i32.add (local.get $prow) (i32.shl (local.get $j) (i32.const 2))))
-            (local.set $e (v128.and (call $visible (local.get $j) (local.get $lov) (local.get $tv))
-              (call $exp4 (f32x4.sub (v128.load (local.get $p)) (local.get $max)))))
-            (v128.store (local.get $p) (local.get $e))
-            (local.set $sum (f32x4.add (local.get $sum) (local.get $e)))
-            (local.set $j (i32.add (local.get $j) (i32.const 4)))
-            (br $e_loop)))
+          ;; scores, then their softmax numerators (0 on the masked lanes) and Σ
+          (call $scores (local.get $qt) (local.get $pscratch) (local.get $tb) (local.get $hb) (local.get $jlo) (local.get $jhi) (local.get $prow) (local.get $sv))
+          (local.set $inv (f32x4.splat (f32.div (f32.const 1)
+            (call $softmax_row (local.get $prow) (local.get $jlo) (local.get $jhi) (local.get $lo) (local.get $t)))))
           ;; normalise; the blocks without visible keys become 0
-          (local.set $inv (f32x4.splat (f32.div (f32.const 1) (call $hsum (local.get $sum)))))
           (local.set $j (i32.const 0))
           (block $n_done (loop $n_loop
             (br_if $n_done (i32.ge_u (local.get $j) (local.get $Tp)))
@@ -451,7 +548,7 @@
             (local.set $j (i32.add (local.get $j) (i32.const 4)))
             (br $n_loop)))
           ;; o_t = Σ_j p_j·v_j over the visible j
-          (call $wsum (i32.add (local.get $prow) (i32.shl (local.get $lo) (i32.const 2)))
+          (call $wsum (i32.add (local.get $prow) (i32.shl (local.get $lo) (i32.const 2))) (i32.const 4)
             (i32.add (i32.add (local.get $qbase) (i32.shl (local.get $ld) (i32.const 1))) (i32.mul (local.get $lo) (local.get $ld3)))
             (local.get $ld3) (i32.add (i32.sub (local.get $t) (local.get $lo)) (i32.const 1)) (local.get $hb)
             (i32.add (local.get $obase) (i32.mul (local.get $t) (local.get $ld))))
@@ -467,9 +564,9 @@
   ;;   dP_tj = dO_t·v_j,  dS_tj = scale·P_tj(dP_tj − Σ_j P_tj dP_tj),
   ;;   dQ_t = Σ_j dS_tj k_j,  dK_j = Σ_t dS_tj q_t,  dV_j = Σ_t P_tj dO_t.
   ;; The first pass (per query t) keeps dS [T, Tp] in pscratch and writes dQ; the second
-  ;; (per key j) sums dK_j and dV_j in registers. dP comes four keys at a time from Vᵀ
-  ;; [hd, Tp], transposed per (row, head) into pscratch after dS. pscratch: room for
-  ;; (T + hd)·Tp floats.
+  ;; (per key j) sums dK_j and dV_j down the columns of dS and P. dP comes four keys at a
+  ;; time from Vᵀ [hd, Tp], transposed per (row, head) into pscratch after dS. pscratch:
+  ;; room for (T + hd)·Tp floats.
   (func (export "attention_back")
     (param $pqkv i32) (param $pprobs i32) (param $pdattn i32) (param $pdqkv i32) (param $pscratch i32)
     (param $n i32) (param $T i32) (param $H i32) (param $hd i32) (param $pstarts i32) (param $scale f32)
@@ -477,8 +574,7 @@
     (local $Tp i32) (local $tb i32) (local $ld i32) (local $ld3 i32) (local $d i32) (local $hb i32)
     (local $qbase i32) (local $dbase i32) (local $pbase i32) (local $obase i32) (local $pvt i32)
     (local $qt i32) (local $dot_t i32) (local $prow i32) (local $srow i32) (local $jlo i32) (local $jhi i32)
-    (local $sv v128) (local $dp v128) (local $dotv v128) (local $dot v128)
-    (local $c i32) (local $acc v128) (local $acc2 v128) (local $kp i32) (local $op i32) (local $w i32)
+    (local $sv v128) (local $dotv v128) (local $dot v128) (local $w i32)
     (local.set $Tp (i32.and (i32.add (local.get $T) (i32.const 3)) (i32.const -4)))
     (local.set $tb (i32.shl (local.get $Tp) (i32.const 2)))
     (local.set $d (i32.mul (local.get $H) (local.get $hd)))
@@ -514,11 +610,11 @@
           ;; (P is 0 on the masked lanes, whose dP are finite: real values or Vᵀ's zero columns)
           (local.set $dotv (v128.const i32x4 0 0 0 0))
           (local.set $j (local.get $jlo))
+          (call $scores (local.get $dot_t) (local.get $pvt) (local.get $tb) (local.get $hb) (local.get $jlo) (local.get $jhi) (local.get $srow) (f32x4.splat (f32.const 1)))
           (block $j1 (loop $l1
             (br_if $j1 (i32.ge_u (local.get $j) (local.get $jhi)))
-            (local.set $dp (call $dot4 (local.get $dot_t) (i32.add (local.get $pvt) (i32.shl (local.get $j) (i32.const 2))) (local.get $tb) (local.get $hb)))
-            (v128.store (i32.add (local.get $srow) (i32.shl (local.get $j) (i32.const 2))) (local.get $dp))
-            (local.set $dotv (f32x4.add (local.get $dotv) (f32x4.mul (v128.load (i32.add (local.get $prow) (i32.shl (local.get $j) (i32.const 2)))) (local.get $dp))))
+            (local.set $dotv (f32x4.add (local.get $dotv) (f32x4.mul (v128.load (i32.add (local.get $prow) (i32.shl (local.get $j) (i32.const 2))))
+              (v128.load (i32.add (local.get $srow) (i32.shl (local.get $j) (i32.const 2)))))))
             (local.set $j (i32.add (local.get $j) (i32.const 4)))
             (br $l1)))
           ;; dS = scale·P·(dP − Σ P dP) on those blocks (0 on the masked lanes), 0 on the others
@@ -536,7 +632,7 @@
             (local.set $j (i32.add (local.get $j) (i32.const 4)))
             (br $l2)))
           ;; dQ_t = Σ_j dS_tj k_j over the visible j
-          (call $wsum (i32.add (local.get $srow) (i32.shl (local.get $lo) (i32.const 2)))
+          (call $wsum (i32.add (local.get $srow) (i32.shl (local.get $lo) (i32.const 2))) (i32.const 4)
             (i32.add (i32.add (local.get $qbase) (local.get $ld)) (i32.mul (local.get $lo) (local.get $ld3)))
             (local.get $ld3) (i32.add (i32.sub (local.get $t) (local.get $lo)) (i32.const 1)) (local.get $hb)
             (i32.add (local.get $dbase) (i32.mul (local.get $t) (local.get $ld3))))
@@ -547,30 +643,15 @@
         (local.set $j (i32.const 0))
         (block $jj_done (loop $jj_loop
           (br_if $jj_done (i32.ge_u (local.get $j) (local.get $T)))
-          (local.set $c (i32.const 0))
-          (block $c2_done (loop $c2_loop
-            (br_if $c2_done (i32.ge_u (local.get $c) (local.get $hb)))
-            (local.set $acc (v128.const i32x4 0 0 0 0))
-            (local.set $acc2 (v128.const i32x4 0 0 0 0))
-            (local.set $kp (i32.add (i32.add (local.get $qbase) (i32.mul (local.get $j) (local.get $ld3))) (local.get $c)))
-            (local.set $op (i32.add (i32.add (local.get $obase) (i32.mul (local.get $j) (local.get $ld))) (local.get $c)))
-            (local.set $w (i32.shl (i32.add (i32.mul (local.get $j) (local.get $Tp)) (local.get $j)) (i32.const 2)))
-            (local.set $t (local.get $j))
-            (block $tt_done (loop $tt_loop
-              (br_if $tt_done (i32.ge_u (local.get $t) (local.get $T)))
-              (local.set $acc (f32x4.add (local.get $acc)
-                (f32x4.mul (v128.load32_splat (i32.add (local.get $pscratch) (local.get $w))) (v128.load (local.get $kp)))))
-              (local.set $acc2 (f32x4.add (local.get $acc2)
-                (f32x4.mul (v128.load32_splat (i32.add (local.get $pbase) (local.get $w))) (v128.load (local.get $op)))))
-              (local.set $kp (i32.add (local.get $kp) (local.get $ld3)))
-              (local.set $op (i32.add (local.get $op) (local.get $ld)))
-              (local.set $w (i32.add (local.get $w) (local.get $tb)))
-              (local.set $t (i32.add (local.get $t) (i32.const 1)))
-              (br $tt_loop)))
-            (v128.store (i32.add (i32.add (i32.add (local.get $dbase) (local.get $ld)) (i32.mul (local.get $j) (local.get $ld3))) (local.get $c)) (local.get $acc))
-            (v128.store (i32.add (i32.add (i32.add (local.get $dbase) (i32.shl (local.get $ld) (i32.const 1))) (i32.mul (local.get $j) (local.get $ld3))) (local.get $c)) (local.get $acc2))
-            (local.set $c (i32.add (local.get $c) (i32.const 16)))
-            (br $c2_loop)))
+          (local.set $w (i32.shl (i32.add (i32.mul (local.get $j) (local.get $Tp)) (local.get $j)) (i32.const 2)))
+          (call $wsum (i32.add (local.get $pscratch) (local.get $w)) (local.get $tb)
+            (i32.add (local.get $qbase) (i32.mul (local.get $j) (local.get $ld3))) (local.get $ld3)
+            (i32.sub (local.get $T) (local.get $j)) (local.get $hb)
+            (i32.add (i32.add (local.get $dbase) (local.get $ld)) (i32.mul (local.get $j) (local.get $ld3))))
+          (call $wsum (i32.add (local.get $pbase) (local.get $w)) (local.get $tb)
+            (i32.add (local.get $obase) (i32.mul (local.get $j) (local.get $ld))) (local.get $ld)
+            (i32.sub (local.get $T) (local.get $j)) (local.get $hb)
+            (i32.add (i32.add (local.get $dbase) (i32.shl (local.get $ld) (i32.const 1))) (i32.mul (local.get $j) (local.get $ld3))))
           (local.set $j (i32.add (local.get $j) (i32.const 1)))
           (br $jj_loop)))
         (local.set $h (i32.add (local.get $h) (i32.const 1)))
@@ -588,22 +669,18 @@
     (param $n i32) (param $H i32) (param $hd i32) (param $C i32) (param $t i32) (param $pstarts i32) (param $scale f32)
     (local $i i32) (local $h i32) (local $j i32) (local $lo i32) (local $start i32) (local $d i32) (local $hb i32)
     (local $q i32) (local $kbase i32) (local $vbase i32) (local $c i32) (local $Cp i32) (local $cb i32) (local $kp i32)
-    (local $lov v128) (local $tv v128) (local $sv v128) (local $s v128) (local $mx v128) (local $max v128) (local $v v128)
-    (local $sum v128) (local $e v128) (local $inv v128) (local $acc v128) (local $vp i32) (local $jlo i32)
-    (local $end i32)
+    (local $sv v128) (local $v v128) (local $inv v128) (local $vp i32) (local $jlo i32) (local $end i32)
     (local.set $d (i32.mul (local.get $H) (local.get $hd)))
     (local.set $hb (i32.shl (local.get $hd) (i32.const 2)))
     (local.set $Cp (i32.and (i32.add (local.get $C) (i32.const 3)) (i32.const -4)))
     (local.set $cb (i32.shl (local.get $Cp) (i32.const 2)))
     (local.set $end (i32.and (i32.add (local.get $t) (i32.const 4)) (i32.const -4)))
-    (local.set $tv (i32x4.splat (local.get $t)))
     (local.set $sv (f32x4.splat (local.get $scale)))
     (block $i_done (loop $i_loop
       (br_if $i_done (i32.ge_u (local.get $i) (local.get $n)))
       (local.set $start (i32.load (i32.add (local.get $pstarts) (i32.shl (local.get $i) (i32.const 2)))))
       (local.set $lo (select (local.get $start) (local.get $t) (i32.ge_u (local.get $t) (local.get $start))))
       (local.set $jlo (i32.and (local.get $lo) (i32.const -4)))
-      (local.set $lov (i32x4.splat (local.get $lo)))
       (local.set $h (i32.const 0))
       (block $h_done (loop $h_loop
         (br_if $h_done (i32.ge_u (local.get $h) (local.get $H)))
@@ -626,48 +703,20 @@
             (v128.load (i32.add (i32.add (local.get $q) (i32.shl (local.get $d) (i32.const 3))) (local.get $c))))
           (local.set $c (i32.add (local.get $c) (i32.const 16)))
           (br $w_loop)))
-        ;; scores over the blocks of four keys [jlo, end) holding the visible ones, and their
-        ;; max over the visible lanes (the others may hold anything: they are masked)
-        (local.set $mx (f32x4.splat (f32.const -inf)))
-        (local.set $j (local.get $jlo))
-        (block $j_done (loop $j_loop
-          (br_if $j_done (i32.ge_u (local.get $j) (local.get $end)))
-          (local.set $s (f32x4.mul (local.get $sv)
-            (call $dot4 (local.get $q) (i32.add (local.get $kbase) (i32.shl (local.get $j) (i32.const 2))) (local.get $cb) (local.get $hb))))
-          (v128.store (i32.add (local.get $pscratch) (i32.shl (local.get $j) (i32.const 2))) (local.get $s))
-          (local.set $mx (f32x4.max (local.get $mx)
-            (v128.bitselect (local.get $s) (f32x4.splat (f32.const -inf)) (call $visible (local.get $j) (local.get $lov) (local.get $tv)))))
-          (local.set $j (i32.add (local.get $j) (i32.const 4)))
-          (br $j_loop)))
-        ;; softmax over [lo, t] (masked lanes become 0)
-        (local.set $max (f32x4.splat (call $hmax (local.get $mx))))
-        (local.set $sum (v128.const i32x4 0 0 0 0))
-        (local.set $j (local.get $jlo))
-        (block $e_done (loop $e_loop
-          (br_if $e_done (i32.ge_u (local.get $j) (local.get $end)))
-          (local.set $e (v128.and (call $visible (local.get $j) (local.get $lov) (local.get $tv))
-            (call $exp4 (f32x4.sub (v128.load (i32.add (local.get $pscratch) (i32.shl (local.get $j) (i32.const 2)))) (local.get $max)))))
-          (v128.store (i32.add (local.get $pscratch) (i32.shl (local.get $j) (i32.const 2))) (local.get $e))
-          (local.set $sum (f32x4.add (local.get $sum) (local.get $e)))
-          (local.set $j (i32.add (local.get $j) (i32.const 4)))
-          (br $e_loop)))
-        (local.set $inv (f32x4.splat (f32.div (f32.const 1) (call $hsum (local.get $sum)))))
+        ;; scores over the blocks of four keys [jlo, end) holding the visible ones (the other
+        ;; lanes may hold anything), then their softmax numerators over [lo, t] and Σ
+        (call $scores (local.get $q) (local.get $kbase) (local.get $cb) (local.get $hb) (local.get $jlo) (local.get $end) (local.get $pscratch) (local.get $sv))
+        (local.set $inv (f32x4.splat (f32.div (f32.const 1)
+          (call $softmax_row (local.get $pscratch) (local.get $jlo) (local.get $end) (local.get $lo) (local.get $t)))))
         ;; out = Σ_j p_j v_j (p_j = e_j / Σ e)
+        (local.set $vp (i32.add (local.get $pattn) (i32.shl (i32.add (i32.mul (local.get $i) (local.get $d)) (i32.mul (local.get $h) (local.get $hd))) (i32.const 2))))
+        (call $wsum (i32.add (local.get $pscratch) (i32.shl (local.get $lo) (i32.const 2))) (i32.const 4)
+          (i32.add (local.get $vbase) (i32.mul (local.get $lo) (local.get $hb))) (local.get $hb)
+          (i32.add (i32.sub (local.get $t) (local.get $lo)) (i32.const 1)) (local.get $hb) (local.get $vp))
         (local.set $c (i32.const 0))
         (block $c_done (loop $c_loop
           (br_if $c_done (i32.ge_u (local.get $c) (local.get $hb)))
-          (local.set $acc (v128.const i32x4 0 0 0 0))
-          (local.set $vp (i32.add (i32.add (local.get $vbase) (i32.mul (local.get $lo) (local.get $hb))) (local.get $c)))
-          (local.set $j (local.get $lo))
-          (block $v_done (loop $v_loop
-            (br_if $v_done (i32.gt_u (local.get $j) (local.get $t)))
-            (local.set $acc (f32x4.add (local.get $acc)
-              (f32x4.mul (v128.load32_splat (i32.add (local.get $pscratch) (i32.shl (local.get $j) (i32.const 2)))) (v128.load (local.get $vp)))))
-            (local.set $vp (i32.add (local.get $vp) (local.get $hb)))
-            (local.set $j (i32.add (local.get $j) (i32.const 1)))
-            (br $v_loop)))
-          (v128.store (i32.add (i32.add (local.get $pattn) (i32.shl (i32.add (i32.mul (local.get $i) (local.get $d)) (i32.mul (local.get $h) (local.get $hd))) (i32.const 2))) (local.get $c))
-            (f32x4.mul (local.get $acc) (local.get $inv)))
+          (v128.store (i32.add (local.get $vp) (local.get $c)) (f32x4.mul (v128.load (i32.add (local.get $vp) (local.get $c))) (local.get $inv)))
           (local.set $c (i32.add (local.get $c) (i32.const 16)))
           (br $c_loop)))
         (local.set $h (i32.add (local.get $h) (i32.const 1)))
