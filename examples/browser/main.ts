@@ -6,14 +6,17 @@ import { createAlgorithm, initBackend, loadPolicy, make, resolveConfig, runItera
 const params = new URLSearchParams(location.search);
 const seed = Number(params.get("seed") ?? 1);
 const iterations = Number(params.get("iterations") ?? 60);
-const backend: BackendName = params.get("backend") === "cpu" ? "cpu" : "wasm";
+/** PPO's backend: auto (the default: refinery's SIMD kernels where the browser has WebAssembly SIMD), kernels, wasm or cpu. */
+const backend = (["auto", "kernels", "wasm", "cpu"] as const).find((b) => b === params.get("backend")) ?? "auto";
+/** The tfjs backend the page starts (loaded policies run on it); PPO switches to tfjs cpu when it trains on the kernels. */
+const tensorBackend: BackendName = backend === "cpu" ? "cpu" : "wasm";
 /** Milliseconds between frames when playing an episode (0: as fast as possible). */
 const frameDelay = Number(params.get("frameDelay") ?? 20);
 
 /** What the page has done, for people (the status line) and for the end-to-end test. */
 const state = {
   phase: "idle" as "idle" | "training" | "trained" | "loading" | "loaded" | "playing" | "error",
-  backend,
+  backend: backend as string,
   /** Mean episode return of each training iteration (NaN when no episode ended). */
   returns: [] as number[],
   /** Episodes played: whose policy, the reset seed, return and length. */
@@ -32,13 +35,16 @@ let algo: Algorithm | null = null;
 let stopRequested = false;
 
 /** The wasm backend fetches its .wasm files from this URL prefix (serve.mjs serves them at /wasm/). */
-const backendReady = initBackend(backend, { wasmPaths: new URL("wasm/", location.href).href });
+const backendReady = initBackend(tensorBackend, { wasmPaths: new URL("wasm/", location.href).href });
 
 async function trainLive(): Promise<void> {
   await backendReady;
   const config = resolveConfig({ algo: "ppo", env: "CartPole-v1", overrides: { seed, backend, totalTimesteps: 512 * iterations, evalEpisodes: 1 } });
   algo?.dispose();
   algo = await createAlgorithm("ppo", config);
+  // "auto" resolved when the algorithm was created: its config says to what.
+  const trainingBackend = String((algo as Algorithm & { config?: { backend?: string } }).config?.backend ?? backend);
+  state.backend = trainingBackend;
   state.phase = "training";
   state.returns = [];
   stopRequested = false;
@@ -53,7 +59,7 @@ async function trainLive(): Promise<void> {
     state.returns.push(row.episodeReturnMean);
     drawCart(lastObs);
     drawChart(state.returns);
-    status(`training (${backend}): iteration ${row.iteration}/${algo.totalIterations}, step ${row.step}, return ${fmt(row.episodeReturnMean)}, ${Math.round(row.sps)} steps/s`);
+    status(`training (${trainingBackend}): iteration ${row.iteration}/${algo.totalIterations}, step ${row.step}, return ${fmt(row.episodeReturnMean)}, ${Math.round(row.sps)} steps/s`);
     await nextFrame();
   }
   state.phase = "trained";

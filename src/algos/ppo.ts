@@ -41,7 +41,22 @@ import { StepCollector, type RolloutBatch } from "../rollout/step_collector.js";
 import { createTrainingVecEnv, findObsNormalizer, makeTrainingEnv, trainingObsNormStats } from "./env_stack.js";
 import type { PPOConfig } from "./ppo_config.js";
 import type { ActingPolicy, Algorithm, IterationMetrics, RolloutHooks } from "./types.js";
-import { setGemmThreads } from "../nn/kernels/simd.js";
+import { setGemmThreads, simdKernelsAvailable } from "../nn/kernels/simd.js";
+
+/** The tensor backends a PPO run computes on once `backend: "auto"` is resolved. */
+export type PPOBackend = "wasm" | "cpu" | "kernels";
+
+/**
+ * PPO's `backend` as a run uses it: `auto` (the default) is `kernels` where refinery's
+ * WebAssembly SIMD kernels run and the policy has kernel gradients (flat features; grid
+ * features' embeddings have none), else `wasm`; an explicit choice stays as it is. A config
+ * from before the key existed (no `backend`) ran on wasm, and still does.
+ */
+export function resolvePpoBackend(config: Pick<PPOConfig, "backend" | "features">): PPOBackend {
+  const b = config.backend as PPOConfig["backend"] | undefined;
+  if (b === "auto") return simdKernelsAvailable() && ActorCritic.kernelGradientsFor(config.features) ? "kernels" : "wasm";
+  return b ?? "wasm";
+}
 
 export class PPO implements Algorithm {
   readonly name = "ppo";
@@ -58,8 +73,12 @@ export class PPO implements Algorithm {
   private iterationsDone = 0;
   private episodes: { return: number; length: number }[] = [];
 
-  /** Use `await PPO.create(config)`: the tensor backend must be ready before networks exist. */
-  private constructor(readonly config: PPOConfig, vec: VectorEnv) {
+  /**
+   * Use `await PPO.create(config)`: the tensor backend must be ready before networks exist.
+   * `config` is the resolved one (its backend never "auto"); `requestedBackend` is what
+   * the caller asked for.
+   */
+  private constructor(readonly config: PPOConfig & { backend: PPOBackend }, vec: VectorEnv, readonly requestedBackend: PPOConfig["backend"]) {
     const c = config;
     this.stepsPerIteration = c.numEnvs * c.numSteps;
     this.totalIterations = Math.max(1, Math.floor(c.totalTimesteps / this.stepsPerIteration));
@@ -88,13 +107,14 @@ export class PPO implements Algorithm {
   }
 
   static async create(config: PPOConfig): Promise<PPO> {
+    const resolved = { ...config, backend: resolvePpoBackend(config) };
     // With the kernels, tfjs only stores the weights (and runs the tape path of policies
     // without typed-array distribution twins): its light cpu backend does.
-    await initBackend(config.backend === "kernels" ? "cpu" : config.backend);
+    await initBackend(resolved.backend === "kernels" ? "cpu" : resolved.backend);
     setGemmThreads(config.kernelThreads);
     const vec = await createTrainingVecEnv(config, config.numEnvs, config);
     try {
-      return new PPO(config, vec);
+      return new PPO(resolved, vec, config.backend);
     } catch (e) {
       vec.close();
       throw e;
@@ -220,7 +240,8 @@ export class PPO implements Algorithm {
   }
 
   /**
-   * `manualStep` on refinery's WebAssembly SIMD kernels (`backend: "kernels"`): the same
+   * `manualStep` on refinery's WebAssembly SIMD kernels (`backend: "kernels"`, or "auto"
+   * resolved to it): the same
    * loss and derivatives, with the networks' forward and backward passes in typed arrays
    * and no tensors but the optimiser's reads and writes of the weights.
    */
@@ -278,6 +299,11 @@ export class PPO implements Algorithm {
     return env;
   }
 
+  /** The config with `backend: "auto"` resolved: what a run directory records, so a resume computes on the same backend. */
+  recordedConfig(): Record<string, unknown> {
+    return { ...this.config };
+  }
+
   saveState(): { json: Record<string, unknown>; arrays: Record<string, Float32Array> } {
     const adam = this.optimizer.getState();
     const arrays: Record<string, Float32Array> = {};
@@ -293,6 +319,7 @@ export class PPO implements Algorithm {
       rng: this.rng.getState(),
       adam: { step: adam.step, learningRate: adam.learningRate },
       envs: this.vec.getEnvStates(),
+      backend: this.config.backend,
     };
     const gsde = this.policy.gsde;
     if (gsde) {
@@ -305,6 +332,15 @@ export class PPO implements Algorithm {
 
   loadState(state: { json: Record<string, unknown>; arrays: Record<string, Float32Array> }): void {
     const { json, arrays } = state;
+    // An explicit backend may continue any checkpoint (to float rounding); "auto" must not
+    // quietly continue a checkpoint written on another backend than it resolved to here.
+    if (this.requestedBackend === "auto" && typeof json.backend === "string" && json.backend !== this.config.backend) {
+      throw new ConfigError(
+        `this checkpoint was written on the ${json.backend} backend, but backend auto resolved to ${this.config.backend} here`,
+        `set backend to ${json.backend} to continue it exactly (or to ${this.config.backend} to continue on it, equal only to float rounding)`,
+        "checkpoint_mismatch",
+      );
+    }
     const weights: Record<string, Float32Array> = {};
     for (const [k, v] of Object.entries(arrays)) if (k.startsWith("policy/")) weights[k.slice(7)] = v;
     this.policy.setWeights(weights);

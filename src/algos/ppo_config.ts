@@ -58,8 +58,8 @@ export const ppoConfigSchema = z
     clipObs: z.number().positive().nullable().describe("clip normalised observations to ±clipObs (null: no clip)"),
     clipReward: z.number().positive().nullable().describe("clip normalised rewards to ±clipReward (null: no clip)"),
     backend: z
-      .enum(["wasm", "cpu", "kernels"])
-      .describe("what computes the updates: tfjs's wasm or cpu backend, or kernels (refinery's WebAssembly SIMD kernels; tfjs cpu only holds the weights)"),
+      .enum(["auto", "wasm", "cpu", "kernels"])
+      .describe("what computes the updates: tfjs's wasm or cpu backend, or kernels (refinery's WebAssembly SIMD kernels; tfjs cpu only holds the weights); auto: kernels where WebAssembly SIMD runs and the policy has kernel gradients (not features grid), else wasm, resolved when the run is created and recorded in its config.json"),
     kernelThreads: kernelThreadsShape(),
     evalEvery: z.number().int().min(0).describe("evaluate every N updates (0: only at the end)"),
     evalEpisodes: z.number().int().positive().describe("episodes per evaluation"),
@@ -107,7 +107,7 @@ export const PPO_DEFAULTS: PPOConfig = {
   normReward: false,
   clipObs: null,
   clipReward: null,
-  backend: "wasm",
+  backend: "auto",
   kernelThreads: "auto",
   evalEvery: 0,
   evalEpisodes: 10,

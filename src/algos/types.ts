@@ -58,6 +58,12 @@ export interface Algorithm {
   evaluate?(): EvalResult & { passAt1?: number };
   /** A fresh env with the evaluation wrappers (observation normalisation frozen at the training statistics). */
   makeEvalEnv(): Env<unknown, unknown>;
+  /**
+   * The config as the run directory records it (config.json), when it differs from the one
+   * `create` was given: choices made at create time resolved (PPO's `backend: "auto"`), so
+   * a resume makes the same ones. Without it the trainer records the given config.
+   */
+  recordedConfig?(): Record<string, unknown>;
   /** Everything needed to continue exactly: JSON-safe data plus named float arrays. */
   saveState(): { json: Record<string, unknown>; arrays: Record<string, Float32Array> };
   loadState(state: { json: Record<string, unknown>; arrays: Record<string, Float32Array> }): void;

@@ -320,7 +320,16 @@ export class ActorCritic {
 
   /** Whether `forwardForLossKernels`/`backwardForLossKernels` work: not with a feature extractor (use forwardForLoss). */
   get supportsKernelGradients(): boolean {
-    return this.supportsManualGradients && this.features === null;
+    return this.supportsManualGradients && ActorCritic.kernelGradientsFor(this.spec.features);
+  }
+
+  /**
+   * `supportsKernelGradients` before the policy exists (PPO's `backend: "auto"` decides its
+   * tensor backend first): every policy the constructor accepts has manual gradients, and
+   * the kernels' exist for flat features only.
+   */
+  static kernelGradientsFor(features: PolicyFeatures | undefined): boolean {
+    return (features ?? "flat") === "flat";
   }
 
   /**

@@ -154,7 +154,8 @@ function markFailedAtStart(opts: TrainOptions, created: boolean, err: unknown): 
 }
 
 async function trainRun(opts: TrainOptions, started: { created: boolean; prebuiltTaken: boolean }, prebuilt?: Algorithm): Promise<TrainSummary> {
-  const run = opts.resume ? RunDir.openAsOwner(opts.runDir) : RunDir.create(opts.runDir, opts.algo ?? "ppo", opts.config ?? {});
+  // config.json records what the algorithm resolved at create time (PPO's backend "auto"), so a resume resolves nothing again.
+  const run = opts.resume ? RunDir.openAsOwner(opts.runDir) : RunDir.create(opts.runDir, opts.algo ?? "ppo", prebuilt?.recordedConfig?.() ?? opts.config ?? {});
   started.created = !opts.resume;
   try {
     return await trainOwned(run, opts, started, prebuilt);

@@ -76,6 +76,8 @@ describe("examples/browser in headless Chromium", () => {
     await page.waitForFunction(() => ["trained", "error"].includes((globalThis as unknown as { refineryExample: ExampleState }).refineryExample.phase), null, { timeout: 60_000 });
     const afterTraining = await read();
     expect(afterTraining.error).toBeNull();
+    // The page's default backend, auto, resolved to refinery's SIMD kernels (Chromium has WebAssembly SIMD).
+    expect(afterTraining.backend).toBe("kernels");
     expect(afterTraining.returns).toHaveLength(20);
     const first = mean(afterTraining.returns.slice(0, 5));
     const last = mean(afterTraining.returns.slice(-5));

@@ -89,6 +89,32 @@ describe("resume", () => {
     expect(learningRows(stopped)).toEqual(learningRows(join(root, "sde-straight")));
   }, 15_000);
 
+  it("with backend auto (the default), config.json records the backend it resolved to and the run resumes exactly on it", async () => {
+    const auto = resolveConfig({ algo: "ppo", env: "CartPole-v1", overrides: { seed: 5, numSteps: 64, totalTimesteps: 1536, checkpointEvery: 1, evalEvery: 3, evalEpisodes: 3 } });
+    expect(auto.backend).toBe("auto");
+    const straightDir = join(root, "auto-straight");
+    const straight = await train({ runDir: straightDir, algo: "ppo", config: auto, store: false });
+    expect(new RunDir(straightDir).readConfig().config.backend).toBe("kernels");
+    const stopped = join(root, "auto-stopped");
+    await train({ runDir: stopped, algo: "ppo", config: auto, stopAfterIterations: 2, store: false });
+    expect(new RunDir(stopped).readConfig().config).toEqual({ ...auto, backend: "kernels" });
+    const resumed = await train({ runDir: stopped, resume: true, store: false });
+    expect(resumed.finalEval.returns).toEqual(straight.finalEval.returns);
+    expect(learningRows(stopped)).toEqual(learningRows(straightDir));
+
+    // A run that resolved to wasm (here: one whose config.json says so) resumes on wasm: the
+    // same rows as a wasm run straight through, which differ from the kernels run's.
+    const wasm = { ...auto, backend: "wasm" };
+    const wasmStraightDir = join(root, "wasm-straight");
+    await train({ runDir: wasmStraightDir, algo: "ppo", config: wasm, store: false });
+    expect(learningRows(wasmStraightDir)).not.toEqual(learningRows(straightDir));
+    const wasmStopped = join(root, "wasm-stopped");
+    await train({ runDir: wasmStopped, algo: "ppo", config: wasm, stopAfterIterations: 2, store: false });
+    await train({ runDir: wasmStopped, resume: true, store: false });
+    expect(new RunDir(wasmStopped).readConfig().config.backend).toBe("wasm");
+    expect(learningRows(wasmStopped)).toEqual(learningRows(wasmStraightDir));
+  }, 30_000);
+
   it("refuses to start a new run in a directory that already holds one", async () => {
     await expect(train({ runDir: join(root, "straight"), algo: "ppo", config })).rejects.toThrow(/already holds a run.*--resume/);
   });
