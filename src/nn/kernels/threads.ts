@@ -26,7 +26,7 @@ const ARGS = 8; // up to 16 i32 arguments; f32 arguments are read through a Floa
 export const CONTROL_WORDS = 32;
 
 /** Tasks the helper runs (the OP word). */
-export const HelperOp = { Exit: 0, Gemm: 1, GemmTn: 2, Attention: 3, AttentionBack: 4 } as const;
+export const HelperOp = { Exit: 0, Gemm: 1, GemmTn: 2, Attention: 3, AttentionBack: 4, Gelu: 5, GeluBack: 6 } as const;
 export type HelperOp = (typeof HelperOp)[keyof typeof HelperOp];
 
 /**
@@ -59,6 +59,8 @@ function serve(data) {
       else if (op === ${HelperOp.GemmTn}) g.gemm_tn_s(w[A], w[A + 1], w[A + 2], w[A + 3], w[A + 4], w[A + 5], w[A + 6], w[A + 7], w[A + 8], w[A + 9], w[A + 10], w[A + 11]);
       else if (op === ${HelperOp.Attention}) t.attention(w[A], w[A + 1], w[A + 2], w[A + 3], w[A + 4], w[A + 5], w[A + 6], w[A + 7], w[A + 8], f[A + 9]);
       else if (op === ${HelperOp.AttentionBack}) t.attention_back(w[A], w[A + 1], w[A + 2], w[A + 3], w[A + 4], w[A + 5], w[A + 6], w[A + 7], w[A + 8], w[A + 9], f[A + 10]);
+      else if (op === ${HelperOp.Gelu}) t.gelu(w[A], w[A + 1], w[A + 2], w[A + 3]);
+      else if (op === ${HelperOp.GeluBack}) t.gelu_back(w[A], w[A + 1], w[A + 2], w[A + 3]);
       w[${ERROR}] = 0;
     } catch (err) {
       w[${ERROR}] = 1;

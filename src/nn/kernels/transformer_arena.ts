@@ -240,7 +240,7 @@ export class TransformerArena {
       this.mm(ls.attn, this.layerParam(l, 4), t.x, Np, d, d, this.layerParam(l, 5), true);
       k.layernorm(t.x, this.layerParam(l, 6), this.layerParam(l, 7), ls.ln2out, ls.ln2hat, ls.ln2rstd, Np, d);
       this.mm(ls.ln2out, this.layerParam(l, 8), ls.u, Np, d, f, this.layerParam(l, 9), false);
-      if (this.s.activation === "gelu") k.gelu(ls.u, ls.th, ls.act, Np * f);
+      if (this.s.activation === "gelu") this.gelu(HelperOp.Gelu, ls.u, ls.th, ls.act, Np * f);
       else k.relu(ls.u, ls.act, Np * f);
       this.mm(ls.act, this.layerParam(l, 10), t.x, Np, f, d, this.layerParam(l, 11), true);
     }
@@ -439,7 +439,7 @@ export class TransformerArena {
       this.mm(b.dx, wt.mproj, b.dact, Np, d, f, 0, false);
       this.mmTn(ls.act, b.dx, this.layerGrad(l, 10), f, Np, d);
       k.colsum(b.dx, Np, d, this.layerGrad(l, 11));
-      if (this.s.activation === "gelu") k.gelu_back(ls.u, ls.th, b.dact, Np * f);
+      if (this.s.activation === "gelu") this.gelu(HelperOp.GeluBack, ls.u, ls.th, b.dact, Np * f);
       else k.relu_back(ls.u, b.dact, Np * f);
       this.mmTn(ls.ln2out, b.dact, this.layerGrad(l, 8), d, Np, f);
       k.colsum(b.dact, Np, f, this.layerGrad(l, 9));
@@ -636,6 +636,24 @@ export class TransformerArena {
   }
 
   /** The helper thread when it is ready and n rows of T tokens are worth splitting. */
+  /**
+   * gelu (act from u, keeping tanh's value th) or its backward (grad in place), element by
+   * element: from minSplitMacs / 32 floats (32 Ki by default; a hand-off costs a few
+   * microseconds) the helper thread takes the second half.
+   */
+  private gelu(op: typeof HelperOp.Gelu | typeof HelperOp.GeluBack, pu: number, pth: number, pout: number, count: number): void {
+    const k = this.arena.k;
+    const run = op === HelperOp.Gelu ? k.gelu : k.gelu_back;
+    const h = this.arena.helper;
+    if (h === null || count < this.arena.minSplitMacs / 32 || count < 8 || !h.ready) {
+      run(pu, pth, pout, count);
+      return;
+    }
+    const n0 = Math.ceil(count / 8) * 4;
+    const rest = [pu + n0 * 4, pth + n0 * 4, pout + n0 * 4, count - n0] as const;
+    h.split(op, rest, [], () => run(pu, pth, pout, n0), () => run(...rest));
+  }
+
   private attentionSplitter(n: number, T: number) {
     const h = this.arena.helper;
     // Per row: H heads of T×T scores over hd, twice (scores and the weighted sum).
