@@ -43,13 +43,14 @@ describe("kernel helper thread", () => {
     const one = arena(1);
     const two = arena(2);
     arenas.push(one, two);
-    // [m, k, n, bias, accumulate, act]: rows split (m ≥ 8), columns split (m = 4), odd halves.
+    // [m, k, n, bias, accumulate, act]: rows split (m ≥ 8 and m ≥ n), columns split (m = 4, or n > m), odd halves.
     const cases: [number, number, number, boolean, boolean, number][] = [
       [64, 48, 64, true, false, 0],
       [44, 33, 40, false, true, 1],
       [4, 17, 56, true, true, 2],
       [12, 0, 16, true, false, 1],
       [8, 130, 8, false, false, 0],
+      [8, 20, 40, true, true, 1],
     ];
     let splits = 0;
     for (const [m, k, n, withBias, accumulate, act] of cases) {
@@ -77,6 +78,7 @@ describe("kernel helper thread", () => {
     const two = arena(2);
     arenas.push(one, two);
     for (const [m, k, n] of [
+      [8, 50, 32],
       [64, 300, 24],
       [4, 130, 48],
       [20, 7, 8],
@@ -95,7 +97,7 @@ describe("kernel helper thread", () => {
       });
       expect(bits(outs[1])).toEqual(bits(outs[0]));
     }
-    expect(two.helper!.counts.helped).toBe(3);
+    expect(two.helper!.counts.helped).toBe(4);
   });
 
   it("gemmSimd (the MLP networks' products) hands half of a large product to a helper, bit-identical, and starts none for small ones", () => {

@@ -59,6 +59,15 @@ const SHARED_MAX_PAGES = 65536;
  */
 export const MIN_SPLIT_MACS = 1 << 20;
 
+/**
+ * Whether a split product halves C's rows (else its columns): each thread then reads half
+ * of A and all of B, or all of A and half of B, so the larger operand is the one halved
+ * (m rows of A against n columns of B, both over k; rows need m ≥ 8, columns n ≥ 16).
+ */
+function byRows(m: number, n: number): boolean {
+  return m >= 8 && (n < 16 || m >= n);
+}
+
 /** Stops a helper thread when its arena is garbage-collected without close(). */
 const helpers = new FinalizationRegistry<KernelHelper>((helper) => helper.close());
 
@@ -119,7 +128,7 @@ export class KernelArena {
 
   /**
    * C[m, n] = A[m, k]·B[k, n] (+ C) (+ bias), act (gemm's codes): m % 4 = 0, n % 8 = 0.
-   * Large products are split by rows of C (columns when m < 8) with the helper thread.
+   * Large products are split with the helper thread by rows of C, or by columns where B is the larger operand (byRows).
    */
   matmul(pa: number, pb: number, pc: number, m: number, k: number, n: number, pbias: number, accumulate: boolean, act = 0): void {
     const acc = accumulate ? 1 : 0;
@@ -129,7 +138,7 @@ export class KernelArena {
       return;
     }
     const g = this.gemm;
-    if (m >= 8) {
+    if (byRows(m, n)) {
       const m0 = Math.ceil(m / 8) * 4;
       const pa1 = pa + m0 * k * 4;
       const pc1 = pc + m0 * n * 4;
@@ -166,7 +175,7 @@ export class KernelArena {
     const g = this.gemm;
     if (h === null) {
       g.gemm_tn(pa, pb, pc, m, k, n, pbias, acc, act);
-    } else if (m >= 8) {
+    } else if (byRows(m, n)) {
       const m0 = Math.ceil(m / 8) * 4;
       const [pa1, pc1] = [pa + m0 * 4, pc + m0 * n * 4];
       h.split(
