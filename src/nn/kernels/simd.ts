@@ -72,6 +72,8 @@ function heap(k: GemmExports, bytes: number): Float32Array {
 }
 
 let gemmThreads: "auto" | 1 | 2 = "auto";
+/** gemmThreads with "auto" resolved (probing for shared memory costs a WebAssembly.Memory: once). */
+let resolvedThreads: 1 | 2 | undefined;
 /** gemmSimd's arena, its scratch block (byte offset, floats), and whether it has a helper thread. */
 let products: { arena: KernelArena; scratch: number; floats: number; threaded: boolean } | null = null;
 
@@ -84,6 +86,7 @@ let products: { arena: KernelArena; scratch: number; floats: number; threaded: b
 export function setGemmThreads(threads: "auto" | 1 | 2): void {
   if (threads === gemmThreads) return;
   gemmThreads = threads;
+  resolvedThreads = undefined;
   products?.arena.close();
   products = null;
 }
@@ -95,7 +98,8 @@ export function gemmSimdArena(): KernelArena | null {
 
 /** The arena for a product of `macs` multiply-adds with room for `floats` floats of operands. */
 function productArena(macs: number, floats: number): { arena: KernelArena; base: number } {
-  const wantThreads = macs >= MIN_SPLIT_MACS && (gemmThreads === "auto" ? defaultKernelThreads() : gemmThreads) === 2;
+  resolvedThreads ??= gemmThreads === "auto" ? defaultKernelThreads() : gemmThreads;
+  const wantThreads = macs >= MIN_SPLIT_MACS && resolvedThreads === 2;
   if (products === null || (wantThreads && !products.threaded)) {
     products?.arena.close();
     const arena = new KernelArena(65536, { threads: wantThreads ? 2 : 1 });
