@@ -349,5 +349,5 @@ function mean(x: Float32Array): number {
 }
 
 export function createDqn(config: DQNConfig): Promise<OffPolicyAlgorithm> {
-  return OffPolicyAlgorithm.create("dqn", config, (setup) => new DQNAgent(config, setup));
+  return OffPolicyAlgorithm.create("dqn", config, (setup, resolved) => new DQNAgent({ ...config, backend: resolved.backend }, setup));
 }

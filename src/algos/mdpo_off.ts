@@ -184,5 +184,5 @@ export class MdpoOffAgent implements OffPolicyAgent {
 }
 
 export function createMdpoOff(config: MdpoOffConfig): Promise<OffPolicyAlgorithm> {
-  return OffPolicyAlgorithm.create("mdpo-off", config, (setup) => new MdpoOffAgent(config, setup));
+  return OffPolicyAlgorithm.create("mdpo-off", config, (setup, resolved) => new MdpoOffAgent({ ...config, backend: resolved.backend }, setup));
 }

@@ -40,7 +40,7 @@ import { createTrainingVecEnv, makeTrainingEnv, type EnvStackOptions } from "./e
 import { runShape } from "./group_config.js";
 import { prefixed, putWeights, type NamedArrays } from "./state.js";
 import type { ActingPolicy, Algorithm, IterationMetrics, RolloutHooks } from "./types.js";
-import { setGemmThreads } from "../nn/kernels/simd.js";
+import { setGemmThreads, simdKernelsAvailable } from "../nn/kernels/simd.js";
 
 /** Options every off-policy algorithm has (its schema spreads these and adds its own). */
 export const offPolicyShape = {
@@ -67,8 +67,8 @@ export const offPolicyShape = {
   iterationSteps: z.number().int().positive().describe("env steps (all envs) per iteration: one metrics row; evalEvery and checkpointEvery count iterations"),
   ...runShape,
   backend: z
-    .enum(["wasm", "cpu", "kernels"])
-    .describe("what computes the updates: tfjs's wasm or cpu backend, or kernels (refinery's WebAssembly SIMD kernels; tfjs cpu only holds the weights)"),
+    .enum(["auto", "wasm", "cpu", "kernels"])
+    .describe("what computes the updates: tfjs's wasm or cpu backend, or kernels (refinery's WebAssembly SIMD kernels; tfjs cpu only holds the weights); auto: kernels where WebAssembly SIMD runs, else wasm, resolved when the run is created and recorded in its config.json"),
   kernelThreads: kernelThreadsShape(),
 };
 
@@ -87,7 +87,7 @@ export const OFF_POLICY_COMMON_DEFAULTS = {
   gamma: 0.99,
   nStep: 1,
   iterationSteps: 1000,
-  backend: "wasm",
+  backend: "auto",
   kernelThreads: "auto",
   evalEvery: 0,
   evalEpisodes: 10,
@@ -229,6 +229,17 @@ export function validateOffPolicy(c: OffPolicyConfig): void {
   }
 }
 
+/**
+ * The off-policy algorithms' `backend` as a run uses it: `auto` (the default) is `kernels`
+ * where refinery's WebAssembly SIMD kernels run, else `wasm`; an explicit choice stays as it
+ * is. A config from before `auto` existed without the key ran on wasm, and still does.
+ */
+export function resolveOffPolicyBackend(config: Pick<OffPolicyConfig, "backend">): "wasm" | "cpu" | "kernels" {
+  const b = config.backend as OffPolicyConfig["backend"] | undefined;
+  if (b === "auto") return simdKernelsAvailable() ? "kernels" : "wasm";
+  return b ?? "wasm";
+}
+
 export class OffPolicyAlgorithm implements Algorithm {
   readonly stepsPerIteration: number;
   readonly totalIterations: number;
@@ -264,6 +275,8 @@ export class OffPolicyAlgorithm implements Algorithm {
     readonly config: OffPolicyConfig,
     readonly vec: VectorEnv,
     makeAgent: (setup: AgentSetup) => OffPolicyAgent,
+    /** The backend the caller asked for ("auto" or the one in `config`). */
+    readonly requestedBackend: OffPolicyConfig["backend"] = config.backend,
   ) {
     const c = config;
     validateOffPolicy(c);
@@ -313,18 +326,27 @@ export class OffPolicyAlgorithm implements Algorithm {
     return obs;
   }
 
-  /** Builds the backend and the training envs, then the agent (`makeAgent`) and the loop around it. */
-  static async create(name: string, config: OffPolicyConfig, makeAgent: (setup: AgentSetup) => OffPolicyAgent): Promise<OffPolicyAlgorithm> {
+  /**
+   * Builds the backend and the training envs, then the agent (`makeAgent`, given the config
+   * with `backend: "auto"` resolved) and the loop around it.
+   */
+  static async create(name: string, config: OffPolicyConfig, makeAgent: (setup: AgentSetup, resolved: OffPolicyConfig) => OffPolicyAgent): Promise<OffPolicyAlgorithm> {
+    const resolved: OffPolicyConfig = { ...config, backend: resolveOffPolicyBackend(config) };
     // With the kernels, tfjs only stores the weights: its light cpu backend does.
-    await initBackend(config.backend === "kernels" ? "cpu" : config.backend);
+    await initBackend(resolved.backend === "kernels" ? "cpu" : (resolved.backend as "wasm" | "cpu"));
     setGemmThreads(config.kernelThreads);
     const vec = await createTrainingVecEnv(offPolicyEnvOptions(config), config.numEnvs, config);
     try {
-      return new OffPolicyAlgorithm(name, config, vec, makeAgent);
+      return new OffPolicyAlgorithm(name, resolved, vec, (setup) => makeAgent(setup, resolved), config.backend);
     } catch (e) {
       vec.close();
       throw e;
     }
+  }
+
+  /** The config with `backend: "auto"` resolved: what a run directory records, so a resume computes on the same backend. */
+  recordedConfig(): Record<string, unknown> {
+    return { ...this.config };
   }
 
   get iteration(): number {
@@ -569,6 +591,7 @@ export class OffPolicyAlgorithm implements Algorithm {
       envs: this.vec.getEnvStates(),
       agent: agent.json,
       replay: null,
+      backend: this.config.backend,
     };
     if (this.config.replayInCheckpoint) {
       const replay = this.buffer.saveState();
@@ -580,6 +603,15 @@ export class OffPolicyAlgorithm implements Algorithm {
 
   loadState(state: { json: Record<string, unknown>; arrays: NamedArrays }): void {
     const { json, arrays } = state;
+    // An explicit backend may continue any checkpoint (to float rounding); "auto" must not
+    // quietly continue a checkpoint written on another backend than it resolved to here.
+    if (this.requestedBackend === "auto" && typeof json.backend === "string" && json.backend !== this.config.backend) {
+      throw new ConfigError(
+        `this checkpoint was written on the ${json.backend} backend, but backend auto resolved to ${this.config.backend} here`,
+        `set backend to ${json.backend} to continue it exactly (or to ${this.config.backend} to continue on it, equal only to float rounding)`,
+        "checkpoint_mismatch",
+      );
+    }
     this.agent.loadState({ json: json.agent as Record<string, unknown>, arrays: prefixed(arrays, "agent/") });
     this.iterationsDone = json.iteration as number;
     this.vectorSteps = json.vectorSteps as number;

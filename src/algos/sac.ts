@@ -251,5 +251,5 @@ export class SACAgent implements OffPolicyAgent {
 }
 
 export function createSac(config: SACConfig): Promise<OffPolicyAlgorithm> {
-  return OffPolicyAlgorithm.create("sac", config, (setup) => new SACAgent(config, setup));
+  return OffPolicyAlgorithm.create("sac", config, (setup, resolved) => new SACAgent({ ...config, backend: resolved.backend }, setup));
 }

@@ -169,5 +169,5 @@ export class TD3Agent implements OffPolicyAgent {
 }
 
 export function createTd3(config: TD3Config): Promise<OffPolicyAlgorithm> {
-  return OffPolicyAlgorithm.create("td3", config, (setup) => new TD3Agent(config, setup));
+  return OffPolicyAlgorithm.create("td3", config, (setup, resolved) => new TD3Agent({ ...config, backend: resolved.backend }, setup));
 }
