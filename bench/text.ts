@@ -10,11 +10,13 @@
  *
  * Options: --tasks addition:3,countdown  --seeds 1,2,3  --sft-iterations N[,N per task]  --iterations N
  *          --prompts B  --problems N  --methods grpo,rloo,epo,grpo+d3s,igrpo  --name NAME
+ *          --backend auto|kernels|wasm|cpu (what trains and scores; default auto, the runs' default)
  */
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { resolveConfig } from "../src/algos/index.js";
+import { resolveTextBackend } from "../src/algos/text_engine.js";
 import { initBackend } from "../src/core/backend.js";
 import { combineRewards } from "../src/envs/text/rewards.js";
 import { makeTask } from "../src/envs/text/registry.js";
@@ -85,13 +87,14 @@ export async function benchText(args: string[]): Promise<void> {
   const problems = Number(arg(args, "problems", "200"));
   const methodNames = arg(args, "methods", METHODS.map((m) => m.name).join(",")).split(",");
   const name = arg(args, "name", "text");
+  const backend = resolveTextBackend(arg(args, "backend", "auto") as "auto" | "kernels" | "wasm" | "cpu");
   const methods = METHODS.filter((m) => methodNames.includes(m.name));
-  await initBackend("wasm");
+  await initBackend(backend === "kernels" ? "cpu" : backend);
   const root = mkdtempSync(join(tmpdir(), "refinery-bench-text-"));
   const rows: Row[] = [];
   const log = (s: string) => process.stdout.write(s + "\n");
   const sftIterationsOf = (i: number) => sftList[Math.min(i, sftList.length - 1)];
-  log(`text bench: tasks ${tasks.join(", ")}; seeds ${seeds.join(", ")}; SFT ${tasks.map((t, i) => `${sftIterationsOf(i)} iterations on ${t}`).join(", ")}; RL ${iterations} iterations × ${prompts} prompts × 8 completions; ${problems} test problems`);
+  log(`text bench (backend ${backend}): tasks ${tasks.join(", ")}; seeds ${seeds.join(", ")}; SFT ${tasks.map((t, i) => `${sftIterationsOf(i)} iterations on ${t}`).join(", ")}; RL ${iterations} iterations × ${prompts} prompts × 8 completions; ${problems} test problems`);
   try {
     for (const [taskIndex, spec] of tasks.entries()) {
       const sftIterations = sftIterationsOf(taskIndex);
@@ -101,6 +104,7 @@ export async function benchText(args: string[]): Promise<void> {
       const testSet = problemSet(taskObj, "test", problems, 0);
       const score = async (dir: string) => {
         const policy = await loadTokenPolicy(dir);
+        if (backend === "kernels") policy.model.setBackend("kernels");
         const opts = { maxCompletionLength: taskObj.maxCompletionLength, seed: 0 };
         const greedy = evaluateText(policy, taskObj, reward, testSet, { ...opts, samples: 1, temperature: 0 });
         const sampled = evaluateText(policy, taskObj, reward, testSet, { ...opts, samples: 8, temperature: 1, ks: [1, 8] });
@@ -112,7 +116,7 @@ export async function benchText(args: string[]): Promise<void> {
           const known = baseDirs.get(base);
           if (known) return known;
           const dir = join(root, `${task}-${seed}-${base}`);
-          const config = resolveConfig({ algo: "sft", overrides: { task, taskOptions, seed, iterations: sftIterations, evalEvery: 0, evalProblems: 50, ...BASES[base] } });
+          const config = resolveConfig({ algo: "sft", overrides: { task, taskOptions, seed, iterations: sftIterations, evalEvery: 0, evalProblems: 50, backend, ...BASES[base] } });
           let lastTrainTps: number | null = null;
           const run = await train({ runDir: dir, algo: "sft", config, store: false, callbacks: { onIteration: (r) => void (lastTrainTps = Number(r.trainTokensPerSecond)) } });
           const sc = await score(dir);
@@ -125,7 +129,7 @@ export async function benchText(args: string[]): Promise<void> {
         for (const m of methods) {
           const dir = join(root, `${task}-${seed}-${m.name.replace(/[^a-z0-9+]/gi, "_")}`);
           const init = await baseDir(m.base);
-          const config = resolveConfig({ algo: m.algo, overrides: { task, taskOptions, seed, init, iterations, numPrompts: prompts, groupSize: 8, evalEvery: 0, evalProblems: 50, ...m.overrides } });
+          const config = resolveConfig({ algo: m.algo, overrides: { task, taskOptions, seed, init, iterations, numPrompts: prompts, groupSize: 8, evalEvery: 0, evalProblems: 50, backend, ...m.overrides } });
           const tps: number[] = [];
           const s = await train({ runDir: dir, algo: m.algo, config, store: false, callbacks: { onIteration: (r) => void tps.push(Number(r.sampledTokensPerSecond)) } });
           const sc = await score(dir);

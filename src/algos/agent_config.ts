@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { MAX_SEED } from "../core/config.js";
 import { aggregationShape, clipKlShape } from "./group_config.js";
-import { modelSchema, type ModelConfig } from "./text_config.js";
+import { kernelThreadsShape, modelSchema, textBackendShape, type ModelConfig } from "./text_config.js";
 
 /*
  * Config of the multi-turn text runs (a run whose `task` is a registered agent task: calc,
@@ -23,7 +23,8 @@ export const agentTaskShape = {
   annealLr: z.boolean().describe("decay the learning rate linearly to 0 over the iterations"),
   warmupIterations: z.number().int().min(0).describe("linear learning-rate warm-up from 0 over the first N iterations"),
   maxGradNorm: z.number().positive().describe("global gradient-norm clip"),
-  backend: z.enum(["wasm", "cpu"]).describe("tfjs backend of the loss"),
+  backend: textBackendShape,
+  kernelThreads: kernelThreadsShape(),
   evalEvery: z.number().int().min(0).describe("evaluate (greedy success on evalProblems test problems) every N iterations (0: only at the end)"),
   checkpointEvery: z.number().int().min(0).describe("write a checkpoint every N iterations (0: only at the end)"),
   checkpointSeconds: z.number().min(0).describe("write a checkpoint every N seconds of wall time as well (0: off)"),
@@ -61,7 +62,8 @@ export const AGENT_TASK_DEFAULTS = {
   malformedPenalty: 0,
   evalProblems: 100,
   maxGradNorm: 1,
-  backend: "wasm" as const,
+  backend: "auto" as "auto" | "kernels" | "wasm" | "cpu",
+  kernelThreads: "auto" as "auto" | 1 | 2,
   checkpointEvery: 0,
   checkpointSeconds: 60,
 };

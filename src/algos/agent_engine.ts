@@ -15,7 +15,7 @@
  */
 import { zeroVarianceGroupFraction } from "../advantage/group.js";
 import type { TurnRows } from "../advantage/turn.js";
-import { initBackend } from "../core/backend.js";
+import { checkCheckpointBackend, type RunBackend } from "../core/backend.js";
 import { ConfigError } from "../core/errors.js";
 import { Rng, type RngState } from "../core/rng.js";
 import { AgentEnv } from "../envs/text/agent/env.js";
@@ -32,7 +32,7 @@ import type { GroupCommonConfig } from "./group_config.js";
 import { gatherMinibatch, perTurnEntropy, readDiagnostics, runEpochs, type EpoSettings, type GroupRecipe, type Minibatch, type StepDiagnostics } from "./group_engine.js";
 import { prefixed, putAdam, putWeights, takeAdam, type NamedArrays } from "./state.js";
 import type { ModelConfig } from "./text_config.js";
-import { spreadCompletions, stepLossGradients, textActingPolicy, textLearningRate } from "./text_engine.js";
+import { initTextBackend, placeOnBackend, resolveTextBackend, spreadCompletions, stepLossGradients, textActingPolicy, textLearningRate } from "./text_engine.js";
 import type { ActingPolicy, Algorithm, CompletionTurn, IterationMetrics, SampledCompletion } from "./types.js";
 
 /** How a method turns an iteration's episodes into per-token advantages. */
@@ -75,15 +75,18 @@ export interface AgentSetupConfig {
   chars: string | null;
   model: ModelConfig;
   seed: number;
-  backend: "wasm" | "cpu";
+  /** Resolved (resolveTextBackend): never "auto". */
+  backend: RunBackend;
+  kernelThreads?: "auto" | 1 | 2;
   malformedPenalty: number;
 }
 
 /** Builds the task and the policy, and checks that the tokenizer and the context fit the task. */
 export async function agentSetup(c: AgentSetupConfig, rng: Rng): Promise<AgentSetup> {
-  await initBackend(c.backend);
+  await initTextBackend(c.backend);
   const task = makeAgentTask(c.task, c.taskOptions);
   const policy = c.init ? await loadTokenPolicy(c.init) : newTextPolicy(c.model, rng, c.chars);
+  placeOnBackend(policy, c);
   const maxContextLength = policy.model.config.contextLength;
   const makeEnv = (split: "train" | "test") => new AgentEnv({ task, tokenizer: policy.tokenizer, split, maxContextLength, malformedPenalty: c.malformedPenalty });
   makeEnv("train");
@@ -163,7 +166,10 @@ export class AgentGroupOptimizer implements Algorithm {
   private constructor(
     readonly recipe: GroupRecipe,
     readonly credit: AgentCredit,
-    readonly config: AgentRlConfig,
+    /** The config with its backend resolved (never "auto"). */
+    readonly config: AgentRlConfig & { backend: RunBackend },
+    /** The backend the caller asked for ("auto" refuses a checkpoint of another backend). */
+    readonly requestedBackend: AgentRlConfig["backend"],
     readonly setup: AgentSetup,
     rng: Rng,
     reference: TokenPolicy | null,
@@ -171,7 +177,7 @@ export class AgentGroupOptimizer implements Algorithm {
     this.name = recipe.name;
     this.rng = rng;
     this.reference = reference;
-    this.optimizer = new ArrayAdam(setup.policy.model.parameters(), { learningRate: config.learningRate, epsilon: 1e-8 });
+    this.optimizer = new ArrayAdam(setup.policy.model.parameters(), { learningRate: config.learningRate, epsilon: 1e-8, kernels: setup.policy.model.backend === "kernels" });
     this.history = recipe.epo ? new EntropyHistory(recipe.epo.turns) : null;
     this.collector = new AgentGroupCollector(() => setup.makeEnv("train"), setup.policy, {
       numPrompts: config.numPrompts,
@@ -181,16 +187,23 @@ export class AgentGroupOptimizer implements Algorithm {
     });
   }
 
-  static async create(name: string, credit: AgentCredit, config: AgentRlConfig, epo: AgentEpoSettings | null = null): Promise<AgentGroupOptimizer> {
+  static async create(name: string, credit: AgentCredit, requested: AgentRlConfig, epo: AgentEpoSettings | null = null): Promise<AgentGroupOptimizer> {
+    const config = { ...requested, backend: resolveTextBackend(requested.backend) };
     const root = new Rng(config.seed);
     const setup = await agentSetup(config, root.split());
     let reference: TokenPolicy | null = null;
     if (config.beta > 0) {
       reference = config.init ? await loadTokenPolicy(config.init) : newTextPolicy(config.model, new Rng(0), config.chars);
       reference.setWeights(setup.policy.getWeights());
+      placeOnBackend(reference, config);
     }
     const recipe = { ...agentRecipe(name, config), epo: epo ? { ...epo, turns: setup.task.maxTurns } : null };
-    return new AgentGroupOptimizer(recipe, credit, config, setup, root.split(), reference);
+    return new AgentGroupOptimizer(recipe, credit, config, requested.backend, setup, root.split(), reference);
+  }
+
+  /** The config with `backend: "auto"` resolved: what a run directory records, so a resume computes on the same backend. */
+  recordedConfig(): Record<string, unknown> {
+    return { ...this.config };
   }
 
   get policy(): TokenPolicy {
@@ -418,11 +431,12 @@ export class AgentGroupOptimizer implements Algorithm {
     if (this.reference) putWeights(arrays, "reference/", this.reference.getWeights());
     const adam = putAdam(arrays, "adam", this.optimizer.getState());
     const epo = this.history ? { entropyHistory: this.history.getState() } : {};
-    return { json: { iteration: this.iterationsDone, steps: this.tokenCount, rng: this.rng.getState(), adam, ...epo }, arrays };
+    return { json: { iteration: this.iterationsDone, steps: this.tokenCount, rng: this.rng.getState(), adam, backend: this.config.backend, ...epo }, arrays };
   }
 
   loadState(state: { json: Record<string, unknown>; arrays: Record<string, Float32Array> }): void {
     const { json, arrays } = state;
+    checkCheckpointBackend(this.requestedBackend, this.config.backend, json.backend);
     this.policy.setWeights(prefixed(arrays, "policy/"));
     if (this.reference) this.reference.setWeights(prefixed(arrays, "reference/"));
     this.optimizer.setState(takeAdam(json, arrays, "adam"));

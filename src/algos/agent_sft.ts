@@ -14,7 +14,8 @@ import type { AgentEvalResult } from "../train/agent_eval.js";
 import { agentTaskShape, AGENT_TASK_DEFAULTS } from "./agent_config.js";
 import { agentPolicySpec, agentSetup, greedyAgentEvaluation, type AgentSetup } from "./agent_engine.js";
 import { SupervisedTokenTrainer } from "./sft.js";
-import { textLearningRate } from "./text_engine.js";
+import { resolveTextBackend, textLearningRate } from "./text_engine.js";
+import type { RunBackend } from "../core/backend.js";
 import type { Algorithm, IterationMetrics } from "./types.js";
 import { ConfigError } from "../core/errors.js";
 
@@ -37,12 +38,13 @@ export const AGENT_SFT_DEFAULTS: AgentSFTConfig = {
   evalEvery: 200,
 };
 
-export class AgentSFT extends SupervisedTokenTrainer<AgentSFTConfig, AgentSetup> implements Algorithm {
+export class AgentSFT extends SupervisedTokenTrainer<AgentSFTConfig & { backend: RunBackend }, AgentSetup> implements Algorithm {
 
   static async create(config: AgentSFTConfig): Promise<AgentSFT> {
+    const resolved = { ...config, backend: resolveTextBackend(config.backend) };
     const root = new Rng(config.seed);
-    const setup = await agentSetup(config, root.split());
-    return new AgentSFT(config, setup, root.split());
+    const setup = await agentSetup(resolved, root.split());
+    return new AgentSFT(resolved, setup, root.split(), config.backend);
   }
 
   /** Contexts, transcripts and policy-token masks of `count` demonstration episodes drawn from `rng`. */

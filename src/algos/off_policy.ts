@@ -25,7 +25,7 @@
  */
 import { z } from "zod";
 import { kernelThreadsShape } from "./text_config.js";
-import { initBackend } from "../core/backend.js";
+import { checkCheckpointBackend, initBackend, resolveRunBackend, type RunBackend } from "../core/backend.js";
 import { MAX_SEED } from "../core/config.js";
 import { ConfigError } from "../core/errors.js";
 import { Rng, type RngState } from "../core/rng.js";
@@ -235,9 +235,7 @@ export function validateOffPolicy(c: OffPolicyConfig): void {
  * is. A config from before `auto` existed without the key ran on wasm, and still does.
  */
 export function resolveOffPolicyBackend(config: Pick<OffPolicyConfig, "backend">): "wasm" | "cpu" | "kernels" {
-  const b = config.backend as OffPolicyConfig["backend"] | undefined;
-  if (b === "auto") return simdKernelsAvailable() ? "kernels" : "wasm";
-  return b ?? "wasm";
+  return resolveRunBackend(config.backend as OffPolicyConfig["backend"] | undefined, simdKernelsAvailable());
 }
 
 export class OffPolicyAlgorithm implements Algorithm {
@@ -603,15 +601,7 @@ export class OffPolicyAlgorithm implements Algorithm {
 
   loadState(state: { json: Record<string, unknown>; arrays: NamedArrays }): void {
     const { json, arrays } = state;
-    // An explicit backend may continue any checkpoint (to float rounding); "auto" must not
-    // quietly continue a checkpoint written on another backend than it resolved to here.
-    if (this.requestedBackend === "auto" && typeof json.backend === "string" && json.backend !== this.config.backend) {
-      throw new ConfigError(
-        `this checkpoint was written on the ${json.backend} backend, but backend auto resolved to ${this.config.backend} here`,
-        `set backend to ${json.backend} to continue it exactly (or to ${this.config.backend} to continue on it, equal only to float rounding)`,
-        "checkpoint_mismatch",
-      );
-    }
+    checkCheckpointBackend(this.requestedBackend, this.config.backend as RunBackend, json.backend);
     this.agent.loadState({ json: json.agent as Record<string, unknown>, arrays: prefixed(arrays, "agent/") });
     this.iterationsDone = json.iteration as number;
     this.vectorSteps = json.vectorSteps as number;

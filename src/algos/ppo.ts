@@ -25,7 +25,7 @@
 import * as tf from "#tfjs-core";
 import { gae } from "../advantage/gae.js";
 import { normalizeAdvantages } from "../advantage/normalize.js";
-import { initBackend } from "../core/backend.js";
+import { checkCheckpointBackend, initBackend, resolveRunBackend } from "../core/backend.js";
 import { ConfigError } from "../core/errors.js";
 import { Rng, type RngState } from "../core/rng.js";
 import { writeMaskRow } from "../envs/action_mask.js";
@@ -54,8 +54,7 @@ export type PPOBackend = "wasm" | "cpu" | "kernels";
  */
 export function resolvePpoBackend(config: Pick<PPOConfig, "backend" | "features">): PPOBackend {
   const b = config.backend as PPOConfig["backend"] | undefined;
-  if (b === "auto") return simdKernelsAvailable() && ActorCritic.kernelGradientsFor(config.features) ? "kernels" : "wasm";
-  return b ?? "wasm";
+  return resolveRunBackend(b, simdKernelsAvailable(), ActorCritic.kernelGradientsFor(config.features));
 }
 
 export class PPO implements Algorithm {
@@ -332,15 +331,7 @@ export class PPO implements Algorithm {
 
   loadState(state: { json: Record<string, unknown>; arrays: Record<string, Float32Array> }): void {
     const { json, arrays } = state;
-    // An explicit backend may continue any checkpoint (to float rounding); "auto" must not
-    // quietly continue a checkpoint written on another backend than it resolved to here.
-    if (this.requestedBackend === "auto" && typeof json.backend === "string" && json.backend !== this.config.backend) {
-      throw new ConfigError(
-        `this checkpoint was written on the ${json.backend} backend, but backend auto resolved to ${this.config.backend} here`,
-        `set backend to ${json.backend} to continue it exactly (or to ${this.config.backend} to continue on it, equal only to float rounding)`,
-        "checkpoint_mismatch",
-      );
-    }
+    checkCheckpointBackend(this.requestedBackend, this.config.backend, json.backend);
     const weights: Record<string, Float32Array> = {};
     for (const [k, v] of Object.entries(arrays)) if (k.startsWith("policy/")) weights[k.slice(7)] = v;
     this.policy.setWeights(weights);

@@ -14,13 +14,14 @@
  * are never right and carry no signal (measured: zero-variance groups in 9 of 10 iterations).
  */
 import { z } from "zod";
+import { checkCheckpointBackend, type RunBackend } from "../core/backend.js";
 import { Rng } from "../core/rng.js";
 import { EOS } from "../envs/text/tokenizer.js";
 import { ArrayAdam } from "../nn/optim.js";
 import { loadSupervised, saveSupervised } from "./state.js";
 import type { TokenPolicy } from "../policies/token_policy.js";
 import { taskShape, TEXT_DEFAULTS, textBackendShape, warmupShape } from "./text_config.js";
-import { greedyEvaluation, textActingPolicy, textLearningRate, textPolicySpec, textSetup, type TextSetup } from "./text_engine.js";
+import { greedyEvaluation, resolveTextBackend, textActingPolicy, textLearningRate, textPolicySpec, textSetup, type TextSetup } from "./text_engine.js";
 import type { TextEvalResult } from "../train/text_eval.js";
 import type { ActingPolicy, Algorithm, IterationMetrics } from "./types.js";
 import type { TextEnv } from "../envs/text/text_env.js";
@@ -60,7 +61,7 @@ export const SFT_DEFAULTS: SFTConfig = {
   refinementRate: 0,
   separator: ";",
   maxGradNorm: 1,
-  backend: "wasm",
+  backend: "auto",
   evalEvery: 200,
   checkpointEvery: 0,
   checkpointSeconds: 60,
@@ -80,20 +81,30 @@ export function corruptLastDigit(text: string): string {
  * parameters, the generator, the counters (iterations, tokens trained on), their getters,
  * and the checkpoint. Subclasses write `iterate` and evaluation.
  */
-export abstract class SupervisedTokenTrainer<C extends { iterations: number; batchSize: number; learningRate: number }, S extends { policy: TokenPolicy }> {
+export abstract class SupervisedTokenTrainer<C extends { iterations: number; batchSize: number; learningRate: number; backend: RunBackend }, S extends { policy: TokenPolicy }> {
   readonly name = "sft";
   readonly optimizer: ArrayAdam;
   protected rng: Rng;
   protected iterationsDone = 0;
   protected tokenCount = 0;
 
+  /**
+   * `config` has its backend resolved (never "auto"); `requestedBackend` is what the caller
+   * asked for ("auto" refuses a checkpoint written on another backend).
+   */
   protected constructor(
     readonly config: C,
     readonly setup: S,
     rng: Rng,
+    readonly requestedBackend: string = config.backend,
   ) {
     this.rng = rng;
     this.optimizer = new ArrayAdam(setup.policy.model.parameters(), { learningRate: config.learningRate, epsilon: 1e-8, kernels: setup.policy.model.backend === "kernels" });
+  }
+
+  /** The config with `backend: "auto"` resolved: what a run directory records, so a resume computes on the same backend. */
+  recordedConfig(): Record<string, unknown> {
+    return { ...this.config };
   }
 
   get policy(): S["policy"] {
@@ -123,10 +134,12 @@ export abstract class SupervisedTokenTrainer<C extends { iterations: number; bat
   }
 
   saveState(): { json: Record<string, unknown>; arrays: Record<string, Float32Array> } {
-    return saveSupervised(this, { iteration: this.iterationsDone, steps: this.tokenCount, rng: this.rng.getState() });
+    const state = saveSupervised(this, { iteration: this.iterationsDone, steps: this.tokenCount, rng: this.rng.getState() });
+    return { json: { ...state.json, backend: this.config.backend }, arrays: state.arrays };
   }
 
   loadState(state: { json: Record<string, unknown>; arrays: Record<string, Float32Array> }): void {
+    checkCheckpointBackend(this.requestedBackend, this.config.backend, state.json.backend);
     const counters = loadSupervised(this, state);
     this.rng = Rng.fromState(counters.rng);
     this.iterationsDone = counters.iteration;
@@ -136,12 +149,13 @@ export abstract class SupervisedTokenTrainer<C extends { iterations: number; bat
   dispose(): void {}
 }
 
-export class SFT extends SupervisedTokenTrainer<SFTConfig, TextSetup> implements Algorithm {
+export class SFT extends SupervisedTokenTrainer<SFTConfig & { backend: RunBackend }, TextSetup> implements Algorithm {
 
   static async create(config: SFTConfig): Promise<SFT> {
+    const resolved = { ...config, backend: resolveTextBackend(config.backend) };
     const root = new Rng(config.seed);
-    const setup = await textSetup({ ...config, rewards: undefined }, root.split());
-    return new SFT(config, setup, root.split());
+    const setup = await textSetup({ ...resolved, rewards: undefined }, root.split());
+    return new SFT(resolved, setup, root.split(), config.backend);
   }
 
   learningRateAt(i: number): number {

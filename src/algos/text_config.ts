@@ -96,6 +96,7 @@ export const TEXT_DEFAULTS = {
   maxCompletionLength: null,
   evalProblems: 200,
   kernelThreads: "auto" as "auto" | 1 | 2,
+  backend: "auto" as "auto" | "wasm" | "cpu" | "kernels",
 };
 
 export const SAMPLING_DEFAULTS = {
@@ -121,13 +122,14 @@ const TEXT_DESCRIPTIONS: Record<string, string> = {
 };
 
 /**
- * The backend key of text runs: tfjs's wasm or cpu backend for the hand-written
- * transformer's fallback matrix products, or refinery's WebAssembly SIMD kernels for its
- * whole forward, backward, sampling and Adam step.
+ * The backend key of text runs: refinery's WebAssembly SIMD kernels for the transformer's
+ * whole forward, backward, sampling and Adam step, or its JS path with tfjs's wasm or cpu
+ * backend as the matrix-product fallback; `auto` (the default) is `kernels` where
+ * WebAssembly SIMD runs, else `wasm`.
  */
 export const textBackendShape = z
-  .enum(["wasm", "cpu", "kernels"])
-  .describe("what computes the transformer: its JS path with tfjs's wasm or cpu backend as the matrix-product fallback, or kernels (refinery's WebAssembly SIMD kernels for forward, backward, sampling and Adam)");
+  .enum(["auto", "kernels", "wasm", "cpu"])
+  .describe("what computes the transformer: kernels (refinery's WebAssembly SIMD kernels for forward, backward, sampling and Adam), or its JS path with tfjs's wasm or cpu backend as the matrix-product fallback; auto: kernels where WebAssembly SIMD runs, else wasm (resolved when the run is created and recorded in its config.json)");
 
 /**
  * The text schema of a control group algorithm: its keys minus the control-only ones, plus

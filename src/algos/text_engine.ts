@@ -15,7 +15,8 @@
  */
 import * as tf from "#tfjs-core";
 import { zeroVarianceGroupFraction } from "../advantage/group.js";
-import { initBackend, type BackendName } from "../core/backend.js";
+import { checkCheckpointBackend, initBackend, resolveRunBackend, type RunBackend } from "../core/backend.js";
+import { simdKernelsAvailable } from "../nn/kernels/simd.js";
 import { ConfigError } from "../core/errors.js";
 import { Rng, type RngState } from "../core/rng.js";
 import { combineRewards, type RewardFn } from "../envs/text/rewards.js";
@@ -24,6 +25,7 @@ import { problemSet, type TextTask } from "../envs/text/task.js";
 import { TextEnv } from "../envs/text/text_env.js";
 import { EntropyHistory, type EntropyHistoryState } from "../loss/epo.js";
 import { ArrayAdam } from "../nn/optim.js";
+import type { KernelBackendOptions } from "../nn/transformer.js";
 import type { TokenPolicy } from "../policies/token_policy.js";
 import type { GroupBatch } from "../rollout/group_collector.js";
 import { TextGroupCollector, type TextBatch, type TextStart } from "../rollout/text_collector.js";
@@ -69,8 +71,12 @@ export interface TextRunConfig {
   annealLr: boolean;
   warmupIterations: number;
   maxGradNorm: number;
-  /** "kernels": the transformer and Adam on refinery's WebAssembly SIMD kernels (tfjs cpu for the rest). */
-  backend: BackendName | "kernels";
+  /**
+   * "kernels": the transformer and Adam on refinery's WebAssembly SIMD kernels (tfjs cpu for
+   * the rest); "wasm"/"cpu": the JS path with that tfjs backend; "auto": kernels where
+   * WebAssembly SIMD runs, else wasm (see resolveTextBackend).
+   */
+  backend: RunBackend | "auto";
   /** Threads of the kernels backend ("auto": 2 where a helper thread can run on a host with ≥ 2 cores). */
   kernelThreads?: "auto" | 1 | 2;
   evalEvery: number;
@@ -120,16 +126,44 @@ export function greedyEvaluation(setup: TextSetup, evalProblems: number): TextEv
   return evaluateText(setup.policy, setup.task, setup.reward, problems, { samples: 1, temperature: 0, maxCompletionLength: setup.maxCompletionLength, seed: 0 });
 }
 
+/**
+ * A text run's `backend` as it computes: `auto` (the default) is `kernels` where refinery's
+ * WebAssembly SIMD kernels run, else `wasm`; an explicit choice stays. A config from before
+ * `auto` existed without the key ran on wasm, and still does.
+ */
+export function resolveTextBackend(backend: TextRunConfig["backend"] | undefined): RunBackend {
+  return resolveRunBackend(backend, simdKernelsAvailable());
+}
+
+/** The kernels backend's options of a text config. */
+function kernelOptions(c: Pick<TextRunConfig, "kernelThreads">): KernelBackendOptions {
+  return { threads: c.kernelThreads === "auto" || c.kernelThreads === undefined ? undefined : c.kernelThreads };
+}
+
+/** Starts the tfjs backend a token policy on `backend` needs: with the kernels, tfjs computes nothing large, and its light cpu backend does the rest. */
+export async function initTextBackend(backend: RunBackend): Promise<void> {
+  if ((backend as string) === "auto") throw new Error("a text run needs its backend resolved (resolveTextBackend) before it starts");
+  await initBackend(backend === "kernels" ? "cpu" : backend);
+}
+
+/** Puts a token policy (the run's, or a KL reference) on the run's backend. */
+export function placeOnBackend(policy: TokenPolicy, c: { backend: RunBackend } & Pick<TextRunConfig, "kernelThreads">): void {
+  if (c.backend === "kernels") policy.model.setBackend("kernels", kernelOptions(c));
+}
+
+/**
+ * Builds a text run's parts on its backend. `c.backend` is the resolved one (resolveTextBackend):
+ * never "auto".
+ */
 export async function textSetup(
-  c: Pick<TextRunConfig, "task" | "taskOptions" | "init" | "chars" | "model" | "seed" | "backend" | "kernelThreads" | "maxCompletionLength"> & { rewards?: { name: string; weight: number }[] },
+  c: Pick<TextRunConfig, "task" | "taskOptions" | "init" | "chars" | "model" | "seed" | "kernelThreads" | "maxCompletionLength"> & { backend: RunBackend; rewards?: { name: string; weight: number }[] },
   rng: Rng,
 ): Promise<TextSetup> {
-  // With the kernels, tfjs computes nothing large: its light cpu backend does the rest.
-  await initBackend(c.backend === "kernels" ? "cpu" : c.backend);
+  await initTextBackend(c.backend);
   const task = makeTask(c.task, c.taskOptions);
   const reward = combineRewards((c.rewards ?? [{ name: "correct", weight: 1 }]).map((r) => ({ fn: r.name, weight: r.weight })));
   const policy = c.init ? await loadTokenPolicy(c.init) : newTextPolicy(c.model, rng, c.chars);
-  if (c.backend === "kernels") policy.model.setBackend("kernels", { threads: c.kernelThreads === "auto" ? undefined : c.kernelThreads });
+  placeOnBackend(policy, c);
   const maxCompletionLength = c.maxCompletionLength ?? task.maxCompletionLength;
   const makeEnv = (split: "train" | "test") => new TextEnv({ task, tokenizer: policy.tokenizer, split, reward, maxCompletionLength });
   policy.checkFits(task.maxPromptLength + 1, maxCompletionLength, `task ${task.name}`);
@@ -160,7 +194,10 @@ export class TextGroupOptimizer implements Algorithm {
 
   private constructor(
     readonly recipe: GroupRecipe,
-    readonly config: TextRunConfig,
+    /** The config with its backend resolved (never "auto"). */
+    readonly config: TextRunConfig & { backend: RunBackend },
+    /** The backend the caller asked for ("auto" refuses a checkpoint of another backend). */
+    readonly requestedBackend: TextRunConfig["backend"],
     readonly setup: TextSetup,
     private readonly sampler: TextSampler,
     rng: Rng,
@@ -186,8 +223,10 @@ export class TextGroupOptimizer implements Algorithm {
     if (recipe.critic) {
       throw new ConfigError(`${recipe.name} with a learned value baseline needs a critic, and text policies have none`, "use baseline=none (or grpo/rloo, whose baselines are the group's rewards)");
     }
+    const requested = config.backend;
+    config = { ...config, backend: resolveTextBackend(requested) };
     const root = new Rng(config.seed);
-    const setup = await textSetup(config, root.split());
+    const setup = await textSetup(config as TextRunConfig & { backend: RunBackend }, root.split());
     if (opts.draftSuffixLength !== undefined) {
       // The conditioned context holds the prompt, a whole draft and the suffix, then the refinement.
       const mcl = config.maxCompletionLength ?? setup.task.maxCompletionLength;
@@ -197,8 +236,9 @@ export class TextGroupOptimizer implements Algorithm {
     if (recipe.kl) {
       reference = config.init ? await loadTokenPolicy(config.init) : newTextPolicy(config.model, new Rng(0), config.chars);
       reference.setWeights(setup.policy.getWeights());
+      placeOnBackend(reference, config as TextRunConfig & { backend: RunBackend });
     }
-    return new TextGroupOptimizer(recipe, config, setup, sampler, root.split(), reference, opts.maxGroupSize ?? config.groupSize);
+    return new TextGroupOptimizer(recipe, config as TextRunConfig & { backend: RunBackend }, requested, setup, sampler, root.split(), reference, opts.maxGroupSize ?? config.groupSize);
   }
 
   private batchSource: (() => { batch: TextBatch; metrics: IterationMetrics }) | null = null;
@@ -404,6 +444,7 @@ export class TextGroupOptimizer implements Algorithm {
         steps: this.tokenCount,
         rng: this.rng.getState(),
         adam,
+        backend: this.config.backend,
         ...(this.history ? { entropyHistory: this.history.getState() } : {}),
       },
       arrays,
@@ -412,6 +453,7 @@ export class TextGroupOptimizer implements Algorithm {
 
   loadState(state: { json: Record<string, unknown>; arrays: Record<string, Float32Array> }): void {
     const { json, arrays } = state;
+    checkCheckpointBackend(this.requestedBackend, this.config.backend, json.backend);
     this.policy.setWeights(prefixed(arrays, "policy/"));
     if (this.reference) this.reference.setWeights(prefixed(arrays, "reference/"));
     this.optimizer.setState(takeAdam(json, arrays, "adam"));
@@ -419,6 +461,11 @@ export class TextGroupOptimizer implements Algorithm {
     this.rng = Rng.fromState(json.rng as RngState);
     this.iterationsDone = json.iteration as number;
     this.tokenCount = json.steps as number;
+  }
+
+  /** The config with `backend: "auto"` resolved: what a run directory records, so a resume computes on the same backend. */
+  recordedConfig(): Record<string, unknown> {
+    return { ...this.config };
   }
 
   exportPolicy(): { spec: Record<string, unknown>; weights: Record<string, Float32Array>; shapes: Record<string, number[]> } {

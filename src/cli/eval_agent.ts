@@ -1,11 +1,9 @@
-import { initBackend } from "../core/backend.js";
 import { ConfigError } from "../core/errors.js";
 import { agentProblemSet, makeAgentTask } from "../envs/text/agent/task.js";
 import "../envs/text/agent/critique.js";
 import { evaluateAgent, type AgentEvalResult } from "../train/agent_eval.js";
-import { loadTokenPolicyWithSpec } from "../train/text_policy.js";
 import type { CliIo } from "./io.js";
-import type { TextEvalCliOptions } from "./eval_text.js";
+import { loadRunTokenPolicy, type TextEvalCliOptions } from "./eval_text.js";
 
 /**
  * `refinery eval` on a multi-turn run: on the first `problems` problems of the task's test
@@ -17,8 +15,7 @@ export async function evalAgentCommand(dir: string, config: Record<string, unkno
   if (tooLarge.length) {
     throw new ConfigError(`--k ${tooLarge.join(",")} is larger than --samples ${opts.samples}: pass@k needs at least k samples per problem`, `pass --samples ${Math.max(...tooLarge)} or more, or a smaller --k`);
   }
-  await initBackend("wasm");
-  const { policy, spec } = await loadTokenPolicyWithSpec(dir, opts.best ? "best" : "policy");
+  const { policy, spec } = await loadRunTokenPolicy(dir, config, opts.best);
   const task = makeAgentTask(String(config.task), (config.taskOptions ?? {}) as Record<string, unknown>);
   const problems = agentProblemSet(task, "test", opts.problems, 0);
   const temperature = opts.temperature ?? Number(spec.temperature ?? 1);

@@ -1,4 +1,5 @@
-import { initBackend } from "../core/backend.js";
+import { initBackend, resolveRunBackend, type RunBackend } from "../core/backend.js";
+import { simdKernelsAvailable } from "../nn/kernels/simd.js";
 import { ConfigError } from "../core/errors.js";
 import { combineRewards } from "../envs/text/rewards.js";
 import { makeTask } from "../envs/text/registry.js";
@@ -18,6 +19,22 @@ export interface TextEvalCliOptions {
 }
 
 /**
+ * The token policy of a text or multi-turn run, for `refinery eval`, on the backend the run
+ * trained on (its config.json records it resolved), so the greedy figures match the run's
+ * periodic evaluation. A run from before the key existed ran on wasm, and a kernels run
+ * evaluated where WebAssembly SIMD does not run evaluates on wasm.
+ */
+export async function loadRunTokenPolicy(dir: string, config: Record<string, unknown>, best: boolean): ReturnType<typeof loadTokenPolicyWithSpec> {
+  const simd = simdKernelsAvailable();
+  const recorded = resolveRunBackend(config.backend as RunBackend | "auto" | undefined, simd);
+  const backend = recorded === "kernels" && !simd ? "wasm" : recorded;
+  await initBackend(backend === "kernels" ? "cpu" : backend);
+  const loaded = await loadTokenPolicyWithSpec(dir, best ? "best" : "policy");
+  if (backend === "kernels") loaded.policy.model.setBackend("kernels");
+  return loaded;
+}
+
+/**
  * `refinery eval` on a text run: on the first `problems` problems of the task's test split,
  * greedy pass@1, then `samples` sampled completions per problem for pass@1 and pass@k
  * (unbiased estimator), and the mean completion length.
@@ -27,8 +44,7 @@ export async function evalTextCommand(dir: string, config: Record<string, unknow
   if (tooLarge.length) {
     throw new ConfigError(`--k ${tooLarge.join(",")} is larger than --samples ${opts.samples}: pass@k needs at least k samples per problem`, `pass --samples ${Math.max(...tooLarge)} or more, or a smaller --k`);
   }
-  await initBackend("wasm");
-  const { policy, spec } = await loadTokenPolicyWithSpec(dir, opts.best ? "best" : "policy");
+  const { policy, spec } = await loadRunTokenPolicy(dir, config, opts.best);
   const task = makeTask(String(config.task), (config.taskOptions ?? {}) as Record<string, unknown>);
   const rewards = (config.rewards as { name: string; weight: number }[] | undefined) ?? [{ name: "correct", weight: 1 }];
   const reward = combineRewards(rewards.map((r) => ({ fn: r.name, weight: r.weight })));

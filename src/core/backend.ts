@@ -120,3 +120,31 @@ async function nodeWasmFolder(): Promise<string | null> {
   const entry = require.resolve("@tensorflow/tfjs-backend-wasm");
   return path.dirname(entry) + path.sep;
 }
+
+/** What a run computes on once its `backend: "auto"` is resolved. */
+export type RunBackend = BackendName | "kernels";
+
+/**
+ * A run's `backend` as it computes: `auto` is `kernels` where refinery's WebAssembly SIMD
+ * kernels run (and `kernelsFit`, the model having kernel gradients), else `wasm`; an
+ * explicit choice stays. A config from before the key existed (no `backend`) ran on wasm,
+ * and still does.
+ */
+export function resolveRunBackend(requested: RunBackend | "auto" | undefined, kernelsAvailable: boolean, kernelsFit = true): RunBackend {
+  if (requested === "auto") return kernelsAvailable && kernelsFit ? "kernels" : "wasm";
+  return requested ?? "wasm";
+}
+
+/**
+ * Refuses to continue a checkpoint on another backend than it was written on when the run
+ * asked for `auto`: an explicit backend may continue any checkpoint (equal to float
+ * rounding), but `auto` must not quietly switch (e.g. a run moved to a host without SIMD).
+ */
+export function checkCheckpointBackend(requested: string | undefined, resolved: RunBackend, written: unknown): void {
+  if (requested !== "auto" || typeof written !== "string" || written === resolved) return;
+  throw new ConfigError(
+    `this checkpoint was written on the ${written} backend, but backend auto resolved to ${resolved} here`,
+    `set backend to ${written} to continue it exactly (or to ${resolved} to continue on it, equal only to float rounding)`,
+    "checkpoint_mismatch",
+  );
+}

@@ -2,7 +2,8 @@ import { ConfigError } from "../core/errors.js";
 import { Rng } from "../core/rng.js";
 import { CharTokenizer, DEFAULT_CHARS } from "../envs/text/tokenizer.js";
 import { makeTask } from "../envs/text/registry.js";
-import { initBackend, type BackendName } from "../core/backend.js";
+import { initBackend, resolveRunBackend, type BackendName } from "../core/backend.js";
+import { simdKernelsAvailable } from "../nn/kernels/simd.js";
 import { textPolicy, type LoadedTextPolicy, type TextPolicyInfo } from "../policies/text_generator.js";
 import { fileExists, joinLocation } from "../core/platform.js";
 import { loadWeights } from "../nn/weights_load.js";
@@ -59,8 +60,12 @@ export async function loadTokenPolicy(dir: string, which: "policy" | "best" = "p
 export interface LoadTextPolicyOptions {
   /** "policy" (default): the final policy; "best": the best one by periodic evaluation. */
   which?: "policy" | "best";
-  /** Tensor backend of the large matrix products (default "wasm", as `refinery eval`). */
-  backend?: BackendName;
+  /**
+   * What computes the transformer: "kernels" (refinery's WebAssembly SIMD kernels), tfjs's
+   * "wasm" or "cpu" backend under the JS path (default "wasm"), or "auto" (kernels where
+   * WebAssembly SIMD runs, else wasm).
+   */
+  backend?: BackendName | "kernels" | "auto";
   /** Seed of the stream that sampling calls without their own `seed` draw from (default 0). */
   seed?: number;
 }
@@ -70,8 +75,10 @@ export interface LoadTextPolicyOptions {
  * train --task`) or its `policy/` (or `best/`) directory — ready to `generate` completions.
  */
 export async function loadTextPolicy(dir: string, options: LoadTextPolicyOptions = {}): Promise<LoadedTextPolicy> {
-  await initBackend(options.backend ?? "wasm");
+  const backend = resolveRunBackend(options.backend ?? "wasm", simdKernelsAvailable());
+  await initBackend(backend === "kernels" ? "cpu" : backend);
   const { policy, spec } = await loadTokenPolicyWithSpec(dir, options.which ?? "policy", "load it with loadPolicy(dir), which acts on envs; loadTextPolicy loads runs made on a text task");
+  if (backend === "kernels") policy.model.setBackend("kernels");
   const info: TextPolicyInfo = {
     task: typeof spec.task === "string" ? spec.task : undefined,
     taskOptions: isRecord(spec.taskOptions) ? spec.taskOptions : undefined,
