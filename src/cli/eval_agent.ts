@@ -15,7 +15,7 @@ export async function evalAgentCommand(dir: string, config: Record<string, unkno
   if (tooLarge.length) {
     throw new ConfigError(`--k ${tooLarge.join(",")} is larger than --samples ${opts.samples}: pass@k needs at least k samples per problem`, `pass --samples ${Math.max(...tooLarge)} or more, or a smaller --k`);
   }
-  const { policy, spec } = await loadRunTokenPolicy(dir, config, opts.best);
+  const { policy, spec, backend } = await loadRunTokenPolicy(dir, config, opts.best);
   const task = makeAgentTask(String(config.task), (config.taskOptions ?? {}) as Record<string, unknown>);
   const problems = agentProblemSet(task, "test", opts.problems, 0);
   const temperature = opts.temperature ?? Number(spec.temperature ?? 1);
@@ -33,7 +33,7 @@ export async function evalAgentCommand(dir: string, config: Record<string, unkno
     truncated_fraction: r.truncatedFraction,
   });
   if (opts.json) {
-    io.out(JSON.stringify({ task: task.name, task_options: task.options, problems: problems.length, greedy: view(greedy), sampled: { samples: opts.samples, temperature, ...view(sampled) }, transcripts: greedy.transcripts }) + "\n");
+    io.out(JSON.stringify({ task: task.name, task_options: task.options, problems: problems.length, backend, greedy: view(greedy), sampled: { samples: opts.samples, temperature, ...view(sampled) }, transcripts: greedy.transcripts }) + "\n");
     return;
   }
   const pct = (x: number) => `${(100 * x).toFixed(1)}%`;

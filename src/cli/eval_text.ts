@@ -24,14 +24,14 @@ export interface TextEvalCliOptions {
  * periodic evaluation. A run from before the key existed ran on wasm, and a kernels run
  * evaluated where WebAssembly SIMD does not run evaluates on wasm.
  */
-export async function loadRunTokenPolicy(dir: string, config: Record<string, unknown>, best: boolean): ReturnType<typeof loadTokenPolicyWithSpec> {
+export async function loadRunTokenPolicy(dir: string, config: Record<string, unknown>, best: boolean): Promise<Awaited<ReturnType<typeof loadTokenPolicyWithSpec>> & { backend: RunBackend }> {
   const simd = simdKernelsAvailable();
   const recorded = resolveRunBackend(config.backend as RunBackend | "auto" | undefined, simd);
   const backend = recorded === "kernels" && !simd ? "wasm" : recorded;
   await initBackend(backend === "kernels" ? "cpu" : backend);
   const loaded = await loadTokenPolicyWithSpec(dir, best ? "best" : "policy");
   if (backend === "kernels") loaded.policy.model.setBackend("kernels");
-  return loaded;
+  return { ...loaded, backend };
 }
 
 /**
@@ -44,7 +44,7 @@ export async function evalTextCommand(dir: string, config: Record<string, unknow
   if (tooLarge.length) {
     throw new ConfigError(`--k ${tooLarge.join(",")} is larger than --samples ${opts.samples}: pass@k needs at least k samples per problem`, `pass --samples ${Math.max(...tooLarge)} or more, or a smaller --k`);
   }
-  const { policy, spec } = await loadRunTokenPolicy(dir, config, opts.best);
+  const { policy, spec, backend } = await loadRunTokenPolicy(dir, config, opts.best);
   const task = makeTask(String(config.task), (config.taskOptions ?? {}) as Record<string, unknown>);
   const rewards = (config.rewards as { name: string; weight: number }[] | undefined) ?? [{ name: "correct", weight: 1 }];
   const reward = combineRewards(rewards.map((r) => ({ fn: r.name, weight: r.weight })));
@@ -56,7 +56,7 @@ export async function evalTextCommand(dir: string, config: Record<string, unknow
   const sampled = evaluateText(policy, task, reward, problems, { samples: opts.samples, temperature, maxCompletionLength, seed: opts.seed, ks: [...new Set([1, ...ks])] });
   const view = (r: TextEvalResult) => ({ pass_at_1: r.passAt1, pass_at_k: r.passAtK, mean_reward: r.meanReward, mean_length: r.meanLength, truncated_fraction: r.truncatedFraction });
   if (opts.json) {
-    io.out(JSON.stringify({ task: task.name, task_options: task.options, problems: problems.length, greedy: view(greedy), sampled: { samples: opts.samples, temperature, ...view(sampled) } }) + "\n");
+    io.out(JSON.stringify({ task: task.name, task_options: task.options, problems: problems.length, backend, greedy: view(greedy), sampled: { samples: opts.samples, temperature, ...view(sampled) } }) + "\n");
     return;
   }
   const pct = (x: number) => `${(100 * x).toFixed(1)}%`;

@@ -45,6 +45,22 @@ describe("refinery sft / train --task / eval on a text run", () => {
     expect(Object.keys(parsed.sampled.pass_at_k)).toEqual(["1", "2"]);
   });
 
+  it("by default trains on the kernels (recorded in config.json), and eval scores on them: its greedy figures are the run's own", async () => {
+    const dir = join(root, "sft-kernels");
+    const small = TINY.slice(2); // without backend=cpu: the default, auto
+    const r = await cli("sft", "--task", "addition", "--iterations", "40", "--out", dir, "--quiet", ...small, "--set", "batchSize=16", "--set", "evalProblems=20");
+    expect(r.err).toBe("");
+    expect(r.code).toBe(0);
+    expect(JSON.parse(readFileSync(join(dir, "config.json"), "utf8")).config.backend).toBe("kernels");
+    const evals = readFileSync(join(dir, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l)).filter((m) => m.kind === "eval");
+    const last = evals.at(-1);
+    const e = JSON.parse((await cli("eval", dir, "--problems", "20", "--samples", "1", "--json")).out.trim());
+    expect(e.backend).toBe("kernels");
+    expect(e.greedy.pass_at_1).toBe(last.evalPassAt1);
+    expect(e.greedy.mean_length).toBe(last.evalLengthMean);
+    expect(e.greedy.mean_reward).toBe(last.evalReturnMean);
+  });
+
   it("names the problem and the fix for a task without --task, --steps on a text run, ppo on a task and a missing --import", async () => {
     const noTask = await cli("sft");
     expect(noTask.code).toBe(2);
