@@ -29,10 +29,10 @@ import { evaluateAgent, type AgentEvalResult } from "../train/agent_eval.js";
 import { loadTokenPolicy, newTextPolicy } from "../train/text_policy.js";
 import type { AgentRlConfig } from "./agent_config.js";
 import type { GroupCommonConfig } from "./group_config.js";
-import { gatherMinibatch, perTurnEntropy, readDiagnostics, runEpochs, type EpoSettings, type GroupRecipe, type Minibatch, type StepDiagnostics } from "./group_engine.js";
+import { gatherMinibatch, perTurnEntropy, readDiagnostics, runEpochs, stepLossGradients, type EpoSettings, type GroupRecipe, type Minibatch, type StepDiagnostics } from "./group_engine.js";
 import { prefixed, putAdam, putWeights, takeAdam, type NamedArrays } from "./state.js";
 import type { ModelConfig } from "./text_config.js";
-import { initTextBackend, placeOnBackend, resolveTextBackend, spreadCompletions, stepLossGradients, textActingPolicy, textLearningRate } from "./text_engine.js";
+import { initTextBackend, placeOnBackend, resolveTextBackend, spreadCompletions, textActingPolicy, textLearningRate } from "./text_engine.js";
 import type { ActingPolicy, Algorithm, CompletionTurn, IterationMetrics, SampledCompletion } from "./types.js";
 
 /** How a method turns an iteration's episodes into per-token advantages. */

@@ -2,6 +2,7 @@ import { MAX_SEED } from "../core/config.js";
 import { z } from "zod";
 import { AGGREGATION_MODES } from "../loss/aggregate.js";
 import { START_STATE_MODES } from "../rollout/group_collector.js";
+import { kernelThreadsShape } from "./text_config.js";
 
 /*
  * The config keys the group algorithms (grpo, rloo, reinforce, epo) share, as zod shapes
@@ -101,7 +102,16 @@ export const aggregationShape = {
 };
 
 /** The keys every group algorithm has (what the shared engine reads). */
-export const groupCommonSchema = z.object({ ...groupRolloutShape, ...groupOptimShape, ...networkShape, ...runShape, ...selectionShape });
+/** runShape with the group algorithms' backend: they can train on refinery's kernels as well. */
+export const groupRunShape = {
+  ...runShape,
+  backend: z
+    .enum(["wasm", "cpu", "kernels"])
+    .describe("what computes the updates: tfjs's wasm or cpu backend, or kernels (refinery's WebAssembly SIMD kernels for the actor's forward and backward; flat features only; measured no faster than wasm at these minibatch sizes, so not the default)"),
+  kernelThreads: kernelThreadsShape(),
+};
+
+export const groupCommonSchema = z.object({ ...groupRolloutShape, ...groupOptimShape, ...networkShape, ...groupRunShape, ...selectionShape });
 export type GroupCommonConfig = z.infer<typeof groupCommonSchema>;
 
 /** D³S defaults (ours; §6 leaves the schedule UNVERIFIED): half kept at the start, all at the end. */
@@ -128,6 +138,7 @@ export const COMMON_GROUP_DEFAULTS: Omit<GroupCommonConfig, "totalTimesteps" | "
   features: "flat",
   actionMasking: "auto",
   backend: "wasm",
+  kernelThreads: "auto",
   evalEvery: 0,
   evalEpisodes: 10,
   evalDeterministic: true,

@@ -17,7 +17,8 @@
  */
 import * as tf from "#tfjs-core";
 import { zeroVarianceGroupFraction } from "../advantage/group.js";
-import { initBackend } from "../core/backend.js";
+import { checkCheckpointBackend, initBackend, resolveRunBackend, type RunBackend } from "../core/backend.js";
+import { setGemmThreads, simdKernelsAvailable } from "../nn/kernels/simd.js";
 import { ConfigError } from "../core/errors.js";
 import { Rng, type RngState } from "../core/rng.js";
 import type { ActionMaskingMode } from "../envs/action_mask.js";
@@ -130,6 +131,24 @@ export function checkGroupConfig(name: string, c: GroupCommonConfig, numMinibatc
   }
 }
 
+/**
+ * The group algorithms' `backend` as a run uses it (default `wasm`). `kernels` runs the
+ * actor's forward and backward on refinery's WebAssembly SIMD kernels; it needs WebAssembly
+ * SIMD and flat features, and says so when either is missing. It is not the default: at the
+ * group algorithms' minibatches (~1000 steps of a 64-64 MLP) it measured no faster than
+ * tfjs-wasm (docs/training.md).
+ */
+export function resolveGroupBackend(config: Pick<GroupCommonConfig, "backend" | "features">): RunBackend {
+  const backend = resolveRunBackend(config.backend as GroupCommonConfig["backend"] | undefined, simdKernelsAvailable(), ActorCritic.kernelGradientsFor(config.features));
+  if (backend === "kernels" && !ActorCritic.kernelGradientsFor(config.features)) {
+    throw new ConfigError("backend kernels has no gradients for grid features' embeddings", "use backend wasm with features grid", "kernels_no_features");
+  }
+  if (backend === "kernels" && !simdKernelsAvailable()) {
+    throw new ConfigError("backend kernels needs WebAssembly SIMD, which this runtime lacks", "use backend wasm (Node ≥ 16.4 and current browsers have SIMD)", "kernels_unavailable");
+  }
+  return backend;
+}
+
 /** EPO's epochs E of the phase weight w(e): progress is mapped onto e ∈ [0, E]. */
 const EPO_PHASE_EPOCHS = 100;
 
@@ -141,16 +160,23 @@ export class GroupPolicyOptimizer implements Algorithm {
   private readonly reference: ActorCritic | null;
   private readonly collector: GroupCollector;
   private readonly history: EntropyHistory | null;
-  private readonly config: GroupCommonConfig;
+  /** The config with its backend resolved (never "auto"). */
+  readonly config: GroupCommonConfig & { backend: RunBackend };
+  /** The backend the recipe asked for ("auto" refuses a checkpoint of another backend). */
+  readonly requestedBackend: GroupCommonConfig["backend"];
   private rng: Rng;
   private iterationsDone = 0;
   private stepCount = 0;
   private episodes: { return: number; length: number }[] = [];
 
-  private constructor(readonly recipe: GroupRecipe) {
-    const c = recipe.config;
+  private constructor(
+    readonly recipe: GroupRecipe,
+    requestedBackend: GroupCommonConfig["backend"],
+  ) {
+    const c = recipe.config as GroupCommonConfig & { backend: RunBackend };
     this.name = recipe.name;
     this.config = c;
+    this.requestedBackend = requestedBackend;
     const root = new Rng(c.seed);
     const initRng = root.split();
     this.rng = root.split();
@@ -179,8 +205,27 @@ export class GroupPolicyOptimizer implements Algorithm {
 
   /** Use `await GroupPolicyOptimizer.create(recipe)`: the tensor backend must be ready before networks exist. */
   static async create(recipe: GroupRecipe): Promise<GroupPolicyOptimizer> {
-    await initBackend(recipe.config.backend);
-    return new GroupPolicyOptimizer(recipe);
+    const backend = resolveGroupBackend(recipe.config);
+    // With the kernels, tfjs only stores the weights and computes the small loss terms: its light cpu backend does.
+    await initBackend(backend === "kernels" ? "cpu" : backend);
+    setGemmThreads(recipe.config.kernelThreads ?? "auto");
+    return new GroupPolicyOptimizer({ ...recipe, config: { ...recipe.config, backend } }, recipe.config.backend);
+  }
+
+  /** Whether the actor's updates and read-outs run on refinery's kernels. */
+  private get onKernels(): boolean {
+    return this.config.backend === "kernels";
+  }
+
+  /** log π and H of a batch's actions under `policy`'s actor, on the run's backend. */
+  private readout(policy: ActorCritic, obs: Float32Array, actions: Int32Array | Float32Array, n: number, masks?: Uint8Array | null): { logProb: Float32Array; entropy: Float32Array } {
+    if (!this.onKernels || n === 0) return actorReadout(policy, obs, actions, n, masks);
+    return policy.forwardActorKernels(obs, actions, n, masks);
+  }
+
+  /** The config with `backend: "auto"` resolved: what a run directory records, so a resume computes on the same backend. */
+  recordedConfig(): Record<string, unknown> {
+    return { ...this.config };
   }
 
   private hooks: RolloutHooks = {};
@@ -246,7 +291,7 @@ export class GroupPolicyOptimizer implements Algorithm {
     const ctx: AdvantageContext = { values: (obs, n) => this.policy.values(obs, n, new Float32Array(n)) };
     const { advantages, valueTargets } = r.advantages(full, ctx);
     const needEntropy = c.selection === "d3s" || this.history !== null;
-    const entropy = needEntropy ? actorReadout(this.policy, full.obs, full.actions, full.numSteps, full.actionMasks).entropy : null;
+    const entropy = needEntropy ? this.readout(this.policy, full.obs, full.actions, full.numSteps, full.actionMasks).entropy : null;
     if (this.history && entropy) this.history.append(perTurnEntropy(full, entropy, this.turnIndex(full), this.history.turns));
 
     let batch = full;
@@ -259,7 +304,7 @@ export class GroupPolicyOptimizer implements Algorithm {
       ({ batch, advantages: adv, stepKeep, keepRatio, groupKeep } = sel);
     }
     const kept = stepKeep ? stepKeep.reduce((s, k) => s + k, 0) : batch.numSteps;
-    const refLogProbs = this.reference ? actorReadout(this.reference, batch.obs, batch.actions, batch.numSteps, batch.actionMasks).logProb : null;
+    const refLogProbs = this.reference ? this.readout(this.reference, batch.obs, batch.actions, batch.numSteps, batch.actionMasks).logProb : null;
     const stats = this.update(batch, adv, stepKeep, refLogProbs, progress);
 
     let valueLoss: number | undefined;
@@ -304,7 +349,8 @@ export class GroupPolicyOptimizer implements Algorithm {
     const reference = this.history ? this.history.reference() : null;
     return runEpochs(r, n, numMinibatches, this.rng, (episodes) => {
       const mb = gatherMinibatch(batch, episodes, adv, stepKeep, refLogProbs, turns, reference);
-      return mb.numSteps === 0 ? null : this.policyStep(mb, progress);
+      if (mb.numSteps === 0) return null;
+      return this.onKernels ? this.kernelPolicyStep(mb, progress) : this.policyStep(mb, progress);
     });
   }
 
@@ -320,6 +366,19 @@ export class GroupPolicyOptimizer implements Algorithm {
       return out.loss;
     }, this.config.maxGradNorm);
     return readDiagnostics(diag as unknown as tf.Tensor, gradNorm);
+  }
+
+  /**
+   * policyStep on refinery's kernels: the actor's forward and backward run there, and only
+   * the loss's derivatives with respect to each step's log π and H (stepLossGradients, the
+   * same groupStepLoss) are computed with tensors, on 1-D arrays.
+   */
+  private kernelPolicyStep(mb: Minibatch, progress: number): StepDiagnostics {
+    const n = mb.numSteps;
+    const fwd = this.policy.forwardActorKernels(mb.obs, mb.actions, n, mb.masks);
+    const g = stepLossGradients(this.recipe, fwd, Int32Array.from({ length: n }, (_, i) => i), mb, this.collector.maxSteps, progress);
+    const grads = this.policy.backwardActorKernels(fwd, g.dLogProbAll, g.dEntropyAll ?? new Float32Array(n));
+    return readDiagnostics(g.diagnostics, this.policy.applyActorGradientsKernels(this.optimizer, grads, this.config.maxGradNorm));
   }
 
   /** EPO's turn of each step (see turnIndexOf). */
@@ -360,6 +419,7 @@ export class GroupPolicyOptimizer implements Algorithm {
         steps: this.stepCount,
         rng: this.rng.getState(),
         adam,
+        backend: this.config.backend,
         ...(critic ? { criticAdam: critic } : {}),
         ...(this.history ? { entropyHistory: this.history.getState() } : {}),
       },
@@ -369,6 +429,7 @@ export class GroupPolicyOptimizer implements Algorithm {
 
   loadState(state: { json: Record<string, unknown>; arrays: Record<string, Float32Array> }): void {
     const { json, arrays } = state;
+    checkCheckpointBackend(this.requestedBackend, this.config.backend, json.backend);
     this.policy.setWeights(prefixed(arrays, "policy/"));
     if (this.reference) this.reference.setWeights(prefixed(arrays, "reference/"));
     this.optimizer.setState(takeAdam(json, arrays, "adam"));
@@ -558,6 +619,54 @@ export function groupStepLoss(
     kl ? tf.mean(kl) : tf.scalar(0),
   ]) as tf.Tensor1D;
   return { loss: weightedSum(terms), diagnostics: epo ? tf.concat([diagnostics, epo.stats]) : tf.concat([diagnostics, tf.zeros([2])]) };
+}
+
+/**
+ * The gradients of a recipe's loss (groupStepLoss, plus EPO's term) with respect to the
+ * log-probabilities and entropies of a token forward: `out` holds every token of the forward,
+ * `pick[k]` is where minibatch step k sits in it. Tokens not picked (context, or tokens the
+ * loss leaves out) get zero gradient. Shared by the kernels step of the control engine and the
+ * single- and multi-turn text engines.
+ */
+export function stepLossGradients(
+  r: GroupRecipe,
+  out: { logProb: Float32Array; entropy: Float32Array },
+  pick: Int32Array,
+  mb: Minibatch,
+  maxLen: number,
+  progress: number,
+): { dLogProbAll: Float32Array; dEntropyAll: Float32Array | null; diagnostics: tf.Tensor } {
+  const logProb = Float32Array.from(pick, (i) => out.logProb[i]);
+  const entropy = Float32Array.from(pick, (i) => out.entropy[i]);
+  const needEntropyGrad = r.entCoef > 0 || (r.epo !== null && mb.turnReference !== null);
+  let diag: tf.Tensor | null = null;
+  let dLogProb = new Float32Array(0);
+  let dEntropy: Float32Array | null = null;
+  tf.tidy(() => {
+    const lossOf = (lp: tf.Tensor1D, h: tf.Tensor1D): tf.Scalar => {
+      const epo = r.epo && mb.turnReference && mb.turns ? epoTerm(r.epo as EpoSettings, h, mb, progress) : null;
+      const res = groupStepLoss(r, lp, h, mb, maxLen, epo);
+      diag = tf.keep(res.diagnostics);
+      return res.loss;
+    };
+    const lp = tf.tensor1d(logProb);
+    const h = tf.tensor1d(entropy);
+    if (needEntropyGrad) {
+      const [dlp, dh] = tf.grads((a: tf.Tensor, b: tf.Tensor) => lossOf(a as tf.Tensor1D, b as tf.Tensor1D))([lp, h]);
+      dLogProb = (dlp.dataSync() as Float32Array).slice();
+      dEntropy = (dh.dataSync() as Float32Array).slice();
+    } else {
+      dLogProb = (tf.grad((a: tf.Tensor) => lossOf(a as tf.Tensor1D, h))(lp).dataSync() as Float32Array).slice();
+    }
+  });
+  const grads = { dLogProb, dEntropy: dEntropy as Float32Array | null };
+  const dLogProbAll = new Float32Array(out.logProb.length);
+  const dEntropyAll = grads.dEntropy ? new Float32Array(out.logProb.length) : null;
+  pick.forEach((i, k) => {
+    dLogProbAll[i] = grads.dLogProb[k];
+    if (dEntropyAll && grads.dEntropy) dEntropyAll[i] = grads.dEntropy[k];
+  });
+  return { dLogProbAll, dEntropyAll, diagnostics: diag as unknown as tf.Tensor };
 }
 
 /** Reads (and disposes) the diagnostics tensor of groupStepLoss. */

@@ -22,7 +22,7 @@ import { groupRelativeAdvantage } from "../advantage/group.js";
 import { broadcastEpisodeValue, discountedReturnsToGo } from "../advantage/returns.js";
 import type { AggregationMode } from "../loss/aggregate.js";
 import type { GroupBatch } from "../rollout/group_collector.js";
-import { COMMON_GROUP_DEFAULTS, aggregationShape, clipKlShape, groupOptimShape, groupRolloutShape, networkShape, runShape, selectionShape } from "./group_config.js";
+import { COMMON_GROUP_DEFAULTS, aggregationShape, clipKlShape, groupOptimShape, groupRolloutShape, networkShape, groupRunShape, selectionShape } from "./group_config.js";
 import { checkGroupConfig, GroupPolicyOptimizer, type EpoSettings, type GroupRecipe } from "./group_engine.js";
 import type { AlgorithmPreset } from "./types.js";
 
@@ -44,7 +44,7 @@ export const grpoShape = {
     .describe("advantage of a group left with one episode (only D³S with recomputeAdvantages and minGroupKeep 1 makes one): zero, or raw — verl's mean 0, std 1, so the reward itself"),
   ...selectionShape,
   ...networkShape,
-  ...runShape,
+  ...groupRunShape,
 };
 
 export const grpoConfigSchema = z.object(grpoShape).strict();

@@ -19,7 +19,7 @@ import { normalizeAdvantages } from "../advantage/normalize.js";
 import { discountedReturnsToGo } from "../advantage/returns.js";
 import type { AggregationMode } from "../loss/aggregate.js";
 import type { GroupBatch } from "../rollout/group_collector.js";
-import { COMMON_GROUP_DEFAULTS, aggregationShape, groupOptimShape, groupRolloutShape, networkShape, runShape, selectionShape } from "./group_config.js";
+import { COMMON_GROUP_DEFAULTS, aggregationShape, groupOptimShape, groupRolloutShape, networkShape, groupRunShape, selectionShape } from "./group_config.js";
 import { checkGroupConfig, GroupPolicyOptimizer, type AdvantageContext, type GroupRecipe, type StepAdvantages } from "./group_engine.js";
 import type { AlgorithmPreset } from "./types.js";
 
@@ -40,7 +40,7 @@ export const reinforceConfigSchema = z
     ...aggregationShape,
     ...selectionShape,
     ...networkShape,
-    ...runShape,
+    ...groupRunShape,
   })
   .strict();
 

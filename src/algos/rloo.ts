@@ -23,7 +23,7 @@ import { broadcastEpisodeValue } from "../advantage/returns.js";
 import { ConfigError } from "../core/errors.js";
 import type { AggregationMode } from "../loss/aggregate.js";
 import type { GroupBatch } from "../rollout/group_collector.js";
-import { COMMON_GROUP_DEFAULTS, aggregationShape, clipKlShape, groupOptimShape, groupRolloutShape, networkShape, runShape, selectionShape } from "./group_config.js";
+import { COMMON_GROUP_DEFAULTS, aggregationShape, clipKlShape, groupOptimShape, groupRolloutShape, networkShape, groupRunShape, selectionShape } from "./group_config.js";
 import { checkGroupConfig, GroupPolicyOptimizer, type GroupRecipe } from "./group_engine.js";
 import type { AlgorithmPreset } from "./types.js";
 
@@ -42,7 +42,7 @@ export const rlooConfigSchema = z
       .describe("extra normalisation of the leave-one-out advantages: none (RLOO) or batch (mean 0, unbiased std 1 over the batch's episodes, one value each)"),
     ...selectionShape,
     ...networkShape,
-    ...runShape,
+    ...groupRunShape,
   })
   .strict();
 

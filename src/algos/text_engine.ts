@@ -13,7 +13,6 @@
  * Only the completion tokens are actions: the context (BOS + prompt, or iGRPO's conditioned
  * prompt) is read, never trained on. π_ref (KL) is the initial policy (the SFT model).
  */
-import * as tf from "#tfjs-core";
 import { zeroVarianceGroupFraction } from "../advantage/group.js";
 import { checkCheckpointBackend, initBackend, resolveRunBackend, type RunBackend } from "../core/backend.js";
 import { simdKernelsAvailable } from "../nn/kernels/simd.js";
@@ -33,12 +32,11 @@ import { evaluateText, type TextEvalResult } from "../train/text_eval.js";
 import { loadTokenPolicy, newTextPolicy } from "../train/text_policy.js";
 import type { D3sConfig } from "./group_config.js";
 import {
-  epoTerm,
   gatherMinibatch,
-  groupStepLoss,
   perTurnEntropy,
   readDiagnostics,
   runEpochs,
+  stepLossGradients,
   turnIndexOf,
   type AdvantageContext,
   type EpoSettings,
@@ -475,53 +473,6 @@ export class TextGroupOptimizer implements Algorithm {
   dispose(): void {
     for (const env of this.collector.envs) env.close();
   }
-}
-
-/**
- * The gradients of a recipe's loss (groupStepLoss, plus EPO's term) with respect to the
- * log-probabilities and entropies of a token forward: `out` holds every token of the forward,
- * `pick[k]` is where minibatch step k sits in it. Tokens not picked (context, or tokens the
- * loss leaves out) get zero gradient. Shared by the single-turn and the multi-turn engines.
- */
-export function stepLossGradients(
-  r: GroupRecipe,
-  out: { logProb: Float32Array; entropy: Float32Array },
-  pick: Int32Array,
-  mb: Minibatch,
-  maxLen: number,
-  progress: number,
-): { dLogProbAll: Float32Array; dEntropyAll: Float32Array | null; diagnostics: tf.Tensor } {
-  const logProb = Float32Array.from(pick, (i) => out.logProb[i]);
-  const entropy = Float32Array.from(pick, (i) => out.entropy[i]);
-  const needEntropyGrad = r.entCoef > 0 || (r.epo !== null && mb.turnReference !== null);
-  let diag: tf.Tensor | null = null;
-  let dLogProb = new Float32Array(0);
-  let dEntropy: Float32Array | null = null;
-  tf.tidy(() => {
-    const lossOf = (lp: tf.Tensor1D, h: tf.Tensor1D): tf.Scalar => {
-      const epo = r.epo && mb.turnReference && mb.turns ? epoTerm(r.epo as EpoSettings, h, mb, progress) : null;
-      const res = groupStepLoss(r, lp, h, mb, maxLen, epo);
-      diag = tf.keep(res.diagnostics);
-      return res.loss;
-    };
-    const lp = tf.tensor1d(logProb);
-    const h = tf.tensor1d(entropy);
-    if (needEntropyGrad) {
-      const [dlp, dh] = tf.grads((a: tf.Tensor, b: tf.Tensor) => lossOf(a as tf.Tensor1D, b as tf.Tensor1D))([lp, h]);
-      dLogProb = (dlp.dataSync() as Float32Array).slice();
-      dEntropy = (dh.dataSync() as Float32Array).slice();
-    } else {
-      dLogProb = (tf.grad((a: tf.Tensor) => lossOf(a as tf.Tensor1D, h))(lp).dataSync() as Float32Array).slice();
-    }
-  });
-  const grads = { dLogProb, dEntropy: dEntropy as Float32Array | null };
-  const dLogProbAll = new Float32Array(out.logProb.length);
-  const dEntropyAll = grads.dEntropy ? new Float32Array(out.logProb.length) : null;
-  pick.forEach((i, k) => {
-    dLogProbAll[i] = grads.dLogProb[k];
-    if (dEntropyAll && grads.dEntropy) dEntropyAll[i] = grads.dEntropy[k];
-  });
-  return { dLogProbAll, dEntropyAll, diagnostics: diag as unknown as tf.Tensor };
 }
 
 /**

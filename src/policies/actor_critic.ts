@@ -93,6 +93,11 @@ export interface LossForward extends LossOutputs {
   criticTrace: MLPTrace;
 }
 
+/** The actor's forward pass on the SIMD kernels, kept for `backwardActorKernels`. */
+export interface KernelActorForward extends LossOutputs {
+  actorTrace: MLPArrayTrace;
+}
+
 /** A minibatch forward pass on the SIMD kernels, kept for `backwardForLossKernels`. */
 export interface KernelLossForward extends LossOutputs {
   actorTrace: MLPArrayTrace;
@@ -367,6 +372,20 @@ export class ActorCritic {
   }
 
   /**
+   * The actor's half of `forwardForLossKernels` (no critic forward; `value` is empty), for
+   * algorithms that train the actor alone (the group engine): pass it to
+   * `backwardActorKernels`. Also a cheap read-out of log π and H on the kernels.
+   */
+  forwardActorKernels(obs: Float32Array, actions: Int32Array | Float32Array, batch: number, masks?: Uint8Array | null): KernelActorForward {
+    if (this.features) {
+      throw new ConfigError("the SIMD-kernel loss path has no feature-extractor backward", "use the tfjs path (backend wasm) with features=grid", "kernels_no_features");
+    }
+    const actor = this.actor.forwardTraceArrays(obs.subarray(0, batch * this.obsSize), batch);
+    const latent = this.gsde ? actor.trace.outputs[this.actor.numLayers - 2] : undefined;
+    return { ...this.distributionOutputs(actor.output, new Float32Array(0), latent, actions, batch, masks), actorTrace: actor.trace };
+  }
+
+  /**
    * log π and entropy of the actions under the actor's outputs (the part both forward passes
    * share). With masks the logits are masked (a copy) and kept masked in `params`, so the
    * backward pass gives the masked entries exactly zero gradient (their probability is 0).
@@ -429,6 +448,23 @@ export class ActorCritic {
     const grads = [...this.actor.backwardArrays(fwd.actorTrace, dParams), ...this.critic.backwardArrays(fwd.criticTrace, dValue.subarray(0, fwd.batch))];
     if (dLogStd) grads.push(dLogStd);
     return grads;
+  }
+
+  /** The gradients of a `forwardActorKernels` loss in the order of the actor's variables (`trainableVariables()` without the critic's: the actor's layers, then the log-std). */
+  backwardActorKernels(fwd: KernelActorForward, dLogProb: Float32Array, dEntropy: Float32Array): Float32Array[] {
+    const { dParams, dLogStd } = this.distributionGrads(fwd, dLogProb, dEntropy);
+    const grads = this.actor.backwardArrays(fwd.actorTrace, dParams);
+    if (dLogStd) grads.push(dLogStd);
+    return grads;
+  }
+
+  /** `applyGradientsKernels` for an optimizer over the actor's variables alone (see backwardActorKernels). */
+  applyActorGradientsKernels(optimizer: Adam, grads: readonly Float32Array[], maxGradNorm?: number): number {
+    const nActor = this.actor.variables.length;
+    return optimizer.applyGradientArrays(grads, maxGradNorm, (weights) => {
+      this.actor.setFastWeights(weights.slice(0, nActor));
+      this.logStdParam()?.owner.syncFastWeights();
+    });
   }
 
   /**

@@ -5,9 +5,9 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { EpoSettings, GroupRecipe, Minibatch } from "../../src/algos/group_engine.js";
-import { epoTerm, groupStepLoss } from "../../src/algos/group_engine.js";
+import { epoTerm, groupStepLoss, stepLossGradients } from "../../src/algos/group_engine.js";
 import { getAlgorithm, resolveConfig } from "../../src/algos/index.js";
-import { stepLossGradients, type TextGroupOptimizer } from "../../src/algos/text_engine.js";
+import type { TextGroupOptimizer } from "../../src/algos/text_engine.js";
 import { initBackend } from "../../src/core/backend.js";
 import type { IterationMetrics } from "../../src/algos/types.js";
 import type { GroupBatch } from "../../src/rollout/group_collector.js";
