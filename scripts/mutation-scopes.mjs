@@ -32,7 +32,7 @@ export const SCOPES = {
     skipStrings: true,
     about: "the group engine's loss (grpo/rloo/reinforce/epo/D³S minibatches, aggregation layout, EPO term) and each recipe's advantages",
     mutate: [
-      "src/algos/group_engine.ts#update,policyStep,turnIndex,refreshReference",
+      "src/algos/group_engine.ts#update,policyStep,kernelPolicyStep,turnIndex,refreshReference",
       "src/algos/group_engine.ts#runEpochs,gatherMinibatch,groupStepLoss,readDiagnostics,epoTerm,turnIndexOf,padByEpisode,perTurnEntropy",
       "src/algos/grpo.ts#grpoAdvantages,grpoRecipe",
       "src/algos/rloo.ts#rlooAdvantages,rlooRecipe",
@@ -41,14 +41,15 @@ export const SCOPES = {
     ],
     tests: [
       "test/algos/update_gradients.test.ts", "test/algos/group_objective.test.ts", "test/algos/group_engine.test.ts",
-      "test/algos/rloo.test.ts", "test/algos/grpo.test.ts", "test/algos/reinforce.test.ts", "test/algos/epo.test.ts",
+      "test/algos/rloo.test.ts", "test/algos/grpo.test.ts", "test/algos/reinforce.test.ts", "test/algos/epo.test.ts", "test/algos/group_backend.test.ts",
     ],
   },
   "algos-text": {
     skipStrings: true,
     about: "the text engine's update (token pick and scatter, reference log-probs) and iGRPO's draft conditioning",
     mutate: [
-      "src/algos/text_engine.ts#logProbsOf,update,policyStep,stepLossGradients,completionOf",
+      "src/algos/text_engine.ts#logProbsOf,update,policyStep,completionOf",
+      "src/algos/group_engine.ts#stepLossGradients",
       "src/algos/igrpo.ts#bestIndex,igrpoSampler",
     ],
     tests: ["test/algos/text_gradients.test.ts", "test/algos/igrpo_sft_gradients.test.ts", "test/algos/text.test.ts", "test/algos/text_update.test.ts"],
