@@ -162,7 +162,7 @@ export class GroupPolicyOptimizer implements Algorithm {
   private readonly history: EntropyHistory | null;
   /** The config with its backend resolved (never "auto"). */
   readonly config: GroupCommonConfig & { backend: RunBackend };
-  /** The backend the recipe asked for ("auto" refuses a checkpoint of another backend). */
+  /** The backend the recipe asked for (the group algorithms have no "auto": an explicit backend continues any checkpoint). */
   readonly requestedBackend: GroupCommonConfig["backend"];
   private rng: Rng;
   private iterationsDone = 0;
@@ -208,7 +208,7 @@ export class GroupPolicyOptimizer implements Algorithm {
     const backend = resolveGroupBackend(recipe.config);
     // With the kernels, tfjs only stores the weights and computes the small loss terms: its light cpu backend does.
     await initBackend(backend === "kernels" ? "cpu" : backend);
-    setGemmThreads(recipe.config.kernelThreads ?? "auto");
+    if (backend === "kernels") setGemmThreads(recipe.config.kernelThreads ?? "auto");
     return new GroupPolicyOptimizer({ ...recipe, config: { ...recipe.config, backend } }, recipe.config.backend);
   }
 
@@ -376,7 +376,7 @@ export class GroupPolicyOptimizer implements Algorithm {
   private kernelPolicyStep(mb: Minibatch, progress: number): StepDiagnostics {
     const n = mb.numSteps;
     const fwd = this.policy.forwardActorKernels(mb.obs, mb.actions, n, mb.masks);
-    const g = stepLossGradients(this.recipe, fwd, Int32Array.from({ length: n }, (_, i) => i), mb, this.collector.maxSteps, progress);
+    const g = stepLossGradients(this.recipe, fwd, null, mb, this.collector.maxSteps, progress);
     const grads = this.policy.backwardActorKernels(fwd, g.dLogProbAll, g.dEntropyAll ?? new Float32Array(n));
     return readDiagnostics(g.diagnostics, this.policy.applyActorGradientsKernels(this.optimizer, grads, this.config.maxGradNorm));
   }
@@ -624,20 +624,20 @@ export function groupStepLoss(
 /**
  * The gradients of a recipe's loss (groupStepLoss, plus EPO's term) with respect to the
  * log-probabilities and entropies of a token forward: `out` holds every token of the forward,
- * `pick[k]` is where minibatch step k sits in it. Tokens not picked (context, or tokens the
- * loss leaves out) get zero gradient. Shared by the kernels step of the control engine and the
+ * `pick[k]` is where minibatch step k sits in it (null: step k is entry k, nothing else in
+ * `out`). Tokens not picked (context, or tokens the loss leaves out) get zero gradient. Shared by the kernels step of the control engine and the
  * single- and multi-turn text engines.
  */
 export function stepLossGradients(
   r: GroupRecipe,
   out: { logProb: Float32Array; entropy: Float32Array },
-  pick: Int32Array,
+  pick: Int32Array | null,
   mb: Minibatch,
   maxLen: number,
   progress: number,
 ): { dLogProbAll: Float32Array; dEntropyAll: Float32Array | null; diagnostics: tf.Tensor } {
-  const logProb = Float32Array.from(pick, (i) => out.logProb[i]);
-  const entropy = Float32Array.from(pick, (i) => out.entropy[i]);
+  const logProb = pick ? Float32Array.from(pick, (i) => out.logProb[i]) : out.logProb;
+  const entropy = pick ? Float32Array.from(pick, (i) => out.entropy[i]) : out.entropy;
   const needEntropyGrad = r.entCoef > 0 || (r.epo !== null && mb.turnReference !== null);
   let diag: tf.Tensor | null = null;
   let dLogProb = new Float32Array(0);
@@ -660,6 +660,7 @@ export function stepLossGradients(
     }
   });
   const grads = { dLogProb, dEntropy: dEntropy as Float32Array | null };
+  if (!pick) return { dLogProbAll: grads.dLogProb, dEntropyAll: grads.dEntropy, diagnostics: diag as unknown as tf.Tensor };
   const dLogProbAll = new Float32Array(out.logProb.length);
   const dEntropyAll = grads.dEntropy ? new Float32Array(out.logProb.length) : null;
   pick.forEach((i, k) => {
